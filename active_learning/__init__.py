@@ -1,0 +1,1 @@
+"""Models and the loop that saves human labels: training, thresholds, auto-labeling."""

@@ -1,0 +1,1 @@
+"""The labeling domain: workforces, jobs, items, leases, answers and consolidated labels."""

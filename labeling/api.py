@@ -1,0 +1,398 @@
+"""The labeling REST API under /api/v1/: thin views over services and selectors."""
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labeling import exports, selectors
+from labeling.errors import NotFound, ValidationFailed
+from labeling.models import ImportRun, Job, Team, User
+from labeling.permissions import IsLabeler, IsManager
+from labeling.serializers import (
+    AnnotationOut,
+    AssignmentOut,
+    ErrorOut,
+    ExportQuery,
+    ImportOut,
+    JobDetailOut,
+    JobIn,
+    JobOut,
+    LeaseOut,
+    SubmitIn,
+    TeamIn,
+    TeamMemberIn,
+    TeamOut,
+    WorkerIn,
+    WorkerOut,
+)
+from labeling.services.annotations import annotation_submit
+from labeling.services.assignments import assignment_claim, assignment_release, assignment_skip
+from labeling.services.imports import import_stage_images, import_stage_manifest
+from labeling.services.jobs import job_create, job_start, job_stop
+from labeling.services.teams import team_create, team_member_add
+from labeling.services.users import user_create
+
+ERRORS = {code: OpenApiResponse(ErrorOut) for code in (400, 401, 403, 404, 409)}
+UPLOAD_CHUNK_BYTES = 1 << 20
+
+
+def _job_for(request: Request, job_id: int) -> Job:
+    job = selectors.job_get_for_user(job_id=job_id, user=request.user)
+    if job is None:
+        raise NotFound(f"there is no job {job_id} that you can see")
+    return job
+
+
+def _job_detail(job: Job) -> dict:
+    return JobDetailOut(job, context={"counts": selectors.job_counts(job=job)}).data
+
+
+class TeamListCreate(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def get_permissions(self):
+        return [IsManager()] if self.request.method == "POST" else super().get_permissions()
+
+    @extend_schema(responses={200: TeamOut(many=True)}, summary="Teams you can see")
+    def get(self, request: Request) -> Response:
+        return Response(TeamOut(selectors.teams_for_user(user=request.user), many=True).data)
+
+    @extend_schema(request=TeamIn, responses={201: TeamOut, **ERRORS}, summary="Create a team")
+    def post(self, request: Request) -> Response:
+        data = TeamIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        team = team_create(**data.validated_data)
+        return Response(TeamOut(team).data, status=status.HTTP_201_CREATED)
+
+
+class TeamMembers(APIView):
+    permission_classes = [IsManager]
+
+    @extend_schema(
+        request=TeamMemberIn, responses={201: TeamOut, **ERRORS}, summary="Add a labeler"
+    )
+    def post(self, request: Request, team_id: int) -> Response:
+        team = get_object_or_404(Team, pk=team_id)
+        data = TeamMemberIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = User.objects.filter(username=data.validated_data["username"]).first()
+        if user is None:
+            raise NotFound(f"there is no user {data.validated_data['username']!r}")
+        team_member_add(team=team, user=user)
+        return Response(TeamOut(team).data, status=status.HTTP_201_CREATED)
+
+
+class WorkerCreate(APIView):
+    permission_classes = [IsManager]
+
+    @extend_schema(
+        request=WorkerIn,
+        responses={201: WorkerOut, 200: WorkerOut, **ERRORS},
+        summary="Create a worker (a labeler on a team by default) and return its API token",
+    )
+    def post(self, request: Request) -> Response:
+        data = WorkerIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        user, token, created = user_create(
+            username=values["username"],
+            role=values["role"],
+            team=values.get("team"),
+            password=values.get("password") or None,
+            email=values.get("email", ""),
+        )
+        body = {
+            "id": user.pk,
+            "username": user.username,
+            "role": user.role,
+            "team": values["team"].pk if values.get("team") else None,
+            "token": token,
+            "created": created,
+        }
+        return Response(WorkerOut(body).data, status=201 if created else 200)
+
+
+class JobListCreate(APIView):
+    def get_permissions(self):
+        return [IsManager()] if self.request.method == "POST" else [IsAuthenticated()]
+
+    @extend_schema(responses={200: JobOut(many=True)}, summary="Jobs you can see")
+    def get(self, request: Request) -> Response:
+        jobs = selectors.jobs_for_user(user=request.user)[:500]
+        return Response(JobOut(jobs, many=True).data)
+
+    @extend_schema(request=JobIn, responses={201: JobDetailOut, **ERRORS}, summary="Create a job")
+    def post(self, request: Request) -> Response:
+        data = JobIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = job_create(created_by=request.user, **data.validated_data)
+        return Response(_job_detail(job), status=status.HTTP_201_CREATED)
+
+
+class JobDetail(APIView):
+    @extend_schema(responses={200: JobDetailOut, **ERRORS}, summary="A job with its counts")
+    def get(self, request: Request, job_id: int) -> Response:
+        return Response(_job_detail(_job_for(request, job_id)))
+
+
+class JobStart(APIView):
+    permission_classes = [IsManager]
+
+    @extend_schema(request=None, responses={200: JobDetailOut, **ERRORS}, summary="Start a job")
+    def post(self, request: Request, job_id: int) -> Response:
+        job = job_start(job=_job_for(request, job_id), by=request.user)
+        return Response(_job_detail(job))
+
+
+class JobStop(APIView):
+    permission_classes = [IsManager]
+
+    @extend_schema(request=None, responses={200: JobDetailOut, **ERRORS}, summary="Stop a job")
+    def post(self, request: Request, job_id: int) -> Response:
+        job = job_stop(job=_job_for(request, job_id), by=request.user)
+        return Response(_job_detail(job))
+
+
+def _request_chunks(request: Request):
+    stream = request._request  # the raw WSGI stream: a manifest can be larger than memory
+    while chunk := stream.read(UPLOAD_CHUNK_BYTES):
+        yield chunk
+
+
+class JobItemsImport(APIView):
+    permission_classes = [IsManager]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={
+            "application/x-ndjson": OpenApiTypes.STR,
+            "application/json": {"type": "array", "items": {"type": "object"}},
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            },
+        },
+        responses={202: ImportOut, **ERRORS},
+        summary="Import items: a JSON array, a JSON Lines body, or a manifest file",
+        description=(
+            'Each item is {"source": "text"} or {"source-ref": "path or URL"}; other keys are kept '
+            "and come back in the export. Checked and stored by a Celery worker: poll the import. "
+            "Any bad line fails the whole import, and every bad line is reported with its number."
+        ),
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = _job_for(request, job_id)
+        content_type = request.content_type.split(";")[0].strip()
+        if content_type == "multipart/form-data":
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise ValidationFailed('send the manifest as the form field "file"')
+            run = import_stage_manifest(
+                job=job, created_by=request.user, chunks=upload.chunks(), original_name=upload.name
+            )
+        elif content_type in (
+            "application/json",
+            "application/x-ndjson",
+            "application/jsonl",
+            "text/plain",
+        ):
+            run = import_stage_manifest(
+                job=job, created_by=request.user, chunks=_request_chunks(request)
+            )
+        else:
+            raise ValidationFailed(
+                f"unsupported content type {content_type!r}: send application/json (an array), "
+                "application/x-ndjson (JSON Lines) or multipart/form-data with a file",
+                code="unsupported_media_type",
+            )
+        return Response(ImportOut(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class JobImagesImport(APIView):
+    permission_classes = [IsManager]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                },
+            }
+        },
+        responses={202: ImportOut, **ERRORS},
+        summary="Upload image files as items (checked with Pillow by a Celery worker)",
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = _job_for(request, job_id)
+        run = import_stage_images(
+            job=job, created_by=request.user, files=request.FILES.getlist("files")
+        )
+        return Response(ImportOut(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ImportDetail(APIView):
+    permission_classes = [IsManager]
+
+    @extend_schema(
+        responses={200: ImportOut, **ERRORS}, summary="An import's status, progress and bad lines"
+    )
+    def get(self, request: Request, import_id: int) -> Response:
+        run = get_object_or_404(ImportRun, pk=import_id)
+        progress = selectors.import_progress(run=run)
+        return Response(ImportOut(run, context={"progress": progress}).data)
+
+
+class TaskNext(APIView):
+    permission_classes = [IsLabeler]
+
+    @extend_schema(
+        request=None,
+        responses={200: LeaseOut, 204: None, **ERRORS},
+        summary="Lease the next task of a job (204 when nothing is left for you)",
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = _job_for(request, job_id)
+        assignment = assignment_claim(job=job, worker=request.user)
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        assignment.job = job
+        return Response(LeaseOut(assignment).data)
+
+
+class TaskMine(APIView):
+    permission_classes = [IsLabeler]
+
+    @extend_schema(responses={200: LeaseOut(many=True)}, summary="Your live leases on a job")
+    def get(self, request: Request, job_id: int) -> Response:
+        job = _job_for(request, job_id)
+        leases = selectors.worker_active_assignments(job=job, user=request.user)
+        for lease in leases:
+            lease.job = job
+        return Response(LeaseOut(leases, many=True).data)
+
+
+class AssignmentSubmit(APIView):
+    permission_classes = [IsLabeler]
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=SubmitIn, responses={201: AnnotationOut, **ERRORS}, summary="Submit an answer"
+    )
+    def post(self, request: Request, assignment_id: int) -> Response:
+        data = SubmitIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        annotation = annotation_submit(
+            assignment_id=assignment_id, worker=request.user, answer=data.validated_data["answer"]
+        )
+        return Response(AnnotationOut(annotation).data, status=status.HTTP_201_CREATED)
+
+
+class AssignmentSkip(APIView):
+    permission_classes = [IsLabeler]
+
+    @extend_schema(request=None, responses={200: AssignmentOut, **ERRORS}, summary="Skip a task")
+    def post(self, request: Request, assignment_id: int) -> Response:
+        assignment = assignment_skip(assignment_id=assignment_id, worker=request.user)
+        return Response(AssignmentOut(assignment).data)
+
+
+class AssignmentRelease(APIView):
+    permission_classes = [IsLabeler]
+
+    @extend_schema(
+        request=None,
+        responses={200: AssignmentOut, **ERRORS},
+        summary="Give a task back without skipping it",
+    )
+    def post(self, request: Request, assignment_id: int) -> Response:
+        assignment = assignment_release(assignment_id=assignment_id, worker=request.user)
+        return Response(AssignmentOut(assignment).data)
+
+
+class JobExport(APIView):
+    permission_classes = [IsManager]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("format", enum=["manifest", "csv"], default="manifest"),
+            OpenApiParameter("labeled", enum=["all", "only"], default="all"),
+        ],
+        responses={
+            (200, "application/x-ndjson"): OpenApiTypes.STR,
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+        summary="Export the augmented manifest (JSON Lines) or CSV, streamed",
+    )
+    def get(self, request: Request, job_id: int) -> StreamingHttpResponse:
+        job = _job_for(request, job_id)
+        query = ExportQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        labeled_only = query.validated_data["labeled"] == "only"
+        if query.validated_data["format"] == "csv":
+            body, content_type, suffix = (
+                exports.csv_stream(job, labeled_only=labeled_only),
+                "text/csv",
+                "csv",
+            )
+        else:
+            body = exports.manifest_stream(job, labeled_only=labeled_only)
+            content_type, suffix = "application/x-ndjson", "manifest.jsonl"
+        response = StreamingHttpResponse(body, content_type=content_type)
+        response["Content-Disposition"] = (
+            f'attachment; filename="{job.label_attribute_name}.{suffix}"'
+        )
+        return response
+
+
+class JobStats(APIView):
+    permission_classes = [IsManager]
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
+        summary="Dashboard figures: per-worker counts and median time, labels over time",
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        job = _job_for(request, job_id)
+        return Response(
+            {
+                "counts": selectors.job_counts(job=job),
+                "workers": selectors.worker_stats(job=job),
+                "labels": selectors.label_distribution(job=job),
+                "labels_over_time": selectors.labels_over_time(job=job),
+            }
+        )
+
+
+class ItemMedia(APIView):
+    @extend_schema(
+        responses={(200, "image/*"): OpenApiTypes.BINARY, **ERRORS}, summary="An item's image"
+    )
+    def get(self, request: Request, item_id: int):
+        item = selectors.item_visible_to(item_id=item_id, user=request.user)
+        if item is None:
+            raise NotFound(f"there is no item {item_id} that you can see")
+        ref = selectors.item_source_ref(item=item)
+        if not ref:
+            raise NotFound("this item has no media")
+        if urlparse(ref).scheme in ("http", "https"):
+            return HttpResponseRedirect(ref)
+        root = Path(settings.MEDIA_ROOT).resolve()
+        path = (root / ref).resolve()
+        if root not in path.parents or not path.is_file():
+            raise NotFound("the item's media file is missing")
+        response = FileResponse(path.open("rb"))
+        response["Cache-Control"] = "private, max-age=3600"
+        return response

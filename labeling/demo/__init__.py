@@ -1,0 +1,1 @@
+"""The demo data that ``manage.py load_demo`` loads."""

@@ -1,0 +1,120 @@
+"""Streaming exports of a job: the augmented manifest (JSON Lines) and CSV.
+
+Rows come through a server-side cursor in chunks and leave as chunks of text, so memory
+stays flat whatever the job's size. Each manifest line is the input line as imported with
+the label attribute and its metadata spliced onto its end.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+
+from labeling.models import Item, Job
+from labeling.task_types import get_task_type
+
+ROWS_PER_FETCH = 5_000
+BYTES_PER_CHUNK = 256 * 1024
+
+_LABEL_FIELDS = (
+    "id",
+    "data",
+    "consolidated__label",
+    "consolidated__confidence",
+    "consolidated__human_annotated",
+    "consolidated__created_at",
+    "consolidated__method",
+)
+
+
+def _rows(job: Job, labeled_only: bool):
+    items = Item.objects.filter(job_id=job.pk).order_by("id")
+    if labeled_only:
+        items = items.filter(consolidated__isnull=False)
+    return items.values_list(*_LABEL_FIELDS).iterator(chunk_size=ROWS_PER_FETCH)
+
+
+def _chunked(lines: Iterator[str]) -> Iterator[bytes]:
+    buffer: list[str] = []
+    size = 0
+    for line in lines:
+        buffer.append(line)
+        size += len(line)
+        if size >= BYTES_PER_CHUNK:
+            yield "".join(buffer).encode()
+            buffer.clear()
+            size = 0
+    if buffer:
+        yield "".join(buffer).encode()
+
+
+def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
+    task_type = get_task_type(job.task_type)
+    attribute = json.dumps(job.label_attribute_name)
+    metadata_key = json.dumps(f"{job.label_attribute_name}-metadata")
+    job_name = f"labeling-job/{job.name}"
+    class_ids = {label: index for index, label in enumerate(job.labels)}
+    for _id, data, label, confidence, human, created, method in _rows(job, labeled_only):
+        if created is None:
+            yield data + "\n"
+            continue
+        metadata = {
+            "class-name": label,
+            "confidence": confidence,
+            "type": task_type.manifest_type,
+            "job-name": job_name,
+            "human-annotated": "yes" if human else "no",
+            "creation-date": created.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+            "consolidation-method": method,
+        }
+        suffix = f"{attribute}:{class_ids.get(label, -1)},{metadata_key}:" + json.dumps(
+            metadata, ensure_ascii=False, separators=(",", ":")
+        )
+        body = data[:-1].rstrip()
+        separator = "" if body.endswith("{") else ","
+        yield f"{body}{separator}{suffix}}}\n"
+
+
+def manifest_stream(job: Job, *, labeled_only: bool = False) -> Iterator[bytes]:
+    return _chunked(manifest_lines(job, labeled_only=labeled_only))
+
+
+CSV_HEADER = (
+    "item_id",
+    "source",
+    "label",
+    "class_id",
+    "confidence",
+    "human_annotated",
+    "method",
+    "creation_date",
+)
+
+
+def csv_stream(job: Job, *, labeled_only: bool = False) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    class_ids = {label: index for index, label in enumerate(job.labels)}
+
+    def lines() -> Iterator[str]:
+        writer.writerow(CSV_HEADER)
+        for item_id, data, label, confidence, human, created, method in _rows(job, labeled_only):
+            line = json.loads(data)
+            source = line.get("source", line.get("source-ref", ""))
+            writer.writerow(
+                (
+                    item_id,
+                    source,
+                    label or "",
+                    class_ids.get(label, "") if created else "",
+                    "" if confidence is None else confidence,
+                    "" if created is None else ("yes" if human else "no"),
+                    method or "",
+                    created.isoformat() if created else "",
+                )
+            )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+
+    return _chunked(lines())

@@ -1,0 +1,35 @@
+"""manage.py create_user NAME --role manager|labeler [--team T] [--password P]; token last."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from labeling.errors import QuorumError
+from labeling.models import Role, Team
+from labeling.services.teams import team_create
+from labeling.services.users import user_create
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a user if needed (a labeler may join team T, made if missing); print its API token."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+        parser.add_argument("--role", choices=Role.values, required=True)
+        parser.add_argument("--team", default=None, help="team name; created if it does not exist")
+        parser.add_argument("--password", default=None)
+
+    def handle(self, *args, name: str, role: str, team: str | None, password: str | None, **kw):
+        try:
+            team_obj = None
+            if team:
+                team_obj = Team.objects.filter(name=team).first() or team_create(name=team)
+            user, token, created = user_create(
+                username=name, role=role, team=team_obj, password=password
+            )
+        except QuorumError as exc:
+            raise CommandError(exc.message) from None
+        verb = "created" if created else "exists"
+        where = f" on team {team_obj.name!r}" if team_obj else ""
+        self.stderr.write(f"{role} {user.username!r} {verb}{where}")
+        self.stdout.write(token)

@@ -1,0 +1,88 @@
+"""manage.py serve: run the web server (gunicorn) and a Celery worker with its lease sweeper.
+
+Both run as child processes; SIGINT or SIGTERM stops both cleanly, and if either dies the
+other is stopped too, so nothing is left running half-alive.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+STOP_GRACE_SECONDS = 20
+
+
+class Command(BaseCommand):
+    help = "Run gunicorn on $PORT (default 8000) and a Celery worker with beat beside it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
+        parser.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1"))
+        parser.add_argument("--web-workers", default=os.environ.get("WEB_CONCURRENCY", "3"))
+        parser.add_argument("--threads", default=os.environ.get("WEB_THREADS", "4"))
+
+    def handle(self, *args, port: str, bind: str, web_workers: str, threads: str, **kw):
+        python = sys.executable
+        web = [
+            python,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"{bind}:{port}",
+            "--workers",
+            web_workers,
+            "--worker-class",
+            "gthread",
+            "--threads",
+            threads,
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            str(STOP_GRACE_SECONDS - 5),
+        ]
+        worker = [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--beat",
+            "--loglevel",
+            os.environ.get("LOG_LEVEL", "INFO").lower(),
+            "--concurrency",
+            os.environ.get("CELERY_CONCURRENCY", "2"),
+            "--schedule",
+            str(settings.VAR_DIR / "celerybeat-schedule"),
+        ]
+        if not settings.REDIS_URL:
+            worker += ["--without-mingle", "--without-gossip", "--without-heartbeat"]
+        children = [subprocess.Popen(web), subprocess.Popen(worker)]
+        self.stdout.write(f"Quorum is up on http://{bind}:{port}/ (Ctrl-C stops it)")
+
+        stopping = False
+
+        def stop(signum, _frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+        codes = [child.returncode for child in children]
+        self.stdout.write(f"stopped (exit codes: web {codes[0]}, worker {codes[1]})")

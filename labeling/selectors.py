@@ -1,0 +1,241 @@
+"""Reads of the labeling domain: each fetches exactly what its page or endpoint shows."""
+
+import json
+import statistics
+from datetime import timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+
+from labeling.models import (
+    Annotation,
+    Assignment,
+    ConsolidatedLabel,
+    ImportRun,
+    Item,
+    Job,
+    Team,
+    User,
+)
+from labeling.services.imports import progress_key
+from labeling.states import AssignmentStatus, ItemStatus, JobStatus
+
+
+def jobs_for_user(*, user: User) -> QuerySet[Job]:
+    jobs = Job.objects.select_related("team").order_by("-created_at")
+    if user.is_manager:
+        return jobs
+    return jobs.filter(team__memberships__user_id=user.pk)
+
+
+def job_get_for_user(*, job_id: int, user: User) -> Job | None:
+    return jobs_for_user(user=user).filter(pk=job_id).first()
+
+
+def job_counts(*, job: Job) -> dict[str, int]:
+    """Progress from the job's counters plus two indexed counts of live leases."""
+    now = timezone.now()
+    leased = Assignment.objects.filter(
+        job_id=job.pk, status=AssignmentStatus.LEASED, expires_at__gt=now
+    ).count()
+    return {
+        "items_total": job.items_total,
+        "items_labeled": job.items_labeled,
+        "items_remaining": job.items_total - job.items_labeled,
+        "answers_total": job.answers_total,
+        "answers_needed": job.items_total * job.workers_per_item,
+        "leases_active": leased,
+    }
+
+
+def labeler_job_list(*, user: User) -> list[dict[str, Any]]:
+    """The labeler portal's jobs: in progress, on the user's teams, with what is left for them."""
+    jobs = list(jobs_for_user(user=user).filter(status=JobStatus.IN_PROGRESS))
+    answered = dict(
+        Annotation.objects.filter(worker_id=user.pk, job__in=jobs)
+        .values("job_id")
+        .annotate(n=Count("id"))
+        .values_list("job_id", "n")
+    )
+    return [
+        {
+            "job": job,
+            "my_answers": answered.get(job.pk, 0),
+            "items_remaining": job.items_total - job.items_labeled,
+        }
+        for job in jobs
+    ]
+
+
+def worker_stats(*, job: Job) -> list[dict[str, Any]]:
+    """Per worker: answers, median seconds per answer, skips."""
+    rows = (
+        Annotation.objects.filter(job_id=job.pk)
+        .values("worker_id", "worker__username")
+        .annotate(answers=Count("id"))
+        .order_by("-answers")
+    )
+    skips = dict(
+        Assignment.objects.filter(job_id=job.pk, status=AssignmentStatus.SKIPPED)
+        .values("worker_id")
+        .annotate(n=Count("id"))
+        .values_list("worker_id", "n")
+    )
+    medians = _median_seconds_by_worker(job)
+    return [
+        {
+            "worker_id": row["worker_id"],
+            "username": row["worker__username"],
+            "answers": row["answers"],
+            "skips": skips.get(row["worker_id"], 0),
+            "median_seconds": medians.get(row["worker_id"]),
+        }
+        for row in rows
+    ]
+
+
+def _median_seconds_by_worker(job: Job) -> dict[int, float]:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT worker_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY time_spent_seconds)"
+                " FROM labeling_annotation WHERE job_id = %s GROUP BY worker_id",
+                [job.pk],
+            )
+            return {worker: round(float(median), 2) for worker, median in cursor.fetchall()}
+    times: dict[int, list[float]] = {}
+    for worker, seconds in (
+        Annotation.objects.filter(job_id=job.pk)
+        .values_list("worker_id", "time_spent_seconds")
+        .iterator(chunk_size=5000)
+    ):
+        times.setdefault(worker, []).append(seconds)
+    return {worker: round(statistics.median(values), 2) for worker, values in times.items()}
+
+
+def labels_over_time(*, job: Job, hours: int = 72) -> dict[str, Any]:
+    """Consolidated labels per hour and class, for the dashboard's chart."""
+    since = timezone.now() - timedelta(hours=hours)
+    rows = (
+        ConsolidatedLabel.objects.filter(job_id=job.pk, created_at__gte=since)
+        .annotate(hour=TruncHour("created_at"))
+        .values("hour", "label")
+        .annotate(n=Count("id"))
+        .order_by("hour")
+    )
+    series: dict[str, dict[str, int]] = {}
+    hours_seen: list[str] = []
+    for row in rows:
+        hour = row["hour"].isoformat()
+        if hour not in hours_seen:
+            hours_seen.append(hour)
+        series.setdefault(row["label"], {})[hour] = row["n"]
+    return {
+        "hours": hours_seen,
+        "series": [
+            {"label": label, "counts": [series.get(label, {}).get(h, 0) for h in hours_seen]}
+            for label in job.labels
+            if label in series
+        ],
+    }
+
+
+def label_distribution(*, job: Job) -> list[dict[str, Any]]:
+    counts = dict(
+        ConsolidatedLabel.objects.filter(job_id=job.pk)
+        .values("label")
+        .annotate(n=Count("id"))
+        .values_list("label", "n")
+    )
+    return [{"label": label, "count": counts.get(label, 0)} for label in job.labels]
+
+
+def import_progress(*, run: ImportRun) -> dict[str, Any]:
+    """An import's state, with live progress from the cache while it runs."""
+    live = cache.get(progress_key(run.pk)) if run.status == "running" else None
+    if run.status in ("succeeded", "failed"):
+        fraction = 1.0
+    elif live and live.get("total"):
+        share = live["done"] / live["total"]
+        fraction = share * 0.5 + (0.5 if live["phase"] == "storing" else 0.0)
+    else:
+        fraction = 0.0
+    return {
+        "phase": live["phase"] if live else run.status,
+        "fraction": round(min(fraction, 1.0), 4),
+    }
+
+
+def teams_for_user(*, user: User) -> QuerySet[Team]:
+    teams = Team.objects.annotate(
+        member_count=Count("memberships", distinct=True),
+    ).order_by("name")
+    if user.is_manager:
+        return teams
+    return teams.filter(memberships__user_id=user.pk)
+
+
+def assignment_for_worker(*, assignment_id: int, user: User) -> Assignment | None:
+    return (
+        Assignment.objects.select_related("job", "item")
+        .filter(pk=assignment_id, worker_id=user.pk)
+        .first()
+    )
+
+
+def worker_active_assignments(*, job: Job, user: User) -> list[Assignment]:
+    return list(
+        Assignment.objects.filter(
+            job_id=job.pk,
+            worker_id=user.pk,
+            status=AssignmentStatus.LEASED,
+            expires_at__gt=timezone.now(),
+        ).order_by("leased_at")
+    )
+
+
+def item_visible_to(*, item_id: int, user: User) -> Item | None:
+    """An item a user may see: managers see all, labelers those of their teams' jobs."""
+    items = Item.objects.select_related("job").filter(pk=item_id)
+    if not user.is_manager:
+        items = items.filter(job__team__memberships__user_id=user.pk)
+    return items.first()
+
+
+def open_items_exist(*, job: Job) -> bool:
+    return Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN).exists()
+
+
+def annotations_per_label(*, job: Job) -> dict[str, int]:
+    return dict(
+        Annotation.objects.filter(job_id=job.pk)
+        .values("label")
+        .annotate(n=Count("id"))
+        .values_list("label", "n")
+    )
+
+
+def items_labeled_by_model(*, job: Job) -> int:
+    return ConsolidatedLabel.objects.filter(job_id=job.pk, human_annotated=False).count()
+
+
+def job_list_counts(*, jobs: list[Job]) -> dict[int, int]:
+    """Live leases per job for a list page, in one grouped query."""
+    return dict(
+        Assignment.objects.filter(
+            job_id__in=[job.pk for job in jobs],
+            status=AssignmentStatus.LEASED,
+            expires_at__gt=timezone.now(),
+        )
+        .values("job_id")
+        .annotate(n=Count("id", filter=Q(status=AssignmentStatus.LEASED)))
+        .values_list("job_id", "n")
+    )
+
+
+def item_source_ref(*, item: Item) -> str:
+    return str(json.loads(item.data).get("source-ref") or "")

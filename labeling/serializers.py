@@ -1,0 +1,235 @@
+"""Input and output serializers of the labeling API. They validate and shape; they never write."""
+
+import json
+
+from rest_framework import serializers
+
+from labeling.models import (
+    MAX_WORKERS_PER_ITEM,
+    Annotation,
+    Assignment,
+    ImportRun,
+    Job,
+    Role,
+    Team,
+    TeamKind,
+)
+from labeling.task_types import get_task_type, task_type_choices
+
+
+class TeamIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    kind = serializers.ChoiceField(choices=TeamKind.choices, default=TeamKind.PRIVATE)
+    description = serializers.CharField(allow_blank=True, default="")
+
+
+class TeamOut(serializers.ModelSerializer):
+    member_count = serializers.IntegerField(read_only=True, default=None)
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "kind", "description", "member_count", "created_at"]
+
+
+class TeamMemberIn(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+
+
+class WorkerIn(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False)
+    password = serializers.CharField(required=False, allow_blank=True, write_only=True)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.LABELER)
+
+
+class WorkerOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    role = serializers.CharField()
+    team = serializers.IntegerField(allow_null=True)
+    token = serializers.CharField()
+    created = serializers.BooleanField()
+
+
+class ExampleSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["good", "bad"])
+    source = serializers.CharField(allow_blank=True, default="")
+    label = serializers.CharField(allow_blank=True, default="")
+    explanation = serializers.CharField(allow_blank=True, default="")
+
+
+class JobIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    task_type = serializers.ChoiceField(choices=[])
+    labels = serializers.ListField(child=serializers.CharField(max_length=200), min_length=1)
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all())
+    workers_per_item = serializers.IntegerField(
+        min_value=1, max_value=MAX_WORKERS_PER_ITEM, default=1
+    )
+    short_instructions = serializers.CharField(allow_blank=True, default="")
+    full_instructions = serializers.CharField(allow_blank=True, default="")
+    examples = ExampleSerializer(many=True, required=False)
+    label_attribute_name = serializers.CharField(allow_blank=True, default="", max_length=127)
+    task_time_limit_seconds = serializers.IntegerField(
+        min_value=30, max_value=8 * 3600, default=300
+    )
+    availability_lifetime_seconds = serializers.IntegerField(
+        min_value=60, max_value=30 * 86400, default=10 * 86400
+    )
+    max_concurrent_tasks_per_worker = serializers.IntegerField(
+        min_value=1, max_value=100, default=1
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["task_type"].choices = task_type_choices()
+
+
+class JobOut(serializers.ModelSerializer):
+    team_name = serializers.CharField(source="team.name", read_only=True)
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "name",
+            "label_attribute_name",
+            "task_type",
+            "labels",
+            "short_instructions",
+            "full_instructions",
+            "examples",
+            "team",
+            "team_name",
+            "workers_per_item",
+            "task_time_limit_seconds",
+            "availability_lifetime_seconds",
+            "max_concurrent_tasks_per_worker",
+            "status",
+            "status_reason",
+            "created_at",
+            "started_at",
+            "expires_at",
+            "finished_at",
+        ]
+
+
+class JobCountsOut(serializers.Serializer):
+    items_total = serializers.IntegerField()
+    items_labeled = serializers.IntegerField()
+    items_remaining = serializers.IntegerField()
+    answers_total = serializers.IntegerField()
+    answers_needed = serializers.IntegerField()
+    leases_active = serializers.IntegerField()
+
+
+class JobDetailOut(JobOut):
+    counts = serializers.SerializerMethodField()
+
+    class Meta(JobOut.Meta):
+        fields = [*JobOut.Meta.fields, "counts"]
+
+    def get_counts(self, job) -> dict:
+        return self.context["counts"]
+
+
+class ImportOut(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportRun
+        fields = [
+            "id",
+            "job",
+            "kind",
+            "status",
+            "original_name",
+            "total_bytes",
+            "lines_read",
+            "items_created",
+            "error_count",
+            "errors",
+            "message",
+            "progress",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_progress(self, run) -> dict:
+        return self.context.get("progress", {})
+
+
+class ItemOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    data = serializers.JSONField()
+    media_url = serializers.CharField(allow_null=True)
+
+
+class LeaseOut(serializers.ModelSerializer):
+    assignment_id = serializers.IntegerField(source="pk")
+    item = serializers.SerializerMethodField()
+    time_limit_seconds = serializers.IntegerField(source="job.task_time_limit_seconds")
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "assignment_id",
+            "job_id",
+            "status",
+            "item",
+            "leased_at",
+            "expires_at",
+            "time_limit_seconds",
+        ]
+
+    def get_item(self, assignment) -> dict:
+        data = json.loads(assignment.item.data)
+        media_url = None
+        if get_task_type(assignment.job.task_type).media == "image":
+            media_url = f"/api/v1/items/{assignment.item_id}/media"
+        return {"id": assignment.item_id, "data": data, "media_url": media_url}
+
+
+class SubmitIn(serializers.Serializer):
+    answer = serializers.JSONField()
+
+
+class AnnotationOut(serializers.ModelSerializer):
+    assignment_id = serializers.IntegerField(source="assignment.pk")
+
+    class Meta:
+        model = Annotation
+        fields = ["id", "assignment_id", "item_id", "answer", "submitted_at", "time_spent_seconds"]
+
+
+class AssignmentOut(serializers.ModelSerializer):
+    assignment_id = serializers.IntegerField(source="pk")
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "assignment_id",
+            "job_id",
+            "item_id",
+            "status",
+            "leased_at",
+            "expires_at",
+            "finished_at",
+        ]
+
+
+class ExportQuery(serializers.Serializer):
+    format = serializers.ChoiceField(choices=["manifest", "csv"], default="manifest")
+    labeled = serializers.ChoiceField(choices=["all", "only"], default="all")
+
+
+class ErrorDetail(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+
+class ErrorOut(serializers.Serializer):
+    error = ErrorDetail()

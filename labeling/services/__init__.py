@@ -1,0 +1,1 @@
+"""Writes of the labeling domain, one module per entity."""

@@ -1,0 +1,184 @@
+"""Leasing items to workers: claim the next task, skip it, expire leases that ran out.
+
+The claim is one locking query: on PostgreSQL ``SELECT … FOR UPDATE SKIP LOCKED`` picks the
+first open item (in priority order) that has a free slot and that this worker does not hold,
+has not answered and has not skipped; a guarded ``UPDATE … WHERE taken < N`` then takes the
+slot. On SQLite every write transaction begins IMMEDIATE, so claims run one at a time and the
+guarded update is what keeps the counts right.
+"""
+
+from collections import Counter
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from labeling.errors import Conflict, LeaseClosed, NotAllowed
+from labeling.models import Assignment, Item, Job, TeamMembership, User
+from labeling.states import (
+    ASSIGNMENT_HOLDS_ITEM,
+    AssignmentStatus,
+    ItemStatus,
+    JobStatus,
+)
+
+EXPIRY_BATCH_SIZE = 500
+
+
+def worker_may_work_on(*, job: Job, worker: User) -> bool:
+    return TeamMembership.objects.filter(team_id=job.team_id, user_id=worker.pk).exists()
+
+
+def _check_claimable(job: Job, worker: User) -> None:
+    if not worker_may_work_on(job=job, worker=worker):
+        raise NotAllowed("you are not on the team of this job", code="not_on_team")
+    if job.status != JobStatus.IN_PROGRESS:
+        raise Conflict(f"the job is {job.get_status_display().lower()}", code="job_not_in_progress")
+    if job.expires_at and job.expires_at <= timezone.now():
+        raise Conflict("the job's availability lifetime has ended", code="job_expired")
+
+
+def _lock_next_item(job: Job, worker: User) -> Item | None:
+    held_by_worker = Assignment.objects.filter(
+        item_id=OuterRef("pk"), worker_id=worker.pk, status__in=ASSIGNMENT_HOLDS_ITEM
+    )
+    candidates = (
+        Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN, taken__lt=job.workers_per_item)
+        .filter(~Exists(held_by_worker))
+        .order_by("-priority", "id")
+        .only("id", "data", "priority", "job_id")
+    )
+    if connection.features.has_select_for_update_skip_locked:
+        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+    return candidates.first()
+
+
+def assignment_claim(*, job: Job, worker: User) -> Assignment | None:
+    """Lease the next item of ``job`` to ``worker``; None when nothing is left for them."""
+    _check_claimable(job, worker)
+    for attempt in range(2):
+        assignment = _claim_once(job, worker)
+        if assignment is not None:
+            return assignment
+        # Nothing free: leases that ran out may still hold slots until the sweeper passes.
+        if attempt == 0 and not assignments_expire_due(job_id=job.pk):
+            return None
+    return None
+
+
+def _claim_once(job: Job, worker: User) -> Assignment | None:
+    now = timezone.now()
+    with transaction.atomic():
+        # One worker's claims run one at a time, so the per-worker lease limit holds.
+        list(User.objects.select_for_update().filter(pk=worker.pk).values_list("pk"))
+        held = list(
+            Assignment.objects.filter(
+                worker_id=worker.pk,
+                job_id=job.pk,
+                status=AssignmentStatus.LEASED,
+                expires_at__gt=now,
+            ).values_list("pk", flat=True)[: job.max_concurrent_tasks_per_worker]
+        )
+        if len(held) >= job.max_concurrent_tasks_per_worker:
+            raise Conflict(
+                f"you hold {len(held)} task(s) of this job, the most it allows; "
+                "submit or skip one first",
+                code="too_many_leases",
+                details={"assignments": held},
+            )
+        item = _lock_next_item(job, worker)
+        if item is None:
+            return None
+        took = Item.objects.filter(
+            pk=item.pk, status=ItemStatus.OPEN, taken__lt=job.workers_per_item
+        ).update(taken=F("taken") + 1)
+        if took != 1:  # pragma: no cover - the lock above makes this unreachable
+            raise Conflict("the item was taken meanwhile; ask again", code="claim_race")
+        assignment = Assignment.objects.create(
+            job_id=job.pk,
+            item=item,
+            worker=worker,
+            leased_at=now,
+            expires_at=now + timedelta(seconds=job.task_time_limit_seconds),
+        )
+    return assignment
+
+
+def _end_lease(assignment: Assignment, status: str) -> None:
+    """Close a leased assignment as ``status`` and give its slot back to the item."""
+    now = timezone.now()
+    ended = Assignment.objects.filter(pk=assignment.pk, status=AssignmentStatus.LEASED).update(
+        status=status, finished_at=now
+    )
+    if ended != 1:
+        assignment.refresh_from_db(fields=["status"])
+        raise LeaseClosed(
+            f"this task is already {assignment.status}", details={"status": assignment.status}
+        )
+    Item.objects.filter(pk=assignment.item_id).update(taken=F("taken") - 1)
+    assignment.status = status
+    assignment.finished_at = now
+
+
+def assignment_lock_for_worker(*, assignment_id: int, worker: User) -> Assignment:
+    """Lock a lease row for a write by its worker (inside a transaction)."""
+    assignment = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("job")
+        .filter(pk=assignment_id)
+        .first()
+    )
+    if assignment is None:
+        raise Conflict(f"there is no task {assignment_id}", code="not_found")
+    if assignment.worker_id != worker.pk:
+        raise NotAllowed("this task is leased to another worker", code="not_your_lease")
+    return assignment
+
+
+def assignment_skip(*, assignment_id: int, worker: User) -> Assignment:
+    with transaction.atomic():
+        assignment = assignment_lock_for_worker(assignment_id=assignment_id, worker=worker)
+        _end_lease(assignment, AssignmentStatus.SKIPPED)
+    return assignment
+
+
+def assignment_release(*, assignment_id: int, worker: User) -> Assignment:
+    """Give a task back without skipping it: the worker may be offered it again."""
+    with transaction.atomic():
+        assignment = assignment_lock_for_worker(assignment_id=assignment_id, worker=worker)
+        _end_lease(assignment, AssignmentStatus.RELEASED)
+    return assignment
+
+
+def assignment_expire(*, assignment: Assignment) -> bool:
+    """Expire one lease that ran out (inside the caller's transaction); False if it ended."""
+    try:
+        _end_lease(assignment, AssignmentStatus.EXPIRED)
+    except LeaseClosed:
+        return False
+    return True
+
+
+def assignments_expire_due(*, job_id: int | None = None, now=None) -> int:
+    """Expire leases past their time, batch by batch; returns how many were expired."""
+    now = now or timezone.now()
+    expired = 0
+    while True:
+        with transaction.atomic():
+            due = Assignment.objects.filter(status=AssignmentStatus.LEASED, expires_at__lte=now)
+            if job_id is not None:
+                due = due.filter(job_id=job_id)
+            if connection.features.has_select_for_update_skip_locked:
+                due = due.select_for_update(skip_locked=True)
+            rows = list(due.order_by("expires_at").values_list("pk", "item_id")[:EXPIRY_BATCH_SIZE])
+            if not rows:
+                return expired
+            Assignment.objects.filter(
+                pk__in=[pk for pk, _ in rows], status=AssignmentStatus.LEASED
+            ).update(status=AssignmentStatus.EXPIRED, finished_at=now)
+            for item_id, count in Counter(item_id for _, item_id in rows).items():
+                Item.objects.filter(pk=item_id).update(taken=F("taken") - count)
+        expired += len(rows)
+        if len(rows) < EXPIRY_BATCH_SIZE:
+            return expired

@@ -1,0 +1,58 @@
+"""Creating people and scripts that use Quorum, with their API tokens."""
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from labeling.errors import ValidationFailed
+from labeling.models import Role, Team, User
+from labeling.services.teams import team_member_add
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    role: str,
+    team: Team | None = None,
+    password: str | None = None,
+    email: str = "",
+) -> tuple[User, str, bool]:
+    """Create the user if needed; return it, its API token and whether it was created.
+
+    An existing user keeps its role unless it differs, in which case it is refused: a
+    labeler never becomes a manager by accident.
+    """
+    if role not in Role.values:
+        raise ValidationFailed(f"role must be one of {', '.join(Role.values)}, not {role!r}")
+    username = username.strip()
+    if not username:
+        raise ValidationFailed("a user needs a name")
+    user = User.objects.filter(username=username).first()
+    created = user is None
+    if created:
+        user = User(username=username, role=role, email=email)
+        if password:
+            try:
+                validate_password(password, user)
+            except DjangoValidationError as exc:
+                raise ValidationFailed(
+                    "; ".join(exc.messages), details={"field": "password"}
+                ) from exc
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+    elif user.role != role:
+        raise ValidationFailed(
+            f"user {username!r} exists with role {user.role!r}, not {role!r}",
+            code="role_mismatch",
+        )
+    elif password:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    if team is not None:
+        team_member_add(team=team, user=user)
+    token, _ = Token.objects.get_or_create(user=user)
+    return user, token.key, created

@@ -1,0 +1,13 @@
+"""Task types: each says what an item holds, what an answer is, and how both are output."""
+
+from labeling.task_types.base import TaskType, get_task_type, register_task_type, task_type_choices
+from labeling.task_types.classification import IMAGE_CLASSIFICATION, TEXT_CLASSIFICATION
+
+__all__ = [
+    "IMAGE_CLASSIFICATION",
+    "TEXT_CLASSIFICATION",
+    "TaskType",
+    "get_task_type",
+    "register_task_type",
+    "task_type_choices",
+]

@@ -1,0 +1,22 @@
+"""Celery tasks of the labeling app: thin, named, idempotent; the work is in services."""
+
+from celery import shared_task
+
+from labeling.services.assignments import assignments_expire_due
+from labeling.services.imports import IMPORT_RUN_TASK, import_run
+from labeling.services.jobs import jobs_complete_finished, jobs_stop_expired
+
+
+@shared_task(name=IMPORT_RUN_TASK, acks_late=True, soft_time_limit=25 * 60, time_limit=30 * 60)
+def import_run_task(import_id: int) -> str:
+    return import_run(import_id=import_id).status
+
+
+@shared_task(name="labeling.assignments_expire_due", acks_late=True, time_limit=120)
+def assignments_expire_due_task() -> dict[str, int]:
+    """Periodic: give the slots of leases that ran out back to their items."""
+    return {
+        "leases_expired": assignments_expire_due(),
+        "jobs_stopped": jobs_stop_expired(),
+        "jobs_completed": jobs_complete_finished(),
+    }

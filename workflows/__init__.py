@@ -1,0 +1,1 @@
+"""Around human work: job chaining and human review loops (see docs/)."""
