@@ -114,7 +114,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Broker and cache -----------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
-BROKER_DIR = VAR_DIR / "broker"
+# Tests get a broker folder and a queue of their own, so a running dev server never takes
+# (or gives) their messages.
+BROKER_DIR = VAR_DIR / ("test-broker" if TESTING else "broker")
+CELERY_TASK_DEFAULT_QUEUE = "quorum-test" if TESTING else "quorum"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CACHES = {
@@ -165,6 +168,7 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -198,6 +202,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "labeling.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
+    # ?format= is the export format here, not a renderer choice.
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Quorum API",
@@ -240,3 +246,7 @@ LOGGING = {
         "celery": {"level": LOG_LEVEL},
     },
 }
+
+if TESTING:
+    # Tests create many users; the real hasher's deliberate slowness only costs time there.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

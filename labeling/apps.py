@@ -6,3 +6,7 @@ from django.apps import AppConfig
 class LabelingConfig(AppConfig):
     name = "labeling"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Register the Celery tasks in every process, so services can enqueue them by name.
+        from labeling import tasks  # noqa: F401, PLC0415

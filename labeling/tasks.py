@@ -9,7 +9,8 @@ from labeling.services.jobs import jobs_complete_finished, jobs_stop_expired
 
 @shared_task(name=IMPORT_RUN_TASK, acks_late=True, soft_time_limit=25 * 60, time_limit=30 * 60)
 def import_run_task(import_id: int) -> str:
-    return import_run(import_id=import_id).status
+    run = import_run(import_id=import_id)
+    return run.status if run else "missing"
 
 
 @shared_task(name="labeling.assignments_expire_due", acks_late=True, time_limit=120)

@@ -56,6 +56,8 @@ def _lock_next_item(job: Job, worker: User) -> Item | None:
 
 def assignment_claim(*, job: Job, worker: User) -> Assignment | None:
     """Lease the next item of ``job`` to ``worker``; None when nothing is left for them."""
+    if job.status == JobStatus.COMPLETED and worker_may_work_on(job=job, worker=worker):
+        return None
     _check_claimable(job, worker)
     for attempt in range(2):
         assignment = _claim_once(job, worker)
@@ -68,10 +70,10 @@ def assignment_claim(*, job: Job, worker: User) -> Assignment | None:
 
 
 def _claim_once(job: Job, worker: User) -> Assignment | None:
-    now = timezone.now()
     with transaction.atomic():
         # One worker's claims run one at a time, so the per-worker lease limit holds.
         list(User.objects.select_for_update().filter(pk=worker.pk).values_list("pk"))
+        now = timezone.now()  # read under the lock: lease times order like the leases
         held = list(
             Assignment.objects.filter(
                 worker_id=worker.pk,

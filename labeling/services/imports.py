@@ -156,7 +156,7 @@ def import_stage_images(*, job: Job, created_by: User, files: list[Any]) -> Impo
 # --- The run --------------------------------------------------------------------------------
 
 
-def import_run(*, import_id: int) -> ImportRun:
+def import_run(*, import_id: int) -> ImportRun | None:
     """Check and store one staged import. Idempotent: a finished run is left alone."""
     now = timezone.now()
     claimed = ImportRun.objects.filter(pk=import_id, status=ImportStatus.QUEUED).update(
@@ -164,7 +164,10 @@ def import_run(*, import_id: int) -> ImportRun:
     ) or ImportRun.objects.filter(
         pk=import_id, status=ImportStatus.RUNNING, started_at__lt=now - STALE_RUN_AFTER
     ).update(started_at=now)
-    run = ImportRun.objects.select_related("job").get(pk=import_id)
+    run = ImportRun.objects.select_related("job").filter(pk=import_id).first()
+    if run is None:
+        logger.warning("import %s does not exist (deleted?); nothing to run", import_id)
+        return None
     if not claimed:
         return run
     try:
