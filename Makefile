@@ -14,6 +14,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: $(VENV)/.installed
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --no-input
+	DEBUG=$${DEBUG:-1} $(PY) manage.py collectstatic --no-input -v0
 	DEBUG=$${DEBUG:-1} $(PY) manage.py load_demo
 	DEBUG=$${DEBUG:-1} PORT=$(PORT) $(PY) manage.py serve
 

@@ -215,6 +215,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "labeling.states.JobStatus",
+        "AssignmentStatusEnum": "labeling.states.AssignmentStatus",
+        "ImportStatusEnum": "labeling.states.ImportStatus",
+        "ImportKindEnum": "labeling.models.ImportKind",
+        "TeamKindEnum": "labeling.models.TeamKind",
+        "ExampleKindEnum": ["good", "bad"],
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
