@@ -3,10 +3,9 @@
 import logging
 import time
 
+from celery import current_app
 from django.db import connection
 from django.http import JsonResponse
-
-from config.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
 BROKER_TIMEOUT_SECONDS = 2
@@ -20,7 +19,7 @@ def _check_database() -> str:
 
 
 def _check_broker() -> str:
-    with celery_app.connection_for_write() as conn:
+    with current_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_SECONDS)
     return "ok"
 
