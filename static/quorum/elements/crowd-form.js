@@ -1,0 +1,240 @@
+// <crowd-form>: wraps a task, collects its answers and submits them for the worker's lease.
+//
+// Every child with a `name` and a `value` contributes `answer[name] = value`, so a form with
+// <crowd-classifier name="sentiment"> submits {"answer": {"sentiment": {"label": "..."}}}.
+// The lease is the `assignment-id` attribute or the nearest [data-assignment-id] ancestor;
+// without one the form is a preview and only shows the answer it would send.
+//
+// Keys (not while typing in a field, nor with a dialog open): 1–9 choose the Nth category,
+// Enter submits, S skips, I opens the full instructions.
+//
+// Events (bubbling): quorum:submitted, quorum:skipped, quorum:lease-ended {message}.
+
+import { ApiError, NetworkError, api, sleep } from "../api.js";
+
+const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000];
+const RETRY_STATUSES = new Set([502, 503, 504]);
+const LEASE_GONE = new Set(["lease_expired", "lease_closed", "not_your_lease", "not_found"]);
+const TYPING_TAGS = new Set(["INPUT", "TEXTAREA", "SELECT"]);
+const NATIVE_FIELDS = new Set(["INPUT", "TEXTAREA", "SELECT"]);
+
+function button(className, label, key) {
+  const node = document.createElement("button");
+  node.type = "button";
+  node.className = className;
+  node.append(label);
+  if (key) {
+    const kbd = document.createElement("kbd");
+    kbd.textContent = key;
+    node.append(" ", kbd);
+  }
+  return node;
+}
+
+function isTyping(target) {
+  return target instanceof Element && (TYPING_TAGS.has(target.tagName) || target.isContentEditable);
+}
+
+export class CrowdForm extends HTMLElement {
+  #built = false;
+  #busy = false;
+  #ended = false;
+  #message = null;
+  #submitButton = null;
+  #skipButton = null;
+  #onKey = (event) => this.#handleKey(event);
+
+  connectedCallback() {
+    document.addEventListener("keydown", this.#onKey);
+    if (this.#built) return;
+    this.#built = true;
+    const actions = document.createElement("div");
+    actions.className = "crowd-form-actions";
+    this.#message = document.createElement("p");
+    this.#message.className = "crowd-form-message";
+    this.#message.setAttribute("role", "status");
+    this.#message.setAttribute("aria-live", "polite");
+    this.#skipButton = button("button crowd-form-skip", "Skip", "S");
+    this.#skipButton.addEventListener("click", () => this.skip());
+    this.#submitButton = button("button button-primary crowd-form-submit", "Submit", "Enter");
+    this.#submitButton.addEventListener("click", () => this.submit());
+    actions.append(this.#message, this.#skipButton, this.#submitButton);
+    this.append(actions);
+    this.addEventListener("change", () => this.#say(""));
+  }
+
+  disconnectedCallback() {
+    document.removeEventListener("keydown", this.#onKey);
+  }
+
+  get assignmentId() {
+    const own = this.getAttribute("assignment-id");
+    if (own) return own;
+    const holder = this.closest("[data-assignment-id]");
+    return holder ? holder.dataset.assignmentId : "";
+  }
+
+  get disabled() {
+    return this.#ended || this.hasAttribute("disabled") || this.closest("[inert]") !== null;
+  }
+
+  /** The answer object, keyed by each named child, and the first problem found (or null). */
+  collect() {
+    const answer = {};
+    let problem = null;
+    for (const node of this.querySelectorAll("[name]")) {
+      if (node.closest("crowd-form") !== this) continue;
+      const name = node.getAttribute("name");
+      if (node.localName.includes("-")) {
+        if (typeof node.checkValidity === "function" && !node.checkValidity()) {
+          problem ??= node.validationMessage || `Answer “${name}” first.`;
+          continue;
+        }
+        if ("value" in node) answer[name] = node.value;
+      } else if (NATIVE_FIELDS.has(node.tagName)) {
+        if (!node.checkValidity()) problem ??= `${name}: ${node.validationMessage}`;
+        if (node.type === "checkbox") answer[name] = node.checked;
+        else if (node.type === "radio") {
+          if (node.checked) answer[name] = node.value;
+        } else if (!["button", "submit", "reset", "file"].includes(node.type)) {
+          answer[name] = node.value;
+        }
+      }
+    }
+    return { answer, problem };
+  }
+
+  async submit() {
+    if (this.#busy || this.disabled) return;
+    const { answer, problem } = this.collect();
+    if (problem) {
+      this.#say(problem, "warn");
+      return;
+    }
+    const id = this.assignmentId;
+    if (!id) {
+      this.#say(`Preview — this form would submit ${JSON.stringify(answer)}`, "info");
+      this.dispatchEvent(new CustomEvent("crowd-form-preview", { bubbles: true, detail: answer }));
+      return;
+    }
+    await this.#send("submit", `/api/v1/assignments/${id}/submit`, { answer }, "Submitting…");
+  }
+
+  async skip() {
+    if (this.#busy || this.disabled) return;
+    const id = this.assignmentId;
+    if (!id) return;
+    await this.#send("skip", `/api/v1/assignments/${id}/skip`, undefined, "Skipping…");
+  }
+
+  /** POST to the lease; retry while the network fails, so a given answer is never lost. */
+  async #send(action, url, json, pending) {
+    this.#busy = true;
+    this.#setEnabled(false);
+    this.#say(pending, "info");
+    const done = action === "submit" ? "submitted" : "skipped";
+    try {
+      await this.#withRetries(() => api(url, { method: "POST", json }));
+    } catch (error) {
+      // A retry after a lost response finds the lease already closed by our first try.
+      const alreadyDone =
+        error instanceof ApiError && error.code === "lease_closed" && error.details.status === done;
+      if (!alreadyDone) {
+        this.#fail(error, action);
+        return;
+      }
+    }
+    this.#say(action === "submit" ? "Saved." : "Skipped.", "ok");
+    this.dispatchEvent(
+      new CustomEvent(`quorum:${done}`, {
+        bubbles: true,
+        detail: { assignmentId: this.assignmentId, answer: json ? json.answer : null },
+      }),
+    );
+  }
+
+  async #withRetries(call) {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await call();
+      } catch (error) {
+        const transient =
+          error instanceof NetworkError ||
+          (error instanceof ApiError && RETRY_STATUSES.has(error.status));
+        if (!transient || attempt >= RETRY_DELAYS_MS.length) throw error;
+        const delay = RETRY_DELAYS_MS[attempt];
+        this.#say(`Network trouble; trying again in ${delay / 1000} s…`, "warn");
+        await sleep(delay);
+      }
+    }
+  }
+
+  #fail(error, action) {
+    this.#busy = false;
+    if (error instanceof ApiError && LEASE_GONE.has(error.code)) {
+      this.#ended = true;
+      this.#say(error.message, "error");
+      this.dispatchEvent(
+        new CustomEvent("quorum:lease-ended", {
+          bubbles: true,
+          detail: { message: error.message, code: error.code },
+        }),
+      );
+      return;
+    }
+    this.#setEnabled(true);
+    if (error instanceof NetworkError || (error instanceof ApiError && error.status >= 500)) {
+      const what = action === "submit" ? "Your answer is still here" : "The task is still yours";
+      this.#say(`${error.message} ${what}: press Enter or ${action} again.`, "error");
+    } else {
+      this.#say(error.message, "error");
+    }
+  }
+
+  #setEnabled(enabled) {
+    this.#submitButton.disabled = !enabled;
+    this.#skipButton.disabled = !enabled;
+  }
+
+  #say(text, tone = "info") {
+    if (!this.#message) return;
+    this.#message.textContent = text;
+    this.#message.dataset.tone = tone;
+  }
+
+  #elementsWith(method) {
+    return [...this.querySelectorAll("*")].filter(
+      (node) => node.localName.includes("-") && typeof node[method] === "function",
+    );
+  }
+
+  #handleKey(event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (this.disabled || isTyping(event.target) || document.querySelector("dialog[open]")) return;
+    const key = event.key;
+    if (/^[1-9]$/.test(key)) {
+      const [chooser] = this.#elementsWith("choose");
+      if (!chooser) return;
+      event.preventDefault();
+      if (!chooser.choose(Number(key) - 1)) this.#say(`There is no category ${key}.`, "warn");
+    } else if (key === "Enter") {
+      // A focused link or button keeps its own Enter, except the category buttons.
+      const control = event.target instanceof Element && event.target.closest("a, button");
+      if (control && !control.classList.contains("qc-choice")) return;
+      event.preventDefault();
+      this.submit();
+    } else if (key === "s" || key === "S") {
+      event.preventDefault();
+      this.skip();
+    } else if (key === "i" || key === "I") {
+      const [withInstructions] = this.#elementsWith("openInstructions");
+      if (!withInstructions) return;
+      event.preventDefault();
+      withInstructions.openInstructions();
+    }
+  }
+}
+
+if (!customElements.get("crowd-form")) {
+  customElements.define("crowd-form", CrowdForm);
+}
