@@ -19,6 +19,7 @@ from labeling.models import (
     Item,
     Job,
     Team,
+    TeamMembership,
     User,
 )
 from labeling.services.imports import progress_key
@@ -239,3 +240,87 @@ def job_list_counts(*, jobs: list[Job]) -> dict[int, int]:
 
 def item_source_ref(*, item: Item) -> str:
     return str(json.loads(item.data).get("source-ref") or "")
+
+
+# --- Pages of the labeler portal and the manager console ------------------------------------
+
+
+def console_job_list() -> QuerySet[Job]:
+    """The console's jobs list: the columns it shows, newest first (paginate the result)."""
+    return (
+        Job.objects.select_related("team")
+        .only(
+            "id",
+            "name",
+            "task_type",
+            "status",
+            "team__name",
+            "workers_per_item",
+            "items_total",
+            "items_labeled",
+            "answers_total",
+            "created_at",
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def job_recent_imports(*, job: Job, limit: int = 10) -> list[ImportRun]:
+    return list(
+        ImportRun.objects.filter(job_id=job.pk)
+        .only(
+            "id",
+            "job_id",
+            "kind",
+            "status",
+            "original_name",
+            "items_created",
+            "error_count",
+            "message",
+            "created_at",
+            "finished_at",
+        )
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def teams_with_members() -> list[dict[str, Any]]:
+    """Every team with the usernames of its members, for the console's teams page."""
+    teams = list(Team.objects.only("id", "name", "kind", "created_at").order_by("name"))
+    members: dict[int, list[str]] = {}
+    for team_id, username in (
+        TeamMembership.objects.filter(team_id__in=[team.pk for team in teams])
+        .order_by("user__username")
+        .values_list("team_id", "user__username")
+    ):
+        members.setdefault(team_id, []).append(username)
+    return [{"team": team, "members": members.get(team.pk, [])} for team in teams]
+
+
+def user_by_username(*, username: str) -> User | None:
+    return User.objects.filter(username=username.strip()).only("id", "username", "role").first()
+
+
+def leased_task_for_worker(*, assignment_id: int, user: User) -> Assignment | None:
+    """A lease the user holds now, with what its task UI renders: the job and the item."""
+    return (
+        Assignment.objects.select_related("job", "item")
+        .only(
+            "id",
+            "status",
+            "worker_id",
+            "item_id",
+            "job_id",
+            "expires_at",
+            "item__id",
+            "item__data",
+            "job__id",
+            "job__task_type",
+            "job__labels",
+            "job__short_instructions",
+            "job__full_instructions",
+            "job__examples",
+        )
+        .filter(pk=assignment_id, worker_id=user.pk, status=AssignmentStatus.LEASED)
+        .first()
+    )

@@ -1,0 +1,158 @@
+// The job dashboard: upload an import and follow its progress, draw the chart, confirm stops.
+
+import { ApiError, api, csrfToken, sleep } from "./api.js";
+import { drawLabelsOverTime } from "./chart.js";
+
+const POLL_MS = 700;
+const FINISHED = new Set(["succeeded", "failed"]);
+const REFRESHED_SECTIONS = ["job-head", "job-figures", "recent-imports-box", "label-distribution-box"];
+
+// --- Confirmation before a form that cannot be undone ----------------------------------------
+function bindConfirmations() {
+  for (const form of document.querySelectorAll("form[data-confirm]:not([data-bound])")) {
+    form.dataset.bound = "true";
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+}
+bindConfirmations();
+
+// --- The chart ---------------------------------------------------------------------------------
+const chart = document.getElementById("labels-chart");
+const chartData = document.getElementById(chart.dataset.source);
+if (chartData) drawLabelsOverTime(chart, JSON.parse(chartData.textContent));
+
+// --- Import --------------------------------------------------------------------------------------
+const form = document.getElementById("import-form");
+const run = document.getElementById("import-run");
+const phase = document.getElementById("import-phase");
+const detail = document.getElementById("import-detail");
+const bar = document.getElementById("import-progress");
+const message = document.getElementById("import-message");
+const errors = document.getElementById("import-errors");
+
+function show(state, text, tone = "info") {
+  phase.textContent = state;
+  phase.dataset.state = state;
+  bar.dataset.state = state;
+  message.textContent = text;
+  message.dataset.tone = tone;
+}
+
+/** POST the form data with upload progress (fetch cannot report it); resolves to the JSON. */
+function upload(url, data, onProgress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", url);
+    request.setRequestHeader("X-CSRFToken", csrfToken());
+    request.setRequestHeader("Accept", "application/json");
+    request.responseType = "json";
+    request.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    request.addEventListener("load", () => {
+      const body = request.response;
+      if (request.status >= 200 && request.status < 300) {
+        resolve(body);
+        return;
+      }
+      const error = body && body.error;
+      reject(
+        new ApiError(
+          request.status,
+          (error && error.code) || `http_${request.status}`,
+          (error && error.message) || `The server answered ${request.status}.`,
+          (error && error.details) || {},
+        ),
+      );
+    });
+    request.addEventListener("error", () => reject(new Error("Could not reach the server.")));
+    request.send(data);
+  });
+}
+
+function listErrors(importRun) {
+  errors.replaceChildren(
+    ...(importRun.errors || []).map((problem) => {
+      const item = document.createElement("li");
+      const where = document.createElement("strong");
+      where.textContent = problem.line !== undefined ? `Line ${problem.line}` : `${problem.file}`;
+      item.append(where, `: ${problem.reason}`);
+      return item;
+    }),
+  );
+  const hidden = importRun.error_count - (importRun.errors || []).length;
+  if (hidden > 0) {
+    const more = document.createElement("li");
+    more.className = "muted";
+    more.textContent = `…and ${hidden} more bad line(s).`;
+    errors.append(more);
+  }
+}
+
+/** Swap the server-rendered sections for fresh ones from this page (a GET: nothing changes). */
+async function refreshSections() {
+  const { data: html } = await api(window.location.pathname, { accept: "text/html" });
+  const fresh = new DOMParser().parseFromString(html, "text/html");
+  for (const id of REFRESHED_SECTIONS) {
+    const current = document.getElementById(id);
+    const replacement = fresh.getElementById(id);
+    if (current && replacement) current.replaceWith(replacement);
+  }
+  bindConfirmations();
+}
+
+async function follow(importId) {
+  for (;;) {
+    const { data } = await api(`/api/v1/imports/${importId}`);
+    const progress = data.progress || {};
+    bar.value = progress.fraction || 0;
+    detail.textContent = `${data.lines_read} line(s) read`;
+    if (FINISHED.has(data.status)) return data;
+    show(progress.phase || data.status, "");
+    await sleep(POLL_MS);
+  }
+}
+
+async function importFiles(event) {
+  event.preventDefault();
+  const input = form.querySelector('input[type="file"]');
+  const button = form.querySelector('button[type="submit"]');
+  run.hidden = false;
+  errors.replaceChildren();
+  detail.textContent = "";
+  if (!input.files.length) {
+    show("waiting", "Choose a file to import first.", "warn");
+    return;
+  }
+  const data = new FormData();
+  for (const file of input.files) data.append(input.name, file);
+  button.disabled = true;
+  bar.value = 0;
+  show("uploading", "");
+  try {
+    const started = await upload(form.dataset.url, data, (share) => {
+      bar.value = share;
+      detail.textContent = `${Math.round(share * 100)} % uploaded`;
+    });
+    bar.value = 0;
+    show("queued", "");
+    const finished = await follow(started.id);
+    if (finished.status === "succeeded") {
+      show("succeeded", `Imported ${finished.items_created} item(s).`, "ok");
+      form.reset();
+      await refreshSections();
+    } else {
+      show("failed", finished.message || "The import failed; nothing was imported.", "error");
+      listErrors(finished);
+      await refreshSections();
+    }
+  } catch (error) {
+    show("failed", error.message, "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+if (form) form.addEventListener("submit", importFiles);
