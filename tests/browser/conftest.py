@@ -1,0 +1,69 @@
+"""Browser-test fixtures: headless Chromium driven by Playwright against the live server."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API keeps an event loop running in this thread; the ORM calls that the
+# tests make between browser steps are still plain synchronous calls.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+try:
+    from playwright.sync_api import Browser, Page, sync_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    sync_playwright = None
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOT_DIR = os.environ.get("QUORUM_SCREENSHOT_DIR", "")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator["Browser"]:
+    if sync_playwright is None:
+        pytest.skip("browser tests need the playwright package (pip install playwright)")
+    if not CHROMIUM.exists():
+        pytest.skip(f"browser tests need Chromium at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db) -> Iterator["Page"]:
+    """A fresh browser tab on the live server; fails the test on a script error or on any
+    request that tries to leave the server."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    script_errors: list[str] = []
+    external: list[str] = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
+
+    def only_the_live_server(route) -> None:
+        if route.request.url.startswith(live_server.url) or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            external.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_the_live_server)
+    yield page
+    context.close()
+    assert not script_errors, f"script errors in the page: {script_errors}"
+    assert not external, f"the page tried to load from elsewhere: {external}"
+
+
+@pytest.fixture
+def screenshot():
+    """Save a full-page screenshot under $QUORUM_SCREENSHOT_DIR when it is set."""
+
+    def take(page: "Page", name: str) -> None:
+        if SCREENSHOT_DIR:
+            Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(SCREENSHOT_DIR) / f"{name}.png"), full_page=True)
+
+    return take
