@@ -155,4 +155,7 @@ async function importFiles(event) {
   }
 }
 
-if (form) form.addEventListener("submit", importFiles);
+if (form) {
+  form.addEventListener("submit", importFiles);
+  form.querySelector('button[type="submit"]').disabled = false;
+}

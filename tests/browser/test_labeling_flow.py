@@ -4,20 +4,27 @@ import io
 import json
 import re
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 from django.utils import timezone
 from PIL import Image
-from playwright.sync_api import Page, expect
 
 from labeling.models import Assignment, Job
 from labeling.services.jobs import job_start
 from tests.conftest import client_for, import_lines
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="browser tests need the playwright package"
+)
+expect = sync_api.expect
 pytestmark = pytest.mark.browser
 
 
-def sign_in(page: Page, username: str, password: str) -> None:
+def sign_in(page: "Page", username: str, password: str) -> None:
     page.goto("/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
@@ -36,7 +43,7 @@ def exported_labels(job: Job, manager) -> list[tuple[str, str]]:
 
 
 def test_a_labeler_labels_three_items_with_the_keyboard(
-    page: Page, make_job, labeler, manager, screenshot
+    page: "Page", make_job, labeler, manager, screenshot
 ):
     job = make_job(
         items=3,
@@ -83,7 +90,7 @@ def test_a_labeler_labels_three_items_with_the_keyboard(
     screenshot(page, "dashboard-with-labels")
 
 
-def test_skip_instructions_and_a_held_lease(page: Page, make_job, labeler, manager, screenshot):
+def test_skip_instructions_and_a_held_lease(page: "Page", make_job, labeler, manager, screenshot):
     job = make_job(items=2, workers_per_item=1, full_instructions="Read it all, twice.")
     sign_in(page, "lab1", "lab1-pass-1")
     page.goto(f"/work/jobs/{job.pk}/")
@@ -113,7 +120,7 @@ def test_skip_instructions_and_a_held_lease(page: Page, make_job, labeler, manag
     assert exported_labels(job, manager) == [("text 0", ""), ("text 1", "dog")]
 
 
-def test_a_manager_creates_a_job_and_imports_items(page: Page, manager, tmp_path, screenshot):
+def test_a_manager_creates_a_job_and_imports_items(page: "Page", manager, tmp_path, screenshot):
     sign_in(page, "pm", "manager-pass-1")
     expect(page).to_have_url(re.compile(r"/console/$"))
 
@@ -158,7 +165,7 @@ def test_a_manager_creates_a_job_and_imports_items(page: Page, manager, tmp_path
     screenshot(page, "console-jobs")
 
 
-def test_an_import_with_bad_lines_shows_their_numbers(page: Page, make_job, manager, screenshot):
+def test_an_import_with_bad_lines_shows_their_numbers(page: "Page", make_job, manager, screenshot):
     job = make_job(items=0, start=False)
     sign_in(page, "pm", "manager-pass-1")
     page.goto(f"/console/jobs/{job.pk}/")
@@ -182,7 +189,7 @@ def test_an_import_with_bad_lines_shows_their_numbers(page: Page, make_job, mana
 
 
 def test_an_image_task_shows_its_image(
-    page: Page, make_job, labeler, manager, settings, screenshot
+    page: "Page", make_job, labeler, manager, settings, screenshot
 ):
     image = io.BytesIO()
     Image.new("RGB", (320, 200), "#3a7").save(image, format="PNG")
@@ -205,7 +212,7 @@ def test_an_image_task_shows_its_image(
 
 
 def test_a_lost_submit_is_retried_and_ended_leases_are_announced(
-    page: Page, make_job, labeler, manager
+    page: "Page", make_job, labeler, manager
 ):
     job = make_job(items=2, workers_per_item=1)
     page.clock.install()
