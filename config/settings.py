@@ -105,8 +105,9 @@ if IS_SQLITE:
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
-    # Threads of a test share a file database (an in-memory one cannot be shared).
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-quorum.sqlite3")}
+    # Threads of a test share a file database (an in-memory one cannot be shared); one file
+    # per test run, so two runs in one checkout never write to each other's.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-quorum-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

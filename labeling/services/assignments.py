@@ -1,10 +1,11 @@
 """Leasing items to workers: claim the next task, skip it, expire leases that ran out.
 
-The claim is one locking query: on PostgreSQL ``SELECT … FOR UPDATE SKIP LOCKED`` picks the
-first open item (in priority order) that has a free slot and that this worker does not hold,
-has not answered and has not skipped; a guarded ``UPDATE … WHERE taken < N`` then takes the
-slot. On SQLite every write transaction begins IMMEDIATE, so claims run one at a time and the
-guarded update is what keeps the counts right.
+The claim is one locking statement on PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` picks
+the first open item (in priority order) that has a free slot and that this worker does not
+hold, has not answered and has not skipped; a guarded ``UPDATE … WHERE taken < N`` takes the
+slot and the lease is inserted, all in one ``WITH`` statement. On SQLite every write
+transaction begins IMMEDIATE, so claims run one at a time; the same steps run as ORM queries
+and the guarded update keeps the counts right. See docs/claiming.md.
 """
 
 from collections import Counter
@@ -26,39 +27,49 @@ from labeling.states import (
 EXPIRY_BATCH_SIZE = 500
 
 
+# PostgreSQL: pick, lock, take a slot of and lease the next item in one statement. SKIP
+# LOCKED passes over rows another claim holds; the guarded UPDATE re-checks the free slot.
+_CLAIM_POSTGRES = """
+WITH candidate AS (
+    SELECT item.id FROM labeling_item AS item
+    WHERE item.job_id = %(job)s AND item.status = 'open' AND item.taken < %(slots)s
+      AND NOT EXISTS (
+          SELECT 1 FROM labeling_assignment AS mine
+          WHERE mine.item_id = item.id AND mine.worker_id = %(worker)s
+            AND mine.status IN ('leased', 'submitted', 'skipped'))
+    ORDER BY item.priority DESC, item.id
+    LIMIT 1
+    FOR UPDATE OF item SKIP LOCKED
+), slot AS (
+    UPDATE labeling_item AS item SET taken = item.taken + 1
+    FROM candidate WHERE item.id = candidate.id AND item.taken < %(slots)s
+    RETURNING item.id, item.data
+), lease AS (
+    INSERT INTO labeling_assignment (job_id, item_id, worker_id, status, leased_at, expires_at)
+    SELECT %(job)s, slot.id, %(worker)s, 'leased', %(now)s, %(expires)s FROM slot
+    RETURNING id, item_id
+)
+SELECT lease.id, lease.item_id, slot.data FROM lease JOIN slot ON slot.id = lease.item_id
+"""
+
 def worker_may_work_on(*, job: Job, worker: User) -> bool:
     return TeamMembership.objects.filter(team_id=job.team_id, user_id=worker.pk).exists()
 
 
-def _check_claimable(job: Job, worker: User) -> None:
-    if not worker_may_work_on(job=job, worker=worker):
-        raise NotAllowed("you are not on the team of this job", code="not_on_team")
+def _check_job_open(job: Job) -> None:
     if job.status != JobStatus.IN_PROGRESS:
         raise Conflict(f"the job is {job.get_status_display().lower()}", code="job_not_in_progress")
     if job.expires_at and job.expires_at <= timezone.now():
         raise Conflict("the job's availability lifetime has ended", code="job_expired")
 
 
-def _lock_next_item(job: Job, worker: User) -> Item | None:
-    held_by_worker = Assignment.objects.filter(
-        item_id=OuterRef("pk"), worker_id=worker.pk, status__in=ASSIGNMENT_HOLDS_ITEM
-    )
-    candidates = (
-        Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN, taken__lt=job.workers_per_item)
-        .filter(~Exists(held_by_worker))
-        .order_by("-priority", "id")
-        .only("id", "data", "priority", "job_id")
-    )
-    if connection.features.has_select_for_update_skip_locked:
-        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-    return candidates.first()
-
-
 def assignment_claim(*, job: Job, worker: User) -> Assignment | None:
     """Lease the next item of ``job`` to ``worker``; None when nothing is left for them."""
-    if job.status == JobStatus.COMPLETED and worker_may_work_on(job=job, worker=worker):
+    if job.status == JobStatus.COMPLETED:
+        if not worker_may_work_on(job=job, worker=worker):
+            raise NotAllowed("you are not on the team of this job", code="not_on_team")
         return None
-    _check_claimable(job, worker)
+    _check_job_open(job)
     for attempt in range(2):
         assignment = _claim_once(job, worker)
         if assignment is not None:
@@ -69,42 +80,86 @@ def assignment_claim(*, job: Job, worker: User) -> Assignment | None:
     return None
 
 
+def _lock_worker(job: Job, worker: User) -> None:
+    """Inside a transaction: serialise the worker's claims and enforce their lease limit.
+
+    The lock is the worker's membership row of the job's team. The live leases are counted
+    in a statement of their own, after the lock: under READ COMMITTED only a statement that
+    starts after the lock sees the lease that the previous holder of the lock committed.
+    """
+    memberships = TeamMembership.objects.filter(team_id=job.team_id, user_id=worker.pk)
+    if not list(memberships.select_for_update().values_list("pk", flat=True)):
+        raise NotAllowed("you are not on the team of this job", code="not_on_team")
+    held = list(
+        Assignment.objects.filter(
+            worker_id=worker.pk,
+            job_id=job.pk,
+            status=AssignmentStatus.LEASED,
+            expires_at__gt=timezone.now(),
+        ).values_list("pk", flat=True)[: job.max_concurrent_tasks_per_worker]
+    )
+    if len(held) >= job.max_concurrent_tasks_per_worker:
+        raise Conflict(
+            f"you hold {len(held)} task(s) of this job, the most it allows; "
+            "submit or skip one first",
+            code="too_many_leases",
+            details={"assignments": held},
+        )
+
+
 def _claim_once(job: Job, worker: User) -> Assignment | None:
     with transaction.atomic():
-        # One worker's claims run one at a time, so the per-worker lease limit holds.
-        list(User.objects.select_for_update().filter(pk=worker.pk).values_list("pk"))
+        _lock_worker(job, worker)
         now = timezone.now()  # read under the lock: lease times order like the leases
-        held = list(
-            Assignment.objects.filter(
-                worker_id=worker.pk,
-                job_id=job.pk,
-                status=AssignmentStatus.LEASED,
-                expires_at__gt=now,
-            ).values_list("pk", flat=True)[: job.max_concurrent_tasks_per_worker]
-        )
-        if len(held) >= job.max_concurrent_tasks_per_worker:
-            raise Conflict(
-                f"you hold {len(held)} task(s) of this job, the most it allows; "
-                "submit or skip one first",
-                code="too_many_leases",
-                details={"assignments": held},
-            )
-        item = _lock_next_item(job, worker)
-        if item is None:
-            return None
-        took = Item.objects.filter(
-            pk=item.pk, status=ItemStatus.OPEN, taken__lt=job.workers_per_item
-        ).update(taken=F("taken") + 1)
-        if took != 1:  # pragma: no cover - the lock above makes this unreachable
-            raise Conflict("the item was taken meanwhile; ask again", code="claim_race")
-        assignment = Assignment.objects.create(
-            job_id=job.pk,
-            item=item,
-            worker=worker,
-            leased_at=now,
-            expires_at=now + timedelta(seconds=job.task_time_limit_seconds),
-        )
+        expires = now + timedelta(seconds=job.task_time_limit_seconds)
+        if connection.vendor == "postgresql":
+            return _claim_postgres(job, worker, now, expires)
+        return _claim_serialised(job, worker, now, expires)
+
+
+def _claim_postgres(job: Job, worker: User, now, expires) -> Assignment | None:
+    params = {
+        "job": job.pk,
+        "worker": worker.pk,
+        "slots": job.workers_per_item,
+        "now": now,
+        "expires": expires,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_POSTGRES, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    assignment_id, item_id, data = row
+    assignment = Assignment(
+        pk=assignment_id, job=job, item_id=item_id, worker=worker, leased_at=now, expires_at=expires
+    )
+    assignment.item = Item(pk=item_id, job_id=job.pk, data=data)
     return assignment
+
+
+def _claim_serialised(job: Job, worker: User, now, expires) -> Assignment | None:
+    """SQLite: the transaction began IMMEDIATE, so no other claim runs until it commits."""
+    held_by_worker = Assignment.objects.filter(
+        item_id=OuterRef("pk"), worker_id=worker.pk, status__in=ASSIGNMENT_HOLDS_ITEM
+    )
+    item = (
+        Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN, taken__lt=job.workers_per_item)
+        .filter(~Exists(held_by_worker))
+        .order_by("-priority", "id")
+        .only("id", "data", "job_id")
+        .first()
+    )
+    if item is None:
+        return None
+    took = Item.objects.filter(
+        pk=item.pk, status=ItemStatus.OPEN, taken__lt=job.workers_per_item
+    ).update(taken=F("taken") + 1)
+    if took != 1:  # pragma: no cover - nothing else writes while this transaction runs
+        raise Conflict("the item was taken meanwhile; ask again", code="claim_race")
+    return Assignment.objects.create(
+        job=job, item=item, worker=worker, leased_at=now, expires_at=expires
+    )
 
 
 def _end_lease(assignment: Assignment, status: str) -> None:
