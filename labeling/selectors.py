@@ -73,12 +73,12 @@ def labeler_job_list(*, user: User) -> list[dict[str, Any]]:
 
 
 def worker_stats(*, job: Job) -> list[dict[str, Any]]:
-    """Per worker: answers, median seconds per answer, skips."""
-    rows = (
+    """Per worker who answered or skipped: answers, skips, median seconds per answer."""
+    answers = dict(
         Annotation.objects.filter(job_id=job.pk)
-        .values("worker_id", "worker__username")
-        .annotate(answers=Count("id"))
-        .order_by("-answers")
+        .values("worker_id")
+        .annotate(n=Count("id"))
+        .values_list("worker_id", "n")
     )
     skips = dict(
         Assignment.objects.filter(job_id=job.pk, status=AssignmentStatus.SKIPPED)
@@ -86,17 +86,21 @@ def worker_stats(*, job: Job) -> list[dict[str, Any]]:
         .annotate(n=Count("id"))
         .values_list("worker_id", "n")
     )
+    names = dict(
+        User.objects.filter(pk__in=answers.keys() | skips.keys()).values_list("id", "username")
+    )
     medians = _median_seconds_by_worker(job)
-    return [
+    stats = [
         {
-            "worker_id": row["worker_id"],
-            "username": row["worker__username"],
-            "answers": row["answers"],
-            "skips": skips.get(row["worker_id"], 0),
-            "median_seconds": medians.get(row["worker_id"]),
+            "worker_id": worker_id,
+            "username": username,
+            "answers": answers.get(worker_id, 0),
+            "skips": skips.get(worker_id, 0),
+            "median_seconds": medians.get(worker_id),
         }
-        for row in rows
+        for worker_id, username in names.items()
     ]
+    return sorted(stats, key=lambda row: (-row["answers"], row["username"]))
 
 
 def _median_seconds_by_worker(job: Job) -> dict[int, float]:

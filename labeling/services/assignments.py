@@ -52,6 +52,7 @@ WITH candidate AS (
 SELECT lease.id, lease.item_id, slot.data FROM lease JOIN slot ON slot.id = lease.item_id
 """
 
+
 def worker_may_work_on(*, job: Job, worker: User) -> bool:
     return TeamMembership.objects.filter(team_id=job.team_id, user_id=worker.pk).exists()
 

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from labeling.errors import ValidationFailed
+from labeling.errors import Conflict, ValidationFailed
 from labeling.models import Role, Team, User
 from labeling.services.teams import team_member_add
 
@@ -18,11 +18,13 @@ def user_create(
     team: Team | None = None,
     password: str | None = None,
     email: str = "",
+    reset_password: bool = False,
 ) -> tuple[User, str, bool]:
     """Create the user if needed; return it, its API token and whether it was created.
 
-    An existing user keeps its role unless it differs, in which case it is refused: a
-    labeler never becomes a manager by accident.
+    An existing user keeps its role, and a different role is refused: a labeler never
+    becomes a manager by accident. An existing user's password changes only with
+    ``reset_password`` (the operator's command line); through the API it is refused.
     """
     if role not in Role.values:
         raise ValidationFailed(f"role must be one of {', '.join(Role.values)}, not {role!r}")
@@ -48,6 +50,11 @@ def user_create(
         raise ValidationFailed(
             f"user {username!r} exists with role {user.role!r}, not {role!r}",
             code="role_mismatch",
+        )
+    elif password and not reset_password:
+        raise Conflict(
+            f"user {username!r} exists already; its password was not changed",
+            code="user_exists",
         )
     elif password:
         user.set_password(password)

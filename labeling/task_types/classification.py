@@ -56,8 +56,10 @@ class SingleLabelClassification:
 
     def parse_answer(self, answer: Any, labels: list[str]) -> ParsedAnswer:
         """Takes ``{"label": "cat"}`` or the element form ``{"<name>": {"label": "cat"}}``."""
-        if isinstance(answer, dict) and "label" not in answer and len(answer) == 1:
-            answer = next(iter(answer.values()))
+        if isinstance(answer, dict) and len(answer) == 1:
+            (only,) = answer.values()
+            if isinstance(only, dict):  # the element form, whatever the element's name
+                answer = only
         if not isinstance(answer, dict) or not isinstance(answer.get("label"), str):
             raise AnswerProblem('the answer must be {"label": "<one of the job\'s labels>"}')
         label = answer["label"]

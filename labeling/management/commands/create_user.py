@@ -25,7 +25,7 @@ class Command(BaseCommand):
             if team:
                 team_obj = Team.objects.filter(name=team).first() or team_create(name=team)
             user, token, created = user_create(
-                username=name, role=role, team=team_obj, password=password
+                username=name, role=role, team=team_obj, password=password, reset_password=True
             )
         except QuorumError as exc:
             raise CommandError(exc.message) from None

@@ -45,10 +45,14 @@ class Command(BaseCommand):
     help = "Load the demo: users with printed passwords, a team, a text job and an image job."
 
     def handle(self, *args, **options):
-        manager, _, _ = user_create(username=MANAGER[0], role=Role.MANAGER, password=MANAGER[1])
+        manager, _, _ = user_create(
+            username=MANAGER[0], role=Role.MANAGER, password=MANAGER[1], reset_password=True
+        )
         team = Team.objects.filter(name="Demo team").first() or team_create(name="Demo team")
         for name, password in LABELERS:
-            user_create(username=name, role=Role.LABELER, team=team, password=password)
+            user_create(
+                username=name, role=Role.LABELER, team=team, password=password, reset_password=True
+            )
 
         if not Job.objects.filter(name="demo-product-reviews").exists():
             job = job_create(

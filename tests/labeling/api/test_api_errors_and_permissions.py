@@ -131,3 +131,14 @@ def test_healthz_reports_database_and_broker(client):
     assert response.status_code == 200
     assert response.json()["checks"]["database"]["status"] == "ok"
     assert response.json()["checks"]["broker"]["status"] == "ok"
+
+
+def test_the_api_never_resets_an_existing_users_password(manager_client, manager):
+    response = manager_client.post(
+        "/api/v1/workers",
+        {"username": manager.username, "role": "manager", "password": "taken-over-1"},
+        format="json",
+    )
+    _is_error(response, 409, "user_exists")
+    manager.refresh_from_db()
+    assert manager.check_password("manager-pass-1")

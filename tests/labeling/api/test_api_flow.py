@@ -132,3 +132,13 @@ def test_a_labeler_resumes_a_held_lease(make_job, labeler):
     assert [m["assignment_id"] for m in mine] == [lease["assignment_id"]]
     skipped = client.post(f"/api/v1/assignments/{lease['assignment_id']}/skip")
     assert skipped.data["status"] == "skipped"
+
+
+def test_stats_list_workers_who_only_skipped(manager_client, make_job, labeler_client):
+    job = make_job(items=1)
+    lease = labeler_client.post(f"/api/v1/jobs/{job.pk}/tasks/next").data
+    labeler_client.post(f"/api/v1/assignments/{lease['assignment_id']}/skip")
+    workers = manager_client.get(f"/api/v1/jobs/{job.pk}/stats").data["workers"]
+    assert [(w["username"], w["answers"], w["skips"], w["median_seconds"]) for w in workers] == [
+        ("lab1", 0, 1, None)
+    ]

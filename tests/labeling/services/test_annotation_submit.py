@@ -118,3 +118,13 @@ def test_answers_on_a_stopped_job_are_kept(make_job, make_labeler, manager):
     annotation_submit(assignment_id=lease.pk, worker=worker, answer={"label": "cat"})
     assert Job.objects.get(pk=job.pk).status == JobStatus.STOPPED
     assert ConsolidatedLabel.objects.filter(job=job).count() == 1
+
+
+def test_an_element_named_label_still_gives_its_answer(make_job, make_labeler):
+    job = make_job(items=1)
+    worker = make_labeler("a")
+    lease = assignment_claim(job=job, worker=worker)
+    annotation = annotation_submit(
+        assignment_id=lease.pk, worker=worker, answer={"label": {"label": "dog"}}
+    )
+    assert annotation.label == "dog"
