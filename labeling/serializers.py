@@ -197,8 +197,6 @@ class SubmitIn(serializers.Serializer):
 
 
 class AnnotationOut(serializers.ModelSerializer):
-    assignment_id = serializers.IntegerField(source="assignment.pk")
-
     class Meta:
         model = Annotation
         fields = ["id", "assignment_id", "item_id", "answer", "submitted_at", "time_spent_seconds"]

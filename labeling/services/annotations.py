@@ -1,7 +1,10 @@
 """Submitting an answer: validated, stored with the lease it closes, consolidated when due."""
 
-from django.db import transaction
-from django.db.models import F
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import connection, transaction
 from django.utils import timezone
 
 from labeling.errors import LeaseClosed, LeaseExpired, ValidationFailed
@@ -13,74 +16,153 @@ from labeling.states import AssignmentStatus, ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import AnswerProblem
 
+# Close the caller's live lease in one guarded statement; no row back means "find out why".
+# On PostgreSQL the same statement returns the job's rules for the answer.
+_CLOSE_LEASE = """
+UPDATE labeling_assignment SET status = 'submitted', finished_at = %(now)s
+WHERE id = %(id)s AND worker_id = %(worker)s AND status = 'leased' AND expires_at > %(now)s
+RETURNING job_id, item_id, leased_at
+"""
+_CLOSE_LEASE_POSTGRES = """
+UPDATE labeling_assignment AS lease SET status = 'submitted', finished_at = %(now)s
+FROM labeling_job AS job
+WHERE lease.id = %(id)s AND lease.worker_id = %(worker)s AND lease.status = 'leased'
+  AND lease.expires_at > %(now)s AND job.id = lease.job_id
+RETURNING lease.job_id, lease.item_id, lease.leased_at,
+          job.task_type, job.labels, job.workers_per_item
+"""
+_INSERT_ANNOTATION = """
+INSERT INTO labeling_annotation (assignment_id, job_id, item_id, worker_id, answer, label,
+                                 accepted_at, submitted_at, time_spent_seconds)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id
+"""
+_COUNT_ANSWER = """
+UPDATE labeling_item SET answers = answers + 1 WHERE id = %s RETURNING answers, status
+"""
+# The job row is the one every submit touches: it is updated last, so its lock is brief.
+_COUNT_ON_JOB = """
+UPDATE labeling_job SET answers_total = answers_total + 1, items_labeled = items_labeled + %s
+WHERE id = %s
+"""
+
+
+@dataclass(frozen=True)
+class _ClosedLease:
+    job_id: int
+    item_id: int
+    leased_at: datetime
+    task_type: str
+    labels: list[str]
+    workers_per_item: int
+
 
 def annotation_submit(*, assignment_id: int, worker: User, answer: object) -> Annotation:
     """Store ``worker``'s answer on their lease ``assignment_id``.
 
     Refused, with nothing stored, when the lease is someone else's, already ended, or past
-    its time (then it is expired on the spot and the item goes back to the pool).
+    its time (then it is expired on the spot and the item goes back to the pool), or when
+    the answer does not fit the task type (then the lease stays open).
     """
+    expired_at = None
     with transaction.atomic():
-        assignment = assignment_lock_for_worker(assignment_id=assignment_id, worker=worker)
-        job: Job = assignment.job
-        now = timezone.now()
-        if assignment.status != AssignmentStatus.LEASED:
-            raise LeaseClosed(
-                f"this task is already {assignment.status}; the answer was not stored",
-                details={"status": assignment.status},
-            )
-        late = assignment.expires_at <= now
-        if late:
-            assignment_expire(assignment=assignment)
+        now = timezone.now()  # read inside the transaction, after SQLite's write lock
+        lease = _close_lease(assignment_id, worker, now)
+        if lease is None:
+            expired_at = _refuse(assignment_id, worker, now)
         else:
-            annotation = _store_answer(assignment, job, worker, answer, now)
-    if late:
+            annotation = _store_answer(assignment_id, lease, worker, answer, now)
+    if expired_at is not None:
         raise LeaseExpired(
-            f"the lease ran out at {assignment.expires_at.isoformat()}; the answer was not "
+            f"the lease ran out at {expired_at.isoformat()}; the answer was not "
             "stored and the item went back to the pool",
-            details={"expired_at": assignment.expires_at.isoformat()},
+            details={"expired_at": expired_at.isoformat()},
         )
     return annotation
 
 
-def _store_answer(assignment, job: Job, worker: User, answer: object, now) -> Annotation:
+def _close_lease(assignment_id: int, worker: User, now: datetime) -> _ClosedLease | None:
+    params = {"now": now, "id": assignment_id, "worker": worker.pk}
+    postgres = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        cursor.execute(_CLOSE_LEASE_POSTGRES if postgres else _CLOSE_LEASE, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    if postgres:
+        job_id, item_id, leased_at, task_type, labels, workers_per_item = row
+        if isinstance(labels, str):
+            labels = json.loads(labels)
+    else:
+        job_id, item_id, leased_at = row
+        # SQLite hands raw timestamps back as naive UTC.
+        leased_at = timezone.make_aware(leased_at, UTC)
+        task_type, labels, workers_per_item = Job.objects.values_list(
+            "task_type", "labels", "workers_per_item"
+        ).get(pk=job_id)
+    return _ClosedLease(job_id, item_id, leased_at, task_type, labels, workers_per_item)
+
+
+def _refuse(assignment_id: int, worker: User, now: datetime) -> datetime:
+    """Say why a lease could not be closed; a lease past its time is expired here.
+
+    Raises for a missing, foreign or ended lease; returns the expiry time of a late one,
+    whose expiry must commit before the caller raises ``LeaseExpired``.
+    """
+    assignment = assignment_lock_for_worker(assignment_id=assignment_id, worker=worker)
+    if assignment.status != AssignmentStatus.LEASED:
+        raise LeaseClosed(
+            f"this task is already {assignment.status}; the answer was not stored",
+            details={"status": assignment.status},
+        )
+    if assignment.expires_at > now:  # pragma: no cover - the guarded update took it then
+        raise LeaseClosed("this task changed meanwhile; the answer was not stored")
+    assignment_expire(assignment=assignment)
+    return assignment.expires_at
+
+
+def _store_answer(
+    assignment_id: int, lease: _ClosedLease, worker: User, answer: object, now: datetime
+) -> Annotation:
     try:
-        parsed = get_task_type(job.task_type).parse_answer(answer, job.labels)
-    except AnswerProblem as exc:
+        parsed = get_task_type(lease.task_type).parse_answer(answer, lease.labels)
+    except AnswerProblem as exc:  # raising rolls the closed lease back: it stays open
         raise ValidationFailed(str(exc), details={"field": "answer"}) from None
-    closed = (
-        type(assignment)
-        .objects.filter(pk=assignment.pk, status=AssignmentStatus.LEASED)
-        .update(status=AssignmentStatus.SUBMITTED, finished_at=now)
-    )
-    if closed != 1:  # pragma: no cover - the row lock makes this unreachable
-        raise LeaseClosed("this task ended meanwhile; the answer was not stored")
-    annotation = Annotation.objects.create(
-        assignment=assignment,
-        job_id=job.pk,
-        item_id=assignment.item_id,
+    annotation = Annotation(
+        assignment_id=assignment_id,
+        job_id=lease.job_id,
+        item_id=lease.item_id,
         worker=worker,
         answer=parsed.answer,
         label=parsed.label,
-        accepted_at=assignment.leased_at,
+        accepted_at=lease.leased_at,
         submitted_at=now,
-        time_spent_seconds=round((now - assignment.leased_at).total_seconds(), 3),
+        time_spent_seconds=round((now - lease.leased_at).total_seconds(), 3),
     )
-    item = (
-        Item.objects.select_for_update()
-        .only("id", "answers", "status", "job_id")
-        .get(pk=assignment.item_id)
-    )
-    item.answers += 1
-    item.save(update_fields=["answers"])
-    consolidated = item.status == ItemStatus.OPEN and item.answers >= job.workers_per_item
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_ANNOTATION,
+            [
+                assignment_id,
+                lease.job_id,
+                lease.item_id,
+                worker.pk,
+                json.dumps(annotation.answer),
+                annotation.label,
+                annotation.accepted_at,
+                annotation.submitted_at,
+                annotation.time_spent_seconds,
+            ],
+        )
+        (annotation.pk,) = cursor.fetchone()
+        cursor.execute(_COUNT_ANSWER, [lease.item_id])
+        answers, item_status = cursor.fetchone()
+    consolidated = item_status == ItemStatus.OPEN and answers >= lease.workers_per_item
+    job = None
     if consolidated:
-        item_consolidate(item=item, job=job)
-    # The job row is the one every submit touches: update it last, so its lock is brief.
-    Job.objects.filter(pk=job.pk).update(
-        answers_total=F("answers_total") + 1,
-        items_labeled=F("items_labeled") + (1 if consolidated else 0),
-    )
-    if consolidated:
+        job = Job.objects.get(pk=lease.job_id)
+        item_consolidate(item=Item(pk=lease.item_id, job_id=job.pk, status=item_status), job=job)
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNT_ON_JOB, [1 if consolidated else 0, lease.job_id])
+    if job is not None:
         job_complete_if_done(job=job)
     return annotation
