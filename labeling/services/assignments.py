@@ -29,14 +29,17 @@ EXPIRY_BATCH_SIZE = 500
 
 # PostgreSQL: pick, lock, take a slot of and lease the next item in one statement. SKIP
 # LOCKED passes over rows another claim holds; the guarded UPDATE re-checks the free slot.
+# "Not held by this worker" is a scalar subquery, not NOT EXISTS, on purpose: PostgreSQL
+# keeps it a per-row probe of the (item, worker) index along the head of the queue, whatever
+# its statistics say, where NOT EXISTS may become a join over all of the worker's leases.
 _CLAIM_POSTGRES = """
 WITH candidate AS (
     SELECT item.id FROM labeling_item AS item
     WHERE item.job_id = %(job)s AND item.status = 'open' AND item.taken < %(slots)s
-      AND NOT EXISTS (
-          SELECT 1 FROM labeling_assignment AS mine
-          WHERE mine.item_id = item.id AND mine.worker_id = %(worker)s
-            AND mine.status IN ('leased', 'submitted', 'skipped'))
+      AND (SELECT 1 FROM labeling_assignment AS mine
+           WHERE mine.item_id = item.id AND mine.worker_id = %(worker)s
+             AND mine.status IN ('leased', 'submitted', 'skipped')
+           LIMIT 1) IS NULL
     ORDER BY item.priority DESC, item.id
     LIMIT 1
     FOR UPDATE OF item SKIP LOCKED
