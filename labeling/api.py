@@ -35,6 +35,8 @@ from labeling.serializers import (
     TeamOut,
     WorkerIn,
     WorkerOut,
+    annotation_payload,
+    lease_payload,
 )
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim, assignment_release, assignment_skip
@@ -269,7 +271,7 @@ class TaskNext(APIView):
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         assignment.job = job
-        return Response(LeaseOut(assignment).data)
+        return Response(lease_payload(assignment))
 
 
 class TaskMine(APIView):
@@ -297,7 +299,7 @@ class AssignmentSubmit(APIView):
         annotation = annotation_submit(
             assignment_id=assignment_id, worker=request.user, answer=data.validated_data["answer"]
         )
-        return Response(AnnotationOut(annotation).data, status=status.HTTP_201_CREATED)
+        return Response(annotation_payload(annotation), status=status.HTTP_201_CREATED)
 
 
 class AssignmentSkip(APIView):

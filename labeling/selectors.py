@@ -34,7 +34,11 @@ def jobs_for_user(*, user: User) -> QuerySet[Job]:
 
 
 def job_get_for_user(*, job_id: int, user: User) -> Job | None:
-    return jobs_for_user(user=user).filter(pk=job_id).first()
+    """One job if the user may see it: every task request starts here, so no joins to load."""
+    jobs = Job.objects.filter(pk=job_id)
+    if not user.is_manager:
+        jobs = jobs.filter(team__memberships__user_id=user.pk)
+    return jobs.first()
 
 
 def job_counts(*, job: Job) -> dict[str, int]:

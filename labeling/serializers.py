@@ -192,6 +192,35 @@ class LeaseOut(serializers.ModelSerializer):
         return {"id": assignment.item_id, "data": data, "media_url": media_url}
 
 
+def _timestamp(value) -> str:
+    """A datetime as DRF renders it (ISO 8601, UTC as Z)."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def lease_payload(assignment) -> dict:
+    """``LeaseOut(assignment).data`` without a serializer's cost: the task endpoint is hot.
+
+    tests/labeling/api/test_api_flow.py checks that both give the same body.
+    """
+    media_url = None
+    if get_task_type(assignment.job.task_type).media == "image":
+        media_url = f"/api/v1/items/{assignment.item_id}/media"
+    return {
+        "assignment_id": assignment.pk,
+        "job_id": assignment.job_id,
+        "status": assignment.status,
+        "item": {
+            "id": assignment.item_id,
+            "data": json.loads(assignment.item.data),
+            "media_url": media_url,
+        },
+        "leased_at": _timestamp(assignment.leased_at),
+        "expires_at": _timestamp(assignment.expires_at),
+        "time_limit_seconds": assignment.job.task_time_limit_seconds,
+    }
+
+
 class SubmitIn(serializers.Serializer):
     answer = serializers.JSONField()
 
@@ -200,6 +229,18 @@ class AnnotationOut(serializers.ModelSerializer):
     class Meta:
         model = Annotation
         fields = ["id", "assignment_id", "item_id", "answer", "submitted_at", "time_spent_seconds"]
+
+
+def annotation_payload(annotation) -> dict:
+    """``AnnotationOut(annotation).data`` without a serializer's cost (checked in tests)."""
+    return {
+        "id": annotation.pk,
+        "assignment_id": annotation.assignment_id,
+        "item_id": annotation.item_id,
+        "answer": annotation.answer,
+        "submitted_at": _timestamp(annotation.submitted_at),
+        "time_spent_seconds": annotation.time_spent_seconds,
+    }
 
 
 class AssignmentOut(serializers.ModelSerializer):

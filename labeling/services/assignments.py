@@ -56,6 +56,15 @@ SELECT lease.id, lease.item_id, slot.data FROM lease JOIN slot ON slot.id = leas
 """
 
 
+_LOCK_MEMBERSHIP = """
+SELECT id FROM labeling_teammembership WHERE team_id = %s AND user_id = %s
+"""
+_COUNT_LIVE_LEASES = """
+SELECT count(*) FROM labeling_assignment
+WHERE worker_id = %s AND job_id = %s AND status = 'leased' AND expires_at > %s
+"""
+
+
 def worker_may_work_on(*, job: Job, worker: User) -> bool:
     return TeamMembership.objects.filter(team_id=job.team_id, user_id=worker.pk).exists()
 
@@ -91,18 +100,23 @@ def _lock_worker(job: Job, worker: User) -> None:
     in a statement of their own, after the lock: under READ COMMITTED only a statement that
     starts after the lock sees the lease that the previous holder of the lock committed.
     """
-    memberships = TeamMembership.objects.filter(team_id=job.team_id, user_id=worker.pk)
-    if not list(memberships.select_for_update().values_list("pk", flat=True)):
-        raise NotAllowed("you are not on the team of this job", code="not_on_team")
-    held = list(
-        Assignment.objects.filter(
-            worker_id=worker.pk,
-            job_id=job.pk,
-            status=AssignmentStatus.LEASED,
-            expires_at__gt=timezone.now(),
-        ).values_list("pk", flat=True)[: job.max_concurrent_tasks_per_worker]
-    )
-    if len(held) >= job.max_concurrent_tasks_per_worker:
+    lock = _LOCK_MEMBERSHIP + (" FOR UPDATE" if connection.vendor == "postgresql" else "")
+    checked_at = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(lock, [job.team_id, worker.pk])
+        if cursor.fetchone() is None:
+            raise NotAllowed("you are not on the team of this job", code="not_on_team")
+        cursor.execute(_COUNT_LIVE_LEASES, [worker.pk, job.pk, checked_at])
+        (live,) = cursor.fetchone()
+    if live >= job.max_concurrent_tasks_per_worker:
+        held = list(
+            Assignment.objects.filter(
+                worker_id=worker.pk,
+                job_id=job.pk,
+                status=AssignmentStatus.LEASED,
+                expires_at__gt=checked_at,
+            ).values_list("pk", flat=True)
+        )
         raise Conflict(
             f"you hold {len(held)} task(s) of this job, the most it allows; "
             "submit or skip one first",

@@ -142,3 +142,16 @@ def test_stats_list_workers_who_only_skipped(manager_client, make_job, labeler_c
     assert [(w["username"], w["answers"], w["skips"], w["median_seconds"]) for w in workers] == [
         ("lab1", 0, 1, None)
     ]
+
+
+def test_the_hot_endpoints_bodies_match_their_documented_serializers(make_job, labeler):
+    from labeling.serializers import AnnotationOut, LeaseOut, annotation_payload, lease_payload
+    from labeling.services.annotations import annotation_submit
+    from labeling.services.assignments import assignment_claim
+
+    job = make_job(items=1, labels=["a", "b"])
+    lease = assignment_claim(job=job, worker=labeler)
+    as_json = lambda body: json.loads(json.dumps(body))  # noqa: E731 - both sides alike
+    assert as_json(lease_payload(lease)) == as_json(LeaseOut(lease).data)
+    annotation = annotation_submit(assignment_id=lease.pk, worker=labeler, answer={"label": "b"})
+    assert as_json(annotation_payload(annotation)) == as_json(AnnotationOut(annotation).data)
