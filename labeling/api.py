@@ -266,7 +266,9 @@ class TaskNext(APIView):
         summary="Lease the next task of a job (204 when nothing is left for you)",
     )
     def post(self, request: Request, job_id: int) -> Response:
-        job = _job_for(request, job_id)
+        job = selectors.job_for_labeler_task(job_id=job_id, user=request.user)
+        if job is None:
+            raise NotFound(f"there is no job {job_id} that you can see")
         assignment = assignment_claim(job=job, worker=request.user)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
