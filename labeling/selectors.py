@@ -23,7 +23,7 @@ from labeling.models import (
     User,
 )
 from labeling.services.imports import progress_key
-from labeling.states import AssignmentStatus, ItemStatus, JobStatus
+from labeling.states import AssignmentStatus, JobStatus
 
 
 def jobs_for_user(*, user: User) -> QuerySet[Job]:
@@ -252,23 +252,6 @@ def item_visible_to(*, item_id: int, user: User) -> Item | None:
     if not user.is_manager:
         items = items.filter(job__team__memberships__user_id=user.pk)
     return items.first()
-
-
-def open_items_exist(*, job: Job) -> bool:
-    return Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN).exists()
-
-
-def annotations_per_label(*, job: Job) -> dict[str, int]:
-    return dict(
-        Annotation.objects.filter(job_id=job.pk)
-        .values("label")
-        .annotate(n=Count("id"))
-        .values_list("label", "n")
-    )
-
-
-def items_labeled_by_model(*, job: Job) -> int:
-    return ConsolidatedLabel.objects.filter(job_id=job.pk, human_annotated=False).count()
 
 
 def job_list_counts(*, jobs: list[Job]) -> dict[int, int]:

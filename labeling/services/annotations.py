@@ -42,7 +42,7 @@ UPDATE labeling_item SET answers = answers + 1 WHERE id = %s RETURNING answers, 
 # The job row is the one every submit touches: it is updated last, so its lock is brief.
 _COUNT_ON_JOB = """
 UPDATE labeling_job SET answers_total = answers_total + 1, items_labeled = items_labeled + %s
-WHERE id = %s
+WHERE id = %s RETURNING items_labeled, items_total
 """
 
 
@@ -163,6 +163,7 @@ def _store_answer(
         item_consolidate(item=Item(pk=lease.item_id, job_id=job.pk, status=item_status), job=job)
     with connection.cursor() as cursor:
         cursor.execute(_COUNT_ON_JOB, [1 if consolidated else 0, lease.job_id])
+        items_labeled, items_total = cursor.fetchone()
     if job is not None:
-        job_complete_if_done(job=job)
+        job_complete_if_done(job=job, items_labeled=items_labeled, items_total=items_total)
     return annotation

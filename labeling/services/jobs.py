@@ -11,7 +11,7 @@ from django.utils import timezone
 from labeling.errors import Conflict, InvalidTransition, ValidationFailed
 from labeling.events import job_completed, job_started, publish_on_commit
 from labeling.models import Job, JobStatusChange, Team, User
-from labeling.states import JOB_TRANSITIONS, ItemStatus, JobStatus, can_transition
+from labeling.states import JOB_TRANSITIONS, JobStatus, can_transition
 from labeling.task_types import get_task_type
 
 LABEL_ATTRIBUTE_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,126})$")
@@ -206,11 +206,13 @@ def job_stop(*, job: Job, by: User | None, reason: str = "stopped by a manager")
     )
 
 
-def job_complete_if_done(*, job: Job) -> bool:
-    """Complete an in-progress job whose every item has a label. Idempotent."""
-    if job.status != JobStatus.IN_PROGRESS:
-        return False
-    if job.items.filter(status=ItemStatus.OPEN).exists():
+def job_complete_if_done(*, job: Job, items_labeled: int, items_total: int) -> bool:
+    """Complete an in-progress job once every item has a label. Idempotent.
+
+    The counts are the job's counters as read under its row lock (the submit that labeled
+    the last item holds it), so two last answers cannot both miss the moment.
+    """
+    if job.status != JobStatus.IN_PROGRESS or items_total == 0 or items_labeled < items_total:
         return False
     try:
         job_transition(job=job, to=JobStatus.COMPLETED, finished_at=timezone.now())
@@ -239,5 +241,7 @@ def jobs_complete_finished() -> int:
     for job in Job.objects.filter(
         status=JobStatus.IN_PROGRESS, items_total__gt=0, items_labeled__gte=F("items_total")
     ):
-        done += job_complete_if_done(job=job)
+        done += job_complete_if_done(
+            job=job, items_labeled=job.items_labeled, items_total=job.items_total
+        )
     return done
