@@ -183,7 +183,10 @@ def job_stop_view(request: HttpRequest, job_id: int) -> HttpResponse:
     except QuorumError as exc:
         messages.error(request, f"The job was not stopped: {exc.message}.")
     else:
-        messages.success(request, "The job stopped: it takes no more answers.")
+        messages.success(
+            request,
+            "The job stopped: it leases no more tasks; answers on tasks already leased are kept.",
+        )
     return redirect("console-job", job_id=job_id)
 
 
