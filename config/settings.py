@@ -111,6 +111,11 @@ if IS_SQLITE:
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if env_bool("PG_PREPARED_STATEMENTS", default=True):
+        # Server-side binding lets psycopg prepare statements a connection repeats, so
+        # PostgreSQL plans the hot ones once per connection instead of on every request.
+        # Turn it off (PG_PREPARED_STATEMENTS=0) behind a transaction-mode pooler.
+        DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Broker and cache -----------------------------------------------------------------------

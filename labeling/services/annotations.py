@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from labeling.errors import LeaseClosed, LeaseExpired, ValidationFailed
-from labeling.models import Annotation, Item, Job, User
+from labeling.models import Annotation, Job, User
 from labeling.services.assignments import assignment_expire, assignment_lock_for_worker
 from labeling.services.consolidation import item_consolidate
 from labeling.services.jobs import job_complete_if_done
@@ -157,13 +157,20 @@ def _store_answer(
         cursor.execute(_COUNT_ANSWER, [lease.item_id])
         answers, item_status = cursor.fetchone()
     consolidated = item_status == ItemStatus.OPEN and answers >= lease.workers_per_item
-    job = None
     if consolidated:
-        job = Job.objects.get(pk=lease.job_id)
-        item_consolidate(item=Item(pk=lease.item_id, job_id=job.pk, status=item_status), job=job)
+        item_consolidate(
+            item_id=lease.item_id,
+            job_id=lease.job_id,
+            task_type=lease.task_type,
+            labels=lease.labels,
+        )
     with connection.cursor() as cursor:
         cursor.execute(_COUNT_ON_JOB, [1 if consolidated else 0, lease.job_id])
         items_labeled, items_total = cursor.fetchone()
-    if job is not None:
-        job_complete_if_done(job=job, items_labeled=items_labeled, items_total=items_total)
+    if consolidated and items_labeled >= items_total:
+        job_complete_if_done(
+            job=Job.objects.get(pk=lease.job_id),
+            items_labeled=items_labeled,
+            items_total=items_total,
+        )
     return annotation
