@@ -22,8 +22,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
         parser.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1"))
-        parser.add_argument("--web-workers", default=os.environ.get("WEB_CONCURRENCY", "3"))
-        parser.add_argument("--threads", default=os.environ.get("WEB_THREADS", "4"))
+        parser.add_argument("--web-workers", default=os.environ.get("WEB_CONCURRENCY", "2"))
+        parser.add_argument("--threads", default=os.environ.get("WEB_THREADS", "8"))
 
     def handle(self, *args, port: str, bind: str, web_workers: str, threads: str, **kw):
         python = sys.executable
