@@ -1,0 +1,152 @@
+"""Where a claim and a submit spend their time: SQL per request and a cProfile of the loop.
+
+Runs Django in this process (no server) against a fresh ``quorum_bench`` database, sets up a
+text-classification job with ``--items`` items through the services, then drives
+``POST tasks/next`` + ``POST assignments/{id}/submit`` through Django's WSGI handler for
+``--answers`` answers, one labeler at a time. Prints the SQL of one next and one submit with
+their timings, the mean CPU per request, and the top functions by cumulative time.
+
+    .venv/bin/python bench/profile_requests.py --items 100000 --answers 600
+"""
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import sys
+import time
+
+from _harness import APP_DIR, LABELS, OUT, manage, reset_database, server_env
+
+ROUNDS = 10
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--answers", type=int, default=600)
+    parser.add_argument("--labelers", type=int, default=6, help="labelers taking turns")
+    parser.add_argument("--top", type=int, default=35, help="functions shown in the profile")
+    return parser.parse_args(argv)
+
+
+def setup_django() -> None:
+    env = server_env()
+    env["ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"
+    env["CELERY_TASK_ALWAYS_EAGER"] = "1"
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    (OUT / "var").mkdir(parents=True, exist_ok=True)
+    # Celery's Django fix-up puts the working directory first on sys.path: make it the app's.
+    os.chdir(APP_DIR)
+    sys.path.insert(0, str(APP_DIR))
+    reset_database()
+    manage("migrate", "--no-input", env=env)
+    import django
+
+    django.setup()
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    setup_django()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from labeling.models import Role
+    from labeling.services.imports import import_run, import_stage_manifest
+    from labeling.services.jobs import job_create, job_start
+    from labeling.services.teams import team_create
+    from labeling.services.users import user_create
+
+    manager, _, _ = user_create(username="profile-manager", role=Role.MANAGER)
+    team = team_create(name="profile-team")
+    job = job_create(
+        created_by=manager,
+        name="profile-job",
+        task_type="text-classification",
+        labels=LABELS,
+        team=team,
+        workers_per_item=3,
+    )
+    lines = (json.dumps({"source": f"Item {i}: some text"}) + "\n" for i in range(args.items))
+    run = import_stage_manifest(
+        job=job, created_by=manager, chunks=(line.encode() for line in lines)
+    )
+    import_run(import_id=run.pk)
+    job.refresh_from_db()
+    job_start(job=job, by=manager)
+    clients = []
+    for index in range(args.labelers):
+        _, token, _ = user_create(username=f"p{index}", role=Role.LABELER, team=team)
+        clients.append(Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_HOST="127.0.0.1"))
+
+    def one_answer(client: Client, capture: bool = False) -> dict:
+        out = {}
+        with CaptureQueriesContext(connection) as claim_q:
+            response = client.post(f"/api/v1/jobs/{job.pk}/tasks/next")
+        assert response.status_code == 200, response.content
+        aid = response.json()["assignment_id"]
+        with CaptureQueriesContext(connection) as submit_q:
+            response = client.post(
+                f"/api/v1/assignments/{aid}/submit",
+                data={"answer": {"label": LABELS[aid % len(LABELS)]}},
+                content_type="application/json",
+            )
+        assert response.status_code == 201, response.content
+        if capture:
+            out["next"] = claim_q.captured_queries
+            out["submit"] = submit_q.captured_queries
+        return out
+
+    for index in range(30):  # warm up: lazy imports, connection, first plans
+        one_answer(clients[index % len(clients)])
+    sample = one_answer(clients[0], capture=True)
+    for kind in ("next", "submit"):
+        queries = sample[kind]
+        total = sum(float(q["time"]) for q in queries)
+        print(f"\n== {kind}: {len(queries)} queries, {total * 1000:.1f} ms in SQL")
+        for q in queries:
+            print(f"  {float(q['time']) * 1000:6.2f} ms  {q['sql'][:230]}")
+
+    # Rounds of answers without the profiler; the quietest round is the least disturbed by
+    # whatever else runs on the machine.
+    rounds = []
+    per_round = max(1, args.answers // ROUNDS)
+    for _ in range(ROUNDS):
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        for index in range(per_round):
+            one_answer(clients[index % len(clients)])
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        rounds.append((cpu / per_round * 1000, wall / per_round * 1000))
+    cpus = sorted(cpu for cpu, _ in rounds)
+    walls = sorted(wall for _, wall in rounds)
+    print(
+        f"\n== {ROUNDS} rounds of {per_round} answers, per answer (next + submit), without the "
+        f"profiler: Django CPU min {cpus[0]:.2f} ms, median {cpus[len(cpus) // 2]:.2f} ms; "
+        f"wall min {walls[0]:.2f} ms, median {walls[len(walls) // 2]:.2f} ms"
+    )
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for index in range(args.answers):
+        one_answer(clients[index % len(clients)])
+    profiler.disable()
+    calls = pstats.Stats(profiler).total_calls
+    print(
+        f"== {calls / args.answers:.0f} Python function calls per answer (a measure of work "
+        "that other load on the machine does not disturb)\n"
+    )
+    stream = io.StringIO()
+    pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(args.top)
+    print(stream.getvalue())
+    stream = io.StringIO()
+    pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(args.top)
+    print(stream.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
