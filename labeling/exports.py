@@ -10,6 +10,8 @@ import io
 import json
 from collections.abc import Iterator
 
+from django.db import connection, transaction
+
 from labeling.models import Item, Job
 from labeling.task_types import get_task_type
 
@@ -31,7 +33,16 @@ def _rows(job: Job, labeled_only: bool):
     items = Item.objects.filter(job_id=job.pk).order_by("id")
     if labeled_only:
         items = items.filter(consolidated__isnull=False)
-    return items.values_list(*_LABEL_FIELDS).iterator(chunk_size=ROWS_PER_FETCH)
+    rows = items.values_list(*_LABEL_FIELDS).iterator(chunk_size=ROWS_PER_FETCH)
+    if connection.vendor != "postgresql":
+        # SQLite reads lazily as it is; a transaction here would hold its write lock.
+        yield from rows
+        return
+    # Inside a transaction the server-side cursor is a plain one that PostgreSQL streams as
+    # it is read. In autocommit Django declares it WITH HOLD, and PostgreSQL then computes
+    # and stores the whole result before the first row leaves (1.6 s at a million items).
+    with transaction.atomic():
+        yield from rows
 
 
 def _chunked(lines: Iterator[str]) -> Iterator[bytes]:
