@@ -5,11 +5,14 @@ skip with the reason when the service is absent.
 """
 
 import json
+import os
 
 import pytest
 from django.conf import settings
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from config.celery import app
 from labeling.models import Role
 from labeling.services.imports import import_run, import_stage_manifest
 from labeling.services.jobs import job_create, job_start
@@ -22,8 +25,6 @@ def _eager_celery_and_media(settings, tmp_path):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
-    from config.celery import app
-
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
@@ -91,8 +92,6 @@ def make_job(db, manager, team):
 
 
 def client_for(user) -> APIClient:
-    from rest_framework.authtoken.models import Token
-
     client = APIClient()
     token, _ = Token.objects.get_or_create(user=user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
@@ -116,8 +115,6 @@ def using_postgres() -> bool:
 @pytest.fixture(scope="session", autouse=True)
 def _services_are_really_used():
     """In CI's services run (QUORUM_REQUIRE_SERVICES=1) a missing service fails the run."""
-    import os
-
     if not os.environ.get("QUORUM_REQUIRE_SERVICES"):
         return
     assert using_postgres(), "QUORUM_REQUIRE_SERVICES is set but DATABASE_URL is not PostgreSQL"

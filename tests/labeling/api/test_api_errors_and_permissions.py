@@ -3,6 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from labeling.services.jobs import job_stop
 from labeling.services.teams import team_create
 from tests.conftest import client_for
 
@@ -103,8 +104,6 @@ def test_an_unsupported_import_body_is_refused(manager_client, make_job):
 
 
 def test_importing_into_a_completed_job_is_refused(manager_client, make_job, manager):
-    from labeling.services.jobs import job_stop
-
     job = make_job(items=1)
     job_stop(job=job, by=manager)
     _is_error(

@@ -7,6 +7,9 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
+from labeling.serializers import AnnotationOut, LeaseOut, annotation_payload, lease_payload
+from labeling.services.annotations import annotation_submit
+from labeling.services.assignments import assignment_claim
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -145,10 +148,6 @@ def test_stats_list_workers_who_only_skipped(manager_client, make_job, labeler_c
 
 
 def test_the_hot_endpoints_bodies_match_their_documented_serializers(make_job, labeler):
-    from labeling.serializers import AnnotationOut, LeaseOut, annotation_payload, lease_payload
-    from labeling.services.annotations import annotation_submit
-    from labeling.services.assignments import assignment_claim
-
     job = make_job(items=1, labels=["a", "b"])
     lease = assignment_claim(job=job, worker=labeler)
     as_json = lambda body: json.loads(json.dumps(body))  # noqa: E731 - both sides alike

@@ -9,6 +9,7 @@ from labeling.errors import LeaseClosed, LeaseExpired, NotAllowed, ValidationFai
 from labeling.models import Annotation, Assignment, ConsolidatedLabel, Item, Job
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
+from labeling.services.jobs import job_stop
 from labeling.states import AssignmentStatus, ItemStatus, JobStatus
 
 pytestmark = pytest.mark.django_db
@@ -109,8 +110,6 @@ def test_nobody_submits_on_someone_elses_lease(make_job, make_labeler):
 
 
 def test_answers_on_a_stopped_job_are_kept(make_job, make_labeler, manager):
-    from labeling.services.jobs import job_stop
-
     job = make_job(items=1)
     worker = make_labeler("a")
     lease = assignment_claim(job=job, worker=worker)
