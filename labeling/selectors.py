@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ from labeling.models import (
     User,
 )
 from labeling.services.imports import progress_key
-from labeling.states import AssignmentStatus, JobStatus
+from labeling.states import AssignmentStatus, ImportStatus, JobStatus
 
 
 def jobs_for_user(*, user: User) -> QuerySet[Job]:
@@ -81,7 +81,7 @@ def job_for_labeler_task(*, job_id: int, user: User) -> Job | None:
 
 
 def job_counts(*, job: Job) -> dict[str, int]:
-    """Progress from the job's counters plus two indexed counts of live leases."""
+    """Progress from the job's counters, plus one indexed count of its live leases."""
     now = timezone.now()
     leased = Assignment.objects.filter(
         job_id=job.pk, status=AssignmentStatus.LEASED, expires_at__gt=now
@@ -204,8 +204,8 @@ def label_distribution(*, job: Job) -> list[dict[str, Any]]:
 
 def import_progress(*, run: ImportRun) -> dict[str, Any]:
     """An import's state, with live progress from the cache while it runs."""
-    live = cache.get(progress_key(run.pk)) if run.status == "running" else None
-    if run.status in ("succeeded", "failed"):
+    live = cache.get(progress_key(run.pk)) if run.status == ImportStatus.RUNNING else None
+    if run.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED):
         fraction = 1.0
     elif live and live.get("total"):
         share = live["done"] / live["total"]
@@ -263,7 +263,7 @@ def job_list_counts(*, jobs: list[Job]) -> dict[int, int]:
             expires_at__gt=timezone.now(),
         )
         .values("job_id")
-        .annotate(n=Count("id", filter=Q(status=AssignmentStatus.LEASED)))
+        .annotate(n=Count("id"))
         .values_list("job_id", "n")
     )
 
