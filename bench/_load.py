@@ -188,7 +188,13 @@ def release_leases(stack: Stack, held: list[tuple[str, int]]) -> int:
     return released
 
 
-HOT_TABLES = ("labeling_item", "labeling_assignment", "labeling_annotation", "labeling_job")
+HOT_TABLES = (
+    "labeling_item",
+    "labeling_assignment",
+    "labeling_annotation",
+    "labeling_job",
+    "labeling_jobcounter",
+)
 
 
 def vacuum_hot_tables(*, checkpoint: bool = False) -> float:
@@ -264,15 +270,15 @@ VIOLATIONS_SQL = {
         LEFT JOIN labeling_consolidatedlabel c ON c.item_id = i.id
         WHERE i.job_id = %(job)s AND i.status = 'labeled'
           AND (c.id IS NULL OR i.answers <> %(per_item)s)""",
-    # The job's counters must match the rows.
+    # The job's counters (summed over their shards) must match the rows.
     "job_answers_total_drift": """
-        SELECT abs(j.answers_total - (
-            SELECT count(*) FROM labeling_annotation WHERE job_id = j.id))
-        FROM labeling_job j WHERE j.id = %(job)s""",
+        SELECT abs(coalesce(sum(c.answers), 0) - (
+            SELECT count(*) FROM labeling_annotation WHERE job_id = %(job)s))
+        FROM labeling_jobcounter c WHERE c.job_id = %(job)s""",
     "job_items_labeled_drift": """
-        SELECT abs(j.items_labeled - (
-            SELECT count(*) FROM labeling_consolidatedlabel WHERE job_id = j.id))
-        FROM labeling_job j WHERE j.id = %(job)s""",
+        SELECT abs(coalesce(sum(c.items_labeled), 0) - (
+            SELECT count(*) FROM labeling_consolidatedlabel WHERE job_id = %(job)s))
+        FROM labeling_jobcounter c WHERE c.job_id = %(job)s""",
 }
 
 INFO_SQL = {

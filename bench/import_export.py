@@ -66,9 +66,13 @@ MARK_LABELED_SQL = """
     WHERE c.item_id = i.id AND i.job_id = %(job)s AND c.job_id = %(job)s
 """
 COUNT_LABELED_SQL = """
-    UPDATE labeling_job SET items_labeled = (
-        SELECT count(*) FROM labeling_consolidatedlabel WHERE job_id = %(job)s)
-    WHERE id = %(job)s RETURNING items_labeled
+    WITH labeled AS (
+        SELECT count(*) AS n FROM labeling_consolidatedlabel WHERE job_id = %(job)s
+    ), cleared AS (
+        UPDATE labeling_jobcounter SET items_labeled = 0 WHERE job_id = %(job)s AND shard > 0
+    )
+    UPDATE labeling_jobcounter SET items_labeled = labeled.n FROM labeled
+    WHERE job_id = %(job)s AND shard = 0 RETURNING items_labeled
 """
 
 

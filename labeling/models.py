@@ -92,10 +92,9 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # Counters kept by the services so that progress never counts rows.
+    # Kept by the import so that progress never counts rows; the labeled items and answers
+    # are counted in JobCounter shards, which submits update without waiting on this row.
     items_total = models.PositiveIntegerField(default=0)
-    items_labeled = models.PositiveIntegerField(default=0)
-    answers_total = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -103,15 +102,31 @@ class Job(models.Model):
                 condition=Q(workers_per_item__gte=1) & Q(workers_per_item__lte=9),
                 name="job_workers_per_item_1_9",
             ),
-            models.CheckConstraint(
-                condition=Q(items_labeled__lte=models.F("items_total")),
-                name="job_labeled_le_total",
-            ),
         ]
         indexes = [models.Index(fields=["status", "-created_at"], name="job_status_created")]
 
     def __str__(self) -> str:
         return self.name
+
+
+class JobCounter(models.Model):
+    """One shard of a job's progress: labeled items and answers added by its submits.
+
+    Every submit adds to the shard of its worker, so concurrent submits of a job rarely
+    wait on one row; a job's progress is the sum over its shards (a handful of rows).
+    """
+
+    SHARDS = 16
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="counters")
+    shard = models.PositiveSmallIntegerField()
+    items_labeled = models.IntegerField(default=0)
+    answers = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "shard"], name="jobcounter_job_shard"),
+        ]
 
 
 class JobStatusChange(models.Model):

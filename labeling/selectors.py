@@ -2,13 +2,14 @@
 
 import json
 import statistics
+from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncHour
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
 from labeling.models import (
@@ -18,12 +19,43 @@ from labeling.models import (
     ImportRun,
     Item,
     Job,
+    JobCounter,
     Team,
     TeamMembership,
     User,
 )
 from labeling.services.imports import progress_key
 from labeling.states import AssignmentStatus, ImportStatus, JobStatus
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    status: str
+    items_total: int
+    items_labeled: int
+    answers_total: int
+
+
+def _shard_sum(field: str) -> Coalesce:
+    shards = JobCounter.objects.filter(job_id=OuterRef("pk")).order_by().values("job_id")
+    return Coalesce(Subquery(shards.annotate(total=Sum(field)).values("total")), 0)
+
+
+def with_progress(jobs: QuerySet[Job]) -> QuerySet[Job]:
+    """Annotate each job with ``items_labeled`` and ``answers_total``, summed over its shards."""
+    return jobs.annotate(
+        items_labeled=_shard_sum("items_labeled"), answers_total=_shard_sum("answers")
+    )
+
+
+def job_progress(*, job_id: int) -> JobProgress | None:
+    """A job's status and counts, read fresh: one query over the job and its shards."""
+    row = (
+        with_progress(Job.objects.filter(pk=job_id))
+        .values_list("status", "items_total", "items_labeled", "answers_total")
+        .first()
+    )
+    return JobProgress(*row) if row is not None else None
 
 
 def jobs_for_user(*, user: User) -> QuerySet[Job]:
@@ -86,19 +118,22 @@ def job_counts(*, job: Job) -> dict[str, int]:
     leased = Assignment.objects.filter(
         job_id=job.pk, status=AssignmentStatus.LEASED, expires_at__gt=now
     ).count()
+    progress = job_progress(job_id=job.pk)
+    items_total = progress.items_total if progress else job.items_total
+    items_labeled = progress.items_labeled if progress else 0
     return {
-        "items_total": job.items_total,
-        "items_labeled": job.items_labeled,
-        "items_remaining": job.items_total - job.items_labeled,
-        "answers_total": job.answers_total,
-        "answers_needed": job.items_total * job.workers_per_item,
+        "items_total": items_total,
+        "items_labeled": items_labeled,
+        "items_remaining": items_total - items_labeled,
+        "answers_total": progress.answers_total if progress else 0,
+        "answers_needed": items_total * job.workers_per_item,
         "leases_active": leased,
     }
 
 
 def labeler_job_list(*, user: User) -> list[dict[str, Any]]:
     """The labeler portal's jobs: in progress, on the user's teams, with what is left for them."""
-    jobs = list(jobs_for_user(user=user).filter(status=JobStatus.IN_PROGRESS))
+    jobs = list(with_progress(jobs_for_user(user=user).filter(status=JobStatus.IN_PROGRESS)))
     answered = dict(
         Annotation.objects.filter(worker_id=user.pk, job__in=jobs)
         .values("job_id")
@@ -277,7 +312,7 @@ def item_source_ref(*, item: Item) -> str:
 
 def console_job_list() -> QuerySet[Job]:
     """The console's jobs list: the columns it shows, newest first (paginate the result)."""
-    return (
+    return with_progress(
         Job.objects.select_related("team")
         .only(
             "id",
@@ -287,8 +322,6 @@ def console_job_list() -> QuerySet[Job]:
             "team__name",
             "workers_per_item",
             "items_total",
-            "items_labeled",
-            "answers_total",
             "created_at",
         )
         .order_by("-created_at", "-id")

@@ -11,6 +11,7 @@ from labeling.errors import LeaseClosed, LeaseExpired, ValidationFailed
 from labeling.models import Annotation, Job, User
 from labeling.services.assignments import assignment_expire, assignment_lock_for_worker
 from labeling.services.consolidation import item_consolidate
+from labeling.services.counters import job_counters_add
 from labeling.services.jobs import job_complete_if_done
 from labeling.states import AssignmentStatus, ItemStatus
 from labeling.task_types import get_task_type
@@ -39,11 +40,6 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id
 _COUNT_ANSWER = """
 UPDATE labeling_item SET answers = answers + 1 WHERE id = %s RETURNING answers, status
 """
-# The job row is the one every submit touches: it is updated last, so its lock is brief.
-_COUNT_ON_JOB = """
-UPDATE labeling_job SET answers_total = answers_total + 1, items_labeled = items_labeled + %s
-WHERE id = %s RETURNING items_labeled, items_total
-"""
 
 
 @dataclass(frozen=True)
@@ -64,13 +60,18 @@ def annotation_submit(*, assignment_id: int, worker: User, answer: object) -> An
     the answer does not fit the task type (then the lease stays open).
     """
     expired_at = None
+    consolidated = False
     with transaction.atomic():
         now = timezone.now()  # read inside the transaction, after SQLite's write lock
         lease = _close_lease(assignment_id, worker, now)
         if lease is None:
             expired_at = _refuse(assignment_id, worker, now)
         else:
-            annotation = _store_answer(assignment_id, lease, worker, answer, now)
+            annotation, consolidated = _store_answer(assignment_id, lease, worker, answer, now)
+    if consolidated:
+        # After the commit: of two submits labeling the last items at once, the one that
+        # commits last sees both counts. The beat sweeper is the backstop for a crash here.
+        job_complete_if_done(job_id=lease.job_id)
     if expired_at is not None:
         raise LeaseExpired(
             f"the lease ran out at {expired_at.isoformat()}; the answer was not "
@@ -122,7 +123,7 @@ def _refuse(assignment_id: int, worker: User, now: datetime) -> datetime:
 
 def _store_answer(
     assignment_id: int, lease: _ClosedLease, worker: User, answer: object, now: datetime
-) -> Annotation:
+) -> tuple[Annotation, bool]:
     try:
         parsed = get_task_type(lease.task_type).parse_answer(answer, lease.labels)
     except AnswerProblem as exc:  # raising rolls the closed lease back: it stays open
@@ -164,13 +165,8 @@ def _store_answer(
             task_type=lease.task_type,
             labels=lease.labels,
         )
-    with connection.cursor() as cursor:
-        cursor.execute(_COUNT_ON_JOB, [1 if consolidated else 0, lease.job_id])
-        items_labeled, items_total = cursor.fetchone()
-    if consolidated and items_labeled >= items_total:
-        job_complete_if_done(
-            job=Job.objects.get(pk=lease.job_id),
-            items_labeled=items_labeled,
-            items_total=items_total,
-        )
-    return annotation
+    # Last, so that the shard row is held only until the commit that follows.
+    job_counters_add(
+        job_id=lease.job_id, shard_key=worker.pk, items_labeled=int(consolidated), answers=1
+    )
+    return annotation, consolidated

@@ -5,12 +5,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from labeling.errors import Conflict, InvalidTransition, ValidationFailed
 from labeling.events import job_completed, job_started, publish_on_commit
 from labeling.models import Job, JobStatusChange, Team, User
+from labeling.selectors import job_progress
+from labeling.services.counters import job_counters_create
 from labeling.states import JOB_TRANSITIONS, JobStatus, can_transition
 from labeling.task_types import get_task_type
 
@@ -127,6 +128,7 @@ def job_create(
     try:
         with transaction.atomic():
             job.save()
+            job_counters_create(job_id=job.pk)
     except IntegrityError:
         raise Conflict(f"a job named {name!r} exists already", code="duplicate_name") from None
     return job
@@ -206,14 +208,18 @@ def job_stop(*, job: Job, by: User | None, reason: str = "stopped by a manager")
     )
 
 
-def job_complete_if_done(*, job: Job, items_labeled: int, items_total: int) -> bool:
+def job_complete_if_done(*, job_id: int) -> bool:
     """Complete an in-progress job once every item has a label. Idempotent.
 
-    The counts are the job's counters as read under its row lock (the submit that labeled
-    the last item holds it), so two last answers cannot both miss the moment.
+    Called after the transaction that labeled an item has committed: of two submits that
+    label the last items at once, the one that commits last reads both counts.
     """
-    if job.status != JobStatus.IN_PROGRESS or items_total == 0 or items_labeled < items_total:
+    progress = job_progress(job_id=job_id)
+    if progress is None or progress.status != JobStatus.IN_PROGRESS:
         return False
+    if progress.items_total == 0 or progress.items_labeled < progress.items_total:
+        return False
+    job = Job(pk=job_id, status=progress.status)
     try:
         job_transition(job=job, to=JobStatus.COMPLETED, finished_at=timezone.now())
     except InvalidTransition:
@@ -238,10 +244,8 @@ def jobs_stop_expired(*, now=None) -> int:
 def jobs_complete_finished() -> int:
     """Safety net: complete in-progress jobs whose counters say every item is labeled."""
     done = 0
-    for job in Job.objects.filter(
-        status=JobStatus.IN_PROGRESS, items_total__gt=0, items_labeled__gte=F("items_total")
+    for job_id in Job.objects.filter(status=JobStatus.IN_PROGRESS, items_total__gt=0).values_list(
+        "pk", flat=True
     ):
-        done += job_complete_if_done(
-            job=job, items_labeled=job.items_labeled, items_total=job.items_total
-        )
+        done += job_complete_if_done(job_id=job_id)
     return done

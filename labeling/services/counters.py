@@ -1,0 +1,42 @@
+"""A job's progress counters, kept in shards so that concurrent submits rarely wait.
+
+Every write adds to one shard, chosen by a key the caller passes (the worker, for submits);
+a job's progress is the sum over its shards. Shards are created with the job; a job made
+some other way gets its shard on first use.
+"""
+
+from django.db import connection
+
+from labeling.models import JobCounter
+
+_ADD = """
+UPDATE labeling_jobcounter SET items_labeled = items_labeled + %s, answers = answers + %s
+WHERE job_id = %s AND shard = %s
+"""
+_ADD_CREATING = """
+INSERT INTO labeling_jobcounter (job_id, shard, items_labeled, answers)
+VALUES (%s, %s, %s, %s)
+ON CONFLICT (job_id, shard) DO UPDATE
+SET items_labeled = labeling_jobcounter.items_labeled + excluded.items_labeled,
+    answers = labeling_jobcounter.answers + excluded.answers
+"""
+
+
+def job_counters_create(*, job_id: int) -> None:
+    """Create the shards of a new job (inside the transaction that creates it)."""
+    JobCounter.objects.bulk_create(
+        [JobCounter(job_id=job_id, shard=shard) for shard in range(JobCounter.SHARDS)],
+        ignore_conflicts=True,
+    )
+
+
+def job_counters_add(*, job_id: int, shard_key: int, items_labeled: int, answers: int) -> None:
+    """Add to a job's labeled items and answers, in the shard of ``shard_key``.
+
+    The row stays locked until the caller's transaction ends: call it last.
+    """
+    shard = shard_key % JobCounter.SHARDS
+    with connection.cursor() as cursor:
+        cursor.execute(_ADD, [items_labeled, answers, job_id, shard])
+        if cursor.rowcount == 0:
+            cursor.execute(_ADD_CREATING, [job_id, shard, items_labeled, answers])
