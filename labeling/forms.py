@@ -68,6 +68,11 @@ class JobCreateForm(ServiceErrorsMixin, forms.Form):
     max_concurrent_tasks_per_worker = forms.IntegerField(
         label="Tasks a labeler may hold at once", min_value=1, max_value=100, initial=1
     )
+    data_may_leave_private = forms.BooleanField(
+        required=False,
+        label="Its data may leave the private workforce",
+        help_text="No personal data, no adult content. Required for a crowd or vendor team.",
+    )
     short_instructions = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -150,6 +155,7 @@ class JobCreateForm(ServiceErrorsMixin, forms.Form):
             "full_instructions": data["full_instructions"],
             "examples": data["examples"],
             "label_attribute_name": data["label_attribute_name"],
+            "data_may_leave_private": data["data_may_leave_private"],
         }
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from labeling import api
+from labeling import api, api_quality
 
 urlpatterns = [
     path("teams", api.TeamListCreate.as_view(), name="api-teams"),
@@ -29,4 +29,28 @@ urlpatterns = [
         name="api-release",
     ),
     path("items/<int:item_id>/media", api.ItemMedia.as_view(), name="api-item-media"),
+    # issue 5: label quality
+    path("jobs/<int:job_id>/quality", api_quality.JobQuality.as_view(), name="api-job-quality"),
+    path(
+        "jobs/<int:job_id>/quality/reestimate",
+        api_quality.JobQualityReestimate.as_view(),
+        name="api-job-reestimate",
+    ),
+    path("jobs/<int:job_id>/gold", api_quality.JobGoldImport.as_view(), name="api-job-gold"),
+    path(
+        "jobs/<int:job_id>/items/<int:item_id>/gold",
+        api_quality.ItemGoldMark.as_view(),
+        name="api-item-gold",
+    ),
+    path("jobs/<int:job_id>/review", api_quality.JobReviewQueue.as_view(), name="api-job-review"),
+    path(
+        "jobs/<int:job_id>/items/<int:item_id>/final-label",
+        api_quality.ItemFinalLabel.as_view(),
+        name="api-item-final-label",
+    ),
+    path(
+        "jobs/<int:job_id>/workers/<int:worker_id>/resume",
+        api_quality.WorkerResume.as_view(),
+        name="api-worker-resume",
+    ),
 ]

@@ -1,38 +1,29 @@
 """Writing consolidated labels: gather an item's answers, run the job's strategy, store it."""
 
-import numpy as np
-
-from labeling.consolidation import get_strategy
 from labeling.consolidation.base import MISSING
 from labeling.events import item_consolidated, publish_on_commit
 from labeling.models import Annotation, ConsolidatedLabel, Item
+from labeling.services.quality import item_score
 from labeling.states import ItemStatus
-from labeling.task_types import get_task_type
 
 
 def item_consolidate(
     *, item_id: int, job_id: int, task_type: str, labels: list[str]
 ) -> ConsolidatedLabel:
     """Consolidate an item that has all its answers (inside the caller's transaction)."""
-    strategy = get_strategy(get_task_type(task_type).consolidation)
-    answers = list(
-        Annotation.objects.filter(item_id=item_id).order_by("id").values_list("label", "worker_id")
-    )
-    class_index = {label: index for index, label in enumerate(labels)}
-    votes = np.array([[class_index.get(label, MISSING) for label, _ in answers]], dtype=np.int64)
-    workers = np.array([[worker for _, worker in answers]], dtype=np.int64)
-    winners, confidences = strategy.consolidate(votes, len(labels), workers)
-    winner = int(winners[0])
+    # issue 5: the job's method (majority, or EM with the stored worker estimates)
+    winner, confidence, method = item_score(job_id=job_id, item_id=item_id, labels=labels)
+    answers_count = Annotation.objects.filter(item_id=item_id).count()
     label = labels[winner] if winner != MISSING else ""
     consolidated = ConsolidatedLabel.objects.create(
         item_id=item_id,
         job_id=job_id,
         value={"label": label, "class_id": winner},
         label=label,
-        confidence=round(float(confidences[0]), 6),
-        method=strategy.name,
+        confidence=round(confidence, 6),
+        method=method,
         human_annotated=True,
-        answers_count=len(answers),
+        answers_count=answers_count,
     )
     Item.objects.filter(pk=item_id).update(status=ItemStatus.LABELED)
     publish_on_commit(
