@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from labeling import quality_selectors
 from labeling.api import ERRORS, _job_for
-from labeling.models import ConsolidationMethod, User
+from labeling.models import ConsolidationMethod, GoldPurpose, User
 from labeling.permissions import IsManager
 from labeling.services.gold import gold_item_mark, gold_items_add, worker_resume
 from labeling.services.quality import (
@@ -147,6 +147,7 @@ class JobGoldImport(APIView):
     permission_classes = [IsManager]
 
     @extend_schema(
+        parameters=[OpenApiParameter("purpose", enum=GoldPurpose.values, default="queue")],
         request=GoldEntryIn(many=True),
         responses={201: OpenApiResponse(description="{created: n}"), **ERRORS},
         summary="Import gold items: each an item line and its known label",
@@ -155,7 +156,8 @@ class JobGoldImport(APIView):
         job = _job_for(request, job_id)
         data = GoldEntryIn(data=request.data, many=True)
         data.is_valid(raise_exception=True)
-        golds = gold_items_add(job=job, entries=data.validated_data)
+        purpose = request.query_params.get("purpose", GoldPurpose.QUEUE)
+        golds = gold_items_add(job=job, entries=data.validated_data, purpose=purpose)
         return Response({"created": len(golds)}, status=status.HTTP_201_CREATED)
 
 

@@ -19,6 +19,7 @@ MAX_WORKERS_PER_ITEM = 9
 class Role(models.TextChoices):
     MANAGER = "manager", "Project manager"
     LABELER = "labeler", "Labeler"
+    VENDOR_MANAGER = "vendor_manager", "Vendor manager"
 
 
 class User(AbstractUser):
@@ -44,6 +45,10 @@ class Team(models.Model):
     kind = models.CharField(max_length=16, choices=TeamKind.choices, default=TeamKind.PRIVATE)
     description = models.TextField(blank=True)
     members = models.ManyToManyField(User, through="TeamMembership", related_name="teams")
+    # A vendor team is an organization run by its own manager, who manages its members.
+    vendor_manager = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="vendor_teams"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -121,6 +126,12 @@ class Job(models.Model):
     # while their confidence stays under target_confidence.
     min_workers_per_item = models.PositiveSmallIntegerField(null=True, blank=True)
     target_confidence = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    # Crowd marketplace (issue 5; docs/workforces.md).
+    reward_cents = models.PositiveIntegerField(default=0)
+    published_at = models.DateTimeField(null=True, blank=True)
+    qualification_pass_mark = models.FloatField(
         null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )
 
@@ -316,12 +327,21 @@ class ConsolidatedLabel(models.Model):
 # --- Label quality (issue 5): gold items, worker reliability, job-level estimates ----------
 
 
+class GoldPurpose(models.TextChoices):
+    QUEUE = "queue", "Mixed into the queue"
+    QUALIFICATION = "qualification", "Qualification test"
+
+
 class GoldItem(models.Model):
-    """An item whose answer is known: mixed into queues, never shown as gold, scored."""
+    """An item whose answer is known: mixed into queues, never shown as gold, scored; or a
+    question of the job's qualification test (never mixed into queues)."""
 
     item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="gold")
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="gold_items")
     label = models.CharField(max_length=200)
+    purpose = models.CharField(
+        max_length=16, choices=GoldPurpose.choices, default=GoldPurpose.QUEUE
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -374,3 +394,49 @@ class JobQualityEstimate(models.Model):
     labels_changed = models.PositiveIntegerField(default=0)
     seconds = models.FloatField(default=0.0)
     computed_at = models.DateTimeField()
+
+
+# --- Workforces (issue 5): crowd qualification and earnings, invitations --------------------
+
+
+class Qualification(models.Model):
+    """A crowd worker's attempt at a job's qualification test (one attempt per job)."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="qualifications")
+    worker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="qualifications")
+    questions = models.PositiveIntegerField()
+    correct = models.PositiveIntegerField()
+    passed = models.BooleanField()
+    taken_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "worker"], name="qualification_once"),
+        ]
+
+
+class Earning(models.Model):
+    """One line of a worker's earnings ledger: the reward of one submitted answer."""
+
+    worker = models.ForeignKey(User, on_delete=models.PROTECT, related_name="earnings")
+    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="earnings")
+    annotation = models.OneToOneField(Annotation, on_delete=models.PROTECT, related_name="earning")
+    amount_cents = models.PositiveIntegerField()
+    earned_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["worker", "earned_at"], name="earning_worker_time"),
+            models.Index(fields=["earned_at"], name="earning_time"),
+        ]
+
+
+class TeamInvitation(models.Model):
+    """A link that lets whoever holds it join a private team until it expires."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    token = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    uses = models.PositiveIntegerField(default=0)

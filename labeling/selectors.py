@@ -60,6 +60,7 @@ _TASK_JOB_FIELDS = tuple(
         "gold_pause_below",
         "min_workers_per_item",
         "target_confidence",
+        "qualification_pass_mark",
     }
 )
 _TASK_JOB = """

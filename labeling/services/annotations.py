@@ -163,6 +163,7 @@ def _store_answer(
         job_id=lease.job_id,
         item_id=lease.item_id,
         worker_id=worker.pk,
+        annotation_id=annotation.pk,
         label=annotation.label,
         answers=answers,
         item_open=item_status == ItemStatus.OPEN,

@@ -19,8 +19,10 @@ from labeling.models import (
     Assignment,
     ConsolidatedLabel,
     GoldItem,
+    GoldPurpose,
     Item,
     Job,
+    Qualification,
     User,
     WorkerQuality,
 )
@@ -41,8 +43,8 @@ def _check_label(job: Job, label: str) -> str:
     return label
 
 
-def _make_gold(job: Job, item: Item, label: str) -> GoldItem:
-    gold = GoldItem.objects.create(item=item, job=job, label=label)
+def _make_gold(job: Job, item: Item, label: str, purpose: str = GoldPurpose.QUEUE) -> GoldItem:
+    gold = GoldItem.objects.create(item=item, job=job, label=label, purpose=purpose)
     ConsolidatedLabel.objects.update_or_create(
         item=item,
         defaults={
@@ -58,11 +60,16 @@ def _make_gold(job: Job, item: Item, label: str) -> GoldItem:
     return gold
 
 
-def gold_items_add(*, job: Job, entries: list[dict]) -> list[GoldItem]:
+def gold_items_add(
+    *, job: Job, entries: list[dict], purpose: str = GoldPurpose.QUEUE
+) -> list[GoldItem]:
     """Import gold items: ``[{"data": {...the item line...}, "label": "..."}, ...]``.
 
     The known label is kept apart from the item's data, so it never reaches a labeler.
+    ``purpose`` says whether they are mixed into queues or make the qualification test.
     """
+    if purpose not in GoldPurpose.values:
+        raise ValidationFailed(f"purpose is one of {', '.join(GoldPurpose.values)}")
     if not isinstance(entries, list) or not entries:
         raise ValidationFailed("send a non-empty list of gold items")
     if len(entries) > MAX_GOLD_PER_REQUEST:
@@ -81,7 +88,7 @@ def gold_items_add(*, job: Job, entries: list[dict]) -> list[GoldItem]:
         golds = []
         for data, label in checked:
             item = Item.objects.create(job=job, data=data, status=ItemStatus.LABELED)
-            golds.append(_make_gold(job, item, label))
+            golds.append(_make_gold(job, item, label, purpose))
         Job.objects.filter(pk=job.pk).update(
             items_total=F("items_total") + len(golds), items_labeled=F("items_labeled") + len(golds)
         )
@@ -118,7 +125,7 @@ def gold_claim(*, job: Job, worker: User, now, expires) -> Assignment | None:
         item_id=OuterRef("item_id"), worker_id=worker.pk, status__in=ASSIGNMENT_HOLDS_ITEM
     )
     gold = (
-        GoldItem.objects.filter(job_id=job.pk)
+        GoldItem.objects.filter(job_id=job.pk, purpose=GoldPurpose.QUEUE)
         .filter(~Exists(held))
         .order_by("?")
         .values_list("item_id", flat=True)
@@ -164,7 +171,13 @@ def gold_score_answer(*, job_id: int, worker_id: int, correct: bool) -> WorkerQu
 
 
 def worker_check_may_lease(*, job: Job, worker: User) -> None:
-    """Refuse a lease to a worker paused on the job (only jobs with a gold bar pause)."""
+    """Refuse a lease to a worker who has not passed the job's qualification test, or who is
+    paused on the job (only jobs with a gold bar pause). Free for jobs with neither."""
+    if job.qualification_pass_mark is not None and not _qualified(job, worker):
+        raise NotAllowed(
+            "pass this job's qualification test before working on it",
+            code="qualification_required",
+        )
     if job.gold_pause_below is None:
         return
     reason = (
@@ -174,6 +187,10 @@ def worker_check_may_lease(*, job: Job, worker: User) -> None:
     )
     if reason is not None:
         raise NotAllowed(reason or "you are paused on this job", code="paused_on_job")
+
+
+def _qualified(job: Job, worker: User) -> bool:
+    return Qualification.objects.filter(job_id=job.pk, worker_id=worker.pk, passed=True).exists()
 
 
 def worker_resume(*, job: Job, worker: User) -> None:

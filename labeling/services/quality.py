@@ -296,6 +296,7 @@ class JobRules:
     exclude_paused_answers: bool
     gold_min_answers: int
     gold_pause_below: float | None
+    reward_cents: int
 
     @property
     def adaptive(self) -> bool:
@@ -311,6 +312,7 @@ def job_rules(job_id: int) -> JobRules:
         "exclude_paused_answers",
         "gold_min_answers",
         "gold_pause_below",
+        "reward_cents",
     ).get(pk=job_id)
     return JobRules(*values)
 
