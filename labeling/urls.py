@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from labeling import views
+from labeling import views, views_quality
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,6 +14,30 @@ urlpatterns = [
     path("console/jobs/<int:job_id>/", views.job_dashboard, name="console-job"),
     path("console/jobs/<int:job_id>/start", views.job_start_view, name="console-job-start"),
     path("console/jobs/<int:job_id>/stop", views.job_stop_view, name="console-job-stop"),
+    # issue 5: label quality
+    path(
+        "console/jobs/<int:job_id>/quality",
+        views_quality.job_quality_page,
+        name="console-job-quality",
+    ),
+    path(
+        "console/jobs/<int:job_id>/quality/settings",
+        views_quality.job_quality_settings_view,
+        name="console-job-quality-settings",
+    ),
+    path(
+        "console/jobs/<int:job_id>/quality/reestimate",
+        views_quality.job_reestimate_view,
+        name="console-job-reestimate",
+    ),
+    path(
+        "console/jobs/<int:job_id>/workers/<int:worker_id>/resume",
+        views_quality.worker_resume_view,
+        name="console-worker-resume",
+    ),
+    path(
+        "console/jobs/<int:job_id>/review", views_quality.job_review_page, name="console-job-review"
+    ),
     path("console/teams", views.teams, name="console-teams"),
     path("console/teams/labelers", views.labeler_add, name="console-labeler-add"),
 ]
