@@ -137,7 +137,8 @@ def job_create(
 
 PERSONAL_DATA_RULE = (
     "this job does not state that its data may leave the private workforce (no personal "
-    "data, no adult content), so it can only go to a private team, never to a {kind}"
+    "data, no adult content), so it can only go to a private team, never to an external "
+    "crowd or a vendor"
 )
 
 
@@ -146,7 +147,7 @@ def check_personal_data_rule(*, team: Team, data_may_leave_private: bool) -> Non
     workforce may be worked on by an external crowd or a vendor (issue 5)."""
     if team.kind != TeamKind.PRIVATE and not data_may_leave_private:
         raise ValidationFailed(
-            PERSONAL_DATA_RULE.format(kind=TeamKind(team.kind).label.lower()),
+            PERSONAL_DATA_RULE,
             code="personal_data_rule",
             details={"field": "data_may_leave_private", "team_kind": team.kind},
         )
