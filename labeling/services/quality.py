@@ -6,13 +6,14 @@ new estimates in one transaction, so readers see the previous estimates until th
 only scores the one item it completes, with the stored estimates (no EM in a request).
 """
 
+import json
 import time
 from dataclasses import dataclass
 
 import numpy as np
 from celery import current_app
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
@@ -158,8 +159,8 @@ def job_quality_reestimate(*, job_id: int) -> JobQualityEstimate | None:
     alpha = krippendorff_alpha_nominal(data.items, data.answers, **shape)
     kappa = fleiss_kappa(data.items, data.answers, **shape)
     per_label = per_label_agreement(data.items, data.answers, **shape)
+    # One short transaction; the worker rows (which a gold answer may update) go last.
     with transaction.atomic():
-        _store_workers(job, data, result, agreement.share)
         changed = _reconsolidate(job, data, winners, confidence, method)
         estimate, _ = JobQualityEstimate.objects.update_or_create(
             job=job,
@@ -180,6 +181,7 @@ def job_quality_reestimate(*, job_id: int) -> JobQualityEstimate | None:
                 "computed_at": timezone.now(),
             },
         )
+        _store_workers(job, data, result, agreement.share)
     return estimate
 
 
@@ -208,6 +210,21 @@ def _store_workers(job: Job, data: _Answers, result: EMResult, agreement: np.nda
     )
 
 
+# Rewrite many labels in one statement per batch; a label a manager set meanwhile is kept.
+_UPDATE_LABELS = """
+WITH new (id, label, value, confidence, method) AS (VALUES {rows})
+UPDATE labeling_consolidatedlabel SET label = new.label, value = {value},
+    confidence = {confidence}, method = new.method
+FROM new WHERE labeling_consolidatedlabel.id = {id}
+  AND labeling_consolidatedlabel.method NOT IN ('gold', 'manual')
+"""
+_CASTS = {
+    "postgresql": {"value": "new.value::jsonb", "confidence": "new.confidence::float8",
+                   "id": "new.id::bigint"},
+    "sqlite": {"value": "new.value", "confidence": "new.confidence", "id": "new.id"},
+}  # fmt: skip
+
+
 def _reconsolidate(job, data: _Answers, winners, confidence, method: str) -> int:
     """Rewrite the labels of labeled items whose label or confidence the new estimates move."""
     position = {int(item_id): index for index, item_id in enumerate(data.item_ids)}
@@ -216,19 +233,24 @@ def _reconsolidate(job, data: _Answers, winners, confidence, method: str) -> int
     current = ConsolidatedLabel.objects.filter(job_id=job.pk, human_annotated=True).exclude(
         method__in=FIXED_METHODS
     )
-    for row in current.only("id", "item_id", "label", "confidence", "method").iterator(5000):
-        index = position.get(row.item_id)
+    rows = current.values_list("id", "item_id", "label", "confidence", "method")
+    for pk, item_id, old_label, old_confidence, old_method in rows.iterator(GATHER_CHUNK):
+        index = position.get(item_id)
         if index is None:
             continue
-        label = labels[int(winners[index])]
-        conf = round(float(confidence[index]), 6)
-        if label != row.label or abs(conf - row.confidence) > 1e-6 or row.method != method:
-            row.label, row.confidence, row.method = label, conf, method
-            row.value = {"label": label, "class_id": int(winners[index])}
-            changed.append(row)
-    ConsolidatedLabel.objects.bulk_update(
-        changed, ["label", "value", "confidence", "method"], batch_size=UPDATE_BATCH_SIZE
-    )
+        winner = int(winners[index])
+        label, conf = labels[winner], round(float(confidence[index]), 6)
+        if label != old_label or abs(conf - old_confidence) > 1e-6 or old_method != method:
+            value = json.dumps({"label": label, "class_id": winner})
+            changed.append((pk, label, value, conf, method))
+    statement = _UPDATE_LABELS.format(rows="{rows}", **_CASTS[connection.vendor])
+    with connection.cursor() as cursor:
+        for start in range(0, len(changed), UPDATE_BATCH_SIZE):
+            batch = changed[start : start + UPDATE_BATCH_SIZE]
+            cursor.execute(
+                statement.format(rows=", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))),
+                [value for row in batch for value in row],
+            )
     return len(changed)
 
 
