@@ -2,11 +2,24 @@
 
 from django.urls import path
 
-from labeling import views, views_quality
+from labeling import views, views_quality, views_workforces
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("work/", views.work_jobs, name="work-jobs"),
+    # issue 5: the crowd
+    path("signup", views_workforces.signup, name="signup"),
+    path("work/marketplace", views_workforces.marketplace, name="work-marketplace"),
+    path(
+        "work/marketplace/<int:job_id>/join",
+        views_workforces.marketplace_join_view,
+        name="work-marketplace-join",
+    ),
+    path(
+        "work/marketplace/<int:job_id>/qualification",
+        views_workforces.qualification_view,
+        name="work-qualification",
+    ),
     path("work/jobs/<int:job_id>/", views.work_job, name="work-job"),
     path("work/assignments/<int:assignment_id>/ui", views.task_ui, name="work-task-ui"),
     path("console/", views.console_jobs, name="console-jobs"),

@@ -51,3 +51,7 @@ def worker_earnings(*, worker: User) -> dict:
         for row in rows
     ]  # fmt: skip
     return {"total_cents": sum(row["amount_cents"] for row in jobs), "jobs": jobs}
+
+
+def job_labels(*, job_id: int) -> list[str]:
+    return Job.objects.values_list("labels", flat=True).get(pk=job_id)

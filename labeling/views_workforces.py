@@ -1,0 +1,95 @@
+"""Portal pages of the crowd: sign-up, the marketplace with earnings, qualification tests."""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from labeling import workforce_selectors
+from labeling.errors import QuorumError
+from labeling.services.workforces import (
+    crowd_signup,
+    marketplace_join,
+    qualification_questions,
+    qualification_take,
+)
+from labeling.views import CONTENT_SECURITY_POLICY, labeler_page
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    """Open sign-up of a crowd worker; they land on the marketplace, signed in."""
+    error = ""
+    if request.method == "POST":
+        try:
+            user, _ = crowd_signup(
+                username=request.POST.get("username", ""),
+                password=request.POST.get("password", ""),
+                email=request.POST.get("email", ""),
+            )
+        except QuorumError as exc:
+            error = exc.message
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Welcome! Pick a job to work on.")
+            return redirect("work-marketplace")
+    response = render(request, "work/signup.html", {"error": error, "form": request.POST})
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    return response
+
+
+@require_GET
+@labeler_page
+def marketplace(request: HttpRequest) -> HttpResponse:
+    context = {
+        "jobs": workforce_selectors.marketplace_jobs(worker=request.user),
+        "earnings": workforce_selectors.worker_earnings(worker=request.user),
+    }
+    return render(request, "work/marketplace.html", context)
+
+
+@require_POST
+@labeler_page
+def marketplace_join_view(request: HttpRequest, job_id: int) -> HttpResponse:
+    try:
+        job = marketplace_join(job_id=job_id, worker=request.user)
+    except QuorumError as exc:
+        messages.error(request, f"You did not join: {exc.message}.")
+        return redirect("work-marketplace")
+    return redirect("work-job", job_id=job.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@labeler_page
+def qualification_view(request: HttpRequest, job_id: int) -> HttpResponse:
+    try:
+        questions = qualification_questions(job_id=job_id, worker=request.user)
+    except QuorumError as exc:
+        messages.error(request, exc.message)
+        return redirect("work-marketplace")
+    if request.method == "POST":
+        answers = {q["item_id"]: request.POST.get(f"q{q['item_id']}", "") for q in questions}
+        try:
+            attempt = qualification_take(job_id=job_id, worker=request.user, answers=answers)
+        except QuorumError as exc:
+            messages.error(request, exc.message)
+        else:
+            if attempt.passed:
+                messages.success(request, f"Passed ({attempt.correct}/{attempt.questions}).")
+                return redirect("work-job", job_id=job_id)
+            messages.error(
+                request, f"Not passed ({attempt.correct}/{attempt.questions}): not this job."
+            )
+            return redirect("work-marketplace")
+    labels = workforce_selectors.job_labels(job_id=job_id)
+    for question in questions:
+        data = json.loads(question["data"])
+        question["source"] = data.get("source") or data.get("source-ref") or ""
+    return render(
+        request,
+        "work/qualification.html",
+        {"questions": questions, "labels": labels, "job_id": job_id},
+    )
