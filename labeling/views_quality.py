@@ -62,6 +62,9 @@ def job_quality_page(request: HttpRequest, job_id: int) -> HttpResponse:
     worker_chart = _chart(
         [_bar(row["username"], row["estimated_accuracy"]) for row in workers[:40]]
     )
+    worker_agreement_chart = _chart(
+        [_bar(row["username"], row["agreement"]) for row in workers[:40]]
+    )
     context = {
         "job": job,
         "estimate": estimate,
@@ -69,6 +72,7 @@ def job_quality_page(request: HttpRequest, job_id: int) -> HttpResponse:
         "agreement_chart": agreement_chart,
         "label_chart": label_chart,
         "worker_chart": worker_chart,
+        "worker_agreement_chart": worker_agreement_chart,
         "saved": quality_selectors.job_answers_saved(job=job),
         "hot_spots": quality_selectors.job_hot_spots(job=job, limit=10),
         "gold_items": quality_selectors.job_gold_count(job=job),
