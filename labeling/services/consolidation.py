@@ -2,7 +2,7 @@
 
 from labeling.consolidation.base import MISSING
 from labeling.events import item_consolidated, publish_on_commit
-from labeling.models import Annotation, ConsolidatedLabel, Item
+from labeling.models import ConsolidatedLabel, Item
 from labeling.services.quality import item_score
 from labeling.states import ItemStatus
 
@@ -12,8 +12,9 @@ def item_consolidate(
 ) -> ConsolidatedLabel:
     """Consolidate an item that has all its answers (inside the caller's transaction)."""
     # issue 5: the job's method (majority, or EM with the stored worker estimates)
-    winner, confidence, method = item_score(job_id=job_id, item_id=item_id, labels=labels)
-    answers_count = Annotation.objects.filter(item_id=item_id).count()
+    winner, confidence, method, answers_count = item_score(
+        job_id=job_id, item_id=item_id, labels=labels
+    )
     label = labels[winner] if winner != MISSING else ""
     consolidated = ConsolidatedLabel.objects.create(
         item_id=item_id,

@@ -9,6 +9,7 @@ only scores the one item it completes, with the stored estimates (no EM in a req
 import json
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from celery import current_app
@@ -257,12 +258,18 @@ def _reconsolidate(job, data: _Answers, winners, confidence, method: str) -> int
 # --- One item, in the submit path ------------------------------------------------------------
 
 
-def item_score(*, job_id: int, item_id: int, labels: list[str]) -> tuple[int, float, str]:
+class ItemScore(NamedTuple):
+    winner: int  # class index, -1 when no answer counts
+    confidence: float
+    method: str
+    answers: int  # every answer of the item, counted or not
+
+
+def item_score(*, job_id: int, item_id: int, labels: list[str]) -> ItemScore:
     """The class, confidence and method of one item's answers under the stored estimates.
 
     Majority vote until a re-estimation chose EM for the job; then the item's posterior with
     each worker's stored confusion matrix (the default one for a worker not yet estimated).
-    Returns class -1 when the item has no usable answer.
     """
     estimate = (
         JobQualityEstimate.objects.filter(job_id=job_id).only("method_in_use", "priors").first()
@@ -270,21 +277,23 @@ def item_score(*, job_id: int, item_id: int, labels: list[str]) -> tuple[int, fl
     method = estimate.method_in_use if estimate else ConsolidationMethod.MAJORITY
     excluded = _excluded_workers(job_id)
     class_index = {label: index for index, label in enumerate(labels)}
+    given = list(
+        Annotation.objects.filter(item_id=item_id).order_by("id").values_list("label", "worker_id")
+    )
     answers = [
         (class_index[label], worker_id)
-        for label, worker_id in Annotation.objects.filter(item_id=item_id)
-        .order_by("id")
-        .values_list("label", "worker_id")
+        for label, worker_id in given
         if label in class_index and worker_id not in excluded
     ]
     if not answers:
-        return -1, 0.0, method
+        return ItemScore(-1, 0.0, method, len(given))
     classes = np.array([answer for answer, _ in answers])
     n_classes = len(labels)
     if method not in EM_METHODS:
         counts = np.bincount(classes, minlength=n_classes)
         winner = int(counts.argmax())
-        return winner, float(counts[winner] / counts.sum()), ConsolidationMethod.MAJORITY
+        share = float(counts[winner] / counts.sum())
+        return ItemScore(winner, share, ConsolidationMethod.MAJORITY, len(given))
     workers = [worker for _, worker in answers]
     stored = dict(
         WorkerQuality.objects.filter(job_id=job_id, worker_id__in=workers)
@@ -305,7 +314,7 @@ def item_score(*, job_id: int, item_id: int, labels: list[str]) -> tuple[int, fl
         priors=priors / priors.sum(),
     )[0]
     winner = int(posterior.argmax())
-    return winner, float(posterior[winner]), method
+    return ItemScore(winner, float(posterior[winner]), method, len(given))
 
 
 def _default_confusion(n_classes: int) -> list[list[float]]:
@@ -316,8 +325,9 @@ def _default_confusion(n_classes: int) -> list[list[float]]:
 
 
 def _excluded_workers(job_id: int) -> set[int]:
+    """Paused workers whose answers the job leaves out (pausing is on only with a gold bar)."""
     rules = job_rules(job_id)
-    if not rules.exclude_paused_answers:
+    if not rules.exclude_paused_answers or rules.gold_pause_below is None:
         return set()
     return set(
         WorkerQuality.objects.filter(job_id=job_id, paused=True).values_list("worker_id", flat=True)

@@ -38,8 +38,8 @@ def quality_after_answer(
         return True
     if not rules.adaptive or answers < rules.min_workers_per_item:
         return False
-    _, confidence, _ = item_score(job_id=job_id, item_id=item_id, labels=rules.labels)
-    if confidence >= rules.target_confidence:
+    score = item_score(job_id=job_id, item_id=item_id, labels=rules.labels)
+    if score.confidence >= rules.target_confidence:
         quality_request_reestimate(job_id=job_id)
         return True
     # Workers disagree: one more slot than the answers so far, up to the job's maximum.
