@@ -18,10 +18,20 @@ from labeling.consolidation.base import MISSING, register_strategy
 
 DEFAULT_MAX_ITERATIONS = 50
 DEFAULT_TOLERANCE = 1e-5
-# Pseudo-counts added to every confusion row: on the diagonal and spread off it.
-DIAGONAL_PSEUDO_COUNT = 2.0
-OFF_DIAGONAL_PSEUDO_COUNT = 1.0
-PRIOR_PSEUDO_COUNT = 1.0
+
+
+@dataclass(frozen=True)
+class PseudoCounts:
+    """Dirichlet pseudo-counts: per confusion row, ``diagonal`` on the right answer and
+    ``off_diagonal`` spread evenly over the wrong ones; ``prior`` per class prior."""
+
+    diagonal: float = 2.0
+    off_diagonal: float = 1.0
+    prior: float = 1.0
+
+
+# Chosen on simulated crowds (bench/em_pseudo_counts.py), never on a real data set's truth.
+DEFAULT_PSEUDO_COUNTS = PseudoCounts()
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,7 @@ def _initial_posteriors(items, answers, n_items, n_classes) -> np.ndarray:
     return _normalise_rows(counts)
 
 
-def _estimate_confusions(posteriors, items, workers, answers, n_workers, n_classes):
+def _estimate_confusions(posteriors, items, workers, answers, n_workers, n_classes, pseudo):
     """M step: expected (true class, answer) counts per worker, plus the pseudo-counts."""
     key = workers * n_classes + answers
     counts = np.empty((n_classes, n_workers * n_classes))
@@ -87,13 +97,13 @@ def _estimate_confusions(posteriors, items, workers, answers, n_workers, n_class
         )
     # (K true, W, K answered) -> (W, K true, K answered)
     confusions = counts.reshape(n_classes, n_workers, n_classes).transpose(1, 0, 2)
-    confusions = confusions + OFF_DIAGONAL_PSEUDO_COUNT / max(n_classes - 1, 1)
-    confusions += np.eye(n_classes) * (DIAGONAL_PSEUDO_COUNT - OFF_DIAGONAL_PSEUDO_COUNT)
+    off = pseudo.off_diagonal / max(n_classes - 1, 1)
+    confusions = confusions + off + np.eye(n_classes) * (pseudo.diagonal - off)
     return _normalise_rows(confusions)
 
 
-def _estimate_priors(posteriors: np.ndarray) -> np.ndarray:
-    priors = posteriors.sum(axis=0) + PRIOR_PSEUDO_COUNT
+def _estimate_priors(posteriors: np.ndarray, pseudo: PseudoCounts) -> np.ndarray:
+    priors = posteriors.sum(axis=0) + pseudo.prior
     return priors / priors.sum()
 
 
@@ -134,12 +144,11 @@ def _one_coin_confusions(accuracy: np.ndarray, n_classes: int) -> np.ndarray:
     return confusions
 
 
-def _estimate_one_coin(posteriors, items, workers, answers, n_workers, n_classes):
+def _estimate_one_coin(posteriors, items, workers, answers, n_workers, n_classes, pseudo):
     """M step of one-coin: a worker's accuracy is the expected share of right answers."""
     right = np.bincount(workers, weights=posteriors[items, answers], minlength=n_workers)
     total = np.bincount(workers, minlength=n_workers).astype(np.float64)
-    pseudo = DIAGONAL_PSEUDO_COUNT + OFF_DIAGONAL_PSEUDO_COUNT
-    accuracy = (right + DIAGONAL_PSEUDO_COUNT) / (total + pseudo)
+    accuracy = (right + pseudo.diagonal) / (total + pseudo.diagonal + pseudo.off_diagonal)
     # Keep every accuracy strictly inside (0, 1): its log is taken in the E step.
     return _one_coin_confusions(np.clip(accuracy, 1e-6, 1 - 1e-6), n_classes)
 
@@ -155,6 +164,7 @@ def dawid_skene(
     one_coin: bool = False,
     max_iterations: int = DEFAULT_MAX_ITERATIONS,
     tolerance: float = DEFAULT_TOLERANCE,
+    pseudo: PseudoCounts = DEFAULT_PSEUDO_COUNTS,
 ) -> EMResult:
     """Run EM until the posteriors move less than ``tolerance`` (max absolute change)."""
     items, workers, answers = _check(items, workers, answers, n_classes)
@@ -162,8 +172,8 @@ def dawid_skene(
     estimate = _estimate_one_coin if one_coin else _estimate_confusions
     iterations = 0
     for iterations in range(1, max_iterations + 1):  # noqa: B007 - reported below
-        confusions = estimate(posteriors, items, workers, answers, n_workers, n_classes)
-        priors = _estimate_priors(posteriors)
+        confusions = estimate(posteriors, items, workers, answers, n_workers, n_classes, pseudo)
+        priors = _estimate_priors(posteriors, pseudo)
         updated = posteriors_from_confusions(
             items, workers, answers, n_items=n_items, confusions=confusions, priors=priors
         )
@@ -171,8 +181,8 @@ def dawid_skene(
         posteriors = updated
         if change < tolerance:
             break
-    confusions = estimate(posteriors, items, workers, answers, n_workers, n_classes)
-    return EMResult(posteriors, _estimate_priors(posteriors), confusions, iterations)
+    confusions = estimate(posteriors, items, workers, answers, n_workers, n_classes, pseudo)
+    return EMResult(posteriors, _estimate_priors(posteriors, pseudo), confusions, iterations)
 
 
 def flatten_votes(votes: np.ndarray, worker_ids: np.ndarray | None):
