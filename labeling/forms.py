@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 
 from labeling import selectors
 from labeling.errors import QuorumError
-from labeling.models import MAX_WORKERS_PER_ITEM, Role, Team
+from labeling.models import MAX_WORKERS_PER_ITEM, Role, Team, TeamKind
 from labeling.task_types import task_type_choices
 
 SECONDS_PER_HOUR = 3600
@@ -161,6 +161,13 @@ class JobCreateForm(ServiceErrorsMixin, forms.Form):
 
 class TeamCreateForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(max_length=100, label="Team name")
+    kind = forms.ChoiceField(
+        choices=TeamKind.choices,
+        initial=TeamKind.PRIVATE,
+        required=False,
+        help_text="Crowd and vendor teams only get jobs whose data may leave the private "
+        "workforce.",
+    )
 
 
 class LabelerAddForm(ServiceErrorsMixin, forms.Form):

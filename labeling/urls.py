@@ -9,6 +9,7 @@ urlpatterns = [
     path("work/", views.work_jobs, name="work-jobs"),
     # issue 5: the crowd
     path("signup", views_workforces.signup, name="signup"),
+    path("join/<str:token>", views_workforces.join_team, name="join-team"),
     path("work/marketplace", views_workforces.marketplace, name="work-marketplace"),
     path(
         "work/marketplace/<int:job_id>/join",
@@ -39,6 +40,11 @@ urlpatterns = [
         name="console-job-quality-settings",
     ),
     path(
+        "console/jobs/<int:job_id>/gold",
+        views_quality.job_gold_import_view,
+        name="console-job-gold",
+    ),
+    path(
         "console/jobs/<int:job_id>/quality/reestimate",
         views_quality.job_reestimate_view,
         name="console-job-reestimate",
@@ -52,5 +58,10 @@ urlpatterns = [
         "console/jobs/<int:job_id>/review", views_quality.job_review_page, name="console-job-review"
     ),
     path("console/teams", views.teams, name="console-teams"),
+    path(
+        "console/teams/<int:team_id>/invite",
+        views_workforces.team_invite_view,
+        name="console-team-invite",
+    ),
     path("console/teams/labelers", views.labeler_add, name="console-labeler-add"),
 ]

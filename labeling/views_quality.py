@@ -9,8 +9,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from labeling import quality_selectors
 from labeling.errors import QuorumError
-from labeling.models import ConsolidationMethod, User
-from labeling.services.gold import worker_resume
+from labeling.models import ConsolidationMethod, GoldPurpose, User
+from labeling.services.gold import gold_items_add, worker_resume
 from labeling.services.quality import (
     consolidated_label_set_final,
     job_quality_configure,
@@ -108,6 +108,31 @@ def job_quality_settings_view(request: HttpRequest, job_id: int) -> HttpResponse
         messages.error(request, f"The settings were not saved: {exc.message}.")
     else:
         messages.success(request, "Quality settings saved.")
+    return redirect("console-job-quality", job_id=job_id)
+
+
+@require_POST
+@manager_page
+def job_gold_import_view(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Gold items pasted as JSON Lines: ``{"data": {...}, "label": "..."}`` per line."""
+    job = _manager_job(request, job_id)
+    entries = []
+    for number, line in enumerate(request.POST.get("lines", "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            messages.error(request, f"No gold items were added: line {number} is not JSON.")
+            return redirect("console-job-quality", job_id=job_id)
+    try:
+        golds = gold_items_add(
+            job=job, entries=entries, purpose=request.POST.get("purpose", GoldPurpose.QUEUE)
+        )
+    except QuorumError as exc:
+        messages.error(request, f"No gold items were added: {exc.message}.")
+    else:
+        messages.success(request, f"{len(golds)} gold item{'s' * (len(golds) != 1)} added.")
     return redirect("console-job-quality", job_id=job_id)
 
 

@@ -10,13 +10,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from labeling import workforce_selectors
 from labeling.errors import QuorumError
+from labeling.models import Role, Team
 from labeling.services.workforces import (
     crowd_signup,
+    invitation_accept,
+    invitation_create,
     marketplace_join,
     qualification_questions,
     qualification_take,
 )
-from labeling.views import CONTENT_SECURITY_POLICY, labeler_page
+from labeling.views import CONTENT_SECURITY_POLICY, labeler_page, manager_page
+
+INVITATION_HOURS = 72
 
 
 @require_http_methods(["GET", "POST"])
@@ -93,3 +98,50 @@ def qualification_view(request: HttpRequest, job_id: int) -> HttpResponse:
         "work/qualification.html",
         {"questions": questions, "labels": labels, "job_id": job_id},
     )
+
+
+@require_POST
+@manager_page
+def team_invite_view(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        messages.error(request, "There is no such team.")
+        return redirect("console-teams")
+    try:
+        invitation = invitation_create(team=team, by=request.user, hours=INVITATION_HOURS)
+    except QuorumError as exc:
+        messages.error(request, exc.message)
+    else:
+        link = request.build_absolute_uri(f"/join/{invitation.token}")
+        messages.success(
+            request,
+            f"Invitation link to {team.name}, valid until "
+            f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC: {link}",
+        )
+    return redirect("console-teams")
+
+
+@require_http_methods(["GET", "POST"])
+def join_team(request: HttpRequest, token: str) -> HttpResponse:
+    """An invitation link: join as the signed-in labeler, or sign up and join."""
+    error = ""
+    user = request.user if request.user.is_authenticated else None
+    if request.method == "POST":
+        try:
+            joined, team, new_token = invitation_accept(
+                token=token,
+                user=user,
+                username=request.POST.get("username", ""),
+                password=request.POST.get("password", ""),
+            )
+        except QuorumError as exc:
+            error = exc.message
+        else:
+            if new_token:
+                login(request, joined, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"You are on {team.name} now.")
+            return redirect("work-jobs")
+    context = {"error": error, "signed_in_labeler": user is not None and user.role == Role.LABELER}
+    response = render(request, "work/join.html", context)
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    return response

@@ -79,3 +79,22 @@ def test_labelers_cannot_open_quality_pages(worked_job, labeler):
     browser = _browser(labeler)
     assert browser.get(f"/console/jobs/{worked_job.pk}/quality").status_code == 403
     assert browser.get(f"/console/jobs/{worked_job.pk}/review").status_code == 403
+
+
+def test_gold_items_are_added_from_the_console(worked_job, manager):
+    browser = _browser(manager)
+    lines = "\n".join(
+        [
+            '{"data": {"source": "known"}, "label": "dog"}',
+            "",
+            '{"data": {"source": "k2"}, "label": "cat"}',
+        ]
+    )
+    done = browser.post(f"/console/jobs/{worked_job.pk}/gold", {"lines": lines}, follow=True)
+    assert "2 gold items added." in done.content.decode()
+    assert done.context["gold_items"] == 2
+    bad = browser.post(
+        f"/console/jobs/{worked_job.pk}/gold", {"lines": '{"data": {}, "label": "emu"}'},
+        follow=True,
+    )  # fmt: skip
+    assert "No gold items were added" in bad.content.decode()

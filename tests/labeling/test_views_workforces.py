@@ -1,9 +1,12 @@
 """The crowd's portal pages: sign-up, marketplace with earnings, the qualification test."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from labeling.models import TeamKind, TeamMembership, User
+from labeling.models import TeamInvitation, TeamKind, TeamMembership, User
 from labeling.services.gold import gold_items_add
 from labeling.services.jobs import job_create, job_start
 from labeling.services.teams import team_create
@@ -61,3 +64,32 @@ def test_managers_do_not_use_the_marketplace(manager, published):
     browser = Client()
     browser.force_login(manager)
     assert browser.get("/work/marketplace").status_code == 403
+
+
+def test_an_invitation_link_from_the_teams_page(manager, make_job):
+    job = make_job(items=1)
+    console = Client()
+    console.force_login(manager)
+    done = console.post(f"/console/teams/{job.team_id}/invite", follow=True)
+    assert "Invitation link to Team A" in done.content.decode()
+    token = TeamInvitation.objects.get().token
+
+    newcomer = Client()
+    joined = newcomer.post(
+        f"/join/{token}", {"username": "joiner", "password": "joiner-pass-331"}, follow=True
+    )
+    assert joined.redirect_chain[-1][0] == "/work/"
+    assert job.name in joined.content.decode()
+
+    TeamInvitation.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    late = Client().post(f"/join/{token}", {"username": "late", "password": "late-pass-331"})
+    assert "expired" in late.content.decode()
+    assert not User.objects.filter(username="late").exists()
+
+
+def test_the_console_creates_crowd_and_vendor_teams(manager):
+    console = Client()
+    console.force_login(manager)
+    console.post("/console/teams", {"team-name": "Outside", "team-kind": "crowd"})
+    page = console.get("/console/teams").content.decode()
+    assert "Outside" in page and "External crowd" in page
