@@ -57,6 +57,11 @@ urlpatterns = [
     path(
         "console/jobs/<int:job_id>/review", views_quality.job_review_page, name="console-job-review"
     ),
+    path(
+        "console/jobs/<int:job_id>/workforce",
+        views_workforces.job_workforce_page,
+        name="console-job-workforce",
+    ),
     path("console/teams", views.teams, name="console-teams"),
     path(
         "console/teams/<int:team_id>/invite",

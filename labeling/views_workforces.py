@@ -9,17 +9,21 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from labeling import workforce_selectors
-from labeling.errors import QuorumError
+from labeling.errors import QuorumError, ValidationFailed
 from labeling.models import Role, Team
+from labeling.services.quality import job_quality_configure
 from labeling.services.workforces import (
     crowd_signup,
     invitation_accept,
     invitation_create,
+    job_grant,
+    job_publish,
+    job_unpublish,
     marketplace_join,
     qualification_questions,
     qualification_take,
 )
-from labeling.views import CONTENT_SECURITY_POLICY, labeler_page, manager_page
+from labeling.views import CONTENT_SECURITY_POLICY, _manager_job, labeler_page, manager_page
 
 INVITATION_HOURS = 72
 
@@ -145,3 +149,42 @@ def join_team(request: HttpRequest, token: str) -> HttpResponse:
     response = render(request, "work/join.html", context)
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@manager_page
+def job_workforce_page(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Who works on a job: the data statement, the team it is granted to, the marketplace."""
+    job = _manager_job(request, job_id)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "statement":
+                job_quality_configure(
+                    job=job, data_may_leave_private=request.POST.get("data_may_leave") == "on"
+                )
+                messages.success(request, "The data statement is saved.")
+            elif action == "grant":
+                team = Team.objects.filter(pk=request.POST.get("team") or 0).first()
+                if team is None:
+                    raise ValidationFailed("choose a team")
+                job_grant(job=job, team=team)
+                messages.success(request, f"The job is now {team.name}'s.")
+            elif action == "publish":
+                mark = (request.POST.get("pass_mark") or "").strip()
+                job_publish(
+                    job=job,
+                    reward_cents=int(request.POST.get("reward_cents") or 0),
+                    qualification_pass_mark=float(mark) if mark else None,
+                )
+                messages.success(request, "The job is on the marketplace.")
+            elif action == "unpublish":
+                job_unpublish(job=job)
+                messages.success(request, "The job is off the marketplace.")
+        except ValueError:
+            messages.error(request, "Nothing changed: enter numbers.")
+        except QuorumError as exc:
+            messages.error(request, f"Nothing changed: {exc.message}.")
+        return redirect("console-job-workforce", job_id=job_id)
+    context = {"job": job, "teams": Team.objects.order_by("name")}
+    return render(request, "console/job_workforce.html", context)

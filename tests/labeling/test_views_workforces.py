@@ -93,3 +93,27 @@ def test_the_console_creates_crowd_and_vendor_teams(manager):
     console.post("/console/teams", {"team-name": "Outside", "team-kind": "crowd"})
     page = console.get("/console/teams").content.decode()
     assert "Outside" in page and "External crowd" in page
+
+
+def test_the_workforce_page_refuses_a_grant_without_the_statement(manager, make_job):
+    job = make_job(items=1)
+    crowd = team_create(name="Everyone", kind=TeamKind.CROWD)
+    console = Client()
+    console.force_login(manager)
+    refused = console.post(
+        f"/console/jobs/{job.pk}/workforce", {"action": "grant", "team": crowd.pk}, follow=True
+    )
+    assert "can only go to a private team" in refused.content.decode()
+    console.post(
+        f"/console/jobs/{job.pk}/workforce", {"action": "statement", "data_may_leave": "on"}
+    )
+    granted = console.post(
+        f"/console/jobs/{job.pk}/workforce", {"action": "grant", "team": crowd.pk}, follow=True
+    )
+    assert "The job is now Everyone" in granted.content.decode()
+    published = console.post(
+        f"/console/jobs/{job.pk}/workforce",
+        {"action": "publish", "reward_cents": "4", "pass_mark": ""},
+        follow=True,
+    )
+    assert "on the marketplace at 4" in published.content.decode()
