@@ -1,20 +1,31 @@
 """Writing consolidated labels: gather an item's answers, run the job's strategy, store it."""
 
+import numpy as np
+
+from labeling.consolidation import get_strategy
 from labeling.consolidation.base import MISSING
 from labeling.events import item_consolidated, publish_on_commit
-from labeling.models import ConsolidatedLabel, Item
+from labeling.models import Annotation, ConsolidatedLabel, Item
 from labeling.services.quality import item_score
 from labeling.states import ItemStatus
+from labeling.task_types import get_task_type
+
+# Task types whose answers are one class each: the job's method (majority vote or EM with
+# the stored worker estimates, issue 5) consolidates them; others use their own strategy.
+CLASSIFICATION_STRATEGY = "majority"
 
 
 def item_consolidate(
     *, item_id: int, job_id: int, task_type: str, labels: list[str]
 ) -> ConsolidatedLabel:
     """Consolidate an item that has all its answers (inside the caller's transaction)."""
-    # issue 5: the job's method (majority, or EM with the stored worker estimates)
-    winner, confidence, method, answers_count = item_score(
-        job_id=job_id, item_id=item_id, labels=labels
-    )
+    strategy = get_strategy(get_task_type(task_type).consolidation)
+    if strategy.name == CLASSIFICATION_STRATEGY:
+        winner, confidence, method, answers_count = item_score(
+            job_id=job_id, item_id=item_id, labels=labels
+        )
+    else:
+        winner, confidence, method, answers_count = _by_strategy(strategy, item_id, labels)
     label = labels[winner] if winner != MISSING else ""
     consolidated = ConsolidatedLabel.objects.create(
         item_id=item_id,
@@ -35,3 +46,14 @@ def item_consolidate(
         confidence=consolidated.confidence,
     )
     return consolidated
+
+
+def _by_strategy(strategy, item_id: int, labels: list[str]) -> tuple[int, float, str, int]:
+    answers = list(
+        Annotation.objects.filter(item_id=item_id).order_by("id").values_list("label", "worker_id")
+    )
+    class_index = {label: index for index, label in enumerate(labels)}
+    votes = np.array([[class_index.get(label, MISSING) for label, _ in answers]], dtype=np.int64)
+    workers = np.array([[worker for _, worker in answers]], dtype=np.int64)
+    winners, confidences = strategy.consolidate(votes, len(labels), workers)
+    return int(winners[0]), float(confidences[0]), strategy.name, len(answers)
