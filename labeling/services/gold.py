@@ -32,6 +32,8 @@ from labeling.task_types import get_task_type
 from labeling.task_types.base import SourceProblem
 
 MAX_GOLD_PER_REQUEST = 5000
+# Item.taken and Item.answers are small integers: a gold item retires before they overflow.
+GOLD_MAX_TAKEN = 32_000
 
 
 def _check_label(job: Job, label: str) -> str:
@@ -125,7 +127,9 @@ def gold_claim(*, job: Job, worker: User, now, expires) -> Assignment | None:
         item_id=OuterRef("item_id"), worker_id=worker.pk, status__in=ASSIGNMENT_HOLDS_ITEM
     )
     gold = (
-        GoldItem.objects.filter(job_id=job.pk, purpose=GoldPurpose.QUEUE)
+        GoldItem.objects.filter(
+            job_id=job.pk, purpose=GoldPurpose.QUEUE, item__taken__lt=GOLD_MAX_TAKEN
+        )
         .filter(~Exists(held))
         .order_by("?")
         .values_list("item_id", flat=True)
