@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 
 from labeling import selectors
 from labeling.errors import QuorumError
-from labeling.models import MAX_WORKERS_PER_ITEM, Role, Team
+from labeling.models import MAX_WORKERS_PER_ITEM, Role, Team, TeamKind
 from labeling.task_types import task_type_choices
 
 SECONDS_PER_HOUR = 3600
@@ -67,6 +67,11 @@ class JobCreateForm(ServiceErrorsMixin, forms.Form):
     )
     max_concurrent_tasks_per_worker = forms.IntegerField(
         label="Tasks a labeler may hold at once", min_value=1, max_value=100, initial=1
+    )
+    data_may_leave_private = forms.BooleanField(
+        required=False,
+        label="Its data may leave the private workforce",
+        help_text="No personal data, no adult content. Required for a crowd or vendor team.",
     )
     short_instructions = forms.CharField(
         required=False,
@@ -150,11 +155,19 @@ class JobCreateForm(ServiceErrorsMixin, forms.Form):
             "full_instructions": data["full_instructions"],
             "examples": data["examples"],
             "label_attribute_name": data["label_attribute_name"],
+            "data_may_leave_private": data["data_may_leave_private"],
         }
 
 
 class TeamCreateForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(max_length=100, label="Team name")
+    kind = forms.ChoiceField(
+        choices=TeamKind.choices,
+        initial=TeamKind.PRIVATE,
+        required=False,
+        help_text="Crowd and vendor teams only get jobs whose data may leave the private "
+        "workforce.",
+    )
 
 
 class LabelerAddForm(ServiceErrorsMixin, forms.Form):

@@ -19,6 +19,7 @@ MAX_WORKERS_PER_ITEM = 9
 class Role(models.TextChoices):
     MANAGER = "manager", "Project manager"
     LABELER = "labeler", "Labeler"
+    VENDOR_MANAGER = "vendor_manager", "Vendor manager"
 
 
 class User(AbstractUser):
@@ -44,6 +45,10 @@ class Team(models.Model):
     kind = models.CharField(max_length=16, choices=TeamKind.choices, default=TeamKind.PRIVATE)
     description = models.TextField(blank=True)
     members = models.ManyToManyField(User, through="TeamMembership", related_name="teams")
+    # A vendor team is an organization run by its own manager, who manages its members.
+    vendor_manager = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="vendor_teams"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -59,6 +64,13 @@ class TeamMembership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["team", "user"], name="membership_unique"),
         ]
+
+
+class ConsolidationMethod(models.TextChoices):
+    AUTO = "auto", "EM once answers overlap enough, majority vote before"
+    MAJORITY = "majority", "Majority vote"
+    DAWID_SKENE = "dawid_skene", "Dawid–Skene EM (confusion matrix per worker)"
+    ONE_COIN = "one_coin", "One-coin EM (one accuracy per worker)"
 
 
 class Job(models.Model):
@@ -95,6 +107,32 @@ class Job(models.Model):
     # Kept by the import so that progress never counts rows; the labeled items and answers
     # are counted in JobCounter shards, which submits update without waiting on this row.
     items_total = models.PositiveIntegerField(default=0)
+    # Label quality (issue 5; docs/quality.md).
+    consolidation_method = models.CharField(
+        max_length=16, choices=ConsolidationMethod.choices, default=ConsolidationMethod.AUTO
+    )
+    # The personal-data rule: only a job that says so may go to a crowd or vendor team.
+    data_may_leave_private = models.BooleanField(default=False)
+    gold_rate = models.FloatField(
+        default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    gold_min_answers = models.PositiveSmallIntegerField(default=5)
+    gold_pause_below = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    exclude_paused_answers = models.BooleanField(default=True)
+    # Adaptive overlap: set, items start with this many slots and grow up to workers_per_item
+    # while their confidence stays under target_confidence.
+    min_workers_per_item = models.PositiveSmallIntegerField(null=True, blank=True)
+    target_confidence = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    # Crowd marketplace (issue 5; docs/workforces.md).
+    reward_cents = models.PositiveIntegerField(default=0)
+    published_at = models.DateTimeField(null=True, blank=True)
+    qualification_pass_mark = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
 
     class Meta:
         constraints = [
@@ -186,6 +224,8 @@ class Item(models.Model):
     # Leases held plus answers submitted; never above the job's workers_per_item.
     taken = models.PositiveSmallIntegerField(default=0)
     answers = models.PositiveSmallIntegerField(default=0)
+    # Adaptive overlap: slots given beyond the job's minimum because the answers disagree.
+    extra_slots = models.PositiveSmallIntegerField(default=0, db_default=0)
     import_run = models.ForeignKey(
         ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -297,3 +337,121 @@ class ConsolidatedLabel(models.Model):
             models.Index(fields=["job", "created_at"], name="consolidated_job_time"),
             models.Index(fields=["job", "label"], name="consolidated_job_label"),
         ]
+
+
+# --- Label quality (issue 5): gold items, worker reliability, job-level estimates ----------
+
+
+class GoldPurpose(models.TextChoices):
+    QUEUE = "queue", "Mixed into the queue"
+    QUALIFICATION = "qualification", "Qualification test"
+
+
+class GoldItem(models.Model):
+    """An item whose answer is known: mixed into queues, never shown as gold, scored; or a
+    question of the job's qualification test (never mixed into queues)."""
+
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="gold")
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="gold_items")
+    label = models.CharField(max_length=200)
+    purpose = models.CharField(
+        max_length=16, choices=GoldPurpose.choices, default=GoldPurpose.QUEUE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "id"], name="gold_job_id")]
+
+
+class WorkerQuality(models.Model):
+    """One worker on one job: estimated reliability, gold score, and whether they are paused."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="worker_quality")
+    worker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="quality")
+    answers = models.PositiveIntegerField(default=0)
+    # From the last EM run (null until one ran): expected share right, K x K confusion rows.
+    estimated_accuracy = models.FloatField(null=True, blank=True)
+    confusion = models.JSONField(default=list, blank=True)
+    agreement = models.FloatField(null=True, blank=True)
+    estimated_at = models.DateTimeField(null=True, blank=True)
+    gold_answers = models.PositiveIntegerField(default=0)
+    gold_correct = models.PositiveIntegerField(default=0)
+    paused = models.BooleanField(default=False)
+    paused_reason = models.CharField(max_length=300, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "worker"], name="worker_quality_unique"),
+            models.CheckConstraint(
+                condition=Q(gold_correct__lte=models.F("gold_answers")),
+                name="worker_quality_gold_correct_le_answers",
+            ),
+        ]
+
+    @property
+    def gold_accuracy(self) -> float | None:
+        return self.gold_correct / self.gold_answers if self.gold_answers else None
+
+
+class JobQualityEstimate(models.Model):
+    """The last finished re-estimation of a job: class priors, agreement, which method ran."""
+
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="quality_estimate")
+    method_in_use = models.CharField(max_length=16, choices=ConsolidationMethod.choices)
+    priors = models.JSONField(default=list)
+    answers_used = models.PositiveIntegerField(default=0)
+    overlapping_items = models.PositiveIntegerField(default=0)
+    workers = models.PositiveIntegerField(default=0)
+    alpha = models.FloatField(null=True, blank=True)
+    kappa = models.FloatField(null=True, blank=True)
+    per_label = models.JSONField(default=dict)
+    labels_changed = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0.0)
+    computed_at = models.DateTimeField()
+
+
+# --- Workforces (issue 5): crowd qualification and earnings, invitations --------------------
+
+
+class Qualification(models.Model):
+    """A crowd worker's attempt at a job's qualification test (one attempt per job)."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="qualifications")
+    worker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="qualifications")
+    questions = models.PositiveIntegerField()
+    correct = models.PositiveIntegerField()
+    passed = models.BooleanField()
+    taken_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "worker"], name="qualification_once"),
+        ]
+
+
+class Earning(models.Model):
+    """One line of a worker's earnings ledger: the reward of one submitted answer."""
+
+    worker = models.ForeignKey(User, on_delete=models.PROTECT, related_name="earnings")
+    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="earnings")
+    annotation = models.OneToOneField(Annotation, on_delete=models.PROTECT, related_name="earning")
+    amount_cents = models.PositiveIntegerField()
+    earned_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["worker", "earned_at"], name="earning_worker_time"),
+            models.Index(fields=["earned_at"], name="earning_time"),
+        ]
+
+
+class TeamInvitation(models.Model):
+    """A link that lets whoever holds it join a private team until it expires."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    token = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    uses = models.PositiveIntegerField(default=0)

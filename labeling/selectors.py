@@ -87,6 +87,12 @@ _TASK_JOB_FIELDS = tuple(
         "max_concurrent_tasks_per_worker",
         "status",
         "expires_at",
+        # issue 5: what the claim reads for gold items, pauses and adaptive overlap
+        "gold_rate",
+        "gold_pause_below",
+        "min_workers_per_item",
+        "target_confidence",
+        "qualification_pass_mark",
     }
 )
 _TASK_JOB = """

@@ -80,6 +80,11 @@ class JobIn(serializers.Serializer):
     max_concurrent_tasks_per_worker = serializers.IntegerField(
         min_value=1, max_value=100, default=1
     )
+    data_may_leave_private = serializers.BooleanField(
+        default=False,
+        help_text="The job has no personal data and no adult content: it may go to a crowd "
+        "or vendor team. Without it, only private teams may work on the job.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -5,6 +5,7 @@ from celery import shared_task
 from labeling.services.assignments import assignments_expire_due
 from labeling.services.imports import IMPORT_RUN_TASK, import_run
 from labeling.services.jobs import jobs_complete_finished, jobs_stop_expired
+from labeling.services.quality import REESTIMATE_TASK, job_quality_reestimate
 
 
 @shared_task(name=IMPORT_RUN_TASK, acks_late=True, soft_time_limit=25 * 60, time_limit=30 * 60)
@@ -21,3 +22,12 @@ def assignments_expire_due_task() -> dict[str, int]:
         "jobs_stopped": jobs_stop_expired(),
         "jobs_completed": jobs_complete_finished(),
     }
+
+
+@shared_task(name=REESTIMATE_TASK, acks_late=True, soft_time_limit=10 * 60, time_limit=12 * 60)
+def quality_reestimate_task(job_id: int) -> dict[str, object]:
+    """Re-run EM over a job's answers; the previous estimates stand until this one commits."""
+    estimate = job_quality_reestimate(job_id=job_id)
+    if estimate is None:
+        return {"job": job_id, "missing": True}
+    return {"job": job_id, "method": estimate.method_in_use, "seconds": estimate.seconds}

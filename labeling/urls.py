@@ -2,11 +2,25 @@
 
 from django.urls import path
 
-from labeling import views
+from labeling import views, views_quality, views_workforces
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("work/", views.work_jobs, name="work-jobs"),
+    # issue 5: the crowd
+    path("signup", views_workforces.signup, name="signup"),
+    path("join/<str:token>", views_workforces.join_team, name="join-team"),
+    path("work/marketplace", views_workforces.marketplace, name="work-marketplace"),
+    path(
+        "work/marketplace/<int:job_id>/join",
+        views_workforces.marketplace_join_view,
+        name="work-marketplace-join",
+    ),
+    path(
+        "work/marketplace/<int:job_id>/qualification",
+        views_workforces.qualification_view,
+        name="work-qualification",
+    ),
     path("work/jobs/<int:job_id>/", views.work_job, name="work-job"),
     path("work/assignments/<int:assignment_id>/ui", views.task_ui, name="work-task-ui"),
     path("console/", views.console_jobs, name="console-jobs"),
@@ -14,6 +28,45 @@ urlpatterns = [
     path("console/jobs/<int:job_id>/", views.job_dashboard, name="console-job"),
     path("console/jobs/<int:job_id>/start", views.job_start_view, name="console-job-start"),
     path("console/jobs/<int:job_id>/stop", views.job_stop_view, name="console-job-stop"),
+    # issue 5: label quality
+    path(
+        "console/jobs/<int:job_id>/quality",
+        views_quality.job_quality_page,
+        name="console-job-quality",
+    ),
+    path(
+        "console/jobs/<int:job_id>/quality/settings",
+        views_quality.job_quality_settings_view,
+        name="console-job-quality-settings",
+    ),
+    path(
+        "console/jobs/<int:job_id>/gold",
+        views_quality.job_gold_import_view,
+        name="console-job-gold",
+    ),
+    path(
+        "console/jobs/<int:job_id>/quality/reestimate",
+        views_quality.job_reestimate_view,
+        name="console-job-reestimate",
+    ),
+    path(
+        "console/jobs/<int:job_id>/workers/<int:worker_id>/resume",
+        views_quality.worker_resume_view,
+        name="console-worker-resume",
+    ),
+    path(
+        "console/jobs/<int:job_id>/review", views_quality.job_review_page, name="console-job-review"
+    ),
+    path(
+        "console/jobs/<int:job_id>/workforce",
+        views_workforces.job_workforce_page,
+        name="console-job-workforce",
+    ),
     path("console/teams", views.teams, name="console-teams"),
+    path(
+        "console/teams/<int:team_id>/invite",
+        views_workforces.team_invite_view,
+        name="console-team-invite",
+    ),
     path("console/teams/labelers", views.labeler_add, name="console-labeler-add"),
 ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from labeling import api
+from labeling import api, api_quality, api_workforces
 
 urlpatterns = [
     path("teams", api.TeamListCreate.as_view(), name="api-teams"),
@@ -29,4 +29,65 @@ urlpatterns = [
         name="api-release",
     ),
     path("items/<int:item_id>/media", api.ItemMedia.as_view(), name="api-item-media"),
+    # issue 5: label quality
+    path("jobs/<int:job_id>/quality", api_quality.JobQuality.as_view(), name="api-job-quality"),
+    path(
+        "jobs/<int:job_id>/quality/reestimate",
+        api_quality.JobQualityReestimate.as_view(),
+        name="api-job-reestimate",
+    ),
+    path("jobs/<int:job_id>/gold", api_quality.JobGoldImport.as_view(), name="api-job-gold"),
+    path(
+        "jobs/<int:job_id>/items/<int:item_id>/gold",
+        api_quality.ItemGoldMark.as_view(),
+        name="api-item-gold",
+    ),
+    path("jobs/<int:job_id>/review", api_quality.JobReviewQueue.as_view(), name="api-job-review"),
+    path(
+        "jobs/<int:job_id>/items/<int:item_id>/final-label",
+        api_quality.ItemFinalLabel.as_view(),
+        name="api-item-final-label",
+    ),
+    path(
+        "jobs/<int:job_id>/workers/<int:worker_id>/resume",
+        api_quality.WorkerResume.as_view(),
+        name="api-worker-resume",
+    ),
+    # issue 5: workforces
+    path("crowd/signup", api_workforces.CrowdSignup.as_view(), name="api-crowd-signup"),
+    path("marketplace", api_workforces.Marketplace.as_view(), name="api-marketplace"),
+    path(
+        "marketplace/<int:job_id>/join",
+        api_workforces.MarketplaceJoin.as_view(),
+        name="api-marketplace-join",
+    ),
+    path(
+        "marketplace/<int:job_id>/qualification",
+        api_workforces.MarketplaceQualification.as_view(),
+        name="api-marketplace-qualification",
+    ),
+    path("me/earnings", api_workforces.MyEarnings.as_view(), name="api-my-earnings"),
+    path("payouts.csv", api_workforces.PayoutReport.as_view(), name="api-payouts"),
+    path("jobs/<int:job_id>/publish", api_workforces.JobPublish.as_view(), name="api-publish"),
+    path(
+        "jobs/<int:job_id>/unpublish", api_workforces.JobUnpublish.as_view(), name="api-unpublish"
+    ),
+    path("jobs/<int:job_id>/grant", api_workforces.JobGrant.as_view(), name="api-job-grant"),
+    path("vendors", api_workforces.VendorCreate.as_view(), name="api-vendors"),
+    path("vendor/members", api_workforces.VendorMembers.as_view(), name="api-vendor-members"),
+    path(
+        "vendor/members/<int:user_id>",
+        api_workforces.VendorMember.as_view(),
+        name="api-vendor-member",
+    ),
+    path(
+        "teams/<int:team_id>/invitations",
+        api_workforces.TeamInvitations.as_view(),
+        name="api-team-invitations",
+    ),
+    path(
+        "invitations/<str:token>/accept",
+        api_workforces.InvitationAccept.as_view(),
+        name="api-invitation-accept",
+    ),
 ]

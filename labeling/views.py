@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from labeling import selectors
 from labeling.errors import QuorumError
 from labeling.forms import JobCreateForm, LabelerAddForm, TeamCreateForm
-from labeling.models import Job, Role
+from labeling.models import Job, Role, TeamKind
 from labeling.services.jobs import job_create, job_start, job_stop
 from labeling.services.teams import team_create
 from labeling.services.users import user_create
@@ -210,7 +210,10 @@ def teams(request: HttpRequest) -> HttpResponse:
     labeler_form = LabelerAddForm(prefix="labeler", teams=all_teams)
     if request.method == "POST" and team_form.is_valid():
         try:
-            team = team_create(name=team_form.cleaned_data["name"])
+            team = team_create(
+                name=team_form.cleaned_data["name"],
+                kind=team_form.cleaned_data["kind"] or TeamKind.PRIVATE,
+            )
         except QuorumError as exc:
             team_form.add_service_error(exc)
         else:

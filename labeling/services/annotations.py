@@ -13,6 +13,7 @@ from labeling.services.assignments import assignment_expire, assignment_lock_for
 from labeling.services.consolidation import item_consolidate
 from labeling.services.counters import job_counters_add
 from labeling.services.jobs import job_complete_if_done
+from labeling.services.quality_hooks import quality_after_answer
 from labeling.states import AssignmentStatus, ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import AnswerProblem
@@ -158,6 +159,17 @@ def _store_answer(
         cursor.execute(_COUNT_ANSWER, [lease.item_id])
         answers, item_status = cursor.fetchone()
     consolidated = item_status == ItemStatus.OPEN and answers >= lease.workers_per_item
+    # issue 5: gold scoring, adaptive overlap's early stop, the re-estimation request
+    consolidated = quality_after_answer(
+        job_id=lease.job_id,
+        item_id=lease.item_id,
+        worker_id=worker.pk,
+        annotation_id=annotation.pk,
+        label=annotation.label,
+        answers=answers,
+        item_open=item_status == ItemStatus.OPEN,
+        due=consolidated,
+    )
     if consolidated:
         item_consolidate(
             item_id=lease.item_id,

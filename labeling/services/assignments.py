@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from labeling.errors import Conflict, LeaseClosed, NotAllowed
 from labeling.models import Assignment, Item, Job, TeamMembership, User
+from labeling.services.gold import gold_claim, worker_check_may_lease
+from labeling.services.quality import claim_slots
 from labeling.states import (
     ASSIGNMENT_HOLDS_ITEM,
     AssignmentStatus,
@@ -35,7 +37,8 @@ EXPIRY_BATCH_SIZE = 500
 _CLAIM_POSTGRES = """
 WITH candidate AS (
     SELECT item.id FROM labeling_item AS item
-    WHERE item.job_id = %(job)s AND item.status = 'open' AND item.taken < %(slots)s
+    WHERE item.job_id = %(job)s AND item.status = 'open'
+      AND item.taken < %(slots)s + item.extra_slots
       AND (SELECT 1 FROM labeling_assignment AS mine
            WHERE mine.item_id = item.id AND mine.worker_id = %(worker)s
              AND mine.status IN ('leased', 'submitted', 'skipped')
@@ -45,7 +48,7 @@ WITH candidate AS (
     FOR UPDATE OF item SKIP LOCKED
 ), slot AS (
     UPDATE labeling_item AS item SET taken = item.taken + 1
-    FROM candidate WHERE item.id = candidate.id AND item.taken < %(slots)s
+    FROM candidate WHERE item.id = candidate.id AND item.taken < %(slots)s + item.extra_slots
     RETURNING item.id, item.data
 ), lease AS (
     INSERT INTO labeling_assignment (job_id, item_id, worker_id, status, leased_at, expires_at)
@@ -83,6 +86,7 @@ def assignment_claim(*, job: Job, worker: User) -> Assignment | None:
             raise NotAllowed("you are not on the team of this job", code="not_on_team")
         return None
     _check_job_open(job)
+    worker_check_may_lease(job=job, worker=worker)  # issue 5: paused on gold
     for attempt in range(2):
         assignment = _claim_once(job, worker)
         if assignment is not None:
@@ -130,6 +134,9 @@ def _claim_once(job: Job, worker: User) -> Assignment | None:
         _lock_worker(job, worker)
         now = timezone.now()  # read under the lock: lease times order like the leases
         expires = now + timedelta(seconds=job.task_time_limit_seconds)
+        gold = gold_claim(job=job, worker=worker, now=now, expires=expires)  # issue 5
+        if gold is not None:
+            return gold
         if connection.vendor == "postgresql":
             return _claim_postgres(job, worker, now, expires)
         return _claim_serialised(job, worker, now, expires)
@@ -139,7 +146,7 @@ def _claim_postgres(job: Job, worker: User, now, expires) -> Assignment | None:
     params = {
         "job": job.pk,
         "worker": worker.pk,
-        "slots": job.workers_per_item,
+        "slots": claim_slots(job),
         "now": now,
         "expires": expires,
     }
@@ -161,8 +168,9 @@ def _claim_serialised(job: Job, worker: User, now, expires) -> Assignment | None
     held_by_worker = Assignment.objects.filter(
         item_id=OuterRef("pk"), worker_id=worker.pk, status__in=ASSIGNMENT_HOLDS_ITEM
     )
+    slots = claim_slots(job) + F("extra_slots")
     item = (
-        Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN, taken__lt=job.workers_per_item)
+        Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN, taken__lt=slots)
         .filter(~Exists(held_by_worker))
         .order_by("-priority", "id")
         .only("id", "data", "job_id")
@@ -170,9 +178,9 @@ def _claim_serialised(job: Job, worker: User, now, expires) -> Assignment | None
     )
     if item is None:
         return None
-    took = Item.objects.filter(
-        pk=item.pk, status=ItemStatus.OPEN, taken__lt=job.workers_per_item
-    ).update(taken=F("taken") + 1)
+    took = Item.objects.filter(pk=item.pk, status=ItemStatus.OPEN, taken__lt=slots).update(
+        taken=F("taken") + 1
+    )
     if took != 1:  # pragma: no cover - nothing else writes while this transaction runs
         raise Conflict("the item was taken meanwhile; ask again", code="claim_race")
     return Assignment.objects.create(

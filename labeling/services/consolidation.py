@@ -6,8 +6,13 @@ from labeling.consolidation import get_strategy
 from labeling.consolidation.base import MISSING
 from labeling.events import item_consolidated, publish_on_commit
 from labeling.models import Annotation, ConsolidatedLabel, Item
+from labeling.services.quality import item_score
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
+
+# Task types whose answers are one class each: the job's method (majority vote or EM with
+# the stored worker estimates, issue 5) consolidates them; others use their own strategy.
+CLASSIFICATION_STRATEGY = "majority"
 
 
 def item_consolidate(
@@ -15,24 +20,22 @@ def item_consolidate(
 ) -> ConsolidatedLabel:
     """Consolidate an item that has all its answers (inside the caller's transaction)."""
     strategy = get_strategy(get_task_type(task_type).consolidation)
-    answers = list(
-        Annotation.objects.filter(item_id=item_id).order_by("id").values_list("label", "worker_id")
-    )
-    class_index = {label: index for index, label in enumerate(labels)}
-    votes = np.array([[class_index.get(label, MISSING) for label, _ in answers]], dtype=np.int64)
-    workers = np.array([[worker for _, worker in answers]], dtype=np.int64)
-    winners, confidences = strategy.consolidate(votes, len(labels), workers)
-    winner = int(winners[0])
+    if strategy.name == CLASSIFICATION_STRATEGY:
+        winner, confidence, method, answers_count = item_score(
+            job_id=job_id, item_id=item_id, labels=labels
+        )
+    else:
+        winner, confidence, method, answers_count = _by_strategy(strategy, item_id, labels)
     label = labels[winner] if winner != MISSING else ""
     consolidated = ConsolidatedLabel.objects.create(
         item_id=item_id,
         job_id=job_id,
         value={"label": label, "class_id": winner},
         label=label,
-        confidence=round(float(confidences[0]), 6),
-        method=strategy.name,
+        confidence=round(confidence, 6),
+        method=method,
         human_annotated=True,
-        answers_count=len(answers),
+        answers_count=answers_count,
     )
     Item.objects.filter(pk=item_id).update(status=ItemStatus.LABELED)
     publish_on_commit(
@@ -43,3 +46,14 @@ def item_consolidate(
         confidence=consolidated.confidence,
     )
     return consolidated
+
+
+def _by_strategy(strategy, item_id: int, labels: list[str]) -> tuple[int, float, str, int]:
+    answers = list(
+        Annotation.objects.filter(item_id=item_id).order_by("id").values_list("label", "worker_id")
+    )
+    class_index = {label: index for index, label in enumerate(labels)}
+    votes = np.array([[class_index.get(label, MISSING) for label, _ in answers]], dtype=np.int64)
+    workers = np.array([[worker for _, worker in answers]], dtype=np.int64)
+    winners, confidences = strategy.consolidate(votes, len(labels), workers)
+    return int(winners[0]), float(confidences[0]), strategy.name, len(answers)

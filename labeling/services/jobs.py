@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from labeling.errors import Conflict, InvalidTransition, ValidationFailed
 from labeling.events import job_completed, job_started, publish_on_commit
-from labeling.models import Job, JobStatusChange, Team, User
+from labeling.models import Job, JobStatusChange, Team, TeamKind, User
 from labeling.selectors import job_progress
 from labeling.services.counters import job_counters_create
 from labeling.states import JOB_TRANSITIONS, JobStatus, can_transition
@@ -89,8 +89,10 @@ def job_create(
     task_time_limit_seconds: int = 300,
     availability_lifetime_seconds: int = 10 * 24 * 3600,
     max_concurrent_tasks_per_worker: int = 1,
+    data_may_leave_private: bool = False,
 ) -> Job:
     name = name.strip()
+    check_personal_data_rule(team=team, data_may_leave_private=data_may_leave_private)
     if not name:
         raise ValidationFailed("a job needs a name", details={"field": "name"})
     try:
@@ -122,6 +124,7 @@ def job_create(
         task_time_limit_seconds=task_time_limit_seconds,
         availability_lifetime_seconds=availability_lifetime_seconds,
         max_concurrent_tasks_per_worker=max_concurrent_tasks_per_worker,
+        data_may_leave_private=data_may_leave_private,
         created_by=created_by,
     )
     _check_field_ranges(job)
@@ -132,6 +135,24 @@ def job_create(
     except IntegrityError:
         raise Conflict(f"a job named {name!r} exists already", code="duplicate_name") from None
     return job
+
+
+PERSONAL_DATA_RULE = (
+    "this job does not state that its data may leave the private workforce (no personal "
+    "data, no adult content), so it can only go to a private team, never to an external "
+    "crowd or a vendor"
+)
+
+
+def check_personal_data_rule(*, team: Team, data_may_leave_private: bool) -> None:
+    """The personal-data rule: only a job that says its data may leave the private
+    workforce may be worked on by an external crowd or a vendor (issue 5)."""
+    if team.kind != TeamKind.PRIVATE and not data_may_leave_private:
+        raise ValidationFailed(
+            PERSONAL_DATA_RULE,
+            code="personal_data_rule",
+            details={"field": "data_may_leave_private", "team_kind": team.kind},
+        )
 
 
 def _check_field_ranges(job: Job) -> None:

@@ -10,9 +10,9 @@ def team_create(*, name: str, kind: str = TeamKind.PRIVATE, description: str = "
     name = name.strip()
     if not name:
         raise ValidationFailed("a team needs a name", details={"field": "name"})
-    if kind != TeamKind.PRIVATE:
+    if kind not in TeamKind.values:
         raise ValidationFailed(
-            f"only private teams can be created yet, not {kind!r}", details={"field": "kind"}
+            f"a team is private, crowd or vendor, not {kind!r}", details={"field": "kind"}
         )
     try:
         with transaction.atomic():

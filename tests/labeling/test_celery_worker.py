@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from config.celery import app as celery_app
-from labeling.models import ImportRun, Item
+from labeling.models import ImportRun, Item, JobQualityEstimate
+from labeling.services.annotations import annotation_submit
+from labeling.services.assignments import assignment_claim
 from labeling.services.imports import import_stage_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,3 +104,28 @@ def test_a_real_worker_runs_an_import_from_the_broker(make_job, manager, real_wo
     assert Item.objects.filter(job=job).count() == 250
     assert ImportRun.objects.get(pk=run.pk).finished_at is not None
     assert celery_app.conf.broker_url.startswith("redis" if settings.REDIS_URL else "filesystem")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_answers_make_one_reestimation_by_the_real_worker(
+    make_job, make_labeler, real_worker, tmp_path
+):
+    """Answers that finish items ask for a re-estimation; the debounce makes it one run."""
+    celery_app.conf.task_always_eager = False
+    job = make_job(items=6, workers_per_item=1)
+    cache.delete(f"quality:reestimate:{job.pk}")  # a key left by an earlier run of the suite
+    worker = make_labeler("busy")
+    for _ in range(6):
+        lease = assignment_claim(job=job, worker=worker)
+        annotation_submit(assignment_id=lease.pk, worker=worker, answer={"label": "dog"})
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline and not JobQualityEstimate.objects.filter(job=job).exists():
+        assert real_worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
+        time.sleep(0.2)
+    estimate = JobQualityEstimate.objects.filter(job=job).first()
+    log = (tmp_path / "worker.log").read_text()
+    assert estimate is not None, log[-3000:]
+    assert estimate.answers_used == 6
+    time.sleep(1)  # any second run would be queued by now
+    runs = (tmp_path / "worker.log").read_text().count("labeling.quality_reestimate[")
+    assert runs == 2, log[-3000:]  # "received" and "succeeded" lines of a single task

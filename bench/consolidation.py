@@ -1,0 +1,224 @@
+"""Accuracy and run time of each consolidation method on answers with known truth.
+
+    .venv/bin/python bench/consolidation.py --answers A.csv --truth T.csv   # one data set
+    .venv/bin/python bench/consolidation.py                                   # the full run
+
+CSV columns: ``question,worker,answer`` and ``question,truth``. The full run scores every
+data set under ``/work/shared/data/crowd/`` (real crowd answers with expert truth) and, in
+the same run, crowd-kit's implementations on the same data (run by the Python of the bench's
+own environment, ``--crowdkit-python``, default ``var/bench-venv/bin/python``); then EM on
+1,000,000 synthetic answers (100,000 items × 10 answers, 5 classes). Everything runs pinned
+to one core with single-threaded BLAS. Prints one JSON object; the full run appends a row to
+RESULTS.md (``--no-record`` prints only).
+"""
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"  # before numpy loads: one core means one BLAS thread too
+
+import argparse  # noqa: E402
+import csv  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from labeling.consolidation.dawid_skene import dawid_skene, vote_counts  # noqa: E402
+from labeling.quality.simulation import fixed_overlap_answers, make_crowd  # noqa: E402
+
+CROWD_DATA = Path("/work/shared/data/crowd")
+DEFAULT_CROWDKIT_PYTHON = REPO / "var" / "bench-venv" / "bin" / "python"
+SYNTHETIC = {"n_items": 100_000, "per_item": 10, "n_classes": 5}
+
+
+def read_answers(answers_path: Path, truth_path: Path):
+    with answers_path.open(newline="") as handle:
+        rows = [(r["question"], r["worker"], r["answer"]) for r in csv.DictReader(handle)]
+    with truth_path.open(newline="") as handle:
+        truth = {r["question"]: r["truth"] for r in csv.DictReader(handle)}
+    questions, items = np.unique([q for q, _, _ in rows], return_inverse=True)
+    _, workers = np.unique([w for _, w, _ in rows], return_inverse=True)
+    classes = sorted({a for _, _, a in rows} | set(truth.values()), key=_class_order)
+    class_index = {c: i for i, c in enumerate(classes)}
+    answers = np.array([class_index[a] for _, _, a in rows])
+    return {
+        "questions": questions,
+        "items": items,
+        "workers": workers,
+        "answers": answers,
+        "classes": classes,
+        "truth": {q: class_index[t] for q, t in truth.items()},
+    }
+
+
+def _class_order(value: str):
+    return (0, int(value), "") if value.lstrip("-").isdigit() else (1, 0, value)
+
+
+def quorum_methods(data) -> dict[str, dict]:
+    items, workers, answers = data["items"], data["workers"], data["answers"]
+    n_items, n_workers = len(data["questions"]), int(workers.max()) + 1
+    n_classes = len(data["classes"])
+    out = {}
+    started = time.perf_counter()
+    majority = vote_counts(items, answers, n_items, n_classes).argmax(axis=1)
+    out["majority"] = (time.perf_counter() - started, majority)
+    for name, one_coin in (("dawid_skene", False), ("one_coin", True)):
+        started = time.perf_counter()
+        result = dawid_skene(
+            items, workers, answers,
+            n_items=n_items, n_workers=n_workers, n_classes=n_classes, one_coin=one_coin,
+        )  # fmt: skip
+        out[name] = (time.perf_counter() - started, result.labels, result.iterations)
+    return {
+        name: {
+            "seconds": round(values[0], 4),
+            "labels": dict(zip(data["questions"].tolist(), values[1].tolist(), strict=True)),
+            **({"iterations": values[2]} if len(values) > 2 else {}),
+        }
+        for name, values in out.items()
+    }
+
+
+def crowdkit_methods(data, answers_path: Path, python: Path) -> dict[str, dict]:
+    if not python.exists():
+        return {"crowdkit_error": {"reason": f"{python} not found: install crowd-kit there"}}
+    done = subprocess.run(
+        ["taskset", "-c", str(min(os.sched_getaffinity(0))), str(python),
+         str(REPO / "bench" / "_crowdkit_runner.py"), str(answers_path)],
+        capture_output=True, text=True, env=os.environ.copy(),
+    )  # fmt: skip
+    if done.returncode:
+        return {"crowdkit_error": {"reason": done.stderr[-1500:]}}
+    class_index = {c: i for i, c in enumerate(data["classes"])}
+    out = json.loads(done.stdout)
+    for result in out.values():
+        result["labels"] = {q: class_index[str(v)] for q, v in result["labels"].items()}
+    return out
+
+
+def score(methods: dict[str, dict], truth: dict[str, int]) -> dict[str, dict]:
+    scored = {}
+    for name, result in methods.items():
+        if "labels" not in result:
+            scored[name] = result
+            continue
+        judged = [q for q in truth if q in result["labels"]]
+        right = sum(result["labels"][q] == truth[q] for q in judged)
+        scored[name] = {
+            "accuracy": round(right / len(judged), 4),
+            "seconds": round(result["seconds"], 4),
+            "items_judged": len(judged),
+            **({"iterations": result["iterations"]} if "iterations" in result else {}),
+        }
+    return scored
+
+
+def run_data_set(answers_path: Path, truth_path: Path, crowdkit_python: Path | None) -> dict:
+    data = read_answers(answers_path, truth_path)
+    methods = quorum_methods(data)
+    if crowdkit_python is not None:
+        methods.update(crowdkit_methods(data, answers_path, crowdkit_python))
+    return {
+        "answers": int(len(data["answers"])),
+        "items": int(len(data["questions"])),
+        "workers": int(data["workers"].max()) + 1,
+        "classes": len(data["classes"]),
+        "methods": score(methods, data["truth"]),
+    }
+
+
+def run_synthetic() -> dict:
+    """EM on 1,000,000 answers, twice: from a pool of 200 workers, and from exactly 10."""
+    out = {}
+    for n_workers in (200, 10):
+        crowd = make_crowd(
+            n_items=SYNTHETIC["n_items"], n_workers=n_workers,
+            n_classes=SYNTHETIC["n_classes"], seed=n_workers,
+        )  # fmt: skip
+        items, workers, answers = fixed_overlap_answers(crowd, per_item=SYNTHETIC["per_item"])
+        figures = {}
+        counts = vote_counts(items, answers, len(crowd.truth), crowd.n_classes)
+        figures["majority"] = {
+            "accuracy": round(float((counts.argmax(1) == crowd.truth).mean()), 4)
+        }
+        for name, one_coin in (("dawid_skene", False), ("one_coin", True)):
+            started = time.perf_counter()
+            result = dawid_skene(
+                items, workers, answers, n_items=len(crowd.truth), n_workers=n_workers,
+                n_classes=crowd.n_classes, one_coin=one_coin,
+            )  # fmt: skip
+            figures[name] = {
+                "seconds": round(time.perf_counter() - started, 3),
+                "iterations": result.iterations,
+                "accuracy": round(float((result.labels == crowd.truth).mean()), 4),
+            }
+        out[f"{len(answers)} answers, {n_workers} workers"] = figures
+    return out
+
+
+def summarise(figures: dict) -> str:
+    parts = []
+    for name, data_set in figures["data_sets"].items():
+        methods = data_set["methods"]
+        cells = ", ".join(
+            f"{method} {m['accuracy']:.4f} ({m['seconds']:.3f} s)"
+            for method, m in methods.items()
+            if "accuracy" in m
+        )
+        parts.append(f"{name}: {cells}")
+    for name, methods in figures.get("synthetic", {}).items():
+        em = methods["dawid_skene"]
+        parts.append(
+            f"synthetic {name}: EM {em['seconds']} s ({em['iterations']} it, acc {em['accuracy']}),"
+            f" one-coin {methods['one_coin']['seconds']} s, majority acc"
+            f" {methods['majority']['accuracy']}"
+        )
+    return "; ".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--answers", type=Path)
+    parser.add_argument("--truth", type=Path)
+    parser.add_argument("--crowdkit-python", type=Path, default=DEFAULT_CROWDKIT_PYTHON)
+    parser.add_argument("--no-crowdkit", action="store_true")
+    parser.add_argument("--no-synthetic", action="store_true")
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    crowdkit = None if args.no_crowdkit else args.crowdkit_python
+    if args.answers:
+        if not args.truth:
+            parser.error("--answers needs --truth")
+        figures = run_data_set(args.answers, args.truth, crowdkit)
+        print(json.dumps(figures))
+        return
+    if not CROWD_DATA.is_dir():
+        sys.exit(f"{CROWD_DATA} is missing: pass --answers and --truth")
+    figures = {"data_sets": {}}
+    for folder in sorted(p for p in CROWD_DATA.iterdir() if (p / "answers.csv").exists()):
+        print(f"scoring {folder.name}", file=sys.stderr)
+        figures["data_sets"][folder.name] = run_data_set(
+            folder / "answers.csv", folder / "truth.csv", crowdkit
+        )
+    if not args.no_synthetic:
+        print("synthetic 1M answers", file=sys.stderr)
+        figures["synthetic"] = run_synthetic()
+    sys.path.insert(0, str(REPO / "bench"))
+    from _harness import command_line, git_commit, record  # noqa: PLC0415 - needs psycopg
+    from _probes import machine  # noqa: PLC0415
+
+    figures.update(machine=machine() + ", pinned to 1 core", code=git_commit())
+    record(command_line(), summarise(figures), figures, write=not args.no_record)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Label quality: agreement measures, worker reliability, gold items and adaptive overlap."""

@@ -1,0 +1,54 @@
+"""Simulated crowds for tests and benchmarks: workers of varied accuracy answering items.
+
+Accuracies are drawn from a Beta distribution around 0.7 (realistic for paid crowds: most
+workers are decent, a few are near chance), and a share of workers confuse specific pairs
+of classes rather than erring uniformly. Seeded, so every run sees the same crowd.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Crowd:
+    truth: np.ndarray  # (n_items,)
+    confusions: np.ndarray  # (n_workers, K true, K answered)
+
+    @property
+    def n_classes(self) -> int:
+        return self.confusions.shape[1]
+
+    def answer(self, items: np.ndarray, workers: np.ndarray, rng: np.random.Generator):
+        """One answer per (item, worker) pair, drawn from the worker's confusion row."""
+        rows = self.confusions[workers, self.truth[items]]  # (n, K)
+        draws = rng.random(len(items))[:, None]
+        return (rows.cumsum(axis=1) < draws).sum(axis=1).clip(max=self.n_classes - 1)
+
+
+def make_crowd(
+    *, n_items: int, n_workers: int, n_classes: int, seed: int = 0, mean_accuracy: float = 0.7
+) -> Crowd:
+    rng = np.random.default_rng(seed)
+    truth = rng.choice(n_classes, size=n_items, p=rng.dirichlet(np.full(n_classes, 5.0)))
+    strength = 6.0
+    accuracy = rng.beta(mean_accuracy * strength, (1 - mean_accuracy) * strength, n_workers)
+    accuracy = np.clip(accuracy, 1.0 / n_classes, 0.99)
+    errors = rng.dirichlet(np.full(n_classes - 1, 0.7), size=(n_workers, n_classes))
+    confusions = np.zeros((n_workers, n_classes, n_classes))
+    for true_class in range(n_classes):
+        others = [k for k in range(n_classes) if k != true_class]
+        confusions[:, true_class, true_class] = accuracy
+        confusions[:, true_class, others] = (1 - accuracy)[:, None] * errors[:, true_class]
+    return Crowd(truth, confusions)
+
+
+def fixed_overlap_answers(crowd: Crowd, *, per_item: int, seed: int = 1):
+    """Every item answered by ``per_item`` distinct workers picked at random."""
+    rng = np.random.default_rng(seed)
+    n_items, n_workers = len(crowd.truth), crowd.confusions.shape[0]
+    # Distinct workers per item: the first per_item of a random permutation, vectorised.
+    keys = rng.random((n_items, n_workers))
+    workers = np.argsort(keys, axis=1)[:, :per_item].ravel()
+    items = np.repeat(np.arange(n_items), per_item)
+    return items, workers, crowd.answer(items, workers, rng)

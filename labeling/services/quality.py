@@ -1,0 +1,455 @@
+"""Worker reliability and consolidation by the job's method: re-estimation, scoring, overlap.
+
+The EM run over a whole job happens only in the Celery task ``labeling.quality_reestimate``
+(debounced: many answers, one run), which computes everything in memory and then writes the
+new estimates in one transaction, so readers see the previous estimates until then. A submit
+only scores the one item it completes, with the stored estimates (no EM in a request).
+"""
+
+import json
+import time
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from celery import current_app
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Case, IntegerField, Value, When
+from django.utils import timezone
+
+from labeling.consolidation.base import MISSING
+from labeling.consolidation.dawid_skene import (
+    EMResult,
+    dawid_skene,
+    posteriors_from_confusions,
+    vote_counts,
+)
+from labeling.errors import NotFound, ValidationFailed
+from labeling.events import item_consolidated, publish_on_commit
+from labeling.models import (
+    Annotation,
+    ConsolidatedLabel,
+    ConsolidationMethod,
+    Item,
+    Job,
+    JobQualityEstimate,
+    WorkerQuality,
+)
+from labeling.quality.agreement import (
+    fleiss_kappa,
+    krippendorff_alpha_nominal,
+    per_label_agreement,
+    per_worker_agreement,
+)
+from labeling.services.counters import job_counters_add
+from labeling.services.jobs import check_personal_data_rule, job_complete_if_done
+from labeling.states import ItemStatus
+
+REESTIMATE_TASK = "labeling.quality_reestimate"
+# "auto" switches from majority vote to EM once this many answers sit on items that have
+# at least two answers: below it, confusion matrices are mostly pseudo-counts.
+EM_MIN_OVERLAPPING_ANSWERS = 200
+REESTIMATE_DEBOUNCE_SECONDS = 5
+# A worker without an estimate yet is taken to be right this often (errors spread evenly).
+DEFAULT_ACCURACY = 0.7
+UPDATE_BATCH_SIZE = 2000
+GATHER_CHUNK = 20_000
+# Labels no re-estimation may change: known answers and a manager's final word.
+FIXED_METHODS = ("gold", "manual")
+EM_METHODS = (ConsolidationMethod.DAWID_SKENE, ConsolidationMethod.ONE_COIN)
+
+
+def _debounce_key(job_id: int) -> str:
+    return f"quality:reestimate:{job_id}"
+
+
+def quality_request_reestimate(*, job_id: int) -> None:
+    """After commit, enqueue one re-estimation of the job unless one is already waiting."""
+
+    def enqueue_once() -> None:
+        if cache.add(_debounce_key(job_id), 1, timeout=REESTIMATE_DEBOUNCE_SECONDS * 20):
+            # By name: the task module imports this one, never the other way.
+            current_app.signature(REESTIMATE_TASK, args=(job_id,)).apply_async(
+                countdown=REESTIMATE_DEBOUNCE_SECONDS
+            )
+
+    transaction.on_commit(enqueue_once)
+
+
+@dataclass(frozen=True)
+class _Answers:
+    items: np.ndarray  # dense item index per answer
+    workers: np.ndarray  # dense worker index per answer
+    answers: np.ndarray  # class index per answer
+    item_ids: np.ndarray  # dense index -> Item id
+    worker_ids: np.ndarray  # dense index -> User id
+
+
+def _gather(job: Job) -> _Answers:
+    """Every classification answer of the job, gold items and excluded workers left out.
+
+    The class index is computed in SQL, so only integers cross to Python: a 1M-answer job
+    is three integer columns, read in chunks straight into numpy.
+    """
+    class_of = Case(
+        *(When(label=label, then=Value(index)) for index, label in enumerate(job.labels)),
+        default=Value(MISSING),
+        output_field=IntegerField(),
+    )
+    rows = Annotation.objects.filter(job_id=job.pk).exclude(label="")
+    rows = rows.exclude(item__gold__isnull=False)
+    if job.exclude_paused_answers:
+        paused = WorkerQuality.objects.filter(job_id=job.pk, paused=True).values("worker_id")
+        rows = rows.exclude(worker_id__in=paused)
+    rows = rows.annotate(class_index=class_of).values_list("item_id", "worker_id", "class_index")
+    chunks = []
+    batch: list[tuple[int, int, int]] = []
+    for row in rows.iterator(GATHER_CHUNK):
+        batch.append(row)
+        if len(batch) == GATHER_CHUNK:
+            chunks.append(np.array(batch, dtype=np.int64))
+            batch = []
+    if batch:
+        chunks.append(np.array(batch, dtype=np.int64))
+    triples = np.concatenate(chunks) if chunks else np.zeros((0, 3), dtype=np.int64)
+    triples = triples[triples[:, 2] != MISSING]
+    item_ids, items = np.unique(triples[:, 0], return_inverse=True)
+    worker_ids, workers = np.unique(triples[:, 1], return_inverse=True)
+    return _Answers(items, workers, triples[:, 2].copy(), item_ids, worker_ids)
+
+
+def method_for(job: Job, overlapping_answers: int) -> str:
+    if job.consolidation_method != ConsolidationMethod.AUTO:
+        return job.consolidation_method
+    if overlapping_answers >= EM_MIN_OVERLAPPING_ANSWERS:
+        return ConsolidationMethod.DAWID_SKENE
+    return ConsolidationMethod.MAJORITY
+
+
+def job_quality_reestimate(*, job_id: int) -> JobQualityEstimate | None:
+    """Re-run EM over the job, store worker estimates and agreement, re-consolidate labels."""
+    cache.delete(_debounce_key(job_id))  # answers from now on ask for a fresh run
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        return None
+    started = time.perf_counter()
+    data = _gather(job)
+    n_items, n_workers, n_classes = len(data.item_ids), len(data.worker_ids), len(job.labels)
+    per_item = np.bincount(data.items, minlength=n_items)
+    overlapping = int(per_item[per_item >= 2].sum())
+    method = method_for(job, overlapping)
+    result = dawid_skene(
+        data.items,
+        data.workers,
+        data.answers,
+        n_items=n_items,
+        n_workers=n_workers,
+        n_classes=n_classes,
+        one_coin=method == ConsolidationMethod.ONE_COIN,
+    )
+    if method == ConsolidationMethod.MAJORITY:
+        counts = vote_counts(data.items, data.answers, n_items, n_classes)
+        winners = counts.argmax(axis=1) if n_items else np.zeros(0, dtype=np.int64)
+        confidence = counts.max(axis=1) / np.maximum(counts.sum(axis=1), 1)
+    else:
+        winners, confidence = result.labels, result.confidence
+    agreement = per_worker_agreement(
+        data.items, data.workers, data.answers, winners, n_workers=n_workers
+    )
+    shape = {"n_items": n_items, "n_classes": n_classes}
+    alpha = krippendorff_alpha_nominal(data.items, data.answers, **shape)
+    kappa = fleiss_kappa(data.items, data.answers, **shape)
+    per_label = per_label_agreement(data.items, data.answers, **shape)
+    # One short transaction; the worker rows (which a gold answer may update) go last.
+    # Two runs of one job (a new request can start while a long one writes) take turns on
+    # the job's row, so their label rewrites never interleave and deadlock.
+    with transaction.atomic():
+        Job.objects.select_for_update().filter(pk=job_id).values_list("pk").first()
+        changed = _reconsolidate(job, data, winners, confidence, method)
+        estimate, _ = JobQualityEstimate.objects.update_or_create(
+            job=job,
+            defaults={
+                "method_in_use": method,
+                "priors": [round(float(p), 6) for p in result.priors],
+                "answers_used": int(len(data.answers)),
+                "overlapping_items": int((per_item >= 2).sum()),
+                "workers": n_workers,
+                "alpha": None if np.isnan(alpha) else round(alpha, 6),
+                "kappa": None if np.isnan(kappa) else round(kappa, 6),
+                "per_label": {
+                    label: (None if np.isnan(value) else round(float(value), 6))
+                    for label, value in zip(job.labels, per_label, strict=True)
+                },
+                "labels_changed": changed,
+                "seconds": round(time.perf_counter() - started, 4),
+                "computed_at": timezone.now(),
+            },
+        )
+        _store_workers(job, data, result, agreement.share)
+    return estimate
+
+
+def _store_workers(job: Job, data: _Answers, result: EMResult, agreement: np.ndarray) -> None:
+    now = timezone.now()
+    answered = np.bincount(data.workers, minlength=len(data.worker_ids))
+    accuracy = result.worker_accuracy()
+    rows = [
+        WorkerQuality(
+            job_id=job.pk,
+            worker_id=int(worker_id),
+            answers=int(answered[index]),
+            estimated_accuracy=round(float(accuracy[index]), 6),
+            confusion=np.round(result.confusions[index], 6).tolist(),
+            agreement=None if np.isnan(agreement[index]) else round(float(agreement[index]), 6),
+            estimated_at=now,
+        )
+        for index, worker_id in enumerate(data.worker_ids)
+    ]
+    WorkerQuality.objects.bulk_create(
+        rows,
+        batch_size=UPDATE_BATCH_SIZE,
+        update_conflicts=True,
+        unique_fields=["job", "worker"],
+        update_fields=["answers", "estimated_accuracy", "confusion", "agreement", "estimated_at"],
+    )
+
+
+# Rewrite many labels in one statement per batch; a label a manager set meanwhile is kept.
+_UPDATE_LABELS = """
+WITH new (id, label, value, confidence, method) AS (VALUES {rows})
+UPDATE labeling_consolidatedlabel SET label = new.label, value = {value},
+    confidence = {confidence}, method = new.method
+FROM new WHERE labeling_consolidatedlabel.id = {id}
+  AND labeling_consolidatedlabel.method NOT IN ('gold', 'manual')
+"""
+_CASTS = {
+    "postgresql": {"value": "new.value::jsonb", "confidence": "new.confidence::float8",
+                   "id": "new.id::bigint"},
+    "sqlite": {"value": "new.value", "confidence": "new.confidence", "id": "new.id"},
+}  # fmt: skip
+
+
+def _reconsolidate(job, data: _Answers, winners, confidence, method: str) -> int:
+    """Rewrite the labels of labeled items whose label or confidence the new estimates move."""
+    position = {int(item_id): index for index, item_id in enumerate(data.item_ids)}
+    labels = job.labels
+    changed = []
+    current = ConsolidatedLabel.objects.filter(job_id=job.pk, human_annotated=True).exclude(
+        method__in=FIXED_METHODS
+    )
+    rows = current.values_list("id", "item_id", "label", "confidence", "method")
+    for pk, item_id, old_label, old_confidence, old_method in rows.iterator(GATHER_CHUNK):
+        index = position.get(item_id)
+        if index is None:
+            continue
+        winner = int(winners[index])
+        label, conf = labels[winner], round(float(confidence[index]), 6)
+        if label != old_label or abs(conf - old_confidence) > 1e-6 or old_method != method:
+            value = json.dumps({"label": label, "class_id": winner})
+            changed.append((pk, label, value, conf, method))
+    changed.sort()  # rows in id order, as every writer of many labels takes them
+    statement = _UPDATE_LABELS.format(rows="{rows}", **_CASTS[connection.vendor])
+    with connection.cursor() as cursor:
+        for start in range(0, len(changed), UPDATE_BATCH_SIZE):
+            batch = changed[start : start + UPDATE_BATCH_SIZE]
+            cursor.execute(
+                statement.format(rows=", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))),
+                [value for row in batch for value in row],
+            )
+    return len(changed)
+
+
+# --- One item, in the submit path ------------------------------------------------------------
+
+
+class ItemScore(NamedTuple):
+    winner: int  # class index, -1 when no answer counts
+    confidence: float
+    method: str
+    answers: int  # every answer of the item, counted or not
+
+
+def item_score(*, job_id: int, item_id: int, labels: list[str]) -> ItemScore:
+    """The class, confidence and method of one item's answers under the stored estimates.
+
+    Majority vote until a re-estimation chose EM for the job; then the item's posterior with
+    each worker's stored confusion matrix (the default one for a worker not yet estimated).
+    """
+    estimate = (
+        JobQualityEstimate.objects.filter(job_id=job_id).only("method_in_use", "priors").first()
+    )
+    method = estimate.method_in_use if estimate else ConsolidationMethod.MAJORITY
+    excluded = _excluded_workers(job_id)
+    class_index = {label: index for index, label in enumerate(labels)}
+    given = list(
+        Annotation.objects.filter(item_id=item_id).order_by("id").values_list("label", "worker_id")
+    )
+    answers = [
+        (class_index[label], worker_id)
+        for label, worker_id in given
+        if label in class_index and worker_id not in excluded
+    ]
+    if not answers:
+        return ItemScore(-1, 0.0, method, len(given))
+    classes = np.array([answer for answer, _ in answers])
+    n_classes = len(labels)
+    if method not in EM_METHODS:
+        counts = np.bincount(classes, minlength=n_classes)
+        winner = int(counts.argmax())
+        share = float(counts[winner] / counts.sum())
+        return ItemScore(winner, share, ConsolidationMethod.MAJORITY, len(given))
+    workers = [worker for _, worker in answers]
+    stored = dict(
+        WorkerQuality.objects.filter(job_id=job_id, worker_id__in=workers)
+        .exclude(confusion=[])
+        .values_list("worker_id", "confusion")
+    )
+    default = _default_confusion(n_classes)
+    confusions = np.array(
+        [stored[w] if len(stored.get(w) or []) == n_classes else default for w in workers]
+    )
+    priors = np.array(estimate.priors if len(estimate.priors) == n_classes else [1.0] * n_classes)
+    posterior = posteriors_from_confusions(
+        np.zeros(len(answers), dtype=np.int64),
+        np.arange(len(answers)),
+        classes,
+        n_items=1,
+        confusions=confusions,
+        priors=priors / priors.sum(),
+    )[0]
+    winner = int(posterior.argmax())
+    return ItemScore(winner, float(posterior[winner]), method, len(given))
+
+
+def _default_confusion(n_classes: int) -> list[list[float]]:
+    off = (1 - DEFAULT_ACCURACY) / max(n_classes - 1, 1)
+    return [
+        [DEFAULT_ACCURACY if a == b else off for b in range(n_classes)] for a in range(n_classes)
+    ]
+
+
+def _excluded_workers(job_id: int) -> set[int]:
+    """Paused workers whose answers the job leaves out (pausing is on only with a gold bar)."""
+    rules = job_rules(job_id)
+    if not rules.exclude_paused_answers or rules.gold_pause_below is None:
+        return set()
+    return set(
+        WorkerQuality.objects.filter(job_id=job_id, paused=True).values_list("worker_id", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class JobRules:
+    labels: list[str]
+    workers_per_item: int
+    min_workers_per_item: int | None
+    target_confidence: float | None
+    exclude_paused_answers: bool
+    gold_min_answers: int
+    gold_pause_below: float | None
+    reward_cents: int
+
+    @property
+    def adaptive(self) -> bool:
+        return self.min_workers_per_item is not None and self.target_confidence is not None
+
+
+def job_rules(job_id: int) -> JobRules:
+    values = Job.objects.values_list(
+        "labels",
+        "workers_per_item",
+        "min_workers_per_item",
+        "target_confidence",
+        "exclude_paused_answers",
+        "gold_min_answers",
+        "gold_pause_below",
+        "reward_cents",
+    ).get(pk=job_id)
+    return JobRules(*values)
+
+
+def claim_slots(job: Job) -> int:
+    """How many workers an item takes before adaptive overlap gives it more: the claim's N."""
+    if job.min_workers_per_item and job.target_confidence is not None:
+        return min(job.min_workers_per_item, job.workers_per_item)
+    return job.workers_per_item
+
+
+def consolidated_label_set_final(*, job: Job, item_id: int, label: str) -> ConsolidatedLabel:
+    """A manager's final label for an item (the review queue): kept by every re-estimation."""
+    if label not in job.labels:
+        raise ValidationFailed(f"{label!r} is not a label of this job", details={"field": "label"})
+    with transaction.atomic():
+        item = Item.objects.select_for_update().filter(pk=item_id, job_id=job.pk).first()
+        if item is None:
+            raise NotFound(f"there is no item {item_id} in this job")
+        answers = Annotation.objects.filter(item_id=item_id).count()
+        consolidated, created = ConsolidatedLabel.objects.update_or_create(
+            item=item,
+            defaults={
+                "job": job,
+                "label": label,
+                "value": {"label": label, "class_id": job.labels.index(label)},
+                "confidence": 1.0,
+                "method": "manual",
+                "human_annotated": True,
+                "answers_count": answers,
+            },
+        )
+        if item.status == ItemStatus.OPEN:
+            Item.objects.filter(pk=item.pk).update(status=ItemStatus.LABELED)
+            job_counters_add(job_id=job.pk, shard_key=0, items_labeled=1, answers=0)
+        publish_on_commit(
+            item_consolidated, job_id=job.pk, item_id=item.pk, label=label, confidence=1.0
+        )
+    job_complete_if_done(job_id=job.pk)
+    return consolidated
+
+
+QUALITY_FIELDS = (
+    "consolidation_method",
+    "gold_rate",
+    "gold_min_answers",
+    "gold_pause_below",
+    "exclude_paused_answers",
+    "min_workers_per_item",
+    "target_confidence",
+    "data_may_leave_private",
+)
+
+
+def job_quality_configure(*, job: Job, **changes) -> Job:
+    """Change a job's quality settings (method, gold, adaptive overlap, personal-data rule)."""
+    unknown = set(changes) - set(QUALITY_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"unknown settings: {', '.join(sorted(unknown))}")
+    values = {name: changes.get(name, getattr(job, name)) for name in QUALITY_FIELDS}
+    if values["consolidation_method"] not in ConsolidationMethod.values:
+        raise ValidationFailed(
+            f"consolidation_method is one of {', '.join(ConsolidationMethod.values)}",
+            details={"field": "consolidation_method"},
+        )
+    for name in ("gold_rate", "gold_pause_below", "target_confidence"):
+        value = values[name]
+        if value is not None and not 0.0 <= float(value) <= 1.0:
+            raise ValidationFailed(f"{name} must be between 0 and 1", details={"field": name})
+    low, target = values["min_workers_per_item"], values["target_confidence"]
+    if (low is None) != (target is None):
+        raise ValidationFailed(
+            "adaptive overlap needs both min_workers_per_item and target_confidence",
+            details={"field": "min_workers_per_item"},
+        )
+    if low is not None and not 1 <= low <= job.workers_per_item:
+        raise ValidationFailed(
+            f"min_workers_per_item must be 1..{job.workers_per_item} (workers_per_item is the "
+            "maximum)",
+            details={"field": "min_workers_per_item"},
+        )
+    check_personal_data_rule(team=job.team, data_may_leave_private=values["data_may_leave_private"])
+    for name, value in values.items():
+        setattr(job, name, value)
+    job.save(update_fields=list(QUALITY_FIELDS))
+    if {"consolidation_method", "exclude_paused_answers"} & set(changes):
+        quality_request_reestimate(job_id=job.pk)
+    return job

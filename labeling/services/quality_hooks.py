@@ -1,0 +1,48 @@
+"""What the submit path asks of quality and workforces once an answer is stored (one call)."""
+
+from django.db.models import F
+from django.db.models.functions import Greatest
+
+from labeling.models import GoldItem, Item
+from labeling.services.gold import gold_score_answer
+from labeling.services.quality import item_score, job_rules, quality_request_reestimate
+from labeling.services.workforces import earning_record
+
+
+def quality_after_answer(
+    *, job_id: int, item_id: int, worker_id: int, annotation_id: int, label: str, answers: int,
+    item_open: bool, due: bool,
+) -> bool:  # fmt: skip
+    """Called by the submit, inside its transaction, once the answer is stored.
+
+    Writes the earnings line of a rewarded job, scores answers to gold items, lets adaptive
+    overlap finish an item early or give it one more slot, and asks for a re-estimation when
+    an item is done. Returns whether the item must be consolidated now. Costs one
+    primary-key read of the job's rules per answer, plus what the job's settings ask for.
+    """
+    rules = job_rules(job_id)
+    if rules.reward_cents:
+        earning_record(
+            job_id=job_id,
+            worker_id=worker_id,
+            annotation_id=annotation_id,
+            reward_cents=rules.reward_cents,
+        )
+    if not item_open:
+        gold = GoldItem.objects.filter(item_id=item_id).values_list("label", flat=True).first()
+        if gold is not None:
+            gold_score_answer(job_id=job_id, worker_id=worker_id, correct=label == gold)
+        return False
+    if due:
+        quality_request_reestimate(job_id=job_id)
+        return True
+    if not rules.adaptive or answers < rules.min_workers_per_item:
+        return False
+    score = item_score(job_id=job_id, item_id=item_id, labels=rules.labels)
+    if score.confidence >= rules.target_confidence:
+        quality_request_reestimate(job_id=job_id)
+        return True
+    # Workers disagree: one more slot than the answers so far, up to the job's maximum.
+    wanted = min(answers + 1, rules.workers_per_item) - rules.min_workers_per_item
+    Item.objects.filter(pk=item_id).update(extra_slots=Greatest(F("extra_slots"), wanted))
+    return False

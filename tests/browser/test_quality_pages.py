@@ -1,0 +1,65 @@
+"""The quality dashboard, the review queue and the paused message, in headless Chromium."""
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from labeling.models import ConsolidatedLabel
+from labeling.services.annotations import annotation_submit
+from labeling.services.assignments import assignment_claim
+from labeling.services.gold import gold_items_add
+from labeling.services.quality import job_quality_configure, job_quality_reestimate
+from tests.browser.test_labeling_flow import sign_in
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="browser tests need the playwright package"
+)
+expect = sync_api.expect
+pytestmark = pytest.mark.browser
+
+
+def test_a_manager_reads_agreement_and_sets_a_final_label(
+    page: "Page", make_job, make_labeler, manager, screenshot
+):
+    job = make_job(items=4, workers_per_item=2)
+    workers = [make_labeler(name) for name in ("u1", "u2")]
+    for first, second in (("cat", "cat"), ("dog", "bird"), ("bird", "bird"), ("cat", "dog")):
+        for worker, label in zip(workers, (first, second), strict=True):
+            lease = assignment_claim(job=job, worker=worker)
+            annotation_submit(assignment_id=lease.pk, worker=worker, answer={"label": label})
+    job_quality_reestimate(job_id=job.pk)
+
+    sign_in(page, "pm", "manager-pass-1")
+    page.goto(f"/console/jobs/{job.pk}/")
+    page.locator("#quality-link").click()
+    expect(page.get_by_role("heading", name="Label quality")).to_be_visible()
+    expect(page.locator("svg.hbars").first).to_be_visible()
+    expect(page.locator("#worker-quality")).to_contain_text("u1")
+    expect(page.locator("#answers-spent")).to_have_text("8")
+    screenshot(page, "quality-dashboard")
+
+    page.locator("#hot-spots a").first.click()
+    expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
+    row = page.locator("#review-queue tbody tr").first
+    item_id = int(row.get_attribute("id").removeprefix("item-"))
+    row.get_by_role("combobox").select_option("bird")
+    row.get_by_role("button", name="Set").click()
+    expect(page.get_by_text("Final label set.")).to_be_visible()
+    final = ConsolidatedLabel.objects.get(item_id=item_id)
+    assert (final.label, final.method) == ("bird", "manual")
+
+
+def test_a_paused_labeler_is_told_why_on_the_work_page(page: "Page", make_job, labeler):
+    job = make_job(items=2, workers_per_item=1)
+    gold_items_add(job=job, entries=[{"data": {"source": "check me"}, "label": "dog"}])
+    job.refresh_from_db()
+    job_quality_configure(job=job, gold_rate=1.0, gold_min_answers=1, gold_pause_below=0.5)
+    lease = assignment_claim(job=job, worker=labeler)
+    annotation_submit(assignment_id=lease.pk, worker=labeler, answer={"label": "cat"})
+
+    sign_in(page, "lab1", "lab1-pass-1")
+    page.goto(f"/work/jobs/{job.pk}/")
+    expect(page.get_by_text("You are paused on this job")).to_be_visible()
