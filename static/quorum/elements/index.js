@@ -1,5 +1,7 @@
 // Quorum's task UI elements: import this module once and every crowd-* element is defined.
 
+export { AnnotationCanvas } from "./annotation-canvas.js";
+export { CrowdBoundingBox } from "./crowd-bounding-box.js";
 export { CrowdClassifier, parseCategories } from "./crowd-classifier.js";
 export { CrowdForm } from "./crowd-form.js";
 export { CrowdImageClassifier } from "./crowd-image-classifier.js";

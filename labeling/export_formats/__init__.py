@@ -1,0 +1,6 @@
+"""Export formats beyond the augmented manifest: COCO, Pascal VOC, YOLO, MOT."""
+
+from labeling.export_formats import coco, voc, yolo
+from labeling.export_formats.base import ExportFormat, export_format_names, get_export_format
+
+__all__ = ["ExportFormat", "coco", "export_format_names", "get_export_format", "voc", "yolo"]

@@ -1,0 +1,114 @@
+"""Image annotation elements in headless Chromium: a labeler draws with mouse and keys,
+submits, and the stored answer is what they drew."""
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from labeling.models import Annotation
+from tests.browser.test_labeling_flow import sign_in
+from tests.task_types.helpers import image_job, write_image
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="browser tests need the playwright package"
+)
+expect = sync_api.expect
+pytestmark = pytest.mark.browser
+
+
+def open_task(page: "Page", job, selector: str) -> None:
+    sign_in(page, "lab1", "lab1-pass-1")
+    page.goto(f"/work/jobs/{job.pk}/")
+    page.wait_for_selector(f"{selector}[data-ready]")
+
+
+def screen_point(page: "Page", selector: str, x: float, y: float) -> tuple[float, float]:
+    """Where image pixel (x, y) is on the page right now."""
+    return page.evaluate(
+        """([selector, x, y]) => {
+            const element = document.querySelector(selector);
+            const rect = element.canvas.getBoundingClientRect();
+            const point = element.toScreen(x, y);
+            return [rect.left + point.x, rect.top + point.y];
+        }""",
+        [selector, x, y],
+    )
+
+
+def drag(page: "Page", selector: str, start, end) -> None:
+    page.mouse.move(*screen_point(page, selector, *start))
+    page.mouse.down()
+    page.mouse.move(*screen_point(page, selector, *end), steps=5)
+    page.mouse.up()
+
+
+def test_a_labeler_drags_boxes_fixes_one_and_submits(
+    page: "Page", settings, manager, team, labeler, screenshot
+):
+    write_image(settings.MEDIA_ROOT, "street.png", size=(640, 400))
+    job = image_job(
+        manager,
+        team,
+        task_type="image-bounding-box",
+        labels=["car", "person"],
+        lines=[{"source-ref": "street.png"}],
+    )
+    element = "crowd-bounding-box"
+    open_task(page, job, element)
+
+    page.keyboard.press("2")  # person
+    drag(page, element, (100, 50), (180, 250))
+    page.keyboard.press("1")  # car: for the next box, and relabels none (the person is selected!)
+    # 1 relabelled the selected box; put it back to person with 2, then draw a car.
+    page.keyboard.press("2")
+    page.keyboard.press("Escape")
+    page.keyboard.press("1")
+    drag(page, element, (300, 200), (500, 300))
+    drag(page, element, (20, 20), (60, 60))  # a stray box…
+    page.keyboard.press("Delete")  # …removed while it is still selected
+    # Move the car 10 px right with the keyboard, then drag its right edge 20 px further.
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # selection wraps from the person to the car
+    page.keyboard.press("Shift+ArrowRight")
+    drag(page, element, (510, 250), (530, 250))
+    page.keyboard.press("o")  # occluded
+    expect(page.locator(".qa-status")).to_contain_text("2 boxes")
+    screenshot(page, "bounding-box")
+
+    # The first submit fails on the server: the boxes stay, and the second one goes through.
+    failed: list[str] = []
+
+    def fail_once(route) -> None:
+        if failed:
+            route.continue_()
+        else:
+            failed.append(route.request.url)
+            route.fulfill(
+                status=500,
+                content_type="application/json",
+                body='{"error": {"code": "server_error", "message": "boom", "details": {}}}',
+            )
+
+    page.route("**/api/v1/assignments/*/submit", fail_once)
+    page.keyboard.press("Enter")
+    expect(page.locator(".crowd-form-message")).to_contain_text("still here")
+    assert page.evaluate("document.querySelector('crowd-bounding-box').boxes.length") == 2
+    page.keyboard.press("Enter")
+    expect(page.locator("#work-status")).to_contain_text("Nothing is left for you")
+
+    answer = Annotation.objects.get(job=job).answer["annotatedResult"]
+    assert answer["inputImageProperties"] == {"width": 640, "height": 400}
+    stored = sorted(
+        (b["label"], b["left"], b["top"], b["width"], b["height"], b.get("attributes", {}))
+        for b in answer["boundingBoxes"]
+    )
+    (car, person) = stored
+    assert car[0] == "car" and car[5] == {"occluded": True}
+    assert abs(car[1] - 310) <= 2 and abs(car[2] - 200) <= 2
+    assert abs(car[3] - 220) <= 2 and abs(car[4] - 100) <= 2
+    assert person[0] == "person" and person[5] == {}
+    assert abs(person[1] - 100) <= 2 and abs(person[2] - 50) <= 2
+    assert abs(person[3] - 80) <= 2 and abs(person[4] - 200) <= 2
