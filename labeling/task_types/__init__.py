@@ -3,10 +3,16 @@
 from labeling.task_types.base import TaskType, get_task_type, register_task_type, task_type_choices
 from labeling.task_types.classification import IMAGE_CLASSIFICATION, TEXT_CLASSIFICATION
 from labeling.task_types.image_boxes import IMAGE_BOUNDING_BOX, IMAGE_BOUNDING_BOX_ADJUSTMENT
+from labeling.task_types.image_classification_multi import (
+    IMAGE_CLASSIFICATION_MULTILABEL,
+    IMAGE_LABEL_VERIFICATION,
+)
 
 __all__ = [
     "IMAGE_BOUNDING_BOX",
     "IMAGE_BOUNDING_BOX_ADJUSTMENT",
+    "IMAGE_CLASSIFICATION_MULTILABEL",
+    "IMAGE_LABEL_VERIFICATION",
     "IMAGE_CLASSIFICATION",
     "TEXT_CLASSIFICATION",
     "TaskType",

@@ -112,3 +112,55 @@ def test_a_labeler_drags_boxes_fixes_one_and_submits(
     assert person[0] == "person" and person[5] == {}
     assert abs(person[1] - 100) <= 2 and abs(person[2] - 50) <= 2
     assert abs(person[3] - 80) <= 2 and abs(person[4] - 200) <= 2
+
+
+def test_multi_label_with_keys(page: "Page", settings, manager, team, labeler):
+    write_image(settings.MEDIA_ROOT, "pets.png")
+    job = image_job(
+        manager,
+        team,
+        task_type="image-classification-multilabel",
+        labels=["cat", "dog", "bird"],
+        lines=[{"source-ref": "pets.png"}],
+    )
+    sign_in(page, "lab1", "lab1-pass-1")
+    page.goto(f"/work/jobs/{job.pk}/")
+    expect(page.locator("crowd-image-classifier-multi-select .qc-image img")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator(".crowd-form-message")).to_contain_text("at least one")
+    for key in "132":
+        page.keyboard.press(key)
+    page.keyboard.press("2")  # dog off again
+    page.keyboard.press("Enter")
+    expect(page.locator("#work-status")).to_contain_text("Nothing is left for you")
+    assert Annotation.objects.get(job=job).answer == {"categories": {"labels": ["cat", "bird"]}}
+
+
+def test_verification_with_feedback(page: "Page", settings, manager, team, labeler):
+    write_image(settings.MEDIA_ROOT, "street.png")
+    earlier = {
+        "source-ref": "street.png",
+        "boxes": {
+            "annotations": [{"class_id": 0, "left": 10, "top": 20, "width": 90, "height": 60}]
+        },
+        "boxes-metadata": {"type": "groundtruth/object-detection", "class-map": {"0": "car"}},
+    }
+    job = image_job(
+        manager,
+        team,
+        task_type="image-label-verification",
+        labels=["Correct", "Incorrect"],
+        lines=[earlier],
+    )
+    sign_in(page, "lab1", "lab1-pass-1")
+    page.goto(f"/work/jobs/{job.pk}/")
+    expect(page.locator("crowd-image-classifier .qc-image-overlay")).to_be_attached()
+    page.wait_for_function("document.querySelector('.qc-image-overlay').width === 320")
+    page.keyboard.press("2")
+    page.get_by_label("Feedback (optional)").fill("the box cuts the wheel")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#work-status")).to_contain_text("Nothing is left for you")
+    assert Annotation.objects.get(job=job).answer == {
+        "verification": {"label": "Incorrect"},
+        "feedback": "the box cuts the wheel",
+    }

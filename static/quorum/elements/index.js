@@ -5,3 +5,4 @@ export { CrowdBoundingBox } from "./crowd-bounding-box.js";
 export { CrowdClassifier, parseCategories } from "./crowd-classifier.js";
 export { CrowdForm } from "./crowd-form.js";
 export { CrowdImageClassifier } from "./crowd-image-classifier.js";
+export { CrowdImageClassifierMultiSelect } from "./crowd-image-classifier-multi-select.js";
