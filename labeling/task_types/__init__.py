@@ -7,12 +7,15 @@ from labeling.task_types.image_classification_multi import (
     IMAGE_CLASSIFICATION_MULTILABEL,
     IMAGE_LABEL_VERIFICATION,
 )
+from labeling.task_types.image_shapes import IMAGE_KEYPOINT, IMAGE_POLYGON
 
 __all__ = [
     "IMAGE_BOUNDING_BOX",
     "IMAGE_BOUNDING_BOX_ADJUSTMENT",
     "IMAGE_CLASSIFICATION_MULTILABEL",
+    "IMAGE_KEYPOINT",
     "IMAGE_LABEL_VERIFICATION",
+    "IMAGE_POLYGON",
     "IMAGE_CLASSIFICATION",
     "TEXT_CLASSIFICATION",
     "TaskType",

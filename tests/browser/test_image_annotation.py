@@ -155,7 +155,7 @@ def test_verification_with_feedback(page: "Page", settings, manager, team, label
     sign_in(page, "lab1", "lab1-pass-1")
     page.goto(f"/work/jobs/{job.pk}/")
     expect(page.locator("crowd-image-classifier .qc-image-overlay")).to_be_attached()
-    page.wait_for_function("document.querySelector('.qc-image-overlay').width === 320")
+    expect(page.locator(".qc-image-overlay")).to_have_js_property("width", 320)
     page.keyboard.press("2")
     page.get_by_label("Feedback (optional)").fill("the box cuts the wheel")
     page.get_by_role("button", name="Submit").click()
@@ -164,3 +164,68 @@ def test_verification_with_feedback(page: "Page", settings, manager, team, label
         "verification": {"label": "Incorrect"},
         "feedback": "the box cuts the wheel",
     }
+
+
+def click(page: "Page", selector: str, x: float, y: float) -> None:
+    page.mouse.click(*screen_point(page, selector, x, y))
+
+
+def test_a_labeler_clicks_a_polygon_closed(page: "Page", settings, manager, team, labeler):
+    write_image(settings.MEDIA_ROOT, "house.png", size=(640, 400))
+    job = image_job(
+        manager,
+        team,
+        task_type="image-polygon",
+        labels=["roof", "door"],
+        lines=[{"source-ref": "house.png"}],
+    )
+    element = "crowd-polygon"
+    open_task(page, job, element)
+    page.keyboard.press("2")
+    for x, y in [(100, 100), (300, 100), (300, 300), (100, 300)]:
+        click(page, element, x, y)
+    page.keyboard.press("Enter")  # refused while the polygon is open: Enter closes it instead
+    expect(page.locator(".qa-status")).to_contain_text("1 polygon")
+    # A second one, closed by clicking its first point (Escape first: 1 would relabel the
+    # selected door).
+    page.keyboard.press("Escape")
+    page.keyboard.press("1")
+    for x, y in [(400, 50), (600, 50), (500, 200)]:
+        click(page, element, x, y)
+    click(page, element, 400, 50)
+    expect(page.locator(".qa-status")).to_contain_text("2 polygons")
+    page.keyboard.press("Enter")
+    expect(page.locator("#work-status")).to_contain_text("Nothing is left for you")
+    polygons = Annotation.objects.get(job=job).answer["annotatedResult"]["polygons"]
+    assert [p["label"] for p in polygons] == ["door", "roof"]
+    first = [(round(v["x"]), round(v["y"])) for v in polygons[0]["vertices"]]
+    assert all(
+        abs(x - ex) <= 2 and abs(y - ey) <= 2
+        for (x, y), (ex, ey) in zip(
+            first, [(100, 100), (300, 100), (300, 300), (100, 300)], strict=True
+        )
+    )
+    assert len(polygons[1]["vertices"]) == 3
+
+
+def test_a_labeler_places_and_moves_keypoints(page: "Page", settings, manager, team, labeler):
+    write_image(settings.MEDIA_ROOT, "face.png", size=(640, 400))
+    job = image_job(
+        manager,
+        team,
+        task_type="image-keypoint",
+        labels=["left-eye", "right-eye", "nose"],
+        lines=[{"source-ref": "face.png"}],
+    )
+    element = "crowd-keypoint"
+    open_task(page, job, element)
+    for x, y in [(200, 150), (400, 150), (300, 250)]:  # labels advance by themselves
+        click(page, element, x, y)
+    drag(page, element, (300, 250), (300, 260))  # move the nose down
+    page.keyboard.press("Shift+ArrowDown")  # and 10 px more with the keyboard
+    page.keyboard.press("Enter")
+    expect(page.locator("#work-status")).to_contain_text("Nothing is left for you")
+    points = Annotation.objects.get(job=job).answer["annotatedResult"]["keypoints"]
+    placed = {p["label"]: (round(p["x"]), round(p["y"])) for p in points}
+    assert set(placed) == {"left-eye", "right-eye", "nose"}
+    assert abs(placed["nose"][1] - 270) <= 2 and abs(placed["left-eye"][0] - 200) <= 2

@@ -116,7 +116,8 @@ export class AnnotationCanvas extends HTMLElement {
   renderCount = 0;
 
   connectedCallback() {
-    document.addEventListener("keydown", this.#onKey);
+    // Capture: the element sees a key before <crowd-form> (Enter closes a polygon first).
+    document.addEventListener("keydown", this.#onKey, { capture: true });
     document.addEventListener("keyup", this.#onKeyUp);
     if (this.#built) return;
     this.#built = true;
@@ -128,7 +129,7 @@ export class AnnotationCanvas extends HTMLElement {
   }
 
   disconnectedCallback() {
-    document.removeEventListener("keydown", this.#onKey);
+    document.removeEventListener("keydown", this.#onKey, { capture: true });
     document.removeEventListener("keyup", this.#onKeyUp);
   }
 

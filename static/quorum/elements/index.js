@@ -6,3 +6,5 @@ export { CrowdClassifier, parseCategories } from "./crowd-classifier.js";
 export { CrowdForm } from "./crowd-form.js";
 export { CrowdImageClassifier } from "./crowd-image-classifier.js";
 export { CrowdImageClassifierMultiSelect } from "./crowd-image-classifier-multi-select.js";
+export { CrowdKeypoint } from "./crowd-keypoint.js";
+export { CrowdPolygon } from "./crowd-polygon.js";
