@@ -101,8 +101,10 @@ def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
 
 def _structured_manifest_lines(job: Job, task_type, labeled_only: bool) -> Iterator[str]:
     """Lines whose label attribute is the task type's own shape (boxes, masks, ...)."""
-    attribute = json.dumps(job.label_attribute_name)
-    metadata_key = json.dumps(f"{job.label_attribute_name}-metadata")
+    # Semantic segmentation names its PNG under "<attribute>-ref", as the managed service did.
+    name = job.label_attribute_name + getattr(task_type, "manifest_attribute_suffix", "")
+    attribute = json.dumps(name)
+    metadata_key = json.dumps(f"{name}-metadata")
     job_name = f"labeling-job/{job.name}"
     labels = list(job.labels)
     for row in _rows(job, labeled_only, _VALUE_FIELDS):

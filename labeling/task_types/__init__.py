@@ -7,6 +7,7 @@ from labeling.task_types.image_classification_multi import (
     IMAGE_CLASSIFICATION_MULTILABEL,
     IMAGE_LABEL_VERIFICATION,
 )
+from labeling.task_types.image_segmentation import IMAGE_SEMANTIC_SEGMENTATION
 from labeling.task_types.image_shapes import IMAGE_KEYPOINT, IMAGE_POLYGON
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "IMAGE_KEYPOINT",
     "IMAGE_LABEL_VERIFICATION",
     "IMAGE_POLYGON",
+    "IMAGE_SEMANTIC_SEGMENTATION",
     "IMAGE_CLASSIFICATION",
     "TEXT_CLASSIFICATION",
     "TaskType",

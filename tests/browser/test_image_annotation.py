@@ -229,3 +229,35 @@ def test_a_labeler_places_and_moves_keypoints(page: "Page", settings, manager, t
     placed = {p["label"]: (round(p["x"]), round(p["y"])) for p in points}
     assert set(placed) == {"left-eye", "right-eye", "nose"}
     assert abs(placed["nose"][1] - 270) <= 2 and abs(placed["left-eye"][0] - 200) <= 2
+
+
+def test_a_labeler_paints_a_mask(page: "Page", settings, manager, team, labeler):
+    write_image(settings.MEDIA_ROOT, "road.png", size=(200, 100))
+    job = image_job(
+        manager,
+        team,
+        task_type="image-semantic-segmentation",
+        labels=["sky", "road"],
+        lines=[{"source-ref": "road.png"}],
+    )
+    element = "crowd-semantic-segmentation"
+    open_task(page, job, element)
+    drag(page, element, (20, 20), (80, 20))  # brush stroke of sky (radius 12)
+    page.keyboard.press("2")
+    page.keyboard.press("p")
+    for x, y in [(100, 50), (180, 50), (180, 90), (100, 90)]:
+        click(page, element, x, y)
+    page.keyboard.press("f")
+    page.keyboard.press("e")  # erase a dab out of the road
+    click(page, element, 140, 70)
+    page.keyboard.press("Control+z")  # …and take it back
+    page.keyboard.press("Enter")
+    expect(page.locator("#work-status")).to_contain_text("Nothing is left for you")
+    inner = Annotation.objects.get(job=job).answer["crowd-semantic-segmentation"]
+    assert inner["inputImageProperties"] == {"width": 200, "height": 100}
+    pixels = inner["pixels"]
+    assert abs(pixels["road"] - 80 * 40) <= 120
+    stroke = 60 * 24 + 3.1416 * 12 * 12  # a 24 px wide band with round ends
+    assert abs(pixels["sky"] - stroke) <= 0.1 * stroke
+    stored = settings.MEDIA_ROOT / inner["labeledImage"]["ref"]
+    assert stored.is_file()

@@ -194,9 +194,23 @@ export class AnnotationCanvas extends HTMLElement {
 
   /** Record the state before a change, so Ctrl+Z can bring it back. */
   remember() {
-    this.#undo.push(JSON.stringify(this.state()));
-    if (this.#undo.length > UNDO_DEPTH) this.#undo.shift();
+    this.#undo.push(this.snapshot());
+    if (this.#undo.length > this.undoDepth) this.#undo.shift();
     this.#redo.length = 0;
+  }
+
+  /** How many steps Ctrl+Z goes back. */
+  get undoDepth() {
+    return UNDO_DEPTH;
+  }
+
+  /** A copy of the state for the undo stack (JSON text unless a subclass keeps pixels). */
+  snapshot() {
+    return JSON.stringify(this.state());
+  }
+
+  restoreSnapshot(snapshot) {
+    this.setState(JSON.parse(snapshot));
   }
 
   /** A change is complete: keep the draft, redraw, tell the form. */
@@ -213,15 +227,15 @@ export class AnnotationCanvas extends HTMLElement {
 
   undo() {
     if (!this.#undo.length) return;
-    this.#redo.push(JSON.stringify(this.state()));
-    this.setState(JSON.parse(this.#undo.pop()));
+    this.#redo.push(this.snapshot());
+    this.restoreSnapshot(this.#undo.pop());
     this.changed();
   }
 
   redo() {
     if (!this.#redo.length) return;
-    this.#undo.push(JSON.stringify(this.state()));
-    this.setState(JSON.parse(this.#redo.pop()));
+    this.#undo.push(this.snapshot());
+    this.restoreSnapshot(this.#redo.pop());
     this.changed();
   }
 
@@ -519,8 +533,13 @@ export class AnnotationCanvas extends HTMLElement {
     return lease ? `quorum-draft:${lease}:${this.localName}:${this.name}` : "";
   }
 
+  /** Whether work in progress is kept in sessionStorage (pixel maps are too big for it). */
+  get keepsDrafts() {
+    return true;
+  }
+
   #saveDraft() {
-    const key = this.#draftKey();
+    const key = this.keepsDrafts ? this.#draftKey() : "";
     if (!key) return;
     try {
       sessionStorage.setItem(key, JSON.stringify(this.state()));
@@ -530,7 +549,7 @@ export class AnnotationCanvas extends HTMLElement {
   }
 
   #restoreDraft() {
-    const key = this.#draftKey();
+    const key = this.keepsDrafts ? this.#draftKey() : "";
     if (!key) return;
     this.closest("crowd-form")?.addEventListener("quorum:submitted", () =>
       sessionStorage.removeItem(key),

@@ -8,3 +8,4 @@ export { CrowdImageClassifier } from "./crowd-image-classifier.js";
 export { CrowdImageClassifierMultiSelect } from "./crowd-image-classifier-multi-select.js";
 export { CrowdKeypoint } from "./crowd-keypoint.js";
 export { CrowdPolygon } from "./crowd-polygon.js";
+export { CrowdSemanticSegmentation } from "./crowd-semantic-segmentation.js";
