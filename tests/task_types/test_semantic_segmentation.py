@@ -61,7 +61,7 @@ def test_pixel_vote_known_answer():
 def test_rle_round_trip_and_convention():
     mask = np.array([[0, 1], [1, 1], [0, 0]], dtype=bool)
     rle = rle_encode(mask)
-    # Column-major: column 0 is 0,1,0 and column 1 is 1,1,0 -> runs 1 zero, 1 one, 1 zero, 2 ones, 1 zero
+    # Column-major: columns 0,1,0 then 1,1,0 -> runs of 1 zero, 1 one, 1 zero, 2 ones, 1 zero
     assert rle == {"size": [3, 2], "counts": [1, 1, 1, 2, 1]}
     assert (rle_decode(rle) == mask).all()
     assert rle_encode(np.ones((2, 2), dtype=bool))["counts"] == [0, 4]
