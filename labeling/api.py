@@ -1,5 +1,6 @@
 """The labeling REST API under /api/v1/: thin views over services and selectors."""
 
+import json
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -413,12 +414,32 @@ class ItemMedia(APIView):
         ref = selectors.item_source_ref(item=item)
         if not ref:
             raise NotFound("this item has no media")
-        if urlparse(ref).scheme in ("http", "https"):
-            return HttpResponseRedirect(ref)
-        root = Path(settings.MEDIA_ROOT).resolve()
-        path = (root / ref).resolve()
-        if root not in path.parents or not path.is_file():
-            raise NotFound("the item's media file is missing")
-        response = FileResponse(path.open("rb"))
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        return _media_response(ref)
+
+
+class ItemFrame(APIView):
+    @extend_schema(
+        responses={(200, "image/*"): OpenApiTypes.BINARY, **ERRORS},
+        summary="One frame of a video item (frames count from 0)",
+    )
+    def get(self, request: Request, item_id: int, frame: int):
+        item = selectors.item_visible_to(item_id=item_id, user=request.user)
+        if item is None:
+            raise NotFound(f"there is no item {item_id} that you can see")
+        frames = json.loads(item.data).get("frames")
+        if not isinstance(frames, list) or not 0 <= frame < len(frames):
+            raise NotFound(f"this item has no frame {frame}")
+        return _media_response(str(frames[frame]))
+
+
+def _media_response(ref: str):
+    """A file of the media folder, or a redirect to an http(s) URL."""
+    if urlparse(ref).scheme in ("http", "https"):
+        return HttpResponseRedirect(ref)
+    root = Path(settings.MEDIA_ROOT).resolve()
+    path = (root / ref).resolve()
+    if root not in path.parents or not path.is_file():
+        raise NotFound("the item's media file is missing")
+    response = FileResponse(path.open("rb"))
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -52,6 +52,7 @@ def task_context(assignment: Assignment) -> dict[str, Any]:
     return {
         "task": {
             "assignment_id": assignment.pk,
+            "item_id": assignment.item_id,
             "input": line,
             "extra": extra,
             "labels": list(job.labels),

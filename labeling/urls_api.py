@@ -29,4 +29,9 @@ urlpatterns = [
         name="api-release",
     ),
     path("items/<int:item_id>/media", api.ItemMedia.as_view(), name="api-item-media"),
+    path(
+        "items/<int:item_id>/frames/<int:frame>",
+        api.ItemFrame.as_view(),
+        name="api-item-frame",
+    ),
 ]

@@ -9,6 +9,11 @@ from labeling.task_types.image_classification_multi import (
 )
 from labeling.task_types.image_segmentation import IMAGE_SEMANTIC_SEGMENTATION
 from labeling.task_types.image_shapes import IMAGE_KEYPOINT, IMAGE_POLYGON
+from labeling.task_types.video import (
+    VIDEO_CLASSIFICATION,
+    VIDEO_OBJECT_DETECTION,
+    VIDEO_OBJECT_TRACKING,
+)
 
 __all__ = [
     "IMAGE_BOUNDING_BOX",
@@ -20,6 +25,9 @@ __all__ = [
     "IMAGE_SEMANTIC_SEGMENTATION",
     "IMAGE_CLASSIFICATION",
     "TEXT_CLASSIFICATION",
+    "VIDEO_CLASSIFICATION",
+    "VIDEO_OBJECT_DETECTION",
+    "VIDEO_OBJECT_TRACKING",
     "TaskType",
     "get_task_type",
     "register_task_type",

@@ -261,3 +261,36 @@ def test_a_labeler_paints_a_mask(page: "Page", settings, manager, team, labeler)
     assert abs(pixels["sky"] - stroke) <= 0.1 * stroke
     stored = settings.MEDIA_ROOT / inner["labeledImage"]["ref"]
     assert stored.is_file()
+
+
+def test_a_labeler_moves_a_tracked_box_on_a_keyframe(
+    page: "Page", settings, manager, team, labeler, screenshot
+):
+    frames = [write_image(settings.MEDIA_ROOT, f"f{i}.png", size=(320, 200)) for i in range(10)]
+    job = image_job(
+        manager,
+        team,
+        task_type="video-object-tracking",
+        labels=["car", "person"],
+        lines=[{"frames": frames}],
+    )
+    element = "crowd-video-object-tracking"
+    open_task(page, job, element)
+    drag(page, element, (20, 50), (80, 110))  # a car on frame 1 (index 0)
+    page.keyboard.press("End")  # the last frame: the object is not there yet…
+    expect(page.locator(".qa-frame")).to_have_text("Frame 10 / 10")
+    page.keyboard.press("k")  # …carry it here as a keyframe
+    drag(page, element, (50, 80), (230, 80))  # and move it 180 px right
+    expect(page.locator(".qa-keyframes")).to_contain_text("keyframes at frames 1, 10")
+    # Half way the box is half way: frame 6 (index 5) is at 20 + 180 * 5/9 = 120.
+    page.locator(".qa-scrubber").fill("5")
+    expect(page.locator(".qa-frame")).to_have_text("Frame 6 / 10")
+    left = page.evaluate("document.querySelector('crowd-video-object-tracking').boxes[0].left")
+    assert abs(left - 120) <= 2
+    screenshot(page, "video-tracking")
+    page.keyboard.press("Enter")
+    expect(page.locator("#work-status")).to_contain_text("Nothing is left for you")
+    (track,) = Annotation.objects.get(job=job).answer["annotatedResult"]["tracks"]
+    assert [k["frame"] for k in track["keyframes"]] == [0, 9]
+    assert abs(track["keyframes"][1]["left"] - 200) <= 2
+    assert track["label"] == "car"

@@ -337,7 +337,9 @@ export class AnnotationCanvas extends HTMLElement {
     this.statusLine = element("p", "qa-status", "Loading the image…");
     this.statusLine.setAttribute("aria-live", "polite");
     const hint = element("p", "qa-hint qc-muted", this.toolHint());
-    main.append(toolbar, stage, this.statusLine, hint);
+    main.append(toolbar, stage);
+    this.belowStage(main);
+    main.append(this.statusLine, hint);
 
     const side = element("aside", "qc-side");
     side.append(element("h3", "qc-side-title", "Instructions"));
@@ -379,8 +381,22 @@ export class AnnotationCanvas extends HTMLElement {
   /** Subclasses may add buttons beside the labels. */
   extraControls(_toolbar) {}
 
+  /** Subclasses may add controls under the image (the video timeline). */
+  belowStage(_main) {}
+
+  /** The URL of the first picture to show (a video element: its first frame). */
+  firstSource() {
+    return this.getAttribute("src");
+  }
+
+  /** Show another picture of the same size (a video frame), keeping the view. */
+  showPicture(bitmap) {
+    this.bitmap = bitmap;
+    this.invalidate();
+  }
+
   async #load() {
-    const src = safeUrl(this.getAttribute("src"));
+    const src = safeUrl(this.firstSource());
     if (!src) {
       this.statusLine.textContent = "This task has no image to show.";
       return;

@@ -9,3 +9,8 @@ export { CrowdImageClassifierMultiSelect } from "./crowd-image-classifier-multi-
 export { CrowdKeypoint } from "./crowd-keypoint.js";
 export { CrowdPolygon } from "./crowd-polygon.js";
 export { CrowdSemanticSegmentation } from "./crowd-semantic-segmentation.js";
+export { CrowdVideoClassifier } from "./crowd-video-classifier.js";
+export {
+  CrowdVideoObjectDetection,
+  CrowdVideoObjectTracking,
+} from "./crowd-video-object-tracking.js";
