@@ -25,6 +25,8 @@ const PAN_STEP = 60;
 const UNDO_DEPTH = 100;
 const TYPING_TAGS = new Set(["INPUT", "TEXTAREA", "SELECT"]);
 const SAFE_PROTOCOLS = new Set(["http:", "https:", "data:", "blob:"]);
+const PYRAMID_FROM_PIXELS = 1_500_000;
+const PYRAMID_MIN_SIDE = 512;
 
 let stylesheetAdded = false;
 let dialogCount = 0;
@@ -72,6 +74,30 @@ function isTyping(target) {
   return target instanceof Element && (TYPING_TAGS.has(target.tagName) || target.isContentEditable);
 }
 
+/**
+ * Smaller copies of a large image (1/2, 1/4, … of its size), made off the main thread, so a
+ * zoomed-out view of a 20-megapixel photo scales a small bitmap each frame, not the photo.
+ */
+export async function imagePyramid(source, width, height) {
+  const levels = [];
+  if (typeof createImageBitmap !== "function" || width * height < PYRAMID_FROM_PIXELS) {
+    return levels;
+  }
+  for (let factor = 0.5; width * factor >= PYRAMID_MIN_SIDE; factor /= 2) {
+    try {
+      const bitmap = await createImageBitmap(source, {
+        resizeWidth: Math.round(width * factor),
+        resizeHeight: Math.round(height * factor),
+        resizeQuality: "medium",
+      });
+      levels.push({ factor, bitmap });
+    } catch {
+      break;
+    }
+  }
+  return levels;
+}
+
 /** Decode an image without blocking the main thread; resolves to {bitmap, width, height}. */
 export async function decodeImage(src) {
   const image = new Image();
@@ -105,6 +131,7 @@ export class AnnotationCanvas extends HTMLElement {
 
   // Image and view: screen = image * scale + offset (in CSS pixels of the canvas).
   bitmap = null;
+  levels = []; // smaller copies of a large image: [{factor, bitmap}], largest first
   imageWidth = 0;
   imageHeight = 0;
   scale = 1;
@@ -237,6 +264,11 @@ export class AnnotationCanvas extends HTMLElement {
     this.#undo.push(this.snapshot());
     this.restoreSnapshot(this.#redo.pop());
     this.changed();
+  }
+
+  /** Draw at once (a benchmark times this); changes otherwise go through invalidate(). */
+  renderNow() {
+    this.#render();
   }
 
   invalidate() {
@@ -392,7 +424,17 @@ export class AnnotationCanvas extends HTMLElement {
   /** Show another picture of the same size (a video frame), keeping the view. */
   showPicture(bitmap) {
     this.bitmap = bitmap;
+    this.levels = [];
     this.invalidate();
+  }
+
+  /** The smallest copy of the image that still has a pixel per device pixel at this zoom. */
+  pictureForScale(deviceScale) {
+    let best = this.bitmap;
+    for (const level of this.levels) {
+      if (level.factor >= deviceScale) best = level.bitmap;
+    }
+    return best;
   }
 
   async #load() {
@@ -416,6 +458,12 @@ export class AnnotationCanvas extends HTMLElement {
     this.imageLoaded();
     this.setAttribute("data-ready", "");
     this.dispatchEvent(new Event("crowd-image-ready", { bubbles: true }));
+    const bitmap = this.bitmap;
+    const levels = await imagePyramid(bitmap, this.imageWidth, this.imageHeight);
+    if (this.bitmap === bitmap) {
+      this.levels = levels;
+      this.invalidate();
+    }
   }
 
   /** Called once the image is known (size set); subclasses may prepare buffers. */
@@ -433,6 +481,7 @@ export class AnnotationCanvas extends HTMLElement {
 
   #render() {
     const context = this.context;
+    const started = performance.now();
     const ratio = window.devicePixelRatio || 1;
     context.setTransform(1, 0, 0, 1, 0, 0);
     context.clearRect(0, 0, this.canvas.width, this.canvas.height);
@@ -446,11 +495,13 @@ export class AnnotationCanvas extends HTMLElement {
       ratio * this.offsetY,
     );
     context.imageSmoothingEnabled = this.scale < 2;
-    context.drawImage(this.bitmap, 0, 0);
+    const picture = this.pictureForScale(this.scale * ratio);
+    context.drawImage(picture, 0, 0, this.imageWidth, this.imageHeight);
     this.drawObjects(context);
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     this.drawOverlay(context);
     this.renderCount += 1;
+    this.lastRenderMs = performance.now() - started;
     const zoom = `${Math.round(this.scale * 100)}%`;
     const text = `${this.imageWidth}×${this.imageHeight} · zoom ${zoom} · ${this.statusText()}`;
     if (this.statusLine.textContent !== text) this.statusLine.textContent = text;
