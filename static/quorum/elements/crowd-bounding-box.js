@@ -17,6 +17,7 @@ import { AnnotationCanvas, colorOf, parseJsonAttribute } from "./annotation-canv
 const HANDLE_PX = 7;
 const MIN_SIZE = 1;
 const TEXT_LIMIT = 300;
+const HAIRLINE_FROM = 200;
 const ATTRIBUTE_KEYS = ["o", "t"];
 
 function normalise(start, end) {
@@ -126,6 +127,7 @@ export class CrowdBoundingBox extends AnnotationCanvas {
   drawObjects(context) {
     const view = this.visibleRect();
     const byLabel = new Map();
+    let visible = 0;
     for (let i = 0; i < this.boxes.length; i += 1) {
       const box = this.boxes[i];
       if (
@@ -142,8 +144,10 @@ export class CrowdBoundingBox extends AnnotationCanvas {
         byLabel.set(box.label, path);
       }
       path.rect(box.left, box.top, box.width, box.height);
+      visible += 1;
     }
-    context.lineWidth = 2 / this.scale;
+    // Many boxes in view: hairlines, which the rasteriser strokes far faster than wide lines.
+    context.lineWidth = (visible > HAIRLINE_FROM ? 1 : 2) / this.scale;
     for (const [label, path] of byLabel) {
       context.strokeStyle = this.colorOfLabel(label);
       context.stroke(path);
