@@ -1,6 +1,7 @@
 """Image annotation elements in headless Chromium: a labeler draws with mouse and keys,
 submits, and the stored answer is what they drew."""
 
+import re
 from typing import TYPE_CHECKING
 
 import pytest
@@ -294,3 +295,77 @@ def test_a_labeler_moves_a_tracked_box_on_a_keyframe(
     assert [k["frame"] for k in track["keyframes"]] == [0, 9]
     assert abs(track["keyframes"][1]["left"] - 200) <= 2
     assert track["label"] == "car"
+
+
+def test_adjusting_an_earlier_jobs_boxes(page: "Page", settings, manager, team, labeler):
+    write_image(settings.MEDIA_ROOT, "street.png", size=(640, 400))
+    earlier = {
+        "source-ref": "street.png",
+        "boxes": {
+            "annotations": [{"class_id": 0, "left": 100, "top": 100, "width": 100, "height": 50}]
+        },
+        "boxes-metadata": {"type": "groundtruth/object-detection", "class-map": {"0": "car"}},
+    }
+    job = image_job(
+        manager,
+        team,
+        task_type="image-bounding-box-adjustment",
+        labels=["car", "person"],
+        lines=[earlier],
+    )
+    element = "crowd-bounding-box"
+    open_task(page, job, element)
+    expect(page.locator(".qa-status")).to_contain_text("1 box")
+    page.keyboard.press("Tab")  # select it: its handles show
+    drag(page, element, (200, 125), (250, 125))  # widen it by its right edge
+    page.keyboard.press("2")  # and say it is a person
+    page.keyboard.press("Enter")
+    expect(page.locator("#work-status")).to_contain_text("Nothing is left for you")
+    (adjusted,) = Annotation.objects.get(job=job).answer["annotatedResult"]["boundingBoxes"]
+    assert adjusted["label"] == "person" and adjusted["left"] == 100
+    assert abs(adjusted["width"] - 150) <= 2
+
+
+def test_video_clip_classification_and_per_frame_detection(
+    page: "Page", settings, manager, team, labeler
+):
+    frames = [write_image(settings.MEDIA_ROOT, f"c{i}.png", size=(320, 200)) for i in range(5)]
+    clip = image_job(
+        manager,
+        team,
+        task_type="video-classification",
+        labels=["calm", "busy"],
+        lines=[{"frames": frames}],
+    )
+    sign_in(page, "lab1", "lab1-pass-1")
+    page.goto(f"/work/jobs/{clip.pk}/")
+    expect(page.locator("crowd-video-classifier .qc-image img")).to_be_visible()
+    page.keyboard.press(".")
+    page.keyboard.press(".")
+    expect(page.locator("crowd-video-classifier img")).to_have_attribute(
+        "src", re.compile(r"/frames/2$")
+    )
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    expect(page.locator("#work-status")).to_contain_text("Nothing is left for you")
+    assert Annotation.objects.get(job=clip).answer == {"label": "busy"}
+
+    detection = image_job(
+        manager,
+        team,
+        task_type="video-object-detection",
+        labels=["car"],
+        lines=[{"frames": frames}],
+    )
+    element = "crowd-video-object-detection"
+    page.goto(f"/work/jobs/{detection.pk}/")
+    page.wait_for_selector(f"{element}[data-ready]")
+    drag(page, element, (10, 10), (60, 60))
+    page.keyboard.press(".")  # frame 2 has its own boxes: none yet
+    expect(page.locator(".qa-status")).to_contain_text("0 boxes")
+    drag(page, element, (100, 100), (150, 130))
+    page.keyboard.press("Enter")
+    expect(page.locator("#work-status")).to_contain_text("Nothing is left for you")
+    answer = Annotation.objects.get(job=detection).answer["annotatedResult"]
+    assert [f["frame"] for f in answer["frames"]] == [0, 1]
+    assert answer["frameCount"] == 5

@@ -122,6 +122,7 @@ export class AnnotationCanvas extends HTMLElement {
   #redo = [];
   #panning = null;
   #spaceDown = false;
+  #viewMoved = false; // until the labeler zooms or pans, the image follows the stage's size
   #dialog = null;
   #labelButtons = [];
   #onKey = (event) => this.#handleKey(event);
@@ -305,6 +306,7 @@ export class AnnotationCanvas extends HTMLElement {
     this.scale = Math.min(width / this.imageWidth, height / this.imageHeight);
     this.offsetX = (width - this.imageWidth * this.scale) / 2;
     this.offsetY = (height - this.imageHeight * this.scale) / 2;
+    this.#viewMoved = false;
     this.invalidate();
   }
 
@@ -317,12 +319,14 @@ export class AnnotationCanvas extends HTMLElement {
     this.offsetX = screenX - ((screenX - this.offsetX) * scale) / this.scale;
     this.offsetY = screenY - ((screenY - this.offsetY) * scale) / this.scale;
     this.scale = scale;
+    this.#viewMoved = true;
     this.invalidate();
   }
 
   panBy(dx, dy) {
     this.offsetX += dx;
     this.offsetY += dy;
+    this.#viewMoved = true;
     this.invalidate();
   }
 
@@ -476,6 +480,9 @@ export class AnnotationCanvas extends HTMLElement {
     if (!width || !height) return;
     this.canvas.width = Math.round(width * ratio);
     this.canvas.height = Math.round(height * ratio);
+    // The stage may get its size late (the stylesheet loads after the element): refit
+    // until the labeler has moved the view.
+    if (!this.#viewMoved) this.fit();
     this.invalidate();
   }
 

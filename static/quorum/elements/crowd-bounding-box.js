@@ -173,8 +173,13 @@ export class CrowdBoundingBox extends AnnotationCanvas {
       for (const box of this.boxes) {
         const corner = this.toScreen(box.left, box.top);
         if (box.width * this.scale < 24) continue;
+        const flags = box.attributes ? Object.keys(box.attributes).join(", ") : "";
+        const text = flags ? `${box.label} (${flags})` : box.label;
+        const width = context.measureText(text).width + 6;
         context.fillStyle = this.colorOfLabel(box.label);
-        context.fillText(box.label, corner.x + 2, corner.y - 2);
+        context.fillRect(corner.x - 1, corner.y - 16, width, 16);
+        context.fillStyle = "#fff";
+        context.fillText(text, corner.x + 2, corner.y - 2);
       }
     }
     const chosen = this.boxes[this.selected];
