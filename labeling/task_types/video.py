@@ -61,6 +61,8 @@ def check_video_source(line: dict[str, Any]) -> None:
             raise SourceProblem(f'"frames" lists {len(frames)} frames; at most {MAX_FRAMES}')
         for index, ref in enumerate(frames):
             _check_ref(ref, f'"frames"[{index}]')
+            if "://" not in ref and not (Path(settings.MEDIA_ROOT) / ref).is_file():
+                raise SourceProblem(f'"frames"[{index}] {ref!r} is not a file in the media folder')
         return
     ref = line.get("source-ref")
     _check_ref(ref, '"source-ref"')

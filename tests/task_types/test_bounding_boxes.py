@@ -211,3 +211,11 @@ def test_adjustment_starts_from_the_earlier_boxes(settings, manager, team, worke
     html = render_task(assignment)
     assert "crowd-bounding-box" in html and "initial-value" in html
     assert "&#34;left&#34;: 12" in html or '"left": 12' in html
+
+
+def test_the_console_offers_the_task_types_formats(client, box_job, manager):
+    client.force_login(manager)
+    page = client.get(f"/console/jobs/{box_job.pk}/").content.decode()
+    for name in ("coco", "voc", "yolo"):
+        assert f"export?format={name}" in page
+    assert "export?format=mot" not in page

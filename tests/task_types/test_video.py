@@ -114,11 +114,13 @@ def test_a_bad_video_is_reported_by_line(settings, manager, team):
     job = job_create(
         created_by=manager, name="v", task_type="video-object-tracking", labels=["car"], team=team
     )
-    run = import_lines(job, manager, [{"source-ref": "broken.mp4"}, {"frames": []}])
+    lines = [{"source-ref": "broken.mp4"}, {"frames": []}, {"frames": ["gone.jpg"]}]
+    run = import_lines(job, manager, lines)
     assert run.status == "failed"
     assert [(e["line"], e["reason"][:30]) for e in run.errors] == [
         (1, "the video cannot be decoded (In"[:30]),
         (2, '"frames" must be a non-empty li'[:30]),
+        (3, "\"frames\"[0] 'gone.jpg' is not a"[:30]),
     ]
 
 
