@@ -84,20 +84,42 @@ export class CrowdKeypoint extends AnnotationCanvas {
   }
 
   drawOverlay(context) {
+    // One path per label: a thousand points cost a handful of fills, not a thousand.
+    const paths = new Map();
+    for (const point of this.points) {
+      const p = this.toScreen(point.x, point.y);
+      let path = paths.get(point.label);
+      if (!path) {
+        path = new Path2D();
+        paths.set(point.label, path);
+      }
+      path.moveTo(p.x + POINT_PX, p.y);
+      path.arc(p.x, p.y, POINT_PX, 0, Math.PI * 2);
+    }
     context.lineWidth = 1.5;
+    context.strokeStyle = "#000";
+    for (const [label, path] of paths) {
+      context.fillStyle = this.colorOfLabel(label);
+      context.fill(path);
+      context.stroke(path);
+    }
+    const chosen = this.points[this.selected];
+    if (chosen) {
+      const p = this.toScreen(chosen.x, chosen.y);
+      context.strokeStyle = "#fff";
+      context.lineWidth = 2;
+      context.beginPath();
+      context.arc(p.x, p.y, POINT_PX + 3, 0, Math.PI * 2);
+      context.stroke();
+    }
+    if (this.points.length > 300) return;
     context.font = "12px system-ui, sans-serif";
     context.textBaseline = "middle";
-    const labelled = this.points.length <= 300;
-    this.points.forEach((point, index) => {
+    for (const point of this.points) {
       const p = this.toScreen(point.x, point.y);
       context.fillStyle = this.colorOfLabel(point.label);
-      context.strokeStyle = index === this.selected ? "#fff" : "#000";
-      context.beginPath();
-      context.arc(p.x, p.y, index === this.selected ? POINT_PX + 2 : POINT_PX, 0, Math.PI * 2);
-      context.fill();
-      context.stroke();
-      if (labelled) context.fillText(point.label, p.x + POINT_PX + 3, p.y);
-    });
+      context.fillText(point.label, p.x + POINT_PX + 3, p.y);
+    }
   }
 
   pointAt(at) {

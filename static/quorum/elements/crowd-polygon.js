@@ -14,6 +14,7 @@ import { AnnotationCanvas, colorOf, parseJsonAttribute } from "./annotation-canv
 
 const CLOSE_PX = 8;
 const POINT_PX = 4;
+const MANY_POLYGONS = 200;
 
 function contains(vertices, x, y) {
   let inside = false;
@@ -126,11 +127,15 @@ export class CrowdPolygon extends AnnotationCanvas {
       for (const v of rest) path.lineTo(v.x, v.y);
       path.closePath();
     }
-    context.lineWidth = 2 / this.scale;
+    // Many polygons: hairlines and no tint, which the rasteriser draws far faster.
+    const many = this.polygons.length > MANY_POLYGONS;
+    context.lineWidth = (many ? 1 : 2) / this.scale;
     for (const [label, path] of paths) {
       context.strokeStyle = this.colorOfLabel(label);
-      context.fillStyle = `${this.colorOfLabel(label)}22`;
-      context.fill(path, "evenodd");
+      if (!many) {
+        context.fillStyle = `${this.colorOfLabel(label)}22`;
+        context.fill(path, "evenodd");
+      }
       context.stroke(path);
     }
     const chosen = this.polygons[this.selected];

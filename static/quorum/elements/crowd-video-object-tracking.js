@@ -52,6 +52,7 @@ export class CrowdVideoObjectTracking extends CrowdBoundingBox {
   #slider = null;
   #frameLabel = null;
   #keyframeLabel = null;
+  #keyframeBar = null;
   #selectedTrack = 0;
 
   get interpolates() {
@@ -241,7 +242,11 @@ export class CrowdVideoObjectTracking extends CrowdBoundingBox {
     this.#slider.addEventListener("input", () => this.gotoFrame(Number(this.#slider.value)));
     this.#slider.addEventListener("change", () => this.canvas.focus({ preventScroll: true }));
     this.#frameLabel = element("span", "qa-frame");
-    timeline.append(previous, this.#slider, next, this.#frameLabel);
+    this.#keyframeBar = element("div", "qa-keyframe-bar");
+    this.#keyframeBar.setAttribute("aria-hidden", "true");
+    const track = element("div", "qa-track");
+    track.append(this.#slider, this.#keyframeBar);
+    timeline.append(previous, track, next, this.#frameLabel);
     this.#keyframeLabel = element("p", "qa-keyframes qc-muted");
     main.append(timeline, this.#keyframeLabel);
     this.#updateTimeline();
@@ -257,6 +262,16 @@ export class CrowdVideoObjectTracking extends CrowdBoundingBox {
           .map((f) => Number(f) + 1)
           .sort((a, b) => a - b)
       : [];
+    // Ticks under the scrubber where the selected object has keyframes.
+    const last = Math.max(this.frameCount - 1, 1);
+    this.#keyframeBar.replaceChildren(
+      ...frames.map((frame) => {
+        const tick = element("span", "qa-keyframe-tick");
+        tick.style.left = `${((frame - 1) / last) * 100}%`;
+        tick.title = `Keyframe at frame ${frame}`;
+        return tick;
+      }),
+    );
     this.#keyframeLabel.textContent = track
       ? `Object ${track.id} (${track.label}) — keyframes at frames ${frames.join(", ")}`
       : "Select a box to see its keyframes.";
