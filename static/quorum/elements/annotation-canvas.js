@@ -28,16 +28,21 @@ const SAFE_PROTOCOLS = new Set(["http:", "https:", "data:", "blob:"]);
 const PYRAMID_FROM_PIXELS = 1_500_000;
 const PYRAMID_MIN_SIDE = 512;
 
-let stylesheetAdded = false;
+let stylesheet = null;
 let dialogCount = 0;
 
+/** Load the elements' stylesheet once; resolves when it applies (or failed to load). */
 function addStylesheet() {
-  if (stylesheetAdded) return;
-  stylesheetAdded = true;
+  if (stylesheet) return stylesheet;
   const link = document.createElement("link");
   link.rel = "stylesheet";
   link.href = new URL("./crowd-annotation.css", import.meta.url).href;
+  stylesheet = new Promise((resolve) => {
+    link.addEventListener("load", resolve, { once: true });
+    link.addEventListener("error", resolve, { once: true });
+  });
   document.head.append(link);
+  return stylesheet;
 }
 
 export function element(tag, className, text) {
@@ -122,7 +127,8 @@ export class AnnotationCanvas extends HTMLElement {
   #redo = [];
   #panning = null;
   #spaceDown = false;
-  #viewMoved = false; // until the labeler zooms or pans, the image follows the stage's size
+  #viewMoved = false;
+  #styled = Promise.resolve(); // until the labeler zooms or pans, the image follows the stage's size
   #dialog = null;
   #labelButtons = [];
   #onKey = (event) => this.#handleKey(event);
@@ -149,7 +155,7 @@ export class AnnotationCanvas extends HTMLElement {
     document.addEventListener("keyup", this.#onKeyUp);
     if (this.#built) return;
     this.#built = true;
-    addStylesheet();
+    this.#styled = addStylesheet();
     this.#build();
     this.restoreInitial();
     this.#restoreDraft();
@@ -448,7 +454,8 @@ export class AnnotationCanvas extends HTMLElement {
       return;
     }
     try {
-      const { bitmap, width, height } = await decodeImage(src);
+      // Decode while the stylesheet loads; lay out only once the stage has its size.
+      const [{ bitmap, width, height }] = await Promise.all([decodeImage(src), this.#styled]);
       this.bitmap = bitmap;
       this.imageWidth = width;
       this.imageHeight = height;
