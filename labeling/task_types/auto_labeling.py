@@ -15,7 +15,7 @@ from scipy.optimize import linear_sum_assignment
 from labeling.consolidation.boxes import mean_iou
 from labeling.consolidation.masks import mask_iou
 from labeling.consolidation.matching import box_iou
-from labeling.task_types.image_segmentation import _save_png, default_color, load_label_map
+from labeling.task_types.image_segmentation import default_color, load_label_map, save_label_png
 
 BOX_MEAN_IOU_TARGET = 0.6
 MASK_MEAN_IOU_TARGET = 0.7
@@ -117,8 +117,8 @@ class MasksTarget:
         counts = np.bincount(index_map.ravel(), minlength=len(labels) + 1)
         return {
             "image_size": {"width": int(index_map.shape[1]), "height": int(index_map.shape[0])},
-            "ref": _save_png(palette[index_map], "RGB", "auto-"),
-            "index_ref": _save_png(index_map, "L", "auto-index-"),
+            "ref": save_label_png(palette[index_map], "RGB", "auto-"),
+            "index_ref": save_label_png(index_map, "L", "auto-index-"),
             "color_map": color_map,
             "pixels": {labels[k - 1]: int(counts[k]) for k in range(1, len(counts)) if counts[k]},
             "model_confidence": round(float(confidence), 6),

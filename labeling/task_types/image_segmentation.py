@@ -59,7 +59,7 @@ def _media_path(ref: str) -> Path:
     return Path(settings.MEDIA_ROOT) / ref
 
 
-def _save_png(array: np.ndarray, mode: str, prefix: str) -> str:
+def save_label_png(array: np.ndarray, mode: str, prefix: str) -> str:
     folder = _media_path(LABEL_MAP_FOLDER)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{LABEL_MAP_FOLDER}/{prefix}{uuid.uuid4().hex}.png"
@@ -163,7 +163,7 @@ class SemanticSegmentation:
         data = f.require(image, "pngImageData", f"{name}.labeledImage")
         index_map = decode_label_map(data, size, colors, f"{name}.labeledImage.pngImageData")
         counts = np.bincount(index_map.ravel(), minlength=len(labels) + 1)
-        ref = _save_png(index_map, "L", "answer-")
+        ref = save_label_png(index_map, "L", "answer-")
         return ParsedAnswer(
             answer={
                 name: {
@@ -189,8 +189,8 @@ class SemanticSegmentation:
         palette[0] = (255, 255, 255)
         for i, label in enumerate(labels):
             palette[i + 1] = [int(color_map[label][j : j + 2], 16) for j in (1, 3, 5)]
-        ref = _save_png(palette[voted], "RGB", "consolidated-")
-        index_ref = _save_png(voted, "L", "consolidated-index-")
+        ref = save_label_png(palette[voted], "RGB", "consolidated-")
+        index_ref = save_label_png(voted, "L", "consolidated-index-")
         counts = np.bincount(voted.ravel(), minlength=len(labels) + 1)
         return Consolidated(
             value={
