@@ -20,6 +20,7 @@ import base64
 import binascii
 import io
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,12 @@ class SemanticSegmentation:
     def consolidate_answers(self, answers: list[dict[str, Any]], labels: list[str]) -> Consolidated:
         inners = [next(iter(answer.values())) for answer in answers]
         maps = [load_label_map(inner["labeledImage"]["ref"]) for inner in inners]
+        # Every map should have the image's size; should a client have reported another,
+        # the maps of the most common size are voted on rather than the vote failing.
+        shapes = Counter(m.shape for m in maps)
+        shape = max(shapes, key=lambda s: (shapes[s], s))
+        inners = [inner for inner, m in zip(inners, maps, strict=True) if m.shape == shape]
+        maps = [m for m in maps if m.shape == shape]
         voted, confidence = vote_label_maps(maps, len(labels))
         color_map = {label: default_color(i) for i, label in enumerate(labels)}
         for inner in inners:  # the workers' own colours, where they gave them

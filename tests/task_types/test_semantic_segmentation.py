@@ -146,3 +146,19 @@ def test_coco_masks_as_rle(segmented_job, manager, tmp_path):
     decoded = mask_api.decode(mask_api.frPyObjects(road["segmentation"], h, w))
     assert (decoded.astype(bool) == (sky_over_road(10) == 2)).all()
     assert int(mask_api.area(mask_api.frPyObjects(sky["segmentation"], h, w))) == 400
+
+
+@pytest.mark.django_db
+def test_a_map_of_another_size_does_not_break_the_vote(settings):
+    task_type = get_task_type("image-semantic-segmentation")
+    good = [task_type.parse_answer(answer_of(sky_over_road(10)), LABELS).answer for _ in range(2)]
+    small = np.zeros((5, 5), dtype=np.uint8)
+    odd_inner = {
+        "inputImageProperties": {"width": 5, "height": 5},
+        "labelMappings": {label: {"color": color} for label, color in COLORS.items()},
+        "labeledImage": {"pngImageData": png_of(small)},
+    }
+    odd = task_type.parse_answer({"crowd-semantic-segmentation": odd_inner}, LABELS).answer
+    result = task_type.consolidate_answers([good[0], odd, good[1]], LABELS)
+    voted = np.asarray(Image.open(settings.MEDIA_ROOT / result.value["index_ref"]))
+    assert voted.shape == (30, 40) and (voted == sky_over_road(10)).all()
