@@ -18,6 +18,7 @@ import numpy as np
 from labeling.consolidation.boxes import consolidate_boxes
 from labeling.task_types import answer_fields as f
 from labeling.task_types.base import (
+    AnswerProblem,
     Consolidated,
     ParsedAnswer,
     SourceProblem,
@@ -39,7 +40,7 @@ def parse_boxes(inner: dict[str, Any], labels: list[str], path: str) -> list[dic
     for index, box in enumerate(boxes):
         where = f"{path}.boundingBoxes[{index}]"
         if not isinstance(box, dict):
-            raise f.AnswerProblem(f"{where} must be an object")
+            raise AnswerProblem(f"{where} must be an object")
         left = f.number(f.require(box, "left", where), f"{where}.left")
         top = f.number(f.require(box, "top", where), f"{where}.top")
         width = f.number(f.require(box, "width", where), f"{where}.width", minimum=1)
@@ -169,7 +170,13 @@ class BoundingBoxes:
         name = name or "annotatedResult"
         boxes = parse_boxes(inner, labels, name)
         size = f.image_size(inner, name)
-        return ParsedAnswer(answer={name: {"boundingBoxes": boxes, "inputImageProperties": size}})
+        kept: dict[str, Any] = {"boundingBoxes": boxes, "inputImageProperties": size}
+        modified = inner.get("initialValueModified")
+        if modified is not None:
+            if not isinstance(modified, bool):
+                raise AnswerProblem(f"{name}.initialValueModified must be true or false")
+            kept["initialValueModified"] = modified
+        return ParsedAnswer(answer={name: kept})
 
     def consolidate_answers(self, answers: list[dict[str, Any]], labels: list[str]) -> Consolidated:
         return _consolidate(answers, labels)

@@ -321,7 +321,9 @@ def test_adjusting_an_earlier_jobs_boxes(page: "Page", settings, manager, team, 
     page.keyboard.press("2")  # and say it is a person
     page.keyboard.press("Enter")
     expect(page.locator("#work-status")).to_contain_text("Nothing is left for you")
-    (adjusted,) = Annotation.objects.get(job=job).answer["annotatedResult"]["boundingBoxes"]
+    answer = Annotation.objects.get(job=job).answer["annotatedResult"]
+    assert answer["initialValueModified"] is True
+    (adjusted,) = answer["boundingBoxes"]
     assert adjusted["label"] == "person" and adjusted["left"] == 100
     assert abs(adjusted["width"] - 150) <= 2
 
@@ -369,3 +371,25 @@ def test_video_clip_classification_and_per_frame_detection(
     answer = Annotation.objects.get(job=detection).answer["annotatedResult"]
     assert [f["frame"] for f in answer["frames"]] == [0, 1]
     assert answer["frameCount"] == 5
+
+
+def test_attributes_written_as_javascript_literals_parse(page: "Page", labeler):
+    """Templates for the managed service often write initial-value as a JS literal."""
+    sign_in(page, "lab1", "lab1-pass-1")
+    page.goto("/work/")
+    parsed = page.evaluate(
+        """async (samples) => {
+            const module = await import("/static/quorum/elements/annotation-canvas.js");
+            return samples.map(([raw, fallback]) => module.parseJsonAttribute(raw, fallback));
+        }""",
+        [
+            ["[ { label: 'cat', left: 1, top: 2, width: 3, height: 4, }, ]", []],
+            ['[{"label": "a, b}", "left": 0}]', []],
+            ["{ broken", "fallback"],
+        ],
+    )
+    assert parsed == [
+        [{"label": "cat", "left": 1, "top": 2, "width": 3, "height": 4}],
+        [{"label": "a, b}", "left": 0}],
+        "fallback",
+    ]

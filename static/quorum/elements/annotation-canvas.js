@@ -66,13 +66,60 @@ export function colorOf(index) {
   return PALETTE[((index % PALETTE.length) + PALETTE.length) % PALETTE.length];
 }
 
+/**
+ * An attribute's JSON, or the JavaScript-literal style that templates written for the
+ * managed service often carry: `[{ label: 'cat', left: 10, }, ]` (bare keys, single quotes,
+ * trailing commas). Falls back to ``fallback`` when neither parses.
+ */
 export function parseJsonAttribute(raw, fallback) {
-  if (!raw) return fallback;
+  if (!raw || !raw.trim()) return fallback;
   try {
     return JSON.parse(raw);
   } catch {
-    return fallback;
+    try {
+      return JSON.parse(looseToJson(raw));
+    } catch {
+      return fallback;
+    }
   }
+}
+
+/** Rewrite a JavaScript object literal as JSON, leaving the text inside strings alone. */
+export function looseToJson(text) {
+  let out = "";
+  let i = 0;
+  let plain = "";
+  const flush = () => {
+    out += plain
+      .replace(/([{,]\s*)([A-Za-z_$][\w$-]*)\s*:/g, '$1"$2":')
+      .replace(/,(\s*[}\]])/g, "$1");
+    plain = "";
+  };
+  while (i < text.length) {
+    const quote = text[i];
+    if (quote !== '"' && quote !== "'") {
+      plain += quote;
+      i += 1;
+      continue;
+    }
+    flush();
+    let value = "";
+    i += 1;
+    while (i < text.length && text[i] !== quote) {
+      if (text[i] === "\\" && i + 1 < text.length) {
+        const next = text[i + 1];
+        value += next === "n" ? "\n" : next === "t" ? "\t" : next;
+        i += 2;
+      } else {
+        value += text[i];
+        i += 1;
+      }
+    }
+    i += 1;
+    out += JSON.stringify(value);
+  }
+  flush();
+  return out;
 }
 
 function isTyping(target) {

@@ -5,6 +5,9 @@
 // of per-box flags such as ["occluded", "truncated"]). Its value:
 //   {"boundingBoxes": [{"label", "left", "top", "width", "height"}],
 //    "inputImageProperties": {"height", "width"}}
+// plus "initialValueModified" (true / false) when there was an initial-value. JSON
+// attributes may be written as JavaScript literals (bare keys, single quotes, trailing
+// commas), as the managed service's templates often do.
 //
 // Mouse: drag on the image draws a box with the current label; click a box to select it,
 // drag it to move, drag a handle to resize. Keys: 1–9 label (also relabels the selected
@@ -60,23 +63,33 @@ export class CrowdBoundingBox extends AnnotationCanvas {
         width: box.width,
         height: box.height,
       }));
+    this.initialBoxes = this.hasAttribute("initial-value")
+      ? JSON.stringify(this.#rounded())
+      : null;
+  }
+
+  #rounded() {
+    return this.boxes.map((box) => {
+      const out = {
+        label: box.label,
+        left: Math.round(box.left),
+        top: Math.round(box.top),
+        width: Math.max(MIN_SIZE, Math.round(box.width)),
+        height: Math.max(MIN_SIZE, Math.round(box.height)),
+      };
+      if (box.attributes && Object.keys(box.attributes).length) out.attributes = box.attributes;
+      return out;
+    });
   }
 
   get value() {
-    return {
-      boundingBoxes: this.boxes.map((box) => {
-        const out = {
-          label: box.label,
-          left: Math.round(box.left),
-          top: Math.round(box.top),
-          width: Math.max(MIN_SIZE, Math.round(box.width)),
-          height: Math.max(MIN_SIZE, Math.round(box.height)),
-        };
-        if (box.attributes && Object.keys(box.attributes).length) out.attributes = box.attributes;
-        return out;
-      }),
-      inputImageProperties: this.imageProperties(),
-    };
+    const boundingBoxes = this.#rounded();
+    const value = { boundingBoxes, inputImageProperties: this.imageProperties() };
+    // As the managed service's element: whether the boxes given to adjust were changed.
+    if (this.initialBoxes !== null && this.initialBoxes !== undefined) {
+      value.initialValueModified = JSON.stringify(boundingBoxes) !== this.initialBoxes;
+    }
+    return value;
   }
 
   checkValidity() {
