@@ -1,10 +1,14 @@
 """Image annotation elements in headless Chromium: a labeler draws with mouse and keys,
 submits, and the stored answer is what they drew."""
 
+import base64
+import io
+import json
 import re
 from typing import TYPE_CHECKING
 
 import pytest
+from PIL import Image
 
 from labeling.models import Annotation
 from tests.browser.test_labeling_flow import sign_in
@@ -393,3 +397,33 @@ def test_attributes_written_as_javascript_literals_parse(page: "Page", labeler):
         [{"label": "a, b}", "left": 0}],
         "fallback",
     ]
+
+
+def test_a_mask_starts_from_an_earlier_label_map(page: "Page", settings, labeler):
+    """A custom template hands the element an earlier map to correct (served same-origin)."""
+    write_image(settings.MEDIA_ROOT, "road.png", size=(40, 30))
+    earlier = Image.new("RGB", (40, 30), "#ffffff")
+    earlier.paste((0x43, 0x63, 0xD8), (0, 0, 40, 10))  # the top 10 rows are sky
+    buffer = io.BytesIO()
+    earlier.save(buffer, format="PNG")
+    data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    sign_in(page, "lab1", "lab1-pass-1")
+    page.goto("/work/")
+    page.evaluate(
+        """async ([image, initial]) => {
+            await import("/static/quorum/elements/index.js");
+            const element = document.createElement("crowd-semantic-segmentation");
+            element.setAttribute("labels", '["sky", "road"]');
+            element.setAttribute("src", image);
+            element.setAttribute("initial-value", initial);
+            document.querySelector("main").append(element);
+        }""",
+        [
+            "data:image/png;base64,"
+            + base64.b64encode((settings.MEDIA_ROOT / "road.png").read_bytes()).decode(),
+            json.dumps({"src": data_url, "labelMappings": {"sky": {"color": "#4363D8"}}}),
+        ],
+    )
+    page.wait_for_selector("crowd-semantic-segmentation[data-initial-loaded]")
+    counts = page.evaluate("document.querySelector('crowd-semantic-segmentation').counts()")
+    assert counts == [40 * 20, 40 * 10, 0]

@@ -1,6 +1,7 @@
 // <crowd-semantic-segmentation>: paint every pixel of the image at `src` with a label.
 //
-// Attributes: name, src, header, labels. Its value is the managed service's shape:
+// Attributes: name, src, header, labels, initial-value ({"src": "<PNG>", "labelMappings":
+// {"<label>": {"color"}}}: an earlier map to correct). Its value is the managed service's shape:
 //   {"inputImageProperties": {"height", "width"},
 //    "labelMappings": {"<label>": {"color": "#rrggbb"}},
 //    "labeledImage": {"pngImageData": "<base64 PNG>"}}
@@ -14,7 +15,14 @@
 // The label map is a byte per pixel; painting updates only the touched rectangle of the
 // overlay, and the overlay is drawn over the image at half opacity.
 
-import { AnnotationCanvas, colorOf, element } from "./annotation-canvas.js";
+import {
+  AnnotationCanvas,
+  colorOf,
+  decodeImage,
+  element,
+  parseJsonAttribute,
+  safeUrl,
+} from "./annotation-canvas.js";
 
 const TOOLS = [
   ["brush", "Brush", "B"],
@@ -90,6 +98,44 @@ export class CrowdSemanticSegmentation extends AnnotationCanvas {
     this.#maskContext = this.#mask.getContext("2d");
     this.#pixels = this.#maskContext.createImageData(width, height);
     this.palette = this.labels.map((_, index) => rgbOf(colorOf(index)));
+    this.#loadInitial();
+  }
+
+  /**
+   * `initial-value`: {"src": "<label map PNG>", "labelMappings": {"<label>": {"color"}}},
+   * an earlier map to correct. Its pixels take the label whose colour they have.
+   */
+  async #loadInitial() {
+    const initial = parseJsonAttribute(this.getAttribute("initial-value"), null);
+    const src = initial && safeUrl(initial.src);
+    if (!src) return;
+    const byColor = new Map();
+    for (const [label, mapping] of Object.entries(initial.labelMappings || {})) {
+      const index = this.labels.indexOf(label);
+      if (index >= 0 && mapping?.color) byColor.set(mapping.color.toLowerCase(), index + 1);
+    }
+    try {
+      const { bitmap, width, height } = await decodeImage(src);
+      if (width !== this.imageWidth || height !== this.imageHeight) return;
+      const reader = document.createElement("canvas");
+      reader.width = width;
+      reader.height = height;
+      const context = reader.getContext("2d", { willReadFrequently: true });
+      context.drawImage(bitmap, 0, 0);
+      const data = context.getImageData(0, 0, width, height).data;
+      const hex = (v) => v.toString(16).padStart(2, "0");
+      for (let i = 0; i < this.labelMap.length; i += 1) {
+        const o = i * 4;
+        if (data[o + 3] === 0) continue;
+        const color = `#${hex(data[o])}${hex(data[o + 1])}${hex(data[o + 2])}`;
+        this.labelMap[i] = byColor.get(color) || 0;
+      }
+    } catch {
+      this.statusLine.textContent = "The earlier label map could not be loaded.";
+      return;
+    }
+    this.#refresh(0, 0, this.imageWidth, this.imageHeight);
+    this.setAttribute("data-initial-loaded", "");
   }
 
   get value() {
