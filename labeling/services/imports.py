@@ -308,7 +308,9 @@ def _check_image_file(path: Path) -> str:
 def _run_manifest(run: ImportRun) -> None:
     job = run.job
     task_type = get_task_type(job.task_type)
-    reserved = (job.label_attribute_name, f"{job.label_attribute_name}-metadata")
+    # The keys the export writes (segmentation's is "<name>-ref", the managed service's).
+    written = job.label_attribute_name + getattr(task_type, "manifest_attribute_suffix", "")
+    reserved = (written, f"{written}-metadata")
     path = Path(run.staged_path)
     count = 0
     for number, read, text in _manifest_lines(path):

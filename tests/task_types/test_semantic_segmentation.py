@@ -11,8 +11,10 @@ from PIL import Image
 
 from labeling.consolidation.masks import mask_iou, rle_decode, rle_encode, vote_label_maps
 from labeling.models import Annotation, ConsolidatedLabel
+from labeling.services.jobs import job_create
 from labeling.task_types import get_task_type
 from labeling.task_types.base import AnswerProblem
+from tests.conftest import import_lines
 from tests.task_types.helpers import export, image_job, manifest, work, write_image
 
 LABELS = ["sky", "road"]
@@ -162,3 +164,19 @@ def test_a_map_of_another_size_does_not_break_the_vote(settings):
     result = task_type.consolidate_answers([good[0], odd, good[1]], LABELS)
     voted = np.asarray(Image.open(settings.MEDIA_ROOT / result.value["index_ref"]))
     assert voted.shape == (30, 40) and (voted == sky_over_road(10)).all()
+
+
+@pytest.mark.django_db
+def test_an_item_that_already_has_the_ref_key_is_refused(settings, manager, team):
+    write_image(settings.MEDIA_ROOT, "road.png", size=SIZE)
+    job = job_create(
+        created_by=manager,
+        name="seg",
+        task_type="image-semantic-segmentation",
+        labels=LABELS,
+        team=team,
+    )
+    line = {"source-ref": "road.png", f"{job.label_attribute_name}-ref": "x.png"}
+    run = import_lines(job, manager, [line])
+    assert run.status == "failed"
+    assert f'"{job.label_attribute_name}-ref" key' in run.errors[0]["reason"]
