@@ -33,6 +33,7 @@ import numpy as np
 from _harness import OUT, REPO, command_line, git_commit, record
 from _probes import machine, percentile
 from PIL import Image
+from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -228,8 +229,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-record", action="store_true", help="print only")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only this bench needs it
-
     WORK.mkdir(parents=True, exist_ok=True)
     print("making images…", file=sys.stderr)
     make_image(WORK / "hd.jpg", 1920, 1080)
