@@ -1,5 +1,6 @@
 """The labeling REST API under /api/v1/: thin views over services and selectors."""
 
+import json
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -17,6 +18,7 @@ from rest_framework.views import APIView
 
 from labeling import exports, selectors
 from labeling.errors import NotFound, ValidationFailed
+from labeling.export_formats import export_format_names, get_export_format
 from labeling.models import ImportRun, Job, Team, User
 from labeling.permissions import IsLabeler, IsManager
 from labeling.serializers import (
@@ -44,6 +46,7 @@ from labeling.services.imports import import_stage_images, import_stage_manifest
 from labeling.services.jobs import job_create, job_start, job_stop
 from labeling.services.teams import team_create, team_member_add
 from labeling.services.users import user_create
+from labeling.task_types import get_task_type
 
 ERRORS = {code: OpenApiResponse(ErrorOut) for code in (400, 401, 403, 404, 409)}
 UPLOAD_CHUNK_BYTES = 1 << 20
@@ -331,21 +334,41 @@ class JobExport(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("format", enum=["manifest", "csv"], default="manifest"),
+            OpenApiParameter(
+                "format", enum=["manifest", "csv", *export_format_names()], default="manifest"
+            ),
             OpenApiParameter("labeled", enum=["all", "only"], default="all"),
         ],
         responses={
             (200, "application/x-ndjson"): OpenApiTypes.STR,
             (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/zip"): OpenApiTypes.BINARY,
         },
-        summary="Export the augmented manifest (JSON Lines) or CSV, streamed",
+        summary="Export the augmented manifest (JSON Lines), CSV, or the task type's formats "
+        "(COCO, VOC, YOLO, MOT), streamed",
     )
     def get(self, request: Request, job_id: int) -> StreamingHttpResponse:
         job = _job_for(request, job_id)
         query = ExportQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         labeled_only = query.validated_data["labeled"] == "only"
-        if query.validated_data["format"] == "csv":
+        name = query.validated_data["format"]
+        if name not in ("manifest", "csv"):
+            offered = getattr(get_task_type(job.task_type), "export_formats", ())
+            if name not in offered:
+                raise ValidationFailed(
+                    f"a {job.task_type} job exports as manifest, csv"
+                    + "".join(f", {other}" for other in offered)
+                    + f"; not {name}",
+                    details={"field": "format"},
+                )
+            export_format = get_export_format(name)
+            body, content_type, suffix = (
+                export_format.stream(job, labeled_only=True),
+                export_format.content_type,
+                export_format.suffix,
+            )
+        elif name == "csv":
             body, content_type, suffix = (
                 exports.csv_stream(job, labeled_only=labeled_only),
                 "text/csv",
@@ -391,12 +414,32 @@ class ItemMedia(APIView):
         ref = selectors.item_source_ref(item=item)
         if not ref:
             raise NotFound("this item has no media")
-        if urlparse(ref).scheme in ("http", "https"):
-            return HttpResponseRedirect(ref)
-        root = Path(settings.MEDIA_ROOT).resolve()
-        path = (root / ref).resolve()
-        if root not in path.parents or not path.is_file():
-            raise NotFound("the item's media file is missing")
-        response = FileResponse(path.open("rb"))
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        return _media_response(ref)
+
+
+class ItemFrame(APIView):
+    @extend_schema(
+        responses={(200, "image/*"): OpenApiTypes.BINARY, **ERRORS},
+        summary="One frame of a video item (frames count from 0)",
+    )
+    def get(self, request: Request, item_id: int, frame: int):
+        item = selectors.item_visible_to(item_id=item_id, user=request.user)
+        if item is None:
+            raise NotFound(f"there is no item {item_id} that you can see")
+        frames = json.loads(item.data).get("frames")
+        if not isinstance(frames, list) or not 0 <= frame < len(frames):
+            raise NotFound(f"this item has no frame {frame}")
+        return _media_response(str(frames[frame]))
+
+
+def _media_response(ref: str):
+    """A file of the media folder, or a redirect to an http(s) URL."""
+    if urlparse(ref).scheme in ("http", "https"):
+        return HttpResponseRedirect(ref)
+    root = Path(settings.MEDIA_ROOT).resolve()
+    path = (root / ref).resolve()
+    if root not in path.parents or not path.is_file():
+        raise NotFound("the item's media file is missing")
+    response = FileResponse(path.open("rb"))
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 
 from labeling.models import Item, Job
 from labeling.task_types import get_task_type
+from labeling.task_types.base import is_structured
 
 ROWS_PER_FETCH = 5_000
 BYTES_PER_CHUNK = 256 * 1024
@@ -29,11 +30,14 @@ _LABEL_FIELDS = (
 )
 
 
-def _rows(job: Job, labeled_only: bool):
+_VALUE_FIELDS = (*_LABEL_FIELDS, "consolidated__value")
+
+
+def _rows(job: Job, labeled_only: bool, fields: tuple[str, ...] = _LABEL_FIELDS):
     items = Item.objects.filter(job_id=job.pk).order_by("id")
     if labeled_only:
         items = items.filter(consolidated__isnull=False)
-    rows = items.values_list(*_LABEL_FIELDS).iterator(chunk_size=ROWS_PER_FETCH)
+    rows = items.values_list(*fields).iterator(chunk_size=ROWS_PER_FETCH)
     if connection.vendor != "postgresql":
         # SQLite reads lazily as it is; a transaction here would hold its write lock.
         yield from rows
@@ -59,8 +63,17 @@ def _chunked(lines: Iterator[str]) -> Iterator[bytes]:
         yield "".join(buffer).encode()
 
 
+def labeled_rows(job: Job, *, labeled_only: bool = False):
+    """(id, data, label, confidence, human, created, method, value) of each item, in id order;
+    the export formats of the image and video task types read these."""
+    return _rows(job, labeled_only, _VALUE_FIELDS)
+
+
 def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
     task_type = get_task_type(job.task_type)
+    if is_structured(task_type):
+        yield from _structured_manifest_lines(job, task_type, labeled_only)
+        return
     attribute = json.dumps(job.label_attribute_name)
     metadata_key = json.dumps(f"{job.label_attribute_name}-metadata")
     job_name = f"labeling-job/{job.name}"
@@ -80,6 +93,41 @@ def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
         }
         suffix = f"{attribute}:{class_ids.get(label, -1)},{metadata_key}:" + json.dumps(
             metadata, ensure_ascii=False, separators=(",", ":")
+        )
+        body = data[:-1].rstrip()
+        separator = "" if body.endswith("{") else ","
+        yield f"{body}{separator}{suffix}}}\n"
+
+
+def _structured_manifest_lines(job: Job, task_type, labeled_only: bool) -> Iterator[str]:
+    """Lines whose label attribute is the task type's own shape (boxes, masks, ...)."""
+    # Semantic segmentation names its PNG under "<attribute>-ref", as the managed service did.
+    name = job.label_attribute_name + getattr(task_type, "manifest_attribute_suffix", "")
+    attribute = json.dumps(name)
+    metadata_key = json.dumps(f"{name}-metadata")
+    job_name = f"labeling-job/{job.name}"
+    labels = list(job.labels)
+    for row in _rows(job, labeled_only, _VALUE_FIELDS):
+        _id, data, _label, confidence, human, created, method, value = row
+        if created is None:
+            yield data + "\n"
+            continue
+        if isinstance(value, str):
+            value = json.loads(value)
+        label_value, extra = task_type.manifest_label(value, labels)
+        metadata = {
+            **extra,
+            "confidence": confidence,
+            "type": task_type.manifest_type,
+            "job-name": job_name,
+            "human-annotated": "yes" if human else "no",
+            "creation-date": created.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+            "consolidation-method": method,
+        }
+        compact = {"ensure_ascii": False, "separators": (",", ":")}
+        suffix = (
+            f"{attribute}:{json.dumps(label_value, **compact)},"
+            f"{metadata_key}:{json.dumps(metadata, **compact)}"
         )
         body = data[:-1].rstrip()
         separator = "" if body.endswith("{") else ","

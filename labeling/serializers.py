@@ -4,6 +4,7 @@ import json
 
 from rest_framework import serializers
 
+from labeling.export_formats import export_format_names
 from labeling.models import (
     MAX_WORKERS_PER_ITEM,
     Annotation,
@@ -265,7 +266,9 @@ class AssignmentOut(serializers.ModelSerializer):
 
 
 class ExportQuery(serializers.Serializer):
-    format = serializers.ChoiceField(choices=["manifest", "csv"], default="manifest")
+    format = serializers.ChoiceField(
+        choices=["manifest", "csv", *export_format_names()], default="manifest"
+    )
     labeled = serializers.ChoiceField(choices=["all", "only"], default="all")
 
 

@@ -46,10 +46,15 @@ def task_context(assignment: Assignment) -> dict[str, Any]:
     job = assignment.job
     task_type = get_task_type(job.task_type)
     media_url = f"/api/v1/items/{assignment.item_id}/media" if task_type.media == "image" else None
+    line = json.loads(assignment.item.data)
+    # What a task type derives from the item for its template (boxes to adjust, frames, ...).
+    extra = task_type.template_context(line) if hasattr(task_type, "template_context") else {}
     return {
         "task": {
             "assignment_id": assignment.pk,
-            "input": json.loads(assignment.item.data),
+            "item_id": assignment.item_id,
+            "input": line,
+            "extra": extra,
             "labels": list(job.labels),
             "short_instructions": job.short_instructions,
             "full_instructions": job.full_instructions,

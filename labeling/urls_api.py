@@ -90,4 +90,9 @@ urlpatterns = [
         api_workforces.InvitationAccept.as_view(),
         name="api-invitation-accept",
     ),
+    path(
+        "items/<int:item_id>/frames/<int:frame>",
+        api.ItemFrame.as_view(),
+        name="api-item-frame",
+    ),
 ]

@@ -9,6 +9,7 @@ from labeling.models import Annotation, ConsolidatedLabel, Item
 from labeling.services.quality import item_score
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
+from labeling.task_types.base import is_structured
 
 # Task types whose answers are one class each: the job's method (majority vote or EM with
 # the stored worker estimates, issue 5) consolidates them; others use their own strategy.
@@ -19,6 +20,10 @@ def item_consolidate(
     *, item_id: int, job_id: int, task_type: str, labels: list[str]
 ) -> ConsolidatedLabel:
     """Consolidate an item that has all its answers (inside the caller's transaction)."""
+    if is_structured(get_task_type(task_type)):
+        return _consolidate_structured(
+            item_id=item_id, job_id=job_id, task_type=task_type, labels=labels
+        )
     strategy = get_strategy(get_task_type(task_type).consolidation)
     if strategy.name == CLASSIFICATION_STRATEGY:
         winner, confidence, method, answers_count = item_score(
@@ -37,6 +42,32 @@ def item_consolidate(
         human_annotated=True,
         answers_count=answers_count,
     )
+    return _mark_labeled(consolidated)
+
+
+def _consolidate_structured(
+    *, item_id: int, job_id: int, task_type: str, labels: list[str]
+) -> ConsolidatedLabel:
+    """Task types with more than a class per answer (boxes, masks, ...) consolidate themselves."""
+    answers = list(
+        Annotation.objects.filter(item_id=item_id).order_by("id").values_list("answer", flat=True)
+    )
+    result = get_task_type(task_type).consolidate_answers(answers, labels)
+    consolidated = ConsolidatedLabel.objects.create(
+        item_id=item_id,
+        job_id=job_id,
+        value=result.value,
+        label=result.label[:200],
+        confidence=min(1.0, max(0.0, result.confidence)),
+        method=result.method,
+        human_annotated=True,
+        answers_count=len(answers),
+    )
+    return _mark_labeled(consolidated)
+
+
+def _mark_labeled(consolidated: ConsolidatedLabel) -> ConsolidatedLabel:
+    item_id, job_id, label = consolidated.item_id, consolidated.job_id, consolidated.label
     Item.objects.filter(pk=item_id).update(status=ItemStatus.LABELED)
     publish_on_commit(
         item_consolidated,

@@ -308,7 +308,9 @@ def _check_image_file(path: Path) -> str:
 def _run_manifest(run: ImportRun) -> None:
     job = run.job
     task_type = get_task_type(job.task_type)
-    reserved = (job.label_attribute_name, f"{job.label_attribute_name}-metadata")
+    # The keys the export writes (segmentation's is "<name>-ref", the managed service's).
+    written = job.label_attribute_name + getattr(task_type, "manifest_attribute_suffix", "")
+    reserved = (written, f"{written}-metadata")
     path = Path(run.staged_path)
     count = 0
     for number, read, text in _manifest_lines(path):
@@ -328,12 +330,22 @@ def _run_manifest(run: ImportRun) -> None:
     if count == 0:
         raise ImportProblem("the manifest has no items")
     _report(run, "storing", 0, count)
+    texts: Iterable[str] = (text for _, _, text in _manifest_lines(path))
+    prepare = getattr(task_type, "prepare_source", None)
+    if prepare is not None:  # e.g. a video's frames are extracted here, in the worker
+        texts = (_prepared(prepare, text) for text in texts)
     with transaction.atomic():
-        stored = _insert_items(run, (text for _, _, text in _manifest_lines(path)), count)
+        stored = _insert_items(run, texts, count)
         Job.objects.filter(pk=job.pk).update(items_total=F("items_total") + stored)
         run.items_created = stored
         _finish(run, ImportStatus.SUCCEEDED)
     _refresh_item_statistics(stored)
+
+
+def _prepared(prepare, text: str) -> str:
+    line = json.loads(text)
+    ready = prepare(line)
+    return text if ready is line else json.dumps(ready, ensure_ascii=False, separators=(",", ":"))
 
 
 def _run_images(run: ImportRun) -> None:

@@ -2,10 +2,32 @@
 
 from labeling.task_types.base import TaskType, get_task_type, register_task_type, task_type_choices
 from labeling.task_types.classification import IMAGE_CLASSIFICATION, TEXT_CLASSIFICATION
+from labeling.task_types.image_boxes import IMAGE_BOUNDING_BOX, IMAGE_BOUNDING_BOX_ADJUSTMENT
+from labeling.task_types.image_classification_multi import (
+    IMAGE_CLASSIFICATION_MULTILABEL,
+    IMAGE_LABEL_VERIFICATION,
+)
+from labeling.task_types.image_segmentation import IMAGE_SEMANTIC_SEGMENTATION
+from labeling.task_types.image_shapes import IMAGE_KEYPOINT, IMAGE_POLYGON
+from labeling.task_types.video import (
+    VIDEO_CLASSIFICATION,
+    VIDEO_OBJECT_DETECTION,
+    VIDEO_OBJECT_TRACKING,
+)
 
 __all__ = [
+    "IMAGE_BOUNDING_BOX",
+    "IMAGE_BOUNDING_BOX_ADJUSTMENT",
+    "IMAGE_CLASSIFICATION_MULTILABEL",
+    "IMAGE_KEYPOINT",
+    "IMAGE_LABEL_VERIFICATION",
+    "IMAGE_POLYGON",
+    "IMAGE_SEMANTIC_SEGMENTATION",
     "IMAGE_CLASSIFICATION",
     "TEXT_CLASSIFICATION",
+    "VIDEO_CLASSIFICATION",
+    "VIDEO_OBJECT_DETECTION",
+    "VIDEO_OBJECT_TRACKING",
     "TaskType",
     "get_task_type",
     "register_task_type",

@@ -34,6 +34,38 @@ class TaskType(Protocol):
         """Validate a worker's answer; raise AnswerProblem naming what is wrong."""
 
 
+@dataclass(frozen=True)
+class Consolidated:
+    """One item's consolidated label from a task type that consolidates its own answers."""
+
+    value: dict[str, Any]
+    confidence: float
+    method: str
+    label: str = ""
+
+
+class StructuredTaskType(TaskType, Protocol):
+    """A task type whose answer is more than one class (boxes, masks, tracks, ...).
+
+    It consolidates its answers itself (with a pure strategy from ``labeling.consolidation``)
+    and says how its consolidated value appears in the augmented manifest.
+    """
+
+    export_formats: tuple[str, ...]
+
+    def consolidate_answers(self, answers: list[dict[str, Any]], labels: list[str]) -> Consolidated:
+        """Consolidate the parsed answers of one item (one per worker, in arrival order)."""
+
+    def manifest_label(
+        self, value: dict[str, Any], labels: list[str]
+    ) -> tuple[Any, dict[str, Any]]:
+        """The label attribute's value and the extra metadata keys of one manifest line."""
+
+
+def is_structured(task_type: TaskType) -> bool:
+    return hasattr(task_type, "consolidate_answers")
+
+
 _REGISTRY: dict[str, TaskType] = {}
 
 

@@ -1,5 +1,16 @@
 // Quorum's task UI elements: import this module once and every crowd-* element is defined.
 
+export { AnnotationCanvas } from "./annotation-canvas.js";
+export { CrowdBoundingBox } from "./crowd-bounding-box.js";
 export { CrowdClassifier, parseCategories } from "./crowd-classifier.js";
 export { CrowdForm } from "./crowd-form.js";
 export { CrowdImageClassifier } from "./crowd-image-classifier.js";
+export { CrowdImageClassifierMultiSelect } from "./crowd-image-classifier-multi-select.js";
+export { CrowdKeypoint } from "./crowd-keypoint.js";
+export { CrowdPolygon } from "./crowd-polygon.js";
+export { CrowdSemanticSegmentation } from "./crowd-semantic-segmentation.js";
+export { CrowdVideoClassifier } from "./crowd-video-classifier.js";
+export {
+  CrowdVideoObjectDetection,
+  CrowdVideoObjectTracking,
+} from "./crowd-video-object-tracking.js";

@@ -1,0 +1,600 @@
+// The drawing surface every image annotation element builds on (<crowd-bounding-box>,
+// <crowd-polygon>, <crowd-keypoint>, <crowd-semantic-segmentation>, the video tracker).
+//
+// One <canvas> draws the image and every object: no DOM node per object, so 1,000 boxes
+// cost one path per label. Drawing happens only when something changed, once per animation
+// frame. The image is decoded off the main thread (img.decode(), then createImageBitmap)
+// before it is first drawn, so a 20-megapixel photo does not stall the page.
+//
+// Common attributes: name, src, header, labels (JSON array of strings or {label} objects).
+// Common keys: 1–9 pick the Nth label (via <crowd-form>), + / - zoom, 0 fit the image,
+// arrows pan (when nothing is selected), Space + drag or the middle / right button pans,
+// the mouse wheel zooms at the pointer, Ctrl+Z / Ctrl+Shift+Z undo and redo, I instructions.
+// Work in progress is kept in sessionStorage per lease until the answer is submitted, so a
+// reload or a failed submit loses nothing.
+
+import { parseCategories } from "./crowd-classifier.js";
+import { colorOf, decodeImage, element, imagePyramid, safeUrl } from "./canvas-support.js";
+
+export {
+  colorOf,
+  decodeImage,
+  element,
+  imagePyramid,
+  looseToJson,
+  parseJsonAttribute,
+  safeUrl,
+} from "./canvas-support.js";
+
+const MAX_SCALE = 32;
+const WHEEL_ZOOM = 0.0015;
+const PAN_STEP = 60;
+const UNDO_DEPTH = 100;
+const TYPING_TAGS = new Set(["INPUT", "TEXTAREA", "SELECT"]);
+
+let stylesheet = null;
+let dialogCount = 0;
+
+/** Load the elements' stylesheet once; resolves when it applies (or failed to load). */
+function addStylesheet() {
+  if (stylesheet) return stylesheet;
+  const link = document.createElement("link");
+  link.rel = "stylesheet";
+  link.href = new URL("./crowd-annotation.css", import.meta.url).href;
+  stylesheet = new Promise((resolve) => {
+    link.addEventListener("load", resolve, { once: true });
+    link.addEventListener("error", resolve, { once: true });
+  });
+  document.head.append(link);
+  return stylesheet;
+}
+
+function isTyping(target) {
+  return target instanceof Element && (TYPING_TAGS.has(target.tagName) || target.isContentEditable);
+}
+
+export class AnnotationCanvas extends HTMLElement {
+  #built = false;
+  #frame = 0;
+  #undo = [];
+  #redo = [];
+  #panning = null;
+  #spaceDown = false;
+  #viewMoved = false;
+  #styled = Promise.resolve(); // until the labeler zooms or pans, the image follows the stage's size
+  #dialog = null;
+  #labelButtons = [];
+  #onKey = (event) => this.#handleKey(event);
+  #onKeyUp = (event) => {
+    if (event.key === " ") this.#spaceDown = false;
+  };
+
+  // Image and view: screen = image * scale + offset (in CSS pixels of the canvas).
+  bitmap = null;
+  levels = []; // smaller copies of a large image: [{factor, bitmap}], largest first
+  imageWidth = 0;
+  imageHeight = 0;
+  scale = 1;
+  offsetX = 0;
+  offsetY = 0;
+  canvas = null;
+  context = null;
+  currentLabel = 0;
+  renderCount = 0;
+
+  connectedCallback() {
+    // Capture: the element sees a key before <crowd-form> (Enter closes a polygon first).
+    document.addEventListener("keydown", this.#onKey, { capture: true });
+    document.addEventListener("keyup", this.#onKeyUp);
+    if (this.#built) return;
+    this.#built = true;
+    this.#styled = addStylesheet();
+    this.#build();
+    this.restoreInitial();
+    this.#restoreDraft();
+    this.#load();
+  }
+
+  disconnectedCallback() {
+    document.removeEventListener("keydown", this.#onKey, { capture: true });
+    document.removeEventListener("keyup", this.#onKeyUp);
+  }
+
+  get name() {
+    return this.getAttribute("name") || "";
+  }
+
+  get labels() {
+    return parseCategories(this.getAttribute("labels"));
+  }
+
+  get ready() {
+    return this.bitmap !== null;
+  }
+
+  // --- What subclasses provide --------------------------------------------------------------
+  /** The objects' state as a JSON-able value (undo, drafts). */
+  state() {
+    return null;
+  }
+  setState(_state) {}
+  /** Fill the state from the `initial-value` attribute. */
+  restoreInitial() {}
+  /** Draw the objects; the context is already in image coordinates. */
+  drawObjects(_context) {}
+  /** Draw overlays in screen coordinates (handles, labels). */
+  drawOverlay(_context) {}
+  pointerDown(_point, _event) {
+    return false;
+  }
+  pointerMove(_point, _event) {}
+  pointerUp(_point, _event) {}
+  /** Element-specific keys; return true when handled. */
+  handleKey(_event) {
+    return false;
+  }
+  /** A label was picked (1–9 or a click); the selected object may take it. */
+  labelChosen(_index) {}
+  /** A line under the image saying what the tools do. */
+  toolHint() {
+    return "";
+  }
+  statusText() {
+    return "";
+  }
+
+  // --- Shared behaviour ---------------------------------------------------------------------
+  choose(index) {
+    if (!Number.isInteger(index) || index < 0 || index >= this.labels.length) return false;
+    this.currentLabel = index;
+    this.#labelButtons.forEach((button, position) =>
+      button.setAttribute("aria-pressed", String(position === index)),
+    );
+    this.labelChosen(index);
+    this.invalidate();
+    return true;
+  }
+
+  openInstructions() {
+    if (this.#dialog && !this.#dialog.open) this.#dialog.showModal();
+  }
+
+  /** Record the state before a change, so Ctrl+Z can bring it back. */
+  remember() {
+    this.#undo.push(this.snapshot());
+    if (this.#undo.length > this.undoDepth) this.#undo.shift();
+    this.#redo.length = 0;
+  }
+
+  /** How many steps Ctrl+Z goes back. */
+  get undoDepth() {
+    return UNDO_DEPTH;
+  }
+
+  /** A copy of the state for the undo stack (JSON text unless a subclass keeps pixels). */
+  snapshot() {
+    return JSON.stringify(this.state());
+  }
+
+  restoreSnapshot(snapshot) {
+    this.setState(JSON.parse(snapshot));
+  }
+
+  /** A change is complete: keep the draft, redraw, tell the form. */
+  changed() {
+    this.#saveDraft();
+    this.invalidate();
+    this.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  /** Drop the last remembered state (a press that changed nothing after all). */
+  forget() {
+    this.#undo.pop();
+  }
+
+  undo() {
+    if (!this.#undo.length) return;
+    this.#redo.push(this.snapshot());
+    this.restoreSnapshot(this.#undo.pop());
+    this.changed();
+  }
+
+  redo() {
+    if (!this.#redo.length) return;
+    this.#undo.push(this.snapshot());
+    this.restoreSnapshot(this.#redo.pop());
+    this.changed();
+  }
+
+  /** Draw at once (a benchmark times this); changes otherwise go through invalidate(). */
+  renderNow() {
+    this.#render();
+  }
+
+  invalidate() {
+    if (this.#frame) return;
+    this.#frame = requestAnimationFrame(() => {
+      this.#frame = 0;
+      this.#render();
+    });
+  }
+
+  toImage(event) {
+    const rect = this.canvas.getBoundingClientRect();
+    return {
+      x: (event.clientX - rect.left - this.offsetX) / this.scale,
+      y: (event.clientY - rect.top - this.offsetY) / this.scale,
+    };
+  }
+
+  toScreen(x, y) {
+    return { x: x * this.scale + this.offsetX, y: y * this.scale + this.offsetY };
+  }
+
+  clampPoint(point) {
+    return {
+      x: Math.min(Math.max(point.x, 0), this.imageWidth),
+      y: Math.min(Math.max(point.y, 0), this.imageHeight),
+    };
+  }
+
+  fit() {
+    if (!this.imageWidth) return;
+    const width = this.canvas.clientWidth;
+    const height = this.canvas.clientHeight;
+    this.scale = Math.min(width / this.imageWidth, height / this.imageHeight);
+    this.offsetX = (width - this.imageWidth * this.scale) / 2;
+    this.offsetY = (height - this.imageHeight * this.scale) / 2;
+    this.#viewMoved = false;
+    this.invalidate();
+  }
+
+  zoomAt(factor, screenX, screenY) {
+    const minimum = Math.min(
+      this.canvas.clientWidth / Math.max(this.imageWidth, 1),
+      this.canvas.clientHeight / Math.max(this.imageHeight, 1),
+    ) / 4;
+    const scale = Math.min(Math.max(this.scale * factor, minimum), MAX_SCALE);
+    this.offsetX = screenX - ((screenX - this.offsetX) * scale) / this.scale;
+    this.offsetY = screenY - ((screenY - this.offsetY) * scale) / this.scale;
+    this.scale = scale;
+    this.#viewMoved = true;
+    this.invalidate();
+  }
+
+  panBy(dx, dy) {
+    this.offsetX += dx;
+    this.offsetY += dy;
+    this.#viewMoved = true;
+    this.invalidate();
+  }
+
+  colorOfLabel(label) {
+    return colorOf(this.labels.indexOf(label));
+  }
+
+  imageProperties() {
+    return { height: this.imageHeight, width: this.imageWidth };
+  }
+
+  // --- Building and loading -----------------------------------------------------------------
+  #build() {
+    const shortInstructions = this.querySelector(":scope > short-instructions");
+    const fullInstructions = this.querySelector(":scope > full-instructions");
+    const main = element("section", "qc-main qa-main");
+    const header = this.getAttribute("header");
+    if (header) main.append(element("h2", "qc-header", header));
+
+    const toolbar = element("div", "qa-labels");
+    toolbar.setAttribute("role", "group");
+    toolbar.setAttribute("aria-label", "Labels");
+    this.#labelButtons = this.labels.map((label, index) => {
+      const button = element("button", "qa-label");
+      button.type = "button";
+      button.setAttribute("aria-pressed", String(index === 0));
+      const swatch = element("span", "qa-swatch");
+      swatch.style.background = colorOf(index);
+      if (index < 9) button.append(element("kbd", "", String(index + 1)));
+      button.append(swatch, element("span", "", label));
+      button.addEventListener("click", () => this.choose(index));
+      toolbar.append(button);
+      return button;
+    });
+    this.extraControls(toolbar);
+
+    const stage = element("div", "qa-stage");
+    this.canvas = element("canvas", "qa-canvas");
+    this.canvas.tabIndex = 0;
+    this.canvas.setAttribute("role", "img");
+    this.canvas.setAttribute("aria-label", header || "Image to annotate");
+    stage.append(this.canvas);
+    this.context = this.canvas.getContext("2d");
+    this.statusLine = element("p", "qa-status", "Loading the image…");
+    this.statusLine.setAttribute("aria-live", "polite");
+    const hint = element("p", "qa-hint qc-muted", this.toolHint());
+    main.append(toolbar, stage);
+    this.belowStage(main);
+    main.append(this.statusLine, hint);
+
+    const side = element("aside", "qc-side");
+    side.append(element("h3", "qc-side-title", "Instructions"));
+    if (shortInstructions) side.append(shortInstructions);
+    if (fullInstructions) {
+      this.#dialog = this.#instructionsDialog(fullInstructions);
+      const more = element("button", "qc-more");
+      more.type = "button";
+      more.append("Full instructions ", element("kbd", "", "I"));
+      more.addEventListener("click", () => this.openInstructions());
+      side.append(more);
+    }
+    const layout = element("div", "qc-layout qa-layout");
+    layout.append(main, side);
+    this.replaceChildren(layout);
+    if (this.#dialog) this.append(this.#dialog);
+
+    new ResizeObserver(() => this.#resize()).observe(stage);
+    this.canvas.addEventListener("pointerdown", (event) => this.#down(event));
+    this.canvas.addEventListener("pointermove", (event) => this.#move(event));
+    this.canvas.addEventListener("pointerup", (event) => this.#up(event));
+    this.canvas.addEventListener("pointercancel", (event) => this.#up(event));
+    this.canvas.addEventListener("contextmenu", (event) => event.preventDefault());
+    this.canvas.addEventListener(
+      "wheel",
+      (event) => {
+        event.preventDefault();
+        const rect = this.canvas.getBoundingClientRect();
+        this.zoomAt(
+          Math.exp(-event.deltaY * WHEEL_ZOOM),
+          event.clientX - rect.left,
+          event.clientY - rect.top,
+        );
+      },
+      { passive: false },
+    );
+  }
+
+  /** Subclasses may add buttons beside the labels. */
+  extraControls(_toolbar) {}
+
+  /** Subclasses may add controls under the image (the video timeline). */
+  belowStage(_main) {}
+
+  /** The URL of the first picture to show (a video element: its first frame). */
+  firstSource() {
+    return this.getAttribute("src");
+  }
+
+  /** Show another picture of the same size (a video frame), keeping the view. */
+  showPicture(bitmap) {
+    this.bitmap = bitmap;
+    this.levels = [];
+    this.invalidate();
+  }
+
+  /** The smallest copy of the image that still has a pixel per device pixel at this zoom. */
+  pictureForScale(deviceScale) {
+    let best = this.bitmap;
+    for (const level of this.levels) {
+      if (level.factor >= deviceScale) best = level.bitmap;
+    }
+    return best;
+  }
+
+  async #load() {
+    const src = safeUrl(this.firstSource());
+    if (!src) {
+      this.statusLine.textContent = "This task has no image to show.";
+      return;
+    }
+    try {
+      // Decode while the stylesheet loads; lay out only once the stage has its size.
+      const [{ bitmap, width, height }] = await Promise.all([decodeImage(src), this.#styled]);
+      this.bitmap = bitmap;
+      this.imageWidth = width;
+      this.imageHeight = height;
+    } catch {
+      this.statusLine.textContent =
+        "The image could not be loaded. Skip this task (S) if it stays blank.";
+      return;
+    }
+    this.#resize();
+    this.fit();
+    this.imageLoaded();
+    this.setAttribute("data-ready", "");
+    this.dispatchEvent(new Event("crowd-image-ready", { bubbles: true }));
+    const bitmap = this.bitmap;
+    const levels = await imagePyramid(bitmap, this.imageWidth, this.imageHeight);
+    if (this.bitmap === bitmap) {
+      this.levels = levels;
+      this.invalidate();
+    }
+  }
+
+  /** Called once the image is known (size set); subclasses may prepare buffers. */
+  imageLoaded() {}
+
+  #resize() {
+    const ratio = window.devicePixelRatio || 1;
+    const width = this.canvas.clientWidth;
+    const height = this.canvas.clientHeight;
+    if (!width || !height) return;
+    this.canvas.width = Math.round(width * ratio);
+    this.canvas.height = Math.round(height * ratio);
+    // The stage may get its size late (the stylesheet loads after the element): refit
+    // until the labeler has moved the view.
+    if (!this.#viewMoved) this.fit();
+    this.invalidate();
+  }
+
+  #render() {
+    const context = this.context;
+    const started = performance.now();
+    const ratio = window.devicePixelRatio || 1;
+    context.setTransform(1, 0, 0, 1, 0, 0);
+    context.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    if (!this.bitmap) return;
+    context.setTransform(
+      ratio * this.scale,
+      0,
+      0,
+      ratio * this.scale,
+      ratio * this.offsetX,
+      ratio * this.offsetY,
+    );
+    context.imageSmoothingEnabled = this.scale < 2;
+    const picture = this.pictureForScale(this.scale * ratio);
+    context.drawImage(picture, 0, 0, this.imageWidth, this.imageHeight);
+    this.drawObjects(context);
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    this.drawOverlay(context);
+    this.renderCount += 1;
+    this.lastRenderMs = performance.now() - started;
+    const zoom = `${Math.round(this.scale * 100)}%`;
+    const text = `${this.imageWidth}×${this.imageHeight} · zoom ${zoom} · ${this.statusText()}`;
+    if (this.statusLine.textContent !== text) this.statusLine.textContent = text;
+  }
+
+  visibleRect() {
+    return {
+      left: -this.offsetX / this.scale,
+      top: -this.offsetY / this.scale,
+      right: (this.canvas.clientWidth - this.offsetX) / this.scale,
+      bottom: (this.canvas.clientHeight - this.offsetY) / this.scale,
+    };
+  }
+
+  // --- Pointer ------------------------------------------------------------------------------
+  #down(event) {
+    if (!this.ready) return;
+    this.canvas.focus({ preventScroll: true });
+    this.canvas.setPointerCapture(event.pointerId);
+    if (event.button === 1 || event.button === 2 || this.#spaceDown) {
+      this.#panning = { x: event.clientX, y: event.clientY };
+      return;
+    }
+    if (event.button !== 0) return;
+    this.pointerDown(this.toImage(event), event);
+  }
+
+  #move(event) {
+    if (this.#panning) {
+      this.panBy(event.clientX - this.#panning.x, event.clientY - this.#panning.y);
+      this.#panning = { x: event.clientX, y: event.clientY };
+      return;
+    }
+    if (!this.ready) return;
+    this.pointerMove(this.toImage(event), event);
+  }
+
+  #up(event) {
+    if (this.#panning) {
+      this.#panning = null;
+      return;
+    }
+    if (!this.ready) return;
+    this.pointerUp(this.toImage(event), event);
+  }
+
+  // --- Keys ---------------------------------------------------------------------------------
+  #handleKey(event) {
+    if (event.defaultPrevented || isTyping(event.target)) return;
+    if (document.querySelector("dialog[open]")) return;
+    if (!this.isConnected || this.closest("[inert]")) return;
+    const key = event.key;
+    if ((event.ctrlKey || event.metaKey) && (key === "z" || key === "Z")) {
+      event.preventDefault();
+      if (event.shiftKey) this.redo();
+      else this.undo();
+      return;
+    }
+    if ((event.ctrlKey || event.metaKey) && (key === "y" || key === "Y")) {
+      event.preventDefault();
+      this.redo();
+      return;
+    }
+    if (event.ctrlKey || event.metaKey) return;
+    if (this.handleKey(event)) {
+      event.preventDefault();
+      return;
+    }
+    if (event.altKey) return;
+    if (key === " ") {
+      this.#spaceDown = true;
+      if (event.target === this.canvas) event.preventDefault();
+      return;
+    }
+    const centreX = this.canvas.clientWidth / 2;
+    const centreY = this.canvas.clientHeight / 2;
+    const pans = {
+      ArrowLeft: [PAN_STEP, 0],
+      ArrowRight: [-PAN_STEP, 0],
+      ArrowUp: [0, PAN_STEP],
+      ArrowDown: [0, -PAN_STEP],
+    };
+    if (key === "+" || key === "=") this.zoomAt(1.25, centreX, centreY);
+    else if (key === "-" || key === "_") this.zoomAt(0.8, centreX, centreY);
+    else if (key === "0") this.fit();
+    else if (pans[key]) this.panBy(...pans[key]);
+    else return;
+    event.preventDefault();
+  }
+
+  // --- Drafts -------------------------------------------------------------------------------
+  #draftKey() {
+    const holder = this.closest("[data-assignment-id]");
+    const form = this.closest("crowd-form");
+    const lease = form?.getAttribute("assignment-id") || holder?.dataset.assignmentId;
+    return lease ? `quorum-draft:${lease}:${this.localName}:${this.name}` : "";
+  }
+
+  /** Whether work in progress is kept in sessionStorage (pixel maps are too big for it). */
+  get keepsDrafts() {
+    return true;
+  }
+
+  #saveDraft() {
+    const key = this.keepsDrafts ? this.#draftKey() : "";
+    if (!key) return;
+    try {
+      sessionStorage.setItem(key, JSON.stringify(this.state()));
+    } catch {
+      // Storage full or off: the work is still in the page.
+    }
+  }
+
+  #restoreDraft() {
+    const key = this.keepsDrafts ? this.#draftKey() : "";
+    if (!key) return;
+    this.closest("crowd-form")?.addEventListener("quorum:submitted", () =>
+      sessionStorage.removeItem(key),
+    );
+    const draft = sessionStorage.getItem(key);
+    if (!draft) return;
+    try {
+      this.setState(JSON.parse(draft));
+    } catch {
+      sessionStorage.removeItem(key);
+    }
+  }
+
+  #instructionsDialog(fullInstructions) {
+    dialogCount += 1;
+    const titleId = `qa-dialog-title-${dialogCount}`;
+    const dialog = element("dialog", "qc-dialog");
+    dialog.setAttribute("aria-labelledby", titleId);
+    const head = element("div", "qc-dialog-head");
+    const title = element("h2", "", fullInstructions.getAttribute("header") || "Instructions");
+    title.id = titleId;
+    const close = element("button", "qc-dialog-close", "Close");
+    close.type = "button";
+    close.addEventListener("click", () => dialog.close());
+    head.append(title, close);
+    const body = element("div", "qc-dialog-body");
+    body.append(fullInstructions);
+    dialog.append(head, body);
+    dialog.addEventListener("click", (event) => {
+      if (event.target === dialog) dialog.close();
+    });
+    return dialog;
+  }
+}
