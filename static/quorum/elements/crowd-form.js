@@ -83,7 +83,8 @@ export class CrowdForm extends HTMLElement {
     const answer = {};
     let problem = null;
     for (const node of this.querySelectorAll("[name]")) {
-      if (node.closest("crowd-form") !== this) continue;
+      // Fields an element draws for itself (data-crowd-internal) answer through the element.
+      if (node.closest("crowd-form") !== this || node.hasAttribute("data-crowd-internal")) continue;
       const name = node.getAttribute("name");
       if (node.localName.includes("-")) {
         if (typeof node.checkValidity === "function" && !node.checkValidity()) {
