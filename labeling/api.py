@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling import exports, selectors
+from labeling import exports, exports_text, selectors
 from labeling.errors import NotFound, ValidationFailed
 from labeling.models import ImportRun, Job, Team, User
 from labeling.permissions import IsLabeler, IsManager
@@ -331,21 +331,39 @@ class JobExport(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("format", enum=["manifest", "csv"], default="manifest"),
+            OpenApiParameter(
+                "format",
+                enum=["manifest", "csv", "conll2003", "spacy"],
+                default="manifest",
+                description="conll2003 and spacy are for entity recognition jobs",
+            ),
             OpenApiParameter("labeled", enum=["all", "only"], default="all"),
         ],
         responses={
             (200, "application/x-ndjson"): OpenApiTypes.STR,
             (200, "text/csv"): OpenApiTypes.STR,
+            (200, "text/plain"): OpenApiTypes.STR,
         },
-        summary="Export the augmented manifest (JSON Lines) or CSV, streamed",
+        summary="Export the augmented manifest (JSON Lines), CSV, CoNLL 2003 or spaCy, streamed",
     )
     def get(self, request: Request, job_id: int) -> StreamingHttpResponse:
         job = _job_for(request, job_id)
         query = ExportQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         labeled_only = query.validated_data["labeled"] == "only"
-        if query.validated_data["format"] == "csv":
+        try:
+            text_export = exports_text.export_for(
+                job, fmt=query.validated_data["format"], labeled_only=labeled_only
+            )
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), details={"field": "format"}) from None
+        if text_export is not None:
+            body, content_type, suffix = (
+                text_export.body,
+                text_export.content_type,
+                text_export.suffix,
+            )
+        elif query.validated_data["format"] == "csv":
             body, content_type, suffix = (
                 exports.csv_stream(job, labeled_only=labeled_only),
                 "text/csv",

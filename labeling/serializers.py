@@ -260,7 +260,9 @@ class AssignmentOut(serializers.ModelSerializer):
 
 
 class ExportQuery(serializers.Serializer):
-    format = serializers.ChoiceField(choices=["manifest", "csv"], default="manifest")
+    format = serializers.ChoiceField(
+        choices=["manifest", "csv", "conll2003", "spacy"], default="manifest"
+    )
     labeled = serializers.ChoiceField(choices=["all", "only"], default="all")
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from labeling import api
+from labeling import api, api_templates
 
 urlpatterns = [
     path("teams", api.TeamListCreate.as_view(), name="api-teams"),
@@ -29,4 +29,26 @@ urlpatterns = [
         name="api-release",
     ),
     path("items/<int:item_id>/media", api.ItemMedia.as_view(), name="api-item-media"),
+    # Custom task templates (issue 7)
+    path("templates", api_templates.TemplateListCreate.as_view(), name="api-templates"),
+    path("templates/preview", api_templates.TemplatePreview.as_view(), name="api-template-preview"),
+    path(
+        "templates/<int:template_id>", api_templates.TemplateDetail.as_view(), name="api-template"
+    ),
+    path(
+        "templates/<int:template_id>/versions",
+        api_templates.TemplateVersions.as_view(),
+        name="api-template-versions",
+    ),
+    path(
+        "templates/<int:template_id>/versions/<int:number>",
+        api_templates.TemplateVersionDetail.as_view(),
+        name="api-template-version",
+    ),
+    path(
+        "jobs/<int:job_id>/template",
+        api_templates.JobTemplateSet.as_view(),
+        name="api-job-template",
+    ),
+    path("media/signed/<str:token>", api_templates.SignedMedia.as_view(), name="api-signed-media"),
 ]

@@ -1,5 +1,7 @@
 """Writing consolidated labels: gather an item's answers, run the job's strategy, store it."""
 
+from typing import Any
+
 import numpy as np
 
 from labeling.consolidation import get_strategy
@@ -14,7 +16,10 @@ def item_consolidate(
     *, item_id: int, job_id: int, task_type: str, labels: list[str]
 ) -> ConsolidatedLabel:
     """Consolidate an item that has all its answers (inside the caller's transaction)."""
-    strategy = get_strategy(get_task_type(task_type).consolidation)
+    kind = get_task_type(task_type)
+    if hasattr(kind, "consolidate_answers"):  # task types whose answer is not one class
+        return _consolidate_whole_answers(item_id=item_id, job_id=job_id, kind=kind, labels=labels)
+    strategy = get_strategy(kind.consolidation)
     answers = list(
         Annotation.objects.filter(item_id=item_id).order_by("id").values_list("label", "worker_id")
     )
@@ -40,6 +45,34 @@ def item_consolidate(
         job_id=job_id,
         item_id=item_id,
         label=label,
+        confidence=consolidated.confidence,
+    )
+    return consolidated
+
+
+def _consolidate_whole_answers(
+    *, item_id: int, job_id: int, kind: Any, labels: list[str]
+) -> ConsolidatedLabel:
+    answers = list(
+        Annotation.objects.filter(item_id=item_id).order_by("id").values_list("answer", flat=True)
+    )
+    result = kind.consolidate_answers(answers, labels)
+    consolidated = ConsolidatedLabel.objects.create(
+        item_id=item_id,
+        job_id=job_id,
+        value=result.value,
+        label=result.label,
+        confidence=result.confidence,
+        method=result.method,
+        human_annotated=True,
+        answers_count=len(answers),
+    )
+    Item.objects.filter(pk=item_id).update(status=ItemStatus.LABELED)
+    publish_on_commit(
+        item_consolidated,
+        job_id=job_id,
+        item_id=item_id,
+        label=result.label,
         confidence=consolidated.confidence,
     )
     return consolidated
