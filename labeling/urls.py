@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from labeling import views
+from labeling import views, views_templates
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,5 +15,11 @@ urlpatterns = [
     path("console/jobs/<int:job_id>/start", views.job_start_view, name="console-job-start"),
     path("console/jobs/<int:job_id>/stop", views.job_stop_view, name="console-job-stop"),
     path("console/teams", views.teams, name="console-teams"),
+    path("console/templates", views_templates.templates_list, name="console-templates"),
+    path(
+        "console/templates/<int:template_id>/",
+        views_templates.template_edit,
+        name="console-template",
+    ),
     path("console/teams/labelers", views.labeler_add, name="console-labeler-add"),
 ]
