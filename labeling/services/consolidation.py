@@ -1,5 +1,6 @@
 """Writing consolidated labels: gather an item's answers, run the job's strategy, store it."""
 
+import json
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,8 @@ def _consolidate_whole_answers(
     answers = list(
         Annotation.objects.filter(item_id=item_id).order_by("id").values_list("answer", flat=True)
     )
-    result = kind.consolidate_answers(answers, labels)
+    item_data = json.loads(Item.objects.values_list("data", flat=True).get(pk=item_id))
+    result = kind.consolidate_answers(answers, labels, item_data=item_data)
     consolidated = ConsolidatedLabel.objects.create(
         item_id=item_id,
         job_id=job_id,

@@ -38,7 +38,7 @@ class CustomTaskType:
         return ParsedAnswer(answer=answer)
 
     def consolidate_answers(
-        self, answers: list[dict[str, Any]], labels: list[str]
+        self, answers: list[dict[str, Any]], labels: list[str], *, item_data: dict[str, Any]
     ) -> ConsolidatedAnswer:
         keys = [json.dumps(a, sort_keys=True, separators=(",", ":")) for a in answers]
         counts = Counter(keys)

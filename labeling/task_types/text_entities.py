@@ -91,14 +91,16 @@ class EntityRecognition:
         return ParsedAnswer(answer={"entities": cleaned})
 
     def consolidate_answers(
-        self, answers: list[dict[str, Any]], labels: list[str]
+        self, answers: list[dict[str, Any]], labels: list[str], *, item_data: dict[str, Any]
     ) -> ConsolidatedAnswer:
         index = {label: i for i, label in enumerate(labels)}
+        # The answer's check could not see the text; spans past its end are left out here.
+        length = len(item_data.get("source", ""))
         spans = [
             Span(e["startOffset"], e["endOffset"], index[e["label"]], worker)
             for worker, answer in enumerate(answers)
             for e in answer.get("entities", [])
-            if e.get("label") in index
+            if e.get("label") in index and e["endOffset"] <= length
         ]
         entities = consolidate_spans(
             spans, n_workers=len(answers), n_labels=len(labels), allow_overlap=self.allow_overlap

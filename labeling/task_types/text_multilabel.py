@@ -37,7 +37,7 @@ class TextMultiLabelClassification:
         return ParsedAnswer(answer={"labels": ordered})
 
     def consolidate_answers(
-        self, answers: list[dict[str, Any]], labels: list[str]
+        self, answers: list[dict[str, Any]], labels: list[str], *, item_data: dict[str, Any]
     ) -> ConsolidatedAnswer:
         chosen = np.array(
             [[label in set(a.get("labels", [])) for label in labels] for a in answers], dtype=bool

@@ -347,3 +347,69 @@ def test_ner_on_a_long_document_with_the_keyboard_only(
         ("LOC", "London"),
     ]
     print(json.dumps({"ner_100k_ms_per_caret_move": round(timing, 2)}))
+
+
+def _drag_over(page: "Page", word: str) -> None:
+    """Select ``word`` in the NER text with the mouse, as a person drags over it."""
+    box = page.evaluate(
+        """(word) => {
+        const doc = document.querySelector('.qe-doc');
+        const walker = document.createTreeWalker(doc, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          const at = node.data.indexOf(word);
+          if (at < 0) continue;
+          const range = document.createRange();
+          range.setStart(node, at);
+          range.setEnd(node, at + word.length);
+          const rect = range.getBoundingClientRect();
+          return {left: rect.left, right: rect.right, y: rect.top + rect.height / 2};
+        }
+        return null;
+    }""",
+        word,
+    )
+    assert box, f"{word!r} is not in the text"
+    page.mouse.move(box["left"] + 1, box["y"])
+    page.mouse.down()
+    page.mouse.move(box["right"] - 1, box["y"], steps=5)
+    page.mouse.up()
+
+
+def test_ner_with_the_mouse_on_a_pre_tokenized_text(page: "Page", make_job, manager, labeler):
+    job = make_job(
+        items=0,
+        start=False,
+        task_type="text-entity-recognition-overlapping",
+        labels=["PER", "LOC"],
+    )
+    text = "Mr. O'Neil lives in São Paulo 🇧🇷 now"
+    # Pre-tokenized: "São Paulo" is one token, so a drag over "Paul" snaps to all of it.
+    tokens = [[0, 3], [4, 10], [11, 16], [17, 19], [20, 29], [30, 32], [33, 36]]
+    import_lines(job, manager, [{"source": text, "tokens": tokens}])
+    job_start(job=job, by=manager)
+    sign_in(page, "lab1", "lab1-pass-1")
+    expect(page).to_have_url(re.compile(r"/work/$"))
+    page.goto(f"/work/jobs/{job.pk}/")
+    expect(page.locator(".qe-doc")).to_contain_text("São Paulo")
+
+    _drag_over(page, "Paul")
+    expect(page.locator(".qe-status")).to_contain_text("Selected “São Paulo”")
+    page.get_by_role("button", name="LOC").click()
+    # Choose the label first, then drag: each drag labels at once.
+    page.get_by_role("button", name="PER").click()
+    _drag_over(page, "O'Neil")
+    # Overlapping spans are allowed in this job: "Mr. O'Neil" over "O'Neil".
+    page.keyboard.press("Escape")
+    page.locator(".qe-doc").focus()
+    page.keyboard.press("Home")
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("1")
+    expect(page.locator(".qe-list li")).to_have_count(3)
+    page.keyboard.press("Enter")
+    expect(page.locator("#done-count")).to_have_text("1")
+    entities = Annotation.objects.get(job=job).answer["entities"]
+    assert [(e["label"], text[e["startOffset"] : e["endOffset"]]) for e in entities] == [
+        ("PER", "Mr. O'Neil"),
+        ("PER", "O'Neil"),
+        ("LOC", "São Paulo"),
+    ]

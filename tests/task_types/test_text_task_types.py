@@ -157,3 +157,23 @@ def test_conll_is_refused_for_a_classification_job(make_job, manager):
     response = client_for(manager).get(f"/api/v1/jobs/{job.pk}/export?format=conll2003")
     assert response.status_code == 400
     assert "entity recognition" in response.json()["error"]["message"]
+
+
+def test_spans_past_the_end_of_the_text_are_left_out_of_consolidation():
+    kind = get_task_type("text-entity-recognition")
+    answers = [
+        {"entities": [{"label": "PER", "startOffset": 0, "endOffset": 3}]},
+        {"entities": [{"label": "PER", "startOffset": 0, "endOffset": 3}]},
+        {"entities": [{"label": "PER", "startOffset": 90, "endOffset": 99}]},
+    ]
+    result = kind.consolidate_answers(answers, ["PER"], item_data={"source": "Ada is here"})
+    assert result.value["entities"] == [{"label": "PER", "startOffset": 0, "endOffset": 3}]
+    assert result.value["confidences"] == [pytest.approx(2 / 3)]
+
+
+def test_custom_answers_consolidate_by_the_most_common_whole_answer():
+    kind = get_task_type("custom")
+    answers = [{"a": {"label": "Dog"}}, {"a": {"label": "Cat"}}, {"a": {"label": "Dog"}}]
+    result = kind.consolidate_answers(answers, [], item_data={})
+    assert result.value == {"a": {"label": "Dog"}}
+    assert result.confidence == pytest.approx(2 / 3)

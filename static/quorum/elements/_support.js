@@ -71,7 +71,7 @@ crowd-alert:not([type]), crowd-alert[type="info"] { background: #eff6ff; border-
 .qe-chunk { content-visibility: auto; contain-intrinsic-size: auto 40rem; }
 .qe-entity { border-bottom: 3px solid var(--qe-color); background: color-mix(in srgb, var(--qe-color) 18%, transparent); border-radius: 2px; }
 .qe-entity[data-depth="1"] { padding-bottom: 3px; }
-.qe-caret { background: #fde047; outline: 1px solid #a16207; }
+.qe-doc:focus .qe-caret { background: #fde047; outline: 1px solid #a16207; }
 .qe-selection { background: #bfdbfe; }
 .qe-status { font-size: .9rem; color: #374151; min-height: 1.3rem; }
 .qe-list { list-style: none; padding: 0; margin: 0; max-height: 55vh; overflow-y: auto; }

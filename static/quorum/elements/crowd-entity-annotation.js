@@ -263,10 +263,6 @@ export class CrowdEntityAnnotation extends HTMLElement {
       "number keys label the selection, Delete removes the entity at the caret.");
     this.#doc.addEventListener("keydown", (event) => this.#onKey(event));
     this.#doc.addEventListener("mouseup", () => this.#onMouseUp());
-    const redrawCaret = () =>
-      this.#starts.length && this.#redraw(this.#starts[this.#caret], this.#ends[this.#caret]);
-    this.#doc.addEventListener("focus", redrawCaret);
-    this.#doc.addEventListener("blur", redrawCaret);
     this.#status = element("p", "qe-status");
     this.#status.setAttribute("role", "status");
     this.#status.setAttribute("aria-live", "polite");
@@ -372,7 +368,8 @@ export class CrowdEntityAnnotation extends HTMLElement {
       if (selection && selection[0] <= from && to <= selection[1]) {
         span.classList.add("qe-selection");
       }
-      if (caretRange && caretRange[0] <= from && to <= caretRange[1] && this.#doc.matches(":focus")) {
+      // Shown only while the text has focus (CSS), so focus changes redraw nothing.
+      if (caretRange && caretRange[0] <= from && to <= caretRange[1]) {
         span.classList.add("qe-caret");
       }
       nodes.push(span);
