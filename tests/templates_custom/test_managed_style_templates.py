@@ -44,7 +44,8 @@ TEMPLATES = {
         ],
     ),
     "crowd-image-classifier": (
-        '<crowd-image-classifier name="animal" src="{{ task.input.taskObject | grant_read_access }}"'
+        '<crowd-image-classifier name="animal"'
+        ' src="{{ task.input.taskObject | grant_read_access }}"'
         " categories=\"['Dog', 'Cat']\"></crowd-image-classifier>",
         ['src="/api/v1/media/signed/'],
     ),
@@ -109,7 +110,8 @@ TEMPLATES = {
     "short-instructions": (
         "<short-instructions>{{ task.input.source | escape_once }}</short-instructions>",
         [
-            "<short-instructions>He said &#34;hi&#34; &amp; left &lt;quickly&gt;</short-instructions>"
+            "<short-instructions>He said &#34;hi&#34; &amp; left &lt;quickly&gt;"
+            "</short-instructions>"
         ],
     ),
     "full-instructions": (
