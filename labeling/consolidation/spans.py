@@ -58,26 +58,43 @@ def boundary(values: np.ndarray) -> int:
 
 
 def cluster_spans(spans: list[Span], *, min_jaccard: float = 0.3) -> list[list[int]]:
-    """Indices of ``spans`` grouped into clusters (greedy, in reading order)."""
+    """Indices of ``spans`` grouped into clusters (greedy, in reading order).
+
+    Spans are taken by start; only clusters still open at a span's start (their furthest end
+    lies beyond it) can overlap it, so each span is compared with a handful of clusters,
+    not with all of them, and no pairwise matrix over all spans is built.
+    """
     if not spans:
         return []
-    order = sorted(range(len(spans)), key=lambda i: (spans[i].start, -spans[i].end))
-    starts = np.array([s.start for s in spans])
-    ends = np.array([s.end for s in spans])
-    similarity = jaccard_matrix(starts, ends)
+    starts = np.array([s.start for s in spans], dtype=np.int64)
+    ends = np.array([s.end for s in spans], dtype=np.int64)
+    order = np.lexsort((-ends, starts))
     clusters: list[list[int]] = []
-    for index in order:
+    cluster_end: list[int] = []
+    open_clusters: list[int] = []
+    for index in order.tolist():
+        span = spans[index]
+        open_clusters = [c for c in open_clusters if cluster_end[c] > span.start]
         best, best_score = -1, min_jaccard
-        for number, members in enumerate(clusters):
-            if any(spans[m].worker == spans[index].worker for m in members):
+        for number in open_clusters:
+            members = clusters[number]
+            if any(spans[m].worker == span.worker for m in members):
                 continue
-            score = float(similarity[index, members].mean())
+            member_starts, member_ends = starts[members], ends[members]
+            overlap = np.clip(
+                np.minimum(member_ends, span.end) - np.maximum(member_starts, span.start), 0, None
+            )
+            union = (member_ends - member_starts) + (span.end - span.start) - overlap
+            score = float((overlap / np.maximum(union, 1)).mean())
             if score >= best_score:
                 best, best_score = number, score
         if best < 0:
             clusters.append([index])
+            cluster_end.append(span.end)
+            open_clusters.append(len(clusters) - 1)
         else:
             clusters[best].append(index)
+            cluster_end[best] = max(cluster_end[best], span.end)
     return clusters
 
 

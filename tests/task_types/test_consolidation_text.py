@@ -70,3 +70,12 @@ def test_without_overlap_the_weaker_of_two_overlapping_entities_goes():
 
 def test_no_spans_no_entities():
     assert consolidate_spans([], n_workers=3, n_labels=2) == []
+
+
+def test_many_spans_cluster_without_a_pairwise_matrix():
+    # 9 workers x 2,000 entities: an all-pairs matrix would hold 324 million cells.
+    spans = [Span(i * 10 + (w % 2), i * 10 + 6, i % 3, w) for w in range(9) for i in range(2000)]
+    entities = consolidate_spans(spans, n_workers=9, n_labels=3)
+    assert len(entities) == 2000
+    assert all(e.support == 9 and e.confidence == 1.0 for e in entities)
+    assert entities[1].start == 10  # the mode of 10 (5 workers) and 11 (4)

@@ -3,10 +3,12 @@
 import json
 
 import pytest
+from django.test import Client
 
 from labeling.models import ConsolidatedLabel
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
+from labeling.services.jobs import job_start
 from labeling.task_types import get_task_type
 from labeling.task_types.base import AnswerProblem, SourceProblem
 from tests.conftest import client_for, import_lines
@@ -85,8 +87,6 @@ def test_ner_job_consolidates_and_exports_in_every_format(make_job, make_labeler
         label_attribute_name="ner",
     )
     import_lines(job, manager, [{"source": TEXT}])
-    from labeling.services.jobs import job_start
-
     job_start(job=job, by=manager)
     workers = [make_labeler(f"w{i}") for i in range(3)]
     _answer_all(
@@ -177,3 +177,12 @@ def test_custom_answers_consolidate_by_the_most_common_whole_answer():
     result = kind.consolidate_answers(answers, [], item_data={})
     assert result.value == {"a": {"label": "Dog"}}
     assert result.confidence == pytest.approx(2 / 3)
+
+
+def test_the_dashboard_of_an_ner_job_offers_its_exports(make_job, manager):
+    job = make_job(items=1, task_type="text-entity-recognition", labels=["PER"])
+    client = Client()
+    client.force_login(manager)
+    page = client.get(f"/console/jobs/{job.pk}/").content.decode()
+    assert "format=conll2003" in page
+    assert "format=spacy" in page
