@@ -268,6 +268,14 @@ def _size_hint(value: Any) -> int:
     return len(value) if isinstance(value, (str, list, tuple)) else 0
 
 
+def _keep_carriage_returns(value: Any) -> Any:
+    """Write CR as ``&#13;``: HTML parsing turns CR LF into LF, which would shift every
+    character offset after it (an entity annotation's offsets among them)."""
+    if isinstance(value, str) and "\r" in value and not isinstance(value, Markup):
+        return Markup(str(escape(value)).replace("\r", "&#13;"))
+    return value
+
+
 class TaskSandbox(SandboxedEnvironment):
     """Jinja2's sandbox narrowed to task data; see the module's docstring."""
 
@@ -277,6 +285,7 @@ class TaskSandbox(SandboxedEnvironment):
         super().__init__(
             loader=NoLoader(),
             autoescape=True,
+            finalize=_keep_carriage_returns,
             undefined=TaskUndefined,
             extensions=["jinja2.ext.loopcontrols"],
             keep_trailing_newline=True,

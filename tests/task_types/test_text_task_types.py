@@ -11,6 +11,7 @@ from labeling.services.assignments import assignment_claim
 from labeling.services.jobs import job_start
 from labeling.task_types import get_task_type
 from labeling.task_types.base import AnswerProblem, SourceProblem
+from labeling.task_ui import render_task
 from tests.conftest import client_for, import_lines
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +187,15 @@ def test_the_dashboard_of_an_ner_job_offers_its_exports(make_job, manager):
     page = client.get(f"/console/jobs/{job.pk}/").content.decode()
     assert "format=conll2003" in page
     assert "format=spacy" in page
+
+
+def test_the_builtin_ner_ui_keeps_carriage_returns_and_tokens(make_job, manager, labeler):
+    job = make_job(
+        items=0, start=False, task_type="text-entity-recognition-overlapping", labels=["PER"]
+    )
+    import_lines(job, manager, [{"source": "Ada\r\nLovelace <3", "tokens": [[0, 3], [5, 13]]}])
+    job_start(job=job, by=manager)
+    html = render_task(assignment_claim(job=job, worker=labeler))
+    assert 'text="Ada&#13;\nLovelace &lt;3"' in html
+    assert "tokens='[[0, 3], [5, 13]]'" in html
+    assert " allow-overlap>" in html

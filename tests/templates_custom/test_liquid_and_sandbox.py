@@ -213,3 +213,8 @@ def test_a_slow_render_is_stopped_by_its_time_budget(monkeypatch):
 def test_assign_cannot_shadow_the_guards():
     found = problem("{% assign quorum_loop = 1 %}")
     assert "reserved" in found.message
+
+
+def test_carriage_returns_survive_html_parsing():
+    html = render('<x text="{{ task.input.source }}">', {"input": {"source": "a\r\nb<"}})
+    assert html == '<x text="a&#13;\nb&lt;">'
