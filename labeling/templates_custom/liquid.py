@@ -43,10 +43,15 @@ class _Block:
 
 @dataclass
 class Translation:
-    """The Jinja2 source, and the (line, column) of each tag start, for error positions."""
+    """The Jinja2 source, the (line, column) of each tag start, and the translated output
+    tags with their positions (to find which of several tags on a line failed)."""
 
     source: str
     tag_positions: list[tuple[int, int]] = field(default_factory=list)
+    output_tags: list[tuple[int, int, str]] = field(default_factory=list)
+
+    def output_tags_on(self, line: int) -> list[tuple[int, str]]:
+        return [(column, text) for tag_line, column, text in self.output_tags if tag_line == line]
 
     def first_tag_column(self, line: int) -> int:
         columns = [column for tag_line, column in self.tag_positions if tag_line == line]
@@ -163,6 +168,7 @@ def translate(source: str) -> Translation:
     """The Jinja2 source for the Liquid ``source``; raises ``LiquidSyntaxError``."""
     out: list[str] = []
     positions: list[tuple[int, int]] = []
+    output_tags: list[tuple[int, int, str]] = []
     stack: list[_Block] = []
     last = 0
     line_starts = [0] + [m.end() for m in re.finditer("\n", source)]
@@ -206,7 +212,9 @@ def translate(source: str) -> Translation:
                     ("-}}" if text.endswith("-}}") else "}}"),
                 )
                 inner = text[len(left) : -len(right)]
-                out.append(f"{left} {_expression(inner.strip())} {right}{newlines}")
+                jinja_tag = f"{{{{ {_expression(inner.strip())} }}}}"
+                output_tags.append((line, column, jinja_tag))
+                out.append(f"{left} {jinja_tag[3:-3]} {right}{newlines}")
                 continue
             left = "{%-" if text.startswith("{%-") else "{%"
             right = "-%}" if text.endswith("-%}") else "%}"
@@ -236,7 +244,7 @@ def translate(source: str) -> Translation:
             block.line,
             block.column,
         )
-    return Translation("".join(out), positions)
+    return Translation("".join(out), positions, output_tags)
 
 
 def _tag(word: str, rest: str, stack: list[_Block], line: int, column: int) -> str | None:

@@ -91,9 +91,8 @@ def compile_template(source: str) -> CompiledTemplate:
         template = _sandbox().from_string(translation.source)
     except TemplateSyntaxError as exc:
         line = exc.lineno or 1
-        raise TemplateProblem(
-            "syntax", exc.message or str(exc), line, translation.first_tag_column(line)
-        ) from None
+        column = _failing_syntax_column(translation, line)
+        raise TemplateProblem("syntax", exc.message or str(exc), line, column) from None
     return CompiledTemplate(translation, template)
 
 
@@ -105,6 +104,37 @@ def _failing_line(exc: BaseException) -> int:
             line = traceback.tb_lineno
         traceback = traceback.tb_next
     return line
+
+
+def _failing_syntax_column(translation: Translation, line: int) -> int:
+    """The column of the output tag on ``line`` that does not compile on its own, if any."""
+    for column, text in translation.output_tags_on(line):
+        try:
+            _sandbox().from_string(text)
+        except TemplateSyntaxError:
+            return column
+    return translation.first_tag_column(line)
+
+
+def _failing_render_column(
+    translation: Translation, line: int, task: dict[str, Any], error: BaseException
+) -> int:
+    """The column of the output tag on ``line`` that fails alone with the same error.
+
+    Only output tags are tried (they change nothing), each with a fresh budget; a tag that
+    fails differently (say, on a name assigned earlier) does not count.
+    """
+    tags = translation.output_tags_on(line)
+    if len(tags) > 1:
+        for column, text in tags:
+            budget = RenderBudget()
+            try:
+                template = _sandbox().from_string(text)
+                iterate_limited(template.generate({"task": task, **render_globals(budget)}), budget)
+            except Exception as exc:  # noqa: BLE001 - compared with the original error
+                if type(exc) is type(error) and str(exc) == str(error):
+                    return column
+    return translation.first_tag_column(line)
 
 
 def render_custom(source: str, task: dict[str, Any]) -> str:
@@ -120,7 +150,8 @@ def render_custom(source: str, task: dict[str, Any]) -> str:
         kind, error = "render", exc
     line = _failing_line(error)
     message = str(error) or type(error).__name__
-    raise TemplateProblem(kind, message, line, compiled.translation.first_tag_column(line))
+    column = _failing_render_column(compiled.translation, line, task, error)
+    raise TemplateProblem(kind, message, line, column)
 
 
 def custom_task_input(data: dict[str, Any]) -> dict[str, Any]:

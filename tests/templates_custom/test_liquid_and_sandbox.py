@@ -115,7 +115,7 @@ def test_a_stray_end_tag_is_named():
 
 def test_a_render_error_names_line_and_column():
     found = problem("<p>\n\n   {{ task.input.n | plus: 1 }} {{ task.input.n / 0 }}</p>")
-    assert (found.kind, found.line, found.column) == ("render", 3, 4)
+    assert (found.kind, found.line, found.column) == ("render", 3, 33)
     assert "division" in found.message
 
 
@@ -218,3 +218,10 @@ def test_assign_cannot_shadow_the_guards():
 def test_carriage_returns_survive_html_parsing():
     html = render('<x text="{{ task.input.source }}">', {"input": {"source": "a\r\nb<"}})
     assert html == '<x text="a&#13;\nb&lt;">'
+
+
+def test_of_several_tags_on_a_line_the_failing_one_is_named():
+    found = problem("<p>{{ task.input.n }} and {{ task.input.n | nosuch: 1 }}</p>")
+    assert (found.kind, found.line, found.column) == ("syntax", 1, 27)
+    found = problem("<p>{{ task.input.n }} {{ task.input.source }} {{ task.input.n / 0 }}</p>")
+    assert (found.kind, found.line, found.column) == ("render", 1, 47)
