@@ -90,6 +90,11 @@ def render_task(assignment: Assignment) -> str:
         except TemplateProblem as problem:
             raise TaskRenderError(f"the job's custom template failed: {problem}") from problem
     template_name = get_task_type(assignment.job.task_type).template_name
+    if not template_name:
+        raise TaskRenderError(
+            "this job has no task template yet: a manager attaches one in the console's "
+            "template editor"
+        )
     if not template_name.startswith(TEMPLATE_PREFIX):
         raise TaskRenderError(f"task templates live under {TEMPLATE_PREFIX}, not {template_name}")
     try:

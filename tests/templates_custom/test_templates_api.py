@@ -6,7 +6,7 @@ from django.test import Client
 from labeling.models import CustomTemplateVersion
 from labeling.services.assignments import assignment_claim
 from labeling.services.jobs import job_start
-from labeling.task_ui import render_task
+from labeling.task_ui import TaskRenderError, render_task
 from labeling.templates_custom.media import grant_read_access
 from tests.conftest import client_for, import_lines
 
@@ -142,3 +142,9 @@ def test_versions_are_numbered_per_template(manager, manager_client):
     for name in ("A", "B"):
         manager_client.post("/api/v1/templates", {"name": name, "source": "x"}, format="json")
     assert sorted(CustomTemplateVersion.objects.values_list("number", flat=True)) == [1, 1]
+
+
+def test_a_custom_job_without_a_template_says_so(make_job, labeler):
+    job = make_job(items=1, task_type="custom", labels=["x"])
+    with pytest.raises(TaskRenderError, match="no task template yet"):
+        render_task(assignment_claim(job=job, worker=labeler))
