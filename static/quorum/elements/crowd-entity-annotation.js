@@ -19,6 +19,7 @@
 import { adoptStyles, boolAttribute, element, jsonAttribute } from "./_support.js";
 
 const CHUNK_CODE_POINTS = 1500;
+const CHUNK_SLACK_CODE_POINTS = 600; // how far past the size a chunk may run to end well
 const PAGE_TOKENS = 10;
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#db2777",
   "#65a30d", "#7c3aed", "#b45309"];
@@ -291,9 +292,14 @@ export class CrowdEntityAnnotation extends HTMLElement {
   #buildChunks() {
     const starts = [0];
     let next = CHUNK_CODE_POINTS;
-    // Chunks end on a token boundary so a token is never split between two of them.
-    for (let token = 0; token < this.#starts.length; token += 1) {
-      if (this.#starts[token] >= next) {
+    // Chunks start on a token so a token is never split between two of them, preferably
+    // after a line break or a sentence's end, where the break between blocks is not seen.
+    for (let token = 1; token < this.#starts.length; token += 1) {
+      if (this.#starts[token] < next) continue;
+      const gap = this.#text.slice(this.#ends[token - 1], this.#starts[token]);
+      const previous = this.#text.slice(this.#starts[token - 1], this.#ends[token - 1]);
+      const natural = gap.includes("\n") || /^[.!?;:]$/u.test(previous);
+      if (natural || this.#starts[token] >= next + CHUNK_SLACK_CODE_POINTS) {
         starts.push(this.#starts[token]);
         next = this.#starts[token] + CHUNK_CODE_POINTS;
       }
