@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling import exports, selectors
+from labeling import exports, exports_text, selectors
 from labeling.errors import NotFound, ValidationFailed
 from labeling.export_formats import export_format_names, get_export_format
 from labeling.models import ImportRun, Job, Team, User
@@ -335,7 +335,11 @@ class JobExport(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "format", enum=["manifest", "csv", *export_format_names()], default="manifest"
+                "format",
+                enum=["manifest", "csv", *export_format_names(), "conll2003", "spacy"],
+                default="manifest",
+                description="the task type's own formats: coco, voc, yolo, mot for image and "
+                "video types; conll2003 and spacy for entity recognition",
             ),
             OpenApiParameter("labeled", enum=["all", "only"], default="all"),
         ],
@@ -343,9 +347,10 @@ class JobExport(APIView):
             (200, "application/x-ndjson"): OpenApiTypes.STR,
             (200, "text/csv"): OpenApiTypes.STR,
             (200, "application/zip"): OpenApiTypes.BINARY,
+            (200, "text/plain"): OpenApiTypes.STR,
         },
         summary="Export the augmented manifest (JSON Lines), CSV, or the task type's formats "
-        "(COCO, VOC, YOLO, MOT), streamed",
+        "(COCO, VOC, YOLO, MOT, CoNLL 2003, spaCy), streamed",
     )
     def get(self, request: Request, job_id: int) -> StreamingHttpResponse:
         job = _job_for(request, job_id)
@@ -353,7 +358,17 @@ class JobExport(APIView):
         query.is_valid(raise_exception=True)
         labeled_only = query.validated_data["labeled"] == "only"
         name = query.validated_data["format"]
-        if name not in ("manifest", "csv"):
+        try:
+            text_export = exports_text.export_for(job, fmt=name, labeled_only=labeled_only)
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), details={"field": "format"}) from None
+        if text_export is not None:
+            body, content_type, suffix = (
+                text_export.body,
+                text_export.content_type,
+                text_export.suffix,
+            )
+        elif name not in ("manifest", "csv"):
             offered = getattr(get_task_type(job.task_type), "export_formats", ())
             if name not in offered:
                 raise ValidationFailed(

@@ -267,7 +267,8 @@ class AssignmentOut(serializers.ModelSerializer):
 
 class ExportQuery(serializers.Serializer):
     format = serializers.ChoiceField(
-        choices=["manifest", "csv", *export_format_names()], default="manifest"
+        choices=["manifest", "csv", *export_format_names(), "conll2003", "spacy"],
+        default="manifest",
     )
     labeled = serializers.ChoiceField(choices=["all", "only"], default="all")
 

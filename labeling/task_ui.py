@@ -14,7 +14,9 @@ from jinja2 import BaseLoader, FileSystemLoader, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from labeling.models import Assignment
+from labeling.selectors_templates import job_custom_source
 from labeling.task_types import get_task_type
+from labeling.templates_custom import TemplateProblem, custom_task_input, render_custom
 
 MAX_TASK_HTML_CHARS = 2 * 1024 * 1024
 TEMPLATE_PREFIX = "tasks/"
@@ -60,6 +62,7 @@ def task_context(assignment: Assignment) -> dict[str, Any]:
             "full_instructions": job.full_instructions,
             "examples": list(job.examples),
             "media_url": media_url,
+            "allow_overlap": getattr(task_type, "allow_overlap", False),
         }
     }
 
@@ -83,7 +86,20 @@ def render_template(template: Template, context: dict[str, Any]) -> str:
 
 def render_task(assignment: Assignment) -> str:
     """The task UI of ``assignment`` (with its job and item loaded) as an HTML fragment."""
+    custom_source = job_custom_source(job_id=assignment.job_id)
+    if custom_source is not None:
+        context = task_context(assignment)["task"]
+        context["input"] = custom_task_input(context["input"])
+        try:
+            return render_custom(custom_source, context)
+        except TemplateProblem as problem:
+            raise TaskRenderError(f"the job's custom template failed: {problem}") from problem
     template_name = get_task_type(assignment.job.task_type).template_name
+    if not template_name:
+        raise TaskRenderError(
+            "this job has no task template yet: a manager attaches one in the console's "
+            "template editor"
+        )
     if not template_name.startswith(TEMPLATE_PREFIX):
         raise TaskRenderError(f"task templates live under {TEMPLATE_PREFIX}, not {template_name}")
     try:

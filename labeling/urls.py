@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from labeling import views, views_quality, views_workforces
+from labeling import views, views_quality, views_templates, views_workforces
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -67,6 +67,12 @@ urlpatterns = [
         "console/teams/<int:team_id>/invite",
         views_workforces.team_invite_view,
         name="console-team-invite",
+    ),
+    path("console/templates", views_templates.templates_list, name="console-templates"),
+    path(
+        "console/templates/<int:template_id>/",
+        views_templates.template_edit,
+        name="console-template",
     ),
     path("console/teams/labelers", views.labeler_add, name="console-labeler-add"),
 ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from labeling import api, api_quality, api_workforces
+from labeling import api, api_quality, api_templates, api_workforces
 
 urlpatterns = [
     path("teams", api.TeamListCreate.as_view(), name="api-teams"),
@@ -95,4 +95,26 @@ urlpatterns = [
         api.ItemFrame.as_view(),
         name="api-item-frame",
     ),
+    # Custom task templates (issue 7)
+    path("templates", api_templates.TemplateListCreate.as_view(), name="api-templates"),
+    path("templates/preview", api_templates.TemplatePreview.as_view(), name="api-template-preview"),
+    path(
+        "templates/<int:template_id>", api_templates.TemplateDetail.as_view(), name="api-template"
+    ),
+    path(
+        "templates/<int:template_id>/versions",
+        api_templates.TemplateVersions.as_view(),
+        name="api-template-versions",
+    ),
+    path(
+        "templates/<int:template_id>/versions/<int:number>",
+        api_templates.TemplateVersionDetail.as_view(),
+        name="api-template-version",
+    ),
+    path(
+        "jobs/<int:job_id>/template",
+        api_templates.JobTemplateSet.as_view(),
+        name="api-job-template",
+    ),
+    path("media/signed/<str:token>", api_templates.SignedMedia.as_view(), name="api-signed-media"),
 ]

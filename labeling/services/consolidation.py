@@ -1,5 +1,7 @@
 """Writing consolidated labels: gather an item's answers, run the job's strategy, store it."""
 
+import json
+
 import numpy as np
 
 from labeling.consolidation import get_strategy
@@ -52,7 +54,8 @@ def _consolidate_structured(
     answers = list(
         Annotation.objects.filter(item_id=item_id).order_by("id").values_list("answer", flat=True)
     )
-    result = get_task_type(task_type).consolidate_answers(answers, labels)
+    item_data = json.loads(Item.objects.values_list("data", flat=True).get(pk=item_id))
+    result = get_task_type(task_type).consolidate_answers(answers, labels, item_data=item_data)
     consolidated = ConsolidatedLabel.objects.create(
         item_id=item_id,
         job_id=job_id,

@@ -2,6 +2,7 @@
 
 from labeling.task_types.base import TaskType, get_task_type, register_task_type, task_type_choices
 from labeling.task_types.classification import IMAGE_CLASSIFICATION, TEXT_CLASSIFICATION
+from labeling.task_types.custom import CUSTOM
 from labeling.task_types.image_boxes import IMAGE_BOUNDING_BOX, IMAGE_BOUNDING_BOX_ADJUSTMENT
 from labeling.task_types.image_classification_multi import (
     IMAGE_CLASSIFICATION_MULTILABEL,
@@ -9,6 +10,11 @@ from labeling.task_types.image_classification_multi import (
 )
 from labeling.task_types.image_segmentation import IMAGE_SEMANTIC_SEGMENTATION
 from labeling.task_types.image_shapes import IMAGE_KEYPOINT, IMAGE_POLYGON
+from labeling.task_types.text_entities import (
+    TEXT_ENTITY_RECOGNITION,
+    TEXT_ENTITY_RECOGNITION_OVERLAPPING,
+)
+from labeling.task_types.text_multilabel import TEXT_CLASSIFICATION_MULTILABEL
 from labeling.task_types.video import (
     VIDEO_CLASSIFICATION,
     VIDEO_OBJECT_DETECTION,
@@ -28,6 +34,10 @@ __all__ = [
     "VIDEO_CLASSIFICATION",
     "VIDEO_OBJECT_DETECTION",
     "VIDEO_OBJECT_TRACKING",
+    "CUSTOM",
+    "TEXT_CLASSIFICATION_MULTILABEL",
+    "TEXT_ENTITY_RECOGNITION",
+    "TEXT_ENTITY_RECOGNITION_OVERLAPPING",
     "TaskType",
     "get_task_type",
     "register_task_type",

@@ -53,8 +53,15 @@ class StructuredTaskType(TaskType, Protocol):
 
     export_formats: tuple[str, ...]
 
-    def consolidate_answers(self, answers: list[dict[str, Any]], labels: list[str]) -> Consolidated:
-        """Consolidate the parsed answers of one item (one per worker, in arrival order)."""
+    def consolidate_answers(
+        self,
+        answers: list[dict[str, Any]],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any] | None = None,
+    ) -> Consolidated:
+        """Consolidate the parsed answers of one item (one per worker, in arrival order);
+        ``item_data`` is the item's input line, for types whose answers point into it."""
 
     def manifest_label(
         self, value: dict[str, Any], labels: list[str]

@@ -178,7 +178,13 @@ class BoundingBoxes:
             kept["initialValueModified"] = modified
         return ParsedAnswer(answer={name: kept})
 
-    def consolidate_answers(self, answers: list[dict[str, Any]], labels: list[str]) -> Consolidated:
+    def consolidate_answers(
+        self,
+        answers: list[dict[str, Any]],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any] | None = None,
+    ) -> Consolidated:
         return _consolidate(answers, labels)
 
     def manifest_label(

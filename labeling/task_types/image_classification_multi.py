@@ -55,7 +55,13 @@ class MultiLabelImageClassification:
         ordered = [label for label in labels if label in picked]
         return ParsedAnswer(answer={name: {"labels": ordered}})
 
-    def consolidate_answers(self, answers: list[dict[str, Any]], labels: list[str]) -> Consolidated:
+    def consolidate_answers(
+        self,
+        answers: list[dict[str, Any]],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any] | None = None,
+    ) -> Consolidated:
         index = {name: i for i, name in enumerate(labels)}
         chosen = np.zeros((len(answers), len(labels)), dtype=bool)
         for row, answer in enumerate(answers):
@@ -134,7 +140,13 @@ class LabelVerification:
             answer={name: {"label": chosen}, "feedback": feedback.strip()}, label=chosen
         )
 
-    def consolidate_answers(self, answers: list[dict[str, Any]], labels: list[str]) -> Consolidated:
+    def consolidate_answers(
+        self,
+        answers: list[dict[str, Any]],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any] | None = None,
+    ) -> Consolidated:
         index = {name: i for i, name in enumerate(labels)}
         chosen = [next(v for k, v in a.items() if k != "feedback")["label"] for a in answers]
         votes = np.array([[index[name] for name in chosen]], dtype=np.int64)

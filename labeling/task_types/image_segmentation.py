@@ -178,7 +178,13 @@ class SemanticSegmentation:
             }
         )
 
-    def consolidate_answers(self, answers: list[dict[str, Any]], labels: list[str]) -> Consolidated:
+    def consolidate_answers(
+        self,
+        answers: list[dict[str, Any]],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any] | None = None,
+    ) -> Consolidated:
         inners = [next(iter(answer.values())) for answer in answers]
         maps = [load_label_map(inner["labeledImage"]["ref"]) for inner in inners]
         # Every map should have the image's size; should a client have reported another,

@@ -82,7 +82,13 @@ class Polygons:
             )
         return ParsedAnswer(answer={name: {"polygons": parsed, "inputImageProperties": size}})
 
-    def consolidate_answers(self, answers: list[dict[str, Any]], labels: list[str]) -> Consolidated:
+    def consolidate_answers(
+        self,
+        answers: list[dict[str, Any]],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any] | None = None,
+    ) -> Consolidated:
         inners = [next(iter(answer.values())) for answer in answers]
         index = {name: i for i, name in enumerate(labels)}
         shapes = [
@@ -169,7 +175,13 @@ class Keypoints:
             parsed.append({"label": label, "x": x, "y": y})
         return ParsedAnswer(answer={name: {"keypoints": parsed, "inputImageProperties": size}})
 
-    def consolidate_answers(self, answers: list[dict[str, Any]], labels: list[str]) -> Consolidated:
+    def consolidate_answers(
+        self,
+        answers: list[dict[str, Any]],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any] | None = None,
+    ) -> Consolidated:
         inners = [next(iter(answer.values())) for answer in answers]
         index = {name: i for i, name in enumerate(labels)}
         size = inners[0]["inputImageProperties"]

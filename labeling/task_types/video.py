@@ -209,7 +209,13 @@ class VideoObjectTracking(_VideoBoxes):
             }
         )
 
-    def consolidate_answers(self, answers: list[dict[str, Any]], labels: list[str]) -> Consolidated:
+    def consolidate_answers(
+        self,
+        answers: list[dict[str, Any]],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any] | None = None,
+    ) -> Consolidated:
         inners = [next(iter(answer.values())) for answer in answers]
         frame_count = max(inner["frameCount"] for inner in inners)
         index = {name: i for i, name in enumerate(labels)}
@@ -323,7 +329,13 @@ class VideoObjectDetection(_VideoBoxes):
             }
         )
 
-    def consolidate_answers(self, answers: list[dict[str, Any]], labels: list[str]) -> Consolidated:
+    def consolidate_answers(
+        self,
+        answers: list[dict[str, Any]],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any] | None = None,
+    ) -> Consolidated:
         inners = [next(iter(answer.values())) for answer in answers]
         frame_count = max(inner["frameCount"] for inner in inners)
         index = {name: i for i, name in enumerate(labels)}

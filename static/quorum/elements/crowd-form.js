@@ -83,7 +83,8 @@ export class CrowdForm extends HTMLElement {
     const answer = {};
     let problem = null;
     for (const node of this.querySelectorAll("[name]")) {
-      if (node.closest("crowd-form") !== this) continue;
+      // Fields an element draws for itself (data-crowd-internal) answer through the element.
+      if (node.closest("crowd-form") !== this || node.hasAttribute("data-crowd-internal")) continue;
       const name = node.getAttribute("name");
       if (node.localName.includes("-")) {
         if (typeof node.checkValidity === "function" && !node.checkValidity()) {
@@ -219,8 +220,10 @@ export class CrowdForm extends HTMLElement {
       if (!chooser.choose(Number(key) - 1)) this.#say(`There is no category ${key}.`, "warn");
     } else if (key === "Enter") {
       // A focused link or button keeps its own Enter, except the category buttons.
+      // Focus can still sit in a dialog that has just closed, until the browser moves it.
       const control = event.target instanceof Element && event.target.closest("a, button");
-      if (control && !control.classList.contains("qc-choice")) return;
+      const inClosedDialog = control && control.closest("dialog:not([open])");
+      if (control && !control.classList.contains("qc-choice") && !inClosedDialog) return;
       event.preventDefault();
       this.submit();
     } else if (key === "s" || key === "S") {

@@ -2,7 +2,11 @@
 
 export { AnnotationCanvas } from "./annotation-canvas.js";
 export { CrowdBoundingBox } from "./crowd-bounding-box.js";
+export { CrowdButton } from "./crowd-button.js";
+export { CrowdCheckbox } from "./crowd-checkbox.js";
 export { CrowdClassifier, parseCategories } from "./crowd-classifier.js";
+export { CrowdClassifierMultiSelect } from "./crowd-classifier-multi-select.js";
+export { CodePointText, CrowdEntityAnnotation } from "./crowd-entity-annotation.js";
 export { CrowdForm } from "./crowd-form.js";
 export { CrowdImageClassifier } from "./crowd-image-classifier.js";
 export { CrowdImageClassifierMultiSelect } from "./crowd-image-classifier-multi-select.js";
@@ -14,3 +18,8 @@ export {
   CrowdVideoObjectDetection,
   CrowdVideoObjectTracking,
 } from "./crowd-video-object-tracking.js";
+export { CrowdInput } from "./crowd-input.js";
+export { CrowdAlert, CrowdCard, CrowdInstructions, CrowdModal, CrowdToast } from "./crowd-layout.js";
+export { CrowdRadioButton, CrowdRadioGroup } from "./crowd-radio.js";
+export { CrowdSlider } from "./crowd-slider.js";
+export { CrowdTextArea } from "./crowd-text-area.js";

@@ -1,0 +1,142 @@
+"""Named entity recognition: labeled spans of a text, offsets in Unicode code points.
+
+Offsets count code points, as Python's ``len`` and slicing do (the task UI converts from
+the UTF-16 units of JavaScript). An item is ``{"source": text}``, optionally with
+``"tokens": [[start, end], ...]`` for a pre-tokenized text. Two task types: one where the
+spans of an answer may not overlap, and one where they may.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from labeling.consolidation.spans import SPAN_CLUSTERING, Span, consolidate_spans
+from labeling.task_types.base import (
+    AnswerProblem,
+    Consolidated,
+    ParsedAnswer,
+    SourceProblem,
+    register_task_type,
+)
+from labeling.task_types.text_common import check_text_source, element_answer
+
+MAX_ENTITIES = 5_000
+
+
+def check_tokens(tokens: Any, length: int) -> None:
+    if not isinstance(tokens, list):
+        raise SourceProblem('"tokens" must be a list of [start, end] pairs')
+    previous_end = 0
+    for number, pair in enumerate(tokens):
+        if (
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or not all(isinstance(x, int) and not isinstance(x, bool) for x in pair)
+        ):
+            raise SourceProblem(f'token {number} of "tokens" is not a [start, end] pair')
+        start, end = pair
+        if not (previous_end <= start < end <= length):
+            raise SourceProblem(
+                f'token {number} [{start}, {end}] of "tokens" is out of order or outside the text'
+            )
+        previous_end = end
+
+
+@dataclass(frozen=True)
+class EntityRecognition:
+    key: str
+    title: str
+    allow_overlap: bool
+    media: str = "text"
+    manifest_type: str = "groundtruth/text-span"
+    template_name: str = "tasks/text_entity_recognition.html"
+    consolidation: str = SPAN_CLUSTERING
+
+    def check_source(self, line: dict[str, Any]) -> None:
+        source = check_text_source(line)
+        if "tokens" in line:
+            check_tokens(line["tokens"], len(source))
+
+    def parse_answer(self, answer: Any, labels: list[str]) -> ParsedAnswer:
+        """Takes ``{"entities": [...]}`` or the element form ``{"<name>": {"entities": [...]}}``.
+
+        The text's length is not known here, so offsets are checked for shape and order;
+        ``check_entities_fit`` checks them against the text when it is at hand.
+        """
+        answer = element_answer(answer, "entities")
+        entities = answer.get("entities") if isinstance(answer, dict) else None
+        if not isinstance(entities, list):
+            raise AnswerProblem(
+                'the answer must be {"entities": [{"label", "startOffset", "endOffset"}, ...]}'
+            )
+        if len(entities) > MAX_ENTITIES:
+            raise AnswerProblem(f"an answer holds at most {MAX_ENTITIES} entities")
+        cleaned = []
+        for number, entity in enumerate(entities):
+            if not isinstance(entity, dict):
+                raise AnswerProblem(f"entity {number} is not an object")
+            label, start, end = (entity.get(k) for k in ("label", "startOffset", "endOffset"))
+            if label not in labels:
+                raise AnswerProblem(
+                    f"entity {number}: {label!r} is not one of the job's labels: "
+                    f"{', '.join(labels)}"
+                )
+            if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)):
+                raise AnswerProblem(f"entity {number}: startOffset and endOffset must be integers")
+            if not 0 <= start < end:
+                raise AnswerProblem(f"entity {number}: needs 0 <= startOffset < endOffset")
+            cleaned.append({"label": label, "startOffset": start, "endOffset": end})
+        cleaned.sort(key=lambda e: (e["startOffset"], e["endOffset"], e["label"]))
+        if not self.allow_overlap:
+            for before, after in zip(cleaned, cleaned[1:], strict=False):
+                if after["startOffset"] < before["endOffset"]:
+                    raise AnswerProblem(
+                        f"the spans {before['startOffset']}–{before['endOffset']} and "
+                        f"{after['startOffset']}–{after['endOffset']} overlap; this job does not "
+                        "allow overlapping spans"
+                    )
+        return ParsedAnswer(answer={"entities": cleaned})
+
+    def consolidate_answers(
+        self, answers: list[dict[str, Any]], labels: list[str], *, item_data: dict[str, Any]
+    ) -> Consolidated:
+        index = {label: i for i, label in enumerate(labels)}
+        # The answer's check could not see the text; spans past its end are left out here.
+        length = len(item_data.get("source", ""))
+        spans = [
+            Span(e["startOffset"], e["endOffset"], index[e["label"]], worker)
+            for worker, answer in enumerate(answers)
+            for e in answer.get("entities", [])
+            if e.get("label") in index and e["endOffset"] <= length
+        ]
+        entities = consolidate_spans(
+            spans, n_workers=len(answers), n_labels=len(labels), allow_overlap=self.allow_overlap
+        )
+        value = {
+            "entities": [
+                {"label": labels[e.label], "startOffset": e.start, "endOffset": e.end}
+                for e in entities
+            ],
+            "confidences": [e.confidence for e in entities],
+        }
+        if entities:
+            confidence = sum(e.confidence for e in entities) / len(entities)
+        else:  # agreement that there is nothing to mark
+            empty = sum(1 for a in answers if not a.get("entities"))
+            confidence = empty / len(answers) if answers else 0.0
+        return Consolidated(value=value, confidence=round(confidence, 6), method=SPAN_CLUSTERING)
+
+
+TEXT_ENTITY_RECOGNITION = register_task_type(
+    EntityRecognition(
+        key="text-entity-recognition",
+        title="Named entity recognition (spans do not overlap)",
+        allow_overlap=False,
+    )
+)
+TEXT_ENTITY_RECOGNITION_OVERLAPPING = register_task_type(
+    EntityRecognition(
+        key="text-entity-recognition-overlapping",
+        title="Named entity recognition (overlapping spans allowed)",
+        allow_overlap=True,
+    )
+)

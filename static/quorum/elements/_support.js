@@ -1,0 +1,91 @@
+// Small helpers shared by the form elements, and their style sheet (adopted, so no <style>
+// tag is needed under the strict Content-Security-Policy).
+
+export function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+let uniqueCount = 0;
+
+export function uniqueId(prefix) {
+  uniqueCount += 1;
+  return `${prefix}-${uniqueCount}`;
+}
+
+export function boolAttribute(node, name) {
+  const value = node.getAttribute(name);
+  return value !== null && value !== "false";
+}
+
+/** JSON from an attribute, or `fallback` when it is absent or broken. */
+export function jsonAttribute(node, name, fallback) {
+  const raw = node.getAttribute(name);
+  if (!raw) return fallback;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return fallback;
+  }
+}
+
+const CSS = `
+crowd-input, crowd-text-area, crowd-slider, crowd-checkbox, crowd-radio-group { display: block; margin: .5rem 0; }
+.qf-label { display: block; font-weight: 600; margin-bottom: .25rem; }
+.qf-field { width: 100%; box-sizing: border-box; padding: .45rem .6rem; border: 1px solid #9aa4b2; border-radius: 6px; font: inherit; }
+.qf-field:focus-visible, .qf-check:focus-visible, .qf-slider:focus-visible { outline: 3px solid #2563eb; outline-offset: 1px; }
+.qf-field[aria-invalid="true"] { border-color: #b91c1c; }
+.qf-error { color: #b91c1c; font-size: .875rem; margin: .25rem 0 0; }
+.qf-counter { color: #555; font-size: .8rem; text-align: right; }
+.qf-check-row { display: inline-flex; gap: .4rem; align-items: center; margin-right: 1rem; }
+.qf-slider-row { display: flex; gap: .75rem; align-items: center; }
+.qf-slider { flex: 1; }
+crowd-card { display: block; border: 1px solid #d0d7de; border-radius: 8px; overflow: hidden; margin: .5rem 0; }
+.qf-card-heading { font-weight: 600; padding: .6rem .9rem; border-bottom: 1px solid #e5e7eb; }
+.qf-card-image { display: block; max-width: 100%; }
+crowd-card > .card-content, crowd-card > .qf-card-body { padding: .6rem .9rem; }
+crowd-alert { display: flex; gap: .5rem; align-items: flex-start; padding: .6rem .9rem; border-radius: 6px; border: 1px solid; margin: .5rem 0; }
+crowd-alert[type="error"] { background: #fef2f2; border-color: #fca5a5; }
+crowd-alert[type="success"] { background: #f0fdf4; border-color: #86efac; }
+crowd-alert[type="warning"] { background: #fffbeb; border-color: #fcd34d; }
+crowd-alert:not([type]), crowd-alert[type="info"] { background: #eff6ff; border-color: #93c5fd; }
+.qf-alert-body { flex: 1; }
+.qf-toast { position: fixed; bottom: 1.5rem; left: 50%; transform: translateX(-50%); background: #111827; color: #fff; padding: .6rem 1rem; border-radius: 6px; z-index: 50; }
+.qf-button { display: inline-flex; gap: .35rem; align-items: center; padding: .45rem .9rem; border-radius: 6px; border: 1px solid #9aa4b2; background: #fff; font: inherit; cursor: pointer; }
+.qf-button[data-variant="primary"] { background: #1d4ed8; color: #fff; border-color: #1d4ed8; }
+.qf-button[data-variant="link"] { border: 0; background: none; color: #1d4ed8; text-decoration: underline; }
+.qf-button:focus-visible, .qf-link:focus-visible { outline: 3px solid #2563eb; outline-offset: 2px; }
+.qf-link { background: none; border: 0; color: #1d4ed8; text-decoration: underline; cursor: pointer; font: inherit; padding: 0; }
+.qf-examples { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
+.qf-positive { border-left: 4px solid #16a34a; padding-left: .6rem; }
+.qf-negative { border-left: 4px solid #dc2626; padding-left: .6rem; }
+.qf-multi .qc-choice[aria-pressed="true"]::after { content: " ✓"; }
+.qe-layout { display: grid; grid-template-columns: minmax(0, 1fr) 16rem; gap: 1rem; }
+.qe-labels { display: flex; flex-wrap: wrap; gap: .4rem; margin-bottom: .6rem; }
+.qe-label { padding: .3rem .6rem; border: 2px solid var(--qe-color); border-radius: 6px; background: #fff; font: inherit; cursor: pointer; }
+.qe-label[aria-pressed="true"] { background: var(--qe-color); color: #fff; }
+.qe-doc { white-space: pre-wrap; line-height: 1.9; font-size: 1.02rem; max-height: 60vh; overflow-y: auto; border: 1px solid #d0d7de; border-radius: 6px; padding: .75rem 1rem; }
+.qe-doc:focus-visible { outline: 3px solid #2563eb; outline-offset: 1px; }
+.qe-chunk { content-visibility: auto; contain-intrinsic-size: auto 40rem; }
+.qe-entity { border-bottom: 3px solid var(--qe-color); background: color-mix(in srgb, var(--qe-color) 18%, transparent); border-radius: 2px; }
+.qe-entity[data-depth="1"] { padding-bottom: 3px; }
+.qe-doc:focus .qe-caret { background: #fde047; outline: 1px solid #a16207; }
+.qe-selection { background: #bfdbfe; }
+.qe-status { font-size: .9rem; color: #374151; min-height: 1.3rem; }
+.qe-list { list-style: none; padding: 0; margin: 0; max-height: 55vh; overflow-y: auto; }
+.qe-list li { display: flex; gap: .4rem; align-items: baseline; padding: .2rem 0; border-bottom: 1px solid #eee; }
+.qe-list .qe-swatch { width: .7rem; height: .7rem; border-radius: 2px; background: var(--qe-color); flex: none; }
+.qe-list q { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+`;
+
+let adopted = false;
+
+export function adoptStyles() {
+  if (adopted || typeof CSSStyleSheet === "undefined") return;
+  adopted = true;
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(CSS);
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+}
