@@ -13,6 +13,7 @@ from labeling.services.assignments import assignment_expire, assignment_lock_for
 from labeling.services.consolidation import item_consolidate
 from labeling.services.counters import job_counters_add
 from labeling.services.jobs import job_complete_if_done
+from labeling.services.quality import JOB_RULE_FIELDS, JobRules, job_rules, job_rules_from_row
 from labeling.services.quality_hooks import quality_after_answer
 from labeling.states import AssignmentStatus, ItemStatus
 from labeling.task_types import get_task_type
@@ -30,9 +31,8 @@ UPDATE labeling_assignment AS lease SET status = 'submitted', finished_at = %(no
 FROM labeling_job AS job
 WHERE lease.id = %(id)s AND lease.worker_id = %(worker)s AND lease.status = 'leased'
   AND lease.expires_at > %(now)s AND job.id = lease.job_id
-RETURNING lease.job_id, lease.item_id, lease.leased_at,
-          job.task_type, job.labels, job.workers_per_item
-"""
+RETURNING lease.job_id, lease.item_id, lease.leased_at, job.task_type, {rules}
+""".format(rules=", ".join(f"job.{field}" for field in JOB_RULE_FIELDS))
 _INSERT_ANNOTATION = """
 INSERT INTO labeling_annotation (assignment_id, job_id, item_id, worker_id, answer, label,
                                  accepted_at, submitted_at, time_spent_seconds)
@@ -49,8 +49,15 @@ class _ClosedLease:
     item_id: int
     leased_at: datetime
     task_type: str
-    labels: list[str]
-    workers_per_item: int
+    rules: JobRules
+
+    @property
+    def labels(self) -> list[str]:
+        return self.rules.labels
+
+    @property
+    def workers_per_item(self) -> int:
+        return self.rules.workers_per_item
 
 
 def annotation_submit(*, assignment_id: int, worker: User, answer: object) -> Annotation:
@@ -91,17 +98,15 @@ def _close_lease(assignment_id: int, worker: User, now: datetime) -> _ClosedLeas
     if row is None:
         return None
     if postgres:
-        job_id, item_id, leased_at, task_type, labels, workers_per_item = row
-        if isinstance(labels, str):
-            labels = json.loads(labels)
+        job_id, item_id, leased_at, task_type, *rule_values = row
+        rules = job_rules_from_row(rule_values)
     else:
         job_id, item_id, leased_at = row
         # SQLite hands raw timestamps back as naive UTC.
         leased_at = timezone.make_aware(leased_at, UTC)
-        task_type, labels, workers_per_item = Job.objects.values_list(
-            "task_type", "labels", "workers_per_item"
-        ).get(pk=job_id)
-    return _ClosedLease(job_id, item_id, leased_at, task_type, labels, workers_per_item)
+        task_type = Job.objects.values_list("task_type", flat=True).get(pk=job_id)
+        rules = job_rules(job_id)
+    return _ClosedLease(job_id, item_id, leased_at, task_type, rules)
 
 
 def _refuse(assignment_id: int, worker: User, now: datetime) -> datetime:
@@ -169,6 +174,7 @@ def _store_answer(
         answers=answers,
         item_open=item_status == ItemStatus.OPEN,
         due=consolidated,
+        rules=lease.rules,
     )
     if consolidated:
         item_consolidate(
@@ -176,6 +182,7 @@ def _store_answer(
             job_id=lease.job_id,
             task_type=lease.task_type,
             labels=lease.labels,
+            rules=lease.rules,
         )
     # Last, so that the shard row is held only until the commit that follows.
     job_counters_add(

@@ -8,7 +8,7 @@ from labeling.consolidation import get_strategy
 from labeling.consolidation.base import MISSING
 from labeling.events import item_consolidated, publish_on_commit
 from labeling.models import Annotation, ConsolidatedLabel, Item
-from labeling.services.quality import item_score
+from labeling.services.quality import JobRules, item_score
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import is_structured
@@ -19,7 +19,7 @@ CLASSIFICATION_STRATEGY = "majority"
 
 
 def item_consolidate(
-    *, item_id: int, job_id: int, task_type: str, labels: list[str]
+    *, item_id: int, job_id: int, task_type: str, labels: list[str], rules: JobRules | None = None
 ) -> ConsolidatedLabel:
     """Consolidate an item that has all its answers (inside the caller's transaction)."""
     if is_structured(get_task_type(task_type)):
@@ -29,7 +29,7 @@ def item_consolidate(
     strategy = get_strategy(get_task_type(task_type).consolidation)
     if strategy.name == CLASSIFICATION_STRATEGY:
         winner, confidence, method, answers_count = item_score(
-            job_id=job_id, item_id=item_id, labels=labels
+            job_id=job_id, item_id=item_id, labels=labels, rules=rules
         )
     else:
         winner, confidence, method, answers_count = _by_strategy(strategy, item_id, labels)

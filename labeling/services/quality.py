@@ -270,7 +270,9 @@ class ItemScore(NamedTuple):
     answers: int  # every answer of the item, counted or not
 
 
-def item_score(*, job_id: int, item_id: int, labels: list[str]) -> ItemScore:
+def item_score(
+    *, job_id: int, item_id: int, labels: list[str], rules: "JobRules | None" = None
+) -> ItemScore:
     """The class, confidence and method of one item's answers under the stored estimates.
 
     Majority vote until a re-estimation chose EM for the job; then the item's posterior with
@@ -280,7 +282,7 @@ def item_score(*, job_id: int, item_id: int, labels: list[str]) -> ItemScore:
         JobQualityEstimate.objects.filter(job_id=job_id).only("method_in_use", "priors").first()
     )
     method = estimate.method_in_use if estimate else ConsolidationMethod.MAJORITY
-    excluded = _excluded_workers(job_id)
+    excluded = _excluded_workers(job_id, rules)
     class_index = {label: index for index, label in enumerate(labels)}
     given = list(
         Annotation.objects.filter(item_id=item_id).order_by("id").values_list("label", "worker_id")
@@ -329,9 +331,9 @@ def _default_confusion(n_classes: int) -> list[list[float]]:
     ]
 
 
-def _excluded_workers(job_id: int) -> set[int]:
+def _excluded_workers(job_id: int, rules: "JobRules | None" = None) -> set[int]:
     """Paused workers whose answers the job leaves out (pausing is on only with a gold bar)."""
-    rules = job_rules(job_id)
+    rules = rules or job_rules(job_id)
     if not rules.exclude_paused_answers or rules.gold_pause_below is None:
         return set()
     return set(
@@ -355,18 +357,29 @@ class JobRules:
         return self.min_workers_per_item is not None and self.target_confidence is not None
 
 
+# The job's columns a JobRules is built from, in its field order (the submit's statement
+# returns them with the closed lease on PostgreSQL, so no query of its own is needed).
+JOB_RULE_FIELDS = (
+    "labels",
+    "workers_per_item",
+    "min_workers_per_item",
+    "target_confidence",
+    "exclude_paused_answers",
+    "gold_min_answers",
+    "gold_pause_below",
+    "reward_cents",
+)
+
+
+def job_rules_from_row(values) -> JobRules:
+    labels, *rest = values
+    if isinstance(labels, str):  # a raw cursor may hand JSON back as text
+        labels = json.loads(labels)
+    return JobRules(labels, *rest)
+
+
 def job_rules(job_id: int) -> JobRules:
-    values = Job.objects.values_list(
-        "labels",
-        "workers_per_item",
-        "min_workers_per_item",
-        "target_confidence",
-        "exclude_paused_answers",
-        "gold_min_answers",
-        "gold_pause_below",
-        "reward_cents",
-    ).get(pk=job_id)
-    return JobRules(*values)
+    return job_rules_from_row(Job.objects.values_list(*JOB_RULE_FIELDS).get(pk=job_id))
 
 
 def claim_slots(job: Job) -> int:

@@ -5,22 +5,28 @@ from django.db.models.functions import Greatest
 
 from labeling.models import GoldItem, Item
 from labeling.services.gold import gold_score_answer
-from labeling.services.quality import item_score, job_rules, quality_request_reestimate
+from labeling.services.quality import (
+    JobRules,
+    item_score,
+    job_rules,
+    quality_request_reestimate,
+)
 from labeling.services.workforces import earning_record
 
 
 def quality_after_answer(
     *, job_id: int, item_id: int, worker_id: int, annotation_id: int, label: str, answers: int,
-    item_open: bool, due: bool,
+    item_open: bool, due: bool, rules: JobRules | None = None,
 ) -> bool:  # fmt: skip
     """Called by the submit, inside its transaction, once the answer is stored.
 
     Writes the earnings line of a rewarded job, scores answers to gold items, lets adaptive
     overlap finish an item early or give it one more slot, and asks for a re-estimation when
     an item is done. Returns whether the item must be consolidated now. Costs one
-    primary-key read of the job's rules per answer, plus what the job's settings ask for.
+    primary-key read of the job's rules per answer unless the caller passes them (the submit
+    does, from its lease statement on PostgreSQL), plus what the job's settings ask for.
     """
-    rules = job_rules(job_id)
+    rules = rules or job_rules(job_id)
     if rules.reward_cents:
         earning_record(
             job_id=job_id,
@@ -38,7 +44,7 @@ def quality_after_answer(
         return True
     if not rules.adaptive or answers < rules.min_workers_per_item:
         return False
-    score = item_score(job_id=job_id, item_id=item_id, labels=rules.labels)
+    score = item_score(job_id=job_id, item_id=item_id, labels=rules.labels, rules=rules)
     if score.confidence >= rules.target_confidence:
         quality_request_reestimate(job_id=job_id)
         return True
