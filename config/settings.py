@@ -210,6 +210,13 @@ QUORUM_OUTPUT_URL_MAX_AGE_SECONDS = int(os.environ.get("QUORUM_OUTPUT_URL_MAX_AG
 QUORUM_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("QUORUM_WEBHOOK_MAX_ATTEMPTS", 8))
 QUORUM_WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("QUORUM_WEBHOOK_RETRY_BASE_SECONDS", 10))
 QUORUM_WEBHOOK_RETRY_MAX_SECONDS = float(os.environ.get("QUORUM_WEBHOOK_RETRY_MAX_SECONDS", 3600))
+QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS = float(
+    os.environ.get("QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS", 10)
+)
+# A pending delivery overdue by this long lost its message; the sweep sends it again.
+QUORUM_WEBHOOK_REDELIVERY_GRACE_SECONDS = float(
+    os.environ.get("QUORUM_WEBHOOK_REDELIVERY_GRACE_SECONDS", 30)
+)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -5,7 +5,7 @@ import hmac
 import http.server
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -37,6 +37,8 @@ class Receiver:
     status: int = 200
     received: list[dict] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Called with the number of each request as it arrives (before the answer).
+    on_hit: Callable[[int], None] = lambda hit_number: None  # noqa: E731
 
     def verified(self, secret: str) -> list[dict]:
         """The bodies whose signature header is right for ``secret``."""
@@ -56,6 +58,7 @@ def webhook_receiver() -> Iterator[Receiver]:
         def do_POST(self):  # noqa: N802 - the stdlib's name
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with receiver.lock:
+                hit_number = len(receiver.received) + 1
                 receiver.received.append(
                     {
                         "raw": raw,
@@ -66,6 +69,7 @@ def webhook_receiver() -> Iterator[Receiver]:
                         "attempt": int(self.headers.get("X-Quorum-Attempt", "0")),
                     }
                 )
+            receiver.on_hit(hit_number)
             self.send_response(receiver.status)
             self.send_header("Content-Length", "0")
             self.end_headers()

@@ -190,9 +190,9 @@ def test_the_operations_errors(a2i, make_flow, settings):
     assert error_code(quota) == "ServiceQuotaExceededException"
     settings.QUORUM_MAX_OPEN_LOOPS_PER_FLOW = 1000
 
-    settings.QUORUM_A2I_MAX_REQUESTS_PER_SECOND = 2
+    settings.QUORUM_A2I_MAX_REQUESTS_PER_SECOND = 1
     codes = []
-    for _ in range(6):
+    for _ in range(10):
         try:
             a2i.list_human_loops(FlowDefinitionArn=flow_arn(flow))
             codes.append("ok")

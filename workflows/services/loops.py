@@ -303,7 +303,8 @@ def _withdraw_item(loop: HumanLoop) -> bool:
 
 
 def human_loop_stop(*, loop: HumanLoop) -> HumanLoop:
-    """Ask an in-progress loop to stop; a Celery task (or the sweep) finishes the stop."""
+    """Stop an in-progress loop: its item leaves the pool at once (unless it was labeled
+    meanwhile), and a Celery task (or the sweep) moves it on to Stopped and sends the webhook."""
     with transaction.atomic():
         locked = _lock_loop(pk=loop.pk)
         if locked is None:
@@ -313,7 +314,11 @@ def human_loop_stop(*, loop: HumanLoop) -> HumanLoop:
                 f"human loop {loop.name} is {locked.status}: only an InProgress loop stops",
                 details={"status": locked.status},
             )
-        _transition(locked, HumanLoopStatus.STOPPING, reason="stop requested")
+        # The item leaves the pool now, so no one is offered the loop once it is stopping.
+        _withdraw_item(locked)
+        _transition(
+            locked, HumanLoopStatus.STOPPING, reason="stop requested", item_id=locked.item_id
+        )
         # By name: the task module imports this one.
         finish = current_app.signature(HUMAN_LOOP_FINISH_STOP_TASK, args=(locked.pk,))
         transaction.on_commit(finish.delay)

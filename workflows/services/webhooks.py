@@ -26,9 +26,9 @@ SIGNATURE_HEADER = "X-Quorum-Signature"
 DELIVERY_HEADER = "X-Quorum-Delivery"
 EVENT_HEADER = "X-Quorum-Event"
 ATTEMPT_HEADER = "X-Quorum-Attempt"
-SEND_TIMEOUT_SECONDS = 10
-# While an attempt may still be in flight no other task sends the same delivery.
-IN_FLIGHT_SECONDS = SEND_TIMEOUT_SECONDS + 20
+# While an attempt may still be in flight (its send timeout plus this margin) no other task
+# sends the same delivery.
+IN_FLIGHT_MARGIN_SECONDS = 5
 REDELIVERY_BATCH_SIZE = 500
 WEBHOOK_DELIVER_TASK = "workflows.webhook_deliver"
 
@@ -111,8 +111,9 @@ def _begin_attempt(delivery_pk: int) -> tuple[_Send | None, float | None]:
         if delivery is None or delivery.status != DeliveryStatus.PENDING:
             return None, None
         last = delivery.tries.order_by("-number").first()
+        in_flight = settings.QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS + IN_FLIGHT_MARGIN_SECONDS
         in_flight_until = (
-            last.started_at + timedelta(seconds=IN_FLIGHT_SECONDS)
+            last.started_at + timedelta(seconds=in_flight)
             if last is not None and last.finished_at is None
             else None
         )
@@ -140,7 +141,9 @@ def _begin_attempt(delivery_pk: int) -> tuple[_Send | None, float | None]:
 def _post(send: _Send) -> tuple[int | None, str]:
     request = urllib.request.Request(send.url, data=send.body, headers=send.headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS) as response:  # noqa: S310
+        with urllib.request.urlopen(
+            request, timeout=settings.QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS
+        ) as response:  # noqa: S310
             return response.status, ""
     except urllib.error.HTTPError as exc:
         return exc.code, ""
@@ -179,10 +182,12 @@ def delivery_send(*, delivery_pk: int) -> float | None:
     return retry_in
 
 
-def deliveries_due(*, now=None, grace_seconds: float = 30) -> list[int]:
+def deliveries_due(*, now=None, grace_seconds: float | None = None) -> list[int]:
     """Pending deliveries overdue by ``grace_seconds``: their message was lost (a worker died
     holding it, or the broker dropped it). The sweep sends them again."""
     now = now or timezone.now()
+    if grace_seconds is None:
+        grace_seconds = settings.QUORUM_WEBHOOK_REDELIVERY_GRACE_SECONDS
     return list(
         WebhookDelivery.objects.filter(
             status=DeliveryStatus.PENDING,
