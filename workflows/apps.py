@@ -9,6 +9,8 @@ class WorkflowsConfig(AppConfig):
 
     def ready(self) -> None:
         from labeling.events import item_consolidated  # noqa: PLC0415 - apps load first
-        from workflows import receivers, tasks  # noqa: F401, PLC0415 - tasks: registered by name
+
+        # Tasks and review task types register themselves by name when imported.
+        from workflows import receivers, task_types, tasks  # noqa: F401, PLC0415
 
         item_consolidated.connect(receivers.complete_loop_of_item, dispatch_uid="workflows-loop")

@@ -11,6 +11,7 @@ from labeling.task_types import task_type_choices
 from workflows.models import HumanLoop, WebhookDelivery
 from workflows.services.loops import flow_arn
 from workflows.states import HumanLoopStatus
+from workflows.task_types import REVIEW_PREFIX, base_task_type
 
 
 class FlowIn(serializers.Serializer):
@@ -41,7 +42,9 @@ class FlowIn(serializers.Serializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["task_type"].choices = task_type_choices()
+        self.fields["task_type"].choices = [
+            (key, title) for key, title in task_type_choices() if not key.startswith(REVIEW_PREFIX)
+        ]
 
 
 class FlowOut(serializers.Serializer):
@@ -51,7 +54,7 @@ class FlowOut(serializers.Serializer):
     status = serializers.CharField()
     team = serializers.IntegerField(source="team_id")
     job = serializers.IntegerField(source="job_id")
-    task_type = serializers.CharField(source="job.task_type")
+    task_type = serializers.SerializerMethodField()
     labels = serializers.ListField(source="job.labels", child=serializers.CharField())
     workers_per_loop = serializers.IntegerField(source="job.workers_per_item")
     task_time_limit_seconds = serializers.IntegerField(source="job.task_time_limit_seconds")
@@ -64,6 +67,9 @@ class FlowOut(serializers.Serializer):
     predictions_total = serializers.IntegerField()
     predictions_reviewed = serializers.IntegerField()
     created_at = serializers.DateTimeField()
+
+    def get_task_type(self, flow) -> str:
+        return base_task_type(flow.job.task_type)
 
     def get_arn(self, flow) -> str:
         return flow_arn(flow)

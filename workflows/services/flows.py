@@ -14,6 +14,7 @@ from labeling.states import JobStatus
 from workflows.conditions import ConditionProblem, validate_conditions
 from workflows.models import NAME_MAX_CHARS, NAME_PATTERN, Flow
 from workflows.states import FlowStatus
+from workflows.task_types import review_variant
 
 NAME_RE = re.compile(NAME_PATTERN)
 BACKING_JOB_PREFIX = "review-loops/"
@@ -71,7 +72,7 @@ def flow_create(
     job = job_create(
         created_by=created_by,
         name=f"{BACKING_JOB_PREFIX}{name}",
-        task_type=task_type,
+        task_type=review_variant(task_type),
         labels=labels,
         team=team,
         workers_per_item=workers_per_loop,
