@@ -31,11 +31,11 @@ def sign_in(page: "Page", username: str, password: str) -> None:
 
 def test_a_reviewer_accepts_one_prediction_and_corrects_another(
     page: "Page",
-    make_flow,
+    make_flow,  # noqa: F811 - the fixture imported above
     labeler,
     manager,
-    webhook_receiver,
-    screenshot,  # noqa: F811
+    webhook_receiver,  # noqa: F811 - the fixture imported above
+    screenshot,
 ):
     flow = make_flow(
         name="animals",
