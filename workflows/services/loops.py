@@ -1,8 +1,8 @@
 """Human loops: start (one or many), complete, fail, stop, delete; every move has a history row.
 
 A loop is one item of its flow's backing job. Starting a loop inserts the item and the loop
-in the caller's transaction and counts the item on the job with one guarded update, which
-also enforces the flow's quota of open loops.
+in the caller's transaction and then counts the item on the job with one guarded update,
+which also enforces the flow's quota of open loops.
 """
 
 import json
@@ -119,7 +119,6 @@ def human_loops_create(*, flow: Flow, specs: Sequence[LoopSpec]) -> list[HumanLo
     now = timezone.now()
     expires = now + timedelta(seconds=flow.loop_lifetime_seconds)
     datas = [_item_data(flow, job, spec) for spec in specs]
-    _take_slots(flow, len(specs))
     items = Item.objects.bulk_create([Item(job_id=job.pk, data=data) for data in datas])
     loops = [
         HumanLoop(
@@ -159,6 +158,9 @@ def human_loops_create(*, flow: Flow, specs: Sequence[LoopSpec]) -> list[HumanLo
             for loop in loops
         ]
     )
+    # Last: every start and submit of the flow updates this one job row, so its lock is
+    # held only from here to the commit.
+    _take_slots(flow, len(specs))
     return loops
 
 
