@@ -274,6 +274,8 @@ def main(argv: list[str]) -> None:
             f"K={s['clients']}: {s['calls_per_second']}/s p99 {s['p99_ms']} ms" for s in starts
         )
         + (
+            f"; paced K=10 (think {paced['think_mean_ms']} ms): {paced['calls_per_second']}/s "
+            f"p99 {paced['p99_ms']} ms"
             f"; routing {routing['predictions']:,} in {routing['calls']} calls: "
             f"{routing['total_seconds']} s ({routing['predictions_per_second']}/s, "
             f"{routing['sent_to_review']} to review)"
