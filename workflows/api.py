@@ -21,13 +21,14 @@ from workflows.serializers import (
     FlowCreatedOut,
     FlowIn,
     FlowOut,
+    FlowStatusIn,
     LoopDetailOut,
     LoopPageOut,
     LoopQuery,
     LoopStartIn,
     RoutingOut,
 )
-from workflows.services.flows import flow_create
+from workflows.services.flows import flow_create, flow_set_status
 from workflows.services.loops import human_loop_delete, human_loop_start, human_loop_stop
 from workflows.services.predictions import predictions_route
 
@@ -73,6 +74,17 @@ class FlowDetail(APIView):
     @extend_schema(responses={200: FlowOut, **ERRORS}, summary="A flow")
     def get(self, request: Request, flow_id: int) -> Response:
         return Response(FlowOut(_flow_for(request, flow_id)).data)
+
+    @extend_schema(
+        request=FlowStatusIn,
+        responses={200: FlowOut, **ERRORS},
+        summary="Activate or deactivate a flow (an inactive flow starts no loops)",
+    )
+    def patch(self, request: Request, flow_id: int) -> Response:
+        data = FlowStatusIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        flow = flow_set_status(flow=_flow_for(request, flow_id), **data.validated_data)
+        return Response(FlowOut(flow).data)
 
 
 class FlowStats(APIView):

@@ -10,7 +10,7 @@ from labeling.models import MAX_WORKERS_PER_ITEM, Job, Team
 from labeling.task_types import task_type_choices
 from workflows.models import HumanLoop, WebhookDelivery
 from workflows.services.loops import flow_arn
-from workflows.states import HumanLoopStatus
+from workflows.states import FlowStatus, HumanLoopStatus
 from workflows.task_types import REVIEW_PREFIX, base_task_type
 
 
@@ -45,6 +45,10 @@ class FlowIn(serializers.Serializer):
         self.fields["task_type"].choices = [
             (key, title) for key, title in task_type_choices() if not key.startswith(REVIEW_PREFIX)
         ]
+
+
+class FlowStatusIn(serializers.Serializer):
+    status = serializers.ChoiceField(choices=FlowStatus.choices)
 
 
 class FlowOut(serializers.Serializer):

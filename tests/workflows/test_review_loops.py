@@ -313,3 +313,17 @@ def test_a_completed_loop_sends_a_signed_webhook(
     assert str(delivery.delivery_id) == hit["delivery"]
     log = manager_client.get(f"/api/v1/flows/{flow.pk}/deliveries").json()
     assert log[0]["status"] == "succeeded"
+
+
+def test_an_inactive_flow_starts_no_loops(make_flow, manager_client):
+    flow = make_flow(sample_percent=100)
+    response = manager_client.patch(
+        f"/api/v1/flows/{flow.pk}", {"status": "Inactive"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["status"] == "Inactive"
+    refused = manager_client.post(
+        f"/api/v1/flows/{flow.pk}/predictions", [prediction("p1", "cat", 0.1)], format="json"
+    )
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "flow_inactive"
+    assert not Prediction.objects.filter(flow=flow).exists()
