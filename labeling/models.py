@@ -72,6 +72,8 @@ class Job(models.Model):
     full_instructions = models.TextField(blank=True)
     # [{"source": ..., "label": ..., "kind": "good"|"bad", "explanation": ...}]
     examples = models.JSONField(default=list, blank=True)
+    # A user-authored task UI (Jinja2, rendered sandboxed) instead of the task type's own.
+    custom_template = models.TextField(blank=True)
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="jobs")
     workers_per_item = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_WORKERS_PER_ITEM)]

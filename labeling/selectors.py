@@ -350,6 +350,7 @@ def leased_task_for_worker(*, assignment_id: int, user: User) -> Assignment | No
             "job__short_instructions",
             "job__full_instructions",
             "job__examples",
+            "job__custom_template",
         )
         .filter(pk=assignment_id, worker_id=user.pk, status=AssignmentStatus.LEASED)
         .first()

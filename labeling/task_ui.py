@@ -17,6 +17,7 @@ from labeling.models import Assignment
 from labeling.task_types import get_task_type
 
 MAX_TASK_HTML_CHARS = 2 * 1024 * 1024
+MAX_CUSTOM_TEMPLATE_CHARS = 256 * 1024
 TEMPLATE_PREFIX = "tasks/"
 
 
@@ -76,8 +77,22 @@ def render_template(template: Template, context: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def compile_custom_template(source: str) -> Template:
+    """A user-authored task template, compiled in the sandbox (it may include the built-in
+    partials such as ``_instructions.html``); TaskRenderError when it does not compile."""
+    if len(source) > MAX_CUSTOM_TEMPLATE_CHARS:
+        raise TaskRenderError(f"a task template has at most {MAX_CUSTOM_TEMPLATE_CHARS} characters")
+    try:
+        return _builtin_environment().from_string(source)
+    except TemplateError as exc:
+        raise TaskRenderError(f"the task template does not compile: {exc}") from exc
+
+
 def render_task(assignment: Assignment) -> str:
     """The task UI of ``assignment`` (with its job and item loaded) as an HTML fragment."""
+    if assignment.job.custom_template:
+        template = compile_custom_template(assignment.job.custom_template)
+        return render_template(template, task_context(assignment))
     template_name = get_task_type(assignment.job.task_type).template_name
     if not template_name.startswith(TEMPLATE_PREFIX):
         raise TaskRenderError(f"task templates live under {TEMPLATE_PREFIX}, not {template_name}")

@@ -61,6 +61,13 @@ class FlowCreateForm(ServiceErrorsMixin, forms.Form):
         help_text="Reviewed loops join this job as human-labelled items (training data).",
     )
     short_instructions = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    custom_template = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        help_text="Optional: your own task UI (Jinja2 with the crowd-* elements) instead of the "
+        "built-in review UI.",
+    )
 
     def __init__(self, *args: Any, teams: QuerySet[Team], jobs: QuerySet[Job], **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -97,4 +104,5 @@ class FlowCreateForm(ServiceErrorsMixin, forms.Form):
             "webhook_url": data.get("webhook_url") or "",
             "dataset_job": data.get("dataset_job"),
             "short_instructions": data.get("short_instructions") or "",
+            "custom_template": data.get("custom_template") or "",
         }

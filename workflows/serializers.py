@@ -39,6 +39,13 @@ class FlowIn(serializers.Serializer):
     dataset_job = serializers.PrimaryKeyRelatedField(
         queryset=Job.objects.all(), required=False, allow_null=True, default=None
     )
+    custom_template = serializers.CharField(
+        allow_blank=True,
+        default="",
+        trim_whitespace=False,
+        help_text="A Jinja2 task UI (rendered sandboxed) instead of the built-in review UI; it "
+        "sees task.input (source, prediction, quorum-human-loop), task.labels and instructions.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -68,6 +75,7 @@ class FlowOut(serializers.Serializer):
     source_key = serializers.CharField()
     webhook_url = serializers.CharField()
     dataset_job = serializers.IntegerField(source="dataset_job_id", allow_null=True)
+    custom_template = serializers.CharField(source="job.custom_template")
     predictions_total = serializers.IntegerField()
     predictions_reviewed = serializers.IntegerField()
     created_at = serializers.DateTimeField()

@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from labeling.models import Assignment, ConsolidatedLabel, Item, Job
@@ -327,3 +328,35 @@ def test_an_inactive_flow_starts_no_loops(make_flow, manager_client):
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "flow_inactive"
     assert not Prediction.objects.filter(flow=flow).exists()
+
+
+CUSTOM_TEMPLATE = """<crowd-form>
+  <crowd-classifier name="verdict" categories='{{ task.labels | tojson }}' header="Custom UI">
+    <classification-target><p class="custom-text">{{ task.input.source }}</p>
+    <p class="custom-model">model: {{ task.input.prediction.label }}</p></classification-target>
+  </crowd-classifier>
+</crowd-form>"""
+
+
+def test_a_flow_with_a_custom_task_ui(make_flow, manager_client, labeler, team):
+    bad = manager_client.post(
+        "/api/v1/flows",
+        {
+            "name": "broken-ui",
+            "team": team.pk,
+            "task_type": "text-classification",
+            "labels": ["cat"],
+            "custom_template": "{% if %}",
+        },
+        format="json",
+    )
+    assert bad.status_code == 400
+    assert bad.json()["error"]["details"]["field"] == "custom_template"
+    flow = make_flow(custom_template=CUSTOM_TEMPLATE, conditions=CONDITIONS)
+    route(manager_client, flow, [prediction("p1", "cat", 0.2, text="<b>bold</b>")])
+    lease = client_for(labeler).post(f"/api/v1/flows/{flow.pk}/tasks/next").json()
+    web = Client()
+    web.force_login(labeler)
+    html = web.get(f"/work/assignments/{lease['assignment_id']}/ui").content.decode()
+    assert 'header="Custom UI"' in html and "model: cat" in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html  # autoescaped in the sandbox

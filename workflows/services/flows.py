@@ -11,6 +11,7 @@ from labeling.errors import Conflict, ValidationFailed
 from labeling.models import Job, Team, User
 from labeling.services.jobs import job_create, job_transition
 from labeling.states import JobStatus
+from labeling.task_ui import TaskRenderError, compile_custom_template
 from workflows.conditions import ConditionProblem, validate_conditions
 from workflows.models import NAME_MAX_CHARS, NAME_PATTERN, Flow
 from workflows.states import FlowStatus
@@ -51,6 +52,7 @@ def flow_create(
     source_key: str = "source",
     webhook_url: str = "",
     dataset_job: Job | None = None,
+    custom_template: str = "",
 ) -> Flow:
     """Create a flow and start its backing job: its team can review loops at once."""
     check_name(name, field="name")
@@ -67,6 +69,11 @@ def flow_create(
             "loop_lifetime_seconds must be from 60 to 2592000",
             details={"field": "loop_lifetime_seconds"},
         )
+    if custom_template.strip():
+        try:
+            compile_custom_template(custom_template)
+        except TaskRenderError as exc:
+            raise ValidationFailed(str(exc), details={"field": "custom_template"}) from None
     if Flow.objects.filter(name=name).exists():
         raise Conflict(f"a flow named {name!r} exists already", code="duplicate_name")
     job = job_create(
@@ -81,8 +88,11 @@ def flow_create(
         label_attribute_name=name,
         task_time_limit_seconds=task_time_limit_seconds,
     )
-    Job.objects.filter(pk=job.pk).update(items_total=RESERVED_ITEM_SLOTS)
+    Job.objects.filter(pk=job.pk).update(
+        items_total=RESERVED_ITEM_SLOTS, custom_template=custom_template.strip()
+    )
     job.items_total = RESERVED_ITEM_SLOTS
+    job.custom_template = custom_template.strip()
     # No expiry: a loop's own lifetime bounds the work on it.
     job_transition(
         job=job, to=JobStatus.IN_PROGRESS, by=created_by, started_at=timezone.now(), expires_at=None
