@@ -110,7 +110,8 @@ def _take_slots(flow: Flow, count: int) -> None:
 
 
 def human_loops_create(*, flow: Flow, specs: Sequence[LoopSpec]) -> list[HumanLoop]:
-    """Start loops for ``specs`` (inside the caller's transaction), items and loops in bulk."""
+    """Start loops for ``specs`` (inside the caller's transaction, which must roll back on
+    any error raised here), items and loops in bulk."""
     if not specs:
         return []
     if flow.status != FlowStatus.ACTIVE:
@@ -134,15 +135,15 @@ def human_loops_create(*, flow: Flow, specs: Sequence[LoopSpec]) -> list[HumanLo
         for spec, item in zip(specs, items, strict=True)
     ]
     try:
-        with transaction.atomic():
-            loops = HumanLoop.objects.bulk_create(loops)
+        # No savepoint: a clash aborts the caller's transaction, which the Conflict rolls back.
+        loops = HumanLoop.objects.bulk_create(loops)
     except IntegrityError:
         names = [spec.name for spec in specs]
-        taken = sorted(HumanLoop.objects.filter(name__in=names).values_list("name", flat=True))
+        label = names[0] if len(names) == 1 else f"one of {len(names)} names"
         raise Conflict(
-            f"a human loop named {', '.join(taken[:5]) or names[0]} exists already",
+            f"a human loop named {label} exists already",
             code="duplicate_name",
-            details={"names": taken[:100]},
+            details={"names": names[:100]},
         ) from None
     if connection.vendor != "postgresql" or any(loop.pk is None for loop in loops):
         by_name = dict(
