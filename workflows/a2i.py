@@ -71,7 +71,7 @@ def _from_quorum_error(exc: QuorumError) -> A2IError:
         return A2IError("ResourceNotFoundException", exc.message)
     if isinstance(exc, InvalidTransition):
         return A2IError("ValidationException", exc.message)
-    if isinstance(exc, Conflict):
+    if isinstance(exc, Conflict) and exc.code == "duplicate_name":
         return A2IError("ConflictException", exc.message)
     return A2IError("ValidationException", exc.message)
 
