@@ -7,6 +7,7 @@ must carry a valid SigV4 signature made with an access key pair that Quorum issu
 """
 
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from workflows.services.loops import (
 )
 from workflows.sigv4 import SignatureProblem, SignedRequest, verify
 
+logger = logging.getLogger(__name__)
 SIGNING_SERVICE = "sagemaker"  # the model's metadata.signingName
 OUTPUT_SALT = "workflows.a2i.output"
 _FLOW_ARN = re.compile(r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:flow-definition/(.+)$")
@@ -128,6 +130,9 @@ def signed(view: Callable[..., dict[str, Any] | None]) -> Callable[..., HttpResp
         except QuorumError as exc:
             converted = _from_quorum_error(exc)
             return _error(converted.code, converted.message)
+        except Exception:
+            logger.exception("runtime API request failed: %s %s", request.method, request.path)
+            return _error("InternalServerException", "The server failed; the error was logged.")
         return JsonResponse(body or {}, status=200)
 
     return wrapper

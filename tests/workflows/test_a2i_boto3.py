@@ -131,7 +131,7 @@ def test_all_five_operations_with_the_real_client(a2i, make_flow, labeler, live_
     assert error_code(gone) == "ResourceNotFoundException"
 
 
-def test_the_operations_errors(a2i, make_flow, settings):
+def test_the_operations_errors(a2i, make_flow, settings, monkeypatch):
     flow = make_flow(name="errs")
     start(a2i, flow, "taken")
     cases = [
@@ -189,6 +189,16 @@ def test_the_operations_errors(a2i, make_flow, settings):
         start(a2i, flow, "over-quota")
     assert error_code(quota) == "ServiceQuotaExceededException"
     settings.QUORUM_MAX_OPEN_LOOPS_PER_FLOW = 1000
+
+    def broken(**kwargs):
+        raise RuntimeError("the database went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("workflows.a2i.human_loop_start", broken)
+        with pytest.raises(ClientError) as internal:
+            start(a2i, flow, "breaks")
+    assert error_code(internal) == "InternalServerException"
+    assert internal.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
 
     settings.QUORUM_A2I_MAX_REQUESTS_PER_SECOND = 1
     codes = []
