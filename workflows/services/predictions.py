@@ -115,8 +115,11 @@ def predictions_route(*, flow: Flow, predictions: list[Any]) -> list[dict[str, A
             raw = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
             specs[prediction_id] = LoopSpec(name, raw, content, label, confidence)
     with transaction.atomic():
+        # In id order: two calls whose batches overlap wait for each other, never deadlock.
         Prediction.objects.bulk_create(
-            rows.values(), batch_size=INSERT_BATCH_SIZE, ignore_conflicts=True
+            sorted(rows.values(), key=lambda row: row.prediction_id),
+            batch_size=INSERT_BATCH_SIZE,
+            ignore_conflicts=True,
         )
         stored = {
             prediction_id: (decision, loop_name, reason, row_token == token)
