@@ -360,3 +360,15 @@ def test_a_flow_with_a_custom_task_ui(make_flow, manager_client, labeler, team):
     html = web.get(f"/work/assignments/{lease['assignment_id']}/ui").content.decode()
     assert 'header="Custom UI"' in html and "model: cat" in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html  # autoescaped in the sandbox
+
+
+def test_a_flow_holds_at_most_its_quota_of_open_loops(make_flow, manager_client, settings):
+    settings.QUORUM_MAX_OPEN_LOOPS_PER_FLOW = 3
+    flow = make_flow(sample_percent=100)
+    route(manager_client, flow, [prediction(f"p{i}", "cat", 1) for i in range(3)])
+    over = manager_client.post(
+        f"/api/v1/flows/{flow.pk}/predictions", [prediction("p9", "cat", 1)], format="json"
+    )
+    assert over.status_code == 402 and over.json()["error"]["code"] == "quota_exceeded"
+    assert HumanLoop.objects.filter(flow=flow).count() == 3
+    assert not Prediction.objects.filter(flow=flow, prediction_id="p9").exists()

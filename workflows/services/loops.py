@@ -24,7 +24,7 @@ from labeling.task_types import get_task_type
 from labeling.task_types.base import SourceProblem
 from workflows.models import Flow, HumanLoop, HumanLoopStatusChange
 from workflows.services.feedback import dataset_add_reviewed
-from workflows.services.flows import check_name
+from workflows.services.flows import RESERVED_ITEM_SLOTS, check_name
 from workflows.services.webhooks import delivery_create
 from workflows.states import (
     HUMAN_LOOP_DELETABLE,
@@ -99,7 +99,8 @@ def _take_slots(flow: Flow, count: int) -> None:
     """Count ``count`` new items on the job, refused past the flow's quota of open loops."""
     limit = settings.QUORUM_MAX_OPEN_LOOPS_PER_FLOW
     taken = Job.objects.filter(
-        pk=flow.job_id, items_total__lte=F("items_labeled") + limit - count
+        pk=flow.job_id,
+        items_total__lte=F("items_labeled") + RESERVED_ITEM_SLOTS + limit - count,
     ).update(items_total=F("items_total") + count)
     if taken != 1:
         raise QuotaExceeded(
