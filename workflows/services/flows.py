@@ -74,6 +74,14 @@ def flow_create(
             compile_custom_template(custom_template)
         except TaskRenderError as exc:
             raise ValidationFailed(str(exc), details={"field": "custom_template"}) from None
+    if dataset_job is not None:
+        missing = [label for label in labels if label not in dataset_job.labels]
+        if missing:
+            raise ValidationFailed(
+                f"the dataset job {dataset_job.name!r} has no label {missing[0]!r}: reviewed "
+                "answers could not join it",
+                details={"field": "dataset_job"},
+            )
     if Flow.objects.filter(name=name).exists():
         raise Conflict(f"a flow named {name!r} exists already", code="duplicate_name")
     job = job_create(
