@@ -167,6 +167,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "labeling.assignments_expire_due",
         "schedule": float(os.environ.get("LEASE_SWEEP_SECONDS", "10")),
     },
+    "sweep-human-loops": {
+        "task": "workflows.human_loops_sweep",
+        "schedule": float(os.environ.get("LOOP_SWEEP_SECONDS", "15")),
+    },
 }
 
 # --- Files ----------------------------------------------------------------------------------
@@ -196,6 +200,23 @@ QUORUM_IMPORT_MAX_BYTES = int(os.environ.get("QUORUM_IMPORT_MAX_BYTES", 2 * 2**3
 QUORUM_IMAGE_MAX_BYTES = int(os.environ.get("QUORUM_IMAGE_MAX_BYTES", 25 * 2**20))
 QUORUM_IMAGE_MAX_PIXELS = int(os.environ.get("QUORUM_IMAGE_MAX_PIXELS", 40_000_000))
 QUORUM_TEXT_MAX_CHARS = int(os.environ.get("QUORUM_TEXT_MAX_CHARS", 100_000))
+
+# Review loops (workflows/): see docs/review-loops.md and docs/a2i.md.
+QUORUM_ARN_PREFIX = os.environ.get("QUORUM_ARN_PREFIX", "arn:aws:sagemaker:us-east-1:000000000000")
+QUORUM_MAX_OPEN_LOOPS_PER_FLOW = int(os.environ.get("QUORUM_MAX_OPEN_LOOPS_PER_FLOW", 1_000_000))
+QUORUM_A2I_MAX_REQUESTS_PER_SECOND = int(os.environ.get("QUORUM_A2I_MAX_REQUESTS_PER_SECOND", 0))
+QUORUM_A2I_SIGNATURE_MAX_SKEW_SECONDS = 15 * 60
+QUORUM_OUTPUT_URL_MAX_AGE_SECONDS = int(os.environ.get("QUORUM_OUTPUT_URL_MAX_AGE_SECONDS", 3600))
+QUORUM_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("QUORUM_WEBHOOK_MAX_ATTEMPTS", 8))
+QUORUM_WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("QUORUM_WEBHOOK_RETRY_BASE_SECONDS", 10))
+QUORUM_WEBHOOK_RETRY_MAX_SECONDS = float(os.environ.get("QUORUM_WEBHOOK_RETRY_MAX_SECONDS", 3600))
+QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS = float(
+    os.environ.get("QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS", 10)
+)
+# A pending delivery overdue by this long lost its message; the sweep sends it again.
+QUORUM_WEBHOOK_REDELIVERY_GRACE_SECONDS = float(
+    os.environ.get("QUORUM_WEBHOOK_REDELIVERY_GRACE_SECONDS", 30)
+)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -228,6 +249,9 @@ SPECTACULAR_SETTINGS = {
         "ImportKindEnum": "labeling.models.ImportKind",
         "TeamKindEnum": "labeling.models.TeamKind",
         "ExampleKindEnum": ["good", "bad"],
+        "HumanLoopStatusEnum": "workflows.states.HumanLoopStatus",
+        "DeliveryStatusEnum": "workflows.states.DeliveryStatus",
+        "WebhookEventEnum": "workflows.states.WebhookEvent",
     },
 }
 

@@ -36,7 +36,8 @@ class JobProgress:
     answers_total: int
 
 
-def _shard_sum(field: str) -> Coalesce:
+def shard_sum(field: str) -> Coalesce:
+    """A job's counter ``field`` summed over its shards, as an expression on Job rows."""
     shards = JobCounter.objects.filter(job_id=OuterRef("pk")).order_by().values("job_id")
     return Coalesce(Subquery(shards.annotate(total=Sum(field)).values("total")), 0)
 
@@ -44,7 +45,7 @@ def _shard_sum(field: str) -> Coalesce:
 def with_progress(jobs: QuerySet[Job]) -> QuerySet[Job]:
     """Annotate each job with ``items_labeled`` and ``answers_total``, summed over its shards."""
     return jobs.annotate(
-        items_labeled=_shard_sum("items_labeled"), answers_total=_shard_sum("answers")
+        items_labeled=shard_sum("items_labeled"), answers_total=shard_sum("answers")
     )
 
 

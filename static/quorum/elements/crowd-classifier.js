@@ -1,6 +1,7 @@
 // <crowd-classifier>: choose one of `categories` for what <classification-target> shows.
 //
-// Attributes: name, categories (a JSON array of strings), header. Child regions:
+// Attributes: name, categories (a JSON array of strings), header, value (the category chosen
+// at first, if any). Child regions:
 // <classification-target>, <short-instructions>, <full-instructions header="...">.
 // Its value is {"label": "<category>"} once one is chosen; <crowd-form> collects it.
 
@@ -117,6 +118,9 @@ export class CrowdClassifier extends HTMLElement {
     layout.append(main, side);
     this.replaceChildren(layout);
     if (this.#dialog) this.append(this.#dialog);
+    // A `value` attribute pre-selects a category (a model's prediction to check).
+    const preset = this.categories.indexOf(this.getAttribute("value") || "");
+    if (preset >= 0) this.choose(preset);
   }
 
   #choices() {

@@ -1,0 +1,224 @@
+"""Data and invariants of review loops: flows, human loops, predictions, webhooks, access keys."""
+
+import uuid
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from labeling.models import Item, Job, Team, User
+from workflows.states import (
+    Decision,
+    DeliveryStatus,
+    FlowStatus,
+    HumanLoopStatus,
+    WebhookEvent,
+)
+
+# The managed runtime's pattern for loop (and here flow) names.
+NAME_PATTERN = r"^[a-z0-9](-*[a-z0-9])*$"
+NAME_MAX_CHARS = 63
+
+
+class Flow(models.Model):
+    """A flow definition: which predictions go to which team, how, and where results go.
+
+    Its loops are the items of one backing labeling job, so leases, consolidation and the
+    labeler portal are the labeling app's.
+    """
+
+    name = models.CharField(max_length=NAME_MAX_CHARS, unique=True)
+    job = models.OneToOneField(Job, on_delete=models.PROTECT, related_name="flow")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="flows")
+    status = models.CharField(max_length=16, choices=FlowStatus.choices, default=FlowStatus.ACTIVE)
+    # Where the text (or "source-ref") to review sits in a loop's input content.
+    source_key = models.CharField(max_length=100, default="source")
+    loop_lifetime_seconds = models.PositiveIntegerField(
+        default=24 * 3600, validators=[MinValueValidator(60), MaxValueValidator(30 * 86400)]
+    )
+    # A validated tree; see workflows/conditions.py. Empty: no condition sends to review.
+    conditions = models.JSONField(default=dict, blank=True)
+    sample_percent = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.01), MaxValueValidator(100)],
+    )
+    webhook_url = models.URLField(max_length=500, blank=True)
+    webhook_secret = models.CharField(max_length=64)
+    # The job whose items the reviewed answers join as human labels (training data).
+    dataset_job = models.ForeignKey(
+        Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="fed_by_flows"
+    )
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="flows_created")
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Counters kept by the services so the dashboard never counts rows.
+    predictions_total = models.PositiveIntegerField(default=0)
+    predictions_reviewed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sample_percent__isnull=True)
+                | (Q(sample_percent__gte=0.01) & Q(sample_percent__lte=100)),
+                name="flow_sample_percent_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def workers_per_loop(self) -> int:
+        return self.job.workers_per_item
+
+
+class HumanLoop(models.Model):
+    """One prediction (or StartHumanLoop input) under human review: one item of the flow's job."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="loops")
+    # Unique across the instance (and so per flow): the runtime API finds a loop by name only.
+    name = models.CharField(max_length=NAME_MAX_CHARS, unique=True)
+    # Gone once the loop stopped or failed: the item leaves the pool with it.
+    item = models.OneToOneField(
+        Item, on_delete=models.SET_NULL, null=True, blank=True, related_name="human_loop"
+    )
+    status = models.CharField(
+        max_length=16, choices=HumanLoopStatus.choices, default=HumanLoopStatus.IN_PROGRESS
+    )
+    # The input content exactly as received (a JSON text).
+    input_content = models.TextField()
+    model_label = models.CharField(max_length=200, blank=True)
+    model_confidence = models.FloatField(null=True, blank=True)
+    human_label = models.CharField(max_length=200, blank=True)
+    # Whether the consolidated human answer agrees with the model's label (null: no model label).
+    agrees = models.BooleanField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=1024, blank=True)
+    failure_code = models.CharField(max_length=64, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["flow", "status", "created_at"], name="loop_flow_status_time"),
+            models.Index(fields=["flow", "created_at", "id"], name="loop_flow_time"),
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status=HumanLoopStatus.IN_PROGRESS),
+                name="loop_in_progress_expiry",
+            ),
+            models.Index(fields=["flow", "completed_at"], name="loop_flow_completed"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HumanLoopStatusChange(models.Model):
+    """One row per move of a loop's status: when, from, to and why."""
+
+    loop = models.ForeignKey(HumanLoop, on_delete=models.CASCADE, related_name="status_history")
+    from_status = models.CharField(max_length=16, choices=HumanLoopStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=HumanLoopStatus.choices)
+    changed_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+
+class Prediction(models.Model):
+    """A model's prediction posted to a flow and the routing decision, once per prediction id."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="predictions")
+    prediction_id = models.CharField(max_length=200)
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    # Why it went to review: "condition", "sample" or both; empty when accepted.
+    reason = models.CharField(max_length=32, blank=True)
+    label = models.CharField(max_length=200, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    loop_name = models.CharField(max_length=NAME_MAX_CHARS, blank=True)
+    # Which request inserted the row: a repeat of the id finds a row with another token.
+    request_token = models.UUIDField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "prediction_id"], name="prediction_once"),
+        ]
+        indexes = [models.Index(fields=["flow", "created_at"], name="prediction_flow_time")]
+
+
+class WebhookDelivery(models.Model):
+    """One event to send to a flow's webhook; sent (and retried) by a Celery task."""
+
+    delivery_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="deliveries")
+    loop = models.ForeignKey(
+        HumanLoop, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
+    )
+    event = models.CharField(max_length=32, choices=WebhookEvent.choices)
+    url = models.URLField(max_length=500)
+    # The exact bytes sent (and signed), as text.
+    body = models.TextField()
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One delivery of each event per loop: a repeated event never sends twice.
+            models.UniqueConstraint(fields=["loop", "event"], name="delivery_once_per_loop_event"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status=DeliveryStatus.PENDING),
+                name="delivery_pending_due",
+            ),
+            models.Index(fields=["flow", "-created_at"], name="delivery_flow_time"),
+        ]
+
+
+class WebhookAttempt(models.Model):
+    """One try at sending a delivery, written before the request leaves; the retry reason
+    of every attempt after the first says why the delivery was sent again."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="tries")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    retry_reason = models.CharField(max_length=300, blank=True)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"], name="attempt_number_once"),
+        ]
+        ordering = ["delivery_id", "number"]
+
+
+class AccessKey(models.Model):
+    """A key pair for the runtime API's SigV4 signatures. SigV4 needs the secret itself on
+    the verifying side, so it is stored; revoking a key ends it at once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_keys")
+    access_key_id = models.CharField(max_length=32, unique=True)
+    secret_access_key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="access_key_user")]
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,36 @@
+"""Access key pairs for the runtime API: issued to a user, revoked at once."""
+
+import secrets
+import string
+
+from django.db import transaction
+from django.utils import timezone
+
+from labeling.errors import NotAllowed
+from labeling.models import User
+from workflows.models import AccessKey
+
+KEY_ID_PREFIX = "QKIA"
+KEY_ID_ALPHABET = string.ascii_uppercase + "234567"
+KEY_ID_RANDOM_CHARS = 16
+SECRET_BYTES = 30
+
+
+@transaction.atomic
+def access_key_create(*, user: User) -> AccessKey:
+    """Issue a key pair to a manager (the runtime API acts with its owner's rights)."""
+    if not user.is_manager:
+        raise NotAllowed("access keys are issued to project managers only", code="not_manager")
+    key_id = KEY_ID_PREFIX + "".join(
+        secrets.choice(KEY_ID_ALPHABET) for _ in range(KEY_ID_RANDOM_CHARS)
+    )
+    return AccessKey.objects.create(
+        user=user, access_key_id=key_id, secret_access_key=secrets.token_urlsafe(SECRET_BYTES)
+    )
+
+
+def access_key_revoke(*, key: AccessKey) -> AccessKey:
+    revoked_at = timezone.now()
+    if AccessKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=revoked_at):
+        key.revoked_at = revoked_at
+    return key

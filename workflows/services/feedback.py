@@ -1,0 +1,42 @@
+"""Reviewed loops become training data: a human-labelled item of the flow's dataset job."""
+
+import json
+
+from django.db.models import F
+
+from labeling.models import ConsolidatedLabel, Item, Job
+from labeling.services.counters import job_counters_add
+from labeling.states import ItemStatus
+from workflows.models import HumanLoop
+
+REVIEW_METHOD = "review-loop"
+
+
+def dataset_add_reviewed(*, loop: HumanLoop, consolidated: ConsolidatedLabel) -> Item | None:
+    """Add ``loop``'s input with its consolidated human label to the flow's dataset job
+    (inside the caller's transaction). Without a dataset job the backing job's own item,
+    already labelled by people, is the training example."""
+    dataset_id = loop.flow.dataset_job_id
+    if dataset_id is None:
+        return None
+    source = json.loads(Item.objects.values_list("data", flat=True).get(pk=consolidated.item_id))
+    line = {key: value for key, value in source.items() if key in ("source", "source-ref")}
+    line["quorum-human-loop"] = loop.name
+    item = Item.objects.create(
+        job_id=dataset_id,
+        data=json.dumps(line, ensure_ascii=False, separators=(",", ":")),
+        status=ItemStatus.LABELED,
+    )
+    ConsolidatedLabel.objects.create(
+        item=item,
+        job_id=dataset_id,
+        value=consolidated.value,
+        label=consolidated.label,
+        confidence=consolidated.confidence,
+        method=REVIEW_METHOD,
+        human_annotated=True,
+        answers_count=consolidated.answers_count,
+    )
+    Job.objects.filter(pk=dataset_id).update(items_total=F("items_total") + 1)
+    job_counters_add(job_id=dataset_id, shard_key=item.pk, items_labeled=1, answers=0)
+    return item

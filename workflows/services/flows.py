@@ -1,0 +1,150 @@
+"""Creating flow definitions, each with the labeling job that its loops' items live in."""
+
+import re
+import secrets
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from labeling.errors import Conflict, ValidationFailed
+from labeling.models import CustomTemplateVersion, Job, Team, User
+from labeling.services.jobs import job_create, job_transition
+from labeling.services.templates import custom_template_create, job_template_set, template_check
+from labeling.states import JobStatus
+from workflows.conditions import ConditionProblem, validate_conditions
+from workflows.models import NAME_MAX_CHARS, NAME_PATTERN, Flow
+from workflows.states import FlowStatus
+from workflows.task_types import review_variant
+
+NAME_RE = re.compile(NAME_PATTERN)
+BACKING_JOB_PREFIX = "review-loops/"
+# The backing job counts one item more than it holds, so that it never completes while its
+# flow lives: a flow takes new loops at any time. See docs/review-loops.md.
+RESERVED_ITEM_SLOTS = 1
+
+
+def check_name(name: str, *, field: str) -> str:
+    if not isinstance(name, str) or not 1 <= len(name) <= NAME_MAX_CHARS or not NAME_RE.match(name):
+        raise ValidationFailed(
+            f"{field} must be 1 to {NAME_MAX_CHARS} of a-z, 0-9 and hyphens, starting and "
+            f"ending with a letter or digit, not {name!r}",
+            details={"field": field},
+        )
+    return name
+
+
+@transaction.atomic
+def flow_create(
+    *,
+    created_by: User,
+    name: str,
+    team: Team,
+    task_type: str,
+    labels: list[str],
+    workers_per_loop: int = 1,
+    task_time_limit_seconds: int = 300,
+    loop_lifetime_seconds: int = 24 * 3600,
+    short_instructions: str = "",
+    full_instructions: str = "",
+    conditions: dict[str, Any] | None = None,
+    sample_percent: float | None = None,
+    source_key: str = "source",
+    webhook_url: str = "",
+    dataset_job: Job | None = None,
+    custom_template: str = "",
+) -> Flow:
+    """Create a flow and start its backing job: its team can review loops at once."""
+    check_name(name, field="name")
+    try:
+        conditions = validate_conditions(conditions)
+    except ConditionProblem as exc:
+        raise ValidationFailed(str(exc), details={"field": "conditions"}) from None
+    if sample_percent is not None and not 0.01 <= sample_percent <= 100:
+        raise ValidationFailed(
+            "sample_percent must be from 0.01 to 100", details={"field": "sample_percent"}
+        )
+    if not 60 <= loop_lifetime_seconds <= 30 * 86400:
+        raise ValidationFailed(
+            "loop_lifetime_seconds must be from 60 to 2592000",
+            details={"field": "loop_lifetime_seconds"},
+        )
+    if custom_template.strip():
+        try:
+            template_check(source=custom_template, sample={})
+        except ValidationFailed as exc:
+            raise ValidationFailed(
+                exc.message, details={**exc.details, "field": "custom_template"}
+            ) from None
+    if dataset_job is not None:
+        missing = [label for label in labels if label not in dataset_job.labels]
+        if missing:
+            raise ValidationFailed(
+                f"the dataset job {dataset_job.name!r} has no label {missing[0]!r}: reviewed "
+                "answers could not join it",
+                details={"field": "dataset_job"},
+            )
+    if Flow.objects.filter(name=name).exists():
+        raise Conflict(f"a flow named {name!r} exists already", code="duplicate_name")
+    job = job_create(
+        created_by=created_by,
+        name=f"{BACKING_JOB_PREFIX}{name}",
+        task_type=review_variant(task_type),
+        labels=labels,
+        team=team,
+        workers_per_item=workers_per_loop,
+        short_instructions=short_instructions,
+        full_instructions=full_instructions,
+        label_attribute_name=name,
+        task_time_limit_seconds=task_time_limit_seconds,
+    )
+    Job.objects.filter(pk=job.pk).update(items_total=RESERVED_ITEM_SLOTS)
+    job.items_total = RESERVED_ITEM_SLOTS
+    if custom_template.strip():
+        # The task UI is a custom template (docs/templates.md), attached while the job is a
+        # draft; the template is named after the backing job.
+        template = custom_template_create(
+            created_by=created_by, name=job.name, source=custom_template.strip()
+        )
+        version = CustomTemplateVersion.objects.get(
+            template=template, number=template.latest_version
+        )
+        job_template_set(job=job, version=version, by=created_by)
+    # No expiry: a loop's own lifetime bounds the work on it.
+    job_transition(
+        job=job, to=JobStatus.IN_PROGRESS, by=created_by, started_at=timezone.now(), expires_at=None
+    )
+    flow = Flow(
+        name=name,
+        job=job,
+        team=team,
+        source_key=source_key or "source",
+        loop_lifetime_seconds=loop_lifetime_seconds,
+        conditions=conditions,
+        sample_percent=sample_percent,
+        webhook_url=webhook_url,
+        webhook_secret=secrets.token_hex(32),
+        dataset_job=dataset_job,
+        created_by=created_by,
+    )
+    try:
+        with transaction.atomic():
+            flow.save()
+    except IntegrityError:
+        raise Conflict(f"a flow named {name!r} exists already", code="duplicate_name") from None
+    return flow
+
+
+def flow_set_status(*, flow: Flow, status: str) -> Flow:
+    """Activate or deactivate a flow: an inactive flow starts no loops; open ones go on."""
+    if status not in FlowStatus.values:
+        raise ValidationFailed(f"status must be one of {', '.join(FlowStatus.values)}")
+    Flow.objects.filter(pk=flow.pk).update(status=status)
+    flow.status = status
+    return flow
+
+
+def flow_rotate_webhook_secret(*, flow: Flow) -> Flow:
+    flow.webhook_secret = secrets.token_hex(32)
+    flow.save(update_fields=["webhook_secret"])
+    return flow

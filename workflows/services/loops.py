@@ -1,0 +1,417 @@
+"""Human loops: start (one or many), complete, fail, stop, delete; every move has a history row.
+
+A loop is one item of its flow's backing job. Starting a loop inserts the item and the loop
+in the caller's transaction and then counts the item on the job with one guarded update,
+which also enforces the flow's quota of open loops.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from labeling.errors import Conflict, InvalidTransition, NotFound, QuorumError, ValidationFailed
+from labeling.models import Annotation, Assignment, ConsolidatedLabel, Item, Job
+from labeling.selectors import shard_sum
+from labeling.states import ItemStatus
+from labeling.task_types import get_task_type
+from labeling.task_types.base import SourceProblem
+from workflows.models import Flow, HumanLoop, HumanLoopStatusChange
+from workflows.services.feedback import dataset_add_reviewed
+from workflows.services.flows import RESERVED_ITEM_SLOTS, check_name
+from workflows.services.webhooks import delivery_create
+from workflows.states import (
+    HUMAN_LOOP_DELETABLE,
+    HUMAN_LOOP_TRANSITIONS,
+    FlowStatus,
+    HumanLoopStatus,
+    WebhookEvent,
+)
+from workflows.states import can_transition as _can
+
+MAX_INPUT_CONTENT_CHARS = 3 * 1024 * 1024  # the managed runtime's InputContent limit
+SWEEP_BATCH_SIZE = 200
+HUMAN_LOOP_FINISH_STOP_TASK = "workflows.human_loop_finish_stop"
+
+
+class QuotaExceeded(QuorumError):
+    status_code = 402
+    code = "quota_exceeded"
+
+
+@dataclass(frozen=True)
+class LoopSpec:
+    """What one new loop needs: its name, the input content as received, the model's answer."""
+
+    name: str
+    input_content: str
+    content: Any  # the parsed input content
+    model_label: str = ""
+    model_confidence: float | None = None
+
+
+def parse_input_content(raw: str) -> Any:
+    if not isinstance(raw, str) or len(raw) > MAX_INPUT_CONTENT_CHARS:
+        raise ValidationFailed(
+            f"the input content must be a JSON text of at most {MAX_INPUT_CONTENT_CHARS} "
+            "characters",
+            details={"field": "InputContent"},
+        )
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ValidationFailed(
+            "the input content is not valid JSON", details={"field": "InputContent"}
+        ) from None
+
+
+def _item_data(flow: Flow, job: Job, spec: LoopSpec) -> str:
+    """The item's JSON line: what the reviewer sees, the model's prediction, the loop's name."""
+    task_type = get_task_type(job.task_type)
+    content = spec.content
+    if isinstance(content, dict) and flow.source_key in content:
+        shown = content[flow.source_key]
+    elif isinstance(content, str):
+        shown = content
+    else:
+        shown = json.dumps(content, ensure_ascii=False)
+    key = "source-ref" if task_type.media == "image" else "source"
+    line = {key: shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)}
+    try:
+        task_type.check_source(line)
+    except SourceProblem as exc:
+        raise ValidationFailed(
+            f"loop {spec.name}: {exc}", details={"field": "input", "loop": spec.name}
+        ) from None
+    line["quorum-human-loop"] = spec.name
+    if spec.model_label or spec.model_confidence is not None:
+        line["prediction"] = {"label": spec.model_label, "confidence": spec.model_confidence}
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+
+
+def _take_slots(flow: Flow, count: int) -> None:
+    """Count ``count`` new items on the job, refused past the flow's quota of open loops."""
+    limit = settings.QUORUM_MAX_OPEN_LOOPS_PER_FLOW
+    taken = Job.objects.filter(
+        pk=flow.job_id,
+        # Labeled items as summed over the job's counter shards; they only grow, so a sum
+        # read a moment early only refuses sooner.
+        items_total__lte=shard_sum("items_labeled") + RESERVED_ITEM_SLOTS + limit - count,
+    ).update(items_total=F("items_total") + count)
+    if taken != 1:
+        raise QuotaExceeded(
+            f"flow {flow.name} has {limit} open loops or would exceed them; "
+            "wait for some to finish",
+            details={"limit": limit},
+        )
+
+
+def human_loops_create(*, flow: Flow, specs: Sequence[LoopSpec]) -> list[HumanLoop]:
+    """Start loops for ``specs`` (inside the caller's transaction, which must roll back on
+    any error raised here), items and loops in bulk."""
+    if not specs:
+        return []
+    if flow.status != FlowStatus.ACTIVE:
+        raise Conflict(f"flow {flow.name} is inactive: it starts no loops", code="flow_inactive")
+    job = flow.job
+    now = timezone.now()
+    expires = now + timedelta(seconds=flow.loop_lifetime_seconds)
+    datas = [_item_data(flow, job, spec) for spec in specs]
+    items = Item.objects.bulk_create([Item(job_id=job.pk, data=data) for data in datas])
+    loops = [
+        HumanLoop(
+            flow=flow,
+            name=spec.name,
+            item=item,
+            input_content=spec.input_content,
+            model_label=spec.model_label,
+            model_confidence=spec.model_confidence,
+            created_at=now,
+            expires_at=expires,
+        )
+        for spec, item in zip(specs, items, strict=True)
+    ]
+    try:
+        # No savepoint: a clash aborts the caller's transaction, which the Conflict rolls back.
+        loops = HumanLoop.objects.bulk_create(loops)
+    except IntegrityError:
+        names = [spec.name for spec in specs]
+        label = names[0] if len(names) == 1 else f"one of {len(names)} names"
+        raise Conflict(
+            f"a human loop named {label} exists already",
+            code="duplicate_name",
+            details={"names": names[:100]},
+        ) from None
+    if connection.vendor != "postgresql" or any(loop.pk is None for loop in loops):
+        by_name = dict(
+            HumanLoop.objects.filter(name__in=[loop.name for loop in loops]).values_list(
+                "name", "pk"
+            )
+        )
+        for loop in loops:
+            loop.pk = by_name[loop.name]
+    HumanLoopStatusChange.objects.bulk_create(
+        [
+            HumanLoopStatusChange(loop_id=loop.pk, to_status=HumanLoopStatus.IN_PROGRESS)
+            for loop in loops
+        ]
+    )
+    # Last: every start and submit of the flow updates this one job row, so its lock is
+    # held only from here to the commit.
+    _take_slots(flow, len(specs))
+    return loops
+
+
+def human_loop_start(
+    *,
+    flow: Flow,
+    name: str,
+    input_content: str,
+    model_label: str = "",
+    model_confidence: float | None = None,
+) -> HumanLoop:
+    """Start one loop on ``flow`` whatever its conditions (the runtime API's StartHumanLoop)."""
+    check_name(name, field="HumanLoopName")
+    content = parse_input_content(input_content)
+    spec = LoopSpec(name, input_content, content, model_label, model_confidence)
+    with transaction.atomic():
+        (loop,) = human_loops_create(flow=flow, specs=[spec])
+    return loop
+
+
+def _transition(loop: HumanLoop, to: str, *, reason: str = "", **fields: Any) -> HumanLoop:
+    """Move ``loop`` to ``to`` if allowed and nobody moved it first (inside a transaction)."""
+    old = loop.status
+    if not _can(HUMAN_LOOP_TRANSITIONS, old, to):
+        raise InvalidTransition(
+            f"a loop that is {old} cannot become {to}", details={"from": old, "to": to}
+        )
+    moved = HumanLoop.objects.filter(pk=loop.pk, status=old).update(status=to, **fields)
+    if moved != 1:
+        loop.refresh_from_db(fields=["status"])
+        raise InvalidTransition(
+            f"the loop changed status meanwhile; it is now {loop.status}",
+            details={"from": loop.status, "to": to},
+        )
+    HumanLoopStatusChange.objects.create(
+        loop_id=loop.pk, from_status=old, to_status=to, reason=reason[:300]
+    )
+    loop.status = to
+    for key, value in fields.items():
+        setattr(loop, key, value)
+    return loop
+
+
+def _lock_loop(**lookup: Any) -> HumanLoop | None:
+    return (
+        HumanLoop.objects.select_for_update(of=("self",))
+        .select_related("flow")
+        .filter(**lookup)
+        .first()
+    )
+
+
+def _iso(moment) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def output_document(loop: HumanLoop, consolidated: ConsolidatedLabel | None) -> dict[str, Any]:
+    """Every worker's answer, the consolidated one, and the input content as received."""
+    answers = (
+        Annotation.objects.filter(item_id=loop.item_id).order_by("id")
+        if loop.item_id
+        else Annotation.objects.none()
+    )
+    return {
+        "humanLoopName": loop.name,
+        "flowDefinitionArn": flow_arn(loop.flow),
+        "creationTime": _iso(loop.created_at),
+        "humanAnswers": [
+            {
+                "answerContent": answer.answer,
+                "workerId": f"quorum-worker-{answer.worker_id}",
+                "acceptanceTime": _iso(answer.accepted_at),
+                "submissionTime": _iso(answer.submitted_at),
+                "timeSpentInSeconds": answer.time_spent_seconds,
+            }
+            for answer in answers
+        ],
+        "consolidatedAnswer": None
+        if consolidated is None
+        else {
+            "label": consolidated.label,
+            "confidence": consolidated.confidence,
+            "method": consolidated.method,
+            "answerCount": consolidated.answers_count,
+        },
+        "modelPrediction": {"label": loop.model_label, "confidence": loop.model_confidence},
+        "inputContent": json.loads(loop.input_content),
+    }
+
+
+def flow_arn(flow: Flow) -> str:
+    return f"{settings.QUORUM_ARN_PREFIX}:flow-definition/{flow.name}"
+
+
+def loop_arn(loop: HumanLoop) -> str:
+    return f"{settings.QUORUM_ARN_PREFIX}:human-loop/{loop.name}"
+
+
+def human_loop_complete(*, item_id: int) -> HumanLoop | None:
+    """Complete the in-progress loop of a consolidated item; None when there is nothing to do."""
+    with transaction.atomic():
+        loop = _lock_loop(item_id=item_id)
+        if loop is None or loop.status != HumanLoopStatus.IN_PROGRESS:
+            return None
+        consolidated = ConsolidatedLabel.objects.filter(item_id=item_id).first()
+        if consolidated is None:
+            return None
+        output = output_document(loop, consolidated)
+        agrees = (consolidated.label == loop.model_label) if loop.model_label else None
+        _transition(
+            loop,
+            HumanLoopStatus.COMPLETED,
+            reason=f"{consolidated.answers_count} answer(s) consolidated",
+            completed_at=timezone.now(),
+            output=output,
+            human_label=consolidated.label,
+            agrees=agrees,
+        )
+        dataset_add_reviewed(loop=loop, consolidated=consolidated)
+        delivery_create(loop=loop, event=WebhookEvent.COMPLETED, output=output)
+    return loop
+
+
+def _withdraw_item(loop: HumanLoop) -> bool:
+    """Take an unlabeled loop's item out of the pool for good (inside a transaction).
+
+    Locks the item's leases before the item, in the order a submit locks them, then deletes
+    the item with its leases and answers. False when the item got its label meanwhile.
+    """
+    if loop.item_id is None:
+        return True
+    list(Assignment.objects.select_for_update().filter(item_id=loop.item_id).values_list("pk"))
+    item = Item.objects.select_for_update().filter(pk=loop.item_id).only("id", "status").first()
+    if item is None:
+        return True
+    if item.status != ItemStatus.OPEN:
+        return False
+    Item.objects.filter(pk=item.pk).delete()
+    Job.objects.filter(pk=loop.flow.job_id).update(items_total=F("items_total") - 1)
+    loop.item_id = None
+    return True
+
+
+def human_loop_stop(*, loop: HumanLoop) -> HumanLoop:
+    """Stop an in-progress loop: its item leaves the pool at once (unless it was labeled
+    meanwhile), and a Celery task (or the sweep) moves it on to Stopped and sends the webhook."""
+    with transaction.atomic():
+        locked = _lock_loop(pk=loop.pk)
+        if locked is None:
+            raise NotFound(f"there is no human loop {loop.name}")
+        if locked.status != HumanLoopStatus.IN_PROGRESS:
+            raise InvalidTransition(
+                f"human loop {loop.name} is {locked.status}: only an InProgress loop stops",
+                details={"status": locked.status},
+            )
+        # The item leaves the pool now, so no one is offered the loop once it is stopping.
+        _withdraw_item(locked)
+        _transition(
+            locked, HumanLoopStatus.STOPPING, reason="stop requested", item_id=locked.item_id
+        )
+        # By name: the task module imports this one.
+        finish = current_app.signature(HUMAN_LOOP_FINISH_STOP_TASK, args=(locked.pk,))
+        transaction.on_commit(finish.delay)
+    return locked
+
+
+def human_loop_finish_stop(*, loop_id: int) -> HumanLoop | None:
+    """Stopping → Stopped: its item leaves the pool. Idempotent."""
+    with transaction.atomic():
+        loop = _lock_loop(pk=loop_id)
+        if loop is None or loop.status != HumanLoopStatus.STOPPING:
+            return None
+        _withdraw_item(loop)
+        _transition(
+            loop,
+            HumanLoopStatus.STOPPED,
+            reason="stopped",
+            completed_at=timezone.now(),
+            item_id=loop.item_id,
+        )
+        delivery_create(loop=loop, event=WebhookEvent.STOPPED, output=None)
+    return loop
+
+
+def human_loop_fail(*, loop_id: int, reason: str, code: str) -> HumanLoop | None:
+    with transaction.atomic():
+        loop = _lock_loop(pk=loop_id)
+        if loop is None or loop.status != HumanLoopStatus.IN_PROGRESS:
+            return None
+        if not _withdraw_item(loop):
+            return None  # labeled meanwhile: it completes instead
+        _transition(
+            loop,
+            HumanLoopStatus.FAILED,
+            reason=reason,
+            failure_reason=reason[:1024],
+            failure_code=code,
+            completed_at=timezone.now(),
+            item_id=loop.item_id,
+        )
+        delivery_create(loop=loop, event=WebhookEvent.FAILED, output=None)
+    return loop
+
+
+def human_loop_delete(*, loop: HumanLoop) -> None:
+    """Delete an ended loop (its reviewed item stays in the flow's job and dataset)."""
+    with transaction.atomic():
+        locked = _lock_loop(pk=loop.pk)
+        if locked is None:
+            raise NotFound(f"there is no human loop {loop.name}")
+        if locked.status not in HUMAN_LOOP_DELETABLE:
+            raise InvalidTransition(
+                f"human loop {loop.name} is {locked.status}: stop it before deleting it",
+                details={"status": locked.status},
+            )
+        locked.delete()
+
+
+def human_loops_sweep(*, now=None) -> dict[str, int]:
+    """Periodic repairs: fail loops past their lifetime, complete loops whose item got its
+    label while no event reached us, and finish stops whose task was lost."""
+    now = now or timezone.now()
+    failed = completed = stopped = 0
+    expired = list(
+        HumanLoop.objects.filter(status=HumanLoopStatus.IN_PROGRESS, expires_at__lte=now)
+        .select_related("flow")
+        .order_by("expires_at")
+        .values_list("pk", "item_id", "flow__loop_lifetime_seconds")[:SWEEP_BATCH_SIZE]
+    )
+    for loop_id, item_id, lifetime in expired:
+        if item_id and human_loop_complete(item_id=item_id):
+            completed += 1
+            continue
+        failed += bool(
+            human_loop_fail(
+                loop_id=loop_id,
+                reason=f"its workers did not finish within its lifetime of {lifetime} seconds",
+                code="LifetimeExceeded",
+            )
+        )
+    labeled = HumanLoop.objects.filter(
+        status=HumanLoopStatus.IN_PROGRESS, item__status=ItemStatus.LABELED
+    ).values_list("item_id", flat=True)[:SWEEP_BATCH_SIZE]
+    for item_id in list(labeled):
+        completed += bool(human_loop_complete(item_id=item_id))
+    stale = HumanLoop.objects.filter(status=HumanLoopStatus.STOPPING).values_list("pk", flat=True)
+    for loop_id in list(stale[:SWEEP_BATCH_SIZE]):
+        stopped += bool(human_loop_finish_stop(loop_id=loop_id))
+    return {"failed": failed, "completed": completed, "stopped": stopped}

@@ -1,0 +1,63 @@
+"""Status machines of flows, human loops and webhook deliveries: states and allowed moves."""
+
+from django.db import models
+
+
+class FlowStatus(models.TextChoices):
+    ACTIVE = "Active", "Active"
+    INACTIVE = "Inactive", "Inactive"
+
+
+class HumanLoopStatus(models.TextChoices):
+    # The names are the managed runtime's: clients compare them as strings.
+    IN_PROGRESS = "InProgress", "In progress"
+    COMPLETED = "Completed", "Completed"
+    FAILED = "Failed", "Failed"
+    STOPPING = "Stopping", "Stopping"
+    STOPPED = "Stopped", "Stopped"
+
+
+HUMAN_LOOP_TRANSITIONS: dict[str, frozenset[str]] = {
+    HumanLoopStatus.IN_PROGRESS: frozenset(
+        {HumanLoopStatus.COMPLETED, HumanLoopStatus.FAILED, HumanLoopStatus.STOPPING}
+    ),
+    HumanLoopStatus.STOPPING: frozenset({HumanLoopStatus.STOPPED}),
+    HumanLoopStatus.COMPLETED: frozenset(),
+    HumanLoopStatus.FAILED: frozenset(),
+    HumanLoopStatus.STOPPED: frozenset(),
+}
+
+# A loop may be deleted only once it has ended.
+HUMAN_LOOP_DELETABLE = (
+    HumanLoopStatus.COMPLETED,
+    HumanLoopStatus.FAILED,
+    HumanLoopStatus.STOPPED,
+)
+
+
+class Decision(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted (the prediction stands)"
+    REVIEW = "review", "Sent to human review"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed (gave up)"
+
+
+DELIVERY_TRANSITIONS: dict[str, frozenset[str]] = {
+    DeliveryStatus.PENDING: frozenset({DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED}),
+    DeliveryStatus.SUCCEEDED: frozenset(),
+    DeliveryStatus.FAILED: frozenset(),
+}
+
+
+class WebhookEvent(models.TextChoices):
+    COMPLETED = "human_loop.completed", "Loop completed"
+    FAILED = "human_loop.failed", "Loop failed"
+    STOPPED = "human_loop.stopped", "Loop stopped"
+
+
+def can_transition(transitions: dict[str, frozenset[str]], old: str, new: str) -> bool:
+    return new in transitions.get(old, frozenset())

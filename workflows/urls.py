@@ -1,0 +1,22 @@
+"""Routes of the review-loop pages in the manager console (/console/flows/…, access keys)."""
+
+from django.urls import path
+
+from workflows import views
+
+urlpatterns = [
+    path("console/flows/", views.flows, name="console-flows"),
+    path("console/flows/new", views.flow_new, name="console-flow-new"),
+    path("console/flows/<int:flow_id>/", views.flow_dashboard, name="console-flow"),
+    path(
+        "console/flows/<int:flow_id>/loops/<str:name>/stop",
+        views.loop_stop_view,
+        name="console-loop-stop",
+    ),
+    path("console/access-keys", views.access_keys, name="console-access-keys"),
+    path(
+        "console/access-keys/<int:key_id>/revoke",
+        views.access_key_revoke_view,
+        name="console-access-key-revoke",
+    ),
+]
