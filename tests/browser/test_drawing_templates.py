@@ -15,6 +15,10 @@ from PIL import Image
 from labeling.models import Annotation
 from tests.browser.test_image_annotation import click, drag
 from tests.task_types.helpers import write_image
+from tests.templates_custom.test_managed_style_templates import (
+    DRAWING_SAMPLE,
+    DRAWING_TEMPLATES,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -32,10 +36,10 @@ SIZE = {"height": 200, "width": 320}
 def draw_on(page: "Page", work_on, settings):
     """Start a custom job on one 320×200 image with ``source``; wait for the element."""
 
-    def start(source: str, element: str):
+    def start(source: str, element: str, ready: str = "[data-ready]", **fields):
         write_image(settings.MEDIA_ROOT, "scene.png", size=(SIZE["width"], SIZE["height"]))
-        job = work_on(source, {"source-ref": "scene.png"})
-        page.wait_for_selector(f"{element}[data-ready]")
+        job = work_on(source, {"source-ref": "scene.png", **fields})
+        page.wait_for_selector(f"{element}{ready}")
         return job
 
     return start
@@ -132,6 +136,106 @@ def decode_png(data: str) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
 
 
+def hex_at(mask: Image.Image, x: int, y: int) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*mask.getpixel((x, y)))
+
+
+def rendered_template(element: str) -> str:
+    """The render test's template for ``element``, without its script line (work_on adds it)."""
+    source = DRAWING_TEMPLATES[element][0]
+    assert source.startswith('<script src="https://assets.crowd.aws/crowd-html-elements.js">')
+    return source.split("\n", 1)[1]
+
+
+def draw_template(draw_on, element: str, ready: str = "[data-ready]"):
+    fields = {k: v for k, v in DRAWING_SAMPLE.items() if k != "taskObject"}
+    return draw_on(rendered_template(element), element, ready, **fields)
+
+
+def test_crowd_bounding_box_adjusts_its_initial_value(page: "Page", draw_on):
+    element = "crowd-bounding-box"
+    job = draw_template(draw_on, element)
+    expect(page.locator(".qa-status")).to_contain_text("1 box")
+    page.keyboard.press("2")  # person
+    drag(page, element, (150, 50), (250, 150))
+    expect(page.locator(".qa-status")).to_contain_text("2 boxes")
+
+    inner = submit(page, job)["annotatedResult"]
+    assert set(inner) == {"boundingBoxes", "inputImageProperties", "initialValueModified"}
+    assert inner["inputImageProperties"] == SIZE
+    assert inner["initialValueModified"] is True
+    car, person = sorted(inner["boundingBoxes"], key=lambda box: box["label"])
+    assert car == {"label": "car", "left": 10, "top": 20, "width": 30, "height": 40}
+    assert person["label"] == "person"
+    got = [person[key] for key in ("left", "top", "width", "height")]
+    assert all(abs(a - b) <= 2 for a, b in zip(got, [150, 50, 100, 100], strict=True))
+
+
+def test_crowd_polygon(page: "Page", draw_on):
+    element = "crowd-polygon"
+    job = draw_template(draw_on, element)
+    page.keyboard.press("2")  # door
+    for x, y in [(50, 50), (150, 50), (150, 150), (50, 150)]:
+        click(page, element, x, y)
+    page.keyboard.press("f")
+    expect(page.locator(".qa-status")).to_contain_text("1 polygon")
+
+    inner = submit(page, job)["annotatedResult"]
+    assert set(inner) == {"polygons", "inputImageProperties"}
+    assert inner["inputImageProperties"] == SIZE
+    [door] = inner["polygons"]
+    assert door["label"] == "door"
+    assert near(door["vertices"], [(50, 50), (150, 50), (150, 150), (50, 150)])
+
+
+def test_crowd_keypoint_keeps_its_initial_point(page: "Page", draw_on):
+    element = "crowd-keypoint"
+    job = draw_template(draw_on, element)
+    page.keyboard.press("2")  # left eye
+    click(page, element, 100, 100)
+
+    inner = submit(page, job)["annotatedResult"]
+    assert set(inner) == {"keypoints", "inputImageProperties"}
+    assert inner["inputImageProperties"] == SIZE
+    placed = {p["label"]: (p["x"], p["y"]) for p in inner["keypoints"]}
+    assert placed["nose"] == (5, 6)
+    assert abs(placed["left eye"][0] - 100) <= 1.5 and abs(placed["left eye"][1] - 100) <= 1.5
+    assert len(inner["keypoints"]) == 2
+
+
+def test_crowd_semantic_segmentation(page: "Page", draw_on):
+    element = "crowd-semantic-segmentation"
+    job = draw_template(draw_on, element)
+    page.keyboard.press("2")  # Dog
+    page.keyboard.press("p")
+    for x, y in [(50, 50), (150, 50), (150, 150), (50, 150)]:
+        click(page, element, x, y)
+    page.keyboard.press("f")
+    page.keyboard.press("1")  # Cat, with the brush
+    page.keyboard.press("b")
+    drag(page, element, (250, 100), (280, 100))
+
+    inner = submit(page, job)["annotatedResult"]
+    assert set(inner) == {"inputImageProperties", "labelMappings", "labeledImage"}
+    assert inner["inputImageProperties"] == SIZE
+    assert set(inner["labelMappings"]) == {"Cat", "Dog", "Bird"}
+    mask = decode_png(inner["labeledImage"]["pngImageData"])
+    assert mask.size == (SIZE["width"], SIZE["height"])
+    assert hex_at(mask, 100, 100) == inner["labelMappings"]["Dog"]["color"]
+    assert hex_at(mask, 265, 100) == inner["labelMappings"]["Cat"]["color"]
+    assert hex_at(mask, 5, 5) == "#ffffff"
+
+
+def test_crowd_image_classifier_multi_select(page: "Page", draw_on):
+    element = "crowd-image-classifier-multi-select"
+    job = draw_template(draw_on, element, ready=" .qc-image img")
+    page.keyboard.press("Enter")
+    expect(page.locator(".crowd-form-message")).to_contain_text("at least one")
+    page.keyboard.press("1")
+    page.get_by_role("button", name="Bird").click()
+    assert submit(page, job) == {"animals": {"labels": ["Cat", "Bird"]}}
+
+
 def test_crowd_instance_segmentation(page: "Page", draw_on):
     job = draw_on(
         """<crowd-form>
@@ -176,11 +280,10 @@ def test_crowd_instance_segmentation(page: "Page", draw_on):
 
     mask = decode_png(inner["labeledImage"]["pngImageData"])
     assert mask.size == (SIZE["width"], SIZE["height"])
-    hex_at = "#{:02x}{:02x}{:02x}".format
-    assert hex_at(*mask.getpixel((60, 40))) == colors[0]
-    assert hex_at(*mask.getpixel((60, 150))) == colors[1]
-    assert hex_at(*mask.getpixel((250, 100))) == colors[2]
-    assert hex_at(*mask.getpixel((155, 100))) == "#ffffff"
-    assert hex_at(*mask.getpixel((5, 195))) == "#ffffff"
-    used = {hex_at(*rgb) for _, rgb in mask.getcolors(maxcolors=1_000)}
+    assert hex_at(mask, 60, 40) == colors[0]
+    assert hex_at(mask, 60, 150) == colors[1]
+    assert hex_at(mask, 250, 100) == colors[2]
+    assert hex_at(mask, 155, 100) == "#ffffff"
+    assert hex_at(mask, 5, 195) == "#ffffff"
+    used = {"#{:02x}{:02x}{:02x}".format(*rgb) for _, rgb in mask.getcolors(maxcolors=1_000)}
     assert used == {*colors, "#ffffff"}
