@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from labeling.models import Annotation
-from tests.browser.test_image_annotation import click, drag
-from tests.task_types.helpers import write_image
+from tests.browser.test_image_annotation import click, drag, open_task
+from tests.task_types.helpers import image_job, write_image
 from tests.templates_custom.test_managed_style_templates import (
     DRAWING_SAMPLE,
     DRAWING_TEMPLATES,
@@ -287,3 +287,34 @@ def test_crowd_instance_segmentation(page: "Page", draw_on):
     assert hex_at(mask, 5, 195) == "#ffffff"
     used = {"#{:02x}{:02x}{:02x}".format(*rgb) for _, rgb in mask.getcolors(maxcolors=1_000)}
     assert used == {*colors, "#ffffff"}
+
+
+@pytest.mark.parametrize(
+    ("task_type", "element", "key"),
+    [("image-polyline", "crowd-polyline", "polylines"), ("image-line", "crowd-line", "lines")],
+)
+def test_the_builtin_line_task_types(
+    page: "Page", settings, manager, team, labeler, task_type, element, key
+):
+    write_image(settings.MEDIA_ROOT, "road.png", size=(SIZE["width"], SIZE["height"]))
+    job = image_job(
+        manager,
+        team,
+        task_type=task_type,
+        labels=["lane", "curb"],
+        lines=[{"source-ref": "road.png"}],
+    )
+    open_task(page, job, element)
+    page.keyboard.press("2")
+    click(page, element, 30, 30)
+    click(page, element, 130, 90)
+    if element == "crowd-polyline":
+        page.keyboard.press("Enter")  # ends the polyline (a line ends at its second point)
+    expect(page.locator(".qa-status")).to_contain_text(f"1 {element.removeprefix('crowd-')}")
+    page.keyboard.press("Enter")
+    expect(page.locator("#work-status")).to_contain_text("Nothing is left for you")
+    answer = Annotation.objects.get(job=job).answer
+    (inner,) = answer.values()
+    assert inner["inputImageProperties"] == SIZE
+    [curb] = inner[key]
+    assert curb["label"] == "curb" and near(curb["vertices"], [(30, 30), (130, 90)])
