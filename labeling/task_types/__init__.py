@@ -8,6 +8,7 @@ from labeling.task_types.image_classification_multi import (
     IMAGE_CLASSIFICATION_MULTILABEL,
     IMAGE_LABEL_VERIFICATION,
 )
+from labeling.task_types.image_lines import IMAGE_LINE, IMAGE_POLYLINE
 from labeling.task_types.image_segmentation import IMAGE_SEMANTIC_SEGMENTATION
 from labeling.task_types.image_shapes import IMAGE_KEYPOINT, IMAGE_POLYGON
 from labeling.task_types.text_entities import (
@@ -27,7 +28,9 @@ __all__ = [
     "IMAGE_CLASSIFICATION_MULTILABEL",
     "IMAGE_KEYPOINT",
     "IMAGE_LABEL_VERIFICATION",
+    "IMAGE_LINE",
     "IMAGE_POLYGON",
+    "IMAGE_POLYLINE",
     "IMAGE_SEMANTIC_SEGMENTATION",
     "IMAGE_CLASSIFICATION",
     "TEXT_CLASSIFICATION",

@@ -1,10 +1,16 @@
 """Browser-test fixtures: headless Chromium driven by Playwright against the live server."""
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from labeling.selectors_templates import custom_template_version
+from labeling.services.jobs import job_start
+from labeling.services.templates import custom_template_create, job_template_set
+from tests.conftest import import_lines
 
 # Playwright's sync API keeps an event loop running in this thread; the ORM calls that the
 # tests make between browser steps are still plain synchronous calls.
@@ -18,6 +24,7 @@ except ImportError:  # pragma: no cover - depends on the machine
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOT_DIR = os.environ.get("QUORUM_SCREENSHOT_DIR", "")
+ELEMENTS_SCRIPT = '<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>\n'
 
 
 @pytest.fixture(scope="session")
@@ -67,3 +74,30 @@ def screenshot():
             page.screenshot(path=str(Path(SCREENSHOT_DIR) / f"{name}.png"), full_page=True)
 
     return take
+
+
+@pytest.fixture
+def work_on(page: "Page", make_job, manager, labeler):
+    """Start a custom job with ``source`` as its template and open its work page."""
+
+    def start(source: str, line: dict, labels: list[str] | None = None):
+        job = make_job(items=0, start=False, task_type="custom", labels=labels or ["x"])
+        import_lines(job, manager, [line])
+        template = custom_template_create(
+            created_by=manager, name=f"t-{job.pk}", source=ELEMENTS_SCRIPT + source, sample=line
+        )
+        version = custom_template_version(template_id=template.pk)
+        job_template_set(job=job, version=version, by=manager)
+        job_start(job=job, by=manager)
+        # Imported here: these need playwright, which the fixtures above may find missing.
+        from playwright.sync_api import expect
+
+        from tests.browser.test_labeling_flow import sign_in
+
+        sign_in(page, "lab1", "lab1-pass-1")
+        expect(page).to_have_url(re.compile(r"/work/$"))
+        page.goto(f"/work/jobs/{job.pk}/")
+        expect(page.locator("crowd-form .crowd-form-submit")).to_be_visible()
+        return job
+
+    return start

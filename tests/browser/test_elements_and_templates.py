@@ -11,9 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from labeling.models import Annotation
-from labeling.selectors_templates import custom_template_version
 from labeling.services.jobs import job_start
-from labeling.services.templates import custom_template_create, job_template_set
 from tests.browser.test_labeling_flow import sign_in
 from tests.conftest import import_lines
 
@@ -25,30 +23,6 @@ sync_api = pytest.importorskip(
 )
 expect = sync_api.expect
 pytestmark = pytest.mark.browser
-
-ELEMENTS_SCRIPT = '<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>\n'
-
-
-@pytest.fixture
-def work_on(page: "Page", make_job, manager, labeler):
-    """Start a custom job with ``source`` as its template and open its work page."""
-
-    def start(source: str, line: dict, labels: list[str] | None = None):
-        job = make_job(items=0, start=False, task_type="custom", labels=labels or ["x"])
-        import_lines(job, manager, [line])
-        template = custom_template_create(
-            created_by=manager, name=f"t-{job.pk}", source=ELEMENTS_SCRIPT + source, sample=line
-        )
-        version = custom_template_version(template_id=template.pk)
-        job_template_set(job=job, version=version, by=manager)
-        job_start(job=job, by=manager)
-        sign_in(page, "lab1", "lab1-pass-1")
-        expect(page).to_have_url(re.compile(r"/work/$"))
-        page.goto(f"/work/jobs/{job.pk}/")
-        expect(page.locator("crowd-form .crowd-form-submit")).to_be_visible()
-        return job
-
-    return start
 
 
 def submitted(page: "Page", job) -> dict:

@@ -143,3 +143,102 @@ def test_a_managed_style_template_renders_unchanged(element):
     assert f"<{element}" in html
     for piece in expected:
         assert piece in html, html
+
+
+# The drawing elements, each in a whole template as the managed service's documentation
+# writes them: the script line, <crowd-form>, the image through grant_read_access, labels
+# as a JavaScript-style list, instructions, and an initial-value built with Liquid where
+# the element takes one. The browser tests (tests/browser/test_drawing_templates.py) draw
+# on the same templates and submit them.
+DRAWING_SAMPLE = {
+    "taskObject": "s3://bucket/street/0001.jpg",
+    "labels": ["car", "person"],
+    "boxes": [{"label": "car", "left": 10, "top": 20, "width": 30, "height": 40}],
+    "points": [{"label": "nose", "x": 5, "y": 6}],
+}
+
+
+def drawing_template(tag: str, name: str, attributes: str = "") -> str:
+    return f"""<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
+<crowd-form>
+  <{tag} name="{name}" src="{{{{ task.input.taskObject | grant_read_access }}}}"
+      header="Label the {{{{ task.input.labels | size }}}} kinds of object" {attributes}>
+    <full-instructions header="How to draw"><p>Draw every object.</p></full-instructions>
+    <short-instructions><p>Use the tools.</p></short-instructions>
+  </{tag}>
+</crowd-form>"""
+
+
+DRAWING_TEMPLATES = {
+    "crowd-bounding-box": (
+        drawing_template(
+            "crowd-bounding-box",
+            "annotatedResult",
+            'labels="{{ task.input.labels | to_json | escape }}"\n'
+            "      initial-value=\"[{% for box in task.input.boxes %}{ label: '{{ box.label }}',"
+            " left: {{ box.left }}, top: {{ box.top }}, width: {{ box.width }},"
+            ' height: {{ box.height }} },{% endfor %}]"',
+        ),
+        [
+            'labels="[&#34;car&#34;, &#34;person&#34;]"',
+            "initial-value=\"[{ label: 'car', left: 10, top: 20, width: 30, height: 40 },]\"",
+        ],
+    ),
+    "crowd-polygon": (
+        drawing_template("crowd-polygon", "annotatedResult", "labels=\"['roof', 'door']\""),
+        ["labels=\"['roof', 'door']\""],
+    ),
+    "crowd-polyline": (
+        drawing_template(
+            "crowd-polyline", "crowdPolyline", "labels=\"['car','pedestrian','street car']\""
+        ),
+        ["labels=\"['car','pedestrian','street car']\""],
+    ),
+    "crowd-line": (
+        drawing_template("crowd-line", "crowdLine", "labels=\"['horizon', 'pole']\""),
+        ["labels=\"['horizon', 'pole']\""],
+    ),
+    "crowd-keypoint": (
+        drawing_template(
+            "crowd-keypoint",
+            "annotatedResult",
+            "labels=\"['nose', 'left eye']\" initial-value='{{ task.input.points | to_json }}'",
+        ),
+        ["initial-value='[{&#34;label&#34;: &#34;nose&#34;, &#34;x&#34;: 5, &#34;y&#34;: 6}]'"],
+    ),
+    "crowd-semantic-segmentation": (
+        drawing_template(
+            "crowd-semantic-segmentation", "annotatedResult", "labels=\"['Cat', 'Dog', 'Bird']\""
+        ),
+        ["labels=\"['Cat', 'Dog', 'Bird']\""],
+    ),
+    "crowd-instance-segmentation": (
+        drawing_template(
+            "crowd-instance-segmentation", "annotatedResult", "labels=\"['Cat', 'Dog', 'Bird']\""
+        ),
+        ["labels=\"['Cat', 'Dog', 'Bird']\""],
+    ),
+    "crowd-image-classifier-multi-select": (
+        drawing_template(
+            "crowd-image-classifier-multi-select",
+            "animals",
+            "categories=\"['Cat', 'Dog', 'Bird']\" exclusion-category='{ \"text\": \"None\" }'",
+        ),
+        ["categories=\"['Cat', 'Dog', 'Bird']\""],
+    ),
+}
+
+
+@pytest.mark.parametrize("element", sorted(DRAWING_TEMPLATES))
+def test_a_managed_style_drawing_template_renders_unchanged(element):
+    source, expected = DRAWING_TEMPLATES[element]
+    html = render_custom(source, sample_task(DRAWING_SAMPLE))
+    assert "assets.crowd.aws" not in html
+    assert '<script type="module" src="/static/quorum/elements/index.js"></script>' in html
+    assert "<crowd-form>" in html and f"<{element} name=" in html and f"</{element}>" in html
+    assert 'src="/api/v1/media/signed/' in html
+    assert 'header="Label the 2 kinds of object"' in html
+    assert '<full-instructions header="How to draw"><p>Draw every object.</p>' in html
+    assert "<short-instructions><p>Use the tools.</p></short-instructions>" in html
+    for piece in expected:
+        assert piece in html, html

@@ -1,5 +1,6 @@
 // The drawing surface every image annotation element builds on (<crowd-bounding-box>,
-// <crowd-polygon>, <crowd-keypoint>, <crowd-semantic-segmentation>, the video tracker).
+// <crowd-polygon>, <crowd-polyline>, <crowd-line>, <crowd-keypoint>,
+// <crowd-semantic-segmentation>, <crowd-instance-segmentation>, the video tracker).
 //
 // One <canvas> draws the image and every object: no DOM node per object, so 1,000 boxes
 // cost one path per label. Drawing happens only when something changed, once per animation

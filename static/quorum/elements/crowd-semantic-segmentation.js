@@ -138,7 +138,13 @@ export class CrowdSemanticSegmentation extends AnnotationCanvas {
     this.setAttribute("data-initial-loaded", "");
   }
 
-  get value() {
+  /** The colour of a label map value (k + 1: label k); subclasses paint other things. */
+  rgbOfValue(value) {
+    return this.palette[value - 1];
+  }
+
+  /** The label map as a PNG at the image's size, base64: each value its colour, 0 white. */
+  labelMapPng() {
     const { imageWidth: width, imageHeight: height } = this;
     const out = document.createElement("canvas");
     out.width = width;
@@ -146,16 +152,25 @@ export class CrowdSemanticSegmentation extends AnnotationCanvas {
     const context = out.getContext("2d");
     const image = context.createImageData(width, height);
     const data = image.data;
+    const colors = new Map();
     for (let i = 0; i < this.labelMap.length; i += 1) {
       const value = this.labelMap[i];
-      const [r, g, b] = value ? this.palette[value - 1] : [255, 255, 255];
+      let rgb = colors.get(value);
+      if (!rgb) {
+        rgb = value ? this.rgbOfValue(value) : [255, 255, 255];
+        colors.set(value, rgb);
+      }
       const o = i * 4;
-      data[o] = r;
-      data[o + 1] = g;
-      data[o + 2] = b;
+      data[o] = rgb[0];
+      data[o + 1] = rgb[1];
+      data[o + 2] = rgb[2];
       data[o + 3] = 255;
     }
     context.putImageData(image, 0, 0);
+    return out.toDataURL("image/png").split(",")[1];
+  }
+
+  get value() {
     const labelMappings = {};
     this.labels.forEach((label, index) => {
       labelMappings[label] = { color: colorOf(index) };
@@ -163,7 +178,7 @@ export class CrowdSemanticSegmentation extends AnnotationCanvas {
     return {
       inputImageProperties: this.imageProperties(),
       labelMappings,
-      labeledImage: { pngImageData: out.toDataURL("image/png").split(",")[1] },
+      labeledImage: { pngImageData: this.labelMapPng() },
     };
   }
 
@@ -197,7 +212,8 @@ export class CrowdSemanticSegmentation extends AnnotationCanvas {
   }
 
   // --- Painting -----------------------------------------------------------------------------
-  #paintValue() {
+  /** The value a stroke paints: 0 with the eraser, else the current label's. */
+  paintValue() {
     return this.tool === "eraser" ? 0 : this.currentLabel + 1;
   }
 
@@ -220,7 +236,7 @@ export class CrowdSemanticSegmentation extends AnnotationCanvas {
   }
 
   #stroke(from, to) {
-    const value = this.#paintValue();
+    const value = this.paintValue();
     const distance = Math.hypot(to.x - from.x, to.y - from.y);
     const steps = Math.max(1, Math.ceil(distance / Math.max(1, this.brush / 2)));
     let box = [Infinity, Infinity, -Infinity, -Infinity];
@@ -260,6 +276,11 @@ export class CrowdSemanticSegmentation extends AnnotationCanvas {
     if (right > left) this.#refresh(left, y0, right - left, y1 - y0 + 1);
   }
 
+  /** Redraw the whole overlay from the label map (after a subclass changed colours). */
+  refreshAll() {
+    this.#refresh(0, 0, this.imageWidth, this.imageHeight);
+  }
+
   /** Copy a rectangle of the label map into the overlay's pixels. */
   #refresh(x, y, width, height) {
     if (width <= 0 || height <= 0) return;
@@ -270,7 +291,7 @@ export class CrowdSemanticSegmentation extends AnnotationCanvas {
         const o = i * 4;
         const value = this.labelMap[i];
         if (value) {
-          const [r, g, b] = this.palette[value - 1];
+          const [r, g, b] = this.rgbOfValue(value);
           data[o] = r;
           data[o + 1] = g;
           data[o + 2] = b;
@@ -350,7 +371,7 @@ export class CrowdSemanticSegmentation extends AnnotationCanvas {
   fill() {
     if (!this.drawing || this.drawing.length < 3) return false;
     this.remember();
-    this.fillPolygon(this.drawing, this.currentLabel + 1);
+    this.fillPolygon(this.drawing, this.paintValue());
     this.drawing = null;
     this.changed();
     return true;

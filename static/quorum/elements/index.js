@@ -11,7 +11,9 @@ export { CrowdForm } from "./crowd-form.js";
 export { CrowdImageClassifier } from "./crowd-image-classifier.js";
 export { CrowdImageClassifierMultiSelect } from "./crowd-image-classifier-multi-select.js";
 export { CrowdKeypoint } from "./crowd-keypoint.js";
+export { CrowdInstanceSegmentation } from "./crowd-instance-segmentation.js";
 export { CrowdPolygon } from "./crowd-polygon.js";
+export { CrowdLine, CrowdPolyline } from "./crowd-polyline.js";
 export { CrowdSemanticSegmentation } from "./crowd-semantic-segmentation.js";
 export { CrowdVideoClassifier } from "./crowd-video-classifier.js";
 export {
