@@ -1,0 +1,25 @@
+"""Receivers of the labeling app's events: new human labels may call for a round.
+
+A receiver runs in the request that labeled the item, after its commit: it only checks that
+the job's loop is on and, at most once per debounce window per job, sends a check to a
+Celery worker. Nothing is trained here.
+"""
+
+from django.conf import settings
+from django.core.cache import cache
+
+from active_learning.models import AutoLabeling
+from active_learning.tasks import job_check_task
+
+
+def debounce_seconds() -> int:
+    return int(getattr(settings, "ACTIVE_LEARNING_CHECK_DEBOUNCE_SECONDS", 5))
+
+
+def on_item_consolidated(sender, *, job_id: int, **payload) -> None:
+    if not AutoLabeling.objects.filter(job_id=job_id, enabled=True).exists():
+        return
+    window = debounce_seconds()
+    if window and not cache.add(f"active-learning:check:{job_id}", 1, timeout=window):
+        return
+    job_check_task.apply_async((job_id,), countdown=window or None)
