@@ -56,10 +56,16 @@ class AutoLabeling(models.Model):
 
 class HeldOutItem(models.Model):
     """An item of the random validation slice: always labeled by humans, never chosen by a
-    model, never shown with a suggestion; the threshold is picked on these alone."""
+    model, never shown with a suggestion; the threshold is picked on these alone.
+
+    When a round auto-labels, the held-out items its model would have labeled are marked with
+    that round: later rounds judge their threshold only on the unmarked ones, which are
+    distributed like the items still waiting (the ones earlier rounds did not take).
+    """
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
     item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="held_out")
+    would_label_round = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["job", "item"], name="heldout_job_item")]

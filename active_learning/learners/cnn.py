@@ -19,7 +19,7 @@ BATCH_SIZE = 64
 SHIFT_PIXELS = 2
 # Enough passes for small sets, bounded for large ones: epochs = clamp(target / n).
 TARGET_SAMPLES_SEEN = 40_000
-MIN_EPOCHS, MAX_EPOCHS = 6, 40
+MIN_EPOCHS, MAX_EPOCHS = 6, 200
 PREDICT_BATCH = 512
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from active_learning.models import (
     AutoLabel,
     AutoLabeling,
+    HeldOutItem,
     ModelArtifact,
     Suggestion,
     TrainingRound,
@@ -323,6 +324,10 @@ def _apply(current: TrainingRound, lease: TrainingLease, trained: Trained, path:
                 trained.pool_untouched & ~trained.pool_held_out & (confidence >= choice.threshold)
             )
             labeled = _auto_label(job, current, artifact, trained, confidence, predicted, eligible)
+            would_label = trained.held_out_ids[trained.held_out_confidence >= choice.threshold]
+            HeldOutItem.objects.filter(
+                item_id__in=[int(i) for i in would_label], would_label_round__isnull=True
+            ).update(would_label_round=current.number)
         remaining = np.asarray([int(i) not in labeled for i in trained.pool_ids], bool)
         reordered = _reprioritise(config, trained, remaining)
         if config.preannotate:

@@ -42,6 +42,9 @@ class Trained:
     pool_untouched: np.ndarray
     pool_held_out: np.ndarray
     pool_probabilities: np.ndarray
+    # Held-out items still judging thresholds (labeled or not) and the model's confidence.
+    held_out_ids: np.ndarray
+    held_out_confidence: np.ndarray
 
 
 def learner_kind(job: Job, config: AutoLabeling) -> str:
@@ -78,7 +81,13 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
     """Fit the job's model on its human labels (held-out items apart) and score the rest."""
     started = time.perf_counter()
     classes = {label: index for index, label in enumerate(job.labels)}
-    held_out = set(HeldOutItem.objects.filter(job_id=job.pk).values_list("item_id", flat=True))
+    # Held-out items an earlier round would have auto-labeled no longer judge thresholds:
+    # the items like them are labeled already. They join the training data instead.
+    held_out = set(
+        HeldOutItem.objects.filter(job_id=job.pk, would_label_round__isnull=True).values_list(
+            "item_id", flat=True
+        )
+    )
     human = {
         item_id: classes[label]
         for item_id, label in ConsolidatedLabel.objects.filter(
@@ -131,8 +140,10 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
         (learner.predict_proba(train_inputs).argmax(axis=1) == targets).mean()
     )
     valid_order, valid_inputs = part(validation_ids)
+    valid_confidence = np.zeros(0)
     if len(valid_order):
         probabilities = learner.predict_proba(valid_inputs)
+        valid_confidence = probabilities.max(axis=1)
         truth = np.asarray([human[int(item_id)] for item_id in valid_order], np.int64)
         hits = probabilities.argmax(axis=1) == truth
         choice = select_threshold(
@@ -147,6 +158,8 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
     pool_probabilities = (
         learner.predict_proba(pool_inputs) if len(pool_order) else np.zeros((0, len(classes)))
     )
+    pool_confidence = pool_probabilities.max(axis=1) if len(pool_order) else np.zeros(0)
+    pool_held = np.asarray([int(i) in held_out for i in pool_order], bool)
     return Trained(
         learner=learner,
         kind=kind,
@@ -159,6 +172,8 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
         pool_untouched=np.asarray(
             [open_items[int(i)] == 0 and int(i) not in audited for i in pool_order], bool
         ),
-        pool_held_out=np.asarray([int(i) in held_out for i in pool_order], bool),
+        pool_held_out=pool_held,
         pool_probabilities=pool_probabilities,
+        held_out_ids=np.concatenate([valid_order, pool_order[pool_held]]),
+        held_out_confidence=np.concatenate([valid_confidence, pool_confidence[pool_held]]),
     )
