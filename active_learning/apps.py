@@ -2,14 +2,17 @@
 
 from django.apps import AppConfig
 
-from labeling.events import item_consolidated
-
 
 class ActiveLearningConfig(AppConfig):
     name = "active_learning"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from active_learning import receivers  # noqa: F401 - connects the signal receivers
+        # Imported here, not at the top: they load models, which the app registry must
+        # have finished loading first.
+        from active_learning import receivers
+        from labeling.events import item_consolidated
+        from labeling.task_ui import register_task_context
 
         item_consolidated.connect(receivers.on_item_consolidated, dispatch_uid="al-consolidated")
+        register_task_context(receivers.task_suggestion)

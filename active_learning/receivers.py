@@ -1,4 +1,5 @@
-"""Receivers of the labeling app's events: new human labels may call for a round.
+"""Receivers of the labeling app's events and hooks: new human labels may call for a round;
+a task UI of a pre-annotated job shows the model's suggestion.
 
 A receiver runs in the request that labeled the item, after its commit: it only checks that
 the job's loop is on and, at most once per debounce window per job, sends a check to a
@@ -9,7 +10,9 @@ from django.conf import settings
 from django.core.cache import cache
 
 from active_learning.models import AutoLabeling
+from active_learning.selectors import suggestion_for_assignment
 from active_learning.tasks import job_check_task
+from labeling.models import Assignment
 
 
 def debounce_seconds() -> int:
@@ -23,3 +26,9 @@ def on_item_consolidated(sender, *, job_id: int, **payload) -> None:
     if window and not cache.add(f"active-learning:check:{job_id}", 1, timeout=window):
         return
     job_check_task.apply_async((job_id,), countdown=window or None)
+
+
+def task_suggestion(assignment: Assignment) -> dict:
+    """Adds ``task.suggestion`` ({label, confidence}) to a task UI of a pre-annotated job."""
+    suggestion = suggestion_for_assignment(assignment=assignment)
+    return {"suggestion": suggestion} if suggestion else {}

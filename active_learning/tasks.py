@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from active_learning.models import AutoLabeling
+from active_learning.models import AutoLabeling, TrainingRound
 from active_learning.services.audits import audits_evaluate_open
 from active_learning.services.rounds import round_request, round_run
 from active_learning.states import RoundTrigger
@@ -36,6 +36,11 @@ def job_check(job_id: int, trigger: str = RoundTrigger.LABELS) -> int | None:
     audits_evaluate_open(job_id=job_id)
     queued = round_request(job_id=job_id, trigger=trigger, enqueue=enqueue_round)
     return queued.pk if queued else None
+
+
+def request_round(job_id: int, trigger: str) -> TrainingRound | None:
+    """Queue a round now if none is pending (a manager's request); a worker runs it."""
+    return round_request(job_id=job_id, trigger=trigger, enqueue=enqueue_round)
 
 
 @shared_task(name="active_learning.job_check", acks_late=True, time_limit=120)

@@ -6,6 +6,7 @@ sandboxed, autoescaped, and with its output capped.
 """
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +19,13 @@ from labeling.task_types import get_task_type
 
 MAX_TASK_HTML_CHARS = 2 * 1024 * 1024
 TEMPLATE_PREFIX = "tasks/"
+# Other apps add keys under ``task`` (a model's suggestion, …); they register in ready().
+_CONTEXT_EXTENSIONS: list[Callable[[Assignment], dict[str, Any]]] = []
+
+
+def register_task_context(extension: Callable[[Assignment], dict[str, Any]]) -> None:
+    if extension not in _CONTEXT_EXTENSIONS:
+        _CONTEXT_EXTENSIONS.append(extension)
 
 
 class TaskRenderError(Exception):
@@ -46,7 +54,7 @@ def task_context(assignment: Assignment) -> dict[str, Any]:
     job = assignment.job
     task_type = get_task_type(job.task_type)
     media_url = f"/api/v1/items/{assignment.item_id}/media" if task_type.media == "image" else None
-    return {
+    context = {
         "task": {
             "assignment_id": assignment.pk,
             "input": json.loads(assignment.item.data),
@@ -57,6 +65,9 @@ def task_context(assignment: Assignment) -> dict[str, Any]:
             "media_url": media_url,
         }
     }
+    for extension in _CONTEXT_EXTENSIONS:
+        context["task"].update(extension(assignment))
+    return context
 
 
 def render_template(template: Template, context: dict[str, Any]) -> str:
