@@ -188,6 +188,7 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
         round_every=args.round_every,
         min_training_labels=args.first_round,
         human_budget=args.budget,
+        learner=args.learner,
     )
     truth = {
         item_id: json.loads(data)["truth"]
@@ -257,7 +258,7 @@ def run_baseline(args, lines: list[dict], classes: list[str], task_type: str, bu
     from django.conf import settings
 
     from active_learning.learners.images import load_pixels
-    from active_learning.learners.registry import make_learner
+    from active_learning.learners.registry import learner_module, make_learner
     from active_learning.threshold import select_threshold
 
     rng = np.random.default_rng(args.seed)
@@ -274,6 +275,13 @@ def run_baseline(args, lines: list[dict], classes: list[str], task_type: str, bu
         cache = Path(settings.MEDIA_ROOT) / "baseline-pixels.npz"
         _, inputs = load_pixels(cache_file=cache, root=Path(settings.MEDIA_ROOT), refs=refs)
         learner = make_learner("image-cnn")
+    elif args.learner == "text-embedding":
+        _, inputs = learner_module("text-embedding").embed_items(
+            cache_file=Path(settings.MEDIA_ROOT) / "baseline-vectors.npz",
+            texts={i: line["source"] for i, line in enumerate(lines)},
+            heartbeat=lambda: None,
+        )
+        learner = make_learner("text-embedding")
     else:
         inputs = [line["source"] for line in lines]
         learner = make_learner("text-tfidf")
@@ -322,6 +330,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="a random subset of this many items")
     parser.add_argument("--target", type=float, default=0.95)
     parser.add_argument("--strategy", default="margin")
+    parser.add_argument(
+        "--learner", default="auto", choices=["auto", "text-tfidf", "text-embedding", "image-cnn"]
+    )
     parser.add_argument("--validation-size", type=int)
     parser.add_argument("--round-every", type=int)
     parser.add_argument("--first-round", type=int, help="training labels before round 1")
@@ -391,6 +402,7 @@ def report(args, kind: str, items: int, loop: dict, baseline: dict | None) -> No
         "items": items,
         "target": args.target,
         "strategy": args.strategy,
+        "learner": args.learner,
         "noise": args.noise,
         "validation_size": args.validation_size,
         "round_every": args.round_every,
@@ -398,8 +410,9 @@ def report(args, kind: str, items: int, loop: dict, baseline: dict | None) -> No
         "active_learning": loop,
         "random_baseline": baseline,
     }
+    setup = args.learner + (f", noise {args.noise}" if args.noise else "")
     summary = (
-        f"{kind} n={items}: human {loop['human_share']:.1%} "
+        f"{kind} n={items} ({setup}): human {loop['human_share']:.1%} "
         f"(validation {args.validation_size}), final accuracy {loop['final_accuracy']}, "
         f"auto-labels {loop['auto_labels']} at {loop['auto_label_accuracy']}, "
         f"{loop['rounds']} rounds, {loop['wall_seconds']} s"

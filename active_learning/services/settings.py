@@ -5,6 +5,7 @@ import random
 from django.db import transaction
 from django.utils import timezone
 
+from active_learning.learners.registry import learner_installed
 from active_learning.models import AutoLabeling, HeldOutItem, LearnerKind
 from active_learning.services.rounds import PRIORITY_BATCH_SIZE, VALIDATION_PRIORITY
 from active_learning.strategies import get_strategy
@@ -57,6 +58,11 @@ def _check(job: Job, values: dict) -> None:
     if learner is not None and learner != LearnerKind.AUTO:
         if learner not in _LEARNER_MEDIA:
             raise ValidationFailed(f"unknown learner {learner!r}", details={"field": "learner"})
+        if not learner_installed(learner):
+            raise ValidationFailed(
+                f"the learner {learner} is not installed here (pip install 'quorum[embeddings]')",
+                details={"field": "learner"},
+            )
         if _LEARNER_MEDIA[learner] != get_task_type(job.task_type).media:
             raise ValidationFailed(
                 f"the learner {learner} does not take {get_task_type(job.task_type).media}",

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from active_learning.learners.base import Heartbeat, Learner
 from active_learning.learners.images import load_pixels
-from active_learning.learners.registry import make_learner
+from active_learning.learners.registry import learner_module, make_learner
 from active_learning.models import AutoLabel, AutoLabeling, HeldOutItem, LearnerKind
 from active_learning.threshold import ThresholdChoice, select_threshold
 from labeling.models import ConsolidatedLabel, Item, Job
@@ -58,7 +58,15 @@ def job_cache_folder(job_id: int) -> Path:
     return Path(settings.MEDIA_ROOT) / "active_learning" / f"job_{job_id}"
 
 
-def _inputs(kind: str, job_id: int, ids: list[int], data: dict[int, dict[str, Any]]):
+def _inputs(
+    kind: str, job_id: int, ids: list[int], data: dict[int, dict[str, Any]], heartbeat: Heartbeat
+):
+    if kind == LearnerKind.TEXT_EMBEDDING:
+        return learner_module(kind).embed_items(
+            cache_file=job_cache_folder(job_id) / "embeddings-minilm.npz",
+            texts={item_id: str(data[item_id].get("source", "")) for item_id in ids},
+            heartbeat=heartbeat,
+        )
     if kind == LearnerKind.IMAGE_CNN:
         refs = {item_id: str(data[item_id].get("source-ref", "")) for item_id in ids}
         found, pixels = load_pixels(
@@ -121,7 +129,7 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
     kind = learner_kind(job, config)
     learner: Learner = make_learner(kind)
     heartbeat()
-    found, inputs = _inputs(kind, job.pk, wanted, data)
+    found, inputs = _inputs(kind, job.pk, wanted, data, heartbeat)
     prepare = getattr(learner, "prepare", None)
     if prepare is not None:  # unsupervised fitting on every item (a text vocabulary)
         prepare(inputs)
