@@ -20,7 +20,9 @@ def debounce_seconds() -> int:
 
 
 def on_item_consolidated(sender, *, job_id: int, **payload) -> None:
-    if not AutoLabeling.objects.filter(job_id=job_id, enabled=True).exists():
+    # Not only when on: an audit of a job whose loop was turned off still needs its answers
+    # counted; the check itself queues no round for a job whose loop is off.
+    if not AutoLabeling.objects.filter(job_id=job_id).exists():
         return
     window = debounce_seconds()
     if window and not cache.add(f"active-learning:check:{job_id}", 1, timeout=window):

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from active_learning.models import Audit, AutoLabel, AutoLabeling
-from active_learning.services.rounds import AUDIT_PRIORITY, PRIORITY_BATCH_SIZE
+from active_learning.services.priorities import AUDIT_PRIORITY, PRIORITY_BATCH_SIZE
 from active_learning.services.settings import auto_labeling_stop
 from active_learning.states import AuditStatus
 from active_learning.threshold import accuracy_lower_bound, accuracy_upper_bound

@@ -28,6 +28,11 @@ from active_learning.models import (
     Suggestion,
     TrainingRound,
 )
+from active_learning.services.priorities import (
+    PRIORITY_BATCH_SIZE,
+    UNCERTAINTY_SCALE,
+    validation_slice_ensure,
+)
 from active_learning.services.training import (
     NotEnoughLabels,
     Trained,
@@ -44,12 +49,6 @@ from labeling.states import JobStatus
 logger = logging.getLogger(__name__)
 
 LABEL_BATCH_SIZE = 1000
-PRIORITY_BATCH_SIZE = 1000
-# Priority bands of the human queue (the claim takes the highest first): audited items,
-# then the held-out validation slice, then the rest by uncertainty, 0 … UNCERTAINTY_SCALE.
-AUDIT_PRIORITY = 3_000_000
-VALIDATION_PRIORITY = 2_000_000
-UNCERTAINTY_SCALE = 1_000_000
 # A queued round whose message was lost is sent again after this long.
 QUEUED_STALE_SECONDS = 600
 
@@ -172,6 +171,7 @@ def round_request(
         config = AutoLabeling.objects.select_for_update().filter(job_id=job_id).first()
         if config is None or not config.enabled:
             return None
+        validation_slice_ensure(job_id=job_id)
         job_status = Job.objects.values_list("status", flat=True).get(pk=job_id)
         if job_status != JobStatus.IN_PROGRESS:
             return None

@@ -1,22 +1,18 @@
 """Turning automated labeling on and off for a job, and choosing its validation slice."""
 
-import random
-
 from django.db import transaction
 from django.utils import timezone
 
 from active_learning.learners.registry import learner_installed
 from active_learning.models import AutoLabeling, HeldOutItem, LearnerKind
-from active_learning.services.rounds import PRIORITY_BATCH_SIZE, VALIDATION_PRIORITY
+from active_learning.services.priorities import validation_slice_draw
 from active_learning.strategies import get_strategy
 from labeling.errors import Conflict, ValidationFailed
-from labeling.models import Item, Job, User
-from labeling.states import ItemStatus, JobStatus
+from labeling.models import Job, User
+from labeling.states import JobStatus
 from labeling.task_types import get_task_type
 
 SUPPORTED_TASK_TYPES = ("text-classification", "image-classification")
-# Before the first model the queue is random: priorities drawn below this.
-RANDOM_PRIORITY_RANGE = 1_000_000
 _LEARNER_MEDIA = {
     LearnerKind.TEXT_TFIDF: "text",
     LearnerKind.TEXT_EMBEDDING: "text",
@@ -98,8 +94,8 @@ def auto_labeling_enable(*, job: Job, by: User, seed: int | None = None, **value
             setattr(config, name, value)
         config.enabled = True
         config.save()
-        if created:
-            _draw_validation_slice(job, config.validation_size, seed)
+        if not HeldOutItem.objects.filter(job_id=job.pk).exists():
+            validation_slice_draw(job=job, size=config.validation_size, seed=seed)
     return config
 
 
@@ -120,31 +116,4 @@ def auto_labeling_stop(*, job_id: int, reason: str) -> bool:
         AutoLabeling.objects.filter(job_id=job_id, stopped_reason="").update(
             stopped_reason=reason[:500], stopped_at=timezone.now()
         )
-    )
-
-
-def _draw_validation_slice(job: Job, size: int, seed: int | None) -> None:
-    candidates = list(
-        Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN, taken=0).values_list(
-            "pk", flat=True
-        )
-    )
-    chooser = random.SystemRandom() if seed is None else random.Random(seed)
-    held_out = set(chooser.sample(candidates, min(size, len(candidates))))
-    HeldOutItem.objects.bulk_create(
-        (HeldOutItem(job_id=job.pk, item_id=item_id) for item_id in sorted(held_out)),
-        batch_size=PRIORITY_BATCH_SIZE,
-    )
-    spread = RANDOM_PRIORITY_RANGE
-    Item.objects.bulk_update(
-        [
-            Item(
-                pk=item_id,
-                priority=(VALIDATION_PRIORITY if item_id in held_out else 0)
-                + chooser.randrange(spread),
-            )
-            for item_id in candidates
-        ],
-        ["priority"],
-        batch_size=PRIORITY_BATCH_SIZE,
     )

@@ -45,7 +45,8 @@ def items_label_by_model(*, job_id: int, labels: Iterable[MachineLabel], method:
         moved = Item.objects.filter(pk__in=ids, status=ItemStatus.OPEN, taken=0).update(
             status=ItemStatus.LABELED
         )
-        assert moved == len(ids), "rows locked above changed under the lock"
+        if moved != len(ids):  # pragma: no cover - the rows are locked above
+            raise RuntimeError(f"{len(ids)} items were locked, {moved} could be labeled")
         ConsolidatedLabel.objects.bulk_create(
             ConsolidatedLabel(
                 item_id=item_id,

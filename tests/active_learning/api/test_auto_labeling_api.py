@@ -3,6 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from active_learning.services.rounds import round_request, round_run
+from active_learning.services.settings import auto_labeling_enable
 from tests.active_learning.conftest import humans_label
 from tests.conftest import client_for
 
@@ -57,9 +59,6 @@ def test_labelers_may_not_touch_it_and_bad_settings_are_refused(text_job, manage
 
 @pytest.mark.django_db
 def test_the_console_page_charts_the_rounds(text_job, manager, labeler, client):
-    from active_learning.services.rounds import round_request, round_run
-    from active_learning.services.settings import auto_labeling_enable
-
     job = text_job(300)
     auto_labeling_enable(job=job, by=manager, seed=1, validation_size=90, min_training_labels=20)
     humans_label(job, labeler, 140)

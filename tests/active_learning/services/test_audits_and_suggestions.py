@@ -6,7 +6,8 @@ import pytest
 from active_learning.models import AutoLabel, AutoLabeling, HeldOutItem, Suggestion
 from active_learning.selectors import suggestion_stats
 from active_learning.services.audits import audit_evaluate, audit_start
-from active_learning.services.rounds import AUDIT_PRIORITY, round_request, round_run
+from active_learning.services.priorities import AUDIT_PRIORITY
+from active_learning.services.rounds import round_request, round_run
 from active_learning.services.settings import auto_labeling_enable
 from active_learning.states import AuditStatus, RoundStatus, RoundTrigger
 from labeling.errors import Conflict

@@ -10,18 +10,15 @@ import pytest
 from django.conf import settings as django_settings
 
 from active_learning.models import AutoLabel, HeldOutItem, ModelArtifact, TrainingRound
-from active_learning.services.rounds import (
-    UNCERTAINTY_SCALE,
-    VALIDATION_PRIORITY,
-    TrainingLease,
-    round_request,
-    round_run,
-)
+from active_learning.services.priorities import UNCERTAINTY_SCALE, VALIDATION_PRIORITY
+from active_learning.services.rounds import TrainingLease, round_request, round_run
 from active_learning.services.settings import auto_labeling_enable
 from active_learning.states import RoundStatus, RoundTrigger
 from labeling.models import ConsolidatedLabel, Item
+from labeling.services.jobs import job_start
 from labeling.states import ItemStatus
-from tests.active_learning.conftest import humans_label, truth_of
+from tests.active_learning.conftest import CLASSES, humans_label, synthetic_texts, truth_of
+from tests.conftest import import_lines
 
 
 def _loop_on(job, manager, **values):
@@ -186,3 +183,16 @@ def test_new_human_labels_start_rounds_on_the_worker(text_job, manager, labeler,
     assert all(r.status in (RoundStatus.DONE, RoundStatus.SKIPPED) for r in rounds)
     assert rounds[0].human_labels == 100 and rounds[1].human_labels == 200
     _consistent(job)
+
+
+@pytest.mark.django_db
+def test_a_loop_turned_on_before_the_import_draws_its_slice_at_the_first_check(
+    make_job, manager, labeler
+):
+    job = make_job(items=0, start=False, labels=CLASSES)
+    _loop_on(job, manager, validation_size=50)
+    assert not HeldOutItem.objects.filter(job=job).exists()
+    import_lines(job, manager, synthetic_texts(200))
+    job = job_start(job=job, by=manager)
+    assert round_request(job_id=job.pk, trigger=RoundTrigger.LABELS) is None  # no labels yet
+    assert HeldOutItem.objects.filter(job=job).count() == 50
