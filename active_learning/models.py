@@ -31,6 +31,9 @@ class AutoLabeling(models.Model):
     strategy = models.CharField(max_length=32, default="margin")
     learner = models.CharField(max_length=32, choices=LearnerKind.choices, default="auto")
     validation_size = models.PositiveIntegerField(default=200)
+    # After a round auto-labels, draw fresh held-out items from those still waiting so the
+    # slice keeps its size (costs human labels; lets later rounds judge hard items).
+    validation_refill = models.BooleanField(default=False)
     round_every = models.PositiveIntegerField(default=50, validators=[MinValueValidator(1)])
     min_training_labels = models.PositiveIntegerField(default=20)
     preannotate = models.BooleanField(default=False)

@@ -13,6 +13,7 @@ class AutoLabelingIn(serializers.Serializer):
     strategy = serializers.ChoiceField(choices=strategy_choices(), required=False)
     learner = serializers.ChoiceField(choices=LearnerKind.choices, required=False)
     validation_size = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
+    validation_refill = serializers.BooleanField(required=False)
     round_every = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False)
     min_training_labels = serializers.IntegerField(min_value=2, max_value=1_000_000, required=False)
     preannotate = serializers.BooleanField(required=False)
@@ -35,6 +36,7 @@ class AutoLabelingOut(serializers.ModelSerializer):
             "strategy",
             "learner",
             "validation_size",
+            "validation_refill",
             "round_every",
             "min_training_labels",
             "preannotate",

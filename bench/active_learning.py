@@ -189,6 +189,7 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
         min_training_labels=args.first_round,
         human_budget=args.budget,
         learner=args.learner,
+        validation_refill=args.refill,
     )
     truth = {
         item_id: json.loads(data)["truth"]
@@ -335,6 +336,9 @@ def main() -> None:
     )
     parser.add_argument("--validation-size", type=int)
     parser.add_argument("--round-every", type=int)
+    parser.add_argument(
+        "--refill", action="store_true", help="keep the validation slice at its size"
+    )
     parser.add_argument("--first-round", type=int, help="training labels before round 1")
     parser.add_argument("--budget", type=int, help="stop the humans after this many labels")
     parser.add_argument("--noise", type=float, default=0.0, help="share of wrong human answers")
@@ -405,12 +409,14 @@ def report(args, kind: str, items: int, loop: dict, baseline: dict | None) -> No
         "learner": args.learner,
         "noise": args.noise,
         "validation_size": args.validation_size,
+        "validation_refill": args.refill,
         "round_every": args.round_every,
         "torch_threads": args.threads,
         "active_learning": loop,
         "random_baseline": baseline,
     }
     setup = args.learner + (f", noise {args.noise}" if args.noise else "")
+    setup += ", refill" if args.refill else ""
     summary = (
         f"{kind} n={items} ({setup}): human {loop['human_share']:.1%} "
         f"(validation {args.validation_size}), final accuracy {loop['final_accuracy']}, "

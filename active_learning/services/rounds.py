@@ -8,6 +8,7 @@ job's settings row, renewed while training, so a killed worker's lease simply ru
 """
 
 import logging
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from active_learning.models import (
 from active_learning.services.priorities import (
     PRIORITY_BATCH_SIZE,
     UNCERTAINTY_SCALE,
+    VALIDATION_PRIORITY,
     validation_slice_ensure,
 )
 from active_learning.services.training import (
@@ -329,6 +331,8 @@ def _apply(current: TrainingRound, lease: TrainingLease, trained: Trained, path:
                 item_id__in=[int(i) for i in would_label], would_label_round__isnull=True
             ).update(would_label_round=current.number)
         remaining = np.asarray([int(i) not in labeled for i in trained.pool_ids], bool)
+        if labeled and config.validation_refill:
+            _refill_validation(job, config, current, trained, remaining)
         reordered = _reprioritise(config, trained, remaining)
         if config.preannotate:
             _suggest(job, artifact, trained, confidence, predicted, remaining)
@@ -403,6 +407,41 @@ def _auto_label(
         )
         done.update(ids)
     return done
+
+
+def _refill_validation(
+    job: Job,
+    config: AutoLabeling,
+    current: TrainingRound,
+    trained: Trained,
+    remaining: np.ndarray,
+) -> int:
+    """Bring the validation slice back to its size with a random draw from the items still
+    waiting: the next threshold is judged on items like the ones it will label."""
+    active = HeldOutItem.objects.filter(job_id=job.pk, would_label_round__isnull=True).count()
+    rows = np.flatnonzero(remaining & trained.pool_untouched & ~trained.pool_held_out)
+    wanted = min(config.validation_size - active, len(rows))
+    if wanted <= 0:
+        return 0
+    chooser = random.Random(f"{job.pk}:{current.number}")  # random, repeatable per round
+    chosen = sorted(chooser.sample(rows.tolist(), wanted))
+    HeldOutItem.objects.bulk_create(
+        (HeldOutItem(job_id=job.pk, item_id=int(trained.pool_ids[row])) for row in chosen),
+        batch_size=PRIORITY_BATCH_SIZE,
+    )
+    Item.objects.bulk_update(
+        [
+            Item(
+                pk=int(trained.pool_ids[row]),
+                priority=VALIDATION_PRIORITY + chooser.randrange(UNCERTAINTY_SCALE),
+            )
+            for row in chosen
+        ],
+        ["priority"],
+        batch_size=PRIORITY_BATCH_SIZE,
+    )
+    trained.pool_held_out[chosen] = True
+    return wanted
 
 
 def _reprioritise(config: AutoLabeling, trained: Trained, remaining: np.ndarray) -> int:

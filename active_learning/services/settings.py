@@ -25,6 +25,7 @@ _FIELDS = (
     "strategy",
     "learner",
     "validation_size",
+    "validation_refill",
     "round_every",
     "min_training_labels",
     "preannotate",
