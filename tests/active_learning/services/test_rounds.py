@@ -196,3 +196,32 @@ def test_a_loop_turned_on_before_the_import_draws_its_slice_at_the_first_check(
     job = job_start(job=job, by=manager)
     assert round_request(job_id=job.pk, trigger=RoundTrigger.LABELS) is None  # no labels yet
     assert HeldOutItem.objects.filter(job=job).count() == 50
+
+
+@pytest.mark.django_db
+def test_later_rounds_judge_on_held_out_items_like_those_still_waiting(text_job, manager, labeler):
+    job = text_job(900)
+    _loop_on(job, manager, validation_size=150, validation_refill=True, target_accuracy=0.97)
+    humans_label(job, labeler, 260)
+    queued = round_request(job_id=job.pk, trigger=RoundTrigger.MANUAL)
+    assert round_run(round_id=queued.pk) == RoundStatus.DONE
+    queued.refresh_from_db()
+    assert queued.auto_labeled > 0
+    marked = HeldOutItem.objects.filter(job=job, would_label_round=queued.number)
+    # Exactly the held-out items this model would have labeled are marked.
+    assert marked.exists()
+    confident = ModelArtifact.objects.get(pk=queued.artifact_id).threshold
+    learner = pickle.loads((Path(django_settings.MEDIA_ROOT) / queued.artifact.path).read_bytes())
+    texts = [json.loads(h.item.data)["source"] for h in marked.select_related("item")]
+    assert (learner.predict_proba(texts).max(axis=1) >= confident - 1e-9).all()
+    # The slice is back at its size with fresh random items from those still waiting.
+    active = HeldOutItem.objects.filter(job=job, would_label_round__isnull=True)
+    outside = Item.objects.filter(job=job, status=ItemStatus.OPEN, taken=0).exclude(
+        pk__in=HeldOutItem.objects.filter(job=job).values("item_id")
+    )
+    assert active.count() == 150 or not outside.exists()
+    assert active.count() > 150 - marked.count()  # some were drawn afresh
+    fresh = Item.objects.filter(pk__in=active.values("item_id"), status=ItemStatus.OPEN)
+    assert fresh.exists()
+    assert all(item.priority >= VALIDATION_PRIORITY and item.taken == 0 for item in fresh)
+    assert not AutoLabel.objects.filter(item_id__in=active.values("item_id")).exists()
