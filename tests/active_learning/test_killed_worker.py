@@ -67,7 +67,9 @@ def _wait_for(condition, worker: subprocess.Popen, log: Path, what: str):
         value = condition()
         if value:
             return value
-        assert worker.poll() is None, log.read_text()[-3000:]
+        assert worker.poll() is None, (
+            f"the worker exited with {worker.returncode}: {log.read_text()[-6000:]}"
+        )
         time.sleep(0.1)
     pytest.fail(f"timed out waiting for {what}: {log.read_text()[-3000:]}")
 
