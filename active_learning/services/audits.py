@@ -42,7 +42,9 @@ def audit_start(*, job: Job, by: User, sample_size: int, seed: int | None = None
         candidates = list(
             AutoLabel.objects.filter(
                 job_id=job.pk, audit__isnull=True, item__consolidated__human_annotated=False
-            ).values_list("item_id", flat=True)
+            )
+            .order_by("item_id")
+            .values_list("item_id", flat=True)
         )
         if not candidates:
             raise Conflict("there are no auto-labels to audit", code="nothing_to_audit")

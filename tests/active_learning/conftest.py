@@ -100,9 +100,9 @@ def truth_of(item_id: int) -> str:
     return json.loads(Item.objects.values_list("data", flat=True).get(pk=item_id))["truth"]
 
 
-def humans_label(job, worker, count: int, *, wrong: bool = False) -> int:
+def humans_label(job, worker, count: int, *, wrong: bool = False, answer_for=None) -> int:
     """``worker`` answers the next ``count`` tasks of the queue with the true label (or a
-    wrong one); returns how many they answered."""
+    wrong one, or ``answer_for(item_id)``); returns how many they answered."""
     done = 0
     for _ in range(count):
         assignment = assignment_claim(job=job, worker=worker)
@@ -110,6 +110,8 @@ def humans_label(job, worker, count: int, *, wrong: bool = False) -> int:
             break
         truth = truth_of(assignment.item_id)
         label = CLASSES[(CLASSES.index(truth) + 1) % len(CLASSES)] if wrong else truth
+        if answer_for is not None:
+            label = answer_for(assignment.item_id)
         annotation_submit(assignment_id=assignment.pk, worker=worker, answer={"label": label})
         done += 1
     return done

@@ -61,7 +61,13 @@ def test_an_audit_reopens_a_random_sample_first_in_the_queue(auto_labeled_job, m
 def test_a_failed_audit_stops_auto_labeling_and_says_why(auto_labeled_job, manager, labeler):
     job = auto_labeled_job
     audit = audit_start(job=job, by=manager, sample_size=20, seed=5)
-    humans_label(job, labeler, 20, wrong=True)  # the audited items come first
+    model_said = dict(AutoLabel.objects.filter(audit=audit).values_list("item_id", "label"))
+    # The audited items come first; the humans give a label other than the model's.
+    humans_label(
+        job, labeler, 20, answer_for=lambda item_id: next(
+            c for c in ("cat", "dog", "bird") if c != model_said[item_id]
+        ),
+    )  # fmt: skip
     audit = audit_evaluate(audit_id=audit.pk)
     assert audit.status == AuditStatus.FAILED
     assert audit.answered == 20 and audit.agreed == 0 and audit.measured_accuracy == 0
@@ -78,9 +84,10 @@ def test_a_failed_audit_stops_auto_labeling_and_says_why(auto_labeled_job, manag
 def test_an_audit_the_humans_confirm_passes(auto_labeled_job, manager, labeler):
     job = auto_labeled_job
     audit = audit_start(job=job, by=manager, sample_size=20, seed=5)
-    humans_label(job, labeler, 10)
+    model_said = dict(AutoLabel.objects.filter(audit=audit).values_list("item_id", "label"))
+    humans_label(job, labeler, 10, answer_for=model_said.get)
     assert audit_evaluate(audit_id=audit.pk).status == AuditStatus.OPEN
-    humans_label(job, labeler, 10)
+    humans_label(job, labeler, 10, answer_for=model_said.get)
     audit = audit_evaluate(audit_id=audit.pk)
     assert audit.answered == 20
     assert audit.status == AuditStatus.PASSED, audit.message
