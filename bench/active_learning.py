@@ -112,7 +112,7 @@ def load_csv(path: Path) -> tuple[list[str], list[str], list[str]]:
 # --- Setup ----------------------------------------------------------------------------------
 
 
-def setup_django(run_dir: Path, threads: int) -> None:
+def setup_django(run_dir: Path, threads: int, cnn_samples: int | None) -> None:
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -132,6 +132,10 @@ def setup_django(run_dir: Path, threads: int) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    if cnn_samples:
+        from django.conf import settings
+
+        settings.ACTIVE_LEARNING_CNN_SAMPLES_SEEN = cnn_samples
 
 
 def write_images(images: np.ndarray, media: Path) -> list[str]:
@@ -345,6 +349,7 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.0, help="share of wrong human answers")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--cnn-samples", type=int, help="CNN samples seen per round (40000)")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
@@ -376,7 +381,7 @@ def main() -> None:
     run_dir = OUT / f"{kind}-{time.strftime('%Y%m%dT%H%M%S')}"
     run_dir.mkdir(parents=True)
     try:
-        setup_django(run_dir, args.threads)
+        setup_django(run_dir, args.threads, args.cnn_samples)
         if isinstance(data, np.ndarray):
             refs = write_images(data, run_dir / "media")
             lines = [{"source-ref": r, "truth": t} for r, t in zip(refs, truth, strict=True)]
@@ -413,11 +418,13 @@ def report(args, kind: str, items: int, loop: dict, baseline: dict | None) -> No
         "validation_refill": args.refill,
         "round_every": args.round_every,
         "torch_threads": args.threads,
+        "cnn_samples_seen": args.cnn_samples,
         "active_learning": loop,
         "random_baseline": baseline,
     }
     setup = args.learner + (f", noise {args.noise}" if args.noise else "")
     setup += ", refill" if args.refill else ""
+    setup += f", CNN {args.cnn_samples} samples/round" if args.cnn_samples else ""
     summary = (
         f"{kind} n={items} ({setup}): human {loop['human_share']:.1%} "
         f"(validation {args.validation_size}), final accuracy {loop['final_accuracy']}, "

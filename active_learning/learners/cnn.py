@@ -17,7 +17,8 @@ from active_learning.learners.base import Heartbeat
 
 BATCH_SIZE = 64
 SHIFT_PIXELS = 2
-# Enough passes for small sets, bounded for large ones: epochs = clamp(target / n).
+# Enough passes for small sets, bounded for large ones: epochs = clamp(samples seen / n);
+# ACTIVE_LEARNING_CNN_SAMPLES_SEEN overrides (more: better models, longer rounds).
 TARGET_SAMPLES_SEEN = 40_000
 MIN_EPOCHS, MAX_EPOCHS = 6, 200
 PREDICT_BATCH = 512
@@ -86,7 +87,8 @@ class SmallCnn:
         images = _to_tensor(inputs)
         labels = torch.from_numpy(np.asarray(targets, np.int64))
         count = len(labels)
-        epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_SAMPLES_SEEN / max(count, 1))))
+        seen = int(getattr(settings, "ACTIVE_LEARNING_CNN_SAMPLES_SEEN", TARGET_SAMPLES_SEEN))
+        epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(seen / max(count, 1))))
         steps = epochs * math.ceil(count / BATCH_SIZE)
         optimizer = torch.optim.AdamW(self.network.parameters(), lr=3e-3, weight_decay=5e-4)
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=steps)
