@@ -1,4 +1,4 @@
-"""App configuration of active_learning."""
+"""App configuration of active_learning: it listens to the labeling app's domain events."""
 
 from django.apps import AppConfig
 
@@ -6,3 +6,13 @@ from django.apps import AppConfig
 class ActiveLearningConfig(AppConfig):
     name = "active_learning"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Imported here, not at the top: they load models, which the app registry must
+        # have finished loading first.
+        from active_learning import receivers
+        from labeling.events import item_consolidated
+        from labeling.task_ui import register_task_context
+
+        item_consolidated.connect(receivers.on_item_consolidated, dispatch_uid="al-consolidated")
+        register_task_context(receivers.task_suggestion)

@@ -171,7 +171,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workflows.human_loops_sweep",
         "schedule": float(os.environ.get("LOOP_SWEEP_SECONDS", "15")),
     },
+    "active-learning-sweep": {
+        "task": "active_learning.sweep",
+        "schedule": float(os.environ.get("ACTIVE_LEARNING_SWEEP_SECONDS", "60")),
+    },
 }
+
+# --- Active learning (docs/active-learning.md) ----------------------------------------------
+ACTIVE_LEARNING_LEASE_SECONDS = int(os.environ.get("ACTIVE_LEARNING_LEASE_SECONDS", "120"))
+ACTIVE_LEARNING_TORCH_THREADS = int(os.environ.get("ACTIVE_LEARNING_TORCH_THREADS", "1"))
+ACTIVE_LEARNING_CHECK_DEBOUNCE_SECONDS = int(
+    os.environ.get("ACTIVE_LEARNING_CHECK_DEBOUNCE_SECONDS", "5")
+)
+# Fault injection for the killed-worker test: hold the training lease this long first.
+ACTIVE_LEARNING_FAULT_PAUSE_SECONDS = (
+    float(os.environ.get("ACTIVE_LEARNING_FAULT_PAUSE_SECONDS", "0")) if TESTING else 0.0
+)
 
 # --- Files ----------------------------------------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))

@@ -16,11 +16,13 @@ urlpatterns = [
     path("api/v1/", include("labeling.urls_api")),
     path("api/v1/", include("workflows.urls_api")),
     path("a2i/", include("workflows.urls_a2i")),
+    path("api/v1/", include("active_learning.urls_api")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("workflows.urls")),
     path("", include("labeling.urls")),
+    path("", include("active_learning.urls")),
 ]
 
 

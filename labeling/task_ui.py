@@ -6,6 +6,7 @@ sandboxed, autoescaped, and with its output capped.
 """
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +21,13 @@ from labeling.templates_custom import TemplateProblem, custom_task_input, render
 
 MAX_TASK_HTML_CHARS = 2 * 1024 * 1024
 TEMPLATE_PREFIX = "tasks/"
+# Other apps add keys under ``task`` (a model's suggestion, …); they register in ready().
+_CONTEXT_EXTENSIONS: list[Callable[[Assignment], dict[str, Any]]] = []
+
+
+def register_task_context(extension: Callable[[Assignment], dict[str, Any]]) -> None:
+    if extension not in _CONTEXT_EXTENSIONS:
+        _CONTEXT_EXTENSIONS.append(extension)
 
 
 class TaskRenderError(Exception):
@@ -51,7 +59,7 @@ def task_context(assignment: Assignment) -> dict[str, Any]:
     line = json.loads(assignment.item.data)
     # What a task type derives from the item for its template (boxes to adjust, frames, ...).
     extra = task_type.template_context(line) if hasattr(task_type, "template_context") else {}
-    return {
+    context = {
         "task": {
             "assignment_id": assignment.pk,
             "item_id": assignment.item_id,
@@ -65,6 +73,9 @@ def task_context(assignment: Assignment) -> dict[str, Any]:
             "allow_overlap": getattr(task_type, "allow_overlap", False),
         }
     }
+    for extension in _CONTEXT_EXTENSIONS:
+        context["task"].update(extension(assignment))
+    return context
 
 
 def render_template(template: Template, context: dict[str, Any]) -> str:

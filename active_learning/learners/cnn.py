@@ -1,0 +1,125 @@
+"""Image classification: a small convolutional network in torch, trained on CPU.
+
+Inputs are the cached RGB pixels (items × size × size × 3, uint8). Training augments with
+random shifts and small brightness/contrast changes; no flips, which would turn digits and
+text into other classes.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from django.conf import settings
+from torch import nn
+
+from active_learning.learners.base import Heartbeat
+
+BATCH_SIZE = 64
+SHIFT_PIXELS = 2
+# Enough passes for small sets, bounded for large ones: epochs = clamp(samples seen / n);
+# ACTIVE_LEARNING_CNN_SAMPLES_SEEN overrides (more: better models, longer rounds).
+TARGET_SAMPLES_SEEN = 40_000
+MIN_EPOCHS, MAX_EPOCHS = 6, 200
+PREDICT_BATCH = 512
+
+
+def _network(classes: int, width: int) -> nn.Module:
+    def block(inputs: int, outputs: int) -> list[nn.Module]:
+        return [
+            nn.Conv2d(inputs, outputs, 3, padding=1, bias=False),
+            nn.BatchNorm2d(outputs),
+            nn.ReLU(inplace=True),
+        ]
+
+    return nn.Sequential(
+        *block(3, width),
+        *block(width, width),
+        nn.MaxPool2d(2),
+        *block(width, width * 2),
+        *block(width * 2, width * 2),
+        nn.MaxPool2d(2),
+        *block(width * 2, width * 4),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(0.2),
+        nn.Linear(width * 4, classes),
+    )
+
+
+def _to_tensor(pixels: np.ndarray) -> torch.Tensor:
+    tensor = torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).float() / 255.0
+    return (tensor - 0.5) / 0.5
+
+
+def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    count, _, height, width = batch.shape
+    padded = nn.functional.pad(batch, [SHIFT_PIXELS] * 4, mode="replicate")
+    dy = torch.randint(0, 2 * SHIFT_PIXELS + 1, (count,), generator=generator)
+    dx = torch.randint(0, 2 * SHIFT_PIXELS + 1, (count,), generator=generator)
+    rows = (dy[:, None] + torch.arange(height)[None, :])[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(width)[None, :])[:, None, None, :]
+    channel = torch.arange(batch.shape[1])[None, :, None, None]
+    index = torch.arange(count)[:, None, None, None]
+    shifted = padded[index, channel, rows, cols]
+    contrast = 1 + (torch.rand(count, 1, 1, 1, generator=generator) - 0.5) * 0.3
+    brightness = (torch.rand(count, 1, 1, 1, generator=generator) - 0.5) * 0.2
+    return shifted * contrast + brightness
+
+
+class SmallCnn:
+    kind = "image-cnn"
+    suffix = "pt"
+
+    def __init__(self, *, width: int = 16, seed: int = 0):
+        self.width = width
+        self.seed = seed
+        self.network: nn.Module | None = None
+        self.classes = 0
+
+    def fit(self, inputs: np.ndarray, targets: np.ndarray, classes: int, heartbeat: Heartbeat):
+        # Workers share the machine with the web processes: one thread unless told otherwise.
+        torch.set_num_threads(int(getattr(settings, "ACTIVE_LEARNING_TORCH_THREADS", 1)))
+        torch.manual_seed(self.seed)
+        generator = torch.Generator().manual_seed(self.seed)
+        self.classes = classes
+        self.network = _network(classes, self.width)
+        images = _to_tensor(inputs)
+        labels = torch.from_numpy(np.asarray(targets, np.int64))
+        count = len(labels)
+        seen = int(getattr(settings, "ACTIVE_LEARNING_CNN_SAMPLES_SEEN", TARGET_SAMPLES_SEEN))
+        epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(seen / max(count, 1))))
+        steps = epochs * math.ceil(count / BATCH_SIZE)
+        optimizer = torch.optim.AdamW(self.network.parameters(), lr=3e-3, weight_decay=5e-4)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=steps)
+        loss_of = nn.CrossEntropyLoss(label_smoothing=0.05)
+        self.network.train()
+        for _ in range(epochs):
+            heartbeat()
+            order = torch.randperm(count, generator=generator)
+            for start in range(0, count, BATCH_SIZE):
+                pick = order[start : start + BATCH_SIZE]
+                if len(pick) < 2:  # batch norm needs two
+                    continue
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_of(self.network(_augment(images[pick], generator)), labels[pick])
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+        self.network.eval()
+
+    def predict_proba(self, inputs: np.ndarray) -> np.ndarray:
+        assert self.network is not None
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(inputs), PREDICT_BATCH):
+                batch = _to_tensor(inputs[start : start + PREDICT_BATCH])
+                out.append(torch.softmax(self.network(batch), dim=1).numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.classes))
+
+    def save(self, path: Path) -> None:
+        assert self.network is not None
+        torch.save(
+            {"width": self.width, "classes": self.classes, "state": self.network.state_dict()},
+            path,
+        )

@@ -1,0 +1,36 @@
+"""Receivers of the labeling app's events and hooks: new human labels may call for a round;
+a task UI of a pre-annotated job shows the model's suggestion.
+
+A receiver runs in the request that labeled the item, after its commit: it only checks that
+the job's loop is on and, at most once per debounce window per job, sends a check to a
+Celery worker. Nothing is trained here.
+"""
+
+from django.conf import settings
+from django.core.cache import cache
+
+from active_learning.models import AutoLabeling
+from active_learning.selectors import suggestion_for_assignment
+from active_learning.tasks import job_check_task
+from labeling.models import Assignment
+
+
+def debounce_seconds() -> int:
+    return int(getattr(settings, "ACTIVE_LEARNING_CHECK_DEBOUNCE_SECONDS", 5))
+
+
+def on_item_consolidated(sender, *, job_id: int, **payload) -> None:
+    # Not only when on: an audit of a job whose loop was turned off still needs its answers
+    # counted; the check itself queues no round for a job whose loop is off.
+    if not AutoLabeling.objects.filter(job_id=job_id).exists():
+        return
+    window = debounce_seconds()
+    if window and not cache.add(f"active-learning:check:{job_id}", 1, timeout=window):
+        return
+    job_check_task.apply_async((job_id,), countdown=window or None)
+
+
+def task_suggestion(assignment: Assignment) -> dict:
+    """Adds ``task.suggestion`` ({label, confidence}) to a task UI of a pre-annotated job."""
+    suggestion = suggestion_for_assignment(assignment=assignment)
+    return {"suggestion": suggestion} if suggestion else {}

@@ -1,0 +1,91 @@
+"""Reads of active learning: each fetches what its page or endpoint shows."""
+
+from typing import Any
+
+from django.db.models import Count, Q
+
+from active_learning.models import (
+    Audit,
+    AutoLabeling,
+    HeldOutItem,
+    ModelArtifact,
+    Suggestion,
+    TrainingRound,
+)
+from labeling.models import Assignment, ConsolidatedLabel
+
+
+def auto_labeling_for_job(*, job_id: int) -> AutoLabeling | None:
+    return AutoLabeling.objects.filter(job_id=job_id).first()
+
+
+def rounds_for_job(*, job_id: int, limit: int = 200) -> list[TrainingRound]:
+    return list(
+        TrainingRound.objects.filter(job_id=job_id)
+        .select_related("artifact")
+        .order_by("-number")[:limit]
+    )[::-1]
+
+
+def models_for_job(*, job_id: int, limit: int = 200) -> list[ModelArtifact]:
+    return list(ModelArtifact.objects.filter(job_id=job_id).order_by("-version")[:limit])
+
+
+def audits_for_job(*, job_id: int, limit: int = 50) -> list[Audit]:
+    return list(Audit.objects.filter(job_id=job_id).order_by("-created_at")[:limit])
+
+
+def label_sources(*, job_id: int) -> dict[str, int]:
+    """Items labeled by humans and by models, and held-out items (labeled or not)."""
+    counts = ConsolidatedLabel.objects.filter(job_id=job_id).aggregate(
+        human=Count("id", filter=Q(human_annotated=True)),
+        auto=Count("id", filter=Q(human_annotated=False)),
+    )
+    counts["held_out"] = HeldOutItem.objects.filter(job_id=job_id).count()
+    return counts
+
+
+def suggestion_stats(*, job_id: int) -> dict[str, Any]:
+    """Of the suggestions humans have answered since, how many they changed."""
+    answered = Suggestion.objects.filter(
+        job_id=job_id, item__consolidated__human_annotated=True
+    ).values_list("label", "item__consolidated__label")
+    total = changed = 0
+    for suggested, given in answered.iterator():
+        total += 1
+        changed += suggested != given
+    return {
+        "answered": total,
+        "changed": changed,
+        "changed_share": changed / total if total else None,
+    }
+
+
+def chart_by_round(*, job_id: int) -> list[dict[str, Any]]:
+    """Validation accuracy and the share auto-labeled after each finished round."""
+    return [
+        {
+            "round": number,
+            "validation_accuracy": accuracy,
+            "share_auto": (auto / total) if total else 0.0,
+            "threshold": threshold,
+        }
+        for number, accuracy, auto, total, threshold in TrainingRound.objects.filter(
+            job_id=job_id, status="done"
+        )
+        .order_by("number")
+        .values_list("number", "validation_accuracy", "items_auto", "items_total", "threshold")
+    ]
+
+
+def suggestion_for_assignment(*, assignment: Assignment) -> dict[str, Any] | None:
+    """The model's suggestion for a task, if its job pre-annotates and one exists."""
+    preannotate = AutoLabeling.objects.filter(
+        job_id=assignment.job_id, enabled=True, preannotate=True
+    ).exists()
+    if not preannotate:
+        return None
+    found = (
+        Suggestion.objects.filter(item_id=assignment.item_id).values("label", "confidence").first()
+    )
+    return found

@@ -1,0 +1,124 @@
+"""Input and output serializers of the active-learning API. They validate and shape only."""
+
+from rest_framework import serializers
+
+from active_learning.models import Audit, AutoLabeling, LearnerKind, ModelArtifact, TrainingRound
+from active_learning.strategies import strategy_choices
+
+
+class AutoLabelingIn(serializers.Serializer):
+    target_accuracy = serializers.FloatField(min_value=0.5, max_value=0.999, required=False)
+    alpha = serializers.FloatField(min_value=0.001, max_value=0.5, required=False)
+    human_budget = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    strategy = serializers.ChoiceField(choices=strategy_choices(), required=False)
+    learner = serializers.ChoiceField(choices=LearnerKind.choices, required=False)
+    validation_size = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
+    validation_refill = serializers.BooleanField(required=False)
+    round_every = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False)
+    min_training_labels = serializers.IntegerField(min_value=2, max_value=1_000_000, required=False)
+    preannotate = serializers.BooleanField(required=False)
+
+
+class AutoLabelingOut(serializers.ModelSerializer):
+    auto_labeling_allowed = serializers.BooleanField(source="may_auto_label")
+    counts = serializers.DictField(child=serializers.IntegerField(), default=dict)
+    suggestions = serializers.DictField(default=dict)
+
+    class Meta:
+        model = AutoLabeling
+        fields = [
+            "job",
+            "enabled",
+            "auto_labeling_allowed",
+            "target_accuracy",
+            "alpha",
+            "human_budget",
+            "strategy",
+            "learner",
+            "validation_size",
+            "validation_refill",
+            "round_every",
+            "min_training_labels",
+            "preannotate",
+            "stopped_reason",
+            "stopped_at",
+            "labels_at_last_round",
+            "counts",
+            "suggestions",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class RoundOut(serializers.ModelSerializer):
+    model_version = serializers.IntegerField(source="artifact.version", default=None)
+    share_auto_labeled = serializers.FloatField(allow_null=True)
+
+    class Meta:
+        model = TrainingRound
+        fields = [
+            "id",
+            "number",
+            "status",
+            "trigger",
+            "message",
+            "attempts",
+            "human_labels",
+            "model_version",
+            "threshold",
+            "validation_size",
+            "validation_accuracy",
+            "lower_bound",
+            "auto_labeled",
+            "reprioritized",
+            "items_total",
+            "items_human",
+            "items_auto",
+            "share_auto_labeled",
+            "queued_at",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class ModelOut(serializers.ModelSerializer):
+    kind = serializers.CharField(help_text="the learner: text-tfidf or image-cnn")
+
+    class Meta:
+        model = ModelArtifact
+        fields = [
+            "id",
+            "version",
+            "kind",
+            "path",
+            "classes",
+            "metrics",
+            "threshold",
+            "training_size",
+            "validation_size",
+            "training_seconds",
+            "created_at",
+        ]
+
+
+class AuditIn(serializers.Serializer):
+    sample_size = serializers.IntegerField(min_value=1, max_value=5000)
+
+
+class AuditOut(serializers.ModelSerializer):
+    measured_accuracy = serializers.FloatField(allow_null=True)
+
+    class Meta:
+        model = Audit
+        fields = [
+            "id",
+            "status",
+            "sample_size",
+            "promised_accuracy",
+            "answered",
+            "agreed",
+            "measured_accuracy",
+            "message",
+            "created_at",
+            "finished_at",
+        ]

@@ -1,0 +1,187 @@
+"""Training a round's model: gather the job's human labels, fit, predict, pick the threshold.
+
+Runs outside any transaction (it is the slow part); what it returns is applied by
+``active_learning.services.rounds`` under the job's lease.
+"""
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from active_learning.learners.base import Heartbeat, Learner
+from active_learning.learners.images import load_pixels
+from active_learning.learners.registry import learner_module, make_learner
+from active_learning.models import AutoLabel, AutoLabeling, HeldOutItem, LearnerKind
+from active_learning.threshold import ThresholdChoice, select_threshold
+from labeling.models import ConsolidatedLabel, Item, Job
+from labeling.states import ItemStatus
+from labeling.task_types import get_task_type
+
+
+class NotEnoughLabels(Exception):
+    """Too few human labels (or classes) to train on yet; the message says what is missing."""
+
+
+@dataclass
+class Trained:
+    learner: Learner
+    kind: str
+    choice: ThresholdChoice
+    training_size: int
+    training_accuracy: float
+    validation_accuracy: float | None
+    seconds: float
+    # Open items that may be labeled or reordered: ids, whether nobody holds or answered them,
+    # whether they are held out, and the model's class probabilities.
+    pool_ids: np.ndarray
+    pool_untouched: np.ndarray
+    pool_held_out: np.ndarray
+    pool_probabilities: np.ndarray
+    # Held-out items still judging thresholds (labeled or not) and the model's confidence.
+    held_out_ids: np.ndarray
+    held_out_confidence: np.ndarray
+
+
+def learner_kind(job: Job, config: AutoLabeling) -> str:
+    if config.learner != LearnerKind.AUTO:
+        return config.learner
+    media = get_task_type(job.task_type).media
+    return LearnerKind.IMAGE_CNN if media == "image" else LearnerKind.TEXT_TFIDF
+
+
+def job_cache_folder(job_id: int) -> Path:
+    return Path(settings.MEDIA_ROOT) / "active_learning" / f"job_{job_id}"
+
+
+def _inputs(
+    kind: str, job_id: int, ids: list[int], data: dict[int, dict[str, Any]], heartbeat: Heartbeat
+):
+    if kind == LearnerKind.TEXT_EMBEDDING:
+        return learner_module(kind).embed_items(
+            cache_file=job_cache_folder(job_id) / "embeddings-minilm.npz",
+            texts={item_id: str(data[item_id].get("source", "")) for item_id in ids},
+            heartbeat=heartbeat,
+        )
+    if kind == LearnerKind.IMAGE_CNN:
+        refs = {item_id: str(data[item_id].get("source-ref", "")) for item_id in ids}
+        found, pixels = load_pixels(
+            cache_file=job_cache_folder(job_id) / "pixels-32.npz",
+            root=Path(settings.MEDIA_ROOT),
+            refs=refs,
+        )
+        return found, pixels
+    texts = [str(data[item_id].get("source", "")) for item_id in ids]
+    return np.asarray(ids, np.int64), texts
+
+
+def _select(inputs, rows: list[int]):
+    if isinstance(inputs, np.ndarray):
+        return inputs[np.asarray(rows, np.int64)]
+    return [inputs[row] for row in rows]
+
+
+def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trained:
+    """Fit the job's model on its human labels (held-out items apart) and score the rest."""
+    started = time.perf_counter()
+    classes = {label: index for index, label in enumerate(job.labels)}
+    # Held-out items an earlier round would have auto-labeled no longer judge thresholds:
+    # the items like them are labeled already. They join the training data instead.
+    held_out = set(
+        HeldOutItem.objects.filter(job_id=job.pk, would_label_round__isnull=True).values_list(
+            "item_id", flat=True
+        )
+    )
+    human = {
+        item_id: classes[label]
+        for item_id, label in ConsolidatedLabel.objects.filter(
+            job_id=job.pk, human_annotated=True
+        ).values_list("item_id", "label")
+        if label in classes
+    }
+    audited = set(
+        AutoLabel.objects.filter(job_id=job.pk, audit__isnull=False).values_list(
+            "item_id", flat=True
+        )
+    )
+    open_items = dict(
+        Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN).values_list("pk", "taken")
+    )
+    training_ids = sorted(item_id for item_id in human if item_id not in held_out)
+    validation_ids = sorted(item_id for item_id in human if item_id in held_out)
+    targets_all = np.asarray([human[item_id] for item_id in training_ids], np.int64)
+    present = len(set(targets_all.tolist()))
+    if len(training_ids) < config.min_training_labels or present < 2:
+        raise NotEnoughLabels(
+            f"{len(training_ids)} human labels of {present} classes outside the validation "
+            f"slice; training needs {config.min_training_labels} of at least 2 classes"
+        )
+    pool_ids = sorted(open_items)
+    wanted = training_ids + validation_ids + pool_ids
+    data = {
+        item_id: json.loads(text)
+        for item_id, text in Item.objects.filter(pk__in=wanted).values_list("pk", "data").iterator()
+    }
+    kind = learner_kind(job, config)
+    learner: Learner = make_learner(kind)
+    heartbeat()
+    found, inputs = _inputs(kind, job.pk, wanted, data, heartbeat)
+    prepare = getattr(learner, "prepare", None)
+    if prepare is not None:  # unsupervised fitting on every item (a text vocabulary)
+        prepare(inputs)
+    position = {int(item_id): index for index, item_id in enumerate(found)}
+
+    def part(ids: list[int]) -> tuple[np.ndarray, Any]:
+        """The ids that have inputs (an unreadable image has none), and their inputs."""
+        kept = [item_id for item_id in ids if item_id in position]
+        return np.asarray(kept, np.int64), _select(inputs, [position[i] for i in kept])
+
+    train_order, train_inputs = part(training_ids)
+    targets = np.asarray([human[int(item_id)] for item_id in train_order], np.int64)
+    learner.fit(train_inputs, targets, len(classes), heartbeat)
+    heartbeat()
+    training_accuracy = float(
+        (learner.predict_proba(train_inputs).argmax(axis=1) == targets).mean()
+    )
+    valid_order, valid_inputs = part(validation_ids)
+    valid_confidence = np.zeros(0)
+    if len(valid_order):
+        probabilities = learner.predict_proba(valid_inputs)
+        valid_confidence = probabilities.max(axis=1)
+        truth = np.asarray([human[int(item_id)] for item_id in valid_order], np.int64)
+        hits = probabilities.argmax(axis=1) == truth
+        choice = select_threshold(
+            probabilities.max(axis=1), hits, target=config.target_accuracy, alpha=config.alpha
+        )
+        validation_accuracy = float(hits.mean())
+    else:
+        choice = select_threshold(np.zeros(0), np.zeros(0, bool), target=config.target_accuracy)
+        validation_accuracy = None
+    heartbeat()
+    pool_order, pool_inputs = part(pool_ids)
+    pool_probabilities = (
+        learner.predict_proba(pool_inputs) if len(pool_order) else np.zeros((0, len(classes)))
+    )
+    pool_confidence = pool_probabilities.max(axis=1) if len(pool_order) else np.zeros(0)
+    pool_held = np.asarray([int(i) in held_out for i in pool_order], bool)
+    return Trained(
+        learner=learner,
+        kind=kind,
+        choice=choice,
+        training_size=len(train_order),
+        training_accuracy=training_accuracy,
+        validation_accuracy=validation_accuracy,
+        seconds=time.perf_counter() - started,
+        pool_ids=pool_order,
+        pool_untouched=np.asarray(
+            [open_items[int(i)] == 0 and int(i) not in audited for i in pool_order], bool
+        ),
+        pool_held_out=pool_held,
+        pool_probabilities=pool_probabilities,
+        held_out_ids=np.concatenate([valid_order, pool_order[pool_held]]),
+        held_out_confidence=np.concatenate([valid_confidence, pool_confidence[pool_held]]),
+    )

