@@ -18,6 +18,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from labeling.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from labeling.models import (
@@ -226,6 +227,29 @@ def vendor_member_remove(*, manager: User, user_id: int) -> None:
     removed, _ = TeamMembership.objects.filter(team=team, user_id=user_id).delete()
     if not removed:
         raise NotFound(f"user {user_id} is not a member of {team.name}")
+
+
+def vendor_member_reset(*, manager: User, user_id: int) -> str:
+    """Re-invite a member of the manager's own organization: a new one-time password.
+
+    The old password and API token stop working at once; the manager hands the new
+    password to the member, who signs in with it (and may use the API with a new token).
+    """
+    team = _vendor_team_of(manager)
+    member = User.objects.filter(pk=user_id, memberships__team=team).first()
+    if member is None:
+        raise NotFound(f"user {user_id} is not a member of {team.name}")
+    password = secrets.token_urlsafe(12)
+    with transaction.atomic():
+        member.set_password(password)
+        member.save(update_fields=["password"])
+        Token.objects.filter(user=member).delete()
+        Token.objects.create(user=member)
+    return password
+
+
+def vendor_team_for(*, manager: User) -> Team:
+    return _vendor_team_of(manager)
 
 
 def vendor_members(*, manager: User):
