@@ -8,6 +8,7 @@ creating accounts. Past either rate the attempt is refused before anything else 
 the seconds until its window ends (the Retry-After header).
 """
 
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -54,7 +55,9 @@ def _hit(scope: str, value: str, rate: Rate, now: float) -> int | None:
     """Count one attempt; the seconds to wait when this one is past the rate, else None."""
     window = int(now // rate.seconds)
     namespace = getattr(settings, "QUORUM_THROTTLE_NAMESPACE", "throttle")
-    key = f"{namespace}:signup:{scope}:{value}:{window}"
+    # Hashed: no raw address or name in the cache, and a key any backend accepts.
+    digest = hashlib.sha256(value.encode()).hexdigest()[:32]
+    key = f"{namespace}:signup:{scope}:{digest}:{window}"
     cache.add(key, 0, timeout=rate.seconds + 1)
     try:
         attempts = cache.incr(key)
