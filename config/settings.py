@@ -273,6 +273,20 @@ SPECTACULAR_SETTINGS = {
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# issue 5: the open crowd sign-up is open to anyone, so its passwords get every Django rule,
+# and its attempts are throttled per client IP and per username (labeling/throttling.py).
+CROWD_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": int(os.environ.get("QUORUM_CROWD_PASSWORD_MIN_LENGTH", "10"))},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+QUORUM_SIGNUP_RATE_PER_IP = os.environ.get("QUORUM_SIGNUP_RATE_PER_IP", "20/hour")
+QUORUM_SIGNUP_RATE_PER_USERNAME = os.environ.get("QUORUM_SIGNUP_RATE_PER_USERNAME", "5/hour")
+QUORUM_TRUST_X_FORWARDED_FOR = env_bool("QUORUM_TRUST_X_FORWARDED_FOR", default=False)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,6 +36,7 @@ from labeling.services.workforces import (
     vendor_member_remove,
     vendor_members,
 )
+from labeling.throttling import SignupThrottled, signup_throttle_check
 
 OK = OpenApiResponse(description="done")
 
@@ -129,9 +131,16 @@ class CrowdSignup(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(request=SignupIn, responses={201: AccountOut, **ERRORS},
-                   summary="Open sign-up for crowd workers")  # fmt: skip
+    @extend_schema(request=SignupIn, responses={201: AccountOut, **ERRORS, 429: ERRORS[400]},
+                   summary="Open sign-up for crowd workers (throttled per IP and username; "
+                           "a 429 carries Retry-After)")  # fmt: skip
     def post(self, request: Request) -> Response:
+        try:
+            signup_throttle_check(request=request, username=str(request.data.get("username", "")))
+        except SignupThrottled as exc:
+            raise Throttled(
+                wait=exc.retry_after, detail=f"too many sign-up attempts from this {exc.scope}."
+            ) from exc
         data = SignupIn(data=request.data)
         data.is_valid(raise_exception=True)
         user, token = crowd_signup(**data.validated_data)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from labeling import views, views_quality, views_templates, views_workforces
+from labeling import views, views_quality, views_templates, views_vendor, views_workforces
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -23,6 +23,19 @@ urlpatterns = [
     ),
     path("work/jobs/<int:job_id>/", views.work_job, name="work-job"),
     path("work/assignments/<int:assignment_id>/ui", views.task_ui, name="work-task-ui"),
+    # issue 5: the vendor console
+    path("vendor/", views_vendor.vendor_console, name="vendor-console"),
+    path("vendor/members", views_vendor.vendor_member_add_view, name="vendor-member-add"),
+    path(
+        "vendor/members/<int:user_id>/remove",
+        views_vendor.vendor_member_remove_view,
+        name="vendor-member-remove",
+    ),
+    path(
+        "vendor/members/<int:user_id>/reset",
+        views_vendor.vendor_member_reset_view,
+        name="vendor-member-reset",
+    ),
     path("console/", views.console_jobs, name="console-jobs"),
     path("console/jobs/new", views.job_new, name="console-job-new"),
     path("console/jobs/<int:job_id>/", views.job_dashboard, name="console-job"),

@@ -75,7 +75,11 @@ def _manager_job(request: HttpRequest, job_id: int) -> Job:
 @require_GET
 @signed_in
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("console-jobs" if request.user.is_manager else "work-jobs")
+    if request.user.is_manager:
+        return redirect("console-jobs")
+    if request.user.role == Role.VENDOR_MANAGER:
+        return redirect("vendor-console")
+    return redirect("work-jobs")
 
 
 # --- Labeler portal --------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from labeling.services.workforces import (
     qualification_questions,
     qualification_take,
 )
+from labeling.throttling import SignupThrottled, signup_throttle_check
 from labeling.views import CONTENT_SECURITY_POLICY, _manager_job, labeler_page, manager_page
 
 INVITATION_HOURS = 72
@@ -32,20 +33,28 @@ INVITATION_HOURS = 72
 def signup(request: HttpRequest) -> HttpResponse:
     """Open sign-up of a crowd worker; they land on the marketplace, signed in."""
     error = ""
+    status = 200
+    retry_after = None
     if request.method == "POST":
         try:
+            signup_throttle_check(request=request, username=request.POST.get("username", ""))
             user, _ = crowd_signup(
                 username=request.POST.get("username", ""),
                 password=request.POST.get("password", ""),
                 email=request.POST.get("email", ""),
             )
+        except SignupThrottled as exc:
+            error, status, retry_after = exc.message, 429, exc.retry_after
         except QuorumError as exc:
             error = exc.message
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome! Pick a job to work on.")
             return redirect("work-marketplace")
-    response = render(request, "work/signup.html", {"error": error, "form": request.POST})
+    context = {"error": error, "form": request.POST}
+    response = render(request, "work/signup.html", context, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     return response
 

@@ -1,8 +1,18 @@
 """Reads of the workforces: the crowd marketplace and a worker's earnings."""
 
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Sum
 
-from labeling.models import Earning, Job, Qualification, TeamKind, TeamMembership, User
+from labeling.models import (
+    Annotation,
+    Earning,
+    Job,
+    Qualification,
+    Team,
+    TeamKind,
+    TeamMembership,
+    User,
+)
+from labeling.selectors import with_progress
 from labeling.states import JobStatus
 
 MARKETPLACE_LIMIT = 200
@@ -55,3 +65,52 @@ def worker_earnings(*, worker: User) -> dict:
 
 def job_labels(*, job_id: int) -> list[str]:
     return Job.objects.values_list("labels", flat=True).get(pk=job_id)
+
+
+def vendor_overview(*, team: Team) -> dict:
+    """A vendor console: the team's members, its granted jobs with progress, and per member
+    and job the answers and earnings (only on this team's jobs)."""
+    members = list(
+        User.objects.filter(memberships__team=team)
+        .annotate(joined_at=Max("memberships__joined_at"))
+        .order_by("username")
+        .only("id", "username", "last_login")
+    )
+    jobs = list(with_progress(Job.objects.filter(team=team)).order_by("-created_at"))
+    member_ids = [member.pk for member in members]
+    answers = (
+        Annotation.objects.filter(job__team=team, worker_id__in=member_ids)
+        .values("worker_id", "job_id")
+        .annotate(n=Count("id"))
+    )
+    earned = (
+        Earning.objects.filter(job__team=team, worker_id__in=member_ids)
+        .values("worker_id", "job_id")
+        .annotate(cents=Sum("amount_cents"))
+    )
+    cells: dict[tuple[int, int], dict] = {}
+    for row in answers:
+        cells.setdefault((row["worker_id"], row["job_id"]), {"answers": 0, "cents": 0})[
+            "answers"
+        ] = row["n"]
+    for row in earned:
+        cells.setdefault((row["worker_id"], row["job_id"]), {"answers": 0, "cents": 0})["cents"] = (
+            row["cents"]
+        )
+    names = {member.pk: member.username for member in members}
+    job_names = {job.pk: job.name for job in jobs}
+    work = [
+        {"worker": names[worker_id], "job": job_names[job_id], **cell}
+        for (worker_id, job_id), cell in cells.items()
+        if job_id in job_names
+    ]
+    work.sort(key=lambda row: (row["worker"], row["job"]))
+    job_rows = [
+        {
+            "job": job,
+            "items_remaining": job.items_total - job.items_labeled,
+            "percent": round(100 * job.items_labeled / job.items_total) if job.items_total else 0,
+        }
+        for job in jobs
+    ]
+    return {"team": team, "members": members, "jobs": job_rows, "work": work}

@@ -6,6 +6,7 @@ skip with the reason when the service is absent.
 
 import json
 import os
+import uuid
 
 import pytest
 from django.conf import settings
@@ -23,6 +24,7 @@ from labeling.services.users import user_create
 @pytest.fixture(autouse=True)
 def _eager_celery_and_media(settings, tmp_path):
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.QUORUM_THROTTLE_NAMESPACE = f"test-throttle-{uuid.uuid4().hex}"  # counters per test
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
     app.conf.task_always_eager = True

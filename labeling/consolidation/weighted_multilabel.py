@@ -8,6 +8,21 @@ is that label's confidence; the label is chosen when the share is at least ``thr
 import numpy as np
 
 DEFAULT_THRESHOLD = 0.5
+WEIGHTED_MULTILABEL = "weighted-multilabel-vote"
+# A worker estimated right this often (or more) weighs as much as one at the cap: an EM
+# estimate of 1.0 must not make one worker outvote any number of others.
+MAX_RELIABILITY = 0.99
+
+
+def log_odds_weights(accuracies, *, max_reliability: float = MAX_RELIABILITY) -> np.ndarray:
+    """Each worker's vote weight from their estimated accuracy ``p``: ``log(p / (1 - p))``.
+
+    Under a one-coin model (a worker gets each class's yes/no right with probability ``p``,
+    independently), summing these weights over the yes votes and comparing with the no votes
+    is the most probable decision. A worker at or below chance (``p <= 0.5``) weighs 0.
+    """
+    p = np.clip(np.asarray(accuracies, dtype=np.float64), 0.5, max_reliability)
+    return np.log(p / (1.0 - p))
 
 
 def weighted_multilabel(
@@ -42,3 +57,16 @@ def weighted_multilabel(
         where=weight_total[:, None] > 0,
     )
     return share >= threshold, share
+
+
+def weighted_item_vote(chosen, weights) -> np.ndarray | None:
+    """One item's weighted share per class (``chosen`` is ``(n_workers, n_classes)``), or
+    None when no answer carries weight (then the caller votes unweighted)."""
+    chosen = np.asarray(chosen, dtype=bool)
+    weights = np.asarray(weights, dtype=np.float64)
+    if chosen.shape[0] == 0 or weights.shape[0] != chosen.shape[0] or weights.sum() <= 0:
+        return None
+    _, share = weighted_multilabel(
+        np.zeros(chosen.shape[0], dtype=np.int64), chosen, n_items=1, weights=weights
+    )
+    return share[0]

@@ -8,7 +8,7 @@ from labeling.consolidation import get_strategy
 from labeling.consolidation.base import MISSING
 from labeling.events import item_consolidated, publish_on_commit
 from labeling.models import Annotation, ConsolidatedLabel, Item
-from labeling.services.quality import JobRules, item_score
+from labeling.services.quality import JobRules, item_score, multilabel_worker_weights
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import is_structured
@@ -51,11 +51,18 @@ def _consolidate_structured(
     *, item_id: int, job_id: int, task_type: str, labels: list[str]
 ) -> ConsolidatedLabel:
     """Task types with more than a class per answer (boxes, masks, ...) consolidate themselves."""
-    answers = list(
-        Annotation.objects.filter(item_id=item_id).order_by("id").values_list("answer", flat=True)
+    rows = list(
+        Annotation.objects.filter(item_id=item_id).order_by("id").values_list("answer", "worker_id")
     )
+    answers = [answer for answer, _ in rows]
     item_data = json.loads(Item.objects.values_list("data", flat=True).get(pk=item_id))
-    result = get_task_type(task_type).consolidate_answers(answers, labels, item_data=item_data)
+    kind = get_task_type(task_type)
+    extra = {}
+    if getattr(kind, "votes_by_class", False):  # issue 5: multi-label weighted by reliability
+        weights = multilabel_worker_weights(job_id=job_id, worker_ids=[w for _, w in rows])
+        if weights is not None:
+            extra["weights"] = weights
+    result = kind.consolidate_answers(answers, labels, item_data=item_data, **extra)
     consolidated = ConsolidatedLabel.objects.create(
         item_id=item_id,
         job_id=job_id,

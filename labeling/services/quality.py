@@ -25,6 +25,7 @@ from labeling.consolidation.dawid_skene import (
     posteriors_from_confusions,
     vote_counts,
 )
+from labeling.consolidation.weighted_multilabel import log_odds_weights
 from labeling.errors import NotFound, ValidationFailed
 from labeling.events import item_consolidated, publish_on_commit
 from labeling.models import (
@@ -322,6 +323,30 @@ def item_score(
     )[0]
     winner = int(posterior.argmax())
     return ItemScore(winner, float(posterior[winner]), method, len(given))
+
+
+def multilabel_worker_weights(*, job_id: int, worker_ids: list[int]) -> list[float] | None:
+    """Per answer, its worker's vote weight for a multi-label item, or None for a plain vote.
+
+    Weighted only when the job consolidates with an EM method (chosen, or picked by ``auto``
+    at the last re-estimation) and stored estimates exist: each worker weighs the log-odds
+    of their ``estimated_accuracy`` (a worker not yet estimated, that of ``DEFAULT_ACCURACY``).
+    """
+    chosen, in_use = Job.objects.values_list(
+        "consolidation_method", "quality_estimate__method_in_use"
+    ).get(pk=job_id)
+    method = in_use if chosen == ConsolidationMethod.AUTO else chosen
+    if method not in EM_METHODS or not worker_ids:
+        return None
+    accuracy = dict(
+        WorkerQuality.objects.filter(job_id=job_id, estimated_accuracy__isnull=False).values_list(
+            "worker_id", "estimated_accuracy"
+        )
+    )
+    if not accuracy:
+        return None
+    weights = log_odds_weights([accuracy.get(w, DEFAULT_ACCURACY) for w in worker_ids])
+    return [float(w) for w in weights]
 
 
 def _default_confusion(n_classes: int) -> list[list[float]]:

@@ -15,9 +15,13 @@ can reach a crowd or vendor team.
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
+from django.contrib.auth.password_validation import get_password_validators, validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from labeling.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from labeling.models import (
@@ -49,10 +53,29 @@ def crowd_signup(*, username: str, password: str, email: str = "") -> tuple[User
         raise Conflict(f"the name {username!r} is taken", code="duplicate_name")
     if not password:
         raise ValidationFailed("choose a password", details={"field": "password"})
+    crowd_password_check(username=username, email=email, password=password)
     user, token, _ = user_create(
         username=username, role=Role.LABELER, password=password, email=email
     )
     return user, token
+
+
+def crowd_password_check(*, username: str, email: str, password: str) -> None:
+    """Every rule of ``settings.CROWD_PASSWORD_VALIDATORS``; the refusal names the rules broken."""
+    candidate = User(username=username.strip(), email=email)
+    validators = get_password_validators(settings.CROWD_PASSWORD_VALIDATORS)
+    try:
+        validate_password(password, candidate, password_validators=validators)
+    except DjangoValidationError as exc:
+        rules = [error.code or "password_rule" for error in exc.error_list]
+        broken = "; ".join(
+            f"{rule}: {text}" for rule, text in zip(rules, exc.messages, strict=True)
+        )
+        raise ValidationFailed(
+            f"the password breaks a rule ({broken})",
+            code="weak_password",
+            details={"field": "password", "rules": rules, "messages": exc.messages},
+        ) from exc
 
 
 def job_publish(*, job: Job, reward_cents: int, qualification_pass_mark: float | None) -> Job:
@@ -226,6 +249,29 @@ def vendor_member_remove(*, manager: User, user_id: int) -> None:
     removed, _ = TeamMembership.objects.filter(team=team, user_id=user_id).delete()
     if not removed:
         raise NotFound(f"user {user_id} is not a member of {team.name}")
+
+
+def vendor_member_reset(*, manager: User, user_id: int) -> str:
+    """Re-invite a member of the manager's own organization: a new one-time password.
+
+    The old password and API token stop working at once; the manager hands the new
+    password to the member, who signs in with it (and may use the API with a new token).
+    """
+    team = _vendor_team_of(manager)
+    member = User.objects.filter(pk=user_id, memberships__team=team).first()
+    if member is None:
+        raise NotFound(f"user {user_id} is not a member of {team.name}")
+    password = secrets.token_urlsafe(12)
+    with transaction.atomic():
+        member.set_password(password)
+        member.save(update_fields=["password"])
+        Token.objects.filter(user=member).delete()
+        Token.objects.create(user=member)
+    return password
+
+
+def vendor_team_for(*, manager: User) -> Team:
+    return _vendor_team_of(manager)
 
 
 def vendor_members(*, manager: User):

@@ -14,6 +14,7 @@ import numpy as np
 
 from labeling.consolidation.majority import MajorityVote
 from labeling.consolidation.multilabel import consolidate_multilabel
+from labeling.consolidation.weighted_multilabel import WEIGHTED_MULTILABEL, weighted_item_vote
 from labeling.task_types import answer_fields as f
 from labeling.task_types.base import (
     AnswerProblem,
@@ -41,6 +42,7 @@ class MultiLabelImageClassification:
     template_name: str = "tasks/image_classification_multilabel.html"
     consolidation: str = "per-class-vote"
     export_formats: tuple[str, ...] = ()
+    votes_by_class: bool = True  # issue 5: consolidate_answers takes per-answer weights
 
     def check_source(self, line: dict[str, Any]) -> None:
         _check_image_ref(line)
@@ -61,13 +63,21 @@ class MultiLabelImageClassification:
         labels: list[str],
         *,
         item_data: dict[str, Any] | None = None,
+        weights: list[float] | None = None,
     ) -> Consolidated:
+        """Per-class vote; with ``weights`` (one per answer: the workers' reliability weights
+        under an EM method) the weighted share decides, unless no answer carries weight."""
         index = {name: i for i, name in enumerate(labels)}
         chosen = np.zeros((len(answers), len(labels)), dtype=bool)
         for row, answer in enumerate(answers):
             for name in next(iter(answer.values()))["labels"]:
                 chosen[row, index[name]] = True
+        method = self.consolidation
         kept, shares = consolidate_multilabel(chosen)
+        weighted = weighted_item_vote(chosen, weights) if weights is not None else None
+        if weighted is not None:
+            method, shares = WEIGHTED_MULTILABEL, weighted
+            kept = np.flatnonzero(shares >= 0.5 - 1e-9)
         confidences = {str(int(k)): round(float(shares[k]), 4) for k in kept}
         confidence = float(shares[kept].mean()) if len(kept) else 1.0 - float(shares.max(initial=0))
         return Consolidated(
@@ -77,7 +87,7 @@ class MultiLabelImageClassification:
                 "confidence_map": confidences,
             },
             confidence=round(confidence, 6),
-            method=self.consolidation,
+            method=method,
             label=",".join(labels[int(k)] for k in kept),
         )
 

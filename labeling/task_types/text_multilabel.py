@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from labeling.consolidation.multilabel import MULTILABEL_VOTE, multilabel_vote
+from labeling.consolidation.weighted_multilabel import WEIGHTED_MULTILABEL, weighted_item_vote
 from labeling.task_types.base import AnswerProblem, Consolidated, ParsedAnswer, register_task_type
 from labeling.task_types.text_common import check_text_source, element_answer
 
@@ -18,6 +19,7 @@ class TextMultiLabelClassification:
     manifest_type: str = "groundtruth/text-classification-multilabel"
     template_name: str = "tasks/text_classification_multilabel.html"
     consolidation: str = MULTILABEL_VOTE
+    votes_by_class: bool = True  # issue 5: consolidate_answers takes per-answer weights
 
     def check_source(self, line: dict[str, Any]) -> None:
         check_text_source(line)
@@ -37,12 +39,25 @@ class TextMultiLabelClassification:
         return ParsedAnswer(answer={"labels": ordered})
 
     def consolidate_answers(
-        self, answers: list[dict[str, Any]], labels: list[str], *, item_data: dict[str, Any]
+        self,
+        answers: list[dict[str, Any]],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any],
+        weights: list[float] | None = None,
     ) -> Consolidated:
+        """Per-class majority; with ``weights`` (one per answer: the workers' reliability
+        weights under an EM method) a weighted vote, unless no answer carries weight."""
         chosen = np.array(
             [[label in set(a.get("labels", [])) for label in labels] for a in answers], dtype=bool
         ).reshape(len(answers), len(labels))
+        method = MULTILABEL_VOTE
         kept, share, confidence = multilabel_vote(chosen)
+        weighted = weighted_item_vote(chosen, weights) if weights is not None else None
+        if weighted is not None:
+            method, share = WEIGHTED_MULTILABEL, weighted
+            kept = share > 0.5
+            confidence = np.where(kept, share, 1.0 - share)
         class_ids = [int(i) for i in np.flatnonzero(kept)]
         value = {
             "labels": [labels[i] for i in class_ids],
@@ -50,7 +65,7 @@ class TextMultiLabelClassification:
             "confidence_map": {str(i): round(float(share[i]), 6) for i in class_ids},
         }
         overall = float(confidence.min()) if len(labels) else 0.0
-        return Consolidated(value=value, confidence=round(overall, 6), method=MULTILABEL_VOTE)
+        return Consolidated(value=value, confidence=round(overall, 6), method=method)
 
 
 TEXT_CLASSIFICATION_MULTILABEL = register_task_type(TextMultiLabelClassification())
