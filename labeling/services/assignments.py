@@ -1,6 +1,6 @@
 """Leasing items to workers: claim the next task, skip it, expire leases that ran out.
 
-The claim is one locking statement on PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` picks
+The claim is one locking statement on PostgreSQL: ``SELECT … FOR NO KEY UPDATE SKIP LOCKED`` picks
 the first open item (in priority order) that has a free slot and that this worker does not
 hold, has not answered and has not skipped; a guarded ``UPDATE … WHERE taken < N`` takes the
 slot and the lease is inserted, all in one ``WITH`` statement. On SQLite every write
@@ -31,6 +31,8 @@ EXPIRY_BATCH_SIZE = 500
 
 # PostgreSQL: pick, lock, take a slot of and lease the next item in one statement. SKIP
 # LOCKED passes over rows another claim holds; the guarded UPDATE re-checks the free slot.
+# NO KEY UPDATE, because the claim changes no key: a plain FOR UPDATE would also make the
+# foreign-key checks (KEY SHARE) of submits that commit answers to the item wait on it.
 # "Not held by this worker" is a scalar subquery, not NOT EXISTS, on purpose: PostgreSQL
 # keeps it a per-row probe of the (item, worker) index along the head of the queue, whatever
 # its statistics say, where NOT EXISTS may become a join over all of the worker's leases.
@@ -45,7 +47,7 @@ WITH candidate AS (
            LIMIT 1) IS NULL
     ORDER BY item.priority DESC, item.id
     LIMIT 1
-    FOR UPDATE OF item SKIP LOCKED
+    FOR NO KEY UPDATE OF item SKIP LOCKED
 ), slot AS (
     UPDATE labeling_item AS item SET taken = item.taken + 1
     FROM candidate WHERE item.id = candidate.id AND item.taken < %(slots)s + item.extra_slots

@@ -166,7 +166,9 @@ def job_quality_reestimate(*, job_id: int) -> JobQualityEstimate | None:
     # Two runs of one job (a new request can start while a long one writes) take turns on
     # the job's row, so their label rewrites never interleave and deadlock.
     with transaction.atomic():
-        Job.objects.select_for_update().filter(pk=job_id).values_list("pk").first()
+        # NO KEY: a plain FOR UPDATE would also block every submit's foreign-key check on
+        # the job row (KEY SHARE at its commit) for as long as the rewrite runs.
+        Job.objects.select_for_update(no_key=True).filter(pk=job_id).values_list("pk").first()
         changed = _reconsolidate(job, data, winners, confidence, method)
         estimate, _ = JobQualityEstimate.objects.update_or_create(
             job=job,
