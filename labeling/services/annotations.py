@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from labeling.errors import LeaseClosed, LeaseExpired, ValidationFailed
-from labeling.models import Annotation, Job, User
+from labeling.models import Annotation, Item, Job, User
 from labeling.services.assignments import assignment_expire, assignment_lock_for_worker
 from labeling.services.consolidation import item_consolidate
 from labeling.services.counters import job_counters_add
@@ -130,8 +130,12 @@ def _refuse(assignment_id: int, worker: User, now: datetime) -> datetime:
 def _store_answer(
     assignment_id: int, lease: _ClosedLease, worker: User, answer: object, now: datetime
 ) -> tuple[Annotation, bool]:
+    task_type = get_task_type(lease.task_type)
     try:
-        parsed = get_task_type(lease.task_type).parse_answer(answer, lease.labels)
+        parsed = task_type.parse_answer(answer, lease.labels)
+        if hasattr(task_type, "check_answer_for_item"):  # answers that point into the item
+            item_data = Item.objects.values_list("data", flat=True).get(pk=lease.item_id)
+            task_type.check_answer_for_item(parsed.answer, json.loads(item_data))
     except AnswerProblem as exc:  # raising rolls the closed lease back: it stays open
         raise ValidationFailed(str(exc), details={"field": "answer"}) from None
     annotation = Annotation(

@@ -60,7 +60,7 @@ class EntityRecognition:
         """Takes ``{"entities": [...]}`` or the element form ``{"<name>": {"entities": [...]}}``.
 
         The text's length is not known here, so offsets are checked for shape and order;
-        ``check_entities_fit`` checks them against the text when it is at hand.
+        ``check_answer_for_item`` checks them against the item's text at submit.
         """
         answer = element_answer(answer, "entities")
         entities = answer.get("entities") if isinstance(answer, dict) else None
@@ -95,6 +95,16 @@ class EntityRecognition:
                         "allow overlapping spans"
                     )
         return ParsedAnswer(answer={"entities": cleaned})
+
+    def check_answer_for_item(self, answer: dict[str, Any], item_data: dict[str, Any]) -> None:
+        """Refuse a parsed answer whose spans run past the end of the item's text."""
+        length = len(item_data.get("source", ""))
+        for number, entity in enumerate(answer["entities"]):
+            if entity["endOffset"] > length:
+                raise AnswerProblem(
+                    f"entity {number} ({entity['startOffset']}–{entity['endOffset']}) runs past "
+                    f"the end of the text, which has {length} characters"
+                )
 
     def consolidate_answers(
         self, answers: list[dict[str, Any]], labels: list[str], *, item_data: dict[str, Any]

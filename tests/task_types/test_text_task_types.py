@@ -5,6 +5,7 @@ import json
 import pytest
 from django.test import Client
 
+from labeling.errors import ValidationFailed
 from labeling.models import ConsolidatedLabel
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
@@ -170,6 +171,24 @@ def test_spans_past_the_end_of_the_text_are_left_out_of_consolidation():
     result = kind.consolidate_answers(answers, ["PER"], item_data={"source": "Ada is here"})
     assert result.value["entities"] == [{"label": "PER", "startOffset": 0, "endOffset": 3}]
     assert result.value["confidences"] == [pytest.approx(2 / 3)]
+
+
+def test_a_span_past_the_end_of_the_text_is_refused_at_submit_and_the_lease_stays(
+    make_job, make_labeler, manager
+):
+    job = make_job(items=0, start=False, task_type="text-entity-recognition", labels=["PER"])
+    import_lines(job, manager, [{"source": "Ada is here"}])
+    job_start(job=job, by=manager)
+    worker = make_labeler("w-past-end")
+    lease = assignment_claim(job=job, worker=worker)
+    too_far = {"entities": [{"label": "PER", "startOffset": 7, "endOffset": 12}]}
+    with pytest.raises(ValidationFailed, match="past the end of the text, which has 11"):
+        annotation_submit(assignment_id=lease.pk, worker=worker, answer=too_far)
+    lease.refresh_from_db()
+    assert lease.status == "leased"
+    fits = {"entities": [{"label": "PER", "startOffset": 7, "endOffset": 11}]}
+    annotation = annotation_submit(assignment_id=lease.pk, worker=worker, answer=fits)
+    assert annotation.answer == {"entities": [{"label": "PER", "startOffset": 7, "endOffset": 11}]}
 
 
 def test_custom_answers_consolidate_by_the_most_common_whole_answer():
