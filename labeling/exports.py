@@ -8,7 +8,7 @@ the label attribute and its metadata spliced onto its end.
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from django.db import connection, transaction
 
@@ -33,7 +33,9 @@ _LABEL_FIELDS = (
 _VALUE_FIELDS = (*_LABEL_FIELDS, "consolidated__value")
 
 
-def _rows(job: Job, labeled_only: bool, fields: tuple[str, ...] = _LABEL_FIELDS):
+def item_rows(job: Job, labeled_only: bool, fields: tuple[str, ...] = _LABEL_FIELDS):
+    """``fields`` of each item of ``job`` (with its consolidated label), in id order, read
+    through a server-side cursor that streams; every export reads its rows here."""
     items = Item.objects.filter(job_id=job.pk).order_by("id")
     if labeled_only:
         items = items.filter(consolidated__isnull=False)
@@ -49,7 +51,8 @@ def _rows(job: Job, labeled_only: bool, fields: tuple[str, ...] = _LABEL_FIELDS)
         yield from rows
 
 
-def _chunked(lines: Iterator[str]) -> Iterator[bytes]:
+def chunked(lines: Iterable[str]) -> Iterator[bytes]:
+    """Text pieces joined into blocks of about ``BYTES_PER_CHUNK`` bytes for a response."""
     buffer: list[str] = []
     size = 0
     for line in lines:
@@ -66,7 +69,7 @@ def _chunked(lines: Iterator[str]) -> Iterator[bytes]:
 def labeled_rows(job: Job, *, labeled_only: bool = False):
     """(id, data, label, confidence, human, created, method, value) of each item, in id order;
     the export formats of the image and video task types read these."""
-    return _rows(job, labeled_only, _VALUE_FIELDS)
+    return item_rows(job, labeled_only, _VALUE_FIELDS)
 
 
 def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
@@ -78,7 +81,7 @@ def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
     metadata_key = json.dumps(f"{job.label_attribute_name}-metadata")
     job_name = f"labeling-job/{job.name}"
     class_ids = {label: index for index, label in enumerate(job.labels)}
-    for _id, data, label, confidence, human, created, method in _rows(job, labeled_only):
+    for _id, data, label, confidence, human, created, method in item_rows(job, labeled_only):
         if created is None:
             yield data + "\n"
             continue
@@ -107,7 +110,7 @@ def _structured_manifest_lines(job: Job, task_type, labeled_only: bool) -> Itera
     metadata_key = json.dumps(f"{name}-metadata")
     job_name = f"labeling-job/{job.name}"
     labels = list(job.labels)
-    for row in _rows(job, labeled_only, _VALUE_FIELDS):
+    for row in item_rows(job, labeled_only, _VALUE_FIELDS):
         _id, data, _label, confidence, human, created, method, value = row
         if created is None:
             yield data + "\n"
@@ -135,7 +138,7 @@ def _structured_manifest_lines(job: Job, task_type, labeled_only: bool) -> Itera
 
 
 def manifest_stream(job: Job, *, labeled_only: bool = False) -> Iterator[bytes]:
-    return _chunked(manifest_lines(job, labeled_only=labeled_only))
+    return chunked(manifest_lines(job, labeled_only=labeled_only))
 
 
 CSV_HEADER = (
@@ -157,7 +160,9 @@ def csv_stream(job: Job, *, labeled_only: bool = False) -> Iterator[bytes]:
 
     def lines() -> Iterator[str]:
         writer.writerow(CSV_HEADER)
-        for item_id, data, label, confidence, human, created, method in _rows(job, labeled_only):
+        for item_id, data, label, confidence, human, created, method in item_rows(
+            job, labeled_only
+        ):
             line = json.loads(data)
             source = line.get("source", line.get("source-ref", ""))
             writer.writerow(
@@ -176,4 +181,4 @@ def csv_stream(job: Job, *, labeled_only: bool = False) -> Iterator[bytes]:
             buffer.seek(0)
             buffer.truncate()
 
-    return _chunked(lines())
+    return chunked(lines())

@@ -11,10 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
-
-from labeling.exports import BYTES_PER_CHUNK, ROWS_PER_FETCH
-from labeling.models import Item, Job
+from labeling.exports import chunked, item_rows
+from labeling.models import Job
 from labeling.task_types import get_task_type
 
 MULTILABEL = "groundtruth/text-classification-multilabel"
@@ -41,32 +39,6 @@ class ExportStream:
     suffix: str
 
 
-def _rows(job: Job, labeled_only: bool):
-    items = Item.objects.filter(job_id=job.pk).order_by("id")
-    if labeled_only:
-        items = items.filter(consolidated__isnull=False)
-    rows = items.values_list(*_FIELDS).iterator(chunk_size=ROWS_PER_FETCH)
-    if connection.vendor != "postgresql":
-        yield from rows
-        return
-    with transaction.atomic():  # a plain server-side cursor streams (see exports._rows)
-        yield from rows
-
-
-def _chunked(lines: Iterator[str]) -> Iterator[bytes]:
-    buffer: list[str] = []
-    size = 0
-    for line in lines:
-        buffer.append(line)
-        size += len(line)
-        if size >= BYTES_PER_CHUNK:
-            yield "".join(buffer).encode()
-            buffer.clear()
-            size = 0
-    if buffer:
-        yield "".join(buffer).encode()
-
-
 def _splice(data: str, suffix: str) -> str:
     body = data[:-1].rstrip()
     separator = "" if body.endswith("{") else ","
@@ -84,7 +56,9 @@ def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
     attribute = json.dumps(job.label_attribute_name)
     metadata_key = json.dumps(f"{job.label_attribute_name}-metadata")
     job_name = f"labeling-job/{job.name}"
-    for _id, data, value, confidence, human, created, method in _rows(job, labeled_only):
+    for _id, data, value, confidence, human, created, method in item_rows(
+        job, labeled_only, _FIELDS
+    ):
         if created is None:
             yield data + "\n"
             continue
@@ -139,7 +113,7 @@ def bio_tags(tokens: list[tuple[int, int]], entities: list[dict[str, Any]]) -> l
 
 def conll_lines(job: Job, *, labeled_only: bool = True) -> Iterator[str]:
     """CoNLL 2003: ``token -X- _ tag`` per line, a -DOCSTART- line and blank line per item."""
-    for item_id, data, value, *_rest in _rows(job, labeled_only):
+    for item_id, data, value, *_rest in item_rows(job, labeled_only, _FIELDS):
         line = json.loads(data)
         text = line.get("source", "")
         tokens = tokens_of(line)
@@ -153,7 +127,7 @@ def conll_lines(job: Job, *, labeled_only: bool = True) -> Iterator[str]:
 
 def spacy_lines(job: Job, *, labeled_only: bool = True) -> Iterator[str]:
     """spaCy-style JSON Lines: ``{"text", "ents": [{"start", "end", "label"}], "meta"}``."""
-    for item_id, data, value, confidence, *_rest in _rows(job, labeled_only):
+    for item_id, data, value, confidence, *_rest in item_rows(job, labeled_only, _FIELDS):
         line = json.loads(data)
         entities = (value or {}).get("entities", [])
         document = {
@@ -175,7 +149,7 @@ def export_for(job: Job, *, fmt: str, labeled_only: bool) -> ExportStream | None
     manifest_type = get_task_type(job.task_type).manifest_type
     if fmt == "manifest" and manifest_type in (MULTILABEL, TEXT_SPAN, CUSTOM):
         return ExportStream(
-            _chunked(manifest_lines(job, labeled_only=labeled_only)),
+            chunked(manifest_lines(job, labeled_only=labeled_only)),
             "application/x-ndjson",
             "manifest.jsonl",
         )
@@ -183,10 +157,10 @@ def export_for(job: Job, *, fmt: str, labeled_only: bool) -> ExportStream | None
         raise ValueError(f"the {fmt} export is for entity recognition jobs")
     if fmt == "conll2003":
         return ExportStream(
-            _chunked(conll_lines(job, labeled_only=True)), "text/plain; charset=utf-8", "conll"
+            chunked(conll_lines(job, labeled_only=True)), "text/plain; charset=utf-8", "conll"
         )
     if fmt == "spacy":
         return ExportStream(
-            _chunked(spacy_lines(job, labeled_only=True)), "application/x-ndjson", "spacy.jsonl"
+            chunked(spacy_lines(job, labeled_only=True)), "application/x-ndjson", "spacy.jsonl"
         )
     return None

@@ -6,10 +6,9 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
+from labeling.exports import BYTES_PER_CHUNK as CHUNK_BYTES
 from labeling.exports import labeled_rows
 from labeling.models import Job
-
-CHUNK_BYTES = 256 * 1024
 
 
 class ExportFormat(Protocol):
@@ -87,17 +86,3 @@ def zip_stream(files: Iterable[tuple[str, bytes]]) -> Iterator[bytes]:
                 yield sink.take()
                 pending = 0
     yield sink.take()
-
-
-def chunked(texts: Iterable[str]) -> Iterator[bytes]:
-    buffer: list[str] = []
-    size = 0
-    for text in texts:
-        buffer.append(text)
-        size += len(text)
-        if size >= CHUNK_BYTES:
-            yield "".join(buffer).encode()
-            buffer.clear()
-            size = 0
-    if buffer:
-        yield "".join(buffer).encode()

@@ -10,7 +10,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from labeling.export_formats.base import chunked, labeled_items, register_export_format
+from labeling.export_formats.base import labeled_items, register_export_format
+from labeling.exports import chunked
 from labeling.models import Job
 from labeling.task_types import get_task_type
 

@@ -263,6 +263,50 @@ def _reconsolidate(job, data: _Answers, winners, confidence, method: str) -> int
     return len(changed)
 
 
+# --- A job's rules, as the submit path reads them -------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobRules:
+    labels: list[str]
+    workers_per_item: int
+    min_workers_per_item: int | None
+    target_confidence: float | None
+    exclude_paused_answers: bool
+    gold_min_answers: int
+    gold_pause_below: float | None
+    reward_cents: int
+
+    @property
+    def adaptive(self) -> bool:
+        return self.min_workers_per_item is not None and self.target_confidence is not None
+
+
+# The job's columns a JobRules is built from, in its field order (the submit's statement
+# returns them with the closed lease on PostgreSQL, so no query of its own is needed).
+JOB_RULE_FIELDS = (
+    "labels",
+    "workers_per_item",
+    "min_workers_per_item",
+    "target_confidence",
+    "exclude_paused_answers",
+    "gold_min_answers",
+    "gold_pause_below",
+    "reward_cents",
+)
+
+
+def job_rules_from_row(values) -> JobRules:
+    labels, *rest = values
+    if isinstance(labels, str):  # a raw cursor may hand JSON back as text
+        labels = json.loads(labels)
+    return JobRules(labels, *rest)
+
+
+def job_rules(job_id: int) -> JobRules:
+    return job_rules_from_row(Job.objects.values_list(*JOB_RULE_FIELDS).get(pk=job_id))
+
+
 # --- One item, in the submit path ------------------------------------------------------------
 
 
@@ -274,7 +318,7 @@ class ItemScore(NamedTuple):
 
 
 def item_score(
-    *, job_id: int, item_id: int, labels: list[str], rules: "JobRules | None" = None
+    *, job_id: int, item_id: int, labels: list[str], rules: JobRules | None = None
 ) -> ItemScore:
     """The class, confidence and method of one item's answers under the stored estimates.
 
@@ -358,7 +402,7 @@ def _default_confusion(n_classes: int) -> list[list[float]]:
     ]
 
 
-def _excluded_workers(job_id: int, rules: "JobRules | None" = None) -> set[int]:
+def _excluded_workers(job_id: int, rules: JobRules | None = None) -> set[int]:
     """Paused workers whose answers the job leaves out (pausing is on only with a gold bar)."""
     rules = rules or job_rules(job_id)
     if not rules.exclude_paused_answers or rules.gold_pause_below is None:
@@ -366,47 +410,6 @@ def _excluded_workers(job_id: int, rules: "JobRules | None" = None) -> set[int]:
     return set(
         WorkerQuality.objects.filter(job_id=job_id, paused=True).values_list("worker_id", flat=True)
     )
-
-
-@dataclass(frozen=True)
-class JobRules:
-    labels: list[str]
-    workers_per_item: int
-    min_workers_per_item: int | None
-    target_confidence: float | None
-    exclude_paused_answers: bool
-    gold_min_answers: int
-    gold_pause_below: float | None
-    reward_cents: int
-
-    @property
-    def adaptive(self) -> bool:
-        return self.min_workers_per_item is not None and self.target_confidence is not None
-
-
-# The job's columns a JobRules is built from, in its field order (the submit's statement
-# returns them with the closed lease on PostgreSQL, so no query of its own is needed).
-JOB_RULE_FIELDS = (
-    "labels",
-    "workers_per_item",
-    "min_workers_per_item",
-    "target_confidence",
-    "exclude_paused_answers",
-    "gold_min_answers",
-    "gold_pause_below",
-    "reward_cents",
-)
-
-
-def job_rules_from_row(values) -> JobRules:
-    labels, *rest = values
-    if isinstance(labels, str):  # a raw cursor may hand JSON back as text
-        labels = json.loads(labels)
-    return JobRules(labels, *rest)
-
-
-def job_rules(job_id: int) -> JobRules:
-    return job_rules_from_row(Job.objects.values_list(*JOB_RULE_FIELDS).get(pk=job_id))
 
 
 def claim_slots(job: Job) -> int:
