@@ -1,8 +1,9 @@
 """Human loops: start (one or many), complete, fail, stop, delete; every move has a history row.
 
-A loop is one item of its flow's backing job. Starting a loop inserts the item and the loop
-in the caller's transaction and then counts the item on the job with one guarded update,
-which also enforces the flow's quota of open loops.
+A loop is one item of its flow's backing job, an open-ended job. Starting a loop inserts the
+item, the loop and its history row in the caller's transaction and counts the item in one of
+the job's counter shards (``items_added``), so concurrent starts of one flow do not wait on
+one row; the flow's quota of open loops is checked against the counts read before the insert.
 """
 
 import json
@@ -14,18 +15,18 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from labeling.errors import Conflict, InvalidTransition, NotFound, QuorumError, ValidationFailed
-from labeling.models import Annotation, Assignment, ConsolidatedLabel, Item, Job
-from labeling.selectors import shard_sum
+from labeling.models import Annotation, Assignment, ConsolidatedLabel, Item, Job, TeamKind
+from labeling.selectors import job_progress
+from labeling.services.counters import job_counters_add
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import SourceProblem
 from workflows.models import Flow, HumanLoop, HumanLoopStatusChange
 from workflows.services.feedback import dataset_add_reviewed
-from workflows.services.flows import RESERVED_ITEM_SLOTS, check_name
+from workflows.services.flows import check_name
 from workflows.services.webhooks import delivery_create
 from workflows.states import (
     HUMAN_LOOP_DELETABLE,
@@ -39,6 +40,12 @@ from workflows.states import can_transition as _can
 MAX_INPUT_CONTENT_CHARS = 3 * 1024 * 1024  # the managed runtime's InputContent limit
 SWEEP_BATCH_SIZE = 200
 HUMAN_LOOP_FINISH_STOP_TASK = "workflows.human_loop_finish_stop"
+# DataAttributes.ContentClassifiers of the managed runtime: a loop worked on by a crowd or a
+# vendor must declare both.
+FREE_OF_PII = "FreeOfPersonallyIdentifiableInformation"
+FREE_OF_ADULT_CONTENT = "FreeOfAdultContent"
+CONTENT_CLASSIFIERS = (FREE_OF_PII, FREE_OF_ADULT_CONTENT)
+MAX_CONTENT_CLASSIFIERS = 256  # the service model's list limit
 
 
 class QuotaExceeded(QuorumError):
@@ -55,6 +62,35 @@ class LoopSpec:
     content: Any  # the parsed input content
     model_label: str = ""
     model_confidence: float | None = None
+    content_classifiers: tuple[str, ...] = ()
+
+
+def check_content_classifiers(*, flow: Flow, classifiers: Sequence[str] | None) -> list[str]:
+    """The loop's content classifiers, refused if unknown, or if the flow's workforce is not
+    private and they do not state the content free of personal data and adult content."""
+    given = list(classifiers or [])
+    if len(given) > MAX_CONTENT_CLASSIFIERS or not all(isinstance(c, str) for c in given):
+        raise ValidationFailed(
+            "DataAttributes.ContentClassifiers must be a list of at most "
+            f"{MAX_CONTENT_CLASSIFIERS} names",
+            details={"field": "ContentClassifiers"},
+        )
+    unknown = [name for name in given if name not in CONTENT_CLASSIFIERS]
+    if unknown:
+        raise ValidationFailed(
+            f"DataAttributes.ContentClassifiers: {unknown[0]!r} is not one of "
+            f"{', '.join(CONTENT_CLASSIFIERS)}",
+            details={"field": "ContentClassifiers"},
+        )
+    kind = flow.team.kind
+    missing = [name for name in CONTENT_CLASSIFIERS if name not in given]
+    if kind != TeamKind.PRIVATE and missing:
+        raise ValidationFailed(
+            f"flow {flow.name} is worked on by a {kind} workforce, not a private one: "
+            f"DataAttributes.ContentClassifiers must include {' and '.join(missing)}",
+            details={"field": "ContentClassifiers", "missing": missing, "team_kind": kind},
+        )
+    return [name for name in CONTENT_CLASSIFIERS if name in given]
 
 
 def parse_input_content(raw: str) -> Any:
@@ -96,16 +132,16 @@ def _item_data(flow: Flow, job: Job, spec: LoopSpec) -> str:
     return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
 
 
-def _take_slots(flow: Flow, count: int) -> None:
-    """Count ``count`` new items on the job, refused past the flow's quota of open loops."""
+def open_loops(*, flow: Flow) -> int:
+    """The flow's loops whose item is still to label: the backing job's items less its
+    labeled ones, from its counters."""
+    progress = job_progress(job_id=flow.job_id)
+    return progress.items_total - progress.items_labeled if progress else 0
+
+
+def _check_quota(flow: Flow, count: int, open_now: int) -> None:
     limit = settings.QUORUM_MAX_OPEN_LOOPS_PER_FLOW
-    taken = Job.objects.filter(
-        pk=flow.job_id,
-        # Labeled items as summed over the job's counter shards; they only grow, so a sum
-        # read a moment early only refuses sooner.
-        items_total__lte=shard_sum("items_labeled") + RESERVED_ITEM_SLOTS + limit - count,
-    ).update(items_total=F("items_total") + count)
-    if taken != 1:
+    if open_now + count > limit:
         raise QuotaExceeded(
             f"flow {flow.name} has {limit} open loops or would exceed them; "
             "wait for some to finish",
@@ -113,13 +149,20 @@ def _take_slots(flow: Flow, count: int) -> None:
         )
 
 
-def human_loops_create(*, flow: Flow, specs: Sequence[LoopSpec]) -> list[HumanLoop]:
+def human_loops_create(
+    *, flow: Flow, specs: Sequence[LoopSpec], open_now: int | None = None
+) -> list[HumanLoop]:
     """Start loops for ``specs`` (inside the caller's transaction, which must roll back on
-    any error raised here), items and loops in bulk."""
+    any error raised here), items and loops in bulk.
+
+    ``open_now`` is the flow's open loops if the caller read them with the flow; the quota
+    is checked against that read, so concurrent starts may pass it by their number.
+    """
     if not specs:
         return []
     if flow.status != FlowStatus.ACTIVE:
         raise Conflict(f"flow {flow.name} is inactive: it starts no loops", code="flow_inactive")
+    _check_quota(flow, len(specs), open_loops(flow=flow) if open_now is None else open_now)
     job = flow.job
     now = timezone.now()
     expires = now + timedelta(seconds=flow.loop_lifetime_seconds)
@@ -133,6 +176,7 @@ def human_loops_create(*, flow: Flow, specs: Sequence[LoopSpec]) -> list[HumanLo
             input_content=spec.input_content,
             model_label=spec.model_label,
             model_confidence=spec.model_confidence,
+            content_classifiers=list(spec.content_classifiers),
             created_at=now,
             expires_at=expires,
         )
@@ -163,9 +207,10 @@ def human_loops_create(*, flow: Flow, specs: Sequence[LoopSpec]) -> list[HumanLo
             for loop in loops
         ]
     )
-    # Last: every start and submit of the flow updates this one job row, so its lock is
-    # held only from here to the commit.
-    _take_slots(flow, len(specs))
+    # Last: the shard row stays locked to the commit; starts spread over the shards by loop.
+    job_counters_add(
+        job_id=job.pk, shard_key=loops[0].pk, items_labeled=0, answers=0, items_added=len(specs)
+    )
     return loops
 
 
@@ -176,13 +221,20 @@ def human_loop_start(
     input_content: str,
     model_label: str = "",
     model_confidence: float | None = None,
+    content_classifiers: Sequence[str] | None = None,
+    open_now: int | None = None,
 ) -> HumanLoop:
-    """Start one loop on ``flow`` whatever its conditions (the runtime API's StartHumanLoop)."""
+    """Start one loop on ``flow`` whatever its conditions (the runtime API's StartHumanLoop).
+
+    ``flow.team.kind`` decides whether ``content_classifiers`` must declare the content free
+    of personal data and adult content (see ``check_content_classifiers``).
+    """
     check_name(name, field="HumanLoopName")
+    classifiers = check_content_classifiers(flow=flow, classifiers=content_classifiers)
     content = parse_input_content(input_content)
-    spec = LoopSpec(name, input_content, content, model_label, model_confidence)
+    spec = LoopSpec(name, input_content, content, model_label, model_confidence, tuple(classifiers))
     with transaction.atomic():
-        (loop,) = human_loops_create(flow=flow, specs=[spec])
+        (loop,) = human_loops_create(flow=flow, specs=[spec], open_now=open_now)
     return loop
 
 
@@ -304,7 +356,9 @@ def _withdraw_item(loop: HumanLoop) -> bool:
     if item.status != ItemStatus.OPEN:
         return False
     Item.objects.filter(pk=item.pk).delete()
-    Job.objects.filter(pk=loop.flow.job_id).update(items_total=F("items_total") - 1)
+    job_counters_add(
+        job_id=loop.flow.job_id, shard_key=loop.pk, items_labeled=0, answers=0, items_added=-1
+    )
     loop.item_id = None
     return True
 
