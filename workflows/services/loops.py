@@ -14,7 +14,10 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model
+from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 
 from labeling.errors import Conflict, InvalidTransition, NotFound, QuorumError, ValidationFailed
@@ -166,13 +169,11 @@ def human_loops_create(
     job = flow.job
     now = timezone.now()
     expires = now + timedelta(seconds=flow.loop_lifetime_seconds)
-    datas = [_item_data(flow, job, spec) for spec in specs]
-    items = Item.objects.bulk_create([Item(job_id=job.pk, data=data) for data in datas])
+    items = [Item(job_id=job.pk, data=_item_data(flow, job, spec)) for spec in specs]
     loops = [
         HumanLoop(
             flow=flow,
             name=spec.name,
-            item=item,
             input_content=spec.input_content,
             model_label=spec.model_label,
             model_confidence=spec.model_confidence,
@@ -180,11 +181,14 @@ def human_loops_create(
             created_at=now,
             expires_at=expires,
         )
-        for spec, item in zip(specs, items, strict=True)
+        for spec in specs
     ]
     try:
         # No savepoint: a clash aborts the caller's transaction, which the Conflict rolls back.
-        loops = HumanLoop.objects.bulk_create(loops)
+        if len(specs) == 1 and connection.vendor == "postgresql":
+            _insert_one_postgres(items[0], loops[0])
+        else:
+            _insert_many(items, loops)
     except IntegrityError:
         names = [spec.name for spec in specs]
         label = names[0] if len(names) == 1 else f"one of {len(names)} names"
@@ -193,6 +197,19 @@ def human_loops_create(
             code="duplicate_name",
             details={"names": names[:100]},
         ) from None
+    # Last: the shard row stays locked to the commit; starts spread over the shards by loop.
+    job_counters_add(
+        job_id=job.pk, shard_key=loops[0].pk, items_labeled=0, answers=0, items_added=len(specs)
+    )
+    return loops
+
+
+def _insert_many(items: list[Item], loops: list[HumanLoop]) -> None:
+    """Items, loops and their first history rows, in bulk (three statements)."""
+    Item.objects.bulk_create(items)
+    for loop, item in zip(loops, items, strict=True):
+        loop.item = item
+    HumanLoop.objects.bulk_create(loops)
     if connection.vendor != "postgresql" or any(loop.pk is None for loop in loops):
         by_name = dict(
             HumanLoop.objects.filter(name__in=[loop.name for loop in loops]).values_list(
@@ -207,11 +224,69 @@ def human_loops_create(
             for loop in loops
         ]
     )
-    # Last: the shard row stays locked to the commit; starts spread over the shards by loop.
-    job_counters_add(
-        job_id=job.pk, shard_key=loops[0].pk, items_labeled=0, answers=0, items_added=len(specs)
+
+
+def _insert_values(
+    row: Model, linked: dict[str, str], db: BaseDatabaseWrapper
+) -> tuple[str, str, list[Any]]:
+    """The columns, VALUES expressions and parameters that insert ``row`` as the ORM would
+    (defaults and auto_now_add applied); a column in ``linked`` takes the SQL given there."""
+    fields = [field for field in row._meta.concrete_fields if not field.primary_key]
+    values, params = [], []
+    for field in fields:
+        if field.column in linked:
+            values.append(linked[field.column])
+            continue
+        value = field.pre_save(row, add=True)
+        if isinstance(value, DatabaseDefault):
+            values.append("DEFAULT")
+            continue
+        values.append("%s")
+        params.append(field.get_db_prep_save(value, db))
+    columns = ", ".join(db.ops.quote_name(field.column) for field in fields)
+    return columns, ", ".join(values), params
+
+
+_START_ONE = """
+WITH new_item AS (
+    INSERT INTO {item_table} ({item_columns}) VALUES ({item_values}) RETURNING id
+), new_loop AS (
+    INSERT INTO {loop_table} ({loop_columns}) VALUES ({loop_values}) RETURNING id, item_id
+), new_change AS (
+    INSERT INTO {change_table} ({change_columns}) VALUES ({change_values})
+)
+SELECT id, item_id FROM new_loop
+"""
+
+
+def _insert_one_postgres(item: Item, loop: HumanLoop) -> None:
+    """The item, the loop and its first history row in one statement: one round trip, and
+    no ORM compiling on the runtime API's hottest path. Columns come from the models."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the proxy costs a lookup
+    change = HumanLoopStatusChange(to_status=HumanLoopStatus.IN_PROGRESS)
+    item_columns, item_values, item_params = _insert_values(item, {}, db)
+    loop_columns, loop_values, loop_params = _insert_values(
+        loop, {"item_id": "(SELECT id FROM new_item)"}, db
     )
-    return loops
+    change_columns, change_values, change_params = _insert_values(
+        change, {"loop_id": "(SELECT id FROM new_loop)"}, db
+    )
+    sql = _START_ONE.format(
+        item_table=Item._meta.db_table,
+        item_columns=item_columns,
+        item_values=item_values,
+        loop_table=HumanLoop._meta.db_table,
+        loop_columns=loop_columns,
+        loop_values=loop_values,
+        change_table=HumanLoopStatusChange._meta.db_table,
+        change_columns=change_columns,
+        change_values=change_values,
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, [*item_params, *loop_params, *change_params])
+        loop.pk, loop.item_id = cursor.fetchone()
+    item.pk = loop.item_id
+    loop._state.adding = item._state.adding = False
 
 
 def human_loop_start(
