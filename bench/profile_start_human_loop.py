@@ -131,20 +131,33 @@ def main(argv: list[str]) -> int:
     for q in queries.captured_queries:
         print(f"  {float(q['time']) * 1000:6.2f} ms  {q['sql'][:260]}")
 
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+
+    def backend_cpu() -> float:
+        """CPU seconds of this connection's PostgreSQL server process, from /proc."""
+        with open(f"/proc/{backend}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     rounds = []
     per_round = max(1, args.calls // ROUNDS)
     for _ in range(ROUNDS):
         batch = [signed_request() for _ in range(per_round)]
-        cpu0, wall0 = time.process_time(), time.perf_counter()
+        cpu0, pg0, wall0 = time.process_time(), backend_cpu(), time.perf_counter()
         for prepared in batch:
             one_call(prepared)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        rounds.append((cpu / per_round * 1000, wall / per_round * 1000))
-    cpus = sorted(cpu for cpu, _ in rounds)
-    walls = sorted(wall for _, wall in rounds)
+        pg = backend_cpu() - pg0
+        rounds.append((cpu / per_round * 1000, wall / per_round * 1000, pg / per_round * 1000))
+    cpus = sorted(cpu for cpu, _, _ in rounds)
+    walls = sorted(wall for _, wall, _ in rounds)
+    pgs = sorted(pg for _, _, pg in rounds)
     print(
         f"\n== {ROUNDS} rounds of {per_round} calls, per call, without the profiler: "
         f"Django CPU min {cpus[0]:.2f} ms, median {cpus[len(cpus) // 2]:.2f} ms; "
+        f"PostgreSQL backend CPU min {pgs[0]:.2f} ms, median {pgs[len(pgs) // 2]:.2f} ms; "
         f"wall min {walls[0]:.2f} ms, median {walls[len(walls) // 2]:.2f} ms"
     )
     batch = [signed_request() for _ in range(args.calls)]

@@ -45,3 +45,13 @@ def job_counters_add(
         cursor.execute(_ADD, [items_labeled, answers, items_added, job_id, shard])
         if cursor.rowcount == 0:
             cursor.execute(_ADD_CREATING, [job_id, shard, items_labeled, answers, items_added])
+
+
+def job_counters_add_statement(
+    *, job_id: int, shard_key: int, items_labeled: int, answers: int, items_added: int = 0
+) -> tuple[str, list[int]]:
+    """``job_counters_add`` as one statement and its parameters (creating the shard if it is
+    missing), for a caller that makes it part of its own statement on PostgreSQL (a data-
+    modifying WITH), so that the count and what it counts are written in one round trip."""
+    shard = shard_key % JobCounter.SHARDS
+    return _ADD_CREATING, [job_id, shard, items_labeled, answers, items_added]

@@ -7,7 +7,9 @@ one row; the flow's quota of open loops is checked against the counts read befor
 """
 
 import json
+import zlib
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
@@ -23,7 +25,7 @@ from django.utils import timezone
 from labeling.errors import Conflict, InvalidTransition, NotFound, QuorumError, ValidationFailed
 from labeling.models import Annotation, Assignment, ConsolidatedLabel, Item, Job, TeamKind
 from labeling.selectors import job_progress
-from labeling.services.counters import job_counters_add
+from labeling.services.counters import job_counters_add, job_counters_add_statement
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import SourceProblem
@@ -49,6 +51,8 @@ FREE_OF_PII = "FreeOfPersonallyIdentifiableInformation"
 FREE_OF_ADULT_CONTENT = "FreeOfAdultContent"
 CONTENT_CLASSIFIERS = (FREE_OF_PII, FREE_OF_ADULT_CONTENT)
 MAX_CONTENT_CLASSIFIERS = 256  # the service model's list limit
+# Whether one loop is started by one statement (PostgreSQL's data-modifying WITH).
+_ONE_STATEMENT_START = connection.vendor == "postgresql"
 
 
 class QuotaExceeded(QuorumError):
@@ -156,7 +160,8 @@ def human_loops_create(
     *, flow: Flow, specs: Sequence[LoopSpec], open_now: int | None = None
 ) -> list[HumanLoop]:
     """Start loops for ``specs`` (inside the caller's transaction, which must roll back on
-    any error raised here), items and loops in bulk.
+    any error raised here), items and loops in bulk. On PostgreSQL a single loop is written
+    by one statement, atomic by itself, so that caller needs no transaction.
 
     ``open_now`` is the flow's open loops if the caller read them with the flow; the quota
     is checked against that read, so concurrent starts may pass it by their number.
@@ -185,10 +190,10 @@ def human_loops_create(
     ]
     try:
         # No savepoint: a clash aborts the caller's transaction, which the Conflict rolls back.
-        if len(specs) == 1 and connection.vendor == "postgresql":
-            _insert_one_postgres(items[0], loops[0])
-        else:
-            _insert_many(items, loops)
+        if _ONE_STATEMENT_START and len(specs) == 1:
+            _insert_one_postgres(items[0], loops[0], shard_key=zlib.crc32(specs[0].name.encode()))
+            return loops
+        _insert_many(items, loops)
     except IntegrityError:
         names = [spec.name for spec in specs]
         label = names[0] if len(names) == 1 else f"one of {len(names)} names"
@@ -197,7 +202,7 @@ def human_loops_create(
             code="duplicate_name",
             details={"names": names[:100]},
         ) from None
-    # Last: the shard row stays locked to the commit; starts spread over the shards by loop.
+    # Last: the shard row stays locked to the commit; batches spread over the shards by loop.
     job_counters_add(
         job_id=job.pk, shard_key=loops[0].pk, items_labeled=0, answers=0, items_added=len(specs)
     )
@@ -254,14 +259,18 @@ WITH new_item AS (
     INSERT INTO {loop_table} ({loop_columns}) VALUES ({loop_values}) RETURNING id, item_id
 ), new_change AS (
     INSERT INTO {change_table} ({change_columns}) VALUES ({change_values})
+), counted AS (
+    {count}
 )
 SELECT id, item_id FROM new_loop
 """
 
 
-def _insert_one_postgres(item: Item, loop: HumanLoop) -> None:
-    """The item, the loop and its first history row in one statement: one round trip, and
-    no ORM compiling on the runtime API's hottest path. Columns come from the models."""
+def _insert_one_postgres(item: Item, loop: HumanLoop, *, shard_key: int) -> None:
+    """The item, the loop, its first history row and the item's count in the job's counter
+    shard of ``shard_key``, in one statement: atomic without a transaction of its own, one
+    round trip, and no ORM compiling on the runtime API's hottest path. Columns come from
+    the models."""
     db = connections[DEFAULT_DB_ALIAS]  # once: each use of the proxy costs a lookup
     change = HumanLoopStatusChange(to_status=HumanLoopStatus.IN_PROGRESS)
     item_columns, item_values, item_params = _insert_values(item, {}, db)
@@ -270,6 +279,9 @@ def _insert_one_postgres(item: Item, loop: HumanLoop) -> None:
     )
     change_columns, change_values, change_params = _insert_values(
         change, {"loop_id": "(SELECT id FROM new_loop)"}, db
+    )
+    count_sql, count_params = job_counters_add_statement(
+        job_id=item.job_id, shard_key=shard_key, items_labeled=0, answers=0, items_added=1
     )
     sql = _START_ONE.format(
         item_table=Item._meta.db_table,
@@ -281,9 +293,10 @@ def _insert_one_postgres(item: Item, loop: HumanLoop) -> None:
         change_table=HumanLoopStatusChange._meta.db_table,
         change_columns=change_columns,
         change_values=change_values,
+        count=count_sql,
     )
     with db.cursor() as cursor:
-        cursor.execute(sql, [*item_params, *loop_params, *change_params])
+        cursor.execute(sql, [*item_params, *loop_params, *change_params, *count_params])
         loop.pk, loop.item_id = cursor.fetchone()
     item.pk = loop.item_id
     loop._state.adding = item._state.adding = False
@@ -308,7 +321,8 @@ def human_loop_start(
     classifiers = check_content_classifiers(flow=flow, classifiers=content_classifiers)
     content = parse_input_content(input_content)
     spec = LoopSpec(name, input_content, content, model_label, model_confidence, tuple(classifiers))
-    with transaction.atomic():
+    # On PostgreSQL one loop is written by one statement, atomic by itself.
+    with nullcontext() if _ONE_STATEMENT_START else transaction.atomic():
         (loop,) = human_loops_create(flow=flow, specs=[spec], open_now=open_now)
     return loop
 
