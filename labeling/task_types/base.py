@@ -74,10 +74,16 @@ def is_structured(task_type: TaskType) -> bool:
 
 
 _REGISTRY: dict[str, TaskType] = {}
+# Task types that another app registers for jobs it creates itself: key -> what for.
+_RESERVED: dict[str, str] = {}
 
 
-def register_task_type(task_type: TaskType) -> TaskType:
+def register_task_type(task_type: TaskType, *, reserved_for: str = "") -> TaskType:
+    """Add a task type; with ``reserved_for`` (what it serves, for error messages) it is not
+    offered for new jobs, and the job-create form and API refuse it by name."""
     _REGISTRY[task_type.key] = task_type
+    if reserved_for:
+        _RESERVED[task_type.key] = reserved_for
     return task_type
 
 
@@ -91,4 +97,13 @@ def get_task_type(key: str) -> TaskType:
 
 
 def task_type_choices() -> list[tuple[str, str]]:
-    return [(t.key, t.title) for t in _REGISTRY.values()]
+    """The task types a manager may choose for a new job (reserved ones left out)."""
+    return [(t.key, t.title) for t in _REGISTRY.values() if t.key not in _RESERVED]
+
+
+def task_type_reserved_message(key: str) -> str:
+    """Why ``key`` can't be chosen for a new job, or "" when it can (or is unknown)."""
+    reserved_for = _RESERVED.get(key)
+    if not reserved_for:
+        return ""
+    return f"task type {key!r} is reserved for {reserved_for}; it can't be chosen for a job"
