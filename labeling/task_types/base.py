@@ -1,5 +1,6 @@
 """The task-type interface and registry shared by every task type."""
 
+import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -67,6 +68,30 @@ class StructuredTaskType(TaskType, Protocol):
         self, value: dict[str, Any], labels: list[str]
     ) -> tuple[Any, dict[str, Any]]:
         """The label attribute's value and the extra metadata keys of one manifest line."""
+
+
+class CsvLabelled(Protocol):
+    """A task type whose consolidated value is not one class says what the CSV export's
+    ``label`` and ``class_id`` columns hold for it (types without this leave them as stored)."""
+
+    def csv_columns(self, value: dict[str, Any], labels: list[str]) -> tuple[str, str]:
+        """The CSV's (label, class_id) of one consolidated value."""
+
+
+CSV_LIST_SEPARATOR = "|"
+
+
+def csv_compact_json(value: Any) -> str:
+    """A value as one compact JSON cell of the CSV export."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def csv_multilabel_columns(value: dict[str, Any]) -> tuple[str, str]:
+    """A multi-label value's labels and class ids, each joined with ``|``."""
+    return (
+        CSV_LIST_SEPARATOR.join(value.get("labels", [])),
+        CSV_LIST_SEPARATOR.join(str(i) for i in value.get("class_ids", [])),
+    )
 
 
 def is_structured(task_type: TaskType) -> bool:
