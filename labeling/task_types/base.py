@@ -81,9 +81,10 @@ class CsvLabelled(Protocol):
 CSV_LIST_SEPARATOR = "|"
 
 
-def csv_compact_json(value: Any) -> str:
-    """A value as one compact JSON cell of the CSV export."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+def csv_compact_json(value: Any, *, sort_keys: bool = False) -> str:
+    """A value as one compact JSON cell of the CSV export (``sort_keys`` for values whose key
+    order the database does not keep: PostgreSQL's jsonb reorders them)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
 
 
 def csv_multilabel_columns(value: dict[str, Any]) -> tuple[str, str]:

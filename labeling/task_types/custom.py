@@ -55,8 +55,8 @@ class CustomTaskType:
         return Consolidated(value=value, confidence=round(confidence, 6), method=SAME_ANSWER)
 
     def csv_columns(self, value: dict[str, Any], labels: list[str]) -> tuple[str, str]:
-        """The consolidated answer, as the template's crowd-form submitted it, compact JSON."""
-        return csv_compact_json(value), ""
+        """The consolidated answer as compact JSON, its keys sorted on every database."""
+        return csv_compact_json(value, sort_keys=True), ""
 
 
 CUSTOM = register_task_type(CustomTaskType())

@@ -138,7 +138,11 @@ class EntityRecognition:
 
     def csv_columns(self, value: dict[str, Any], labels: list[str]) -> tuple[str, str]:
         """The spans as compact JSON: [{"label", "startOffset", "endOffset"}, ...]."""
-        return csv_compact_json(value.get("entities", [])), ""
+        spans = [
+            {"label": e["label"], "startOffset": e["startOffset"], "endOffset": e["endOffset"]}
+            for e in value.get("entities", [])
+        ]
+        return csv_compact_json(spans), ""
 
 
 TEXT_ENTITY_RECOGNITION = register_task_type(
