@@ -113,6 +113,9 @@ class Job(models.Model):
     )
     # The personal-data rule: only a job that says so may go to a crowd or vendor team.
     data_may_leave_private = models.BooleanField(default=False)
+    # False for a job that another app creates for its own objects and shows on their pages
+    # (a review-loop flow's backing job): the console's jobs list leaves it out.
+    listed = models.BooleanField(default=True)
     gold_rate = models.FloatField(
         default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )

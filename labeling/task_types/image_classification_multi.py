@@ -21,6 +21,7 @@ from labeling.task_types.base import (
     Consolidated,
     ParsedAnswer,
     SourceProblem,
+    csv_multilabel_columns,
     register_task_type,
 )
 from labeling.task_types.classification import _check_image_ref
@@ -98,6 +99,9 @@ class MultiLabelImageClassification:
             "class-map": {str(k): labels[k] for k in value["class_ids"]},
             "confidence-map": value["confidence_map"],
         }
+
+    def csv_columns(self, value: dict[str, Any], labels: list[str]) -> tuple[str, str]:
+        return csv_multilabel_columns(value)
 
 
 def prior_label(line: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:

@@ -7,7 +7,13 @@ import numpy as np
 
 from labeling.consolidation.multilabel import MULTILABEL_VOTE, multilabel_vote
 from labeling.consolidation.weighted_multilabel import WEIGHTED_MULTILABEL, weighted_item_vote
-from labeling.task_types.base import AnswerProblem, Consolidated, ParsedAnswer, register_task_type
+from labeling.task_types.base import (
+    AnswerProblem,
+    Consolidated,
+    ParsedAnswer,
+    csv_multilabel_columns,
+    register_task_type,
+)
 from labeling.task_types.text_common import check_text_source, element_answer
 
 
@@ -66,6 +72,9 @@ class TextMultiLabelClassification:
         }
         overall = float(confidence.min()) if len(labels) else 0.0
         return Consolidated(value=value, confidence=round(overall, 6), method=method)
+
+    def csv_columns(self, value: dict[str, Any], labels: list[str]) -> tuple[str, str]:
+        return csv_multilabel_columns(value)
 
 
 TEXT_CLASSIFICATION_MULTILABEL = register_task_type(TextMultiLabelClassification())

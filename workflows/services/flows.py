@@ -97,6 +97,7 @@ def flow_create(
         full_instructions=full_instructions,
         label_attribute_name=name,
         task_time_limit_seconds=task_time_limit_seconds,
+        listed=False,  # the flow's page links it; the console's jobs list leaves it out
     )
     Job.objects.filter(pk=job.pk).update(items_total=RESERVED_ITEM_SLOTS)
     job.items_total = RESERVED_ITEM_SLOTS
