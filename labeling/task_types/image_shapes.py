@@ -127,9 +127,6 @@ class Keypoints(ObjectsOnImage):
     def manifest_geometry(self, value: dict[str, Any]) -> dict[str, Any]:
         return {"x": value["x"], "y": value["y"]}
 
-    def confidence_of_nothing(self, objects: list[list[dict[str, Any]]]) -> float:
-        return 0.0
-
     def export_objects(self, value: dict[str, Any], labels: list[str]) -> list[dict[str, Any]]:
         points = value["keypoints"]
         if not points:
