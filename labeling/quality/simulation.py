@@ -3,6 +3,12 @@
 Accuracies are drawn from a Beta distribution around 0.7 (realistic for paid crowds: most
 workers are decent, a few are near chance), and a share of workers confuse specific pairs
 of classes rather than erring uniformly. Seeded, so every run sees the same crowd.
+
+Optionally (``hard_share``) some items are **hard**: each has a distractor class that pulls
+every worker alike (each answer goes to it with probability ``distractor_pull``, otherwise
+the worker answers as usual). Their errors are correlated across workers, so several
+agreeing answers can be wrong together, which a model of independent workers (Dawid–Skene)
+does not expect: its posteriors come out over-confident, as they do on real crowd answers.
 """
 
 from dataclasses import dataclass
@@ -14,6 +20,8 @@ import numpy as np
 class Crowd:
     truth: np.ndarray  # (n_items,)
     confusions: np.ndarray  # (n_workers, K true, K answered)
+    distractor: np.ndarray | None = None  # (n_items,): the class a hard item pulls to, or -1
+    distractor_pull: float = 0.0
 
     @property
     def n_classes(self) -> int:
@@ -23,11 +31,22 @@ class Crowd:
         """One answer per (item, worker) pair, drawn from the worker's confusion row."""
         rows = self.confusions[workers, self.truth[items]]  # (n, K)
         draws = rng.random(len(items))[:, None]
-        return (rows.cumsum(axis=1) < draws).sum(axis=1).clip(max=self.n_classes - 1)
+        answers = (rows.cumsum(axis=1) < draws).sum(axis=1).clip(max=self.n_classes - 1)
+        if self.distractor is None:
+            return answers
+        pulled = (self.distractor[items] >= 0) & (rng.random(len(items)) < self.distractor_pull)
+        return np.where(pulled, self.distractor[items], answers)
 
 
 def make_crowd(
-    *, n_items: int, n_workers: int, n_classes: int, seed: int = 0, mean_accuracy: float = 0.7
+    *,
+    n_items: int,
+    n_workers: int,
+    n_classes: int,
+    seed: int = 0,
+    mean_accuracy: float = 0.7,
+    hard_share: float = 0.0,
+    distractor_pull: float = 0.4,
 ) -> Crowd:
     rng = np.random.default_rng(seed)
     truth = rng.choice(n_classes, size=n_items, p=rng.dirichlet(np.full(n_classes, 5.0)))
@@ -40,7 +59,14 @@ def make_crowd(
         others = [k for k in range(n_classes) if k != true_class]
         confusions[:, true_class, true_class] = accuracy
         confusions[:, true_class, others] = (1 - accuracy)[:, None] * errors[:, true_class]
-    return Crowd(truth, confusions)
+    if not hard_share:
+        return Crowd(truth, confusions)
+    # Drawn from a generator of its own, so a crowd without hard items is unchanged.
+    hard_rng = np.random.default_rng([seed, 1])
+    hard = hard_rng.random(n_items) < hard_share
+    shift = hard_rng.integers(1, n_classes, n_items)  # any class but the true one
+    distractor = np.where(hard, (truth + shift) % n_classes, -1)
+    return Crowd(truth, confusions, distractor, distractor_pull)
 
 
 def fixed_overlap_answers(crowd: Crowd, *, per_item: int, seed: int = 1):

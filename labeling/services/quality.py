@@ -9,7 +9,6 @@ only scores the one item it completes, with the stored estimates (no EM in a req
 import json
 import time
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 from celery import current_app
@@ -22,7 +21,6 @@ from labeling.consolidation.base import MISSING
 from labeling.consolidation.dawid_skene import (
     EMResult,
     dawid_skene,
-    posteriors_from_confusions,
     vote_counts,
 )
 from labeling.consolidation.weighted_multilabel import log_odds_weights
@@ -37,6 +35,7 @@ from labeling.models import (
     JobQualityEstimate,
     WorkerQuality,
 )
+from labeling.quality.adaptive import DEFAULT_ACCURACY
 from labeling.quality.agreement import (
     fleiss_kappa,
     krippendorff_alpha_nominal,
@@ -52,8 +51,6 @@ REESTIMATE_TASK = "labeling.quality_reestimate"
 # at least two answers: below it, confusion matrices are mostly pseudo-counts.
 EM_MIN_OVERLAPPING_ANSWERS = 200
 REESTIMATE_DEBOUNCE_SECONDS = 5
-# A worker without an estimate yet is taken to be right this often (errors spread evenly).
-DEFAULT_ACCURACY = 0.7
 UPDATE_BATCH_SIZE = 2000
 GATHER_CHUNK = 20_000
 # Labels no re-estimation may change: known answers and a manager's final word.
@@ -307,70 +304,6 @@ def job_rules(job_id: int) -> JobRules:
     return job_rules_from_row(Job.objects.values_list(*JOB_RULE_FIELDS).get(pk=job_id))
 
 
-# --- One item, in the submit path ------------------------------------------------------------
-
-
-class ItemScore(NamedTuple):
-    winner: int  # class index, -1 when no answer counts
-    confidence: float
-    method: str
-    answers: int  # every answer of the item, counted or not
-
-
-def item_score(
-    *, job_id: int, item_id: int, labels: list[str], rules: JobRules | None = None
-) -> ItemScore:
-    """The class, confidence and method of one item's answers under the stored estimates.
-
-    Majority vote until a re-estimation chose EM for the job; then the item's posterior with
-    each worker's stored confusion matrix (the default one for a worker not yet estimated).
-    """
-    estimate = (
-        JobQualityEstimate.objects.filter(job_id=job_id).only("method_in_use", "priors").first()
-    )
-    method = estimate.method_in_use if estimate else ConsolidationMethod.MAJORITY
-    excluded = _excluded_workers(job_id, rules)
-    class_index = {label: index for index, label in enumerate(labels)}
-    given = list(
-        Annotation.objects.filter(item_id=item_id).order_by("id").values_list("label", "worker_id")
-    )
-    answers = [
-        (class_index[label], worker_id)
-        for label, worker_id in given
-        if label in class_index and worker_id not in excluded
-    ]
-    if not answers:
-        return ItemScore(-1, 0.0, method, len(given))
-    classes = np.array([answer for answer, _ in answers])
-    n_classes = len(labels)
-    if method not in EM_METHODS:
-        counts = np.bincount(classes, minlength=n_classes)
-        winner = int(counts.argmax())
-        share = float(counts[winner] / counts.sum())
-        return ItemScore(winner, share, ConsolidationMethod.MAJORITY, len(given))
-    workers = [worker for _, worker in answers]
-    stored = dict(
-        WorkerQuality.objects.filter(job_id=job_id, worker_id__in=workers)
-        .exclude(confusion=[])
-        .values_list("worker_id", "confusion")
-    )
-    default = _default_confusion(n_classes)
-    confusions = np.array(
-        [stored[w] if len(stored.get(w) or []) == n_classes else default for w in workers]
-    )
-    priors = np.array(estimate.priors if len(estimate.priors) == n_classes else [1.0] * n_classes)
-    posterior = posteriors_from_confusions(
-        np.zeros(len(answers), dtype=np.int64),
-        np.arange(len(answers)),
-        classes,
-        n_items=1,
-        confusions=confusions,
-        priors=priors / priors.sum(),
-    )[0]
-    winner = int(posterior.argmax())
-    return ItemScore(winner, float(posterior[winner]), method, len(given))
-
-
 def multilabel_worker_weights(*, job_id: int, worker_ids: list[int]) -> list[float] | None:
     """Per answer, its worker's vote weight for a multi-label item, or None for a plain vote.
 
@@ -393,23 +326,6 @@ def multilabel_worker_weights(*, job_id: int, worker_ids: list[int]) -> list[flo
         return None
     weights = log_odds_weights([accuracy.get(w, DEFAULT_ACCURACY) for w in worker_ids])
     return [float(w) for w in weights]
-
-
-def _default_confusion(n_classes: int) -> list[list[float]]:
-    off = (1 - DEFAULT_ACCURACY) / max(n_classes - 1, 1)
-    return [
-        [DEFAULT_ACCURACY if a == b else off for b in range(n_classes)] for a in range(n_classes)
-    ]
-
-
-def _excluded_workers(job_id: int, rules: JobRules | None = None) -> set[int]:
-    """Paused workers whose answers the job leaves out (pausing is on only with a gold bar)."""
-    rules = rules or job_rules(job_id)
-    if not rules.exclude_paused_answers or rules.gold_pause_below is None:
-        return set()
-    return set(
-        WorkerQuality.objects.filter(job_id=job_id, paused=True).values_list("worker_id", flat=True)
-    )
 
 
 def claim_slots(job: Job) -> int:
