@@ -18,12 +18,8 @@ from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
 from labeling.consolidation.base import MISSING
-from labeling.consolidation.dawid_skene import (
-    EMResult,
-    dawid_skene,
-    vote_counts,
-)
-from labeling.consolidation.weighted_multilabel import log_odds_weights
+from labeling.consolidation.dawid_skene import EMResult, WarmStart, dawid_skene, vote_counts
+from labeling.consolidation.multilabel_em import LabelReliability, multilabel_dawid_skene
 from labeling.errors import NotFound, ValidationFailed
 from labeling.events import item_consolidated, publish_on_commit
 from labeling.models import (
@@ -35,7 +31,7 @@ from labeling.models import (
     JobQualityEstimate,
     WorkerQuality,
 )
-from labeling.quality.adaptive import DEFAULT_ACCURACY
+from labeling.quality.adaptive import default_confusion
 from labeling.quality.agreement import (
     fleiss_kappa,
     krippendorff_alpha_nominal,
@@ -44,7 +40,17 @@ from labeling.quality.agreement import (
 )
 from labeling.services.counters import job_counters_add
 from labeling.services.jobs import check_personal_data_rule, job_complete_if_done
+from labeling.services.quality_multilabel import (
+    LabelAnswers,
+    answer_reliability,
+    multilabel_agreement,
+    multilabel_gather,
+    multilabel_previous,
+    multilabel_reconsolidate,
+    multilabel_store_workers,
+)
 from labeling.states import ItemStatus
+from labeling.task_types import get_task_type
 
 REESTIMATE_TASK = "labeling.quality_reestimate"
 # "auto" switches from majority vote to EM once this many answers sit on items that have
@@ -132,11 +138,15 @@ def job_quality_reestimate(*, job_id: int) -> JobQualityEstimate | None:
     if job is None:
         return None
     started = time.perf_counter()
+    kind = get_task_type(job.task_type)
+    if getattr(kind, "votes_by_class", False):
+        return _reestimate_multilabel(job, kind, started)
     data = _gather(job)
     n_items, n_workers, n_classes = len(data.item_ids), len(data.worker_ids), len(job.labels)
     per_item = np.bincount(data.items, minlength=n_items)
     overlapping = int(per_item[per_item >= 2].sum())
     method = method_for(job, overlapping)
+    start = _previous_estimates(job.pk, data.worker_ids, n_classes)
     result = dawid_skene(
         data.items,
         data.workers,
@@ -145,6 +155,7 @@ def job_quality_reestimate(*, job_id: int) -> JobQualityEstimate | None:
         n_workers=n_workers,
         n_classes=n_classes,
         one_coin=method == ConsolidationMethod.ONE_COIN,
+        start=start,
     )
     if method == ConsolidationMethod.MAJORITY:
         counts = vote_counts(data.items, data.answers, n_items, n_classes)
@@ -182,12 +193,86 @@ def job_quality_reestimate(*, job_id: int) -> JobQualityEstimate | None:
                     for label, value in zip(job.labels, per_label, strict=True)
                 },
                 "labels_changed": changed,
+                "iterations": result.iterations,
+                "warm_start": start is not None,
                 "seconds": round(time.perf_counter() - started, 4),
                 "computed_at": timezone.now(),
             },
         )
         _store_workers(job, data, result, agreement.share)
     return estimate
+
+
+def _previous_estimates(job_id: int, worker_ids: np.ndarray, n_classes: int) -> WarmStart | None:
+    """The stored confusion matrices and priors as EM's starting point (a worker new since
+    the last run starts as the default worker); None before the first run."""
+    priors = JobQualityEstimate.objects.filter(job_id=job_id).values_list("priors", flat=True)
+    priors = next(iter(priors), None) or []
+    stored = dict(
+        WorkerQuality.objects.filter(job_id=job_id).exclude(confusion=[])
+        .values_list("worker_id", "confusion")
+    )  # fmt: skip
+    if len(priors) != n_classes or not stored:
+        return None
+    confusions = np.repeat(default_confusion(n_classes)[None], len(worker_ids), axis=0)
+    for row, worker_id in enumerate(worker_ids.tolist()):
+        matrix = stored.get(worker_id)
+        if matrix is not None and len(matrix) == n_classes:
+            confusions[row] = matrix
+    return WarmStart(confusions, np.array(priors, dtype=np.float64))
+
+
+def _reestimate_multilabel(job: Job, kind, started: float) -> JobQualityEstimate:
+    """The multi-label re-estimation: every label a yes/no question, per-label EM."""
+    data = multilabel_gather(job, kind)
+    n_items, n_workers, n_labels = len(data.item_ids), len(data.worker_ids), len(job.labels)
+    per_item = np.bincount(data.items, minlength=n_items)
+    method = method_for(job, int(per_item[per_item >= 2].sum()))
+    start = multilabel_previous(job.pk, data.worker_ids, n_labels)
+    result = multilabel_dawid_skene(
+        data.items, data.workers, data.chosen, n_items=n_items, n_workers=n_workers, start=start
+    )
+    em = method in EM_METHODS
+    agreement = multilabel_agreement(data, result.selected)
+    per_label = _multilabel_per_label(data, n_items)
+    with transaction.atomic():
+        Job.objects.select_for_update(no_key=True).filter(pk=job.pk).values_list("pk").first()
+        changed = (
+            multilabel_reconsolidate(job, kind, data, result.posteriors, FIXED_METHODS) if em else 0
+        )
+        estimate, _ = JobQualityEstimate.objects.update_or_create(
+            job=job,
+            defaults={
+                "method_in_use": method,
+                "priors": [round(float(p), 6) for p in result.reliability.priors],
+                "answers_used": int(len(data.items)),
+                "overlapping_items": int((per_item >= 2).sum()),
+                "workers": n_workers,
+                "alpha": None,
+                "kappa": None,
+                "per_label": {
+                    label: (None if np.isnan(value) else round(float(value), 6))
+                    for label, value in zip(job.labels, per_label, strict=True)
+                },
+                "labels_changed": changed,
+                "iterations": result.iterations,
+                "warm_start": start is not None,
+                "seconds": round(time.perf_counter() - started, 4),
+                "computed_at": timezone.now(),
+            },
+        )
+        multilabel_store_workers(job, data, result, agreement)
+    return estimate
+
+
+def _multilabel_per_label(data: LabelAnswers, n_items: int) -> list[float]:
+    """Per label, of the pairs of answers on an item where one says yes, the share where
+    both do (the single-label per-label agreement, with the label as a yes/no question)."""
+    return [
+        float(per_label_agreement(data.items, data.chosen[:, label].astype(np.int64),
+                                  n_items=n_items, n_classes=2)[1])
+        for label in range(data.chosen.shape[1])
+    ]  # fmt: skip
 
 
 def _store_workers(job: Job, data: _Answers, result: EMResult, agreement: np.ndarray) -> None:
@@ -304,12 +389,14 @@ def job_rules(job_id: int) -> JobRules:
     return job_rules_from_row(Job.objects.values_list(*JOB_RULE_FIELDS).get(pk=job_id))
 
 
-def multilabel_worker_weights(*, job_id: int, worker_ids: list[int]) -> list[float] | None:
-    """Per answer, its worker's vote weight for a multi-label item, or None for a plain vote.
+def multilabel_answer_reliability(
+    *, job_id: int, worker_ids: list[int], n_labels: int
+) -> LabelReliability | None:
+    """Per answer, its worker's stored per-label reliability for a multi-label item, or None
+    for a plain vote.
 
-    Weighted only when the job consolidates with an EM method (chosen, or picked by ``auto``
-    at the last re-estimation) and stored estimates exist: each worker weighs the log-odds
-    of their ``estimated_accuracy`` (a worker not yet estimated, that of ``DEFAULT_ACCURACY``).
+    Used only when the job consolidates with an EM method (chosen, or picked by ``auto`` at
+    the last re-estimation) and estimates are stored (``services/quality_multilabel.py``).
     """
     chosen, in_use = Job.objects.values_list(
         "consolidation_method", "quality_estimate__method_in_use"
@@ -317,15 +404,7 @@ def multilabel_worker_weights(*, job_id: int, worker_ids: list[int]) -> list[flo
     method = in_use if chosen == ConsolidationMethod.AUTO else chosen
     if method not in EM_METHODS or not worker_ids:
         return None
-    accuracy = dict(
-        WorkerQuality.objects.filter(job_id=job_id, estimated_accuracy__isnull=False).values_list(
-            "worker_id", "estimated_accuracy"
-        )
-    )
-    if not accuracy:
-        return None
-    weights = log_odds_weights([accuracy.get(w, DEFAULT_ACCURACY) for w in worker_ids])
-    return [float(w) for w in weights]
+    return answer_reliability(job_id=job_id, worker_ids=worker_ids, n_labels=n_labels)
 
 
 def claim_slots(job: Job) -> int:
