@@ -59,39 +59,72 @@ def _check(items, workers, chosen):
     return items, workers, chosen
 
 
-def _sum_by(keys: np.ndarray, values: np.ndarray, n_rows: int) -> np.ndarray:
-    """``(n_rows, L)`` sums of ``values`` (n_answers, L) grouped by ``keys`` (n_answers,)."""
+def _flat_keys(keys: np.ndarray, n_labels: int) -> np.ndarray:
+    """Per (answer, label) cell, the flat index of its (row, label) sum."""
+    return (keys[:, None] * n_labels + np.arange(n_labels)).ravel()
+
+
+def _sum_by(flat_keys: np.ndarray, values: np.ndarray, n_rows: int) -> np.ndarray:
+    """``(n_rows, L)`` sums of ``values`` (n_answers, L) grouped by precomputed flat keys."""
     n_labels = values.shape[1]
-    flat = (keys[:, None] * n_labels + np.arange(n_labels)).ravel()
-    return np.bincount(flat, weights=values.ravel(), minlength=n_rows * n_labels).reshape(
+    return np.bincount(flat_keys, weights=values.ravel(), minlength=n_rows * n_labels).reshape(
         n_rows, n_labels
     )
+
+
+def _log_ratios(sensitivity, specificity) -> tuple[np.ndarray, np.ndarray]:
+    """Log-likelihood ratio of present against absent for a yes and for a no."""
+    sens = np.clip(sensitivity, _EDGE, 1 - _EDGE)
+    spec = np.clip(specificity, _EDGE, 1 - _EDGE)
+    return np.log(sens) - np.log(1 - spec), np.log(1 - sens) - np.log(spec)
+
+
+def _posteriors(item_keys, chosen, yes, no, priors, n_items: int) -> np.ndarray:
+    """E step from per-answer log ratios ``yes`` and ``no`` (n_answers, L)."""
+    per_answer = np.where(chosen, yes, no)
+    priors = np.clip(np.asarray(priors, dtype=np.float64), _EDGE, 1 - _EDGE)
+    log_odds = _sum_by(item_keys, per_answer, n_items) + np.log(priors / (1 - priors))
+    return 1.0 / (1.0 + np.exp(-log_odds))
 
 
 def label_posteriors(
     items, chosen, sensitivity, specificity, priors, *, n_items: int
 ) -> np.ndarray:
-    """E step: ``(n_items, L)`` P(present) given per-answer ``sensitivity``/``specificity``
-    rows (``(n_answers, L)``: the answering worker's) and the label priors."""
+    """``(n_items, L)`` P(present) given per-answer ``sensitivity``/``specificity`` rows
+    (``(n_answers, L)``: the answering worker's) and the label priors."""
     items = np.asarray(items, dtype=np.int64)
-    chosen = np.asarray(chosen, dtype=np.float64)
-    sens = np.clip(sensitivity, _EDGE, 1 - _EDGE)
-    spec = np.clip(specificity, _EDGE, 1 - _EDGE)
-    # Log-likelihood ratio of present against absent, per answer and label.
-    yes = np.log(sens) - np.log(1 - spec)
-    no = np.log(1 - sens) - np.log(spec)
-    per_answer = chosen * yes + (1 - chosen) * no
-    priors = np.clip(np.asarray(priors, dtype=np.float64), _EDGE, 1 - _EDGE)
-    log_odds = _sum_by(items, per_answer, n_items) + np.log(priors / (1 - priors))
-    return 1.0 / (1.0 + np.exp(-log_odds))
+    chosen = np.asarray(chosen, dtype=bool)
+    yes, no = _log_ratios(np.asarray(sensitivity), np.asarray(specificity))
+    keys = _flat_keys(items, chosen.shape[1])
+    return _posteriors(keys, chosen, yes, no, priors, n_items)
 
 
-def _m_step(posteriors, items, workers, chosen, n_workers) -> LabelReliability:
-    present = posteriors[items]  # (n_answers, L): P(the answer's item has the label)
-    said_yes = _sum_by(workers, present * chosen, n_workers)
-    present_total = _sum_by(workers, present, n_workers)
-    said_no = _sum_by(workers, (1 - present) * (1 - chosen), n_workers)
-    absent_total = _sum_by(workers, 1 - present, n_workers)
+class _Answers:
+    """The flat arrays and their precomputed group keys, shared by every iteration."""
+
+    def __init__(self, items, workers, chosen, n_items: int, n_workers: int):
+        self.items, self.workers = items, workers
+        self.chosen = chosen.astype(bool)
+        self.yes_mask = chosen.astype(np.float64)
+        self.n_items, self.n_workers = n_items, n_workers
+        n_labels = chosen.shape[1]
+        self.item_keys = _flat_keys(items, n_labels)
+        self.worker_keys = _flat_keys(workers, n_labels)
+
+    def posteriors(self, reliability: LabelReliability) -> np.ndarray:
+        yes, no = _log_ratios(reliability.sensitivity, reliability.specificity)  # (W, L)
+        return _posteriors(self.item_keys, self.chosen, yes[self.workers], no[self.workers],
+                           reliability.priors, self.n_items)  # fmt: skip
+
+
+def _m_step(posteriors, answers: _Answers) -> LabelReliability:
+    present = posteriors[answers.items]  # (n_answers, L): P(the answer's item has the label)
+    absent = 1 - present
+    keys, n_workers, chosen = answers.worker_keys, answers.n_workers, answers.yes_mask
+    said_yes = _sum_by(keys, present * chosen, n_workers)
+    present_total = _sum_by(keys, present, n_workers)
+    said_no = _sum_by(keys, absent * (1 - chosen), n_workers)
+    absent_total = _sum_by(keys, absent, n_workers)
     pseudo = RIGHT_PSEUDO_COUNT + WRONG_PSEUDO_COUNT
     sensitivity = (said_yes + RIGHT_PSEUDO_COUNT) / (present_total + pseudo)
     specificity = (said_no + RIGHT_PSEUDO_COUNT) / (absent_total + pseudo)
@@ -117,25 +150,20 @@ def multilabel_dawid_skene(
     row per worker of this run), from the posteriors those estimates give.
     """
     items, workers, chosen = _check(items, workers, chosen)
+    answers = _Answers(items, workers, chosen, n_items, n_workers)
     if start is None:
         answered = np.bincount(items, minlength=n_items)[:, None]
-        yes = _sum_by(items, chosen, n_items)
+        yes = _sum_by(answers.item_keys, answers.yes_mask, n_items)
         posteriors = np.divide(yes, answered, out=np.full_like(yes, 0.5), where=answered > 0)
     else:
-        posteriors = label_posteriors(
-            items, chosen, start.sensitivity[workers], start.specificity[workers],
-            start.priors, n_items=n_items,
-        )  # fmt: skip
+        posteriors = answers.posteriors(start)
     iterations = 0
     for iterations in range(1, max_iterations + 1):  # noqa: B007 - reported below
-        reliability = _m_step(posteriors, items, workers, chosen, n_workers)
-        updated = label_posteriors(
-            items, chosen, reliability.sensitivity[workers], reliability.specificity[workers],
-            reliability.priors, n_items=n_items,
-        )  # fmt: skip
+        reliability = _m_step(posteriors, answers)
+        updated = answers.posteriors(reliability)
         change = np.abs(updated - posteriors).max() if updated.size else 0.0
         posteriors = updated
         if change < tolerance:
             break
-    reliability = _m_step(posteriors, items, workers, chosen, n_workers)
+    reliability = _m_step(posteriors, answers)
     return MultilabelEMResult(posteriors, reliability, iterations)

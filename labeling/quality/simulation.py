@@ -78,3 +78,38 @@ def fixed_overlap_answers(crowd: Crowd, *, per_item: int, seed: int = 1):
     workers = np.argsort(keys, axis=1)[:, :per_item].ravel()
     items = np.repeat(np.arange(n_items), per_item)
     return items, workers, crowd.answer(items, workers, rng)
+
+
+@dataclass(frozen=True)
+class MultilabelCrowd:
+    truth: np.ndarray  # (n_items, n_labels) bool
+    sensitivity: np.ndarray  # (n_workers, n_labels): P(yes | present)
+    specificity: np.ndarray  # (n_workers, n_labels): P(no | absent)
+
+    def answer(self, items: np.ndarray, workers: np.ndarray, rng: np.random.Generator):
+        """One 0/1 row per (item, worker) pair."""
+        truth = self.truth[items]
+        right = rng.random(truth.shape) < np.where(
+            truth, self.sensitivity[workers], self.specificity[workers]
+        )
+        return np.where(right, truth, ~truth)
+
+
+def make_multilabel_crowd(
+    *, n_items: int, n_workers: int, n_labels: int, seed: int = 0, spammer_share: float = 0.2
+) -> MultilabelCrowd:
+    """Labels present 10–40 % of the time; workers' sensitivity and specificity per label
+    drawn around 0.8 and 0.9 (missing a label is the common error), and a share of workers
+    who tick at random on half the labels (careless on those, fine on the rest)."""
+    rng = np.random.default_rng(seed)
+    prevalence = rng.uniform(0.1, 0.4, n_labels)
+    truth = rng.random((n_items, n_labels)) < prevalence
+    sensitivity = rng.beta(8, 2, (n_workers, n_labels))
+    specificity = rng.beta(9, 1, (n_workers, n_labels))
+    careless = rng.random(n_workers) < spammer_share
+    on_labels = rng.random((n_workers, n_labels)) < 0.5
+    coin = careless[:, None] & on_labels
+    tick = rng.uniform(0.3, 0.7, (n_workers, n_labels))  # how often they tick, whatever the truth
+    sensitivity = np.where(coin, tick, sensitivity)
+    specificity = np.where(coin, 1 - tick, specificity)
+    return MultilabelCrowd(truth, sensitivity, specificity)
