@@ -71,6 +71,7 @@ def build(n_items: int, per_item: int):
     from labeling.consolidation.dawid_skene import vote_counts  # noqa: PLC0415
     from labeling.models import Job, Role, Team, TeamMembership, User  # noqa: PLC0415
     from labeling.quality.simulation import fixed_overlap_answers, make_crowd  # noqa: PLC0415
+    from labeling.services.counters import job_counters_add  # noqa: PLC0415
 
     manager = User.objects.create(username="pm", role=Role.MANAGER)
     team = Team.objects.create(name="crowd")
@@ -117,9 +118,8 @@ def build(n_items: int, per_item: int):
                 f"(SELECT max(id) FROM {table}))"
             )
         cursor.execute("ANALYZE")
-    Job.objects.filter(pk=job.pk).update(
-        items_total=n_items, items_labeled=n_items, answers_total=len(items)
-    )
+    Job.objects.filter(pk=job.pk).update(items_total=n_items)
+    job_counters_add(job_id=job.pk, shard_key=0, items_labeled=n_items, answers=len(items))
     return Job.objects.get(pk=job.pk), crowd.truth
 
 
