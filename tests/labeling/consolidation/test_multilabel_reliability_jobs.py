@@ -1,15 +1,18 @@
 """Multi-label jobs decide each class by its posterior under the workers' stored per-label
 reliability when the job consolidates with EM and estimates exist; majority vote otherwise."""
 
+import json
+
 import numpy as np
 import pytest
 
 from labeling.consolidation.multilabel import MULTILABEL_EM
 from labeling.consolidation.multilabel_em import LabelReliability
-from labeling.models import ConsolidatedLabel, Job, WorkerQuality
+from labeling.models import ConsolidatedLabel, Job, JobQualityEstimate, WorkerQuality
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
 from labeling.task_types import get_task_type
+from labeling.tasks import quality_reestimate_task
 
 LABELS = ["a", "b", "c"]
 # One reliable worker says {a}; two barely-better-than-chance workers say {b}.
@@ -113,11 +116,6 @@ def test_a_worker_not_yet_estimated_weighs_the_default_accuracy(multilabel_job):
 def test_submit_then_reestimation_learns_per_label_reliability_and_relabels(make_job, make_labeler):
     """End to end: answers through claim/submit, the Celery re-estimation's multi-label EM,
     consolidated labels rewritten where two reliable workers outweigh three at chance."""
-    import json
-
-    from labeling.models import JobQualityEstimate
-    from labeling.tasks import quality_reestimate_task
-
     n_items = 40
     job = make_job(
         items=n_items, workers_per_item=5, task_type="text-classification-multilabel",
