@@ -46,7 +46,7 @@ from labeling.services.quality_multilabel import (
     multilabel_agreement,
     multilabel_gather,
     multilabel_previous,
-    multilabel_reconsolidate,
+    multilabel_relabels,
     multilabel_store_workers,
 )
 from labeling.states import ItemStatus
@@ -237,9 +237,10 @@ def _reestimate_multilabel(job: Job, kind, started: float) -> JobQualityEstimate
     per_label = _multilabel_per_label(data, n_items)
     with transaction.atomic():
         Job.objects.select_for_update(no_key=True).filter(pk=job.pk).values_list("pk").first()
-        changed = (
-            multilabel_reconsolidate(job, kind, data, result.posteriors, FIXED_METHODS) if em else 0
-        )
+        changed = 0
+        if em:
+            relabeled = multilabel_relabels(job, kind, data, result.posteriors, FIXED_METHODS)
+            changed = _write_labels(relabeled)
         estimate, _ = JobQualityEstimate.objects.update_or_create(
             job=job,
             defaults={
@@ -333,6 +334,11 @@ def _reconsolidate(job, data: _Answers, winners, confidence, method: str) -> int
         if label != old_label or abs(conf - old_confidence) > 1e-6 or old_method != method:
             value = json.dumps({"label": label, "class_id": winner})
             changed.append((pk, label, value, conf, method))
+    return _write_labels(changed)
+
+
+def _write_labels(changed: list[tuple[int, str, str, float, str]]) -> int:
+    """Rewrite labels ``(id, label, value as JSON, confidence, method)``, 2,000 a statement."""
     changed.sort()  # rows in id order, as every writer of many labels takes them
     statement = _UPDATE_LABELS.format(rows="{rows}", **_CASTS[connection.vendor])
     with connection.cursor() as cursor:

@@ -6,10 +6,10 @@ inside the job's re-estimation (the same Celery task as single-label EM) with th
 the submit path reads the stored estimates back through :func:`answer_reliability`.
 """
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Q
 from django.utils import timezone
 
 from labeling.consolidation.multilabel_em import LabelReliability, MultilabelEMResult
@@ -157,14 +157,15 @@ def multilabel_store_workers(
     )
 
 
-def multilabel_reconsolidate(
+def multilabel_relabels(
     job: Job, kind, data: LabelAnswers, posteriors: np.ndarray, fixed_methods
-) -> int:
-    """Rewrite the labels of labeled items whose labels or confidence the posteriors move
-    (labels a manager set and gold labels are kept)."""
+) -> list[tuple[int, str, str, float, str]]:
+    """The labeled items whose labels or confidence the posteriors move, as rows for the
+    re-estimation's label rewrite: ``(id, label, value as JSON, confidence, method)``. Labels
+    a manager set and gold labels are left out."""
     position = {int(item_id): index for index, item_id in enumerate(data.item_ids)}
     current = ConsolidatedLabel.objects.filter(job_id=job.pk, human_annotated=True).exclude(
-        Q(method__in=fixed_methods)
+        method__in=fixed_methods
     )
     changed = []
     rows = current.values_list("id", "item_id", "value", "confidence", "method")
@@ -175,17 +176,5 @@ def multilabel_reconsolidate(
         new = kind.consolidate_posterior(posteriors[index], job.labels)
         moved = abs(new.confidence - old_confidence) > 1e-6
         if moved or new.value != old_value or new.method != old_method:
-            changed.append(
-                ConsolidatedLabel(
-                    pk=pk,
-                    value=new.value,
-                    label=new.label[:200],
-                    confidence=new.confidence,
-                    method=new.method,
-                )
-            )
-    changed.sort(key=lambda row: row.pk)  # rows in id order, as every writer of many labels
-    ConsolidatedLabel.objects.bulk_update(
-        changed, ["value", "label", "confidence", "method"], batch_size=UPDATE_BATCH_SIZE
-    )
-    return len(changed)
+            changed.append((pk, new.label[:200], json.dumps(new.value), new.confidence, new.method))
+    return changed
