@@ -7,9 +7,16 @@ CSV columns: ``question,worker,answer`` and ``question,truth``. The full run sco
 data set under ``/work/shared/data/crowd/`` (real crowd answers with expert truth) and, in
 the same run, crowd-kit's implementations on the same data (run by the Python of the bench's
 own environment, ``--crowdkit-python``, default ``var/bench-venv/bin/python``); then EM on
-1,000,000 synthetic answers (100,000 items × 10 answers, 5 classes). Everything runs pinned
-to one core with single-threaded BLAS. Prints one JSON object; the full run appends a row to
-RESULTS.md (``--no-record`` prints only).
+1,000,000 synthetic answers (100,000 items × 10 answers, 5 classes), cold and **warm**: the
+same 1M answers once more, EM started from the estimates of a run over all but the last 1 %
+of them (what the app's re-estimation does after new answers came in), with iterations, time
+and how many labels differ from the cold run; then **multi-label** answers on simulated
+crowds (10,000 items × 6 labels, 5 answers each, 100 workers, a fifth of them careless on
+half the labels): exact-set and per-label accuracy of the per-label majority vote and of the
+multi-label EM, beside crowd-kit's ``BinaryRelevance`` (one binary aggregator per label)
+around its ``MajorityVote`` and ``DawidSkene``. Everything runs pinned to one core with
+single-threaded BLAS. Prints one JSON object; the full run appends a row to RESULTS.md
+(``--no-record`` prints only).
 """
 
 import os
@@ -30,12 +37,21 @@ import numpy as np  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from labeling.consolidation.dawid_skene import dawid_skene, vote_counts  # noqa: E402
-from labeling.quality.simulation import fixed_overlap_answers, make_crowd  # noqa: E402
+from labeling.consolidation.dawid_skene import WarmStart, dawid_skene, vote_counts  # noqa: E402
+from labeling.consolidation.multilabel_em import multilabel_dawid_skene  # noqa: E402
+from labeling.quality.simulation import (  # noqa: E402
+    fixed_overlap_answers,
+    make_crowd,
+    make_multilabel_crowd,
+)
 
 CROWD_DATA = Path("/work/shared/data/crowd")
 DEFAULT_CROWDKIT_PYTHON = REPO / "var" / "bench-venv" / "bin" / "python"
 SYNTHETIC = {"n_items": 100_000, "per_item": 10, "n_classes": 5}
+NEW_SHARE = 0.01  # the warm run: answers that came in since the previous estimates
+MULTILABEL = {"n_items": 10_000, "n_workers": 100, "n_labels": 6, "per_item": 5}
+MULTILABEL_SEEDS = (1, 2, 3)
+OUT = REPO / "bench" / "out"
 
 
 def read_answers(answers_path: Path, truth_path: Path):
@@ -149,7 +165,7 @@ def run_synthetic() -> dict:
         figures["majority"] = {
             "accuracy": round(float((counts.argmax(1) == crowd.truth).mean()), 4)
         }
-        for name, one_coin in (("dawid_skene", False), ("one_coin", True)):
+        for name, one_coin in (("one_coin", True), ("dawid_skene", False)):
             started = time.perf_counter()
             result = dawid_skene(
                 items, workers, answers, n_items=len(crowd.truth), n_workers=n_workers,
@@ -160,7 +176,95 @@ def run_synthetic() -> dict:
                 "iterations": result.iterations,
                 "accuracy": round(float((result.labels == crowd.truth).mean()), 4),
             }
+        figures["warm_start"] = warm_start(crowd, items, workers, answers, n_workers, result)
         out[f"{len(answers)} answers, {n_workers} workers"] = figures
+    return out
+
+
+def warm_start(crowd, items, workers, answers, n_workers: int, cold) -> dict:
+    """EM over the same answers, started from a run over all but the last ``NEW_SHARE``."""
+    rng = np.random.default_rng(n_workers + 1)
+    old = rng.random(len(items)) >= NEW_SHARE
+    shape = {"n_items": len(crowd.truth), "n_workers": n_workers, "n_classes": crowd.n_classes}
+    previous = dawid_skene(items[old], workers[old], answers[old], **shape)
+    started = time.perf_counter()
+    warm = dawid_skene(items, workers, answers, **shape,
+                       start=WarmStart(previous.confusions, previous.priors))  # fmt: skip
+    seconds = time.perf_counter() - started
+    return {
+        "new_answers": int((~old).sum()),
+        "cold_iterations": cold.iterations,
+        "warm_iterations": warm.iterations,
+        "warm_seconds": round(seconds, 3),
+        "labels_differing_from_cold": int((warm.labels != cold.labels).sum()),
+        "max_posterior_difference": round(
+            float(np.abs(warm.posteriors - cold.posteriors).max()), 6
+        ),
+        "accuracy": round(float((warm.labels == crowd.truth).mean()), 4),
+    }
+
+
+def multilabel_answers(seed: int):
+    crowd = make_multilabel_crowd(n_items=MULTILABEL["n_items"], n_workers=MULTILABEL["n_workers"],
+                                  n_labels=MULTILABEL["n_labels"], seed=seed)  # fmt: skip
+    rng = np.random.default_rng(seed + 7)
+    keys = rng.random((MULTILABEL["n_items"], MULTILABEL["n_workers"]))
+    workers = np.argsort(keys, axis=1)[:, : MULTILABEL["per_item"]].ravel()
+    items = np.repeat(np.arange(MULTILABEL["n_items"]), MULTILABEL["per_item"])
+    return crowd, items, workers, crowd.answer(items, workers, rng)
+
+
+def _multilabel_scores(selected: np.ndarray, truth: np.ndarray) -> dict:
+    return {
+        "exact_set": round(float((selected == truth).all(axis=1).mean()), 4),
+        "per_label": round(float((selected == truth).mean()), 4),
+    }
+
+
+def run_multilabel(crowdkit_python: Path | None) -> dict:
+    out = {}
+    for seed in MULTILABEL_SEEDS:
+        crowd, items, workers, chosen = multilabel_answers(seed)
+        n_items = MULTILABEL["n_items"]
+        yes = np.zeros((n_items, chosen.shape[1]))
+        np.add.at(yes, items, chosen)
+        figures = {"majority": _multilabel_scores(yes / MULTILABEL["per_item"] > 0.5, crowd.truth)}
+        started = time.perf_counter()
+        result = multilabel_dawid_skene(items, workers, chosen, n_items=n_items,
+                                        n_workers=MULTILABEL["n_workers"])  # fmt: skip
+        figures["multilabel_em"] = _multilabel_scores(result.selected, crowd.truth) | {
+            "seconds": round(time.perf_counter() - started, 3),
+            "iterations": result.iterations,
+        }
+        if crowdkit_python is not None:
+            figures |= crowdkit_multilabel(items, workers, chosen, crowd.truth, crowdkit_python)
+        out[f"seed {seed}"] = figures
+    return out
+
+
+def crowdkit_multilabel(items, workers, chosen, truth, python: Path) -> dict:
+    if not python.exists():
+        return {"crowdkit_error": {"reason": f"{python} not found: install crowd-kit there"}}
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / "multilabel-answers.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["question", "worker", "labels"])
+        for item, worker, row in zip(items.tolist(), workers.tolist(), chosen, strict=True):
+            writer.writerow([item, worker, "|".join(str(i) for i in np.flatnonzero(row))])
+    done = subprocess.run(
+        ["taskset", "-c", str(min(os.sched_getaffinity(0))), str(python),
+         str(REPO / "bench" / "_crowdkit_runner.py"), "--multilabel", str(path)],
+        capture_output=True, text=True, env=os.environ.copy(),
+    )  # fmt: skip
+    if done.returncode:
+        return {"crowdkit_error": {"reason": done.stderr[-1500:]}}
+    out = {}
+    for name, result in json.loads(done.stdout).items():
+        selected = np.zeros_like(truth)
+        for task, labels in result["labels"].items():
+            selected[int(task), [int(label) for label in labels]] = True
+        out[name] = _multilabel_scores(selected, truth) | {"seconds": round(result["seconds"], 3)}
     return out
 
 
@@ -175,12 +279,21 @@ def summarise(figures: dict) -> str:
         )
         parts.append(f"{name}: {cells}")
     for name, methods in figures.get("synthetic", {}).items():
-        em = methods["dawid_skene"]
+        em, warm = methods["dawid_skene"], methods["warm_start"]
         parts.append(
             f"synthetic {name}: EM {em['seconds']} s ({em['iterations']} it, acc {em['accuracy']}),"
             f" one-coin {methods['one_coin']['seconds']} s, majority acc"
-            f" {methods['majority']['accuracy']}"
+            f" {methods['majority']['accuracy']}; warm start after {warm['new_answers']} new"
+            f" answers: {warm['warm_iterations']} it, {warm['warm_seconds']} s,"
+            f" {warm['labels_differing_from_cold']} labels differ from cold"
         )
+    for name, methods in figures.get("multilabel", {}).items():
+        cells = ", ".join(
+            f"{method} exact {m['exact_set']} per-label {m['per_label']}"
+            for method, m in methods.items()
+            if "exact_set" in m
+        )
+        parts.append(f"multi-label {name}: {cells}")
     return "; ".join(parts)
 
 
@@ -212,6 +325,8 @@ def main() -> None:
     if not args.no_synthetic:
         print("synthetic 1M answers", file=sys.stderr)
         figures["synthetic"] = run_synthetic()
+        print("multi-label simulations", file=sys.stderr)
+        figures["multilabel"] = run_multilabel(crowdkit)
     sys.path.insert(0, str(REPO / "bench"))
     from _harness import command_line, git_commit, record  # noqa: PLC0415 - needs psycopg
     from _probes import machine  # noqa: PLC0415

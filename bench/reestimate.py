@@ -6,7 +6,8 @@ Builds, in a database of its own (``quorum_wt5_reestimate``, dropped and re-crea
 of N items with K answers each from 200 simulated workers of varied accuracy (5 classes),
 every item labeled by majority vote, the way a finished fixed-overlap job looks. Then runs
 ``job_quality_reestimate`` (what the Celery task runs) twice: the first switches the job to
-EM and re-consolidates, the second finds nothing to change. Reports the time of each run,
+EM and re-consolidates (a cold EM: no estimates stored yet), the second starts EM from the
+estimates the first stored (warm start) and finds nothing to change. Reports the time of each run,
 how many labels changed, and the accuracy of the labels against the simulated truth before
 (majority) and after (EM). The previous estimates stay readable throughout: the run writes
 in one transaction at its end.
@@ -70,6 +71,7 @@ def build(n_items: int, per_item: int):
     from labeling.consolidation.dawid_skene import vote_counts  # noqa: PLC0415
     from labeling.models import Job, Role, Team, TeamMembership, User  # noqa: PLC0415
     from labeling.quality.simulation import fixed_overlap_answers, make_crowd  # noqa: PLC0415
+    from labeling.services.counters import job_counters_add  # noqa: PLC0415
 
     manager = User.objects.create(username="pm", role=Role.MANAGER)
     team = Team.objects.create(name="crowd")
@@ -116,9 +118,8 @@ def build(n_items: int, per_item: int):
                 f"(SELECT max(id) FROM {table}))"
             )
         cursor.execute("ANALYZE")
-    Job.objects.filter(pk=job.pk).update(
-        items_total=n_items, items_labeled=n_items, answers_total=len(items)
-    )
+    Job.objects.filter(pk=job.pk).update(items_total=n_items)
+    job_counters_add(job_id=job.pk, shard_key=0, items_labeled=n_items, answers=len(items))
     return Job.objects.get(pk=job.pk), crowd.truth
 
 
@@ -164,6 +165,8 @@ def main() -> None:
                 "labels_changed": estimate.labels_changed,
                 "answers_used": estimate.answers_used,
                 "alpha": estimate.alpha,
+                "iterations": estimate.iterations,
+                "warm_start": estimate.warm_start,
             }
         )
     figures["accuracy_after"] = label_accuracy(job, truth)
@@ -175,8 +178,9 @@ def main() -> None:
     summary = (
         f"{figures['answers']} answers, {N_WORKERS} workers: re-estimation {first['seconds']} s "
         f"({first['method']}, {first['labels_changed']} labels changed; accuracy "
-        f"{figures['accuracy_majority']} -> {figures['accuracy_after']}), again "
-        f"{second['seconds']} s ({second['labels_changed']} changed)"
+        f"{figures['accuracy_majority']} -> {figures['accuracy_after']}; EM {first['iterations']} "
+        f"iterations, cold), again {second['seconds']} s ({second['labels_changed']} changed; "
+        f"{second['iterations']} iterations, warm start {second['warm_start']})"
     )
     record(command_line(), summary, figures, write=not args.no_record)
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:

@@ -47,6 +47,10 @@ class WorkerQualityOut(serializers.Serializer):
     answers = serializers.IntegerField()
     estimated_accuracy = serializers.FloatField(allow_null=True)
     confusion = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()))
+    # Multi-label jobs: {"sensitivity": [...], "specificity": [...]}, one value per job label.
+    label_reliability = serializers.DictField(
+        child=serializers.ListField(child=serializers.FloatField())
+    )
     agreement = serializers.FloatField(allow_null=True)
     gold_answers = serializers.IntegerField()
     gold_correct = serializers.IntegerField()
@@ -65,6 +69,8 @@ class EstimateOut(serializers.Serializer):
     kappa = serializers.FloatField(allow_null=True)
     per_label = serializers.DictField(child=serializers.FloatField(allow_null=True))
     labels_changed = serializers.IntegerField()
+    iterations = serializers.IntegerField()
+    warm_start = serializers.BooleanField()
     seconds = serializers.FloatField()
     computed_at = serializers.DateTimeField()
 

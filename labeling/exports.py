@@ -9,6 +9,8 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -154,14 +156,29 @@ CSV_HEADER = (
 
 
 def csv_stream(job: Job, *, labeled_only: bool = False) -> Iterator[bytes]:
+    """The CSV export. ``label`` and ``class_id`` are the consolidated class; task types whose
+    value is not one class fill them with their ``csv_columns`` (multi-label: labels and class
+    ids joined with ``|``; entity recognition: the spans as JSON; custom: the answer as JSON)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     class_ids = {label: index for index, label in enumerate(job.labels)}
+    columns_of = getattr(get_task_type(job.task_type), "csv_columns", None)
+    labels = list(job.labels)
+
+    def label_columns(label: str | None, created: datetime | None, value: Any) -> tuple[Any, Any]:
+        if created is None:
+            return label or "", ""
+        if columns_of is None:
+            return label or "", class_ids.get(label, "")
+        if isinstance(value, str):
+            value = json.loads(value)
+        return columns_of(value or {}, labels)
 
     def lines() -> Iterator[str]:
         writer.writerow(CSV_HEADER)
-        for item_id, data, label, confidence, human, created, method in item_rows(
-            job, labeled_only
+        fields = _VALUE_FIELDS if columns_of is not None else _LABEL_FIELDS
+        for item_id, data, label, confidence, human, created, method, *value in item_rows(
+            job, labeled_only, fields
         ):
             line = json.loads(data)
             source = line.get("source", line.get("source-ref", ""))
@@ -169,8 +186,7 @@ def csv_stream(job: Job, *, labeled_only: bool = False) -> Iterator[bytes]:
                 (
                     item_id,
                     source,
-                    label or "",
-                    class_ids.get(label, "") if created else "",
+                    *label_columns(label, created, value[0] if value else None),
                     "" if confidence is None else confidence,
                     "" if created is None else ("yes" if human else "no"),
                     method or "",

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from labeling import selectors
 from labeling.errors import QuorumError
 from labeling.models import MAX_WORKERS_PER_ITEM, Role, Team, TeamKind
-from labeling.task_types import task_type_choices
+from labeling.task_types import task_type_choices, task_type_reserved_message
 
 SECONDS_PER_HOUR = 3600
 EXAMPLE_SEPARATOR = "|"
@@ -28,6 +28,16 @@ class ServiceErrorsMixin:
         self.add_error(field if field in self.fields else None, error.message)  # type: ignore[attr-defined]
 
 
+class JobTaskTypeField(forms.ChoiceField):
+    """A task type a new job may have; a reserved one is refused by name, saying what it is for."""
+
+    def validate(self, value: Any) -> None:
+        message = task_type_reserved_message(str(value))
+        if message:
+            raise forms.ValidationError(message[0].upper() + message[1:] + ".")
+        super().validate(value)
+
+
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
@@ -39,7 +49,7 @@ class JobCreateForm(ServiceErrorsMixin, forms.Form):
     }
 
     name = forms.CharField(max_length=200)
-    task_type = forms.ChoiceField(choices=())
+    task_type = JobTaskTypeField(choices=())
     labels = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text="One label per line, in the order the keys 1–9 choose them.",

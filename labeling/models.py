@@ -118,6 +118,9 @@ class Job(models.Model):
     )
     # The personal-data rule: only a job that says so may go to a crowd or vendor team.
     data_may_leave_private = models.BooleanField(default=False)
+    # False for a job that another app creates for its own objects and shows on their pages
+    # (a review-loop flow's backing job): the console's jobs list leaves it out.
+    listed = models.BooleanField(default=True)
     gold_rate = models.FloatField(
         default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )
@@ -379,6 +382,9 @@ class WorkerQuality(models.Model):
     # From the last EM run (null until one ran): expected share right, K x K confusion rows.
     estimated_accuracy = models.FloatField(null=True, blank=True)
     confusion = models.JSONField(default=list, blank=True)
+    # Multi-label jobs: per label, {"sensitivity": [...], "specificity": [...]} (one float
+    # per job label, P(yes | present) and P(no | absent)) from the multi-label EM.
+    label_reliability = models.JSONField(default=dict, blank=True)
     agreement = models.FloatField(null=True, blank=True)
     estimated_at = models.DateTimeField(null=True, blank=True)
     gold_answers = models.PositiveIntegerField(default=0)
@@ -414,6 +420,9 @@ class JobQualityEstimate(models.Model):
     kappa = models.FloatField(null=True, blank=True)
     per_label = models.JSONField(default=dict)
     labels_changed = models.PositiveIntegerField(default=0)
+    # EM's iterations, and whether it started from the previous run's estimates.
+    iterations = models.PositiveIntegerField(default=0)
+    warm_start = models.BooleanField(default=False)
     seconds = models.FloatField(default=0.0)
     computed_at = models.DateTimeField()
 

@@ -25,6 +25,7 @@ def job_worker_quality(*, job: Job) -> list[dict]:
             "answers": row.answers,
             "estimated_accuracy": row.estimated_accuracy,
             "confusion": row.confusion,
+            "label_reliability": row.label_reliability,
             "agreement": row.agreement,
             "gold_answers": row.gold_answers,
             "gold_correct": row.gold_correct,

@@ -322,9 +322,11 @@ def item_source_ref(*, item: Item) -> str:
 
 
 def console_job_list() -> QuerySet[Job]:
-    """The console's jobs list: the columns it shows, newest first (paginate the result)."""
+    """The console's jobs list: the columns it shows, newest first (paginate the result);
+    jobs that another app lists on its own pages (``listed=False``) are left out."""
     return with_progress(
-        Job.objects.select_related("team")
+        Job.objects.filter(listed=True)
+        .select_related("team")
         .only(
             "id",
             "name",

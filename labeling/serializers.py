@@ -15,7 +15,7 @@ from labeling.models import (
     Team,
     TeamKind,
 )
-from labeling.task_types import get_task_type, task_type_choices
+from labeling.task_types import get_task_type, task_type_choices, task_type_reserved_message
 
 
 class TeamIn(serializers.Serializer):
@@ -60,9 +60,19 @@ class ExampleSerializer(serializers.Serializer):
     explanation = serializers.CharField(allow_blank=True, default="")
 
 
+class JobTaskTypeField(serializers.ChoiceField):
+    """A task type a new job may have; a reserved one is refused by name, saying what it is for."""
+
+    def to_internal_value(self, data):
+        message = task_type_reserved_message(str(data))
+        if message:
+            raise serializers.ValidationError(message, code="reserved_task_type")
+        return super().to_internal_value(data)
+
+
 class JobIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    task_type = serializers.ChoiceField(choices=[])
+    task_type = JobTaskTypeField(choices=[])
     labels = serializers.ListField(child=serializers.CharField(max_length=200), min_length=1)
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all())
     workers_per_item = serializers.IntegerField(

@@ -9,7 +9,6 @@ from django.db.models import QuerySet
 from labeling.forms import ServiceErrorsMixin
 from labeling.models import MAX_WORKERS_PER_ITEM, Job, Team
 from labeling.task_types import task_type_choices
-from workflows.task_types import REVIEW_PREFIX
 
 SECONDS_PER_HOUR = 3600
 
@@ -79,9 +78,7 @@ class FlowCreateForm(ServiceErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams
         self.fields["dataset_job"].queryset = jobs
-        self.fields["task_type"].choices = [
-            (key, title) for key, title in task_type_choices() if not key.startswith(REVIEW_PREFIX)
-        ]
+        self.fields["task_type"].choices = task_type_choices()
 
     def clean_conditions(self) -> dict[str, Any]:
         text = self.cleaned_data["conditions"].strip()

@@ -12,7 +12,7 @@ from labeling.task_types import task_type_choices
 from workflows.models import HumanLoop, WebhookDelivery
 from workflows.services.loops import flow_arn
 from workflows.states import FlowStatus, HumanLoopStatus
-from workflows.task_types import REVIEW_PREFIX, base_task_type
+from workflows.task_types import base_task_type
 
 
 class FlowIn(serializers.Serializer):
@@ -56,9 +56,7 @@ class FlowIn(serializers.Serializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["task_type"].choices = [
-            (key, title) for key, title in task_type_choices() if not key.startswith(REVIEW_PREFIX)
-        ]
+        self.fields["task_type"].choices = task_type_choices()
 
 
 class FlowStatusIn(serializers.Serializer):

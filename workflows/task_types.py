@@ -13,6 +13,10 @@ from labeling.task_types import (
 
 REVIEW_PREFIX = "review-"
 REVIEW_TEMPLATE = "tasks/review_classification.html"
+RESERVED_FOR = (
+    "the jobs that review-loop flows create (create a flow instead: POST /api/v1/flows "
+    "with task_type {base!r})"
+)
 
 
 def _review_of(task_type) -> TaskType:
@@ -22,7 +26,8 @@ def _review_of(task_type) -> TaskType:
             key=REVIEW_PREFIX + task_type.key,
             title=f"{task_type.title}: review of a model's prediction",
             template_name=REVIEW_TEMPLATE,
-        )
+        ),
+        reserved_for=RESERVED_FOR.format(base=task_type.key),
     )
 
 

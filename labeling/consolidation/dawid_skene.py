@@ -7,7 +7,9 @@ few passes over the answers and no Python loop ever visits an answer. The full m
 spreads its errors evenly over the other classes.
 
 Estimates start from majority vote and carry a small Dirichlet pseudo-count, so a worker with
-few answers is pulled toward "better than chance" instead of toward a certain 0 or 1.
+few answers is pulled toward "better than chance" instead of toward a certain 0 or 1. Given
+a previous run's estimates (``WarmStart``), EM starts from the posteriors they give instead:
+after a few new answers it is already near its fixed point and needs few iterations.
 """
 
 from dataclasses import dataclass
@@ -32,6 +34,15 @@ class PseudoCounts:
 
 # Chosen on simulated crowds (bench/em_pseudo_counts.py), never on a real data set's truth.
 DEFAULT_PSEUDO_COUNTS = PseudoCounts()
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """A previous run's estimates, one confusion matrix per worker of *this* run (a worker
+    new since then gets any reasonable default) and the class priors."""
+
+    confusions: np.ndarray  # (n_workers, K true, K answered)
+    priors: np.ndarray  # (K,)
 
 
 @dataclass(frozen=True)
@@ -165,10 +176,24 @@ def dawid_skene(
     max_iterations: int = DEFAULT_MAX_ITERATIONS,
     tolerance: float = DEFAULT_TOLERANCE,
     pseudo: PseudoCounts = DEFAULT_PSEUDO_COUNTS,
+    start: WarmStart | None = None,
 ) -> EMResult:
-    """Run EM until the posteriors move less than ``tolerance`` (max absolute change)."""
+    """Run EM until the posteriors move less than ``tolerance`` (max absolute change).
+
+    The first posteriors are the majority vote's, or with ``start`` those the previous
+    estimates give (one E step).
+    """
     items, workers, answers = _check(items, workers, answers, n_classes)
-    posteriors = _initial_posteriors(items, answers, n_items, n_classes)
+    if start is None:
+        posteriors = _initial_posteriors(items, answers, n_items, n_classes)
+    else:
+        if start.confusions.shape != (n_workers, n_classes, n_classes):
+            raise ValueError("a warm start needs one K x K matrix per worker")
+        priors = np.clip(np.asarray(start.priors, dtype=np.float64), 1e-6, None)
+        posteriors = posteriors_from_confusions(
+            items, workers, answers, n_items=n_items,
+            confusions=np.clip(start.confusions, 1e-6, None), priors=priors / priors.sum(),
+        )  # fmt: skip
     estimate = _estimate_one_coin if one_coin else _estimate_confusions
     iterations = 0
     for iterations in range(1, max_iterations + 1):  # noqa: B007 - reported below

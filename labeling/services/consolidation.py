@@ -8,7 +8,8 @@ from labeling.consolidation import get_strategy
 from labeling.consolidation.base import MISSING
 from labeling.events import item_consolidated, publish_on_commit
 from labeling.models import Annotation, ConsolidatedLabel, Item
-from labeling.services.quality import JobRules, item_score, multilabel_worker_weights
+from labeling.services.quality import JobRules, multilabel_answer_reliability
+from labeling.services.quality_scoring import item_score
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import is_structured
@@ -58,10 +59,12 @@ def _consolidate_structured(
     item_data = json.loads(Item.objects.values_list("data", flat=True).get(pk=item_id))
     kind = get_task_type(task_type)
     extra = {}
-    if getattr(kind, "votes_by_class", False):  # issue 5: multi-label weighted by reliability
-        weights = multilabel_worker_weights(job_id=job_id, worker_ids=[w for _, w in rows])
-        if weights is not None:
-            extra["weights"] = weights
+    if getattr(kind, "votes_by_class", False):  # issue 5: multi-label EM's per-label estimates
+        reliability = multilabel_answer_reliability(
+            job_id=job_id, worker_ids=[w for _, w in rows], n_labels=len(labels)
+        )
+        if reliability is not None:
+            extra["reliability"] = reliability
     result = kind.consolidate_answers(answers, labels, item_data=item_data, **extra)
     consolidated = ConsolidatedLabel.objects.create(
         item_id=item_id,

@@ -90,7 +90,10 @@ def job_create(
     availability_lifetime_seconds: int = 10 * 24 * 3600,
     max_concurrent_tasks_per_worker: int = 1,
     data_may_leave_private: bool = False,
+    listed: bool = True,
 ) -> Job:
+    """Create a draft job; ``listed=False`` keeps it off the console's jobs list (for a job
+    that another app creates and links from its own pages)."""
     name = name.strip()
     check_personal_data_rule(team=team, data_may_leave_private=data_may_leave_private)
     if not name:
@@ -125,6 +128,7 @@ def job_create(
         availability_lifetime_seconds=availability_lifetime_seconds,
         max_concurrent_tasks_per_worker=max_concurrent_tasks_per_worker,
         data_may_leave_private=data_may_leave_private,
+        listed=listed,
         created_by=created_by,
     )
     _check_field_ranges(job)

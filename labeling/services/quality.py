@@ -9,7 +9,6 @@ only scores the one item it completes, with the stored estimates (no EM in a req
 import json
 import time
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 from celery import current_app
@@ -19,13 +18,8 @@ from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
 from labeling.consolidation.base import MISSING
-from labeling.consolidation.dawid_skene import (
-    EMResult,
-    dawid_skene,
-    posteriors_from_confusions,
-    vote_counts,
-)
-from labeling.consolidation.weighted_multilabel import log_odds_weights
+from labeling.consolidation.dawid_skene import EMResult, WarmStart, dawid_skene, vote_counts
+from labeling.consolidation.multilabel_em import LabelReliability, multilabel_dawid_skene
 from labeling.errors import NotFound, ValidationFailed
 from labeling.events import item_consolidated, publish_on_commit
 from labeling.models import (
@@ -37,6 +31,7 @@ from labeling.models import (
     JobQualityEstimate,
     WorkerQuality,
 )
+from labeling.quality.adaptive import default_confusion
 from labeling.quality.agreement import (
     fleiss_kappa,
     krippendorff_alpha_nominal,
@@ -45,15 +40,23 @@ from labeling.quality.agreement import (
 )
 from labeling.services.counters import job_counters_add
 from labeling.services.jobs import check_personal_data_rule, job_complete_if_done
+from labeling.services.quality_multilabel import (
+    LabelAnswers,
+    answer_reliability,
+    multilabel_agreement,
+    multilabel_gather,
+    multilabel_previous,
+    multilabel_relabels,
+    multilabel_store_workers,
+)
 from labeling.states import ItemStatus
+from labeling.task_types import get_task_type
 
 REESTIMATE_TASK = "labeling.quality_reestimate"
 # "auto" switches from majority vote to EM once this many answers sit on items that have
 # at least two answers: below it, confusion matrices are mostly pseudo-counts.
 EM_MIN_OVERLAPPING_ANSWERS = 200
 REESTIMATE_DEBOUNCE_SECONDS = 5
-# A worker without an estimate yet is taken to be right this often (errors spread evenly).
-DEFAULT_ACCURACY = 0.7
 UPDATE_BATCH_SIZE = 2000
 GATHER_CHUNK = 20_000
 # Labels no re-estimation may change: known answers and a manager's final word.
@@ -135,11 +138,15 @@ def job_quality_reestimate(*, job_id: int) -> JobQualityEstimate | None:
     if job is None:
         return None
     started = time.perf_counter()
+    kind = get_task_type(job.task_type)
+    if getattr(kind, "votes_by_class", False):
+        return _reestimate_multilabel(job, kind, started)
     data = _gather(job)
     n_items, n_workers, n_classes = len(data.item_ids), len(data.worker_ids), len(job.labels)
     per_item = np.bincount(data.items, minlength=n_items)
     overlapping = int(per_item[per_item >= 2].sum())
     method = method_for(job, overlapping)
+    start = _previous_estimates(job.pk, data.worker_ids, n_classes)
     result = dawid_skene(
         data.items,
         data.workers,
@@ -148,6 +155,7 @@ def job_quality_reestimate(*, job_id: int) -> JobQualityEstimate | None:
         n_workers=n_workers,
         n_classes=n_classes,
         one_coin=method == ConsolidationMethod.ONE_COIN,
+        start=start,
     )
     if method == ConsolidationMethod.MAJORITY:
         counts = vote_counts(data.items, data.answers, n_items, n_classes)
@@ -185,12 +193,87 @@ def job_quality_reestimate(*, job_id: int) -> JobQualityEstimate | None:
                     for label, value in zip(job.labels, per_label, strict=True)
                 },
                 "labels_changed": changed,
+                "iterations": result.iterations,
+                "warm_start": start is not None,
                 "seconds": round(time.perf_counter() - started, 4),
                 "computed_at": timezone.now(),
             },
         )
         _store_workers(job, data, result, agreement.share)
     return estimate
+
+
+def _previous_estimates(job_id: int, worker_ids: np.ndarray, n_classes: int) -> WarmStart | None:
+    """The stored confusion matrices and priors as EM's starting point (a worker new since
+    the last run starts as the default worker); None before the first run."""
+    priors = JobQualityEstimate.objects.filter(job_id=job_id).values_list("priors", flat=True)
+    priors = next(iter(priors), None) or []
+    stored = dict(
+        WorkerQuality.objects.filter(job_id=job_id).exclude(confusion=[])
+        .values_list("worker_id", "confusion")
+    )  # fmt: skip
+    if len(priors) != n_classes or not stored:
+        return None
+    confusions = np.repeat(default_confusion(n_classes)[None], len(worker_ids), axis=0)
+    for row, worker_id in enumerate(worker_ids.tolist()):
+        matrix = stored.get(worker_id)
+        if matrix is not None and len(matrix) == n_classes:
+            confusions[row] = matrix
+    return WarmStart(confusions, np.array(priors, dtype=np.float64))
+
+
+def _reestimate_multilabel(job: Job, kind, started: float) -> JobQualityEstimate:
+    """The multi-label re-estimation: every label a yes/no question, per-label EM."""
+    data = multilabel_gather(job, kind)
+    n_items, n_workers, n_labels = len(data.item_ids), len(data.worker_ids), len(job.labels)
+    per_item = np.bincount(data.items, minlength=n_items)
+    method = method_for(job, int(per_item[per_item >= 2].sum()))
+    start = multilabel_previous(job.pk, data.worker_ids, n_labels)
+    result = multilabel_dawid_skene(
+        data.items, data.workers, data.chosen, n_items=n_items, n_workers=n_workers, start=start
+    )
+    em = method in EM_METHODS
+    agreement = multilabel_agreement(data, result.selected)
+    per_label = _multilabel_per_label(data, n_items)
+    with transaction.atomic():
+        Job.objects.select_for_update(no_key=True).filter(pk=job.pk).values_list("pk").first()
+        changed = 0
+        if em:
+            relabeled = multilabel_relabels(job, kind, data, result.posteriors, FIXED_METHODS)
+            changed = _write_labels(relabeled)
+        estimate, _ = JobQualityEstimate.objects.update_or_create(
+            job=job,
+            defaults={
+                "method_in_use": method,
+                "priors": [round(float(p), 6) for p in result.reliability.priors],
+                "answers_used": int(len(data.items)),
+                "overlapping_items": int((per_item >= 2).sum()),
+                "workers": n_workers,
+                "alpha": None,
+                "kappa": None,
+                "per_label": {
+                    label: (None if np.isnan(value) else round(float(value), 6))
+                    for label, value in zip(job.labels, per_label, strict=True)
+                },
+                "labels_changed": changed,
+                "iterations": result.iterations,
+                "warm_start": start is not None,
+                "seconds": round(time.perf_counter() - started, 4),
+                "computed_at": timezone.now(),
+            },
+        )
+        multilabel_store_workers(job, data, result, agreement)
+    return estimate
+
+
+def _multilabel_per_label(data: LabelAnswers, n_items: int) -> list[float]:
+    """Per label, of the pairs of answers on an item where one says yes, the share where
+    both do (the single-label per-label agreement, with the label as a yes/no question)."""
+    return [
+        float(per_label_agreement(data.items, data.chosen[:, label].astype(np.int64),
+                                  n_items=n_items, n_classes=2)[1])
+        for label in range(data.chosen.shape[1])
+    ]  # fmt: skip
 
 
 def _store_workers(job: Job, data: _Answers, result: EMResult, agreement: np.ndarray) -> None:
@@ -251,6 +334,11 @@ def _reconsolidate(job, data: _Answers, winners, confidence, method: str) -> int
         if label != old_label or abs(conf - old_confidence) > 1e-6 or old_method != method:
             value = json.dumps({"label": label, "class_id": winner})
             changed.append((pk, label, value, conf, method))
+    return _write_labels(changed)
+
+
+def _write_labels(changed: list[tuple[int, str, str, float, str]]) -> int:
+    """Rewrite labels ``(id, label, value as JSON, confidence, method)``, 2,000 a statement."""
     changed.sort()  # rows in id order, as every writer of many labels takes them
     statement = _UPDATE_LABELS.format(rows="{rows}", **_CASTS[connection.vendor])
     with connection.cursor() as cursor:
@@ -307,76 +395,14 @@ def job_rules(job_id: int) -> JobRules:
     return job_rules_from_row(Job.objects.values_list(*JOB_RULE_FIELDS).get(pk=job_id))
 
 
-# --- One item, in the submit path ------------------------------------------------------------
+def multilabel_answer_reliability(
+    *, job_id: int, worker_ids: list[int], n_labels: int
+) -> LabelReliability | None:
+    """Per answer, its worker's stored per-label reliability for a multi-label item, or None
+    for a plain vote.
 
-
-class ItemScore(NamedTuple):
-    winner: int  # class index, -1 when no answer counts
-    confidence: float
-    method: str
-    answers: int  # every answer of the item, counted or not
-
-
-def item_score(
-    *, job_id: int, item_id: int, labels: list[str], rules: JobRules | None = None
-) -> ItemScore:
-    """The class, confidence and method of one item's answers under the stored estimates.
-
-    Majority vote until a re-estimation chose EM for the job; then the item's posterior with
-    each worker's stored confusion matrix (the default one for a worker not yet estimated).
-    """
-    estimate = (
-        JobQualityEstimate.objects.filter(job_id=job_id).only("method_in_use", "priors").first()
-    )
-    method = estimate.method_in_use if estimate else ConsolidationMethod.MAJORITY
-    excluded = _excluded_workers(job_id, rules)
-    class_index = {label: index for index, label in enumerate(labels)}
-    given = list(
-        Annotation.objects.filter(item_id=item_id).order_by("id").values_list("label", "worker_id")
-    )
-    answers = [
-        (class_index[label], worker_id)
-        for label, worker_id in given
-        if label in class_index and worker_id not in excluded
-    ]
-    if not answers:
-        return ItemScore(-1, 0.0, method, len(given))
-    classes = np.array([answer for answer, _ in answers])
-    n_classes = len(labels)
-    if method not in EM_METHODS:
-        counts = np.bincount(classes, minlength=n_classes)
-        winner = int(counts.argmax())
-        share = float(counts[winner] / counts.sum())
-        return ItemScore(winner, share, ConsolidationMethod.MAJORITY, len(given))
-    workers = [worker for _, worker in answers]
-    stored = dict(
-        WorkerQuality.objects.filter(job_id=job_id, worker_id__in=workers)
-        .exclude(confusion=[])
-        .values_list("worker_id", "confusion")
-    )
-    default = _default_confusion(n_classes)
-    confusions = np.array(
-        [stored[w] if len(stored.get(w) or []) == n_classes else default for w in workers]
-    )
-    priors = np.array(estimate.priors if len(estimate.priors) == n_classes else [1.0] * n_classes)
-    posterior = posteriors_from_confusions(
-        np.zeros(len(answers), dtype=np.int64),
-        np.arange(len(answers)),
-        classes,
-        n_items=1,
-        confusions=confusions,
-        priors=priors / priors.sum(),
-    )[0]
-    winner = int(posterior.argmax())
-    return ItemScore(winner, float(posterior[winner]), method, len(given))
-
-
-def multilabel_worker_weights(*, job_id: int, worker_ids: list[int]) -> list[float] | None:
-    """Per answer, its worker's vote weight for a multi-label item, or None for a plain vote.
-
-    Weighted only when the job consolidates with an EM method (chosen, or picked by ``auto``
-    at the last re-estimation) and stored estimates exist: each worker weighs the log-odds
-    of their ``estimated_accuracy`` (a worker not yet estimated, that of ``DEFAULT_ACCURACY``).
+    Used only when the job consolidates with an EM method (chosen, or picked by ``auto`` at
+    the last re-estimation) and estimates are stored (``services/quality_multilabel.py``).
     """
     chosen, in_use = Job.objects.values_list(
         "consolidation_method", "quality_estimate__method_in_use"
@@ -384,32 +410,7 @@ def multilabel_worker_weights(*, job_id: int, worker_ids: list[int]) -> list[flo
     method = in_use if chosen == ConsolidationMethod.AUTO else chosen
     if method not in EM_METHODS or not worker_ids:
         return None
-    accuracy = dict(
-        WorkerQuality.objects.filter(job_id=job_id, estimated_accuracy__isnull=False).values_list(
-            "worker_id", "estimated_accuracy"
-        )
-    )
-    if not accuracy:
-        return None
-    weights = log_odds_weights([accuracy.get(w, DEFAULT_ACCURACY) for w in worker_ids])
-    return [float(w) for w in weights]
-
-
-def _default_confusion(n_classes: int) -> list[list[float]]:
-    off = (1 - DEFAULT_ACCURACY) / max(n_classes - 1, 1)
-    return [
-        [DEFAULT_ACCURACY if a == b else off for b in range(n_classes)] for a in range(n_classes)
-    ]
-
-
-def _excluded_workers(job_id: int, rules: JobRules | None = None) -> set[int]:
-    """Paused workers whose answers the job leaves out (pausing is on only with a gold bar)."""
-    rules = rules or job_rules(job_id)
-    if not rules.exclude_paused_answers or rules.gold_pause_below is None:
-        return set()
-    return set(
-        WorkerQuality.objects.filter(job_id=job_id, paused=True).values_list("worker_id", flat=True)
-    )
+    return answer_reliability(job_id=job_id, worker_ids=worker_ids, n_labels=n_labels)
 
 
 def claim_slots(job: Job) -> int:

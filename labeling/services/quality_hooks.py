@@ -4,13 +4,10 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 
 from labeling.models import GoldItem, Item
+from labeling.quality.adaptive import OverlapPolicy
 from labeling.services.gold import gold_score_answer
-from labeling.services.quality import (
-    JobRules,
-    item_score,
-    job_rules,
-    quality_request_reestimate,
-)
+from labeling.services.quality import JobRules, job_rules, quality_request_reestimate
+from labeling.services.quality_scoring import item_stop_confidence
 from labeling.services.workforces import earning_record
 
 
@@ -44,8 +41,17 @@ def quality_after_answer(
         return True
     if not rules.adaptive or answers < rules.min_workers_per_item:
         return False
-    score = item_score(job_id=job_id, item_id=item_id, labels=rules.labels, rules=rules)
-    if score.confidence >= rules.target_confidence:
+    # The same rule bench/adaptive_overlap.py replays: the posterior under the stored
+    # estimates (default workers before the first re-estimation) against the target.
+    policy = OverlapPolicy(
+        min(rules.min_workers_per_item, rules.workers_per_item),
+        rules.workers_per_item,
+        rules.target_confidence,
+    )
+    confidence = item_stop_confidence(
+        job_id=job_id, item_id=item_id, labels=rules.labels, rules=rules
+    )
+    if policy.is_done(answers, confidence):
         quality_request_reestimate(job_id=job_id)
         return True
     # Workers disagree: one more slot than the answers so far, up to the job's maximum.

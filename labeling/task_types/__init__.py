@@ -1,6 +1,12 @@
 """Task types: each says what an item holds, what an answer is, and how both are output."""
 
-from labeling.task_types.base import TaskType, get_task_type, register_task_type, task_type_choices
+from labeling.task_types.base import (
+    TaskType,
+    get_task_type,
+    register_task_type,
+    task_type_choices,
+    task_type_reserved_message,
+)
 from labeling.task_types.classification import IMAGE_CLASSIFICATION, TEXT_CLASSIFICATION
 from labeling.task_types.custom import CUSTOM
 from labeling.task_types.image_boxes import IMAGE_BOUNDING_BOX, IMAGE_BOUNDING_BOX_ADJUSTMENT
@@ -45,4 +51,5 @@ __all__ = [
     "get_task_type",
     "register_task_type",
     "task_type_choices",
+    "task_type_reserved_message",
 ]

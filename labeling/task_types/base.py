@@ -1,5 +1,6 @@
 """The task-type interface and registry shared by every task type."""
 
+import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -69,15 +70,46 @@ class StructuredTaskType(TaskType, Protocol):
         """The label attribute's value and the extra metadata keys of one manifest line."""
 
 
+class CsvLabelled(Protocol):
+    """A task type whose consolidated value is not one class says what the CSV export's
+    ``label`` and ``class_id`` columns hold for it (types without this leave them as stored)."""
+
+    def csv_columns(self, value: dict[str, Any], labels: list[str]) -> tuple[str, str]:
+        """The CSV's (label, class_id) of one consolidated value."""
+
+
+CSV_LIST_SEPARATOR = "|"
+
+
+def csv_compact_json(value: Any, *, sort_keys: bool = False) -> str:
+    """A value as one compact JSON cell of the CSV export (``sort_keys`` for values whose key
+    order the database does not keep: PostgreSQL's jsonb reorders them)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
+
+
+def csv_multilabel_columns(value: dict[str, Any]) -> tuple[str, str]:
+    """A multi-label value's labels and class ids, each joined with ``|``."""
+    return (
+        CSV_LIST_SEPARATOR.join(value.get("labels", [])),
+        CSV_LIST_SEPARATOR.join(str(i) for i in value.get("class_ids", [])),
+    )
+
+
 def is_structured(task_type: TaskType) -> bool:
     return hasattr(task_type, "consolidate_answers")
 
 
 _REGISTRY: dict[str, TaskType] = {}
+# Task types that another app registers for jobs it creates itself: key -> what for.
+_RESERVED: dict[str, str] = {}
 
 
-def register_task_type(task_type: TaskType) -> TaskType:
+def register_task_type(task_type: TaskType, *, reserved_for: str = "") -> TaskType:
+    """Add a task type; with ``reserved_for`` (what it serves, for error messages) it is not
+    offered for new jobs, and the job-create form and API refuse it by name."""
     _REGISTRY[task_type.key] = task_type
+    if reserved_for:
+        _RESERVED[task_type.key] = reserved_for
     return task_type
 
 
@@ -91,4 +123,13 @@ def get_task_type(key: str) -> TaskType:
 
 
 def task_type_choices() -> list[tuple[str, str]]:
-    return [(t.key, t.title) for t in _REGISTRY.values()]
+    """The task types a manager may choose for a new job (reserved ones left out)."""
+    return [(t.key, t.title) for t in _REGISTRY.values() if t.key not in _RESERVED]
+
+
+def task_type_reserved_message(key: str) -> str:
+    """Why ``key`` can't be chosen for a new job, or "" when it can (or is unknown)."""
+    reserved_for = _RESERVED.get(key)
+    if not reserved_for:
+        return ""
+    return f"task type {key!r} is reserved for {reserved_for}; it can't be chosen for a job"

@@ -15,6 +15,7 @@ from labeling.task_types.base import (
     Consolidated,
     ParsedAnswer,
     SourceProblem,
+    csv_compact_json,
     register_task_type,
 )
 
@@ -52,6 +53,10 @@ class CustomTaskType:
         value = json.loads(winner) if winner is not None else {}
         confidence = best / len(answers) if answers else 0.0
         return Consolidated(value=value, confidence=round(confidence, 6), method=SAME_ANSWER)
+
+    def csv_columns(self, value: dict[str, Any], labels: list[str]) -> tuple[str, str]:
+        """The consolidated answer as compact JSON, its keys sorted on every database."""
+        return csv_compact_json(value, sort_keys=True), ""
 
 
 CUSTOM = register_task_type(CustomTaskType())

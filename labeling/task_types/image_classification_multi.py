@@ -13,14 +13,15 @@ from typing import Any
 import numpy as np
 
 from labeling.consolidation.majority import MajorityVote
-from labeling.consolidation.multilabel import consolidate_multilabel
-from labeling.consolidation.weighted_multilabel import WEIGHTED_MULTILABEL, weighted_item_vote
+from labeling.consolidation.multilabel import MULTILABEL_EM, consolidate_multilabel
+from labeling.consolidation.multilabel_em import LabelReliability
 from labeling.task_types import answer_fields as f
 from labeling.task_types.base import (
     AnswerProblem,
     Consolidated,
     ParsedAnswer,
     SourceProblem,
+    csv_multilabel_columns,
     register_task_type,
 )
 from labeling.task_types.classification import _check_image_ref
@@ -42,7 +43,7 @@ class MultiLabelImageClassification:
     template_name: str = "tasks/image_classification_multilabel.html"
     consolidation: str = "per-class-vote"
     export_formats: tuple[str, ...] = ()
-    votes_by_class: bool = True  # issue 5: consolidate_answers takes per-answer weights
+    votes_by_class: bool = True  # issue 5: consolidate_answers takes workers' reliability
 
     def check_source(self, line: dict[str, Any]) -> None:
         _check_image_ref(line)
@@ -57,27 +58,36 @@ class MultiLabelImageClassification:
         ordered = [label for label in labels if label in picked]
         return ParsedAnswer(answer={name: {"labels": ordered}})
 
+    def chosen_labels(self, answer: dict[str, Any]) -> list[str]:
+        """The labels a stored answer picked."""
+        return list(next(iter(answer.values()))["labels"])
+
     def consolidate_answers(
         self,
         answers: list[dict[str, Any]],
         labels: list[str],
         *,
         item_data: dict[str, Any] | None = None,
-        weights: list[float] | None = None,
+        reliability: LabelReliability | None = None,
     ) -> Consolidated:
-        """Per-class vote; with ``weights`` (one per answer: the workers' reliability weights
-        under an EM method) the weighted share decides, unless no answer carries weight."""
+        """Per-class vote; with ``reliability`` (the answering workers' per-label estimates
+        from the multi-label EM, one row per answer) each class's posterior decides."""
         index = {name: i for i, name in enumerate(labels)}
         chosen = np.zeros((len(answers), len(labels)), dtype=bool)
         for row, answer in enumerate(answers):
-            for name in next(iter(answer.values()))["labels"]:
+            for name in self.chosen_labels(answer):
                 chosen[row, index[name]] = True
-        method = self.consolidation
-        kept, shares = consolidate_multilabel(chosen)
-        weighted = weighted_item_vote(chosen, weights) if weights is not None else None
-        if weighted is not None:
-            method, shares = WEIGHTED_MULTILABEL, weighted
-            kept = np.flatnonzero(shares >= 0.5 - 1e-9)
+        kept, shares = consolidate_multilabel(chosen, reliability=reliability)
+        method = self.consolidation if reliability is None else MULTILABEL_EM
+        return self._consolidated(kept, shares, labels, method)
+
+    def consolidate_posterior(self, posterior: np.ndarray, labels: list[str]) -> Consolidated:
+        """The label of an item whose per-class posteriors the job's EM computed."""
+        posterior = np.asarray(posterior, dtype=np.float64)
+        kept = np.flatnonzero(posterior >= 0.5 - 1e-9)
+        return self._consolidated(kept, posterior, labels, MULTILABEL_EM)
+
+    def _consolidated(self, kept, shares, labels: list[str], method: str) -> Consolidated:
         confidences = {str(int(k)): round(float(shares[k]), 4) for k in kept}
         confidence = float(shares[kept].mean()) if len(kept) else 1.0 - float(shares.max(initial=0))
         return Consolidated(
@@ -98,6 +108,9 @@ class MultiLabelImageClassification:
             "class-map": {str(k): labels[k] for k in value["class_ids"]},
             "confidence-map": value["confidence_map"],
         }
+
+    def csv_columns(self, value: dict[str, Any], labels: list[str]) -> tuple[str, str]:
+        return csv_multilabel_columns(value)
 
 
 def prior_label(line: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:

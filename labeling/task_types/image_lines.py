@@ -16,20 +16,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from labeling.consolidation.polylines import DEFAULT_RADIUS_SHARE, consolidate_polylines
 from labeling.task_types import answer_fields as f
-from labeling.task_types.base import AnswerProblem, Consolidated, ParsedAnswer, register_task_type
-from labeling.task_types.classification import _check_image_ref
-from labeling.task_types.image_shapes import _class_map, _point
-
-MAX_LINES = 2_000
-MAX_VERTICES = 2_000
+from labeling.task_types.base import AnswerProblem, register_task_type
+from labeling.task_types.image_objects import ObjectsOnImage, image_vertices, vertex_arrays
 
 
 @dataclass(frozen=True)
-class Polylines:
+class Polylines(ObjectsOnImage):
     key: str = "image-polyline"
     title: str = "Image: polylines"
     media: str = "image"
@@ -41,97 +35,45 @@ class Polylines:
     default_name: str = "crowdPolyline"
     two_points: bool = False
 
-    def check_source(self, line: dict[str, Any]) -> None:
-        _check_image_ref(line)
+    def parse_object(
+        self, value: Any, size: dict[str, int], where: str, labels: list[str]
+    ) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise AnswerProblem(f"{where} must be an object")
+        exactly = 2 if self.two_points else None
+        points = image_vertices(value, size, where, at_least=2, exactly=exactly)
+        if len(set(points)) < 2:
+            raise AnswerProblem(f"{where} has no length (all its points are one point)")
+        return {
+            "label": f.label(f.require(value, "label", where), labels, f"{where}.label"),
+            "vertices": [{"x": x, "y": y} for x, y in points],
+        }
 
-    def parse_answer(self, answer: Any, labels: list[str]) -> ParsedAnswer:
-        name, inner = f.unwrap(answer, self.list_key)
-        name = name or self.default_name
-        size = f.image_size(inner, name)
-        lines = f.items(
-            f.require(inner, self.list_key, name), f"{name}.{self.list_key}", limit=MAX_LINES
-        )
-        parsed = []
-        for index, line in enumerate(lines):
-            where = f"{name}.{self.list_key}[{index}]"
-            if not isinstance(line, dict):
-                raise AnswerProblem(f"{where} must be an object")
-            vertices = f.items(
-                f.require(line, "vertices", where), f"{where}.vertices", limit=MAX_VERTICES
-            )
-            if self.two_points and len(vertices) != 2:
-                raise AnswerProblem(f"{where}.vertices must be 2 points, not {len(vertices)}")
-            if len(vertices) < 2:
-                raise AnswerProblem(
-                    f"{where}.vertices needs at least 2 points, not {len(vertices)}"
-                )
-            points = [_point(v, size, f"{where}.vertices[{i}]") for i, v in enumerate(vertices)]
-            if len(set(points)) < 2:
-                raise AnswerProblem(f"{where} has no length (all its points are one point)")
-            parsed.append(
-                {
-                    "label": f.label(f.require(line, "label", where), labels, f"{where}.label"),
-                    "vertices": [{"x": x, "y": y} for x, y in points],
-                }
-            )
-        return ParsedAnswer(answer={name: {self.list_key: parsed, "inputImageProperties": size}})
-
-    def consolidate_answers(
+    def consolidate_objects(
         self,
-        answers: list[dict[str, Any]],
-        labels: list[str],
-        *,
-        item_data: dict[str, Any] | None = None,
-    ) -> Consolidated:
-        inners = [next(iter(answer.values())) for answer in answers]
-        index = {name: i for i, name in enumerate(labels)}
-        size = inners[0]["inputImageProperties"]
-        lines = [
-            [
-                np.array([[v["x"], v["y"]] for v in line["vertices"]])
-                for line in inner[self.list_key]
-            ]
-            for inner in inners
-        ]
-        classes = [[index[line["label"]] for line in inner[self.list_key]] for inner in inners]
+        objects: list[list[dict[str, Any]]],
+        classes: list[list[int]],
+        class_count: int,
+        size: dict[str, int],
+    ) -> list[Any]:
         radius = DEFAULT_RADIUS_SHARE * math.hypot(size["width"], size["height"])
-        result = consolidate_polylines(
-            lines, classes, len(labels), radius=radius, two_points=self.two_points
-        )
-        consolidated = [
-            {
-                "label": labels[line.class_id],
-                "class_id": line.class_id,
-                "vertices": [
-                    {"x": round(float(x), 2), "y": round(float(y), 2)} for x, y in line.vertices
-                ],
-                "confidence": round(line.confidence, 4),
-            }
-            for line in result
-        ]
-        empty_share = sum(1 for inner in inners if not inner[self.list_key]) / len(inners)
-        confidence = float(np.mean([line.confidence for line in result])) if result else empty_share
-        return Consolidated(
-            value={"image_size": size, self.list_key: consolidated},
-            confidence=round(confidence, 6),
-            method=self.consolidation,
+        return consolidate_polylines(
+            [vertex_arrays(drawn) for drawn in objects],
+            classes,
+            class_count,
+            radius=radius,
+            two_points=self.two_points,
         )
 
-    def manifest_label(
-        self, value: dict[str, Any], labels: list[str]
-    ) -> tuple[Any, dict[str, Any]]:
-        size = value["image_size"]
-        label_value = {
-            "image_size": [{"width": size["width"], "height": size["height"], "depth": 3}],
-            "annotations": [
-                {"class_id": line["class_id"], "vertices": line["vertices"]}
-                for line in value[self.list_key]
-            ],
+    def consolidated_geometry(self, result: Any) -> dict[str, Any]:
+        return {
+            "vertices": [
+                {"x": round(float(x), 2), "y": round(float(y), 2)} for x, y in result.vertices
+            ]
         }
-        return label_value, {
-            "objects": [{"confidence": line["confidence"]} for line in value[self.list_key]],
-            "class-map": _class_map(labels),
-        }
+
+    def manifest_geometry(self, value: dict[str, Any]) -> dict[str, Any]:
+        return {"vertices": value["vertices"]}
 
 
 IMAGE_POLYLINE = register_task_type(Polylines())

@@ -15,6 +15,7 @@ from labeling.task_types.base import (
     Consolidated,
     ParsedAnswer,
     SourceProblem,
+    csv_compact_json,
     register_task_type,
 )
 from labeling.task_types.text_common import check_text_source, element_answer
@@ -134,6 +135,14 @@ class EntityRecognition:
             empty = sum(1 for a in answers if not a.get("entities"))
             confidence = empty / len(answers) if answers else 0.0
         return Consolidated(value=value, confidence=round(confidence, 6), method=SPAN_CLUSTERING)
+
+    def csv_columns(self, value: dict[str, Any], labels: list[str]) -> tuple[str, str]:
+        """The spans as compact JSON: [{"label", "startOffset", "endOffset"}, ...]."""
+        spans = [
+            {"label": e["label"], "startOffset": e["startOffset"], "endOffset": e["endOffset"]}
+            for e in value.get("entities", [])
+        ]
+        return csv_compact_json(spans), ""
 
 
 TEXT_ENTITY_RECOGNITION = register_task_type(

@@ -5,9 +5,20 @@ from typing import Any
 
 import numpy as np
 
-from labeling.consolidation.multilabel import MULTILABEL_VOTE, multilabel_vote
-from labeling.consolidation.weighted_multilabel import WEIGHTED_MULTILABEL, weighted_item_vote
-from labeling.task_types.base import AnswerProblem, Consolidated, ParsedAnswer, register_task_type
+from labeling.consolidation.multilabel import (
+    MULTILABEL_EM,
+    MULTILABEL_VOTE,
+    decide,
+    multilabel_vote,
+)
+from labeling.consolidation.multilabel_em import LabelReliability
+from labeling.task_types.base import (
+    AnswerProblem,
+    Consolidated,
+    ParsedAnswer,
+    csv_multilabel_columns,
+    register_task_type,
+)
 from labeling.task_types.text_common import check_text_source, element_answer
 
 
@@ -19,7 +30,7 @@ class TextMultiLabelClassification:
     manifest_type: str = "groundtruth/text-classification-multilabel"
     template_name: str = "tasks/text_classification_multilabel.html"
     consolidation: str = MULTILABEL_VOTE
-    votes_by_class: bool = True  # issue 5: consolidate_answers takes per-answer weights
+    votes_by_class: bool = True  # issue 5: consolidate_answers takes workers' reliability
 
     def check_source(self, line: dict[str, Any]) -> None:
         check_text_source(line)
@@ -38,34 +49,45 @@ class TextMultiLabelClassification:
         ordered = [label for label in labels if label in set(chosen)]
         return ParsedAnswer(answer={"labels": ordered})
 
+    def chosen_labels(self, answer: dict[str, Any]) -> list[str]:
+        """The labels a stored answer picked."""
+        return list(answer.get("labels", []))
+
     def consolidate_answers(
         self,
         answers: list[dict[str, Any]],
         labels: list[str],
         *,
         item_data: dict[str, Any],
-        weights: list[float] | None = None,
+        reliability: LabelReliability | None = None,
     ) -> Consolidated:
-        """Per-class majority; with ``weights`` (one per answer: the workers' reliability
-        weights under an EM method) a weighted vote, unless no answer carries weight."""
+        """Per-class majority; with ``reliability`` (the answering workers' per-label
+        estimates from the multi-label EM, one row per answer) each class's posterior."""
         chosen = np.array(
             [[label in set(a.get("labels", [])) for label in labels] for a in answers], dtype=bool
         ).reshape(len(answers), len(labels))
-        method = MULTILABEL_VOTE
-        kept, share, confidence = multilabel_vote(chosen)
-        weighted = weighted_item_vote(chosen, weights) if weights is not None else None
-        if weighted is not None:
-            method, share = WEIGHTED_MULTILABEL, weighted
-            kept = share > 0.5
-            confidence = np.where(kept, share, 1.0 - share)
-        class_ids = [int(i) for i in np.flatnonzero(kept)]
-        value = {
-            "labels": [labels[i] for i in class_ids],
-            "class_ids": class_ids,
-            "confidence_map": {str(i): round(float(share[i]), 6) for i in class_ids},
-        }
-        overall = float(confidence.min()) if len(labels) else 0.0
-        return Consolidated(value=value, confidence=round(overall, 6), method=method)
+        kept, share, confidence = multilabel_vote(chosen, reliability=reliability)
+        method = MULTILABEL_VOTE if reliability is None else MULTILABEL_EM
+        return _consolidated(kept, share, confidence, labels, method)
+
+    def consolidate_posterior(self, posterior: np.ndarray, labels: list[str]) -> Consolidated:
+        """The label of an item whose per-class posteriors the job's EM computed."""
+        kept, confidence = decide(np.asarray(posterior, dtype=np.float64))
+        return _consolidated(kept, posterior, confidence, labels, MULTILABEL_EM)
+
+
+def _consolidated(kept, share, confidence, labels: list[str], method: str) -> Consolidated:
+    class_ids = [int(i) for i in np.flatnonzero(kept)]
+    value = {
+        "labels": [labels[i] for i in class_ids],
+        "class_ids": class_ids,
+        "confidence_map": {str(i): round(float(share[i]), 6) for i in class_ids},
+    }
+    overall = float(np.min(confidence)) if len(labels) else 0.0
+    return Consolidated(value=value, confidence=round(overall, 6), method=method)
+
+    def csv_columns(self, value: dict[str, Any], labels: list[str]) -> tuple[str, str]:
+        return csv_multilabel_columns(value)
 
 
 TEXT_CLASSIFICATION_MULTILABEL = register_task_type(TextMultiLabelClassification())

@@ -154,3 +154,12 @@ def test_keypoint_job_manifest_and_coco(settings, manager, team, make_labeler):
     (coco_annotation,) = document["annotations"]
     assert coco_annotation["keypoints"] == [102.0, 50.0, 2, 142.0, 50.0, 2, 0, 0, 0]
     assert coco_annotation["num_keypoints"] == 2
+
+
+@pytest.mark.parametrize("task_type", ["image-keypoint", "image-polygon"])
+def test_when_no_object_comes_out_the_confidence_is_the_share_who_drew_none(task_type):
+    kind = get_task_type(task_type)
+    size = {"width": 10, "height": 10}
+    empty = {"annotatedResult": {kind.list_key: [], "inputImageProperties": size}}
+    result = kind.consolidate_answers([empty, empty, empty], ["nose"])
+    assert result.value[kind.list_key] == [] and result.confidence == 1.0

@@ -100,6 +100,7 @@ def flow_create(
         label_attribute_name=name,
         task_time_limit_seconds=task_time_limit_seconds,
         data_may_leave_private=data_may_leave_private,
+        listed=False,  # the flow's page links it; the console's jobs list leaves it out
     )
     # Open-ended: loops add items while it runs (counted in its counter shards, so starts
     # never wait on the job row), and it does not complete while its flow lives.

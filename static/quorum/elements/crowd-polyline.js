@@ -15,10 +15,7 @@
 // drawing, Escape cancels the line being drawn (or deselects), Delete removes the selected
 // line, Tab / Shift+Tab select the next / previous one, plus zoom / pan / undo.
 
-import { AnnotationCanvas, colorOf, parseJsonAttribute } from "./annotation-canvas.js";
-
-const NEAR_PX = 8;
-const POINT_PX = 4;
+import { tracePath, VertexPathCanvas } from "./vertex-path-canvas.js";
 
 /** Distance from p to the segment a–b (image units). */
 function segmentDistance(p, a, b) {
@@ -29,70 +26,28 @@ function segmentDistance(p, a, b) {
   return Math.hypot(p.x - (a.x + t * dx), p.y - (a.y + t * dy));
 }
 
-function rounded(vertices) {
-  return vertices.map((v) => ({ x: Math.round(v.x * 100) / 100, y: Math.round(v.y * 100) / 100 }));
-}
-
-export class CrowdPolyline extends AnnotationCanvas {
-  lines = [];
-  selected = -1;
-  drawing = null; // the points of the line being drawn
-  #hover = null;
-  #dragPoint = null;
-
-  /** The answer's key for the list of lines. */
+export class CrowdPolyline extends VertexPathCanvas {
   get listKey() {
     return "polylines";
-  }
-
-  /** Points a finished line has at most (a polyline: any number). */
-  get maxVertices() {
-    return Infinity;
   }
 
   get noun() {
     return "polyline";
   }
 
-  state() {
-    return this.lines;
+  /** The last point is where a click ends the line. */
+  get highlightedDrawingPoint() {
+    return this.drawing ? this.drawing.length - 1 : -1;
   }
 
-  setState(state) {
-    this.lines = Array.isArray(state) ? structuredClone(state) : [];
-    this.selected = -1;
-    this.drawing = null;
-  }
-
-  restoreInitial() {
-    const initial = parseJsonAttribute(this.getAttribute("initial-value"), []);
-    const labels = this.labels;
-    this.lines = (Array.isArray(initial) ? initial : [])
-      .filter(
-        (line) =>
-          line &&
-          Array.isArray(line.vertices) &&
-          line.vertices.length >= 2 &&
-          line.vertices.length <= this.maxVertices,
-      )
-      .map((line) => ({
-        label: labels.includes(line.label) ? line.label : labels[0],
-        vertices: line.vertices.map((v) => ({ x: Number(v.x), y: Number(v.y) })),
-      }));
-  }
-
-  get value() {
-    return {
-      [this.listKey]: this.lines.map((line) => ({
-        label: line.label,
-        vertices: rounded(line.vertices),
-      })),
-      inputImageProperties: this.imageProperties(),
-    };
-  }
-
-  checkValidity() {
-    return this.ready && !this.drawing;
+  /** A click on the last point ends the line; a line also ends at its `maxVertices`-th point. */
+  addDrawingPoint(at) {
+    const last = this.drawing[this.drawing.length - 1];
+    if (this.drawing.length >= 2 && this.near(at, last)) this.finish();
+    else if (!this.near(at, last)) {
+      this.drawing.push(at);
+      if (this.drawing.length >= this.maxVertices) this.finish();
+    }
   }
 
   get validationMessage() {
@@ -112,97 +67,30 @@ export class CrowdPolyline extends AnnotationCanvas {
     );
   }
 
-  statusText() {
-    const drawing = this.drawing ? ` · drawing: ${this.drawing.length} point(s)` : "";
-    const n = this.lines.length;
-    return `${n} ${this.noun}${n === 1 ? "" : "s"}${drawing}`;
-  }
-
-  labelChosen(index) {
-    const line = this.lines[this.selected];
-    if (!line || line.label === this.labels[index]) return;
-    this.remember();
-    line.label = this.labels[index];
-    this.changed();
-  }
-
-  select(index) {
-    this.selected = index;
-    const line = this.lines[index];
-    if (line) this.choose(this.labels.indexOf(line.label));
-    this.invalidate();
-  }
-
-  #trace(context, vertices) {
-    vertices.forEach((v, i) => (i ? context.lineTo(v.x, v.y) : context.moveTo(v.x, v.y)));
-  }
-
-  drawObjects(context) {
-    const paths = new Map();
-    for (const line of this.lines) {
-      let path = paths.get(line.label);
-      if (!path) {
-        path = new Path2D();
-        paths.set(line.label, path);
-      }
-      this.#trace(path, line.vertices);
-    }
+  drawShapes(context) {
     context.lineWidth = 2 / this.scale;
     context.lineJoin = "round";
     context.lineCap = "round";
-    for (const [label, path] of paths) {
+    for (const [label, path] of this.pathsByLabel(false)) {
       context.strokeStyle = this.colorOfLabel(label);
       context.stroke(path);
     }
-    const chosen = this.lines[this.selected];
+    const chosen = this.shapes[this.selected];
     if (chosen) {
       context.lineWidth = 4 / this.scale;
       context.strokeStyle = this.colorOfLabel(chosen.label);
       context.beginPath();
-      this.#trace(context, chosen.vertices);
+      tracePath(context, chosen.vertices);
       context.stroke();
+      context.lineWidth = 2 / this.scale; // the line being drawn, drawn next
     }
-    if (this.drawing?.length) {
-      context.lineWidth = 2 / this.scale;
-      context.strokeStyle = colorOf(this.currentLabel);
-      context.setLineDash([6 / this.scale, 4 / this.scale]);
-      context.beginPath();
-      this.#trace(context, this.drawing);
-      if (this.#hover) context.lineTo(this.#hover.x, this.#hover.y);
-      context.stroke();
-      context.setLineDash([]);
-    }
-  }
-
-  drawOverlay(context) {
-    const points = [];
-    const chosen = this.lines[this.selected];
-    if (chosen) points.push(...chosen.vertices.map((v) => [v, "#fff"]));
-    if (this.drawing) {
-      const last = this.drawing.length - 1;
-      points.push(...this.drawing.map((v, i) => [v, i === last ? "#ff0" : "#fff"]));
-    }
-    context.lineWidth = 1.5;
-    context.strokeStyle = "#000";
-    for (const [v, fill] of points) {
-      const p = this.toScreen(v.x, v.y);
-      context.fillStyle = fill;
-      context.beginPath();
-      context.arc(p.x, p.y, POINT_PX, 0, Math.PI * 2);
-      context.fill();
-      context.stroke();
-    }
-  }
-
-  #near(a, b) {
-    return Math.hypot(a.x - b.x, a.y - b.y) * this.scale <= NEAR_PX;
   }
 
   /** The line passing nearest the point (within a few screen pixels), or -1. */
-  lineAt(point) {
+  shapeAt(point) {
     let best = -1;
-    let bestDistance = NEAR_PX / this.scale;
-    this.lines.forEach((line, index) => {
+    let bestDistance = this.nearDistance;
+    this.shapes.forEach((line, index) => {
       for (let i = 1; i < line.vertices.length; i += 1) {
         const distance = segmentDistance(point, line.vertices[i - 1], line.vertices[i]);
         if (distance <= bestDistance) {
@@ -212,111 +100,6 @@ export class CrowdPolyline extends AnnotationCanvas {
       }
     });
     return best;
-  }
-
-  pointerDown(point) {
-    const at = this.clampPoint(point);
-    if (this.drawing) {
-      const last = this.drawing[this.drawing.length - 1];
-      if (this.drawing.length >= 2 && this.#near(at, last)) this.finish();
-      else if (!this.#near(at, last)) {
-        this.drawing.push(at);
-        if (this.drawing.length >= this.maxVertices) this.finish();
-      }
-      this.invalidate();
-      return true;
-    }
-    const chosen = this.lines[this.selected];
-    if (chosen) {
-      const vertex = chosen.vertices.findIndex((v) => this.#near(v, at));
-      if (vertex >= 0) {
-        this.remember();
-        this.#dragPoint = { vertex, moved: false };
-        return true;
-      }
-    }
-    const hit = this.lineAt(at);
-    if (hit >= 0) {
-      this.select(hit);
-      return true;
-    }
-    this.selected = -1;
-    this.drawing = [at];
-    this.invalidate();
-    return true;
-  }
-
-  pointerMove(point) {
-    const at = this.clampPoint(point);
-    if (this.#dragPoint) {
-      this.lines[this.selected].vertices[this.#dragPoint.vertex] = at;
-      this.#dragPoint.moved = true;
-      this.invalidate();
-    } else if (this.drawing) {
-      this.#hover = at;
-      this.invalidate();
-    }
-  }
-
-  pointerUp() {
-    if (!this.#dragPoint) return;
-    const { moved } = this.#dragPoint;
-    this.#dragPoint = null;
-    if (moved) this.changed();
-    else this.forget();
-  }
-
-  /** End the line being drawn (it needs two points). */
-  finish() {
-    if (!this.drawing || this.drawing.length < 2) return false;
-    this.remember();
-    this.lines.push({ label: this.labels[this.currentLabel] ?? "", vertices: this.drawing });
-    this.drawing = null;
-    this.#hover = null;
-    this.selected = this.lines.length - 1;
-    this.changed();
-    return true;
-  }
-
-  handleKey(event) {
-    const key = event.key;
-    if (this.drawing) {
-      if (key === "Enter" || key === "f" || key === "F") {
-        this.finish();
-        return true;
-      }
-      if (key === "Backspace") {
-        this.drawing.pop();
-        if (!this.drawing.length) this.drawing = null;
-        this.invalidate();
-        return true;
-      }
-      if (key === "Escape") {
-        this.drawing = null;
-        this.#hover = null;
-        this.invalidate();
-        return true;
-      }
-      return false;
-    }
-    if (key === "Tab" && this.lines.length) {
-      const step = event.shiftKey ? -1 : 1;
-      this.select((this.selected + step + this.lines.length) % this.lines.length);
-      return true;
-    }
-    if (key === "Escape" && this.selected >= 0) {
-      this.selected = -1;
-      this.invalidate();
-      return true;
-    }
-    if ((key === "Delete" || key === "Backspace") && this.lines[this.selected]) {
-      this.remember();
-      this.lines.splice(this.selected, 1);
-      this.selected = -1;
-      this.changed();
-      return true;
-    }
-    return false;
   }
 }
 

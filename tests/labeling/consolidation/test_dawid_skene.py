@@ -5,7 +5,7 @@ import pytest
 
 from labeling.consolidation import DawidSkene, MajorityVote, OneCoin, get_strategy
 from labeling.consolidation.base import MISSING
-from labeling.consolidation.dawid_skene import dawid_skene, posteriors_from_confusions
+from labeling.consolidation.dawid_skene import WarmStart, dawid_skene, posteriors_from_confusions
 from labeling.quality.simulation import fixed_overlap_answers, make_crowd
 
 
@@ -100,3 +100,21 @@ def test_bad_input_is_refused():
         dawid_skene([0], [0], [3], n_items=1, n_workers=1, n_classes=3)
     with pytest.raises(ValueError):
         DawidSkene().consolidate(np.array([[0, 1]]), 2, None)
+
+
+def test_a_warm_start_after_new_answers_reaches_the_cold_runs_labels_in_fewer_iterations():
+    crowd = make_crowd(n_items=5000, n_workers=10, n_classes=4, seed=9)
+    items, workers, answers = fixed_overlap_answers(crowd, per_item=6)
+    shape = {"n_items": 5000, "n_workers": 10, "n_classes": 4}
+    old = np.random.default_rng(0).random(len(items)) >= 0.01  # 1 % of the answers are new
+    previous = dawid_skene(items[old], workers[old], answers[old], **shape)
+    cold = dawid_skene(items, workers, answers, **shape)
+    warm = dawid_skene(
+        items, workers, answers, **shape, start=WarmStart(previous.confusions, previous.priors)
+    )
+    assert warm.iterations < cold.iterations
+    assert (warm.labels == cold.labels).all()
+    assert np.abs(warm.posteriors - cold.posteriors).max() < 1e-3
+    with pytest.raises(ValueError, match="one K x K matrix per worker"):
+        dawid_skene(items, workers, answers, **shape,
+                    start=WarmStart(previous.confusions[:3], previous.priors))  # fmt: skip

@@ -1,8 +1,10 @@
 """Adaptive overlap in the claim and submit path: stop when sure, more workers while unsure."""
 
 import pytest
+from django.utils import timezone
 
-from labeling.models import ConsolidatedLabel, Item
+from labeling.models import ConsolidatedLabel, Item, JobQualityEstimate, WorkerQuality
+from labeling.quality.adaptive import default_confusion
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
 from labeling.services.quality import job_quality_configure
@@ -56,3 +58,29 @@ def test_disagreement_opens_one_more_slot_at_a_time_up_to_the_maximum(adaptive_j
     item = Item.objects.get(job=adaptive_job)
     assert item.answers == 5 and item.status == ItemStatus.LABELED  # the maximum ends it
     assert assignment_claim(job=adaptive_job, worker=workers[5]) is None
+
+
+def test_the_stop_rule_reads_the_stored_worker_estimates(make_job, make_labeler):
+    """Two agreeing answers stop the item only when the stored estimates make them sure."""
+    job = job_quality_configure(
+        job=make_job(items=2, workers_per_item=5), min_workers_per_item=2, target_confidence=0.95
+    )
+    JobQualityEstimate.objects.create(
+        job=job, method_in_use="majority", priors=[1 / 3] * 3, computed_at=timezone.now()
+    )
+    sharp, weak = make_labeler("sharp"), make_labeler("weak")
+    for worker, accuracy in ((sharp, 0.99), (weak, 0.5)):
+        WorkerQuality.objects.create(
+            job=job, worker=worker, confusion=default_confusion(3, accuracy).tolist()
+        )
+    first, second = Item.objects.filter(job=job).order_by("id")
+    # The sharp worker and a default one (0.7) agree: sure, done at 2.
+    _answer(job, sharp, "cat")
+    _answer(job, make_labeler("new1"), "cat")
+    first.refresh_from_db()
+    assert first.status == ItemStatus.LABELED and first.answers == 2
+    # A default worker and the weak one (at chance) agree: 0.82 < 0.95, one more slot.
+    _answer(job, make_labeler("new2"), "dog")
+    _answer(job, weak, "dog")
+    second.refresh_from_db()
+    assert second.status == ItemStatus.OPEN and second.extra_slots == 1

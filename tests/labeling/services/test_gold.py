@@ -8,7 +8,8 @@ from labeling.selectors import job_progress
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
 from labeling.services.gold import gold_item_mark, gold_items_add, worker_resume
-from labeling.services.quality import item_score, job_quality_configure
+from labeling.services.quality import job_quality_configure
+from labeling.services.quality_scoring import item_score
 
 pytestmark = pytest.mark.django_db
 

@@ -156,3 +156,14 @@ def test_settings_are_checked(make_job):
         job_quality_configure(job=job, min_workers_per_item=4, target_confidence=0.9)
     with pytest.raises(ValidationFailed, match="between 0 and 1"):
         job_quality_configure(job=job, gold_rate=1.5)
+
+
+def test_the_next_reestimation_starts_from_the_stored_estimates(crowd_job):
+    job, _ = crowd_job
+    first = job_quality_reestimate(job_id=job.pk)
+    assert not first.warm_start
+    labels = dict(ConsolidatedLabel.objects.filter(job=job).values_list("item_id", "label"))
+    first_iterations = first.iterations
+    again = job_quality_reestimate(job_id=job.pk)
+    assert again.warm_start and again.iterations <= first_iterations
+    assert dict(ConsolidatedLabel.objects.filter(job=job).values_list("item_id", "label")) == labels

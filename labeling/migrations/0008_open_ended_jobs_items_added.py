@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("labeling", "0005_custom_templates"),
+        ("labeling", "0007_quality_label_reliability_and_warm_start"),
     ]
 
     operations = [

@@ -24,8 +24,8 @@ def close_backing_jobs(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("workflows", "0001_review_loops"),
-        ("labeling", "0006_open_ended_jobs_items_added"),
+        ("workflows", "0002_backing_jobs_unlisted"),
+        ("labeling", "0008_open_ended_jobs_items_added"),
     ]
 
     operations = [
