@@ -35,6 +35,12 @@ class AutoLabeling(models.Model):
     # slice keeps its size (costs human labels; lets later rounds judge hard items).
     validation_refill = models.BooleanField(default=False)
     round_every = models.PositiveIntegerField(default=50, validators=[MinValueValidator(1)])
+    # A round also waits for this share of the labels the last one had: rounds come further
+    # apart as labels grow, so the total training cost stays a bounded multiple (1 + 1/g) of
+    # the last round's instead of growing with the square of the labels.
+    round_growth = models.FloatField(
+        default=0.2, validators=[MinValueValidator(0.0), MaxValueValidator(10.0)]
+    )
     min_training_labels = models.PositiveIntegerField(default=20)
     preannotate = models.BooleanField(default=False)
     # Set when an audit found the auto-labels below the target: no more auto-labels.

@@ -15,6 +15,7 @@ class AutoLabelingIn(serializers.Serializer):
     validation_size = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
     validation_refill = serializers.BooleanField(required=False)
     round_every = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False)
+    round_growth = serializers.FloatField(min_value=0.0, max_value=10.0, required=False)
     min_training_labels = serializers.IntegerField(min_value=2, max_value=1_000_000, required=False)
     preannotate = serializers.BooleanField(required=False)
 
@@ -38,6 +39,7 @@ class AutoLabelingOut(serializers.ModelSerializer):
             "validation_size",
             "validation_refill",
             "round_every",
+            "round_growth",
             "min_training_labels",
             "preannotate",
             "stopped_reason",

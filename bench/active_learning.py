@@ -37,13 +37,16 @@ FASHION_CLASSES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 ]  # fmt: skip
-DEFAULTS = {  # validation slice, labels per round, labels before the first round
-    "digits": (200, 40, 40),
-    "fashion-mnist": (400, 300, 300),
-    "rotten-tomatoes": (600, 400, 400),
-    "images": (300, 200, 200),
-    "text": (400, 300, 300),
+DEFAULTS = {  # least validation slice, labels per round, labels before round 1, refill
+    "digits": (200, 40, 40, False),
+    "fashion-mnist": (400, 300, 300, True),
+    "rotten-tomatoes": (600, 400, 400, False),
+    "images": (300, 200, 200, False),
+    "text": (400, 300, 300, False),
 }
+# The validation slice grows with the data (4·√n, at most 2,000): the width of the
+# threshold's bound shrinks like 1/√(slice) while its cost is a share slice/n of the items.
+VALIDATION_PER_ROOT_N, VALIDATION_MAX = 4, 2000
 
 
 # --- Data -----------------------------------------------------------------------------------
@@ -191,6 +194,7 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
         strategy=args.strategy,
         validation_size=args.validation_size,
         round_every=args.round_every,
+        round_growth=args.round_growth,
         min_training_labels=args.first_round,
         human_budget=args.budget,
         learner=args.learner,
@@ -352,7 +356,15 @@ def main() -> None:
     parser.add_argument("--validation-size", type=int)
     parser.add_argument("--round-every", type=int)
     parser.add_argument(
-        "--refill", action="store_true", help="keep the validation slice at its size"
+        "--refill",
+        action=argparse.BooleanOptionalAction,
+        help="keep the validation slice at its size (default: on for fashion-mnist)",
+    )
+    parser.add_argument(
+        "--round-growth",
+        type=float,
+        default=0.2,
+        help="a round also waits for this share of the labels the last one had",
     )
     parser.add_argument("--first-round", type=int, help="training labels before round 1")
     parser.add_argument("--budget", type=int, help="stop the humans after this many labels")
@@ -379,14 +391,16 @@ def main() -> None:
     else:
         data, truth, classes = load_csv(args.text_csv)
         kind = "text"
-    validation, every, first = DEFAULTS[kind]
-    args.validation_size = args.validation_size or validation
-    args.round_every = args.round_every or every
-    args.first_round = args.first_round or first
     if args.limit and args.limit < len(truth):
         keep = np.sort(np.random.default_rng(args.seed).permutation(len(truth))[: args.limit])
         data = data[keep] if isinstance(data, np.ndarray) else [data[i] for i in keep]
         truth = [truth[i] for i in keep]
+    validation, every, first, refill = DEFAULTS[kind]
+    scaled = min(VALIDATION_MAX, round(VALIDATION_PER_ROOT_N * np.sqrt(len(truth))))
+    args.validation_size = args.validation_size or max(validation, scaled)
+    args.refill = refill if args.refill is None else args.refill
+    args.round_every = args.round_every or every
+    args.first_round = args.first_round or first
 
     run_dir = OUT / f"{kind}-{time.strftime('%Y%m%dT%H%M%S')}"
     run_dir.mkdir(parents=True)
@@ -427,6 +441,7 @@ def report(args, kind: str, items: int, loop: dict, baseline: dict | None) -> No
         "validation_size": args.validation_size,
         "validation_refill": args.refill,
         "round_every": args.round_every,
+        "round_growth": args.round_growth,
         "torch_threads": args.threads,
         "cnn_samples_seen": args.cnn_samples,
         "active_learning": loop,

@@ -8,6 +8,7 @@ job's settings row, renewed while training, so a killed worker's lease simply ru
 """
 
 import logging
+import math
 import random
 import time
 import uuid
@@ -126,6 +127,11 @@ def round_transition(*, round: TrainingRound, to: str, reason: str = "", **field
     return True
 
 
+def round_labels_needed(config: AutoLabeling) -> int:
+    """New human labels a round waits for: a fixed count, or a share of the labels so far."""
+    return max(config.round_every, math.ceil(config.round_growth * config.labels_at_last_round))
+
+
 def _human_label_count(job_id: int) -> int:
     return ConsolidatedLabel.objects.filter(job_id=job_id, human_annotated=True).count()
 
@@ -169,7 +175,9 @@ def round_request(
     *, job_id: int, trigger: str, enqueue: Callable[[int], None] | None = None
 ) -> TrainingRound | None:
     """Queue a round if the job's loop is on, none is pending, and (unless a manager asks) at
-    least ``round_every`` human labels arrived since the last one. None when nothing is queued.
+    least ``round_labels_needed`` human labels arrived since the last one: ``round_every``, or
+    ``round_growth`` times the labels the last round had when that is more. None when nothing
+    is queued.
 
     ``enqueue`` sends the round to a worker after the commit (the Celery task does this); a
     caller that runs rounds itself passes None.
@@ -185,7 +193,7 @@ def round_request(
             return None
         humans = _human_label_count(job_id)
         new_labels = humans - config.labels_at_last_round
-        if trigger != RoundTrigger.MANUAL and new_labels < config.round_every:
+        if trigger != RoundTrigger.MANUAL and new_labels < round_labels_needed(config):
             return None
         if TrainingRound.objects.filter(job_id=job_id, status__in=ROUND_PENDING).exists():
             return None

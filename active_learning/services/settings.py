@@ -27,6 +27,7 @@ _FIELDS = (
     "validation_size",
     "validation_refill",
     "round_every",
+    "round_growth",
     "min_training_labels",
     "preannotate",
 )
@@ -65,6 +66,11 @@ def _check(job: Job, values: dict) -> None:
                 f"the learner {learner} does not take {get_task_type(job.task_type).media}",
                 details={"field": "learner"},
             )
+    growth = values.get("round_growth")
+    if growth is not None and not 0.0 <= growth <= 10.0:
+        raise ValidationFailed(
+            "round_growth must be between 0 and 10", details={"field": "round_growth"}
+        )
     for name in ("round_every", "validation_size", "min_training_labels"):
         value = values.get(name)
         if value is not None and (not isinstance(value, int) or value < (name == "round_every")):

@@ -22,6 +22,8 @@ from labeling.models import ConsolidatedLabel, Item, Job
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 
+TRAINING_ACCURACY_SAMPLE = 2000
+
 
 class NotEnoughLabels(Exception):
     """Too few human labels (or classes) to train on yet; the message says what is missing."""
@@ -144,8 +146,13 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
     targets = np.asarray([human[int(item_id)] for item_id in train_order], np.int64)
     learner.fit(train_inputs, targets, len(classes), heartbeat)
     heartbeat()
+    # Training accuracy is a diagnostic: a fixed random sample is enough (predicting every
+    # training item each round would cost as much as predicting the pool).
+    sample = np.random.default_rng(0).permutation(len(targets))[:TRAINING_ACCURACY_SAMPLE]
     training_accuracy = float(
-        (learner.predict_proba(train_inputs).argmax(axis=1) == targets).mean()
+        (
+            learner.predict_proba(_select(train_inputs, sample)).argmax(axis=1) == targets[sample]
+        ).mean()
     )
     valid_order, valid_inputs = part(validation_ids)
     valid_confidence = np.zeros(0)
