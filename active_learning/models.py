@@ -27,7 +27,10 @@ class AutoLabeling(models.Model):
     alpha = models.FloatField(
         default=0.05, validators=[MinValueValidator(0.001), MaxValueValidator(0.5)]
     )
+    # Items humans may label (see services/budget.py for what counts); None: no limit.
     human_budget = models.PositiveIntegerField(null=True, blank=True)
+    # When the human labels reached the budget and the last round was queued.
+    budget_spent_at = models.DateTimeField(null=True, blank=True)
     strategy = models.CharField(max_length=32, default="margin")
     learner = models.CharField(max_length=32, choices=LearnerKind.choices, default="auto")
     validation_size = models.PositiveIntegerField(default=200)

@@ -162,6 +162,7 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
 
     from active_learning.models import ModelArtifact, TrainingRound
     from active_learning.services.settings import auto_labeling_enable
+    from labeling.errors import Conflict
     from labeling.models import ConsolidatedLabel, Item, Role
     from labeling.services.annotations import annotation_submit
     from labeling.services.assignments import assignment_claim
@@ -207,8 +208,13 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
     noise = random.Random(args.seed)
     started = time.perf_counter()
     answered = 0
-    while args.budget is None or answered < args.budget:
-        lease = assignment_claim(job=job, worker=human)
+    refused = None
+    while True:
+        try:
+            lease = assignment_claim(job=job, worker=human)
+        except Conflict as exc:  # the human budget is spent: the job takes no more humans
+            refused = exc.message
+            break
         if lease is None:
             break
         label = truth[lease.item_id]
@@ -235,6 +241,7 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
         "human_share": round(answered / total, 4),
         "auto_labels": len(machine),
         "unlabeled": total - len(labels),
+        "humans_refused": refused,
         "final_accuracy": round(right / total, 4),
         "auto_label_accuracy": round(auto_right / len(machine), 4) if machine else None,
         "rounds": sum(r.status == "done" for r in rounds),

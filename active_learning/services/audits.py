@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from active_learning.models import Audit, AutoLabel, AutoLabeling
+from active_learning.services.budget import BUDGET_SPENT, budget_use
 from active_learning.services.priorities import AUDIT_PRIORITY, PRIORITY_BATCH_SIZE
 from active_learning.services.settings import auto_labeling_stop
 from active_learning.states import AuditStatus
@@ -50,6 +51,15 @@ def audit_start(*, job: Job, by: User, sample_size: int, seed: int | None = None
             raise Conflict("there are no auto-labels to audit", code="nothing_to_audit")
         chooser = random.SystemRandom() if seed is None else random.Random(seed)
         sample = chooser.sample(candidates, min(sample_size, len(candidates)))
+        if config.human_budget is not None:  # audited items count as human-labeled items
+            use = budget_use(job_id=job.pk, budget=config.human_budget)
+            if use.used + len(sample) > use.budget:
+                raise Conflict(
+                    f"an audit of {len(sample)} items needs that many human labels, and the "
+                    f"human budget has {max(use.budget - use.used, 0)} left: raise the "
+                    "budget or audit fewer",
+                    code=BUDGET_SPENT,
+                )
         audit = Audit.objects.create(
             job_id=job.pk,
             sample_size=len(sample),

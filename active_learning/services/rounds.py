@@ -47,7 +47,7 @@ from active_learning.strategies import get_strategy
 from labeling.errors import InvalidTransition
 from labeling.models import ConsolidatedLabel, Item, Job
 from labeling.services.machine_labels import MachineLabel, items_label_by_model
-from labeling.states import JobStatus
+from labeling.states import ItemStatus, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -193,10 +193,23 @@ def round_request(
             return None
         humans = _human_label_count(job_id)
         new_labels = humans - config.labels_at_last_round
-        if trigger != RoundTrigger.MANUAL and new_labels < round_labels_needed(config):
+        # The human labels reached the budget: one last round, whatever the count of new ones.
+        last_round = (
+            config.human_budget is not None
+            and humans >= config.human_budget
+            and config.budget_spent_at is None
+        )
+        if (
+            trigger != RoundTrigger.MANUAL
+            and not last_round
+            and new_labels < round_labels_needed(config)
+        ):
             return None
         if TrainingRound.objects.filter(job_id=job_id, status__in=ROUND_PENDING).exists():
-            return None
+            return None  # a pending round's end brings the next check (the sweep, at worst)
+        if last_round:
+            trigger = RoundTrigger.BUDGET
+            config.budget_spent_at = timezone.now()
         last = (
             TrainingRound.objects.filter(job_id=job_id)
             .order_by("-number")
@@ -211,7 +224,7 @@ def round_request(
         except IntegrityError:  # pragma: no cover - the row lock above serialises requests
             return None
         config.labels_at_last_round = humans
-        config.save(update_fields=["labels_at_last_round", "updated_at"])
+        config.save(update_fields=["labels_at_last_round", "budget_spent_at", "updated_at"])
         if enqueue is not None:
             transaction.on_commit(lambda: enqueue(new.pk))
     return new
@@ -361,7 +374,11 @@ def _apply(current: TrainingRound, lease: TrainingLease, trained: Trained, path:
                 f"({choice.validation_size} validation labels)"
             )
         if budget_spent:
-            notes.append(f"the human budget of {config.human_budget} labels is spent")
+            left = Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN).count()
+            notes.append(
+                f"the human budget of {config.human_budget} items is spent; {left} items are "
+                f"left unlabeled: the model could not prove {config.target_accuracy} on them"
+            )
         moved = round_transition(
             round=current,
             to=RoundStatus.DONE,

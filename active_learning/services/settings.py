@@ -97,6 +97,8 @@ def auto_labeling_enable(*, job: Job, by: User, seed: int | None = None, **value
         created = config is None
         if created:
             config = AutoLabeling(job=job, created_by=by)
+        if "human_budget" in values and values["human_budget"] != config.human_budget:
+            config.budget_spent_at = None  # a new budget: a last round when it is spent
         for name, value in values.items():
             setattr(config, name, value)
         config.enabled = True
