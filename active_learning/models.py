@@ -189,6 +189,8 @@ class AutoLabel(models.Model):
     round = models.ForeignKey(TrainingRound, on_delete=models.CASCADE, related_name="+")
     artifact = models.ForeignKey(ModelArtifact, on_delete=models.CASCADE, related_name="+")
     label = models.CharField(max_length=200)
+    # The label value as stored (multi-label: the set, with each label's probability).
+    value = models.JSONField(default=dict)
     confidence = models.FloatField()
     audit = models.ForeignKey(
         Audit, on_delete=models.SET_NULL, null=True, blank=True, related_name="auto_labels"
@@ -206,6 +208,7 @@ class Suggestion(models.Model):
     item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="suggestion")
     artifact = models.ForeignKey(ModelArtifact, on_delete=models.CASCADE, related_name="+")
     label = models.CharField(max_length=200)
+    value = models.JSONField(default=dict)
     confidence = models.FloatField()
 
     class Meta:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import Count, Q
 
+from active_learning.labelspace import label_key
 from active_learning.models import (
     Audit,
     AutoLabeling,
@@ -84,11 +85,11 @@ def suggestion_stats(*, job_id: int) -> dict[str, Any]:
     """Of the suggestions humans have answered since, how many they changed."""
     answered = Suggestion.objects.filter(
         job_id=job_id, item__consolidated__human_annotated=True
-    ).values_list("label", "item__consolidated__label")
+    ).values_list("label", "value", "item__consolidated__label", "item__consolidated__value")
     total = changed = 0
-    for suggested, given in answered.iterator():
+    for suggested, suggested_value, given, given_value in answered.iterator():
         total += 1
-        changed += suggested != given
+        changed += label_key(suggested, suggested_value) != label_key(given, given_value)
     return {
         "answered": total,
         "changed": changed,

@@ -342,9 +342,7 @@ def _apply(current: TrainingRound, lease: TrainingLease, trained: Trained, path:
             validation_size=choice.validation_size,
             training_seconds=round(trained.seconds, 3),
         )
-        probabilities = trained.pool_probabilities
-        confidence = probabilities.max(axis=1) if len(probabilities) else np.zeros(0)
-        predicted = probabilities.argmax(axis=1) if len(probabilities) else np.zeros(0, int)
+        confidence = trained.pool_confidence
         humans = _human_label_count(job.pk)
         budget_spent = config.human_budget is not None and humans >= config.human_budget
         labeled: set[int] = set()
@@ -352,7 +350,7 @@ def _apply(current: TrainingRound, lease: TrainingLease, trained: Trained, path:
             eligible = (
                 trained.pool_untouched & ~trained.pool_held_out & (confidence >= choice.threshold)
             )
-            labeled = _auto_label(job, current, artifact, trained, confidence, predicted, eligible)
+            labeled = _auto_label(job, current, artifact, trained, eligible)
             would_label = trained.held_out_ids[trained.held_out_confidence >= choice.threshold]
             HeldOutItem.objects.filter(
                 item_id__in=[int(i) for i in would_label], would_label_round__isnull=True
@@ -362,7 +360,7 @@ def _apply(current: TrainingRound, lease: TrainingLease, trained: Trained, path:
             _refill_validation(job, config, current, trained, remaining)
         reordered = _reprioritise(config, trained, remaining)
         if config.preannotate:
-            _suggest(job, artifact, trained, confidence, predicted, remaining)
+            _suggest(job, artifact, trained, remaining)
         auto_total = ConsolidatedLabel.objects.filter(job_id=job.pk, human_annotated=False).count()
         notes = []
         if not config.may_auto_label:
@@ -404,11 +402,10 @@ def _auto_label(
     current: TrainingRound,
     artifact: ModelArtifact,
     trained: Trained,
-    confidence: np.ndarray,
-    predicted: np.ndarray,
     eligible: np.ndarray,
 ) -> set[int]:
-    labels = list(job.labels)
+    space = trained.space
+    predicted = space.predicted(trained.pool_probabilities)
     rows = np.flatnonzero(eligible)
     done: set[int] = set()
     for start in range(0, len(rows), LABEL_BATCH_SIZE):
@@ -416,9 +413,9 @@ def _auto_label(
         wanted = {
             int(trained.pool_ids[row]): MachineLabel(
                 item_id=int(trained.pool_ids[row]),
-                label=labels[int(predicted[row])],
-                class_id=int(predicted[row]),
-                confidence=float(confidence[row]),
+                label=space.text(predicted[row]),
+                value=space.value(trained.pool_probabilities[row]),
+                confidence=float(trained.pool_confidence[row]),
             )
             for row in batch
         }
@@ -431,7 +428,8 @@ def _auto_label(
                 item_id=item_id,
                 round=current,
                 artifact=artifact,
-                label=wanted[item_id].label,
+                label=wanted[item_id].label[:200],
+                value=wanted[item_id].value,
                 confidence=round(wanted[item_id].confidence, 6),
             )
             for item_id in ids
@@ -480,7 +478,9 @@ def _reprioritise(config: AutoLabeling, trained: Trained, remaining: np.ndarray)
     rows = np.flatnonzero(remaining & ~trained.pool_held_out & trained.pool_untouched)
     if not len(rows):
         return 0
-    scores = get_strategy(config.strategy).uncertainty(trained.pool_probabilities[rows])
+    scores = trained.space.uncertainty(
+        trained.pool_probabilities[rows], get_strategy(config.strategy)
+    )
     priorities = np.rint(np.clip(scores, 0, 1) * UNCERTAINTY_SCALE).astype(np.int64)
     items = [
         Item(pk=int(trained.pool_ids[row]), priority=int(priority))
@@ -490,18 +490,12 @@ def _reprioritise(config: AutoLabeling, trained: Trained, remaining: np.ndarray)
     return len(items)
 
 
-def _suggest(
-    job: Job,
-    artifact: ModelArtifact,
-    trained: Trained,
-    confidence: np.ndarray,
-    predicted: np.ndarray,
-    remaining: np.ndarray,
-) -> None:
+def _suggest(job: Job, artifact: ModelArtifact, trained: Trained, remaining: np.ndarray) -> None:
     """Replace the suggestions of items waiting for humans; never on the validation slice."""
     rows = np.flatnonzero(remaining & ~trained.pool_held_out)
     ids = [int(trained.pool_ids[row]) for row in rows]
-    labels = list(job.labels)
+    space = trained.space
+    predicted = space.predicted(trained.pool_probabilities)
     for start in range(0, len(ids), LABEL_BATCH_SIZE):
         Suggestion.objects.filter(item_id__in=ids[start : start + LABEL_BATCH_SIZE]).delete()
     Suggestion.objects.bulk_create(
@@ -510,8 +504,9 @@ def _suggest(
                 job_id=job.pk,
                 item_id=int(trained.pool_ids[row]),
                 artifact=artifact,
-                label=labels[int(predicted[row])],
-                confidence=round(float(confidence[row]), 6),
+                label=space.text(predicted[row])[:200],
+                value=space.value(trained.pool_probabilities[row]),
+                confidence=round(float(trained.pool_confidence[row]), 6),
             )
             for row in rows
         ),

@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from active_learning.labelspace import MULTILABEL_TASK_TYPES, SINGLE_LABEL_TASK_TYPES
 from active_learning.learners.registry import learner_installed
 from active_learning.models import AutoLabeling, HeldOutItem, LearnerKind
 from active_learning.services.priorities import validation_slice_draw
@@ -12,7 +13,7 @@ from labeling.models import Job, User
 from labeling.states import JobStatus
 from labeling.task_types import get_task_type
 
-SUPPORTED_TASK_TYPES = ("text-classification", "image-classification")
+SUPPORTED_TASK_TYPES = SINGLE_LABEL_TASK_TYPES + MULTILABEL_TASK_TYPES
 _LEARNER_MEDIA = {
     LearnerKind.TEXT_TFIDF: "text",
     LearnerKind.TEXT_EMBEDDING: "text",
