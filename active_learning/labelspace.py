@@ -81,6 +81,12 @@ class LabelSpace:
             return (predicted == truth.astype(bool)).all(axis=1)
         return predicted == truth
 
+    def hits_exact(self, given: np.ndarray, truth: np.ndarray) -> np.ndarray:
+        """Whether two target arrays agree item by item (the class, or the exact set)."""
+        if self.multilabel:
+            return (given == truth).all(axis=1)
+        return given == truth
+
     def uncertainty(self, probabilities: np.ndarray, strategy) -> np.ndarray:
         """Human-queue scores in [0, 1]; multi-label: 1 − P(the whole set is right)."""
         if self.multilabel:

@@ -40,6 +40,8 @@ FASHION_CLASSES = [
 DEFAULTS = {  # least validation slice, labels per round, labels before round 1, refill
     "digits": (200, 40, 40, False),
     "fashion-mnist": (400, 300, 300, True),
+    "digits-grid": (200, 100, 100, False),
+    "fashion-grid": (400, 300, 300, True),
     "rotten-tomatoes": (600, 400, 400, False),
     "images": (300, 200, 200, False),
     "text": (400, 300, 300, False),
@@ -80,6 +82,38 @@ def load_fashion_mnist() -> tuple[np.ndarray, list[str], list[str]]:
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
     return images, [FASHION_CLASSES[t] for t in labels], FASHION_CLASSES
+
+
+def make_grids(
+    images: np.ndarray, truth: list[str], classes: list[str], count: int, seed: int, reuse: bool
+) -> tuple[np.ndarray, list[list[str]], list[str]]:
+    """Multi-label images from single-label ones: 2×2 grids whose cells each hold one of the
+    images with probability 1/2 (at least one does), labeled with the set of classes present.
+    ``reuse``: an image may appear in several grids (digits: 1,797 images); otherwise each is
+    used once and the count is cut to what the images allow."""
+    rng = np.random.default_rng(seed)
+    pool = iter(rng.permutation(len(images)).tolist())
+    height, width = images.shape[1:3]
+    grids, sets = [], []
+    for _ in range(count):
+        filled = rng.random(4) < 0.5
+        if not filled.any():
+            filled[rng.integers(4)] = True
+        grid = np.zeros((2 * height, 2 * width), np.uint8)
+        present = set()
+        try:
+            for cell in np.flatnonzero(filled):
+                index = int(rng.integers(len(images))) if reuse else next(pool)
+                row, col = divmod(int(cell), 2)
+                grid[row * height : (row + 1) * height, col * width : (col + 1) * width] = images[
+                    index
+                ]
+                present.add(truth[index])
+        except StopIteration:
+            break
+        grids.append(grid)
+        sets.append([c for c in classes if c in present])
+    return np.stack(grids), sets, classes
 
 
 def load_npz(path: Path) -> tuple[np.ndarray, list[str], list[str]]:
@@ -206,6 +240,7 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
         for item_id, data in Item.objects.filter(job=job).values_list("pk", "data")
     }
     noise = random.Random(args.seed)
+    multilabel = task_type.endswith("-multilabel")
     started = time.perf_counter()
     answered = 0
     refused = None
@@ -218,13 +253,27 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
         if lease is None:
             break
         label = truth[lease.item_id]
-        if args.noise and noise.random() < args.noise:
-            label = noise.choice([c for c in classes if c != label])
-        annotation_submit(assignment_id=lease.pk, worker=human, answer={"label": label})
+        if multilabel:  # the set; a noisy answer gets one label wrong (added or dropped)
+            chosen = set(label)
+            if args.noise and noise.random() < args.noise:
+                chosen ^= {noise.choice(classes)}
+            answer = {"categories": {"labels": [c for c in classes if c in chosen]}}
+        else:
+            if args.noise and noise.random() < args.noise:
+                label = noise.choice([c for c in classes if c != label])
+            answer = {"label": label}
+        annotation_submit(assignment_id=lease.pk, worker=human, answer=answer)
         answered += 1
     wall = time.perf_counter() - started
 
-    labels = dict(ConsolidatedLabel.objects.filter(job=job).values_list("item_id", "label"))
+    labels = {
+        item_id: (sorted(value["labels"]) if multilabel else label)
+        for item_id, label, value in ConsolidatedLabel.objects.filter(job=job).values_list(
+            "item_id", "label", "value"
+        )
+    }
+    if multilabel:
+        truth = {item_id: sorted(value) for item_id, value in truth.items()}
     machine = set(
         ConsolidatedLabel.objects.filter(job=job, human_annotated=False).values_list(
             "item_id", flat=True
@@ -274,20 +323,23 @@ def run_baseline(args, lines: list[dict], classes: list[str], task_type: str, bu
     gets the model's best guess (the budget is spent)."""
     from django.conf import settings
 
+    from active_learning.labelspace import LabelSpace
     from active_learning.learners.images import load_pixels
     from active_learning.learners.registry import learner_module, make_learner
     from active_learning.threshold import select_threshold
 
+    space = LabelSpace.for_job(task_type, classes)
     rng = np.random.default_rng(args.seed)
     total = len(lines)
     order = rng.permutation(total)
     validation = order[: args.validation_size]
     training = order[args.validation_size : budget]
     rest = order[budget:]
-    index = {c: i for i, c in enumerate(classes)}
-    targets = np.asarray([index[line["truth"]] for line in lines])
+    targets = space.targets(
+        [space.target(line["truth"], {"labels": line["truth"]}) for line in lines]
+    )
     started = time.perf_counter()
-    if task_type == "image-classification":
+    if task_type.startswith("image-"):
         refs = {i: line["source-ref"] for i, line in enumerate(lines)}
         cache = Path(settings.MEDIA_ROOT) / "baseline-pixels.npz"
         _, inputs = load_pixels(cache_file=cache, root=Path(settings.MEDIA_ROOT), refs=refs)
@@ -311,38 +363,38 @@ def run_baseline(args, lines: list[dict], classes: list[str], task_type: str, bu
     given = targets.copy()
     humans = order[:budget]
     flip = rng.random(len(humans)) < args.noise
-    shift = rng.integers(1, len(classes), len(humans)) if len(classes) > 1 else 0
-    given[humans[flip]] = (targets[humans[flip]] + np.asarray(shift)[flip]) % len(classes)
-    human_right = int((given[humans] == targets[humans]).sum())
+    if space.multilabel:  # one label of the set added or dropped
+        which = rng.integers(0, len(classes), len(humans))
+        given[humans[flip], which[flip]] ^= 1
+    else:
+        shift = rng.integers(1, len(classes), len(humans)) if len(classes) > 1 else 0
+        given[humans[flip]] = (targets[humans[flip]] + np.asarray(shift)[flip]) % len(classes)
+    human_right = int(space.hits_exact(given[humans], targets[humans]).sum())
 
     learner.fit(take(training), given[training], len(classes), lambda: None)
     valid = learner.predict_proba(take(validation))
     choice = select_threshold(
-        valid.max(axis=1), valid.argmax(axis=1) == given[validation], target=args.target
+        space.confidence(valid), space.hits(valid, given[validation]), target=args.target
     )
     predicted = learner.predict_proba(take(rest))
-    guess = predicted.argmax(axis=1)
+    right = space.hits(predicted, targets[rest])
     cleared = (
-        predicted.max(axis=1) >= choice.threshold
+        space.confidence(predicted) >= choice.threshold
         if choice.threshold is not None
         else np.zeros(len(rest), bool)
     )
-    wrong = int((guess != targets[rest]).sum())
+    wrong = int((~right).sum())
     return {
         "human_labels": budget,
         "human_share": round(budget / total, 4),
         "threshold": choice.threshold,
         "auto_labels_at_threshold": int(cleared.sum()),
-        "auto_label_accuracy": (
-            round(float((guess[cleared] == targets[rest][cleared]).mean()), 4)
-            if cleared.any()
-            else None
-        ),
+        "auto_label_accuracy": round(float(right[cleared].mean()), 4) if cleared.any() else None,
         "final_accuracy_best_guess_for_the_rest": round(
             (human_right + len(rest) - wrong) / total, 4
         ),
         "final_accuracy_at_threshold_rest_unlabeled": round(
-            (human_right + int((guess[cleared] == targets[rest][cleared]).sum())) / total, 4
+            (human_right + int(right[cleared].sum())) / total, 4
         ),
         "wall_seconds": round(time.perf_counter() - started, 1),
     }
@@ -351,7 +403,14 @@ def run_baseline(args, lines: list[dict], classes: list[str], task_type: str, bu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--dataset", choices=["digits", "fashion-mnist", "rotten-tomatoes"])
+    source.add_argument(
+        "--dataset",
+        choices=["digits", "fashion-mnist", "rotten-tomatoes", "digits-grid", "fashion-grid"],
+        help="*-grid: multi-label 2×2 grids of the digits or Fashion-MNIST images",
+    )
+    parser.add_argument(
+        "--grids", type=int, help="how many grids (digits-grid 3,000; fashion-grid all)"
+    )
     source.add_argument("--images-npz", type=Path)
     source.add_argument("--text-csv", type=Path)
     parser.add_argument("--limit", type=int, help="a random subset of this many items")
@@ -389,6 +448,16 @@ def main() -> None:
     elif args.dataset == "fashion-mnist":
         data, truth, classes = load_fashion_mnist()
         kind = "fashion-mnist"
+    elif args.dataset == "digits-grid":
+        data, truth, classes = make_grids(
+            *load_digits_images(), count=args.grids or 3000, seed=args.seed, reuse=True
+        )
+        kind = "digits-grid"
+    elif args.dataset == "fashion-grid":
+        data, truth, classes = make_grids(
+            *load_fashion_mnist(), count=args.grids or 70_000, seed=args.seed, reuse=False
+        )
+        kind = "fashion-grid"
     elif args.dataset == "rotten-tomatoes":
         data, truth, classes = load_rotten_tomatoes()
         kind = "rotten-tomatoes"
@@ -416,7 +485,8 @@ def main() -> None:
         if isinstance(data, np.ndarray):
             refs = write_images(data, run_dir / "media")
             lines = [{"source-ref": r, "truth": t} for r, t in zip(refs, truth, strict=True)]
-            task_type = "image-classification"
+            multilabel = isinstance(truth[0], list)
+            task_type = "image-classification" + ("-multilabel" if multilabel else "")
         else:
             lines = [{"source": s, "truth": t} for s, t in zip(data, truth, strict=True)]
             task_type = "text-classification"
