@@ -169,6 +169,13 @@ def setup_django(run_dir: Path, threads: int, cnn_samples: int | None) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    # Worker-quality re-estimation: in production a debounced task (once per 5 s per job);
+    # with eager Celery it would re-read the whole job after every answer (0.4 s each at
+    # 50,000 answers), a cost of the simulation, not of the loop. With one answer per item
+    # it changes no label, so the simulated humans skip it.
+    from labeling.services import quality_hooks
+
+    quality_hooks.quality_request_reestimate = lambda *, job_id: None
     if cnn_samples:
         from django.conf import settings
 
