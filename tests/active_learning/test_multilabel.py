@@ -259,10 +259,9 @@ def test_image_multilabel_end_to_end(make_job, manager, labeler, settings):
     assert done.validation_accuracy > 0.8  # exact sets on the held-out slice
     machine = list(ConsolidatedLabel.objects.filter(job=job, human_annotated=False))
     assert len(machine) == done.auto_labeled
-    if machine:  # the bound decides; when it clears, the sets are right
-        assert done.lower_bound >= 0.95
-        right = sum(label.value["labels"] == _truth(label.item_id) for label in machine)
-        assert right / len(machine) >= 0.95
-        assert all(
-            set(label.value) >= {"labels", "class_ids", "confidence_map"} for label in machine
-        )
+    assert done.threshold is not None and done.lower_bound >= 0.95 and machine
+    right = sum(label.value["labels"] == _truth(label.item_id) for label in machine)
+    assert right / len(machine) >= 0.95
+    for label in machine:
+        assert set(label.value) == {"labels", "class_ids", "confidence_map", "probabilities"}
+        assert label.confidence >= done.threshold
