@@ -41,6 +41,7 @@ def _settings_payload(job: Job) -> dict:
         raise NotFound("automated labeling was never turned on for this job")
     config.counts = selectors.label_sources(job_id=job.pk)
     config.suggestions = selectors.suggestion_stats(job_id=job.pk)
+    config.budget = selectors.budget_status(config=config)
     return AutoLabelingOut(config).data
 
 

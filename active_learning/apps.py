@@ -11,8 +11,11 @@ class ActiveLearningConfig(AppConfig):
         # Imported here, not at the top: they load models, which the app registry must
         # have finished loading first.
         from active_learning import receivers
+        from active_learning.services.budget import human_budget_gate
         from labeling.events import item_consolidated
+        from labeling.services.claim_gates import register_claim_gate
         from labeling.task_ui import register_task_context
 
         item_consolidated.connect(receivers.on_item_consolidated, dispatch_uid="al-consolidated")
         register_task_context(receivers.task_suggestion)
+        register_claim_gate(human_budget_gate)

@@ -27,7 +27,10 @@ class AutoLabeling(models.Model):
     alpha = models.FloatField(
         default=0.05, validators=[MinValueValidator(0.001), MaxValueValidator(0.5)]
     )
+    # Items humans may label (see services/budget.py for what counts); None: no limit.
     human_budget = models.PositiveIntegerField(null=True, blank=True)
+    # When the human labels reached the budget and the last round was queued.
+    budget_spent_at = models.DateTimeField(null=True, blank=True)
     strategy = models.CharField(max_length=32, default="margin")
     learner = models.CharField(max_length=32, choices=LearnerKind.choices, default="auto")
     validation_size = models.PositiveIntegerField(default=200)
@@ -35,6 +38,12 @@ class AutoLabeling(models.Model):
     # slice keeps its size (costs human labels; lets later rounds judge hard items).
     validation_refill = models.BooleanField(default=False)
     round_every = models.PositiveIntegerField(default=50, validators=[MinValueValidator(1)])
+    # A round also waits for this share of the labels the last one had: rounds come further
+    # apart as labels grow, so the total training cost stays a bounded multiple (1 + 1/g) of
+    # the last round's instead of growing with the square of the labels.
+    round_growth = models.FloatField(
+        default=0.2, validators=[MinValueValidator(0.0), MaxValueValidator(10.0)]
+    )
     min_training_labels = models.PositiveIntegerField(default=20)
     preannotate = models.BooleanField(default=False)
     # Set when an audit found the auto-labels below the target: no more auto-labels.
@@ -180,6 +189,8 @@ class AutoLabel(models.Model):
     round = models.ForeignKey(TrainingRound, on_delete=models.CASCADE, related_name="+")
     artifact = models.ForeignKey(ModelArtifact, on_delete=models.CASCADE, related_name="+")
     label = models.CharField(max_length=200)
+    # The label value as stored (multi-label: the set, with each label's probability).
+    value = models.JSONField(default=dict)
     confidence = models.FloatField()
     audit = models.ForeignKey(
         Audit, on_delete=models.SET_NULL, null=True, blank=True, related_name="auto_labels"
@@ -197,6 +208,7 @@ class Suggestion(models.Model):
     item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="suggestion")
     artifact = models.ForeignKey(ModelArtifact, on_delete=models.CASCADE, related_name="+")
     label = models.CharField(max_length=200)
+    value = models.JSONField(default=dict)
     confidence = models.FloatField()
 
     class Meta:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import Count, Q
 
+from active_learning.labelspace import label_key
 from active_learning.models import (
     Audit,
     AutoLabeling,
@@ -12,7 +13,9 @@ from active_learning.models import (
     Suggestion,
     TrainingRound,
 )
-from labeling.models import Assignment, ConsolidatedLabel
+from active_learning.services.budget import budget_use
+from labeling.models import Assignment, ConsolidatedLabel, Item
+from labeling.states import ItemStatus
 
 
 def auto_labeling_for_job(*, job_id: int) -> AutoLabeling | None:
@@ -45,15 +48,48 @@ def label_sources(*, job_id: int) -> dict[str, int]:
     return counts
 
 
+def budget_status(*, config: AutoLabeling | None) -> dict[str, Any] | None:
+    """The human budget: used (labeled + in progress), whether it is spent, what is left
+    unlabeled and why. None when the job has no budget."""
+    if config is None or config.human_budget is None:
+        return None
+    use = budget_use(job_id=config.job_id, budget=config.human_budget)
+    unlabeled = Item.objects.filter(job_id=config.job_id, status=ItemStatus.OPEN).count()
+    spent = use.spent and config.enabled
+    message = ""
+    if spent:
+        message = (
+            f"The human budget of {use.budget} items is spent: humans get no new items. "
+            f"{unlabeled} items are left unlabeled"
+            + (
+                f" (the model could not prove {config.target_accuracy} accuracy on them)"
+                if config.budget_spent_at
+                else f" ({use.in_progress} being finished by humans first)"
+            )
+            + "; raise the budget to send them to humans."
+        )
+    return {
+        "budget": use.budget,
+        "labeled": use.labeled,
+        "in_progress": use.in_progress,
+        "used": use.used,
+        "left": max(use.budget - use.used, 0),
+        "spent": spent,
+        "spent_at": config.budget_spent_at,
+        "unlabeled": unlabeled,
+        "message": message,
+    }
+
+
 def suggestion_stats(*, job_id: int) -> dict[str, Any]:
     """Of the suggestions humans have answered since, how many they changed."""
     answered = Suggestion.objects.filter(
         job_id=job_id, item__consolidated__human_annotated=True
-    ).values_list("label", "item__consolidated__label")
+    ).values_list("label", "value", "item__consolidated__label", "item__consolidated__value")
     total = changed = 0
-    for suggested, given in answered.iterator():
+    for suggested, suggested_value, given, given_value in answered.iterator():
         total += 1
-        changed += suggested != given
+        changed += label_key(suggested, suggested_value) != label_key(given, given_value)
     return {
         "answered": total,
         "changed": changed,

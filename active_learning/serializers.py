@@ -15,14 +15,30 @@ class AutoLabelingIn(serializers.Serializer):
     validation_size = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
     validation_refill = serializers.BooleanField(required=False)
     round_every = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False)
+    round_growth = serializers.FloatField(min_value=0.0, max_value=10.0, required=False)
     min_training_labels = serializers.IntegerField(min_value=2, max_value=1_000_000, required=False)
     preannotate = serializers.BooleanField(required=False)
+
+
+class BudgetOut(serializers.Serializer):
+    budget = serializers.IntegerField(help_text="items humans may label")
+    labeled = serializers.IntegerField(help_text="items with a human label")
+    in_progress = serializers.IntegerField(help_text="open items humans hold or partly answered")
+    used = serializers.IntegerField()
+    left = serializers.IntegerField()
+    spent = serializers.BooleanField(help_text="humans get no new items of the job")
+    spent_at = serializers.DateTimeField(
+        allow_null=True, help_text="when the last round was queued"
+    )
+    unlabeled = serializers.IntegerField(help_text="items with no label yet")
+    message = serializers.CharField()
 
 
 class AutoLabelingOut(serializers.ModelSerializer):
     auto_labeling_allowed = serializers.BooleanField(source="may_auto_label")
     counts = serializers.DictField(child=serializers.IntegerField(), default=dict)
     suggestions = serializers.DictField(default=dict)
+    budget = BudgetOut(allow_null=True, default=None)
 
     class Meta:
         model = AutoLabeling
@@ -38,6 +54,7 @@ class AutoLabelingOut(serializers.ModelSerializer):
             "validation_size",
             "validation_refill",
             "round_every",
+            "round_growth",
             "min_training_labels",
             "preannotate",
             "stopped_reason",
@@ -45,6 +62,8 @@ class AutoLabelingOut(serializers.ModelSerializer):
             "labels_at_last_round",
             "counts",
             "suggestions",
+            "budget",
+            "budget_spent_at",
             "created_at",
             "updated_at",
         ]

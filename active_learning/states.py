@@ -30,6 +30,7 @@ class RoundTrigger(models.TextChoices):
     LABELS = "labels", "New human labels"
     MANUAL = "manual", "Asked by a manager"
     SWEEP = "sweep", "Periodic check"
+    BUDGET = "budget", "The human budget is spent: the last round"
 
 
 class AuditStatus(models.TextChoices):

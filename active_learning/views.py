@@ -73,6 +73,7 @@ def job_auto_labeling(request: HttpRequest, job_id: int) -> HttpResponse:
         "audit_form": AuditForm(),
         "counts": selectors.label_sources(job_id=job.pk),
         "suggestions": selectors.suggestion_stats(job_id=job.pk),
+        "budget": selectors.budget_status(config=config),
         "rounds": selectors.rounds_for_job(job_id=job.pk)[::-1],
         "models": selectors.models_for_job(job_id=job.pk),
         "audits": selectors.audits_for_job(job_id=job.pk),

@@ -37,13 +37,18 @@ FASHION_CLASSES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 ]  # fmt: skip
-DEFAULTS = {  # validation slice, labels per round, labels before the first round
-    "digits": (200, 40, 40),
-    "fashion-mnist": (400, 300, 300),
-    "rotten-tomatoes": (600, 400, 400),
-    "images": (300, 200, 200),
-    "text": (400, 300, 300),
+DEFAULTS = {  # least validation slice, labels per round, labels before round 1, refill
+    "digits": (200, 40, 40, False),
+    "fashion-mnist": (400, 300, 300, True),
+    "digits-grid": (200, 100, 100, False),
+    "fashion-grid": (400, 300, 300, True),
+    "rotten-tomatoes": (600, 400, 400, False),
+    "images": (300, 200, 200, False),
+    "text": (400, 300, 300, False),
 }
+# The validation slice grows with the data (4·√n, at most 2,000): the width of the
+# threshold's bound shrinks like 1/√(slice) while its cost is a share slice/n of the items.
+VALIDATION_PER_ROOT_N, VALIDATION_MAX = 4, 2000
 
 
 # --- Data -----------------------------------------------------------------------------------
@@ -77,6 +82,38 @@ def load_fashion_mnist() -> tuple[np.ndarray, list[str], list[str]]:
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
     return images, [FASHION_CLASSES[t] for t in labels], FASHION_CLASSES
+
+
+def make_grids(
+    images: np.ndarray, truth: list[str], classes: list[str], count: int, seed: int, reuse: bool
+) -> tuple[np.ndarray, list[list[str]], list[str]]:
+    """Multi-label images from single-label ones: 2×2 grids whose cells each hold one of the
+    images with probability 1/2 (at least one does), labeled with the set of classes present.
+    ``reuse``: an image may appear in several grids (digits: 1,797 images); otherwise each is
+    used once and the count is cut to what the images allow."""
+    rng = np.random.default_rng(seed)
+    pool = iter(rng.permutation(len(images)).tolist())
+    height, width = images.shape[1:3]
+    grids, sets = [], []
+    for _ in range(count):
+        filled = rng.random(4) < 0.5
+        if not filled.any():
+            filled[rng.integers(4)] = True
+        grid = np.zeros((2 * height, 2 * width), np.uint8)
+        present = set()
+        try:
+            for cell in np.flatnonzero(filled):
+                index = int(rng.integers(len(images))) if reuse else next(pool)
+                row, col = divmod(int(cell), 2)
+                grid[row * height : (row + 1) * height, col * width : (col + 1) * width] = images[
+                    index
+                ]
+                present.add(truth[index])
+        except StopIteration:
+            break
+        grids.append(grid)
+        sets.append([c for c in classes if c in present])
+    return np.stack(grids), sets, classes
 
 
 def load_npz(path: Path) -> tuple[np.ndarray, list[str], list[str]]:
@@ -132,6 +169,13 @@ def setup_django(run_dir: Path, threads: int, cnn_samples: int | None) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    # Worker-quality re-estimation: in production a debounced task (once per 5 s per job);
+    # with eager Celery it would re-read the whole job after every answer (0.4 s each at
+    # 50,000 answers), a cost of the simulation, not of the loop. With one answer per item
+    # it changes no label, so the simulated humans skip it.
+    from labeling.services import quality_hooks
+
+    quality_hooks.quality_request_reestimate = lambda *, job_id: None
     if cnn_samples:
         from django.conf import settings
 
@@ -159,6 +203,7 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
 
     from active_learning.models import ModelArtifact, TrainingRound
     from active_learning.services.settings import auto_labeling_enable
+    from labeling.errors import Conflict
     from labeling.models import ConsolidatedLabel, Item, Role
     from labeling.services.annotations import annotation_submit
     from labeling.services.assignments import assignment_claim
@@ -191,6 +236,7 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
         strategy=args.strategy,
         validation_size=args.validation_size,
         round_every=args.round_every,
+        round_growth=args.round_growth,
         min_training_labels=args.first_round,
         human_budget=args.budget,
         learner=args.learner,
@@ -201,20 +247,40 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
         for item_id, data in Item.objects.filter(job=job).values_list("pk", "data")
     }
     noise = random.Random(args.seed)
+    multilabel = task_type.endswith("-multilabel")
     started = time.perf_counter()
     answered = 0
-    while args.budget is None or answered < args.budget:
-        lease = assignment_claim(job=job, worker=human)
+    refused = None
+    while True:
+        try:
+            lease = assignment_claim(job=job, worker=human)
+        except Conflict as exc:  # the human budget is spent: the job takes no more humans
+            refused = exc.message
+            break
         if lease is None:
             break
         label = truth[lease.item_id]
-        if args.noise and noise.random() < args.noise:
-            label = noise.choice([c for c in classes if c != label])
-        annotation_submit(assignment_id=lease.pk, worker=human, answer={"label": label})
+        if multilabel:  # the set; a noisy answer gets one label wrong (added or dropped)
+            chosen = set(label)
+            if args.noise and noise.random() < args.noise:
+                chosen ^= {noise.choice(classes)}
+            answer = {"categories": {"labels": [c for c in classes if c in chosen]}}
+        else:
+            if args.noise and noise.random() < args.noise:
+                label = noise.choice([c for c in classes if c != label])
+            answer = {"label": label}
+        annotation_submit(assignment_id=lease.pk, worker=human, answer=answer)
         answered += 1
     wall = time.perf_counter() - started
 
-    labels = dict(ConsolidatedLabel.objects.filter(job=job).values_list("item_id", "label"))
+    labels = {
+        item_id: (sorted(value["labels"]) if multilabel else label)
+        for item_id, label, value in ConsolidatedLabel.objects.filter(job=job).values_list(
+            "item_id", "label", "value"
+        )
+    }
+    if multilabel:
+        truth = {item_id: sorted(value) for item_id, value in truth.items()}
     machine = set(
         ConsolidatedLabel.objects.filter(job=job, human_annotated=False).values_list(
             "item_id", flat=True
@@ -231,6 +297,7 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
         "human_share": round(answered / total, 4),
         "auto_labels": len(machine),
         "unlabeled": total - len(labels),
+        "humans_refused": refused,
         "final_accuracy": round(right / total, 4),
         "auto_label_accuracy": round(auto_right / len(machine), 4) if machine else None,
         "rounds": sum(r.status == "done" for r in rounds),
@@ -263,20 +330,23 @@ def run_baseline(args, lines: list[dict], classes: list[str], task_type: str, bu
     gets the model's best guess (the budget is spent)."""
     from django.conf import settings
 
+    from active_learning.labelspace import LabelSpace
     from active_learning.learners.images import load_pixels
     from active_learning.learners.registry import learner_module, make_learner
     from active_learning.threshold import select_threshold
 
+    space = LabelSpace.for_job(task_type, classes)
     rng = np.random.default_rng(args.seed)
     total = len(lines)
     order = rng.permutation(total)
     validation = order[: args.validation_size]
     training = order[args.validation_size : budget]
     rest = order[budget:]
-    index = {c: i for i, c in enumerate(classes)}
-    targets = np.asarray([index[line["truth"]] for line in lines])
+    targets = space.targets(
+        [space.target(line["truth"], {"labels": line["truth"]}) for line in lines]
+    )
     started = time.perf_counter()
-    if task_type == "image-classification":
+    if task_type.startswith("image-"):
         refs = {i: line["source-ref"] for i, line in enumerate(lines)}
         cache = Path(settings.MEDIA_ROOT) / "baseline-pixels.npz"
         _, inputs = load_pixels(cache_file=cache, root=Path(settings.MEDIA_ROOT), refs=refs)
@@ -300,38 +370,38 @@ def run_baseline(args, lines: list[dict], classes: list[str], task_type: str, bu
     given = targets.copy()
     humans = order[:budget]
     flip = rng.random(len(humans)) < args.noise
-    shift = rng.integers(1, len(classes), len(humans)) if len(classes) > 1 else 0
-    given[humans[flip]] = (targets[humans[flip]] + np.asarray(shift)[flip]) % len(classes)
-    human_right = int((given[humans] == targets[humans]).sum())
+    if space.multilabel:  # one label of the set added or dropped
+        which = rng.integers(0, len(classes), len(humans))
+        given[humans[flip], which[flip]] ^= 1
+    else:
+        shift = rng.integers(1, len(classes), len(humans)) if len(classes) > 1 else 0
+        given[humans[flip]] = (targets[humans[flip]] + np.asarray(shift)[flip]) % len(classes)
+    human_right = int(space.hits_exact(given[humans], targets[humans]).sum())
 
     learner.fit(take(training), given[training], len(classes), lambda: None)
     valid = learner.predict_proba(take(validation))
     choice = select_threshold(
-        valid.max(axis=1), valid.argmax(axis=1) == given[validation], target=args.target
+        space.confidence(valid), space.hits(valid, given[validation]), target=args.target
     )
     predicted = learner.predict_proba(take(rest))
-    guess = predicted.argmax(axis=1)
+    right = space.hits(predicted, targets[rest])
     cleared = (
-        predicted.max(axis=1) >= choice.threshold
+        space.confidence(predicted) >= choice.threshold
         if choice.threshold is not None
         else np.zeros(len(rest), bool)
     )
-    wrong = int((guess != targets[rest]).sum())
+    wrong = int((~right).sum())
     return {
         "human_labels": budget,
         "human_share": round(budget / total, 4),
         "threshold": choice.threshold,
         "auto_labels_at_threshold": int(cleared.sum()),
-        "auto_label_accuracy": (
-            round(float((guess[cleared] == targets[rest][cleared]).mean()), 4)
-            if cleared.any()
-            else None
-        ),
+        "auto_label_accuracy": round(float(right[cleared].mean()), 4) if cleared.any() else None,
         "final_accuracy_best_guess_for_the_rest": round(
             (human_right + len(rest) - wrong) / total, 4
         ),
         "final_accuracy_at_threshold_rest_unlabeled": round(
-            (human_right + int((guess[cleared] == targets[rest][cleared]).sum())) / total, 4
+            (human_right + int(right[cleared].sum())) / total, 4
         ),
         "wall_seconds": round(time.perf_counter() - started, 1),
     }
@@ -340,7 +410,14 @@ def run_baseline(args, lines: list[dict], classes: list[str], task_type: str, bu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--dataset", choices=["digits", "fashion-mnist", "rotten-tomatoes"])
+    source.add_argument(
+        "--dataset",
+        choices=["digits", "fashion-mnist", "rotten-tomatoes", "digits-grid", "fashion-grid"],
+        help="*-grid: multi-label 2×2 grids of the digits or Fashion-MNIST images",
+    )
+    parser.add_argument(
+        "--grids", type=int, help="how many grids (digits-grid 3,000; fashion-grid all)"
+    )
     source.add_argument("--images-npz", type=Path)
     source.add_argument("--text-csv", type=Path)
     parser.add_argument("--limit", type=int, help="a random subset of this many items")
@@ -352,7 +429,15 @@ def main() -> None:
     parser.add_argument("--validation-size", type=int)
     parser.add_argument("--round-every", type=int)
     parser.add_argument(
-        "--refill", action="store_true", help="keep the validation slice at its size"
+        "--refill",
+        action=argparse.BooleanOptionalAction,
+        help="keep the validation slice at its size (default: on for fashion-mnist)",
+    )
+    parser.add_argument(
+        "--round-growth",
+        type=float,
+        default=0.2,
+        help="a round also waits for this share of the labels the last one had",
     )
     parser.add_argument("--first-round", type=int, help="training labels before round 1")
     parser.add_argument("--budget", type=int, help="stop the humans after this many labels")
@@ -370,6 +455,16 @@ def main() -> None:
     elif args.dataset == "fashion-mnist":
         data, truth, classes = load_fashion_mnist()
         kind = "fashion-mnist"
+    elif args.dataset == "digits-grid":
+        data, truth, classes = make_grids(
+            *load_digits_images(), count=args.grids or 3000, seed=args.seed, reuse=True
+        )
+        kind = "digits-grid"
+    elif args.dataset == "fashion-grid":
+        data, truth, classes = make_grids(
+            *load_fashion_mnist(), count=args.grids or 70_000, seed=args.seed, reuse=False
+        )
+        kind = "fashion-grid"
     elif args.dataset == "rotten-tomatoes":
         data, truth, classes = load_rotten_tomatoes()
         kind = "rotten-tomatoes"
@@ -379,14 +474,16 @@ def main() -> None:
     else:
         data, truth, classes = load_csv(args.text_csv)
         kind = "text"
-    validation, every, first = DEFAULTS[kind]
-    args.validation_size = args.validation_size or validation
-    args.round_every = args.round_every or every
-    args.first_round = args.first_round or first
     if args.limit and args.limit < len(truth):
         keep = np.sort(np.random.default_rng(args.seed).permutation(len(truth))[: args.limit])
         data = data[keep] if isinstance(data, np.ndarray) else [data[i] for i in keep]
         truth = [truth[i] for i in keep]
+    validation, every, first, refill = DEFAULTS[kind]
+    scaled = min(VALIDATION_MAX, round(VALIDATION_PER_ROOT_N * np.sqrt(len(truth))))
+    args.validation_size = args.validation_size or max(validation, scaled)
+    args.refill = refill if args.refill is None else args.refill
+    args.round_every = args.round_every or every
+    args.first_round = args.first_round or first
 
     run_dir = OUT / f"{kind}-{time.strftime('%Y%m%dT%H%M%S')}"
     run_dir.mkdir(parents=True)
@@ -395,7 +492,8 @@ def main() -> None:
         if isinstance(data, np.ndarray):
             refs = write_images(data, run_dir / "media")
             lines = [{"source-ref": r, "truth": t} for r, t in zip(refs, truth, strict=True)]
-            task_type = "image-classification"
+            multilabel = isinstance(truth[0], list)
+            task_type = "image-classification" + ("-multilabel" if multilabel else "")
         else:
             lines = [{"source": s, "truth": t} for s, t in zip(data, truth, strict=True)]
             task_type = "text-classification"
@@ -427,6 +525,7 @@ def report(args, kind: str, items: int, loop: dict, baseline: dict | None) -> No
         "validation_size": args.validation_size,
         "validation_refill": args.refill,
         "round_every": args.round_every,
+        "round_growth": args.round_growth,
         "torch_threads": args.threads,
         "cnn_samples_seen": args.cnn_samples,
         "active_learning": loop,

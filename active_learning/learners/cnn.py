@@ -22,6 +22,7 @@ SHIFT_PIXELS = 2
 TARGET_SAMPLES_SEEN = 40_000
 MIN_EPOCHS, MAX_EPOCHS = 6, 200
 PREDICT_BATCH = 512
+LABEL_SMOOTHING = 0.05
 
 
 def _network(classes: int, width: int) -> nn.Module:
@@ -76,6 +77,7 @@ class SmallCnn:
         self.seed = seed
         self.network: nn.Module | None = None
         self.classes = 0
+        self.multilabel = False
 
     def fit(self, inputs: np.ndarray, targets: np.ndarray, classes: int, heartbeat: Heartbeat):
         # Workers share the machine with the web processes: one thread unless told otherwise.
@@ -83,16 +85,22 @@ class SmallCnn:
         torch.manual_seed(self.seed)
         generator = torch.Generator().manual_seed(self.seed)
         self.classes = classes
+        # A set of labels per image: one sigmoid output per label, binary cross-entropy.
+        self.multilabel = np.ndim(targets) == 2
         self.network = _network(classes, self.width)
         images = _to_tensor(inputs)
-        labels = torch.from_numpy(np.asarray(targets, np.int64))
+        if self.multilabel:
+            labels = torch.from_numpy(np.asarray(targets, np.float32))
+            loss_of = nn.BCEWithLogitsLoss()
+        else:
+            labels = torch.from_numpy(np.asarray(targets, np.int64))
+            loss_of = nn.CrossEntropyLoss(label_smoothing=LABEL_SMOOTHING)
         count = len(labels)
         seen = int(getattr(settings, "ACTIVE_LEARNING_CNN_SAMPLES_SEEN", TARGET_SAMPLES_SEEN))
         epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(seen / max(count, 1))))
         steps = epochs * math.ceil(count / BATCH_SIZE)
         optimizer = torch.optim.AdamW(self.network.parameters(), lr=3e-3, weight_decay=5e-4)
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=steps)
-        loss_of = nn.CrossEntropyLoss(label_smoothing=0.05)
         self.network.train()
         for _ in range(epochs):
             heartbeat()
@@ -114,12 +122,21 @@ class SmallCnn:
         with torch.inference_mode():
             for start in range(0, len(inputs), PREDICT_BATCH):
                 batch = _to_tensor(inputs[start : start + PREDICT_BATCH])
-                out.append(torch.softmax(self.network(batch), dim=1).numpy())
+                logits = self.network(batch)
+                if self.multilabel:
+                    out.append(torch.sigmoid(logits).numpy())
+                else:
+                    out.append(torch.softmax(logits, dim=1).numpy())
         return np.concatenate(out) if out else np.zeros((0, self.classes))
 
     def save(self, path: Path) -> None:
         assert self.network is not None
         torch.save(
-            {"width": self.width, "classes": self.classes, "state": self.network.state_dict()},
+            {
+                "width": self.width,
+                "classes": self.classes,
+                "multilabel": self.multilabel,
+                "state": self.network.state_dict(),
+            },
             path,
         )

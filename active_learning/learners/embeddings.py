@@ -11,9 +11,9 @@ import pickle
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from active_learning.learners.base import Heartbeat
+from active_learning.learners.linear import LinearModel
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -68,21 +68,16 @@ class EmbeddingLogistic:
 
     def __init__(self, *, regularization: float = 2.0):
         self.regularization = regularization
-        self.classifier: LogisticRegression | None = None
-        self.classes = 0
+        self.classifier: LinearModel | None = None
 
     def fit(self, inputs: np.ndarray, targets: np.ndarray, classes: int, heartbeat: Heartbeat):
-        self.classes = classes
         heartbeat()
-        self.classifier = LogisticRegression(C=self.regularization, max_iter=2000)
-        self.classifier.fit(inputs, targets)
+        self.classifier = LinearModel(regularization=self.regularization)
+        self.classifier.fit(inputs, targets, classes)
 
     def predict_proba(self, inputs: np.ndarray) -> np.ndarray:
         assert self.classifier is not None
-        out = np.zeros((len(inputs), self.classes))
-        if len(inputs):
-            out[:, self.classifier.classes_] = self.classifier.predict_proba(inputs)
-        return out
+        return self.classifier.predict_proba(inputs, len(inputs))
 
     def save(self, path: Path) -> None:
         with path.open("wb") as handle:

@@ -1,4 +1,5 @@
-"""Text classification: TF-IDF word and character n-grams with a logistic regression."""
+"""Text classification: TF-IDF word and character n-grams with a logistic regression
+(multinomial for one label per text, one-vs-rest for a set of labels)."""
 
 import pickle
 from pathlib import Path
@@ -6,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from active_learning.learners.base import Heartbeat
+from active_learning.learners.linear import LinearModel
 
 MAX_WORD_FEATURES = 200_000
 MAX_CHAR_FEATURES = 300_000
@@ -36,9 +37,7 @@ class TfidfLogistic:
             min_df=2,
             max_features=MAX_CHAR_FEATURES,
         )
-        self.classifier: LogisticRegression | None = None
-        self.classes = 0
-        self.present: np.ndarray | None = None
+        self.classifier: LinearModel | None = None
 
     def prepare(self, all_texts: list[str]) -> None:
         self.words.fit(all_texts)
@@ -48,19 +47,16 @@ class TfidfLogistic:
         return sp.hstack([self.words.transform(texts), self.chars.transform(texts)]).tocsr()
 
     def fit(self, inputs: list[str], targets: np.ndarray, classes: int, heartbeat: Heartbeat):
-        self.classes = classes
+        """``targets``: class indices, or (items × classes) 0/1 rows for a multi-label job."""
         heartbeat()
-        self.classifier = LogisticRegression(C=self.regularization, max_iter=2000)
-        self.classifier.fit(self._features(inputs), targets)
-        self.present = self.classifier.classes_
+        self.classifier = LinearModel(regularization=self.regularization)
+        self.classifier.fit(self._features(inputs), targets, classes)
         heartbeat()
 
     def predict_proba(self, inputs: list[str]) -> np.ndarray:
-        assert self.classifier is not None and self.present is not None
-        out = np.zeros((len(inputs), self.classes))
-        if inputs:
-            out[:, self.present] = self.classifier.predict_proba(self._features(inputs))
-        return out
+        assert self.classifier is not None
+        features = self._features(inputs) if inputs else None
+        return self.classifier.predict_proba(features, len(inputs))
 
     def save(self, path: Path) -> None:
         with path.open("wb") as handle:

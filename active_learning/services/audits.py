@@ -10,7 +10,9 @@ import random
 from django.db import transaction
 from django.utils import timezone
 
+from active_learning.labelspace import label_key
 from active_learning.models import Audit, AutoLabel, AutoLabeling
+from active_learning.services.budget import BUDGET_SPENT, budget_use
 from active_learning.services.priorities import AUDIT_PRIORITY, PRIORITY_BATCH_SIZE
 from active_learning.services.settings import auto_labeling_stop
 from active_learning.states import AuditStatus
@@ -50,6 +52,15 @@ def audit_start(*, job: Job, by: User, sample_size: int, seed: int | None = None
             raise Conflict("there are no auto-labels to audit", code="nothing_to_audit")
         chooser = random.SystemRandom() if seed is None else random.Random(seed)
         sample = chooser.sample(candidates, min(sample_size, len(candidates)))
+        if config.human_budget is not None:  # audited items count as human-labeled items
+            use = budget_use(job_id=job.pk, budget=config.human_budget)
+            if use.used + len(sample) > use.budget:
+                raise Conflict(
+                    f"an audit of {len(sample)} items needs that many human labels, and the "
+                    f"human budget has {max(use.budget - use.used, 0)} left: raise the "
+                    "budget or audit fewer",
+                    code=BUDGET_SPENT,
+                )
         audit = Audit.objects.create(
             job_id=job.pk,
             sample_size=len(sample),
@@ -75,12 +86,19 @@ def audit_evaluate(*, audit_id: int) -> Audit:
         audit = Audit.objects.select_for_update().get(pk=audit_id)
         if audit.status != AuditStatus.OPEN:
             return audit
-        pairs = list(AutoLabel.objects.filter(audit_id=audit.pk).values_list("item_id", "label"))
-        human = dict(
-            ConsolidatedLabel.objects.filter(
+        # Agreement: the same class, or for multi-label the exact same set.
+        pairs = [
+            (item_id, label_key(label, value))
+            for item_id, label, value in AutoLabel.objects.filter(audit_id=audit.pk).values_list(
+                "item_id", "label", "value"
+            )
+        ]
+        human = {
+            item_id: label_key(label, value)
+            for item_id, label, value in ConsolidatedLabel.objects.filter(
                 item_id__in=[item_id for item_id, _ in pairs], human_annotated=True
-            ).values_list("item_id", "label")
-        )
+            ).values_list("item_id", "label", "value")
+        }
         answered = [(label, human[item_id]) for item_id, label in pairs if item_id in human]
         audit.answered = len(answered)
         audit.agreed = sum(model == person for model, person in answered)

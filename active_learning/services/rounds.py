@@ -8,6 +8,7 @@ job's settings row, renewed while training, so a killed worker's lease simply ru
 """
 
 import logging
+import math
 import random
 import time
 import uuid
@@ -46,7 +47,7 @@ from active_learning.strategies import get_strategy
 from labeling.errors import InvalidTransition
 from labeling.models import ConsolidatedLabel, Item, Job
 from labeling.services.machine_labels import MachineLabel, items_label_by_model
-from labeling.states import JobStatus
+from labeling.states import ItemStatus, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +127,11 @@ def round_transition(*, round: TrainingRound, to: str, reason: str = "", **field
     return True
 
 
+def round_labels_needed(config: AutoLabeling) -> int:
+    """New human labels a round waits for: a fixed count, or a share of the labels so far."""
+    return max(config.round_every, math.ceil(config.round_growth * config.labels_at_last_round))
+
+
 def _human_label_count(job_id: int) -> int:
     return ConsolidatedLabel.objects.filter(job_id=job_id, human_annotated=True).count()
 
@@ -169,7 +175,9 @@ def round_request(
     *, job_id: int, trigger: str, enqueue: Callable[[int], None] | None = None
 ) -> TrainingRound | None:
     """Queue a round if the job's loop is on, none is pending, and (unless a manager asks) at
-    least ``round_every`` human labels arrived since the last one. None when nothing is queued.
+    least ``round_labels_needed`` human labels arrived since the last one: ``round_every``, or
+    ``round_growth`` times the labels the last round had when that is more. None when nothing
+    is queued.
 
     ``enqueue`` sends the round to a worker after the commit (the Celery task does this); a
     caller that runs rounds itself passes None.
@@ -185,10 +193,23 @@ def round_request(
             return None
         humans = _human_label_count(job_id)
         new_labels = humans - config.labels_at_last_round
-        if trigger != RoundTrigger.MANUAL and new_labels < config.round_every:
+        # The human labels reached the budget: one last round, whatever the count of new ones.
+        last_round = (
+            config.human_budget is not None
+            and humans >= config.human_budget
+            and config.budget_spent_at is None
+        )
+        if (
+            trigger != RoundTrigger.MANUAL
+            and not last_round
+            and new_labels < round_labels_needed(config)
+        ):
             return None
         if TrainingRound.objects.filter(job_id=job_id, status__in=ROUND_PENDING).exists():
-            return None
+            return None  # a pending round's end brings the next check (the sweep, at worst)
+        if last_round:
+            trigger = RoundTrigger.BUDGET
+            config.budget_spent_at = timezone.now()
         last = (
             TrainingRound.objects.filter(job_id=job_id)
             .order_by("-number")
@@ -203,7 +224,7 @@ def round_request(
         except IntegrityError:  # pragma: no cover - the row lock above serialises requests
             return None
         config.labels_at_last_round = humans
-        config.save(update_fields=["labels_at_last_round", "updated_at"])
+        config.save(update_fields=["labels_at_last_round", "budget_spent_at", "updated_at"])
         if enqueue is not None:
             transaction.on_commit(lambda: enqueue(new.pk))
     return new
@@ -321,9 +342,7 @@ def _apply(current: TrainingRound, lease: TrainingLease, trained: Trained, path:
             validation_size=choice.validation_size,
             training_seconds=round(trained.seconds, 3),
         )
-        probabilities = trained.pool_probabilities
-        confidence = probabilities.max(axis=1) if len(probabilities) else np.zeros(0)
-        predicted = probabilities.argmax(axis=1) if len(probabilities) else np.zeros(0, int)
+        confidence = trained.pool_confidence
         humans = _human_label_count(job.pk)
         budget_spent = config.human_budget is not None and humans >= config.human_budget
         labeled: set[int] = set()
@@ -331,7 +350,7 @@ def _apply(current: TrainingRound, lease: TrainingLease, trained: Trained, path:
             eligible = (
                 trained.pool_untouched & ~trained.pool_held_out & (confidence >= choice.threshold)
             )
-            labeled = _auto_label(job, current, artifact, trained, confidence, predicted, eligible)
+            labeled = _auto_label(job, current, artifact, trained, eligible)
             would_label = trained.held_out_ids[trained.held_out_confidence >= choice.threshold]
             HeldOutItem.objects.filter(
                 item_id__in=[int(i) for i in would_label], would_label_round__isnull=True
@@ -341,7 +360,7 @@ def _apply(current: TrainingRound, lease: TrainingLease, trained: Trained, path:
             _refill_validation(job, config, current, trained, remaining)
         reordered = _reprioritise(config, trained, remaining)
         if config.preannotate:
-            _suggest(job, artifact, trained, confidence, predicted, remaining)
+            _suggest(job, artifact, trained, remaining)
         auto_total = ConsolidatedLabel.objects.filter(job_id=job.pk, human_annotated=False).count()
         notes = []
         if not config.may_auto_label:
@@ -353,7 +372,11 @@ def _apply(current: TrainingRound, lease: TrainingLease, trained: Trained, path:
                 f"({choice.validation_size} validation labels)"
             )
         if budget_spent:
-            notes.append(f"the human budget of {config.human_budget} labels is spent")
+            left = Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN).count()
+            notes.append(
+                f"the human budget of {config.human_budget} items is spent; {left} items are "
+                f"left unlabeled: the model could not prove {config.target_accuracy} on them"
+            )
         moved = round_transition(
             round=current,
             to=RoundStatus.DONE,
@@ -379,11 +402,10 @@ def _auto_label(
     current: TrainingRound,
     artifact: ModelArtifact,
     trained: Trained,
-    confidence: np.ndarray,
-    predicted: np.ndarray,
     eligible: np.ndarray,
 ) -> set[int]:
-    labels = list(job.labels)
+    space = trained.space
+    predicted = space.predicted(trained.pool_probabilities)
     rows = np.flatnonzero(eligible)
     done: set[int] = set()
     for start in range(0, len(rows), LABEL_BATCH_SIZE):
@@ -391,9 +413,9 @@ def _auto_label(
         wanted = {
             int(trained.pool_ids[row]): MachineLabel(
                 item_id=int(trained.pool_ids[row]),
-                label=labels[int(predicted[row])],
-                class_id=int(predicted[row]),
-                confidence=float(confidence[row]),
+                label=space.text(predicted[row]),
+                value=space.value(trained.pool_probabilities[row]),
+                confidence=float(trained.pool_confidence[row]),
             )
             for row in batch
         }
@@ -406,7 +428,8 @@ def _auto_label(
                 item_id=item_id,
                 round=current,
                 artifact=artifact,
-                label=wanted[item_id].label,
+                label=wanted[item_id].label[:200],
+                value=wanted[item_id].value,
                 confidence=round(wanted[item_id].confidence, 6),
             )
             for item_id in ids
@@ -455,7 +478,9 @@ def _reprioritise(config: AutoLabeling, trained: Trained, remaining: np.ndarray)
     rows = np.flatnonzero(remaining & ~trained.pool_held_out & trained.pool_untouched)
     if not len(rows):
         return 0
-    scores = get_strategy(config.strategy).uncertainty(trained.pool_probabilities[rows])
+    scores = trained.space.uncertainty(
+        trained.pool_probabilities[rows], get_strategy(config.strategy)
+    )
     priorities = np.rint(np.clip(scores, 0, 1) * UNCERTAINTY_SCALE).astype(np.int64)
     items = [
         Item(pk=int(trained.pool_ids[row]), priority=int(priority))
@@ -465,18 +490,12 @@ def _reprioritise(config: AutoLabeling, trained: Trained, remaining: np.ndarray)
     return len(items)
 
 
-def _suggest(
-    job: Job,
-    artifact: ModelArtifact,
-    trained: Trained,
-    confidence: np.ndarray,
-    predicted: np.ndarray,
-    remaining: np.ndarray,
-) -> None:
+def _suggest(job: Job, artifact: ModelArtifact, trained: Trained, remaining: np.ndarray) -> None:
     """Replace the suggestions of items waiting for humans; never on the validation slice."""
     rows = np.flatnonzero(remaining & ~trained.pool_held_out)
     ids = [int(trained.pool_ids[row]) for row in rows]
-    labels = list(job.labels)
+    space = trained.space
+    predicted = space.predicted(trained.pool_probabilities)
     for start in range(0, len(ids), LABEL_BATCH_SIZE):
         Suggestion.objects.filter(item_id__in=ids[start : start + LABEL_BATCH_SIZE]).delete()
     Suggestion.objects.bulk_create(
@@ -485,8 +504,9 @@ def _suggest(
                 job_id=job.pk,
                 item_id=int(trained.pool_ids[row]),
                 artifact=artifact,
-                label=labels[int(predicted[row])],
-                confidence=round(float(confidence[row]), 6),
+                label=space.text(predicted[row])[:200],
+                value=space.value(trained.pool_probabilities[row]),
+                confidence=round(float(trained.pool_confidence[row]), 6),
             )
             for row in rows
         ),

@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from active_learning.labelspace import MULTILABEL_TASK_TYPES, SINGLE_LABEL_TASK_TYPES
 from active_learning.learners.registry import learner_installed
 from active_learning.models import AutoLabeling, HeldOutItem, LearnerKind
 from active_learning.services.priorities import validation_slice_draw
@@ -12,7 +13,7 @@ from labeling.models import Job, User
 from labeling.states import JobStatus
 from labeling.task_types import get_task_type
 
-SUPPORTED_TASK_TYPES = ("text-classification", "image-classification")
+SUPPORTED_TASK_TYPES = SINGLE_LABEL_TASK_TYPES + MULTILABEL_TASK_TYPES
 _LEARNER_MEDIA = {
     LearnerKind.TEXT_TFIDF: "text",
     LearnerKind.TEXT_EMBEDDING: "text",
@@ -27,6 +28,7 @@ _FIELDS = (
     "validation_size",
     "validation_refill",
     "round_every",
+    "round_growth",
     "min_training_labels",
     "preannotate",
 )
@@ -65,6 +67,11 @@ def _check(job: Job, values: dict) -> None:
                 f"the learner {learner} does not take {get_task_type(job.task_type).media}",
                 details={"field": "learner"},
             )
+    growth = values.get("round_growth")
+    if growth is not None and not 0.0 <= growth <= 10.0:
+        raise ValidationFailed(
+            "round_growth must be between 0 and 10", details={"field": "round_growth"}
+        )
     for name in ("round_every", "validation_size", "min_training_labels"):
         value = values.get(name)
         if value is not None and (not isinstance(value, int) or value < (name == "round_every")):
@@ -91,6 +98,8 @@ def auto_labeling_enable(*, job: Job, by: User, seed: int | None = None, **value
         created = config is None
         if created:
             config = AutoLabeling(job=job, created_by=by)
+        if "human_budget" in values and values["human_budget"] != config.human_budget:
+            config.budget_spent_at = None  # a new budget: a last round when it is spent
         for name, value in values.items():
             setattr(config, name, value)
         config.enabled = True

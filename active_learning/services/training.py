@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
+from active_learning.labelspace import LabelSpace
 from active_learning.learners.base import Heartbeat, Learner
 from active_learning.learners.images import load_pixels
 from active_learning.learners.registry import learner_module, make_learner
@@ -21,6 +22,8 @@ from active_learning.threshold import ThresholdChoice, select_threshold
 from labeling.models import ConsolidatedLabel, Item, Job
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
+
+TRAINING_ACCURACY_SAMPLE = 2000
 
 
 class NotEnoughLabels(Exception):
@@ -31,6 +34,7 @@ class NotEnoughLabels(Exception):
 class Trained:
     learner: Learner
     kind: str
+    space: LabelSpace
     choice: ThresholdChoice
     training_size: int
     training_accuracy: float
@@ -41,7 +45,8 @@ class Trained:
     pool_ids: np.ndarray
     pool_untouched: np.ndarray
     pool_held_out: np.ndarray
-    pool_probabilities: np.ndarray
+    pool_probabilities: np.ndarray  # class probabilities, or each label's (multi-label)
+    pool_confidence: np.ndarray  # of the prediction: the class, or the whole set
     # Held-out items still judging thresholds (labeled or not) and the model's confidence.
     held_out_ids: np.ndarray
     held_out_confidence: np.ndarray
@@ -88,7 +93,8 @@ def _select(inputs, rows: list[int]):
 def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trained:
     """Fit the job's model on its human labels (held-out items apart) and score the rest."""
     started = time.perf_counter()
-    classes = {label: index for index, label in enumerate(job.labels)}
+    space = LabelSpace.for_job(job.task_type, list(job.labels))
+    classes = space.classes
     # Held-out items an earlier round would have auto-labeled no longer judge thresholds:
     # the items like them are labeled already. They join the training data instead.
     held_out = set(
@@ -96,13 +102,13 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
             "item_id", flat=True
         )
     )
-    human = {
-        item_id: classes[label]
-        for item_id, label in ConsolidatedLabel.objects.filter(
-            job_id=job.pk, human_annotated=True
-        ).values_list("item_id", "label")
-        if label in classes
-    }
+    human = {}
+    for item_id, label, value in ConsolidatedLabel.objects.filter(
+        job_id=job.pk, human_annotated=True
+    ).values_list("item_id", "label", "value"):
+        target = space.target(label, value)
+        if target is not None:
+            human[item_id] = target
     audited = set(
         AutoLabel.objects.filter(job_id=job.pk, audit__isnull=False).values_list(
             "item_id", flat=True
@@ -113,12 +119,12 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
     )
     training_ids = sorted(item_id for item_id in human if item_id not in held_out)
     validation_ids = sorted(item_id for item_id in human if item_id in held_out)
-    targets_all = np.asarray([human[item_id] for item_id in training_ids], np.int64)
-    present = len(set(targets_all.tolist()))
-    if len(training_ids) < config.min_training_labels or present < 2:
+    targets_all = space.targets([human[item_id] for item_id in training_ids])
+    if len(training_ids) < config.min_training_labels or not space.trainable(targets_all):
+        present = len(np.unique(targets_all, axis=0)) if len(targets_all) else 0
         raise NotEnoughLabels(
-            f"{len(training_ids)} human labels of {present} classes outside the validation "
-            f"slice; training needs {config.min_training_labels} of at least 2 classes"
+            f"{len(training_ids)} human labels of {present} different answers outside the "
+            f"validation slice; training needs {config.min_training_labels} of at least 2"
         )
     pool_ids = sorted(open_items)
     wanted = training_ids + validation_ids + pool_ids
@@ -141,21 +147,24 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
         return np.asarray(kept, np.int64), _select(inputs, [position[i] for i in kept])
 
     train_order, train_inputs = part(training_ids)
-    targets = np.asarray([human[int(item_id)] for item_id in train_order], np.int64)
+    targets = space.targets([human[int(item_id)] for item_id in train_order])
     learner.fit(train_inputs, targets, len(classes), heartbeat)
     heartbeat()
+    # Training accuracy is a diagnostic: a fixed random sample is enough (predicting every
+    # training item each round would cost as much as predicting the pool).
+    sample = np.random.default_rng(0).permutation(len(targets))[:TRAINING_ACCURACY_SAMPLE]
     training_accuracy = float(
-        (learner.predict_proba(train_inputs).argmax(axis=1) == targets).mean()
+        space.hits(learner.predict_proba(_select(train_inputs, sample)), targets[sample]).mean()
     )
     valid_order, valid_inputs = part(validation_ids)
     valid_confidence = np.zeros(0)
     if len(valid_order):
         probabilities = learner.predict_proba(valid_inputs)
-        valid_confidence = probabilities.max(axis=1)
-        truth = np.asarray([human[int(item_id)] for item_id in valid_order], np.int64)
-        hits = probabilities.argmax(axis=1) == truth
+        valid_confidence = space.confidence(probabilities)
+        truth = space.targets([human[int(item_id)] for item_id in valid_order])
+        hits = space.hits(probabilities, truth)  # multi-label: the exact set
         choice = select_threshold(
-            probabilities.max(axis=1), hits, target=config.target_accuracy, alpha=config.alpha
+            valid_confidence, hits, target=config.target_accuracy, alpha=config.alpha
         )
         validation_accuracy = float(hits.mean())
     else:
@@ -166,11 +175,12 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
     pool_probabilities = (
         learner.predict_proba(pool_inputs) if len(pool_order) else np.zeros((0, len(classes)))
     )
-    pool_confidence = pool_probabilities.max(axis=1) if len(pool_order) else np.zeros(0)
+    pool_confidence = space.confidence(pool_probabilities)
     pool_held = np.asarray([int(i) in held_out for i in pool_order], bool)
     return Trained(
         learner=learner,
         kind=kind,
+        space=space,
         choice=choice,
         training_size=len(train_order),
         training_accuracy=training_accuracy,
@@ -182,6 +192,7 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
         ),
         pool_held_out=pool_held,
         pool_probabilities=pool_probabilities,
+        pool_confidence=pool_confidence,
         held_out_ids=np.concatenate([valid_order, pool_order[pool_held]]),
         held_out_confidence=np.concatenate([valid_confidence, pool_confidence[pool_held]]),
     )

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from labeling.errors import Conflict, LeaseClosed, NotAllowed
 from labeling.models import Assignment, Item, Job, TeamMembership, User
+from labeling.services.claim_gates import claim_closed
 from labeling.services.gold import gold_claim, worker_check_may_lease
 from labeling.services.quality import claim_slots
 from labeling.states import (
@@ -41,6 +42,7 @@ WITH candidate AS (
     SELECT item.id FROM labeling_item AS item
     WHERE item.job_id = %(job)s AND item.status = 'open'
       AND item.taken < %(slots)s + item.extra_slots
+      AND (%(new_items)s OR item.taken > 0)
       AND (SELECT 1 FROM labeling_assignment AS mine
            WHERE mine.item_id = item.id AND mine.worker_id = %(worker)s
              AND mine.status IN ('leased', 'submitted', 'skipped')
@@ -136,18 +138,27 @@ def _claim_once(job: Job, worker: User) -> Assignment | None:
         _lock_worker(job, worker)
         now = timezone.now()  # read under the lock: lease times order like the leases
         expires = now + timedelta(seconds=job.task_time_limit_seconds)
-        gold = gold_claim(job=job, worker=worker, now=now, expires=expires)  # issue 5
-        if gold is not None:
-            return gold
+        # A closed job (a spent human budget) only finishes the items humans started.
+        closed = claim_closed(job)
+        if closed is None:
+            gold = gold_claim(job=job, worker=worker, now=now, expires=expires)  # issue 5
+            if gold is not None:
+                return gold
+        new_items = closed is None
         if connection.vendor == "postgresql":
-            return _claim_postgres(job, worker, now, expires)
-        return _claim_serialised(job, worker, now, expires)
+            assignment = _claim_postgres(job, worker, now, expires, new_items)
+        else:
+            assignment = _claim_serialised(job, worker, now, expires, new_items)
+        if assignment is None and closed is not None:
+            raise Conflict(closed.message, code=closed.code)
+        return assignment
 
 
-def _claim_postgres(job: Job, worker: User, now, expires) -> Assignment | None:
+def _claim_postgres(job: Job, worker: User, now, expires, new_items: bool) -> Assignment | None:
     params = {
         "job": job.pk,
         "worker": worker.pk,
+        "new_items": new_items,
         "slots": claim_slots(job),
         "now": now,
         "expires": expires,
@@ -165,15 +176,17 @@ def _claim_postgres(job: Job, worker: User, now, expires) -> Assignment | None:
     return assignment
 
 
-def _claim_serialised(job: Job, worker: User, now, expires) -> Assignment | None:
+def _claim_serialised(job: Job, worker: User, now, expires, new_items: bool) -> Assignment | None:
     """SQLite: the transaction began IMMEDIATE, so no other claim runs until it commits."""
     held_by_worker = Assignment.objects.filter(
         item_id=OuterRef("pk"), worker_id=worker.pk, status__in=ASSIGNMENT_HOLDS_ITEM
     )
     slots = claim_slots(job) + F("extra_slots")
+    candidates = Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN, taken__lt=slots)
+    if not new_items:
+        candidates = candidates.filter(taken__gt=0)
     item = (
-        Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN, taken__lt=slots)
-        .filter(~Exists(held_by_worker))
+        candidates.filter(~Exists(held_by_worker))
         .order_by("-priority", "id")
         .only("id", "data", "job_id")
         .first()

@@ -6,6 +6,7 @@ are stored can change in one place.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
@@ -17,9 +18,12 @@ from labeling.states import ItemStatus
 
 @dataclass(frozen=True)
 class MachineLabel:
+    """A model's label: ``label`` is the class (or a multi-label set joined by commas) and
+    ``value`` the label value, shaped like a consolidated human one of the task type."""
+
     item_id: int
     label: str
-    class_id: int
+    value: dict[str, Any]
     confidence: float
 
 
@@ -51,8 +55,8 @@ def items_label_by_model(*, job_id: int, labels: Iterable[MachineLabel], method:
             ConsolidatedLabel(
                 item_id=item_id,
                 job_id=job_id,
-                value={"label": wanted[item_id].label, "class_id": wanted[item_id].class_id},
-                label=wanted[item_id].label,
+                value=wanted[item_id].value,
+                label=wanted[item_id].label[:200],
                 confidence=round(min(max(float(wanted[item_id].confidence), 0.0), 1.0), 6),
                 method=method[:32],
                 human_annotated=False,
