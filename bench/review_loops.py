@@ -36,7 +36,7 @@ from _harness import (  # noqa: E402
     manage,
     record,
 )
-from _probes import machine, ms, percentile  # noqa: E402
+from _probes import CORES, CpuMeter, machine, ms, percentile  # noqa: E402
 from botocore.auth import SigV4Auth  # noqa: E402
 from botocore.awsrequest import AWSRequest  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
@@ -128,6 +128,7 @@ def _start_loops(
 
 
 def start_human_loop_level(
+    stack: Stack,
     port: int,
     signer: Signer,
     arn: str,
@@ -150,13 +151,26 @@ def start_human_loop_level(
     ]
     for thread in threads:
         thread.start()
+    # CPU of the server, PostgreSQL, this client process and everyone else in the window.
+    meter = CpuMeter(stack)
+    time.sleep(max(0.0, measure_from - time.monotonic()))
+    meter.start()
+    time.sleep(max(0.0, deadline - time.monotonic()))
+    cpu = meter.stop()
     for thread in threads:
         thread.join()
+    server_ms = (
+        (cpu.get("gunicorn", 0) + cpu.get("postgres", 0)) * CORES * seconds * 1000 / len(samples)
+        if samples
+        else None
+    )
     return {
         "clients": clients,
         "think_mean_ms": round(think_mean * 1000),
         "calls": len(samples),
         "calls_per_second": round(len(samples) / seconds, 1),
+        "cpu_share": cpu,
+        "server_cpu_ms_per_call": round(server_ms, 2) if server_ms else None,
         "p50_ms": ms(percentile(samples, 0.50)),
         "p95_ms": ms(percentile(samples, 0.95)),
         "p99_ms": ms(percentile(samples, 0.99)),
@@ -234,14 +248,14 @@ def main(argv: list[str]) -> None:
         signer = Signer(stack.port, key_id, secret)
         starts = [
             start_human_loop_level(
-                stack.port, signer, flow["arn"], clients, args.seconds, args.warmup
+                stack, stack.port, signer, flow["arn"], clients, args.seconds, args.warmup
             )
             for clients in levels
         ]
         # 10 clients that pause (exponential, mean --paced-think) between calls: a service's
         # steady traffic rather than a saturating closed loop.
         paced = start_human_loop_level(
-            stack.port, signer, flow["arn"], 10, args.seconds, args.warmup, args.paced_think
+            stack, stack.port, signer, flow["arn"], 10, args.seconds, args.warmup, args.paced_think
         )
         route_payload = {
             **flow_payload,
@@ -271,7 +285,11 @@ def main(argv: list[str]) -> None:
     summary = (
         "StartHumanLoop "
         + ", ".join(
-            f"K={s['clients']}: {s['calls_per_second']}/s p99 {s['p99_ms']} ms" for s in starts
+            f"K={s['clients']}: {s['calls_per_second']}/s p99 {s['p99_ms']} ms "
+            f"(server CPU {s['server_cpu_ms_per_call']} ms/call, client "
+            f"{s['cpu_share'].get('generator', 0):.0%}, other load "
+            f"{s['cpu_share'].get('other', 0):.0%})"
+            for s in starts
         )
         + (
             f"; paced K=10 (think {paced['think_mean_ms']} ms): {paced['calls_per_second']}/s "

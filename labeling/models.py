@@ -106,7 +106,12 @@ class Job(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Kept by the import so that progress never counts rows; the labeled items and answers
     # are counted in JobCounter shards, which submits update without waiting on this row.
+    # Items added one at a time while the job runs (review loops) are counted in the shards'
+    # items_added instead: a job holds items_total + the sum of items_added.
     items_total = models.PositiveIntegerField(default=0)
+    # Items keep arriving while it runs (a review flow's backing job): it does not complete
+    # when every item it holds is labeled.
+    open_ended = models.BooleanField(default=False)
     # Label quality (issue 5; docs/quality.md).
     consolidation_method = models.CharField(
         max_length=16, choices=ConsolidationMethod.choices, default=ConsolidationMethod.AUTO
@@ -163,6 +168,8 @@ class JobCounter(models.Model):
     shard = models.PositiveSmallIntegerField()
     items_labeled = models.IntegerField(default=0)
     answers = models.IntegerField(default=0)
+    # Items added (or, negative, withdrawn) while the job runs, beside Job.items_total.
+    items_added = models.IntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
@@ -31,9 +31,10 @@ from labeling.states import AssignmentStatus, ImportStatus, JobStatus
 @dataclass(frozen=True)
 class JobProgress:
     status: str
-    items_total: int
+    items_total: int  # Job.items_total plus the items added while it runs (open-ended jobs)
     items_labeled: int
     answers_total: int
+    open_ended: bool = False
 
 
 def shard_sum(field: str) -> Coalesce:
@@ -43,9 +44,12 @@ def shard_sum(field: str) -> Coalesce:
 
 
 def with_progress(jobs: QuerySet[Job]) -> QuerySet[Job]:
-    """Annotate each job with ``items_labeled`` and ``answers_total``, summed over its shards."""
+    """Annotate each job with ``items_labeled``, ``answers_total`` and ``items_held`` (its
+    items: ``items_total`` plus those added while it runs), summed over its shards."""
     return jobs.annotate(
-        items_labeled=shard_sum("items_labeled"), answers_total=shard_sum("answers")
+        items_labeled=shard_sum("items_labeled"),
+        answers_total=shard_sum("answers"),
+        items_held=F("items_total") + shard_sum("items_added"),
     )
 
 
@@ -53,7 +57,7 @@ def job_progress(*, job_id: int) -> JobProgress | None:
     """A job's status and counts, read fresh: one query over the job and its shards."""
     row = (
         with_progress(Job.objects.filter(pk=job_id))
-        .values_list("status", "items_total", "items_labeled", "answers_total")
+        .values_list("status", "items_held", "items_labeled", "answers_total", "open_ended")
         .first()
     )
     return JobProgress(*row) if row is not None else None
@@ -151,7 +155,7 @@ def labeler_job_list(*, user: User) -> list[dict[str, Any]]:
         {
             "job": job,
             "my_answers": answered.get(job.pk, 0),
-            "items_remaining": job.items_total - job.items_labeled,
+            "items_remaining": job.items_held - job.items_labeled,
         }
         for job in jobs
     ]

@@ -108,8 +108,8 @@ def vendor_overview(*, team: Team) -> dict:
     job_rows = [
         {
             "job": job,
-            "items_remaining": job.items_total - job.items_labeled,
-            "percent": round(100 * job.items_labeled / job.items_total) if job.items_total else 0,
+            "items_remaining": job.items_held - job.items_labeled,
+            "percent": round(100 * job.items_labeled / job.items_held) if job.items_held else 0,
         }
         for job in jobs
     ]

@@ -85,10 +85,7 @@ def _raw_path(request: HttpRequest) -> str:
 
 
 def _secret_for(access_key_id: str) -> str | None:
-    key = selectors.access_key_for_signature(access_key_id=access_key_id)
-    if key is None or not key.user.is_active or not key.user.is_manager:
-        return None
-    return key.secret_access_key
+    return selectors.signing_secret(access_key_id=access_key_id)
 
 
 def _throttle(access_key_id: str) -> None:
@@ -158,16 +155,32 @@ def _loop_name(value: Any, field: str = "HumanLoopName") -> str:
     return value
 
 
-def _flow_from_arn(arn: Any):
+def _flow_name(arn: Any) -> str:
     match = _FLOW_ARN.match(arn) if isinstance(arn, str) and len(arn) <= 1024 else None
     if match is None:
         raise A2IError(
             "ValidationException", f"FlowDefinitionArn {arn!r} is not a flow definition ARN"
         )
-    flow = selectors.flow_get_by_name(name=match[1])
+    return match[1]
+
+
+def _flow_from_arn(arn: Any):
+    flow = selectors.flow_get_by_name(name=_flow_name(arn))
     if flow is None:
         raise A2IError("ResourceNotFoundException", f"Flow definition {arn} does not exist")
     return flow
+
+
+def _content_classifiers(body: dict[str, Any]) -> list[str]:
+    attributes = body.get("DataAttributes")
+    if attributes is None:
+        return []
+    classifiers = attributes.get("ContentClassifiers") if isinstance(attributes, dict) else None
+    if not isinstance(classifiers, list):
+        raise A2IError(
+            "ValidationException", "DataAttributes.ContentClassifiers must be a list of names"
+        )
+    return classifiers
 
 
 def _loop(name: str) -> HumanLoop:
@@ -189,12 +202,21 @@ def output_url(request: HttpRequest, loop: HumanLoop) -> str:
 def start_human_loop(request: HttpRequest) -> dict[str, Any]:
     body = _json_body(request)
     name = _loop_name(body.get("HumanLoopName"))
-    flow = _flow_from_arn(body.get("FlowDefinitionArn"))
+    arn = body.get("FlowDefinitionArn")
+    found = selectors.flow_for_start(name=_flow_name(arn))
+    if found is None:
+        raise A2IError("ResourceNotFoundException", f"Flow definition {arn} does not exist")
     loop_input = body.get("HumanLoopInput")
     if not isinstance(loop_input, dict) or not isinstance(loop_input.get("InputContent"), str):
         raise A2IError("ValidationException", "HumanLoopInput.InputContent is required")
     try:
-        loop = human_loop_start(flow=flow, name=name, input_content=loop_input["InputContent"])
+        loop = human_loop_start(
+            flow=found.flow,
+            name=name,
+            input_content=loop_input["InputContent"],
+            content_classifiers=_content_classifiers(body),
+            open_now=found.open_loops,
+        )
     except Conflict as exc:
         if exc.code == "duplicate_name":
             raise A2IError("ConflictException", f"Human loop {name} already exists") from None

@@ -179,6 +179,7 @@ class FlowLoops(APIView):
             input_content=json.dumps(values["input"], ensure_ascii=False, separators=(",", ":")),
             model_label=str(prediction.get("label", ""))[:200],
             model_confidence=float(confidence) if isinstance(confidence, int | float) else None,
+            content_classifiers=values["content_classifiers"],
         )
         return Response(LoopDetailOut(loop).data, status=status.HTTP_201_CREATED)
 

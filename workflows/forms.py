@@ -24,6 +24,12 @@ class FlowCreateForm(ServiceErrorsMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}), help_text="One label per line (keys 1–9)."
     )
     team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
+    data_may_leave_private = forms.BooleanField(
+        required=False,
+        label="Its data may leave the private workforce",
+        help_text="Needed for a crowd or vendor team; every loop must then declare its content "
+        "FreeOfPersonallyIdentifiableInformation and FreeOfAdultContent.",
+    )
     workers_per_loop = forms.IntegerField(min_value=1, max_value=MAX_WORKERS_PER_ITEM, initial=1)
     task_time_limit_seconds = forms.IntegerField(
         label="Time limit per task (seconds)", min_value=30, max_value=8 * 3600, initial=300
@@ -102,4 +108,5 @@ class FlowCreateForm(ServiceErrorsMixin, forms.Form):
             "dataset_job": data.get("dataset_job"),
             "short_instructions": data.get("short_instructions") or "",
             "custom_template": data.get("custom_template") or "",
+            "data_may_leave_private": bool(data.get("data_may_leave_private")),
         }

@@ -87,6 +87,8 @@ class HumanLoop(models.Model):
     )
     # The input content exactly as received (a JSON text).
     input_content = models.TextField()
+    # DataAttributes.ContentClassifiers as declared at the start (FreeOf… names).
+    content_classifiers = models.JSONField(default=list, blank=True)
     model_label = models.CharField(max_length=200, blank=True)
     model_confidence = models.FloatField(null=True, blank=True)
     human_label = models.CharField(max_length=200, blank=True)

@@ -2,18 +2,25 @@
 
 import base64
 import binascii
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from labeling.models import User
+from labeling.models import Job, Role, Team, User
 from workflows.models import AccessKey, Flow, HumanLoop, WebhookDelivery
 from workflows.states import HumanLoopStatus
 
 MAX_PAGE_SIZE = 100
+# Signing secrets remembered by this process: key id -> (secret, when read). Bounded.
+_SIGNING_SECRETS: dict[str, tuple[str, float]] = {}
+SIGNING_SECRETS_MAX = 1000
 _LIST_FIELDS = ("id", "name", "status", "created_at", "failure_reason", "flow_id", "flow__name")
 
 
@@ -146,10 +153,71 @@ def access_keys_for_user(*, user: User) -> QuerySet[AccessKey]:
     )
 
 
-def access_key_for_signature(*, access_key_id: str) -> AccessKey | None:
-    """An active key with its owner, for verifying a request's signature."""
-    return (
-        AccessKey.objects.select_related("user")
-        .filter(access_key_id=access_key_id, revoked_at__isnull=True)
+def signing_secret(*, access_key_id: str) -> str | None:
+    """The secret of an unrevoked key whose owner is an active manager; None otherwise.
+
+    Every runtime API request needs it, so a found secret is remembered in this process for
+    ``QUORUM_A2I_KEY_CACHE_SECONDS``: revoking a key ends it at once in the process that
+    revokes it (``forget_signing_secret``) and within that time in the others.
+    """
+    remembered = _SIGNING_SECRETS.get(access_key_id)
+    now = time.monotonic()
+    if remembered is not None and now - remembered[1] < settings.QUORUM_A2I_KEY_CACHE_SECONDS:
+        return remembered[0]
+    row = (
+        AccessKey.objects.filter(
+            access_key_id=access_key_id, revoked_at__isnull=True, user__is_active=True
+        )
+        .filter(Q(user__role=Role.MANAGER) | Q(user__is_superuser=True))
+        .values_list("secret_access_key", flat=True)
         .first()
     )
+    if row is None:
+        _SIGNING_SECRETS.pop(access_key_id, None)
+        return None
+    if len(_SIGNING_SECRETS) >= SIGNING_SECRETS_MAX:
+        _SIGNING_SECRETS.clear()
+    _SIGNING_SECRETS[access_key_id] = (row, now)
+    return row
+
+
+def forget_signing_secret(*, access_key_id: str) -> None:
+    _SIGNING_SECRETS.pop(access_key_id, None)
+
+
+@dataclass(frozen=True)
+class FlowForStart:
+    """What StartHumanLoop needs of a flow: the flow (with its job's task type and its team's
+    kind; other fields deferred) and its open loops as its counters say."""
+
+    flow: Flow
+    open_loops: int
+
+
+_FLOW_FIELDS = ("id", "name", "job_id", "team_id", "status", "source_key", "loop_lifetime_seconds")
+_FLOW_FOR_START = """
+SELECT {flow_columns}, job.task_type, team.kind,
+       job.items_total + COALESCE(SUM(counter.items_added), 0)
+                       - COALESCE(SUM(counter.items_labeled), 0)
+FROM workflows_flow AS flow
+JOIN labeling_job AS job ON job.id = flow.job_id
+JOIN labeling_team AS team ON team.id = flow.team_id
+LEFT JOIN labeling_jobcounter AS counter ON counter.job_id = flow.job_id
+WHERE flow.name = %s
+GROUP BY {flow_columns}, job.task_type, job.items_total, team.kind
+""".format(flow_columns=", ".join(f"flow.{name}" for name in _FLOW_FIELDS))
+
+
+def flow_for_start(*, name: str) -> FlowForStart | None:
+    """The flow named ``name`` for a StartHumanLoop call, in one plain query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_FLOW_FOR_START, [name])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    flow_values = row[: len(_FLOW_FIELDS)]
+    task_type, team_kind, open_loops = row[len(_FLOW_FIELDS) :]
+    flow = Flow.from_db("default", list(_FLOW_FIELDS), flow_values)
+    flow.job = Job.from_db("default", ["id", "task_type"], [flow.job_id, task_type])
+    flow.team = Team.from_db("default", ["id", "kind"], [flow.team_id, team_kind])
+    return FlowForStart(flow=flow, open_loops=int(open_loops))

@@ -47,6 +47,12 @@ class FlowIn(serializers.Serializer):
         help_text="A Jinja2 task UI (rendered sandboxed) instead of the built-in review UI; it "
         "sees task.input (source, prediction, quorum-human-loop), task.labels and instructions.",
     )
+    data_may_leave_private = serializers.BooleanField(
+        default=False,
+        help_text="Required for a crowd or vendor team (the personal-data rule); every loop "
+        "must then declare DataAttributes.ContentClassifiers FreeOfPersonallyIdentifiable"
+        "Information and FreeOfAdultContent.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -116,6 +122,13 @@ class LoopStartIn(serializers.Serializer):
     name = serializers.CharField(max_length=63)
     input = serializers.JSONField()
     prediction = serializers.JSONField(required=False, default=dict)
+    content_classifiers = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        required=False,
+        default=list,
+        help_text="FreeOfPersonallyIdentifiableInformation and FreeOfAdultContent: both "
+        "required when the flow's team is a crowd or a vendor.",
+    )
 
 
 class LoopQuery(serializers.Serializer):

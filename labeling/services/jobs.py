@@ -237,10 +237,11 @@ def job_complete_if_done(*, job_id: int) -> bool:
     """Complete an in-progress job once every item has a label. Idempotent.
 
     Called after the transaction that labeled an item has committed: of two submits that
-    label the last items at once, the one that commits last reads both counts.
+    label the last items at once, the one that commits last reads both counts. An open-ended
+    job (items keep arriving) never completes this way.
     """
     progress = job_progress(job_id=job_id)
-    if progress is None or progress.status != JobStatus.IN_PROGRESS:
+    if progress is None or progress.status != JobStatus.IN_PROGRESS or progress.open_ended:
         return False
     if progress.items_total == 0 or progress.items_labeled < progress.items_total:
         return False
@@ -269,8 +270,8 @@ def jobs_stop_expired(*, now=None) -> int:
 def jobs_complete_finished() -> int:
     """Safety net: complete in-progress jobs whose counters say every item is labeled."""
     done = 0
-    for job_id in Job.objects.filter(status=JobStatus.IN_PROGRESS, items_total__gt=0).values_list(
-        "pk", flat=True
-    ):
+    for job_id in Job.objects.filter(
+        status=JobStatus.IN_PROGRESS, items_total__gt=0, open_ended=False
+    ).values_list("pk", flat=True):
         done += job_complete_if_done(job_id=job_id)
     return done

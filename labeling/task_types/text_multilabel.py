@@ -75,6 +75,9 @@ class TextMultiLabelClassification:
         kept, confidence = decide(np.asarray(posterior, dtype=np.float64))
         return _consolidated(kept, posterior, confidence, labels, MULTILABEL_EM)
 
+    def csv_columns(self, value: dict[str, Any], labels: list[str]) -> tuple[str, str]:
+        return csv_multilabel_columns(value)
+
 
 def _consolidated(kept, share, confidence, labels: list[str], method: str) -> Consolidated:
     class_ids = [int(i) for i in np.flatnonzero(kept)]
@@ -85,9 +88,6 @@ def _consolidated(kept, share, confidence, labels: list[str], method: str) -> Co
     }
     overall = float(np.min(confidence)) if len(labels) else 0.0
     return Consolidated(value=value, confidence=round(overall, 6), method=method)
-
-    def csv_columns(self, value: dict[str, Any], labels: list[str]) -> tuple[str, str]:
-        return csv_multilabel_columns(value)
 
 
 TEXT_CLASSIFICATION_MULTILABEL = register_task_type(TextMultiLabelClassification())

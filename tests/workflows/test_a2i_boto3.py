@@ -6,18 +6,22 @@ carries a real SigV4 signature that the server verifies.
 """
 
 import json
+import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core import signing
 from django.core.management import call_command
 
-from labeling.models import Role
+from labeling.models import Role, TeamKind
+from labeling.services.teams import team_create
 from labeling.services.users import user_create
 from tests.conftest import client_for
 from workflows.models import AccessKey, HumanLoop
 from workflows.services.access_keys import access_key_create, access_key_revoke
+from workflows.services.flows import flow_create
 
 boto3 = pytest.importorskip("boto3", reason="the runtime API tests need boto3 (pip install boto3)")
 botocore_config = pytest.importorskip("botocore.config")
@@ -256,11 +260,143 @@ def test_signatures_are_checked_on_every_request(a2i, key, live_server, make_flo
     assert raw.value.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
 
 
-def test_output_links_are_signed(a2i, live_server, make_flow):
-    bad = f"{live_server.url}/a2i/output/not-a-token"
+def refused(url: str) -> tuple[int, str, str]:
     with pytest.raises(urllib.error.HTTPError) as excinfo:
-        urllib.request.urlopen(bad)
-    assert excinfo.value.code == 403
+        urllib.request.urlopen(url)
+    error = excinfo.value
+    return error.code, error.headers["x-amzn-ErrorType"], json.loads(error.read())["message"]
+
+
+def completed_loop_output_uri(a2i, flow, labeler, name: str) -> str:
+    start(a2i, flow, name)
+    reviewer = client_for(labeler)
+    lease = reviewer.post(f"/api/v1/flows/{flow.pk}/tasks/next").json()
+    answered = reviewer.post(
+        f"/api/v1/assignments/{lease['assignment_id']}/submit",
+        {"answer": {"category": {"label": "dog"}}},
+        format="json",
+    )
+    assert answered.status_code == 201
+    described = a2i.describe_human_loop(HumanLoopName=name)
+    assert described["HumanLoopStatus"] == "Completed"
+    return described["HumanLoopOutput"]["OutputS3Uri"]
+
+
+def test_output_links_are_signed(a2i, live_server, make_flow, labeler):
+    assert refused(f"{live_server.url}/a2i/output/not-a-token")[:2] == (403, "AccessDenied")
+
+    flow = make_flow(name="outputs")
+    uri = completed_loop_output_uri(a2i, flow, labeler, "out-1")
+    with urllib.request.urlopen(uri) as response:
+        assert json.loads(response.read())["humanLoopName"] == "out-1"
+    # Tampered: one character of the token's payload or of its signature changed.
+    token = uri.rsplit("/", 1)[1]
+    for position in (1, len(token) - 2):
+        changed = (
+            token[:position] + ("A" if token[position] != "A" else "B") + token[position + 1 :]
+        )
+        code, error, message = refused(uri.replace(token, changed))
+        assert (code, error) == (403, "AccessDenied") and "not valid" in message
+
+
+def test_output_links_expire(a2i, make_flow, labeler, monkeypatch, settings):
+    """A link handed out longer ago than QUORUM_OUTPUT_URL_MAX_AGE_SECONDS is refused."""
+    settings.QUORUM_OUTPUT_URL_MAX_AGE_SECONDS = 3600
+    issued_two_hours_ago = signing.b62_encode(int(time.time()) - 7200)
+    flow = make_flow(name="expiring")
+    with monkeypatch.context() as patch:
+        patch.setattr(signing.TimestampSigner, "timestamp", lambda self: issued_two_hours_ago)
+        uri = completed_loop_output_uri(a2i, flow, labeler, "old-1")
+    code, error, message = refused(uri)
+    assert (code, error) == (403, "AccessDenied") and "expired" in message
+    fresh = a2i.describe_human_loop(HumanLoopName="old-1")["HumanLoopOutput"]["OutputS3Uri"]
+    with urllib.request.urlopen(fresh) as response:
+        assert json.loads(response.read())["humanLoopName"] == "old-1"
+
+
+def test_a_crowd_flow_needs_both_content_classifiers(a2i, manager, make_labeler):
+    crowd = team_create(name="Crowd", kind=TeamKind.CROWD)
+    flow = flow_create(
+        created_by=manager,
+        name="crowd-review",
+        team=crowd,
+        task_type="text-classification",
+        labels=["cat", "dog"],
+        data_may_leave_private=True,
+    )
+    arn = flow_arn(flow)
+    content = {"InputContent": json.dumps(INPUT)}
+    for given, missing in (
+        (None, "FreeOfPersonallyIdentifiableInformation and FreeOfAdultContent"),
+        (["FreeOfAdultContent"], "FreeOfPersonallyIdentifiableInformation"),
+        (["FreeOfPersonallyIdentifiableInformation"], "FreeOfAdultContent"),
+    ):
+        extra = {} if given is None else {"DataAttributes": {"ContentClassifiers": given}}
+        with pytest.raises(ClientError) as excinfo:
+            a2i.start_human_loop(
+                HumanLoopName="c-1", FlowDefinitionArn=arn, HumanLoopInput=content, **extra
+            )
+        assert error_code(excinfo) == "ValidationException"
+        message = excinfo.value.response["Error"]["Message"]
+        assert f"must include {missing}" in message and "crowd workforce" in message
+    assert not HumanLoop.objects.filter(name="c-1").exists()
+
+    with pytest.raises(ClientError) as unknown:
+        a2i.start_human_loop(
+            HumanLoopName="c-1",
+            FlowDefinitionArn=arn,
+            HumanLoopInput=content,
+            DataAttributes={"ContentClassifiers": ["FreeOfAdultContent", "FreeOfCats"]},
+        )
+    assert error_code(unknown) == "ValidationException"
+    assert "FreeOfCats" in unknown.value.response["Error"]["Message"]
+
+    both = ["FreeOfAdultContent", "FreeOfPersonallyIdentifiableInformation"]
+    a2i.start_human_loop(
+        HumanLoopName="c-1",
+        FlowDefinitionArn=arn,
+        HumanLoopInput=content,
+        DataAttributes={"ContentClassifiers": both},
+    )
+    loop = HumanLoop.objects.get(name="c-1")
+    assert loop.content_classifiers == [
+        "FreeOfPersonallyIdentifiableInformation",
+        "FreeOfAdultContent",
+    ]
+
+
+def test_a_private_flow_takes_loops_with_or_without_classifiers(a2i, make_flow):
+    flow = make_flow(name="private-review")
+    start(a2i, flow, "p-1")
+    a2i.start_human_loop(
+        HumanLoopName="p-2",
+        FlowDefinitionArn=flow_arn(flow),
+        HumanLoopInput={"InputContent": json.dumps(INPUT)},
+        DataAttributes={"ContentClassifiers": ["FreeOfAdultContent"]},
+    )
+    stored = dict(HumanLoop.objects.values_list("name", "content_classifiers"))
+    assert stored == {"p-1": [], "p-2": ["FreeOfAdultContent"]}
+
+
+def test_a_revoked_key_or_demoted_owner_is_refused(a2i, key, make_flow, manager, settings):
+    flow = make_flow(name="keys")
+    start(a2i, flow, "k-1")
+    # Other processes remember a secret for QUORUM_A2I_KEY_CACHE_SECONDS; with 0 they read
+    # it on every request, and an owner who is no longer a manager is refused at once.
+    settings.QUORUM_A2I_KEY_CACHE_SECONDS = 0
+    manager.role = Role.LABELER
+    manager.save(update_fields=["role"])
+    with pytest.raises(ClientError) as excinfo:
+        start(a2i, flow, "k-2")
+    assert error_code(excinfo) == "UnrecognizedClientException"
+    manager.role = Role.MANAGER
+    manager.save(update_fields=["role"])
+    settings.QUORUM_A2I_KEY_CACHE_SECONDS = 3600
+    start(a2i, flow, "k-3")
+    access_key_revoke(key=key)  # this process forgets the secret at once
+    with pytest.raises(ClientError) as revoked:
+        start(a2i, flow, "k-4")
+    assert error_code(revoked) == "UnrecognizedClientException"
 
 
 def test_create_access_key_prints_the_pair_last(manager, capsys):

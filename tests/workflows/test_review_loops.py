@@ -7,8 +7,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from labeling.models import Assignment, ConsolidatedLabel, Item, Job
+from labeling.models import Assignment, ConsolidatedLabel, Item, Job, Role
+from labeling.selectors import labeler_job_list
+from labeling.services.jobs import jobs_complete_finished
 from labeling.services.teams import team_create
+from labeling.services.users import user_create
 from tests.conftest import client_for
 from workflows.models import HumanLoop, HumanLoopStatusChange, Prediction, WebhookDelivery
 from workflows.services.loops import human_loops_sweep
@@ -372,3 +375,45 @@ def test_a_flow_holds_at_most_its_quota_of_open_loops(make_flow, manager_client,
     assert over.status_code == 402 and over.json()["error"]["code"] == "quota_exceeded"
     assert HumanLoop.objects.filter(flow=flow).count() == 3
     assert not Prediction.objects.filter(flow=flow, prediction_id="p9").exists()
+
+
+def test_the_portal_counts_exactly_the_open_loops(
+    make_flow, manager_client, labeler, labeler_client, django_capture_on_commit_callbacks
+):
+    flow = make_flow(sample_percent=100)
+
+    def items_left() -> int:
+        (row,) = [row for row in labeler_job_list(user=labeler) if row["job"].pk == flow.job_id]
+        return row["items_remaining"]
+
+    assert items_left() == 0
+    results = route(manager_client, flow, [prediction(f"p{i}", "cat", 1) for i in range(3)])
+    assert items_left() == 3
+    portal = Client()
+    portal.force_login(labeler)
+    page = portal.get("/work/")
+    assert page.status_code == 200
+    assert b'data-figure="items-remaining">3<' in page.content
+    with django_capture_on_commit_callbacks(execute=True):
+        review(labeler_client, flow, "cat")
+    assert items_left() == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        stopped = manager_client.post(f"/api/v1/loops/{results[2]['loop']}/stop")
+    assert stopped.status_code == 200
+    assert items_left() == 1
+    reviewer = client_for(make_other_reviewer(flow))
+    with django_capture_on_commit_callbacks(execute=True):
+        review(reviewer, flow, "dog")
+    assert items_left() == 0
+    counts = manager_client.get(f"/api/v1/jobs/{flow.job_id}").json()["counts"]
+    assert (counts["items_total"], counts["items_labeled"], counts["items_remaining"]) == (2, 2, 0)
+    # Every loop it holds is done, yet the backing job stays open for the next ones.
+    assert jobs_complete_finished() == 0
+    assert Job.objects.get(pk=flow.job_id).status == "in_progress"
+    (more,) = route(manager_client, flow, [prediction("p9", "bird", 1)])
+    assert more["decision"] == "review" and items_left() == 1
+
+
+def make_other_reviewer(flow):
+    user, _, _ = user_create(username="rev-other", role=Role.LABELER, team=flow.team)
+    return user

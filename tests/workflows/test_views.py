@@ -3,6 +3,8 @@
 import pytest
 from django.test import Client
 
+from labeling.models import TeamKind
+from labeling.services.teams import team_create
 from workflows.models import AccessKey, Flow
 from workflows.services.loops import human_loop_start
 
@@ -51,6 +53,25 @@ def test_a_manager_creates_a_flow_in_the_console(manager_web, team):
         },
     )
     assert bad.status_code == 200 and b"field-error" in bad.content
+
+
+def test_a_crowd_flow_must_say_its_data_may_leave_the_private_workforce(manager_web):
+    crowd = team_create(name="Crowd", kind=TeamKind.CROWD)
+    fields = {
+        "name": "crowd-flow",
+        "task_type": "text-classification",
+        "labels": "a\nb",
+        "team": crowd.pk,
+        "workers_per_loop": 1,
+        "task_time_limit_seconds": 300,
+        "loop_lifetime_hours": 1,
+    }
+    refused = manager_web.post("/console/flows/new", fields)
+    assert refused.status_code == 200 and b"field-error" in refused.content
+    assert not Flow.objects.filter(name="crowd-flow").exists()
+    created = manager_web.post("/console/flows/new", {**fields, "data_may_leave_private": "on"})
+    assert created.status_code == 302
+    assert Flow.objects.get(name="crowd-flow").job.data_may_leave_private is True
 
 
 def test_the_dashboard_shows_routing_agreement_and_deliveries(manager_web, make_flow):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from labeling.errors import NotAllowed
 from labeling.models import User
 from workflows.models import AccessKey
+from workflows.selectors import forget_signing_secret
 
 KEY_ID_PREFIX = "QKIA"
 KEY_ID_ALPHABET = string.ascii_uppercase + "234567"
@@ -30,7 +31,10 @@ def access_key_create(*, user: User) -> AccessKey:
 
 
 def access_key_revoke(*, key: AccessKey) -> AccessKey:
+    """Revoke a key: refused at once by this process, within QUORUM_A2I_KEY_CACHE_SECONDS by
+    the others (they remember secrets that long)."""
     revoked_at = timezone.now()
     if AccessKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=revoked_at):
         key.revoked_at = revoked_at
+    forget_signing_secret(access_key_id=key.access_key_id)
     return key

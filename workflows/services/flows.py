@@ -19,9 +19,6 @@ from workflows.task_types import review_variant
 
 NAME_RE = re.compile(NAME_PATTERN)
 BACKING_JOB_PREFIX = "review-loops/"
-# The backing job counts one item more than it holds, so that it never completes while its
-# flow lives: a flow takes new loops at any time. See docs/review-loops.md.
-RESERVED_ITEM_SLOTS = 1
 
 
 def check_name(name: str, *, field: str) -> str:
@@ -53,8 +50,13 @@ def flow_create(
     webhook_url: str = "",
     dataset_job: Job | None = None,
     custom_template: str = "",
+    data_may_leave_private: bool = False,
 ) -> Flow:
-    """Create a flow and start its backing job: its team can review loops at once."""
+    """Create a flow and start its backing job: its team can review loops at once.
+
+    A crowd or vendor team needs ``data_may_leave_private`` (the personal-data rule), and
+    then every loop must declare its content free of personal data and adult content.
+    """
     check_name(name, field="name")
     try:
         conditions = validate_conditions(conditions)
@@ -97,10 +99,13 @@ def flow_create(
         full_instructions=full_instructions,
         label_attribute_name=name,
         task_time_limit_seconds=task_time_limit_seconds,
+        data_may_leave_private=data_may_leave_private,
         listed=False,  # the flow's page links it; the console's jobs list leaves it out
     )
-    Job.objects.filter(pk=job.pk).update(items_total=RESERVED_ITEM_SLOTS)
-    job.items_total = RESERVED_ITEM_SLOTS
+    # Open-ended: loops add items while it runs (counted in its counter shards, so starts
+    # never wait on the job row), and it does not complete while its flow lives.
+    Job.objects.filter(pk=job.pk).update(open_ended=True)
+    job.open_ended = True
     if custom_template.strip():
         # The task UI is a custom template (docs/templates.md), attached while the job is a
         # draft; the template is named after the backing job.

@@ -1,31 +1,37 @@
 """Human loops: start (one or many), complete, fail, stop, delete; every move has a history row.
 
-A loop is one item of its flow's backing job. Starting a loop inserts the item and the loop
-in the caller's transaction and then counts the item on the job with one guarded update,
-which also enforces the flow's quota of open loops.
+A loop is one item of its flow's backing job, an open-ended job. Starting a loop inserts the
+item, the loop and its history row in the caller's transaction and counts the item in one of
+the job's counter shards (``items_added``), so concurrent starts of one flow do not wait on
+one row; the flow's quota of open loops is checked against the counts read before the insert.
 """
 
 import json
+import zlib
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model
+from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 
 from labeling.errors import Conflict, InvalidTransition, NotFound, QuorumError, ValidationFailed
-from labeling.models import Annotation, Assignment, ConsolidatedLabel, Item, Job
-from labeling.selectors import shard_sum
+from labeling.models import Annotation, Assignment, ConsolidatedLabel, Item, Job, TeamKind
+from labeling.selectors import job_progress
+from labeling.services.counters import job_counters_add, job_counters_add_statement
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import SourceProblem
 from workflows.models import Flow, HumanLoop, HumanLoopStatusChange
 from workflows.services.feedback import dataset_add_reviewed
-from workflows.services.flows import RESERVED_ITEM_SLOTS, check_name
+from workflows.services.flows import check_name
 from workflows.services.webhooks import delivery_create
 from workflows.states import (
     HUMAN_LOOP_DELETABLE,
@@ -39,6 +45,14 @@ from workflows.states import can_transition as _can
 MAX_INPUT_CONTENT_CHARS = 3 * 1024 * 1024  # the managed runtime's InputContent limit
 SWEEP_BATCH_SIZE = 200
 HUMAN_LOOP_FINISH_STOP_TASK = "workflows.human_loop_finish_stop"
+# DataAttributes.ContentClassifiers of the managed runtime: a loop worked on by a crowd or a
+# vendor must declare both.
+FREE_OF_PII = "FreeOfPersonallyIdentifiableInformation"
+FREE_OF_ADULT_CONTENT = "FreeOfAdultContent"
+CONTENT_CLASSIFIERS = (FREE_OF_PII, FREE_OF_ADULT_CONTENT)
+MAX_CONTENT_CLASSIFIERS = 256  # the service model's list limit
+# Whether one loop is started by one statement (PostgreSQL's data-modifying WITH).
+_ONE_STATEMENT_START = connection.vendor == "postgresql"
 
 
 class QuotaExceeded(QuorumError):
@@ -55,6 +69,35 @@ class LoopSpec:
     content: Any  # the parsed input content
     model_label: str = ""
     model_confidence: float | None = None
+    content_classifiers: tuple[str, ...] = ()
+
+
+def check_content_classifiers(*, flow: Flow, classifiers: Sequence[str] | None) -> list[str]:
+    """The loop's content classifiers, refused if unknown, or if the flow's workforce is not
+    private and they do not state the content free of personal data and adult content."""
+    given = list(classifiers or [])
+    if len(given) > MAX_CONTENT_CLASSIFIERS or not all(isinstance(c, str) for c in given):
+        raise ValidationFailed(
+            "DataAttributes.ContentClassifiers must be a list of at most "
+            f"{MAX_CONTENT_CLASSIFIERS} names",
+            details={"field": "ContentClassifiers"},
+        )
+    unknown = [name for name in given if name not in CONTENT_CLASSIFIERS]
+    if unknown:
+        raise ValidationFailed(
+            f"DataAttributes.ContentClassifiers: {unknown[0]!r} is not one of "
+            f"{', '.join(CONTENT_CLASSIFIERS)}",
+            details={"field": "ContentClassifiers"},
+        )
+    kind = flow.team.kind
+    missing = [name for name in CONTENT_CLASSIFIERS if name not in given]
+    if kind != TeamKind.PRIVATE and missing:
+        raise ValidationFailed(
+            f"flow {flow.name} is worked on by a {kind} workforce, not a private one: "
+            f"DataAttributes.ContentClassifiers must include {' and '.join(missing)}",
+            details={"field": "ContentClassifiers", "missing": missing, "team_kind": kind},
+        )
+    return [name for name in CONTENT_CLASSIFIERS if name in given]
 
 
 def parse_input_content(raw: str) -> Any:
@@ -96,16 +139,16 @@ def _item_data(flow: Flow, job: Job, spec: LoopSpec) -> str:
     return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
 
 
-def _take_slots(flow: Flow, count: int) -> None:
-    """Count ``count`` new items on the job, refused past the flow's quota of open loops."""
+def open_loops(*, flow: Flow) -> int:
+    """The flow's loops whose item is still to label: the backing job's items less its
+    labeled ones, from its counters."""
+    progress = job_progress(job_id=flow.job_id)
+    return progress.items_total - progress.items_labeled if progress else 0
+
+
+def _check_quota(flow: Flow, count: int, open_now: int) -> None:
     limit = settings.QUORUM_MAX_OPEN_LOOPS_PER_FLOW
-    taken = Job.objects.filter(
-        pk=flow.job_id,
-        # Labeled items as summed over the job's counter shards; they only grow, so a sum
-        # read a moment early only refuses sooner.
-        items_total__lte=shard_sum("items_labeled") + RESERVED_ITEM_SLOTS + limit - count,
-    ).update(items_total=F("items_total") + count)
-    if taken != 1:
+    if open_now + count > limit:
         raise QuotaExceeded(
             f"flow {flow.name} has {limit} open loops or would exceed them; "
             "wait for some to finish",
@@ -113,34 +156,44 @@ def _take_slots(flow: Flow, count: int) -> None:
         )
 
 
-def human_loops_create(*, flow: Flow, specs: Sequence[LoopSpec]) -> list[HumanLoop]:
+def human_loops_create(
+    *, flow: Flow, specs: Sequence[LoopSpec], open_now: int | None = None
+) -> list[HumanLoop]:
     """Start loops for ``specs`` (inside the caller's transaction, which must roll back on
-    any error raised here), items and loops in bulk."""
+    any error raised here), items and loops in bulk. On PostgreSQL a single loop is written
+    by one statement, atomic by itself, so that caller needs no transaction.
+
+    ``open_now`` is the flow's open loops if the caller read them with the flow; the quota
+    is checked against that read, so concurrent starts may pass it by their number.
+    """
     if not specs:
         return []
     if flow.status != FlowStatus.ACTIVE:
         raise Conflict(f"flow {flow.name} is inactive: it starts no loops", code="flow_inactive")
+    _check_quota(flow, len(specs), open_loops(flow=flow) if open_now is None else open_now)
     job = flow.job
     now = timezone.now()
     expires = now + timedelta(seconds=flow.loop_lifetime_seconds)
-    datas = [_item_data(flow, job, spec) for spec in specs]
-    items = Item.objects.bulk_create([Item(job_id=job.pk, data=data) for data in datas])
+    items = [Item(job_id=job.pk, data=_item_data(flow, job, spec)) for spec in specs]
     loops = [
         HumanLoop(
             flow=flow,
             name=spec.name,
-            item=item,
             input_content=spec.input_content,
             model_label=spec.model_label,
             model_confidence=spec.model_confidence,
+            content_classifiers=list(spec.content_classifiers),
             created_at=now,
             expires_at=expires,
         )
-        for spec, item in zip(specs, items, strict=True)
+        for spec in specs
     ]
     try:
         # No savepoint: a clash aborts the caller's transaction, which the Conflict rolls back.
-        loops = HumanLoop.objects.bulk_create(loops)
+        if _ONE_STATEMENT_START and len(specs) == 1:
+            _insert_one_postgres(items[0], loops[0], shard_key=zlib.crc32(specs[0].name.encode()))
+            return loops
+        _insert_many(items, loops)
     except IntegrityError:
         names = [spec.name for spec in specs]
         label = names[0] if len(names) == 1 else f"one of {len(names)} names"
@@ -149,6 +202,19 @@ def human_loops_create(*, flow: Flow, specs: Sequence[LoopSpec]) -> list[HumanLo
             code="duplicate_name",
             details={"names": names[:100]},
         ) from None
+    # Last: the shard row stays locked to the commit; batches spread over the shards by loop.
+    job_counters_add(
+        job_id=job.pk, shard_key=loops[0].pk, items_labeled=0, answers=0, items_added=len(specs)
+    )
+    return loops
+
+
+def _insert_many(items: list[Item], loops: list[HumanLoop]) -> None:
+    """Items, loops and their first history rows, in bulk (three statements)."""
+    Item.objects.bulk_create(items)
+    for loop, item in zip(loops, items, strict=True):
+        loop.item = item
+    HumanLoop.objects.bulk_create(loops)
     if connection.vendor != "postgresql" or any(loop.pk is None for loop in loops):
         by_name = dict(
             HumanLoop.objects.filter(name__in=[loop.name for loop in loops]).values_list(
@@ -163,10 +229,77 @@ def human_loops_create(*, flow: Flow, specs: Sequence[LoopSpec]) -> list[HumanLo
             for loop in loops
         ]
     )
-    # Last: every start and submit of the flow updates this one job row, so its lock is
-    # held only from here to the commit.
-    _take_slots(flow, len(specs))
-    return loops
+
+
+def _insert_values(
+    row: Model, linked: dict[str, str], db: BaseDatabaseWrapper
+) -> tuple[str, str, list[Any]]:
+    """The columns, VALUES expressions and parameters that insert ``row`` as the ORM would
+    (defaults and auto_now_add applied); a column in ``linked`` takes the SQL given there."""
+    fields = [field for field in row._meta.concrete_fields if not field.primary_key]
+    values, params = [], []
+    for field in fields:
+        if field.column in linked:
+            values.append(linked[field.column])
+            continue
+        value = field.pre_save(row, add=True)
+        if isinstance(value, DatabaseDefault):
+            values.append("DEFAULT")
+            continue
+        values.append("%s")
+        params.append(field.get_db_prep_save(value, db))
+    columns = ", ".join(db.ops.quote_name(field.column) for field in fields)
+    return columns, ", ".join(values), params
+
+
+_START_ONE = """
+WITH new_item AS (
+    INSERT INTO {item_table} ({item_columns}) VALUES ({item_values}) RETURNING id
+), new_loop AS (
+    INSERT INTO {loop_table} ({loop_columns}) VALUES ({loop_values}) RETURNING id, item_id
+), new_change AS (
+    INSERT INTO {change_table} ({change_columns}) VALUES ({change_values})
+), counted AS (
+    {count}
+)
+SELECT id, item_id FROM new_loop
+"""
+
+
+def _insert_one_postgres(item: Item, loop: HumanLoop, *, shard_key: int) -> None:
+    """The item, the loop, its first history row and the item's count in the job's counter
+    shard of ``shard_key``, in one statement: atomic without a transaction of its own, one
+    round trip, and no ORM compiling on the runtime API's hottest path. Columns come from
+    the models."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the proxy costs a lookup
+    change = HumanLoopStatusChange(to_status=HumanLoopStatus.IN_PROGRESS)
+    item_columns, item_values, item_params = _insert_values(item, {}, db)
+    loop_columns, loop_values, loop_params = _insert_values(
+        loop, {"item_id": "(SELECT id FROM new_item)"}, db
+    )
+    change_columns, change_values, change_params = _insert_values(
+        change, {"loop_id": "(SELECT id FROM new_loop)"}, db
+    )
+    count_sql, count_params = job_counters_add_statement(
+        job_id=item.job_id, shard_key=shard_key, items_labeled=0, answers=0, items_added=1
+    )
+    sql = _START_ONE.format(
+        item_table=Item._meta.db_table,
+        item_columns=item_columns,
+        item_values=item_values,
+        loop_table=HumanLoop._meta.db_table,
+        loop_columns=loop_columns,
+        loop_values=loop_values,
+        change_table=HumanLoopStatusChange._meta.db_table,
+        change_columns=change_columns,
+        change_values=change_values,
+        count=count_sql,
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, [*item_params, *loop_params, *change_params, *count_params])
+        loop.pk, loop.item_id = cursor.fetchone()
+    item.pk = loop.item_id
+    loop._state.adding = item._state.adding = False
 
 
 def human_loop_start(
@@ -176,13 +309,21 @@ def human_loop_start(
     input_content: str,
     model_label: str = "",
     model_confidence: float | None = None,
+    content_classifiers: Sequence[str] | None = None,
+    open_now: int | None = None,
 ) -> HumanLoop:
-    """Start one loop on ``flow`` whatever its conditions (the runtime API's StartHumanLoop)."""
+    """Start one loop on ``flow`` whatever its conditions (the runtime API's StartHumanLoop).
+
+    ``flow.team.kind`` decides whether ``content_classifiers`` must declare the content free
+    of personal data and adult content (see ``check_content_classifiers``).
+    """
     check_name(name, field="HumanLoopName")
+    classifiers = check_content_classifiers(flow=flow, classifiers=content_classifiers)
     content = parse_input_content(input_content)
-    spec = LoopSpec(name, input_content, content, model_label, model_confidence)
-    with transaction.atomic():
-        (loop,) = human_loops_create(flow=flow, specs=[spec])
+    spec = LoopSpec(name, input_content, content, model_label, model_confidence, tuple(classifiers))
+    # On PostgreSQL one loop is written by one statement, atomic by itself.
+    with nullcontext() if _ONE_STATEMENT_START else transaction.atomic():
+        (loop,) = human_loops_create(flow=flow, specs=[spec], open_now=open_now)
     return loop
 
 
@@ -304,7 +445,9 @@ def _withdraw_item(loop: HumanLoop) -> bool:
     if item.status != ItemStatus.OPEN:
         return False
     Item.objects.filter(pk=item.pk).delete()
-    Job.objects.filter(pk=loop.flow.job_id).update(items_total=F("items_total") - 1)
+    job_counters_add(
+        job_id=loop.flow.job_id, shard_key=loop.pk, items_labeled=0, answers=0, items_added=-1
+    )
     loop.item_id = None
     return True
 
