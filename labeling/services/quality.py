@@ -15,10 +15,9 @@ from celery import current_app
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Case, IntegerField, Value, When
-from django.utils import timezone
 
 from labeling.consolidation.base import MISSING
-from labeling.consolidation.dawid_skene import EMResult, WarmStart, dawid_skene, vote_counts
+from labeling.consolidation.dawid_skene import WarmStart, dawid_skene, vote_counts
 from labeling.consolidation.multilabel_em import LabelReliability, multilabel_dawid_skene
 from labeling.errors import NotFound, ValidationFailed
 from labeling.events import item_consolidated, publish_on_commit
@@ -49,6 +48,7 @@ from labeling.services.quality_multilabel import (
     multilabel_relabels,
     multilabel_store_workers,
 )
+from labeling.services.quality_store import UPDATE_BATCH_SIZE, store_estimate, store_workers
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 
@@ -57,7 +57,6 @@ REESTIMATE_TASK = "labeling.quality_reestimate"
 # at least two answers: below it, confusion matrices are mostly pseudo-counts.
 EM_MIN_OVERLAPPING_ANSWERS = 200
 REESTIMATE_DEBOUNCE_SECONDS = 5
-UPDATE_BATCH_SIZE = 2000
 GATHER_CHUNK = 20_000
 # Labels no re-estimation may change: known answers and a manager's final word.
 FIXED_METHODS = ("gold", "manual")
@@ -178,28 +177,29 @@ def job_quality_reestimate(*, job_id: int) -> JobQualityEstimate | None:
         # the job row (KEY SHARE at its commit) for as long as the rewrite runs.
         Job.objects.select_for_update(no_key=True).filter(pk=job_id).values_list("pk").first()
         changed = _reconsolidate(job, data, winners, confidence, method)
-        estimate, _ = JobQualityEstimate.objects.update_or_create(
-            job=job,
-            defaults={
-                "method_in_use": method,
-                "priors": [round(float(p), 6) for p in result.priors],
-                "answers_used": int(len(data.answers)),
-                "overlapping_items": int((per_item >= 2).sum()),
-                "workers": n_workers,
-                "alpha": None if np.isnan(alpha) else round(alpha, 6),
-                "kappa": None if np.isnan(kappa) else round(kappa, 6),
-                "per_label": {
-                    label: (None if np.isnan(value) else round(float(value), 6))
-                    for label, value in zip(job.labels, per_label, strict=True)
-                },
-                "labels_changed": changed,
-                "iterations": result.iterations,
-                "warm_start": start is not None,
-                "seconds": round(time.perf_counter() - started, 4),
-                "computed_at": timezone.now(),
-            },
+        estimate = store_estimate(
+            job,
+            method=method,
+            priors=result.priors,
+            answers_used=len(data.answers),
+            per_item=per_item,
+            workers=n_workers,
+            alpha=alpha,
+            kappa=kappa,
+            per_label=per_label,
+            labels_changed=changed,
+            iterations=result.iterations,
+            warm_start=start is not None,
+            started=started,
         )
-        _store_workers(job, data, result, agreement.share)
+        store_workers(
+            job,
+            data.worker_ids,
+            answered=np.bincount(data.workers, minlength=len(data.worker_ids)),
+            accuracy=result.worker_accuracy(),
+            agreement=agreement.share,
+            per_worker={"confusion": np.round(result.confusions, 6).tolist()},
+        )
     return estimate
 
 
@@ -241,26 +241,20 @@ def _reestimate_multilabel(job: Job, kind, started: float) -> JobQualityEstimate
         if em:
             relabeled = multilabel_relabels(job, kind, data, result.posteriors, FIXED_METHODS)
             changed = _write_labels(relabeled)
-        estimate, _ = JobQualityEstimate.objects.update_or_create(
-            job=job,
-            defaults={
-                "method_in_use": method,
-                "priors": [round(float(p), 6) for p in result.reliability.priors],
-                "answers_used": int(len(data.items)),
-                "overlapping_items": int((per_item >= 2).sum()),
-                "workers": n_workers,
-                "alpha": None,
-                "kappa": None,
-                "per_label": {
-                    label: (None if np.isnan(value) else round(float(value), 6))
-                    for label, value in zip(job.labels, per_label, strict=True)
-                },
-                "labels_changed": changed,
-                "iterations": result.iterations,
-                "warm_start": start is not None,
-                "seconds": round(time.perf_counter() - started, 4),
-                "computed_at": timezone.now(),
-            },
+        estimate = store_estimate(
+            job,
+            method=method,
+            priors=result.reliability.priors,
+            answers_used=len(data.items),
+            per_item=per_item,
+            workers=n_workers,
+            alpha=np.nan,
+            kappa=np.nan,
+            per_label=per_label,
+            labels_changed=changed,
+            iterations=result.iterations,
+            warm_start=start is not None,
+            started=started,
         )
         multilabel_store_workers(job, data, result, agreement)
     return estimate
@@ -274,31 +268,6 @@ def _multilabel_per_label(data: LabelAnswers, n_items: int) -> list[float]:
                                   n_items=n_items, n_classes=2)[1])
         for label in range(data.chosen.shape[1])
     ]  # fmt: skip
-
-
-def _store_workers(job: Job, data: _Answers, result: EMResult, agreement: np.ndarray) -> None:
-    now = timezone.now()
-    answered = np.bincount(data.workers, minlength=len(data.worker_ids))
-    accuracy = result.worker_accuracy()
-    rows = [
-        WorkerQuality(
-            job_id=job.pk,
-            worker_id=int(worker_id),
-            answers=int(answered[index]),
-            estimated_accuracy=round(float(accuracy[index]), 6),
-            confusion=np.round(result.confusions[index], 6).tolist(),
-            agreement=None if np.isnan(agreement[index]) else round(float(agreement[index]), 6),
-            estimated_at=now,
-        )
-        for index, worker_id in enumerate(data.worker_ids)
-    ]
-    WorkerQuality.objects.bulk_create(
-        rows,
-        batch_size=UPDATE_BATCH_SIZE,
-        update_conflicts=True,
-        unique_fields=["job", "worker"],
-        update_fields=["answers", "estimated_accuracy", "confusion", "agreement", "estimated_at"],
-    )
 
 
 # Rewrite many labels in one statement per batch; a label a manager set meanwhile is kept.

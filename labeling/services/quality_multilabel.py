@@ -10,14 +10,13 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
-from django.utils import timezone
 
 from labeling.consolidation.multilabel_em import LabelReliability, MultilabelEMResult
 from labeling.models import Annotation, ConsolidatedLabel, Job, JobQualityEstimate, WorkerQuality
 from labeling.quality.adaptive import DEFAULT_ACCURACY
+from labeling.services.quality_store import store_workers
 
 GATHER_CHUNK = 20_000
-UPDATE_BATCH_SIZE = 2000
 
 
 @dataclass(frozen=True)
@@ -121,39 +120,22 @@ def multilabel_agreement(data: LabelAnswers, selected: np.ndarray) -> np.ndarray
 def multilabel_store_workers(
     job: Job, data: LabelAnswers, result: MultilabelEMResult, agreement: np.ndarray
 ) -> None:
-    now = timezone.now()
-    answered = np.bincount(data.workers, minlength=len(data.worker_ids))
     reliability = result.reliability
-    accuracy = reliability.accuracy()
-    rows = [
-        WorkerQuality(
-            job_id=job.pk,
-            worker_id=int(worker_id),
-            answers=int(answered[index]),
-            estimated_accuracy=round(float(accuracy[index]), 6),
-            confusion=[],
-            label_reliability={
-                "sensitivity": np.round(reliability.sensitivity[index], 6).tolist(),
-                "specificity": np.round(reliability.specificity[index], 6).tolist(),
-            },
-            agreement=None if np.isnan(agreement[index]) else round(float(agreement[index]), 6),
-            estimated_at=now,
-        )
-        for index, worker_id in enumerate(data.worker_ids)
-    ]
-    WorkerQuality.objects.bulk_create(
-        rows,
-        batch_size=UPDATE_BATCH_SIZE,
-        update_conflicts=True,
-        unique_fields=["job", "worker"],
-        update_fields=[
-            "answers",
-            "estimated_accuracy",
-            "confusion",
-            "label_reliability",
-            "agreement",
-            "estimated_at",
-        ],
+    sensitivity = np.round(reliability.sensitivity, 6).tolist()
+    specificity = np.round(reliability.specificity, 6).tolist()
+    store_workers(
+        job,
+        data.worker_ids,
+        answered=np.bincount(data.workers, minlength=len(data.worker_ids)),
+        accuracy=reliability.accuracy(),
+        agreement=agreement,
+        per_worker={
+            "confusion": [[] for _ in data.worker_ids],
+            "label_reliability": [
+                {"sensitivity": sens, "specificity": spec}
+                for sens, spec in zip(sensitivity, specificity, strict=True)
+            ],
+        },
     )
 
 
