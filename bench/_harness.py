@@ -119,6 +119,25 @@ def server_env() -> dict[str, str]:
     return env
 
 
+def setup_django_in_process() -> None:
+    """Django in this process (no server) on a fresh bench database, Celery tasks eager:
+    for the profiling scripts."""
+    env = server_env()
+    env["ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"
+    env["CELERY_TASK_ALWAYS_EAGER"] = "1"
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    (OUT / "var").mkdir(parents=True, exist_ok=True)
+    # Celery's Django fix-up puts the working directory first on sys.path: make it the app's.
+    os.chdir(APP_DIR)
+    sys.path.insert(0, str(APP_DIR))
+    reset_database()
+    manage("migrate", "--no-input", env=env)
+    import django
+
+    django.setup()
+
+
 def terminate_backends() -> None:
     """End the bench database's server processes: a query whose client died runs on."""
     with suppress(psycopg.Error), psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:

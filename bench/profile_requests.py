@@ -13,12 +13,11 @@ import argparse
 import cProfile
 import io
 import json
-import os
 import pstats
 import sys
 import time
 
-from _harness import APP_DIR, LABELS, OUT, manage, reset_database, server_env
+from _harness import LABELS, setup_django_in_process
 
 ROUNDS = 10
 
@@ -32,26 +31,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def setup_django() -> None:
-    env = server_env()
-    env["ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"
-    env["CELERY_TASK_ALWAYS_EAGER"] = "1"
-    os.environ.update(env)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    (OUT / "var").mkdir(parents=True, exist_ok=True)
-    # Celery's Django fix-up puts the working directory first on sys.path: make it the app's.
-    os.chdir(APP_DIR)
-    sys.path.insert(0, str(APP_DIR))
-    reset_database()
-    manage("migrate", "--no-input", env=env)
-    import django
-
-    django.setup()
-
-
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    setup_django()
+    setup_django_in_process()
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext

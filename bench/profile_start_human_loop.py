@@ -24,7 +24,7 @@ import _probes
 _probes.DB_NAME = "quorum_bench_wt3"  # before _harness reads it
 
 import _harness  # noqa: E402
-from _harness import APP_DIR, OUT, manage, reset_database, server_env  # noqa: E402
+from _harness import setup_django_in_process  # noqa: E402
 from botocore.auth import SigV4Auth  # noqa: E402
 from botocore.awsrequest import AWSRequest  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
@@ -41,26 +41,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def setup_django() -> None:
-    env = server_env()
-    env["REDIS_URL"] = _harness.REDIS_URL
-    env["ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"
-    env["CELERY_TASK_ALWAYS_EAGER"] = "1"
-    os.environ.update(env)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    (OUT / "var").mkdir(parents=True, exist_ok=True)
-    os.chdir(APP_DIR)
-    sys.path.insert(0, str(APP_DIR))
-    reset_database()
-    manage("migrate", "--no-input", env=env)
-    import django
-
-    django.setup()
-
-
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    setup_django()
+    setup_django_in_process()
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
