@@ -62,7 +62,13 @@ class Command(BaseCommand):
         ]
         if not settings.REDIS_URL:
             worker += ["--without-mingle", "--without-gossip", "--without-heartbeat"]
-        children = [subprocess.Popen(web), subprocess.Popen(worker)]
+        # Each child in a process group of its own: a Ctrl-C in the terminal reaches only this
+        # command, which then stops each child once with SIGTERM (a Celery worker that got the
+        # terminal's SIGINT as well as our SIGTERM would count two signals and exit with 1).
+        children = [
+            subprocess.Popen(web, process_group=0),
+            subprocess.Popen(worker, process_group=0),
+        ]
         self.stdout.write(f"Quorum is up on http://{bind}:{port}/ (Ctrl-C stops it)")
 
         stopping = False

@@ -1,0 +1,86 @@
+"""``manage.py serve`` as a newcomer runs it: up, healthy, and stopped by one Ctrl-C with
+both children exiting cleanly (once the worker is ready: a SIGTERM before
+Celery installs its handlers kills it outright).
+
+The command runs in a session of its own on the embedded default (SQLite and the filesystem
+broker in a temporary directory, whatever the suite's own database is), and the Ctrl-C is a
+SIGINT to its whole process group, as a terminal sends it.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+UP_WITHIN_SECONDS = 60
+STOP_WITHIN_SECONDS = 40
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _embedded_env(var_dir: Path, port: int) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "QUORUM_", "CELERY_"))
+        and k not in {"DATABASE_URL", "REDIS_URL"}
+    }
+    env.update(DEBUG="1", QUORUM_VAR_DIR=str(var_dir), PORT=str(port), LOG_LEVEL="INFO")
+    return env
+
+
+def _health(port: int) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            return json.loads(response.read())
+    except OSError:
+        return None
+
+
+def test_serve_comes_up_healthy_and_one_ctrl_c_stops_both_children_cleanly(tmp_path):
+    port = _free_port()
+    env = _embedded_env(tmp_path, port)
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        serve = subprocess.Popen(
+            [*manage, "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, like a terminal's foreground job
+        )
+        try:
+            deadline = time.monotonic() + UP_WITHIN_SECONDS
+            health = None
+            while health is None and time.monotonic() < deadline and serve.poll() is None:
+                time.sleep(0.5)
+                health = _health(port)
+            assert health is not None, log_path.read_text()[-3000:]
+            assert health["status"] == "ok"
+            assert health["checks"]["database"]["status"] == "ok"
+            assert health["checks"]["broker"]["status"] == "ok"
+            # The worker has its signal handlers once it says it is ready.
+            while " ready." not in log_path.read_text() and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert " ready." in log_path.read_text(), log_path.read_text()[-3000:]
+
+            os.killpg(serve.pid, signal.SIGINT)  # the terminal's Ctrl-C
+            assert serve.wait(timeout=STOP_WITHIN_SECONDS) == 0
+        finally:
+            if serve.poll() is None:
+                os.killpg(serve.pid, signal.SIGKILL)
+    output = log_path.read_text()
+    assert "stopped (exit codes: web 0, worker 0)" in output, output[-3000:]
