@@ -17,6 +17,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 UP_WITHIN_SECONDS = 60
 STOP_WITHIN_SECONDS = 40
@@ -47,7 +49,14 @@ def _health(port: int) -> dict | None:
         return None
 
 
-def test_serve_comes_up_healthy_and_one_ctrl_c_stops_both_children_cleanly(tmp_path):
+@pytest.mark.parametrize(
+    "stop_signal",
+    [signal.SIGINT, signal.SIGHUP],
+    ids=["ctrl-c", "terminal-closed"],
+)
+def test_serve_comes_up_healthy_and_one_signal_to_its_group_stops_both_children_cleanly(
+    tmp_path, stop_signal
+):
     port = _free_port()
     env = _embedded_env(tmp_path, port)
     manage = [sys.executable, "manage.py"]
@@ -77,7 +86,7 @@ def test_serve_comes_up_healthy_and_one_ctrl_c_stops_both_children_cleanly(tmp_p
                 time.sleep(0.5)
             assert " ready." in log_path.read_text(), log_path.read_text()[-3000:]
 
-            os.killpg(serve.pid, signal.SIGINT)  # the terminal's Ctrl-C
+            os.killpg(serve.pid, stop_signal)  # Ctrl-C, or the terminal closing
             assert serve.wait(timeout=STOP_WITHIN_SECONDS) == 0
         finally:
             if serve.poll() is None:

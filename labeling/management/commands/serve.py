@@ -1,6 +1,6 @@
 """manage.py serve: run the web server (gunicorn) and a Celery worker with its lease sweeper.
 
-Both run as child processes; SIGINT or SIGTERM stops both cleanly, and if either dies the
+Both run as child processes; SIGINT, SIGTERM or SIGHUP stops both cleanly, and if either dies the
 other is stopped too, so nothing is left running half-alive.
 """
 
@@ -77,8 +77,10 @@ class Command(BaseCommand):
             nonlocal stopping
             stopping = True
 
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
+        # SIGHUP too: the children are not in the terminal's process group, so closing the
+        # terminal would otherwise leave them running.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, stop)
         while not stopping and all(child.poll() is None for child in children):
             time.sleep(0.5)
         for child in children:
