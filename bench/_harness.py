@@ -138,6 +138,17 @@ def setup_django_in_process() -> None:
     django.setup()
 
 
+def print_profile(profiler: Any, top: int) -> None:
+    """Print a cProfile's top functions by cumulative time, then by own time."""
+    import io
+    import pstats
+
+    for order in ("cumulative", "tottime"):
+        stream = io.StringIO()
+        pstats.Stats(profiler, stream=stream).sort_stats(order).print_stats(top)
+        print(stream.getvalue())
+
+
 def terminate_backends() -> None:
     """End the bench database's server processes: a query whose client died runs on."""
     with suppress(psycopg.Error), psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:

@@ -11,13 +11,12 @@ their timings, the mean CPU per request, and the top functions by cumulative tim
 
 import argparse
 import cProfile
-import io
 import json
 import pstats
 import sys
 import time
 
-from _harness import LABELS, setup_django_in_process
+from _harness import LABELS, print_profile, setup_django_in_process
 
 ROUNDS = 10
 
@@ -121,12 +120,7 @@ def main(argv: list[str]) -> int:
         f"== {calls / args.answers:.0f} Python function calls per answer (a measure of work "
         "that other load on the machine does not disturb)\n"
     )
-    stream = io.StringIO()
-    pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(args.top)
-    print(stream.getvalue())
-    stream = io.StringIO()
-    pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(args.top)
-    print(stream.getvalue())
+    print_profile(profiler, args.top)
     return 0
 
 

@@ -11,7 +11,6 @@ CPU per call without the profiler, and the top functions by cumulative and own t
 
 import argparse
 import cProfile
-import io
 import json
 import os
 import pstats
@@ -24,7 +23,7 @@ import _probes
 _probes.DB_NAME = "quorum_bench_wt3"  # before _harness reads it
 
 import _harness  # noqa: E402
-from _harness import setup_django_in_process  # noqa: E402
+from _harness import print_profile, setup_django_in_process  # noqa: E402
 from botocore.auth import SigV4Auth  # noqa: E402
 from botocore.awsrequest import AWSRequest  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
@@ -152,12 +151,7 @@ def main(argv: list[str]) -> int:
     profiler.disable()
     calls = pstats.Stats(profiler).total_calls
     print(f"== {calls / args.calls:.0f} Python function calls per StartHumanLoop\n")
-    stream = io.StringIO()
-    pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(args.top)
-    print(stream.getvalue())
-    stream = io.StringIO()
-    pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(args.top)
-    print(stream.getvalue())
+    print_profile(profiler, args.top)
     return 0
 
 
