@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from labeling.services.assignments import assignments_expire_due
-from labeling.services.imports import IMPORT_RUN_TASK, import_run
+from labeling.services.imports import IMPORT_RUN_TASK, import_run, imports_sweep
 from labeling.services.jobs import jobs_complete_finished, jobs_stop_expired
 from labeling.services.quality import REESTIMATE_TASK, job_quality_reestimate
 
@@ -12,6 +12,12 @@ from labeling.services.quality import REESTIMATE_TASK, job_quality_reestimate
 def import_run_task(import_id: int) -> str:
     run = import_run(import_id=import_id)
     return run.status if run else "missing"
+
+
+@shared_task(name="labeling.imports_sweep", acks_late=True, time_limit=300)
+def imports_sweep_task() -> dict[str, int]:
+    """Periodic: run again, or fail, imports whose worker was lost; resend lost messages."""
+    return imports_sweep()
 
 
 @shared_task(name="labeling.assignments_expire_due", acks_late=True, time_limit=120)
