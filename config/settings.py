@@ -179,6 +179,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "labeling.imports_sweep",
         "schedule": float(os.environ.get("IMPORT_SWEEP_SECONDS", "30")),
     },
+    "sweep-quality-estimates": {
+        "task": "labeling.quality_sweep",
+        "schedule": float(os.environ.get("QUALITY_SWEEP_SECONDS", "120")),
+    },
 }
 
 # --- Active learning (docs/active-learning.md) ----------------------------------------------

@@ -6,6 +6,7 @@ from labeling.services.assignments import assignments_expire_due
 from labeling.services.imports import IMPORT_RUN_TASK, import_run, imports_sweep
 from labeling.services.jobs import jobs_complete_finished, jobs_stop_expired
 from labeling.services.quality import REESTIMATE_TASK, job_quality_reestimate
+from labeling.services.quality_sweep import quality_sweep_stale
 
 
 @shared_task(name=IMPORT_RUN_TASK, acks_late=True, soft_time_limit=25 * 60, time_limit=30 * 60)
@@ -37,3 +38,9 @@ def quality_reestimate_task(job_id: int) -> dict[str, object]:
     if estimate is None:
         return {"job": job_id, "missing": True}
     return {"job": job_id, "method": estimate.method_in_use, "seconds": estimate.seconds}
+
+
+@shared_task(name="labeling.quality_sweep", acks_late=True, time_limit=300)
+def quality_sweep_task() -> int:
+    """Periodic: ask again for re-estimations whose run or message was lost."""
+    return quality_sweep_stale()

@@ -4,34 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('labeling', '0008_open_ended_jobs_items_added'),
+        ("labeling", "0008_open_ended_jobs_items_added"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importrun',
-            name='attempts',
+            model_name="importrun",
+            name="attempts",
             field=models.PositiveSmallIntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
-            model_name='importrun',
-            name='lease_expires_at',
+            model_name="importrun",
+            name="lease_expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='importrun',
-            name='lease_token',
-            field=models.CharField(blank=True, db_default='', default='', max_length=32),
+            model_name="importrun",
+            name="lease_token",
+            field=models.CharField(blank=True, db_default="", default="", max_length=32),
         ),
         migrations.AddField(
-            model_name='importrun',
-            name='phase',
-            field=models.CharField(blank=True, db_default='', default='', max_length=16),
+            model_name="importrun",
+            name="phase",
+            field=models.CharField(blank=True, db_default="", default="", max_length=16),
         ),
         migrations.AddIndex(
-            model_name='importrun',
-            index=models.Index(condition=models.Q(('status__in', ['queued', 'running'])), fields=['lease_expires_at'], name='import_unfinished_lease'),
+            model_name="importrun",
+            index=models.Index(
+                condition=models.Q(("status__in", ["queued", "running"])),
+                fields=["lease_expires_at"],
+                name="import_unfinished_lease",
+            ),
         ),
     ]
