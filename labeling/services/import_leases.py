@@ -90,7 +90,8 @@ class ImportLease:
                 while not stop.wait(interval):
                     try:
                         if not self.renew():
-                            logger.warning("import %s lost its lease", self.import_id)
+                            if not stop.is_set():  # else the run has just ended
+                                logger.warning("import %s lost its lease", self.import_id)
                             return
                     except DatabaseError:
                         # SQLite: this run's own store holds the write lock; try next beat.

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.utils import timezone
 
 from config.celery import app as celery_app
 from labeling.models import ImportRun, Item
@@ -81,13 +83,20 @@ def _stop(worker: subprocess.Popen) -> None:
             worker.wait()
 
 
-def _kill_while_storing(run: ImportRun, log: Path) -> None:
+def _kill_while_storing(run: ImportRun, log: Path, *, check_alive: bool = False) -> None:
     """Start a worker that pauses midway through storing ``run``, and SIGKILL it there."""
     worker = _start_worker(log, QUORUM_IMPORT_FAULT_PAUSE_SECONDS="60")
     try:
         _wait_for(
             lambda: "import fault pause" in log.read_text(), worker, log, "the store to pause"
         )
+        if check_alive and connection.vendor == "postgresql":
+            # Alive, the worker keeps its lease (renewed from outside its store transaction),
+            # and the sweeper leaves it alone. (On SQLite the store holds the one write lock:
+            # the sweeper would wait for it.)
+            time.sleep(LEASE_SECONDS + 1)
+            assert ImportRun.objects.get(pk=run.pk).lease_expires_at > timezone.now()
+            assert imports_sweep() == {"rerun": 0, "failed": 0, "resent": 0}
         worker.kill()
         worker.wait(timeout=15)
     finally:
@@ -109,7 +118,7 @@ def test_an_import_whose_worker_was_killed_while_storing_is_run_again_to_complet
 ):
     job = make_job(items=0, start=False)
     run = _stage(job, manager)
-    _kill_while_storing(run, tmp_path / "killed.log")
+    _kill_while_storing(run, tmp_path / "killed.log", check_alive=True)
     assert imports_sweep()["rerun"] == 1
 
     log = tmp_path / "second.log"
