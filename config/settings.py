@@ -175,6 +175,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "active_learning.sweep",
         "schedule": float(os.environ.get("ACTIVE_LEARNING_SWEEP_SECONDS", "60")),
     },
+    "sweep-imports": {
+        "task": "labeling.imports_sweep",
+        "schedule": float(os.environ.get("IMPORT_SWEEP_SECONDS", "30")),
+    },
+    "sweep-quality-estimates": {
+        "task": "labeling.quality_sweep",
+        "schedule": float(os.environ.get("QUALITY_SWEEP_SECONDS", "120")),
+    },
 }
 
 # --- Active learning (docs/active-learning.md) ----------------------------------------------
@@ -215,6 +223,18 @@ QUORUM_IMPORT_MAX_BYTES = int(os.environ.get("QUORUM_IMPORT_MAX_BYTES", 2 * 2**3
 QUORUM_IMAGE_MAX_BYTES = int(os.environ.get("QUORUM_IMAGE_MAX_BYTES", 25 * 2**20))
 QUORUM_IMAGE_MAX_PIXELS = int(os.environ.get("QUORUM_IMAGE_MAX_PIXELS", 40_000_000))
 QUORUM_TEXT_MAX_CHARS = int(os.environ.get("QUORUM_TEXT_MAX_CHARS", 100_000))
+# An import's worker renews its lease every third of this; a run whose lease ran out lost its
+# worker and is run again, at most this many attempts in all; a queued run not started after
+# QUORUM_IMPORT_RESEND_AFTER_SECONDS had its message lost and is sent again.
+QUORUM_IMPORT_LEASE_SECONDS = float(os.environ.get("QUORUM_IMPORT_LEASE_SECONDS", 60))
+QUORUM_IMPORT_MAX_ATTEMPTS = int(os.environ.get("QUORUM_IMPORT_MAX_ATTEMPTS", 3))
+QUORUM_IMPORT_RESEND_AFTER_SECONDS = float(
+    os.environ.get("QUORUM_IMPORT_RESEND_AFTER_SECONDS", 600)
+)
+# Fault injection for the killed-import test: stop this long midway through storing.
+QUORUM_IMPORT_FAULT_PAUSE_SECONDS = (
+    float(os.environ.get("QUORUM_IMPORT_FAULT_PAUSE_SECONDS", "0")) if TESTING else 0.0
+)
 
 # Review loops (workflows/): see docs/review-loops.md and docs/a2i.md.
 QUORUM_ARN_PREFIX = os.environ.get("QUORUM_ARN_PREFIX", "arn:aws:sagemaker:us-east-1:000000000000")

@@ -218,9 +218,24 @@ class ImportRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker's lease (docs/operations.md): a running run whose lease ran out lost its
+    # worker; the sweeper runs it again or, after QUORUM_IMPORT_MAX_ATTEMPTS, fails it. For a
+    # queued run, the time after which its message counts as lost and is sent again.
+    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    lease_token = models.CharField(max_length=32, blank=True, default="", db_default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # "checking" or "storing" while running: what a lost worker was doing.
+    phase = models.CharField(max_length=16, blank=True, default="", db_default="")
 
     class Meta:
-        indexes = [models.Index(fields=["job", "-created_at"], name="import_job_created")]
+        indexes = [
+            models.Index(fields=["job", "-created_at"], name="import_job_created"),
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=Q(status__in=["queued", "running"]),
+                name="import_unfinished_lease",
+            ),
+        ]
 
 
 class Item(models.Model):

@@ -167,6 +167,7 @@ class ImportOut(serializers.ModelSerializer):
             "error_count",
             "errors",
             "message",
+            "attempts",
             "progress",
             "created_at",
             "started_at",

@@ -64,7 +64,10 @@ class ImportStatus(models.TextChoices):
 
 IMPORT_TRANSITIONS: dict[str, frozenset[str]] = {
     ImportStatus.QUEUED: frozenset({ImportStatus.RUNNING, ImportStatus.FAILED}),
-    ImportStatus.RUNNING: frozenset({ImportStatus.SUCCEEDED, ImportStatus.FAILED}),
+    # Back to queued: its worker was lost (its lease ran out) and it runs again.
+    ImportStatus.RUNNING: frozenset(
+        {ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.QUEUED}
+    ),
     ImportStatus.SUCCEEDED: frozenset(),
     ImportStatus.FAILED: frozenset(),
 }

@@ -3,15 +3,22 @@
 from celery import shared_task
 
 from labeling.services.assignments import assignments_expire_due
-from labeling.services.imports import IMPORT_RUN_TASK, import_run
+from labeling.services.imports import IMPORT_RUN_TASK, import_run, imports_sweep
 from labeling.services.jobs import jobs_complete_finished, jobs_stop_expired
 from labeling.services.quality import REESTIMATE_TASK, job_quality_reestimate
+from labeling.services.quality_sweep import quality_sweep_stale
 
 
 @shared_task(name=IMPORT_RUN_TASK, acks_late=True, soft_time_limit=25 * 60, time_limit=30 * 60)
 def import_run_task(import_id: int) -> str:
     run = import_run(import_id=import_id)
     return run.status if run else "missing"
+
+
+@shared_task(name="labeling.imports_sweep", acks_late=True, time_limit=300)
+def imports_sweep_task() -> dict[str, int]:
+    """Periodic: run again, or fail, imports whose worker was lost; resend lost messages."""
+    return imports_sweep()
 
 
 @shared_task(name="labeling.assignments_expire_due", acks_late=True, time_limit=120)
@@ -31,3 +38,9 @@ def quality_reestimate_task(job_id: int) -> dict[str, object]:
     if estimate is None:
         return {"job": job_id, "missing": True}
     return {"job": job_id, "method": estimate.method_in_use, "seconds": estimate.seconds}
+
+
+@shared_task(name="labeling.quality_sweep", acks_late=True, time_limit=300)
+def quality_sweep_task() -> int:
+    """Periodic: ask again for re-estimations whose run or message was lost."""
+    return quality_sweep_stale()
