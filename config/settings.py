@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # the API docs page's assets, served from here (issue 12)
     "labeling",
     "workflows",
     "active_learning",
@@ -59,6 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A strict Content-Security-Policy on every response that has none of its own (issue 12).
+    "labeling.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -260,6 +263,12 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page's Swagger UI comes from the pinned drf-spectacular-sidecar package, served
+    # by Quorum: the page works offline and under the strict CSP (issue 12).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "labeling.states.JobStatus",
@@ -302,6 +311,18 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG and 
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# HSTS: SecurityMiddleware sends it on HTTPS requests only (behind a proxy that ends TLS, set
+# SECURE_PROXY_SSL_HEADER's header there). 0 turns it off.
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+# Origins besides this server that pages may load images and video from (the media or S3
+# host of image items), e.g. "https://bucket.s3.eu-west-1.amazonaws.com". No wildcards.
+QUORUM_CSP_MEDIA_ORIGINS = env_list("QUORUM_CSP_MEDIA_ORIGINS", "")
+for _origin in QUORUM_CSP_MEDIA_ORIGINS:
+    if "*" in _origin or not _origin.startswith(("https://", "http://")) or _origin.count("/") != 2:
+        raise RuntimeError(
+            f"QUORUM_CSP_MEDIA_ORIGINS: {_origin!r} is not an origin like https://host[:port]"
+        )
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {

@@ -5,6 +5,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from labeling.errors import error_body
 
+CSP_HEADER = "Content-Security-Policy"
+
 # A view names the setting that limits its request bodies (``body_limit_setting``); the
 # others get Django's limit of a request body held in memory.
 DEFAULT_BODY_LIMIT_SETTING = "DATA_UPLOAD_MAX_MEMORY_SIZE"
@@ -48,3 +50,31 @@ class RequestBodyLimitMiddleware:
             ),
             status=413,
         )
+
+
+def content_security_policy() -> str:
+    """The strict policy: nothing but this origin, and images and video also from the
+    configured media origins (``QUORUM_CSP_MEDIA_ORIGINS``), never from any host."""
+    media = " ".join(["'self'", "data:", "blob:", *settings.QUORUM_CSP_MEDIA_ORIGINS])
+    return (
+        f"default-src 'self'; img-src {media}; media-src {media}; style-src 'self'; "
+        "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
+
+
+class ContentSecurityPolicyMiddleware:
+    """Give every response without a policy of its own the strict one.
+
+    A view that needs another policy (a sandboxed frame, say) sets the header itself; this
+    middleware never replaces one.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if CSP_HEADER not in response.headers:
+            response.headers[CSP_HEADER] = content_security_policy()
+        return response
