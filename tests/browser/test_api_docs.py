@@ -19,9 +19,9 @@ def test_the_docs_page_renders_the_operations_with_nothing_from_elsewhere(page: 
     blocked: list[str] = []
     page.on(
         "console",
-        lambda message: blocked.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
     )
     response = page.goto("/api/v1/docs")
     assert response is not None and response.ok
