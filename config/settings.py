@@ -38,6 +38,10 @@ if not SECRET_KEY:
         )
     SECRET_KEY = secrets.token_urlsafe(50)
 
+# Encrypts the secrets Quorum must read back (access-key secrets, workflows/crypto.py): Fernet
+# keys, comma-separated, the first encrypts. Unset: derived from SECRET_KEY (HKDF).
+QUORUM_SECRET_ENCRYPTION_KEY = os.environ.get("QUORUM_SECRET_ENCRYPTION_KEY", "")
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 

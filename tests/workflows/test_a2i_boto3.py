@@ -19,6 +19,7 @@ from labeling.models import Role, TeamKind
 from labeling.services.teams import team_create
 from labeling.services.users import user_create
 from tests.conftest import client_for
+from workflows.crypto import secret_decrypt
 from workflows.models import AccessKey, HumanLoop
 from workflows.services.access_keys import access_key_create, access_key_revoke
 from workflows.services.flows import flow_create
@@ -404,7 +405,7 @@ def test_create_access_key_prints_the_pair_last(manager, capsys):
     last = capsys.readouterr().out.strip().splitlines()[-1]
     key_id, secret = last.split(" ")
     stored = AccessKey.objects.get(access_key_id=key_id)
-    assert stored.secret_access_key == secret and stored.user == manager
+    assert secret_decrypt(stored.secret_encrypted) == secret and stored.user == manager
     labeler, _, _ = user_create(username="lab9", role=Role.LABELER)
     with pytest.raises(Exception, match="managers only"):
         call_command("create_access_key", "lab9")
