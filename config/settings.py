@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    # Kept for its migrations only: labeling 0009_t12 moved its tokens, hashed, to ApiToken.
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # the API docs page's assets, served from here (issue 12)
