@@ -316,8 +316,10 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG and 
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-# HSTS: SecurityMiddleware sends it on HTTPS requests only (behind a proxy that ends TLS, set
-# SECURE_PROXY_SSL_HEADER's header there). 0 turns it off.
+# HSTS: SecurityMiddleware sends it on HTTPS requests only (behind a proxy that ends TLS and
+# sets X-Forwarded-Proto, QUORUM_TRUST_X_FORWARDED_PROTO=1 tells Django). 0 turns it off.
+if env_bool("QUORUM_TRUST_X_FORWARDED_PROTO"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 # Origins besides this server that pages may load images and video from (the media or S3
