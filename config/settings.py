@@ -38,6 +38,10 @@ if not SECRET_KEY:
         )
     SECRET_KEY = secrets.token_urlsafe(50)
 
+# Encrypts the secrets Quorum must read back (access-key secrets, workflows/crypto.py): Fernet
+# keys, comma-separated, the first encrypts. Unset: derived from SECRET_KEY (HKDF).
+QUORUM_SECRET_ENCRYPTION_KEY = os.environ.get("QUORUM_SECRET_ENCRYPTION_KEY", "")
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -50,8 +54,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    # Kept for its migrations only: labeling 0009_t12 moved its tokens, hashed, to ApiToken.
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # the API docs page's assets, served from here (issue 12)
     "labeling",
     "workflows",
     "active_learning",
@@ -59,9 +65,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A strict Content-Security-Policy on every response that has none of its own (issue 12).
+    "labeling.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which reads a form's body (issue 12).
+    "labeling.middleware.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -278,6 +288,12 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page's Swagger UI comes from the pinned drf-spectacular-sidecar package, served
+    # by Quorum: the page works offline and under the strict CSP (issue 12).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "labeling.states.JobStatus",
@@ -320,6 +336,20 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG and 
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# HSTS: SecurityMiddleware sends it on HTTPS requests only (behind a proxy that ends TLS and
+# sets X-Forwarded-Proto, QUORUM_TRUST_X_FORWARDED_PROTO=1 tells Django). 0 turns it off.
+if env_bool("QUORUM_TRUST_X_FORWARDED_PROTO"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+# Origins besides this server that pages may load images and video from (the media or S3
+# host of image items), e.g. "https://bucket.s3.eu-west-1.amazonaws.com". No wildcards.
+QUORUM_CSP_MEDIA_ORIGINS = env_list("QUORUM_CSP_MEDIA_ORIGINS", "")
+for _origin in QUORUM_CSP_MEDIA_ORIGINS:
+    if "*" in _origin or not _origin.startswith(("https://", "http://")) or _origin.count("/") != 2:
+        raise RuntimeError(
+            f"QUORUM_CSP_MEDIA_ORIGINS: {_origin!r} is not an origin like https://host[:port]"
+        )
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.defaults import page_not_found, server_error
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from labeling.errors import json_not_found, json_server_error
 from labeling.health import healthz
@@ -12,7 +12,10 @@ from labeling.health import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/v1/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves its start-up script from ?script: no inline script (issue 12).
+    path(
+        "api/v1/docs", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"
+    ),
     path("api/v1/", include("labeling.urls_api")),
     path("api/v1/", include("workflows.urls_api")),
     path("a2i/", include("workflows.urls_a2i")),

@@ -178,6 +178,7 @@ def _request_chunks(request: Request):
 class JobItemsImport(APIView):
     permission_classes = [IsManager]
     parser_classes = [MultiPartParser]
+    body_limit_setting = "QUORUM_IMPORT_MAX_BYTES"  # labeling/middleware.py
 
     @extend_schema(
         request={
@@ -227,6 +228,7 @@ class JobItemsImport(APIView):
 class JobImagesImport(APIView):
     permission_classes = [IsManager]
     parser_classes = [MultiPartParser]
+    body_limit_setting = "QUORUM_IMPORT_MAX_BYTES"  # labeling/middleware.py
 
     @extend_schema(
         request={

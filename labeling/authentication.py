@@ -1,9 +1,13 @@
-"""API token authentication in one plain query: it runs on every API request."""
+"""API token authentication in one plain query: it runs on every API request.
+
+Tokens are looked up by their SHA-256 (labeling.ApiToken); the token itself is not stored.
+"""
 
 from django.db import DEFAULT_DB_ALIAS, connection
 from rest_framework import authentication, exceptions
 
 from labeling.models import User
+from labeling.services.users import api_token_digest
 
 # In the model's field order, as Model.from_db expects them.
 _USER_FIELDS = tuple(
@@ -12,9 +16,9 @@ _USER_FIELDS = tuple(
     if field.attname in {"id", "username", "role", "is_active", "is_superuser", "is_staff"}
 )
 _TOKEN_USER = """
-SELECT {columns} FROM authtoken_token AS token
+SELECT {columns} FROM labeling_apitoken AS token
 JOIN labeling_user AS person ON person.id = token.user_id
-WHERE token.key = %s
+WHERE token.digest = %s
 """.format(columns=", ".join(f"person.{field}" for field in _USER_FIELDS))
 
 
@@ -24,7 +28,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
 
     def authenticate_credentials(self, key: str):
         with connection.cursor() as cursor:
-            cursor.execute(_TOKEN_USER, [key])
+            cursor.execute(_TOKEN_USER, [api_token_digest(key)])
             row = cursor.fetchone()
         if row is None:
             raise exceptions.AuthenticationFailed("Invalid token.")

@@ -32,6 +32,15 @@ class User(AbstractUser):
         return self.role == Role.MANAGER or self.is_superuser
 
 
+class ApiToken(models.Model):
+    """A user's API token, kept as the SHA-256 of the token: the token itself is shown once,
+    when it is issued (labeling/services/users.py), and looked up by its hash."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="api_token")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
 class TeamKind(models.TextChoices):
     PRIVATE = "private", "Private team"
     CROWD = "crowd", "External crowd"

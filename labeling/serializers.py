@@ -49,7 +49,9 @@ class WorkerOut(serializers.Serializer):
     username = serializers.CharField()
     role = serializers.CharField()
     team = serializers.IntegerField(allow_null=True)
-    token = serializers.CharField()
+    token = serializers.CharField(
+        help_text="The API token, shown once: for a new user; empty when the user existed."
+    )
     created = serializers.BooleanField()
 
 

@@ -30,16 +30,11 @@ from labeling.task_ui import TaskRenderError, render_task
 View = Callable[..., HttpResponse]
 JOBS_PER_PAGE = 50
 RECENT_IMPORTS = 10
-# Nothing but this origin may load; images may come from http(s) URLs of image items.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data: blob: https: http:; style-src 'self'; "
-    "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-    "frame-ancestors 'none'"
-)
 
 
 def _page(role_check: Callable[[Any], bool]) -> Callable[[View], View]:
-    """Sign-in required, then ``role_check`` or 403; every page gets the strict CSP header."""
+    """Sign-in required, then ``role_check`` or 403 (labeling/middleware.py adds the strict
+    Content-Security-Policy to every page)."""
 
     def decorate(view: View) -> View:
         @wraps(view)
@@ -48,9 +43,7 @@ def _page(role_check: Callable[[Any], bool]) -> Callable[[View], View]:
                 return redirect_to_login(request.get_full_path())
             if not role_check(request.user):
                 raise PermissionDenied("this page is not for your role")
-            response = view(request, *args, **kwargs)
-            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-            return response
+            return view(request, *args, **kwargs)
 
         return wrapper
 

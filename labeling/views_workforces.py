@@ -24,7 +24,7 @@ from labeling.services.workforces import (
     qualification_take,
 )
 from labeling.throttling import SignupThrottled, signup_throttle_check
-from labeling.views import CONTENT_SECURITY_POLICY, _manager_job, labeler_page, manager_page
+from labeling.views import _manager_job, labeler_page, manager_page
 
 INVITATION_HOURS = 72
 
@@ -55,7 +55,6 @@ def signup(request: HttpRequest) -> HttpResponse:
     response = render(request, "work/signup.html", context, status=status)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     return response
 
 
@@ -156,7 +155,6 @@ def join_team(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("work-jobs")
     context = {"error": error, "signed_in_labeler": user is not None and user.role == Role.LABELER}
     response = render(request, "work/join.html", context)
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     return response
 
 

@@ -10,15 +10,14 @@ import uuid
 
 import pytest
 from django.conf import settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from config.celery import app
-from labeling.models import Role
+from labeling.models import ApiToken, Role
 from labeling.services.imports import import_run, import_stage_manifest
 from labeling.services.jobs import job_create, job_start
 from labeling.services.teams import team_create
-from labeling.services.users import user_create
+from labeling.services.users import api_token_digest, api_token_issue, user_create
 
 
 @pytest.fixture(autouse=True)
@@ -93,10 +92,20 @@ def make_job(db, manager, team):
     return make
 
 
+# Tokens are stored hashed and shown once: the plain ones this test run issued, per user id.
+_ISSUED_TOKENS: dict[int, str] = {}
+
+
 def client_for(user) -> APIClient:
+    """An API client with ``user``'s token (one token per user, issued on first use)."""
+    token = _ISSUED_TOKENS.get(user.pk)
+    if (
+        token is None
+        or not ApiToken.objects.filter(user_id=user.pk, digest=api_token_digest(token)).exists()
+    ):
+        token = _ISSUED_TOKENS[user.pk] = api_token_issue(user=user)
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
 

@@ -18,6 +18,7 @@ from workflows import selectors
 from workflows.models import Flow, HumanLoop
 from workflows.serializers import (
     DeliveryOut,
+    FlowBriefOut,
     FlowCreatedOut,
     FlowIn,
     FlowOut,
@@ -53,10 +54,16 @@ class FlowListCreate(APIView):
     def get_permissions(self):
         return [IsManager()] if self.request.method == "POST" else [IsAuthenticated()]
 
-    @extend_schema(responses={200: FlowOut(many=True)}, summary="Flows you can see")
+    @extend_schema(
+        responses={200: FlowOut(many=True)},
+        summary="Flows you can see",
+        description="Managers get every field; a labeler gets id, name, description and task "
+        "type of the flows of their teams.",
+    )
     def get(self, request: Request) -> Response:
         flows = selectors.flows_for_user(user=request.user)[:500]
-        return Response(FlowOut(flows, many=True).data)
+        shape = FlowOut if request.user.is_manager else FlowBriefOut
+        return Response(shape(flows, many=True).data)
 
     @extend_schema(
         request=FlowIn, responses={201: FlowCreatedOut, **ERRORS}, summary="Create a flow"

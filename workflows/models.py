@@ -210,11 +210,13 @@ class WebhookAttempt(models.Model):
 
 class AccessKey(models.Model):
     """A key pair for the runtime API's SigV4 signatures. SigV4 needs the secret itself on
-    the verifying side, so it is stored; revoking a key ends it at once."""
+    the verifying side, so it is stored, encrypted (workflows/crypto.py); revoking a key ends
+    it at once."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_keys")
     access_key_id = models.CharField(max_length=32, unique=True)
-    secret_access_key = models.CharField(max_length=64)
+    # Fernet's token of the secret; the secret itself is shown once, when the key is issued.
+    secret_encrypted = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,9 +15,11 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from labeling.models import Job, Role, Team, User
+from workflows.crypto import SecretUnreadable, secret_decrypt
 from workflows.models import AccessKey, Flow, HumanLoop, WebhookDelivery
 from workflows.states import HumanLoopStatus
 
+logger = logging.getLogger(__name__)
 MAX_PAGE_SIZE = 100
 # Signing secrets remembered by this process: key id -> (secret, when read). Bounded.
 _SIGNING_SECRETS: dict[str, tuple[str, float]] = {}
@@ -149,16 +152,17 @@ def flow_deliveries(*, flow: Flow, limit: int = 100) -> QuerySet[WebhookDelivery
 
 def access_keys_for_user(*, user: User) -> QuerySet[AccessKey]:
     return (
-        AccessKey.objects.filter(user_id=user.pk).defer("secret_access_key").order_by("-created_at")
+        AccessKey.objects.filter(user_id=user.pk).defer("secret_encrypted").order_by("-created_at")
     )
 
 
 def signing_secret(*, access_key_id: str) -> str | None:
     """The secret of an unrevoked key whose owner is an active manager; None otherwise.
 
-    Every runtime API request needs it, so a found secret is remembered in this process for
-    ``QUORUM_A2I_KEY_CACHE_SECONDS``: revoking a key ends it at once in the process that
-    revokes it (``forget_signing_secret``) and within that time in the others.
+    The secret is stored encrypted. Every runtime API request needs it, so a found secret
+    is remembered, decrypted, in this process for ``QUORUM_A2I_KEY_CACHE_SECONDS``:
+    revoking a key ends it at once in the process that revokes it
+    (``forget_signing_secret``) and within that time in the others.
     """
     remembered = _SIGNING_SECRETS.get(access_key_id)
     now = time.monotonic()
@@ -169,16 +173,22 @@ def signing_secret(*, access_key_id: str) -> str | None:
             access_key_id=access_key_id, revoked_at__isnull=True, user__is_active=True
         )
         .filter(Q(user__role=Role.MANAGER) | Q(user__is_superuser=True))
-        .values_list("secret_access_key", flat=True)
+        .values_list("secret_encrypted", flat=True)
         .first()
     )
-    if row is None:
+    secret = None
+    if row is not None:
+        try:
+            secret = secret_decrypt(row)
+        except SecretUnreadable:
+            logger.error("access key %s: its stored secret does not decrypt", access_key_id)
+    if secret is None:
         _SIGNING_SECRETS.pop(access_key_id, None)
         return None
     if len(_SIGNING_SECRETS) >= SIGNING_SECRETS_MAX:
         _SIGNING_SECRETS.clear()
-    _SIGNING_SECRETS[access_key_id] = (row, now)
-    return row
+    _SIGNING_SECRETS[access_key_id] = (secret, now)
+    return secret
 
 
 def forget_signing_secret(*, access_key_id: str) -> None:

@@ -96,6 +96,18 @@ class FlowOut(serializers.Serializer):
         return flow_arn(flow)
 
 
+class FlowBriefOut(serializers.Serializer):
+    """What a labeler sees of a flow they review for: no conditions, audit shares or webhook."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField(source="job.short_instructions")
+    task_type = serializers.SerializerMethodField()
+
+    def get_task_type(self, flow) -> str:
+        return base_task_type(flow.job.task_type)
+
+
 class FlowCreatedOut(FlowOut):
     webhook_secret = serializers.CharField(
         help_text="Shown once, at creation: the key of the webhook's HMAC-SHA256 signature."

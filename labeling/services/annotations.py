@@ -7,9 +7,14 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from labeling.errors import LeaseClosed, LeaseExpired, ValidationFailed
+from labeling.errors import LeaseClosed, LeaseExpired, NotAllowed, QuorumError, ValidationFailed
 from labeling.models import Annotation, Item, Job, User
-from labeling.services.assignments import assignment_expire, assignment_lock_for_worker
+from labeling.services.assignments import (
+    assignment_expire,
+    assignment_lock_for_worker,
+    assignment_revoke,
+    worker_may_work_on,
+)
 from labeling.services.consolidation import item_consolidate
 from labeling.services.counters import job_counters_add
 from labeling.services.jobs import job_complete_if_done
@@ -20,10 +25,16 @@ from labeling.task_types import get_task_type
 from labeling.task_types.base import AnswerProblem
 
 # Close the caller's live lease in one guarded statement; no row back means "find out why".
-# On PostgreSQL the same statement returns the job's rules for the answer.
+# The lease closes only while its worker is still on the job's team (issue 12): a member
+# removed from the team cannot submit on the lease they held. On PostgreSQL the same statement
+# returns the job's rules for the answer.
 _CLOSE_LEASE = """
 UPDATE labeling_assignment SET status = 'submitted', finished_at = %(now)s
 WHERE id = %(id)s AND worker_id = %(worker)s AND status = 'leased' AND expires_at > %(now)s
+  AND EXISTS (SELECT 1 FROM labeling_job AS job
+              JOIN labeling_teammembership AS member
+                ON member.team_id = job.team_id AND member.user_id = %(worker)s
+              WHERE job.id = labeling_assignment.job_id)
 RETURNING job_id, item_id, leased_at
 """
 _CLOSE_LEASE_POSTGRES = """
@@ -31,6 +42,8 @@ UPDATE labeling_assignment AS lease SET status = 'submitted', finished_at = %(no
 FROM labeling_job AS job
 WHERE lease.id = %(id)s AND lease.worker_id = %(worker)s AND lease.status = 'leased'
   AND lease.expires_at > %(now)s AND job.id = lease.job_id
+  AND EXISTS (SELECT 1 FROM labeling_teammembership AS member
+              WHERE member.team_id = job.team_id AND member.user_id = %(worker)s)
 RETURNING lease.job_id, lease.item_id, lease.leased_at, job.task_type, {rules}
 """.format(rules=", ".join(f"job.{field}" for field in JOB_RULE_FIELDS))
 _INSERT_ANNOTATION = """
@@ -67,25 +80,21 @@ def annotation_submit(*, assignment_id: int, worker: User, answer: object) -> An
     its time (then it is expired on the spot and the item goes back to the pool), or when
     the answer does not fit the task type (then the lease stays open).
     """
-    expired_at = None
+    refusal = None
     consolidated = False
     with transaction.atomic():
         now = timezone.now()  # read inside the transaction, after SQLite's write lock
         lease = _close_lease(assignment_id, worker, now)
         if lease is None:
-            expired_at = _refuse(assignment_id, worker, now)
+            refusal = _refuse(assignment_id, worker, now)
         else:
             annotation, consolidated = _store_answer(assignment_id, lease, worker, answer, now)
     if consolidated:
         # After the commit: of two submits labeling the last items at once, the one that
         # commits last sees both counts. The beat sweeper is the backstop for a crash here.
         job_complete_if_done(job_id=lease.job_id)
-    if expired_at is not None:
-        raise LeaseExpired(
-            f"the lease ran out at {expired_at.isoformat()}; the answer was not "
-            "stored and the item went back to the pool",
-            details={"expired_at": expired_at.isoformat()},
-        )
+    if refusal is not None:
+        raise refusal
     return annotation
 
 
@@ -109,11 +118,12 @@ def _close_lease(assignment_id: int, worker: User, now: datetime) -> _ClosedLeas
     return _ClosedLease(job_id, item_id, leased_at, task_type, rules)
 
 
-def _refuse(assignment_id: int, worker: User, now: datetime) -> datetime:
-    """Say why a lease could not be closed; a lease past its time is expired here.
+def _refuse(assignment_id: int, worker: User, now: datetime) -> QuorumError:
+    """Say why a lease could not be closed; a lease past its time is expired here, and the
+    lease of a worker who left the job's team is released.
 
-    Raises for a missing, foreign or ended lease; returns the expiry time of a late one,
-    whose expiry must commit before the caller raises ``LeaseExpired``.
+    Raises for a missing, foreign or ended lease; returns the error for a late lease or a
+    former member's, to be raised by the caller after the lease's end commits.
     """
     assignment = assignment_lock_for_worker(assignment_id=assignment_id, worker=worker)
     if assignment.status != AssignmentStatus.LEASED:
@@ -121,10 +131,24 @@ def _refuse(assignment_id: int, worker: User, now: datetime) -> datetime:
             f"this task is already {assignment.status}; the answer was not stored",
             details={"status": assignment.status},
         )
-    if assignment.expires_at > now:  # pragma: no cover - the guarded update took it then
-        raise LeaseClosed("this task changed meanwhile; the answer was not stored")
-    assignment_expire(assignment=assignment)
-    return assignment.expires_at
+    if assignment.expires_at <= now:
+        assignment_expire(assignment=assignment)
+        expired_at = assignment.expires_at.isoformat()
+        return LeaseExpired(
+            f"the lease ran out at {expired_at}; the answer was not "
+            "stored and the item went back to the pool",
+            details={"expired_at": expired_at},
+        )
+    if not worker_may_work_on(job=assignment.job, worker=worker):
+        assignment_revoke(assignment=assignment)
+        return NotAllowed(
+            "you are no longer on the team of this job; the answer was not stored and the "
+            "item went back to the pool",
+            code="not_on_team",
+        )
+    raise LeaseClosed(  # pragma: no cover - the guarded update took it then
+        "this task changed meanwhile; the answer was not stored"
+    )
 
 
 def _store_answer(

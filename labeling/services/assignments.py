@@ -258,6 +258,12 @@ def assignment_expire(*, assignment: Assignment) -> bool:
     return True
 
 
+def assignment_revoke(*, assignment: Assignment) -> None:
+    """End the lease of a worker who left the job's team (inside the caller's transaction,
+    the row locked): its slot goes back to the item."""
+    _end_lease(assignment, AssignmentStatus.RELEASED)
+
+
 def assignments_expire_due(*, job_id: int | None = None, now=None) -> int:
     """Expire leases past their time, batch by batch; returns how many were expired."""
     now = now or timezone.now()

@@ -1,13 +1,36 @@
-"""Creating people and scripts that use Quorum, with their API tokens."""
+"""Creating people and scripts that use Quorum, with their API tokens.
+
+A token is shown once, when it is issued; only its SHA-256 is stored (labeling.ApiToken).
+"""
+
+import hashlib
+import secrets
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from labeling.errors import Conflict, ValidationFailed
-from labeling.models import Role, Team, User
+from labeling.models import ApiToken, Role, Team, User
 from labeling.services.teams import team_member_add
+
+TOKEN_BYTES = 20  # 40 hex characters, as DRF's tokens
+
+
+def api_token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_issue(*, user: User) -> str:
+    """Give ``user`` a new API token, replacing any other; return it (it is not kept)."""
+    token = secrets.token_hex(TOKEN_BYTES)
+    ApiToken.objects.update_or_create(user=user, defaults={"digest": api_token_digest(token)})
+    return token
+
+
+def api_token_revoke(*, user: User) -> None:
+    ApiToken.objects.filter(user=user).delete()
 
 
 @transaction.atomic
@@ -21,6 +44,9 @@ def user_create(
     reset_password: bool = False,
 ) -> tuple[User, str, bool]:
     """Create the user if needed; return it, its API token and whether it was created.
+
+    The token is returned when the user is created (or has none yet), "" otherwise: only its
+    hash is kept, so it cannot be shown again (``api_token_issue`` replaces it).
 
     An existing user keeps its role, and a different role is refused: a labeler never
     becomes a manager by accident. An existing user's password changes only with
@@ -61,5 +87,5 @@ def user_create(
         user.save(update_fields=["password"])
     if team is not None:
         team_member_add(team=team, user=user)
-    token, _ = Token.objects.get_or_create(user=user)
-    return user, token.key, created
+    token = "" if ApiToken.objects.filter(user=user).exists() else api_token_issue(user=user)
+    return user, token, created

@@ -21,7 +21,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from labeling.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from labeling.models import (
@@ -38,7 +37,7 @@ from labeling.models import (
     User,
 )
 from labeling.services.jobs import check_personal_data_rule
-from labeling.services.users import user_create
+from labeling.services.users import api_token_revoke, user_create
 from labeling.states import JobStatus
 
 INVITATION_MAX_HOURS = 30 * 24
@@ -255,7 +254,7 @@ def vendor_member_reset(*, manager: User, user_id: int) -> str:
     """Re-invite a member of the manager's own organization: a new one-time password.
 
     The old password and API token stop working at once; the manager hands the new
-    password to the member, who signs in with it (and may use the API with a new token).
+    password to the member, who signs in with it.
     """
     team = _vendor_team_of(manager)
     member = User.objects.filter(pk=user_id, memberships__team=team).first()
@@ -265,8 +264,7 @@ def vendor_member_reset(*, manager: User, user_id: int) -> str:
     with transaction.atomic():
         member.set_password(password)
         member.save(update_fields=["password"])
-        Token.objects.filter(user=member).delete()
-        Token.objects.create(user=member)
+        api_token_revoke(user=member)
     return password
 
 

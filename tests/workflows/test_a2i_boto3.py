@@ -19,6 +19,7 @@ from labeling.models import Role, TeamKind
 from labeling.services.teams import team_create
 from labeling.services.users import user_create
 from tests.conftest import client_for
+from workflows.crypto import secret_decrypt
 from workflows.models import AccessKey, HumanLoop
 from workflows.services.access_keys import access_key_create, access_key_revoke
 from workflows.services.flows import flow_create
@@ -404,7 +405,22 @@ def test_create_access_key_prints_the_pair_last(manager, capsys):
     last = capsys.readouterr().out.strip().splitlines()[-1]
     key_id, secret = last.split(" ")
     stored = AccessKey.objects.get(access_key_id=key_id)
-    assert stored.secret_access_key == secret and stored.user == manager
+    assert secret_decrypt(stored.secret_encrypted) == secret and stored.user == manager
     labeler, _, _ = user_create(username="lab9", role=Role.LABELER)
     with pytest.raises(Exception, match="managers only"):
         call_command("create_access_key", "lab9")
+
+
+def test_start_human_loop_refuses_a_prediction_outside_the_flows_labels(a2i, make_flow):
+    """issue 12: the model's label in InputContent is shown pre-selected, so it must be one
+    of the flow's labels; one that is is carried to the reviewers' task."""
+    flow = make_flow(name="labels")
+    with pytest.raises(ClientError) as refused:
+        start(a2i, flow, "odd", {"source": "x", "prediction": {"label": "zebra"}})
+    assert error_code(refused) == "ValidationException"
+    assert "'zebra'" in refused.value.response["Error"]["Message"]
+    assert not HumanLoop.objects.filter(flow=flow).exists()
+
+    start(a2i, flow, "fine", {"source": "x", "prediction": {"label": "dog", "confidence": 0.4}})
+    loop = HumanLoop.objects.select_related("flow").get(name="fine")
+    assert (loop.model_label, loop.model_confidence) == ("dog", 0.4)

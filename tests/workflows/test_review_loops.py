@@ -112,7 +112,7 @@ def test_routing_is_idempotent_per_prediction_id(make_flow, manager_client):
     flow = make_flow(conditions=CONDITIONS)
     first = route(manager_client, flow, [prediction("p1", "cat", 0.1), prediction("p2", "cat", 1)])
     # The same ids again, even with another confidence: the first decision stands.
-    again = route(manager_client, flow, [prediction("p1", "cat", 0.99), prediction("p2", "c", 0)])
+    again = route(manager_client, flow, [prediction("p1", "cat", 0.99), prediction("p2", "dog", 0)])
     assert [r["decision"] for r in again] == [r["decision"] for r in first]
     assert again[0]["loop"] == first[0]["loop"] and again[0]["repeated"] is True
     assert HumanLoop.objects.filter(flow=flow).count() == 1
@@ -417,3 +417,27 @@ def test_the_portal_counts_exactly_the_open_loops(
 def make_other_reviewer(flow):
     user, _, _ = user_create(username="rev-other", role=Role.LABELER, team=flow.team)
     return user
+
+
+def test_routing_refuses_a_model_label_outside_the_flows_labels(make_flow, manager_client):
+    """issue 12: a label the flow does not know would be shown to reviewers pre-selected."""
+    flow = make_flow(conditions=CONDITIONS)
+    refused = manager_client.post(
+        f"/api/v1/flows/{flow.pk}/predictions",
+        {"predictions": [prediction("ok", "cat", 0.1), prediction("bad", "zebra", 0.1)]},
+        format="json",
+    )
+    assert refused.status_code == 400, refused.content
+    error = refused.json()["error"]
+    assert "'zebra'" in error["message"] and error["details"]["label"] == "zebra"
+    assert not Prediction.objects.filter(flow=flow).exists()
+    assert not HumanLoop.objects.filter(flow=flow).exists()
+
+    started = manager_client.post(
+        f"/api/v1/flows/{flow.pk}/loops",
+        {"name": "loop-zebra", "input": {"source": "x"}, "prediction": {"label": "zebra"}},
+        format="json",
+    )
+    assert started.status_code == 400, started.content
+    assert "'zebra'" in started.json()["error"]["message"]
+    assert not HumanLoop.objects.filter(flow=flow).exists()

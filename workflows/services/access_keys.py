@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from labeling.errors import NotAllowed
 from labeling.models import User
+from workflows.crypto import secret_encrypt
 from workflows.models import AccessKey
 from workflows.selectors import forget_signing_secret
 
@@ -19,15 +20,22 @@ SECRET_BYTES = 30
 
 @transaction.atomic
 def access_key_create(*, user: User) -> AccessKey:
-    """Issue a key pair to a manager (the runtime API acts with its owner's rights)."""
+    """Issue a key pair to a manager (the runtime API acts with its owner's rights).
+
+    The secret is stored encrypted; the returned key alone carries it in plain, as
+    ``secret_access_key``, to be shown once.
+    """
     if not user.is_manager:
         raise NotAllowed("access keys are issued to project managers only", code="not_manager")
     key_id = KEY_ID_PREFIX + "".join(
         secrets.choice(KEY_ID_ALPHABET) for _ in range(KEY_ID_RANDOM_CHARS)
     )
-    return AccessKey.objects.create(
-        user=user, access_key_id=key_id, secret_access_key=secrets.token_urlsafe(SECRET_BYTES)
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    key = AccessKey.objects.create(
+        user=user, access_key_id=key_id, secret_encrypted=secret_encrypt(secret)
     )
+    key.secret_access_key = secret
+    return key
 
 
 def access_key_revoke(*, key: AccessKey) -> AccessKey:

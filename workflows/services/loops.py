@@ -100,6 +100,32 @@ def check_content_classifiers(*, flow: Flow, classifiers: Sequence[str] | None) 
     return [name for name in CONTENT_CLASSIFIERS if name in given]
 
 
+def check_model_label(*, labels: Sequence[str], label: str, where: str) -> None:
+    """Refuse a model label that is not one of the flow's labels: reviewers would see it
+    pre-selected as an answer they cannot give."""
+    if label and label not in labels:
+        raise ValidationFailed(
+            f"{where}: the model's label {label!r} is not one of the flow's labels "
+            f"({', '.join(labels)})",
+            details={"field": "prediction.label", "label": label, "labels": list(labels)},
+        )
+
+
+def prediction_in_content(content: Any) -> tuple[str, float | None]:
+    """The model's label and confidence that an input content carries under "prediction"
+    (the runtime API has no field of its own for them); ("", None) when there are none."""
+    prediction = content.get("prediction") if isinstance(content, dict) else None
+    if not isinstance(prediction, dict):
+        return "", None
+    label = prediction.get("label")
+    confidence = prediction.get("confidence")
+    if not isinstance(label, str):
+        label = ""
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float):
+        confidence = None
+    return label[:200], None if confidence is None else float(confidence)
+
+
 def parse_input_content(raw: str) -> Any:
     if not isinstance(raw, str) or len(raw) > MAX_INPUT_CONTENT_CHARS:
         raise ValidationFailed(
@@ -134,6 +160,7 @@ def _item_data(flow: Flow, job: Job, spec: LoopSpec) -> str:
             f"loop {spec.name}: {exc}", details={"field": "input", "loop": spec.name}
         ) from None
     line["quorum-human-loop"] = spec.name
+    check_model_label(labels=job.labels, label=spec.model_label, where=f"loop {spec.name}")
     if spec.model_label or spec.model_confidence is not None:
         line["prediction"] = {"label": spec.model_label, "confidence": spec.model_confidence}
     return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
@@ -314,12 +341,17 @@ def human_loop_start(
 ) -> HumanLoop:
     """Start one loop on ``flow`` whatever its conditions (the runtime API's StartHumanLoop).
 
+    Without ``model_label`` and ``model_confidence``, the model's prediction is the input
+    content's "prediction" object, if any; its label must be one of the flow's labels.
+
     ``flow.team.kind`` decides whether ``content_classifiers`` must declare the content free
     of personal data and adult content (see ``check_content_classifiers``).
     """
     check_name(name, field="HumanLoopName")
     classifiers = check_content_classifiers(flow=flow, classifiers=content_classifiers)
     content = parse_input_content(input_content)
+    if not model_label and model_confidence is None:
+        model_label, model_confidence = prediction_in_content(content)
     spec = LoopSpec(name, input_content, content, model_label, model_confidence, tuple(classifiers))
     # On PostgreSQL one loop is written by one statement, atomic by itself.
     with nullcontext() if _ONE_STATEMENT_START else transaction.atomic():

@@ -19,7 +19,7 @@ from django.utils import timezone
 from labeling.errors import ValidationFailed
 from workflows.conditions import decide
 from workflows.models import Flow, Prediction
-from workflows.services.loops import LoopSpec, human_loops_create
+from workflows.services.loops import LoopSpec, check_model_label, human_loops_create
 from workflows.states import Decision
 
 MAX_PREDICTIONS_PER_CALL = 1000
@@ -51,7 +51,7 @@ def loop_name_for(flow: Flow, prediction_id: str) -> str:
     return f"{flow.name[:30]}-{digest}"
 
 
-def _clean(raw: Any, position: int) -> tuple[str, Any, str, float | None]:
+def _clean(raw: Any, position: int, labels: list[str]) -> tuple[str, Any, str, float | None]:
     where = f"predictions[{position}]"
     if not isinstance(raw, dict):
         raise ValidationFailed(f"{where}: an object with id, input and prediction")
@@ -68,6 +68,8 @@ def _clean(raw: Any, position: int) -> tuple[str, Any, str, float | None]:
     label = prediction.get("label", "")
     if not isinstance(label, str) or len(label) > 200:
         raise ValidationFailed(f"{where}.prediction.label: a string of at most 200 characters")
+    # Before the conditions: whether the answer is a refusal must not depend on the sampling.
+    check_model_label(labels=labels, label=label, where=f"{where}.prediction.label")
     confidence = prediction.get("confidence")
     if confidence is not None and (
         isinstance(confidence, bool)
@@ -82,7 +84,8 @@ def predictions_route(*, flow: Flow, predictions: list[Any]) -> list[dict[str, A
     """Decide each prediction; start loops for those that go to people. In input order."""
     if not isinstance(predictions, list) or not 1 <= len(predictions) <= MAX_PREDICTIONS_PER_CALL:
         raise ValidationFailed(f"send 1 to {MAX_PREDICTIONS_PER_CALL} predictions per call")
-    cleaned = [_clean(raw, position) for position, raw in enumerate(predictions)]
+    labels = flow.job.labels
+    cleaned = [_clean(raw, position, labels) for position, raw in enumerate(predictions)]
     token = uuid.uuid4()
     now = timezone.now()
     rows: dict[str, Prediction] = {}

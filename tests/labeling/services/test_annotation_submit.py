@@ -11,6 +11,7 @@ from labeling.selectors import job_progress
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
 from labeling.services.jobs import job_stop
+from labeling.services.teams import team_member_remove
 from labeling.states import AssignmentStatus, ItemStatus, JobStatus
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +130,25 @@ def test_an_element_named_label_still_gives_its_answer(make_job, make_labeler):
         assignment_id=lease.pk, worker=worker, answer={"label": {"label": "dog"}}
     )
     assert annotation.label == "dog"
+
+
+def test_a_worker_removed_from_the_team_cannot_submit_on_the_lease_they_held(
+    make_job, make_labeler, team
+):
+    """issue 12: the lease closes only while its worker is still on the job's team."""
+    job = make_job(items=1)
+    worker = make_labeler("leaver")
+    lease = assignment_claim(job=job, worker=worker)
+    team_member_remove(team=team, user=worker)
+
+    with pytest.raises(NotAllowed) as refused:
+        annotation_submit(assignment_id=lease.pk, worker=worker, answer={"label": "cat"})
+
+    assert refused.value.code == "not_on_team"
+    assert not Annotation.objects.filter(job=job).exists()
+    lease.refresh_from_db()
+    assert lease.status == AssignmentStatus.RELEASED  # the slot went back to the pool
+    assert Item.objects.get(job=job).taken == 0
+    stayer = make_labeler("stayer")
+    _answer(job, stayer, "dog")
+    assert ConsolidatedLabel.objects.get(job=job).label == "dog"
