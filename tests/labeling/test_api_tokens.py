@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 from labeling.models import Role
 from labeling.services.users import user_create
 
-BEFORE = [("labeling", "0008_open_ended_jobs_items_added")]
-AFTER = [("labeling", "0009_t12_hashed_api_tokens")]
+BEFORE = [("labeling", "0009_t12_import_leases")]
+AFTER = [("labeling", "0010_t12_hashed_api_tokens")]
 
 
 def with_token(token: str) -> APIClient:

@@ -20,7 +20,7 @@ def hash_tokens(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("labeling", "0008_open_ended_jobs_items_added"),
+        ("labeling", "0009_t12_import_leases"),
         ("authtoken", "0004_alter_tokenproxy_options"),
     ]
 
