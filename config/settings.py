@@ -291,7 +291,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-CROWD_PASSWORD_VALIDATORS = AUTH_PASSWORD_VALIDATORS  # one set of rules for everyone
 QUORUM_SIGNUP_RATE_PER_IP = os.environ.get("QUORUM_SIGNUP_RATE_PER_IP", "20/hour")
 QUORUM_SIGNUP_RATE_PER_USERNAME = os.environ.get("QUORUM_SIGNUP_RATE_PER_USERNAME", "5/hour")
 QUORUM_TRUST_X_FORWARDED_FOR = env_bool("QUORUM_TRUST_X_FORWARDED_FOR", default=False)
