@@ -150,6 +150,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
+            # Past MAX_ENTRIES the file cache deletes a random third of its entries, sign-in
+            # locks among them (labeling/throttling.py): far more room than the default 300.
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
         }
     }
 

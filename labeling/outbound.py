@@ -19,10 +19,13 @@ The rules (docs/review-loops.md, "Where webhooks may go"):
 ``outbound_check_url`` is the check without a lookup, for save time (a form, an API field).
 """
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -264,28 +267,43 @@ def outbound_request(
     timeout: float = 10.0,
     max_bytes: int = 0,
 ) -> OutboundResult:
-    """One request under the rules above; never raises for a refused or failed request."""
+    """One request under the rules above, all of it within ``timeout`` seconds (a receiver
+    that trickles its answer is cut off); never raises for a refused or failed request."""
+    deadline = time.monotonic() + timeout
     try:
         target = outbound_check_url(url)
-        connection = _connect(target, timeout)
+        connection = _connect(target, deadline)
     except OutboundRefused as exc:
         if exc.reason == "address_not_allowed":
             return OutboundResult(None, "address not allowed")
         return OutboundResult(None, f"URL not allowed ({exc.reason})")
     except _Failed as exc:
         return OutboundResult(None, str(exc))
+    expired = threading.Event()
+
+    def cut_off() -> None:
+        expired.set()
+        with contextlib.suppress(OSError):
+            connection.sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(max(deadline - time.monotonic(), 0.001), cut_off)
+    timer.daemon = True
+    timer.start()
     try:
         connection.request(method, target.path, body=body, headers=headers or {})
         response = connection.getresponse()
         data = response.read(max_bytes) if max_bytes else b""
+        if expired.is_set():
+            return OutboundResult(None, "timed out")
         return OutboundResult(response.status, "", data)
     except TimeoutError:
         return OutboundResult(None, "timed out")
     except ssl.SSLError:
-        return OutboundResult(None, "TLS failed")
+        return OutboundResult(None, "timed out" if expired.is_set() else "TLS failed")
     except (OSError, http.client.HTTPException, ValueError):
-        return OutboundResult(None, "connection failed")
+        return OutboundResult(None, "timed out" if expired.is_set() else "connection failed")
     finally:
+        timer.cancel()
         connection.close()
 
 

@@ -13,6 +13,7 @@ the seconds until its window ends (the Retry-After header).
 
 import contextlib
 import hashlib
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+logger = logging.getLogger(__name__)
 PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 
@@ -146,6 +148,7 @@ class _Hold:
 
 @dataclass
 class SigninAttempt:
+    address: str
     holds: list[_Hold]
 
 
@@ -167,7 +170,10 @@ def _uncount(key: str) -> None:
 
 
 def _release(hold: _Hold) -> None:
-    _uncount(signin_cache_key("failures", hold.scope, hold.value))
+    counter = signin_cache_key("failures", hold.scope, hold.value)
+    with contextlib.suppress(ValueError):  # expired meanwhile: nothing to take back
+        if cache.decr(counter) <= 0:
+            cache.delete(counter)  # no failures: no entry left behind
     if hold.took_lock:
         cache.delete(signin_cache_key("lock", hold.scope, hold.value))
 
@@ -190,9 +196,8 @@ def _hold(scope: str, value: str, allowed: int, now: float) -> _Hold:
 def signin_attempt_begin(*, request: HttpRequest, username: str) -> SigninAttempt:
     """Admit one sign-in attempt, or raise SigninThrottled (check no password then)."""
     now = time.time()
-    address = _hold(
-        "address", client_ip(request), settings.QUORUM_SIGNIN_MAX_FAILURES_PER_ADDRESS, now
-    )
+    ip = client_ip(request)
+    address = _hold("address", ip, settings.QUORUM_SIGNIN_MAX_FAILURES_PER_ADDRESS, now)
     account_name = username.strip().lower()[:150]
     try:
         account = _hold(
@@ -201,13 +206,20 @@ def signin_attempt_begin(*, request: HttpRequest, username: str) -> SigninAttemp
     except SigninThrottled:
         _release(address)
         raise
-    return SigninAttempt(holds=[address, account])
+    return SigninAttempt(address=ip, holds=[address, account])
 
 
 def signin_attempt_end(*, attempt: SigninAttempt, succeeded: bool) -> None:
     """A failure stays counted (and its lock, if it took one, stands). A success clears the
     account's counter and lock, and takes back its count from the address."""
     if not succeeded:
+        for hold in attempt.holds:
+            if hold.took_lock:
+                logger.warning(
+                    "sign-in failed past the allowance for this %s (address %s): locked",
+                    hold.scope,
+                    attempt.address,
+                )
         return
     for hold in attempt.holds:
         if hold.scope == "account":

@@ -6,6 +6,7 @@ No test here sends anything to a non-loopback address: ``loopback_only`` fails a
 connection attempt before it is made.
 """
 
+import contextlib
 import http.server
 import ipaddress
 import socket
@@ -318,4 +319,39 @@ def test_https_sends_the_urls_name_as_sni_and_verifies_the_certificate(tmp_path,
         assert server_names == ["hook.example.test"]
         assert result.error == "TLS failed"
     finally:
+        listener.close()
+
+
+def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_timeout(loopback_allowed):
+    """The timeout bounds the whole request, not each read: a byte every 0.2 s never trips a
+    per-read timeout of 0.5 s, yet the request ends as timed out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    stop = threading.Event()
+
+    def trickle():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(25):
+                if stop.wait(0.2):
+                    return
+                try:
+                    conn.sendall(b"X")
+                except OSError:
+                    return
+            with contextlib.suppress(OSError):
+                conn.sendall(b": y\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        port = listener.getsockname()[1]
+        result = outbound_post(f"http://127.0.0.1:{port}/", body=b"", headers={}, timeout=0.5)
+        assert (result.status, result.error) == (None, "timed out")
+    finally:
+        stop.set()
+        thread.join(5)
         listener.close()

@@ -23,6 +23,15 @@ pytestmark = pytest.mark.django_db
 RIGHT = "right-pass-8812"
 
 
+@pytest.fixture(autouse=True)
+def _own_file_cache(settings, tmp_path):
+    """The embedded file cache culls a random third of its entries once full; a folder of its
+    own per test keeps other tests' entries from culling this one's."""
+    default = settings.CACHES["default"]
+    if default["BACKEND"].endswith("FileBasedCache"):
+        settings.CACHES = {"default": {**default, "LOCATION": str(tmp_path / "cache")}}
+
+
 @pytest.fixture
 def account(settings):
     settings.QUORUM_SIGNIN_MAX_FAILURES_PER_ACCOUNT = 5
