@@ -160,6 +160,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
+            # Past MAX_ENTRIES the file cache deletes a random third of its entries, sign-in
+            # locks among them (labeling/throttling.py): far more room than the default 300.
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
         }
     }
 
@@ -308,16 +311,21 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# issue 12: every password set on any path (every role, the API, the console, the commands,
+# sign-up, invitations) meets every Django rule. issue 5: the open crowd sign-up's attempts are
+# throttled per client IP and per username (labeling/throttling.py).
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-]
-# issue 5: the open crowd sign-up is open to anyone, so its passwords get every Django rule,
-# and its attempts are throttled per client IP and per username (labeling/throttling.py).
-CROWD_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": int(os.environ.get("QUORUM_CROWD_PASSWORD_MIN_LENGTH", "10"))},
+        "OPTIONS": {
+            "min_length": int(
+                os.environ.get(
+                    "QUORUM_PASSWORD_MIN_LENGTH",
+                    os.environ.get("QUORUM_CROWD_PASSWORD_MIN_LENGTH", "10"),
+                )
+            )
+        },
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -325,6 +333,22 @@ CROWD_PASSWORD_VALIDATORS = [
 QUORUM_SIGNUP_RATE_PER_IP = os.environ.get("QUORUM_SIGNUP_RATE_PER_IP", "20/hour")
 QUORUM_SIGNUP_RATE_PER_USERNAME = os.environ.get("QUORUM_SIGNUP_RATE_PER_USERNAME", "5/hour")
 QUORUM_TRUST_X_FORWARDED_FOR = env_bool("QUORUM_TRUST_X_FORWARDED_FOR", default=False)
+# issue 12: sign-in (/login/, /admin/login/) failures per account and per client address; past
+# them each attempt waits a lock that doubles with each further failure, capped.
+QUORUM_SIGNIN_MAX_FAILURES_PER_ACCOUNT = int(
+    os.environ.get("QUORUM_SIGNIN_MAX_FAILURES_PER_ACCOUNT", 5)
+)
+QUORUM_SIGNIN_MAX_FAILURES_PER_ADDRESS = int(
+    os.environ.get("QUORUM_SIGNIN_MAX_FAILURES_PER_ADDRESS", 20)
+)
+QUORUM_SIGNIN_LOCK_BASE_SECONDS = int(os.environ.get("QUORUM_SIGNIN_LOCK_BASE_SECONDS", 30))
+QUORUM_SIGNIN_LOCK_MAX_SECONDS = int(os.environ.get("QUORUM_SIGNIN_LOCK_MAX_SECONDS", 3600))
+QUORUM_SIGNIN_FAILURE_MEMORY_SECONDS = int(
+    os.environ.get("QUORUM_SIGNIN_FAILURE_MEMORY_SECONDS", 86400)
+)
+# issue 12: outbound requests (webhooks) never reach internal addresses (loopback, private,
+# link-local, ...) unless this comma-separated CIDR list allows them (labeling/outbound.py).
+QUORUM_OUTBOUND_ALLOW = env_list("QUORUM_OUTBOUND_ALLOW", "")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

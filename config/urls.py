@@ -7,7 +7,11 @@ from django.views.defaults import page_not_found, server_error
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from labeling.errors import json_not_found, json_server_error
+from labeling.forms import AdminSigninForm
 from labeling.health import healthz
+from labeling.views import signin, signin_throttle_status
+
+admin.site.login_form = AdminSigninForm  # sign-in to the admin is throttled like /login/
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -20,8 +24,9 @@ urlpatterns = [
     path("api/v1/", include("workflows.urls_api")),
     path("a2i/", include("workflows.urls_a2i")),
     path("api/v1/", include("active_learning.urls_api")),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", signin, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/login/", signin_throttle_status(admin.site.login)),
     path("admin/", admin.site.urls),
     path("", include("workflows.urls")),
     path("", include("labeling.urls")),

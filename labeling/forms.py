@@ -3,12 +3,15 @@
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import QuerySet
 
 from labeling import selectors
 from labeling.errors import QuorumError
 from labeling.models import MAX_WORKERS_PER_ITEM, Role, Team, TeamKind
 from labeling.task_types import task_type_choices, task_type_reserved_message
+from labeling.throttling import SigninThrottled, signin_attempt_begin, signin_attempt_end
 
 SECONDS_PER_HOUR = 3600
 EXAMPLE_SEPARATOR = "|"
@@ -26,6 +29,39 @@ class ServiceErrorsMixin:
             field = "name"
         field = self.service_fields.get(field, field)
         self.add_error(field if field in self.fields else None, error.message)  # type: ignore[attr-defined]
+
+
+class SigninThrottleMixin:
+    """Sign-in throttled per account and per address (labeling/throttling.py): while locked no
+    password is checked, and the refusal says how long to wait; ``throttled`` keeps it."""
+
+    throttled: SigninThrottled | None = None
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username")  # type: ignore[attr-defined]
+        password = self.cleaned_data.get("password")  # type: ignore[attr-defined]
+        if username is None or not password:
+            return super().clean()  # type: ignore[misc]
+        try:
+            attempt = signin_attempt_begin(request=self.request, username=username)  # type: ignore[attr-defined]
+        except SigninThrottled as exc:
+            self.throttled = exc
+            raise forms.ValidationError(exc.message, code="throttled") from None
+        try:
+            cleaned = super().clean()  # type: ignore[misc]
+        except forms.ValidationError:
+            signin_attempt_end(attempt=attempt, succeeded=False)
+            raise
+        signin_attempt_end(attempt=attempt, succeeded=True)
+        return cleaned
+
+
+class SigninForm(SigninThrottleMixin, AuthenticationForm):
+    pass
+
+
+class AdminSigninForm(SigninThrottleMixin, AdminAuthenticationForm):
+    pass
 
 
 class JobTaskTypeField(forms.ChoiceField):

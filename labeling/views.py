@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth.views import LoginView, redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from labeling import selectors
 from labeling.errors import QuorumError
-from labeling.forms import JobCreateForm, LabelerAddForm, TeamCreateForm
+from labeling.forms import JobCreateForm, LabelerAddForm, SigninForm, TeamCreateForm
 from labeling.models import Job, Role, TeamKind
 from labeling.services.jobs import job_create, job_start, job_stop
 from labeling.services.teams import team_create
@@ -50,6 +50,23 @@ def _page(role_check: Callable[[Any], bool]) -> Callable[[View], View]:
     return decorate
 
 
+def signin_throttle_status(view: View) -> View:
+    """A sign-in page whose form was refused by the throttle answers 429 with Retry-After."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        context = getattr(response, "context_data", None) or {}
+        throttled = getattr(context.get("form"), "throttled", None)
+        if throttled is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(throttled.retry_after)
+        return response
+
+    return wrapper
+
+
+signin = signin_throttle_status(LoginView.as_view(authentication_form=SigninForm))
 signed_in = _page(lambda user: True)
 labeler_page = _page(lambda user: user.role == Role.LABELER)
 manager_page = _page(lambda user: user.is_manager)

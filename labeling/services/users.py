@@ -5,6 +5,7 @@ A token is shown once, when it is issued; only its SHA-256 is stored (labeling.A
 
 import hashlib
 import secrets
+import string
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -31,6 +32,50 @@ def api_token_issue(*, user: User) -> str:
 
 def api_token_revoke(*, user: User) -> None:
     ApiToken.objects.filter(user=user).delete()
+
+
+USERNAME_MIN_LENGTH = 3
+USERNAME_MAX_LENGTH = 40
+_USERNAME_CHARACTERS = frozenset(string.ascii_letters + string.digits + "._-")
+USERNAME_RULE = (
+    f"a name is {USERNAME_MIN_LENGTH} to {USERNAME_MAX_LENGTH} letters, digits, '.', '_' or '-' "
+    "(ASCII), starting with a letter or a digit"
+)
+
+
+def password_check(*, user: User, password: str) -> None:
+    """Every rule of ``settings.AUTH_PASSWORD_VALIDATORS``; the refusal names the rules broken."""
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        rules = [error.code or "password_rule" for error in exc.error_list]
+        broken = "; ".join(
+            f"{rule}: {text}" for rule, text in zip(rules, exc.messages, strict=True)
+        )
+        raise ValidationFailed(
+            f"the password breaks a rule ({broken})",
+            code="weak_password",
+            details={"field": "password", "rules": rules, "messages": exc.messages},
+        ) from exc
+
+
+def username_check(username: str) -> None:
+    """The names anyone may choose for themselves (open sign-up): a safe character set."""
+    rule = None
+    if len(username) < USERNAME_MIN_LENGTH:
+        rule = "too_short"
+    elif len(username) > USERNAME_MAX_LENGTH:
+        rule = "too_long"
+    elif not set(username) <= _USERNAME_CHARACTERS:
+        rule = "characters"
+    elif not username[0].isalnum():
+        rule = "first_character"
+    if rule is not None:
+        raise ValidationFailed(
+            f"the name {username!r} is not allowed ({rule}): {USERNAME_RULE}",
+            code="invalid_username",
+            details={"field": "username", "rule": rule},
+        )
 
 
 @transaction.atomic
@@ -62,12 +107,7 @@ def user_create(
     if created:
         user = User(username=username, role=role, email=email)
         if password:
-            try:
-                validate_password(password, user)
-            except DjangoValidationError as exc:
-                raise ValidationFailed(
-                    "; ".join(exc.messages), details={"field": "password"}
-                ) from exc
+            password_check(user=user, password=password)
             user.set_password(password)
         else:
             user.set_unusable_password()
@@ -83,6 +123,7 @@ def user_create(
             code="user_exists",
         )
     elif password:
+        password_check(user=user, password=password)
         user.set_password(password)
         user.save(update_fields=["password"])
     if team is not None:

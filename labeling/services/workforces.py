@@ -15,9 +15,6 @@ can reach a crowd or vendor team.
 import secrets
 from datetime import timedelta
 
-from django.conf import settings
-from django.contrib.auth.password_validation import get_password_validators, validate_password
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
@@ -37,7 +34,12 @@ from labeling.models import (
     User,
 )
 from labeling.services.jobs import check_personal_data_rule
-from labeling.services.users import api_token_revoke, user_create
+from labeling.services.users import (
+    api_token_revoke,
+    password_check,
+    user_create,
+    username_check,
+)
 from labeling.states import JobStatus
 
 INVITATION_MAX_HOURS = 30 * 24
@@ -48,33 +50,16 @@ INVITATION_MAX_HOURS = 30 * 24
 
 def crowd_signup(*, username: str, password: str, email: str = "") -> tuple[User, str]:
     """Open sign-up: a new labeler on no team, who finds work in the marketplace."""
+    username_check(username.strip())
     if User.objects.filter(username=username.strip()).exists():
         raise Conflict(f"the name {username!r} is taken", code="duplicate_name")
     if not password:
         raise ValidationFailed("choose a password", details={"field": "password"})
-    crowd_password_check(username=username, email=email, password=password)
+    password_check(user=User(username=username.strip(), email=email), password=password)
     user, token, _ = user_create(
         username=username, role=Role.LABELER, password=password, email=email
     )
     return user, token
-
-
-def crowd_password_check(*, username: str, email: str, password: str) -> None:
-    """Every rule of ``settings.CROWD_PASSWORD_VALIDATORS``; the refusal names the rules broken."""
-    candidate = User(username=username.strip(), email=email)
-    validators = get_password_validators(settings.CROWD_PASSWORD_VALIDATORS)
-    try:
-        validate_password(password, candidate, password_validators=validators)
-    except DjangoValidationError as exc:
-        rules = [error.code or "password_rule" for error in exc.error_list]
-        broken = "; ".join(
-            f"{rule}: {text}" for rule, text in zip(rules, exc.messages, strict=True)
-        )
-        raise ValidationFailed(
-            f"the password breaks a rule ({broken})",
-            code="weak_password",
-            details={"field": "password", "rules": rules, "messages": exc.messages},
-        ) from exc
 
 
 def job_publish(*, job: Job, reward_cents: int, qualification_pass_mark: float | None) -> Job:

@@ -8,7 +8,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import client_for
-from tests.workflows.conftest import make_flow, webhook_receiver  # noqa: F401 - fixtures
+from tests.workflows.conftest import (  # noqa: F401 - fixtures
+    make_flow,
+    outbound_loopback_allowed,
+    webhook_receiver,
+)
 from workflows.models import HumanLoop
 
 if TYPE_CHECKING:

@@ -28,10 +28,10 @@ def _job(manager, team, name, *, reward=0, items=2):
 def world(manager, team):
     """Two vendors with a member each, a private team's job and a crowd job."""
     acme = vendor_create(
-        name="Acme", manager_username="acme-boss", manager_password="acme-b0ss-pw!"
+        name="Acme", manager_username="acme-boss", manager_password="acme-vendor-pw-7!"
     )
     other = vendor_create(name="Globex", manager_username="globex-boss",
-                          manager_password="gl0bex-boss-pw!")  # fmt: skip
+                          manager_password="globex-vendor-pw-7!")  # fmt: skip
     worker, _, _ = user_create(username="acme-worker", role="labeler", team=acme)
     stranger, _, _ = user_create(username="globex-worker", role="labeler", team=other)
     acme_job = _job(manager, acme, "acme-job")

@@ -35,6 +35,7 @@ def make_flow(db, manager, team):
 class Receiver:
     url: str
     status: int = 200
+    location: str = ""
     received: list[dict] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Called with the number of each request as it arrives (before the answer).
@@ -51,7 +52,13 @@ class Receiver:
 
 
 @pytest.fixture
-def webhook_receiver() -> Iterator[Receiver]:
+def outbound_loopback_allowed(settings):
+    """Webhooks may go to this machine (they are refused there by default)."""
+    settings.QUORUM_OUTBOUND_ALLOW = ["127.0.0.0/8", "::1/128"]
+
+
+@pytest.fixture
+def webhook_receiver(outbound_loopback_allowed) -> Iterator[Receiver]:
     receiver = Receiver(url="")
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -71,6 +78,17 @@ def webhook_receiver() -> Iterator[Receiver]:
                 )
             receiver.on_hit(hit_number)
             self.send_response(receiver.status)
+            if receiver.location:
+                self.send_header("Location", receiver.location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self):  # noqa: N802 - a followed redirect would arrive as a GET
+            with receiver.lock:
+                receiver.received.append(
+                    {"raw": b"", "body": None, "signature": "", "delivery": "", "event": "GET"}
+                )
+            self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
 

@@ -75,7 +75,9 @@ def test_a_crowd_flow_must_say_its_data_may_leave_the_private_workforce(manager_
     assert Flow.objects.get(name="crowd-flow").job.data_may_leave_private is True
 
 
-def test_the_dashboard_shows_routing_agreement_and_deliveries(manager_web, make_flow):
+def test_the_dashboard_shows_routing_agreement_and_deliveries(
+    manager_web, make_flow, outbound_loopback_allowed
+):
     flow = make_flow(webhook_url="http://127.0.0.1:9/hook")
     human_loop_start(flow=flow, name="dash-1", input_content='{"source": "x"}')
     page = manager_web.get(f"/console/flows/{flow.pk}/")

@@ -75,7 +75,7 @@ def test_a_delivery_gives_up_after_its_attempts(delivery, webhook_receiver):
     assert len(webhook_receiver.received) == 3
 
 
-def test_an_unreachable_receiver_is_an_error_with_a_reason(make_flow):
+def test_an_unreachable_receiver_is_an_error_with_a_reason(make_flow, outbound_loopback_allowed):
     flow = make_flow(webhook_url="http://127.0.0.1:9/closed")
     loop = human_loop_start(flow=flow, name="hook-2", input_content='{"source": "x"}')
     delivery = delivery_create(loop=loop, event=WebhookEvent.STOPPED, output=None)
@@ -84,7 +84,7 @@ def test_an_unreachable_receiver_is_an_error_with_a_reason(make_flow):
     delivery_send(delivery_pk=delivery.pk)
     stored = WebhookDelivery.objects.get(pk=delivery.pk)
     assert stored.status == "pending" and stored.response_code is None
-    assert "ConnectionRefused" in stored.last_error or "URLError" in stored.last_error
+    assert stored.last_error == "connection refused"  # coarse: no socket details
     # Overdue (its message lost): the sweep finds it.
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         next_attempt_at=timezone.now() - timedelta(minutes=5)

@@ -54,6 +54,7 @@ def _start_worker(tmp_path, name: str) -> subprocess.Popen:
         "QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS": "2",
         "QUORUM_WEBHOOK_REDELIVERY_GRACE_SECONDS": "2",
         "QUORUM_WEBHOOK_RETRY_BASE_SECONDS": "0.5",
+        "QUORUM_OUTBOUND_ALLOW": "127.0.0.0/8",  # the receiver is on this machine
     }
     log = (tmp_path / f"{name}.log").open("w")
     return subprocess.Popen(

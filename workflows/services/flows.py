@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from labeling.errors import Conflict, ValidationFailed
 from labeling.models import CustomTemplateVersion, Job, Team, User
+from labeling.outbound import OutboundRefused, outbound_check_url
 from labeling.services.jobs import job_create, job_transition
 from labeling.services.templates import custom_template_create, job_template_set, template_check
 from labeling.states import JobStatus
@@ -58,6 +59,15 @@ def flow_create(
     then every loop must declare its content free of personal data and adult content.
     """
     check_name(name, field="name")
+    if webhook_url:
+        try:
+            outbound_check_url(webhook_url)
+        except OutboundRefused as exc:
+            raise ValidationFailed(
+                f"webhook_url is not allowed ({exc.reason}): {exc.message}",
+                code="webhook_url_not_allowed",
+                details={"field": "webhook_url", "reason": exc.reason},
+            ) from None
     try:
         conditions = validate_conditions(conditions)
     except ConditionProblem as exc:

@@ -8,8 +8,6 @@ the attempt before recorded no outcome (the worker stopped while it was sending)
 import hashlib
 import hmac
 import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -19,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from labeling.outbound import outbound_post
 from workflows.models import HumanLoop, WebhookAttempt, WebhookDelivery
 from workflows.states import DeliveryStatus
 
@@ -139,17 +138,15 @@ def _begin_attempt(delivery_pk: int) -> tuple[_Send | None, float | None]:
 
 
 def _post(send: _Send) -> tuple[int | None, str]:
-    request = urllib.request.Request(send.url, data=send.body, headers=send.headers, method="POST")
-    try:
-        with urllib.request.urlopen(
-            request, timeout=settings.QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS
-        ) as response:  # noqa: S310
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, ""
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return None, f"{type(exc).__name__}: {reason}"[:500]
+    """Under the outbound rules (labeling/outbound.py): no inside address unless allowed, no
+    redirect followed (a 3xx is a failed attempt), coarse errors."""
+    result = outbound_post(
+        send.url,
+        body=send.body,
+        headers=send.headers,
+        timeout=settings.QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS,
+    )
+    return result.status, result.error
 
 
 def delivery_send(*, delivery_pk: int) -> float | None:
