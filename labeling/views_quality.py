@@ -16,6 +16,8 @@ from labeling.services.quality import (
     job_quality_configure,
     quality_request_reestimate,
 )
+from labeling.task_types import get_task_type
+from labeling.task_types.base import answers_one_class
 from labeling.views import _manager_job, manager_page
 
 CHART_WIDTH = 320  # pixels of a full bar (a share of 1)
@@ -175,4 +177,12 @@ def job_review_page(request: HttpRequest, job_id: int) -> HttpResponse:
     for spot in spots:
         data = json.loads(spot["data"])
         spot["source"] = data.get("source") or data.get("source-ref") or ""
-    return render(request, "console/job_review.html", {"job": job, "spots": spots})
+    task_type = get_task_type(job.task_type)
+    context = {
+        "job": job,
+        "spots": spots,
+        # The picker sets one class: offered only where the task type's answer is one.
+        "class_picker": answers_one_class(task_type),
+        "task_type": task_type,
+    }
+    return render(request, "console/job_review.html", context)

@@ -99,6 +99,12 @@ def is_structured(task_type: TaskType) -> bool:
     return hasattr(task_type, "consolidate_answers")
 
 
+def answers_one_class(task_type: TaskType) -> bool:
+    """Whether an answer of ``task_type`` is one class of the job's labels: the only kind of
+    label a manager can set as a final label or a gold item's known answer."""
+    return bool(getattr(task_type, "answer_is_one_class", False))
+
+
 _REGISTRY: dict[str, TaskType] = {}
 # Task types that another app registers for jobs it creates itself: key -> what for.
 _RESERVED: dict[str, str] = {}
