@@ -90,8 +90,8 @@ def csv_compact_json(value: Any, *, sort_keys: bool = False) -> str:
 def csv_multilabel_columns(value: dict[str, Any]) -> tuple[str, str]:
     """A multi-label value's labels and class ids, each joined with ``|``."""
     return (
-        CSV_LIST_SEPARATOR.join(value.get("labels", [])),
-        CSV_LIST_SEPARATOR.join(str(i) for i in value.get("class_ids", [])),
+        CSV_LIST_SEPARATOR.join(value["labels"]),
+        CSV_LIST_SEPARATOR.join(str(i) for i in value["class_ids"]),
     )
 
 
