@@ -10,7 +10,6 @@ item id and the reason, and ends with one line ``export job=... format=... rows=
 skipped=...``.
 """
 
-import csv
 import io
 import json
 import logging
@@ -21,6 +20,7 @@ from typing import Any, TypeVar
 from django.db import connection, transaction
 
 from labeling.models import Item, Job
+from labeling.spreadsheet import csv_writer
 from labeling.task_types import get_task_type
 from labeling.task_types.base import is_structured
 
@@ -247,7 +247,7 @@ def csv_stream(job: Job, *, labeled_only: bool = False) -> Iterator[bytes]:
     value is not one class fill them with their ``csv_columns`` (multi-label: labels and class
     ids joined with ``|``; entity recognition: the spans as JSON; custom: the answer as JSON)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)
     class_ids = {label: index for index, label in enumerate(job.labels)}
     columns_of = getattr(get_task_type(job.task_type), "csv_columns", None)
     labels = list(job.labels)
