@@ -49,6 +49,7 @@ def _chart(bars: list[dict]) -> dict:
 @manager_page
 def job_quality_page(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _manager_job(request, job_id)
+    task_type = get_task_type(job.task_type)
     estimate = quality_selectors.job_quality_estimate(job=job)
     workers = quality_selectors.job_worker_quality(job=job)
     agreement_chart = _chart(
@@ -79,6 +80,9 @@ def job_quality_page(request: HttpRequest, job_id: int) -> HttpResponse:
         "hot_spots": quality_selectors.job_hot_spots(job=job, limit=10),
         "gold_items": quality_selectors.job_gold_count(job=job),
         "methods": ConsolidationMethod.choices,
+        # Gold items carry one class: their form only where the task type's answer is one.
+        "class_answer": answers_one_class(task_type),
+        "task_type": task_type,
     }
     return render(request, "console/job_quality.html", context)
 

@@ -148,3 +148,13 @@ def test_a_gold_label_outside_the_label_set_is_refused(make_job):
     gold = gold_item_mark(job=job, item_id=item.pk, label="bird")
     assert ConsolidatedLabel.objects.get(item=item).value == {"label": "bird", "class_id": 2}
     assert gold.label == "bird"
+
+
+def test_the_quality_page_offers_gold_items_only_where_a_class_is_the_answer(
+    box_job, make_job, manager
+):
+    browser = _browser(manager)
+    boxes = browser.get(f"/console/jobs/{box_job.pk}/quality").content.decode()
+    assert 'id="gold-lines"' not in boxes and 'id="no-gold"' in boxes
+    classes = browser.get(f"/console/jobs/{make_job(items=1).pk}/quality").content.decode()
+    assert 'id="gold-lines"' in classes and 'id="no-gold"' not in classes
