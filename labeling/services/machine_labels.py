@@ -11,9 +11,11 @@ from typing import Any
 
 from django.db import transaction
 
+from labeling.errors import ValidationFailed
 from labeling.models import ConsolidatedLabel, Item, Job
 from labeling.services.counters import job_counters_add
 from labeling.services.jobs import job_complete_if_done
+from labeling.services.manager_labels import manager_label_parse
 from labeling.states import ItemStatus
 from labeling.task_types import TaskType, get_task_type
 from labeling.task_types.base import AnswerProblem, answers_one_class
@@ -76,20 +78,23 @@ def items_label_by_model(*, job_id: int, labels: Iterable[MachineLabel], method:
     return ids
 
 
-def machine_label_problem(*, task_type: TaskType, labels: list[str], machine: MachineLabel) -> str:
+def machine_label_problem(*, job: Job, task_type: TaskType, machine: MachineLabel) -> str:
     """Why the job's task type refuses a model's label, or "" when it takes it.
 
-    Models label jobs whose answer is one class or a set of classes; a value of another
-    task type (boxes, masks, ...) is refused until its task type can check it.
+    Models label jobs whose answer is one class (the value must hold what the task type's
+    own consolidation writes for that class) or a set of classes; a value of another task
+    type (boxes, masks, ...) is refused until its task type can check it.
     """
     value = machine.value
+    labels = list(job.labels)
     if not isinstance(value, dict):
         return "the value is not a JSON object"
     try:
         if answers_one_class(task_type):
-            chosen = task_type.parse_answer({"label": machine.label}, labels).label
-            if value.get("label") != chosen or value.get("class_id") != labels.index(chosen):
-                return f"the value {value!r} is not the class {chosen!r}"
+            expected = manager_label_parse(job=job, label=machine.label).value
+            wrong = sorted(key for key, wanted in expected.items() if value.get(key) != wanted)
+            if wrong:
+                return f"the value {value!r} does not hold {expected!r} ({', '.join(wrong)})"
         elif getattr(task_type, "votes_by_class", False):
             parsed = task_type.parse_answer({"labels": value.get("labels")}, labels)
             chosen = task_type.chosen_labels(parsed.answer)
@@ -99,16 +104,18 @@ def machine_label_problem(*, task_type: TaskType, labels: list[str], machine: Ma
             return f"a {task_type.key} job takes no model labels"
     except AnswerProblem as exc:
         return str(exc)
+    except ValidationFailed as exc:
+        return exc.message
     return ""
 
 
 def _checked(job_id: int, labels: Iterable[MachineLabel]) -> dict[int, MachineLabel]:
     """The labels the job's task type takes, by item id; the others are logged."""
-    task_key, job_labels = Job.objects.values_list("task_type", "labels").get(pk=job_id)
-    task_type = get_task_type(task_key)
+    job = Job.objects.only("task_type", "labels").get(pk=job_id)
+    task_type = get_task_type(job.task_type)
     taken = {}
     for machine in labels:
-        problem = machine_label_problem(task_type=task_type, labels=job_labels, machine=machine)
+        problem = machine_label_problem(job=job, task_type=task_type, machine=machine)
         if problem:
             logger.warning(
                 "model label refused: job=%s item=%s: %s", job_id, machine.item_id, problem

@@ -52,3 +52,20 @@ def test_a_class_is_not_a_model_label_of_a_box_job(settings, manager, team):
     machine = MachineLabel(item.pk, "car", {"label": "car", "class_id": 0}, 0.9)
     assert items_label_by_model(job_id=job.pk, labels=[machine], method="model-v1") == []
     assert not ConsolidatedLabel.objects.filter(item=item).exists()
+
+
+def test_a_verification_model_label_must_hold_what_its_consolidation_writes(
+    settings, manager, team
+):
+    write_image(settings.MEDIA_ROOT, "pets.png")
+    line = {"source-ref": "pets.png", "animal": 0, "animal-metadata": {"class-name": "cat"}}
+    job = image_job(
+        manager, team, task_type="image-label-verification", labels=["Correct", "Incorrect"],
+        lines=[line, line],
+    )  # fmt: skip
+    bare, whole = Item.objects.filter(job=job).order_by("id")
+    labels = [
+        MachineLabel(bare.pk, "Correct", {"label": "Correct", "class_id": 0}, 0.9),
+        MachineLabel(whole.pk, "Correct", {"label": "Correct", "class_id": 0, "feedback": []}, 0.9),
+    ]
+    assert items_label_by_model(job_id=job.pk, labels=labels, method="model-v1") == [whole.pk]
