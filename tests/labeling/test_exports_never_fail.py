@@ -30,7 +30,7 @@ BAD_VALUES = [
     {
         key: "x"
         for key in ("boxes", "polygons", "keypoints", "tracks", "entities", "image_size")
-        + ("index_ref", "frame_count", "labels", "class_ids")
+        + ("index_ref", "frame_count", "labels", "class_ids", "frames")
     },
 ]
 ITEMS = 1 + len(BAD_VALUES)
@@ -83,6 +83,25 @@ CASES = {
         answer_of(sky_over_road(10)),
     ),
     "video-object-tracking": (["car", "person"], _frames, tracking_answer([(0, 0), (9, 36)])),
+    "video-object-detection": (
+        ["car"],
+        _frames,
+        {
+            "annotatedResult": {
+                "frames": [
+                    {
+                        "frame": 1,
+                        "boundingBoxes": [
+                            {"label": "car", "left": 0, "top": 0, "width": 20, "height": 20}
+                        ],
+                    }
+                ],
+                "frameCount": 10,
+                "inputImageProperties": {"width": 64, "height": 48},
+            }
+        },
+    ),
+    "text-classification-multilabel": (["a", "b"], _texts, {"labels": ["a"]}),
     "text-entity-recognition": (
         ["PER", "LOC"],
         _texts,
