@@ -32,8 +32,8 @@ def manager_label_parse(*, job: Job, label: object, item_data: str | None = None
     task_type = get_task_type(job.task_type)
     if not answers_one_class(task_type):
         raise ValidationFailed(
-            f"an answer of a {task_type.key} job ({task_type.title}) is not one class, so it "
-            "can't be set as one label; editing this task type's answers here is not available",
+            f"answers of task type {task_type.key} ({task_type.title}) are not one class, so "
+            "one label can't be set for them; editing them here is not available yet",
             code=NOT_ONE_CLASS,
             details={"field": "label", "task_type": task_type.key},
         )
