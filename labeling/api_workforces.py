@@ -1,7 +1,6 @@
 """The workforce API: crowd sign-up, marketplace, qualification, earnings and payouts;
 vendor organizations and their members; job grants; private-team invitation links."""
 
-import csv
 import io
 import json
 
@@ -36,6 +35,7 @@ from labeling.services.workforces import (
     vendor_member_remove,
     vendor_members,
 )
+from labeling.spreadsheet import csv_writer
 from labeling.throttling import SignupThrottled, signup_throttle_check
 
 OK = OpenApiResponse(description="done")
@@ -215,7 +215,7 @@ class PayoutReport(APIView):
             if request.query_params.get(name):
                 bounds[name] = times.run_validation(request.query_params[name])
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = csv_writer(out)
         writer.writerow(["worker_id", "username", "email", "tasks", "amount_cents"])
         for row in payout_rows(**bounds):
             writer.writerow([row["worker_id"], row["worker__username"], row["worker__email"],

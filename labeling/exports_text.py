@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from labeling.exports import chunked, item_rows
+from labeling.exports import ExportTally, as_object, chunked, item_rows, written
 from labeling.models import Job
 from labeling.task_types import get_task_type
 
@@ -56,12 +56,12 @@ def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
     attribute = json.dumps(job.label_attribute_name)
     metadata_key = json.dumps(f"{job.label_attribute_name}-metadata")
     job_name = f"labeling-job/{job.name}"
-    for _id, data, value, confidence, human, created, method in item_rows(
-        job, labeled_only, _FIELDS
-    ):
+
+    def line_of(row: tuple) -> str:
+        _id, data, value, confidence, human, created, method = row
         if created is None:
-            yield data + "\n"
-            continue
+            return data + "\n"
+        value = as_object(value)
         metadata: dict[str, Any] = {
             "job-name": job_name,
             "type": manifest_type,
@@ -70,12 +70,12 @@ def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
             "consolidation-method": method,
         }
         if manifest_type == MULTILABEL:
-            class_ids = value.get("class_ids", [])
+            class_ids = value["class_ids"]
             label_value: Any = class_ids
             metadata["class-map"] = {str(i): job.labels[i] for i in class_ids}
             metadata["confidence-map"] = value.get("confidence_map", {})
         elif manifest_type == TEXT_SPAN:
-            entities = value.get("entities", [])
+            entities = value["entities"]
             label_value = {
                 "annotations": {
                     "entities": entities,
@@ -86,7 +86,10 @@ def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
         else:  # a custom template's answer, as its crowd-form submitted it
             label_value = value
         metadata["confidence"] = confidence
-        yield _splice(data, f"{attribute}:{_dumps(label_value)},{metadata_key}:{_dumps(metadata)}")
+        return _splice(data, f"{attribute}:{_dumps(label_value)},{metadata_key}:{_dumps(metadata)}")
+
+    tally = ExportTally(job, "manifest")
+    yield from written(tally, item_rows(job, labeled_only, _FIELDS), line_of)
 
 
 def tokens_of(line: dict[str, Any]) -> list[tuple[int, int]]:
@@ -113,23 +116,31 @@ def bio_tags(tokens: list[tuple[int, int]], entities: list[dict[str, Any]]) -> l
 
 def conll_lines(job: Job, *, labeled_only: bool = True) -> Iterator[str]:
     """CoNLL 2003: ``token -X- _ tag`` per line, a -DOCSTART- line and blank line per item."""
-    for item_id, data, value, *_rest in item_rows(job, labeled_only, _FIELDS):
+
+    def document_of(row: tuple) -> str:
+        item_id, data, value, *_rest = row
         line = json.loads(data)
         text = line.get("source", "")
         tokens = tokens_of(line)
-        tags = bio_tags(tokens, (value or {}).get("entities", []))
-        yield f"-DOCSTART- -X- -X- O\n# item_id = {item_id}\n\n"
+        tags = bio_tags(tokens, as_object(value)["entities"])
+        parts = [f"-DOCSTART- -X- -X- O\n# item_id = {item_id}\n\n"]
         for (start, end), tag in zip(tokens, tags, strict=True):
             word = re.sub(r"\s+", "_", text[start:end])
-            yield f"{word} -X- _ {tag}\n"
-        yield "\n"
+            parts.append(f"{word} -X- _ {tag}\n")
+        parts.append("\n")
+        return "".join(parts)
+
+    tally = ExportTally(job, "conll2003")
+    yield from written(tally, item_rows(job, labeled_only, _FIELDS), document_of)
 
 
 def spacy_lines(job: Job, *, labeled_only: bool = True) -> Iterator[str]:
     """spaCy-style JSON Lines: ``{"text", "ents": [{"start", "end", "label"}], "meta"}``."""
-    for item_id, data, value, confidence, *_rest in item_rows(job, labeled_only, _FIELDS):
+
+    def document_of(row: tuple) -> str:
+        item_id, data, value, confidence, *_rest = row
         line = json.loads(data)
-        entities = (value or {}).get("entities", [])
+        entities = as_object(value)["entities"]
         document = {
             "text": line.get("source", ""),
             "ents": [
@@ -138,7 +149,10 @@ def spacy_lines(job: Job, *, labeled_only: bool = True) -> Iterator[str]:
             ],
             "meta": {"item_id": item_id, "confidence": confidence},
         }
-        yield _dumps(document) + "\n"
+        return _dumps(document) + "\n"
+
+    tally = ExportTally(job, "spacy")
+    yield from written(tally, item_rows(job, labeled_only, _FIELDS), document_of)
 
 
 TEXT_FORMATS = ("conll2003", "spacy")

@@ -16,6 +16,8 @@ from labeling.services.quality import (
     job_quality_configure,
     quality_request_reestimate,
 )
+from labeling.task_types import get_task_type
+from labeling.task_types.base import answers_one_class
 from labeling.views import _manager_job, manager_page
 
 CHART_WIDTH = 320  # pixels of a full bar (a share of 1)
@@ -47,6 +49,7 @@ def _chart(bars: list[dict]) -> dict:
 @manager_page
 def job_quality_page(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _manager_job(request, job_id)
+    task_type = get_task_type(job.task_type)
     estimate = quality_selectors.job_quality_estimate(job=job)
     workers = quality_selectors.job_worker_quality(job=job)
     agreement_chart = _chart(
@@ -77,6 +80,9 @@ def job_quality_page(request: HttpRequest, job_id: int) -> HttpResponse:
         "hot_spots": quality_selectors.job_hot_spots(job=job, limit=10),
         "gold_items": quality_selectors.job_gold_count(job=job),
         "methods": ConsolidationMethod.choices,
+        # Gold items carry one class: their form only where the task type's answer is one.
+        "class_answer": answers_one_class(task_type),
+        "task_type": task_type,
     }
     return render(request, "console/job_quality.html", context)
 
@@ -175,4 +181,12 @@ def job_review_page(request: HttpRequest, job_id: int) -> HttpResponse:
     for spot in spots:
         data = json.loads(spot["data"])
         spot["source"] = data.get("source") or data.get("source-ref") or ""
-    return render(request, "console/job_review.html", {"job": job, "spots": spots})
+    task_type = get_task_type(job.task_type)
+    context = {
+        "job": job,
+        "spots": spots,
+        # The picker sets one class: offered only where the task type's answer is one.
+        "class_picker": answers_one_class(task_type),
+        "task_type": task_type,
+    }
+    return render(request, "console/job_review.html", context)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 from labeling.exports import BYTES_PER_CHUNK as CHUNK_BYTES
-from labeling.exports import labeled_rows
+from labeling.exports import as_object, labeled_rows
 from labeling.models import Job
 
 
@@ -38,13 +38,20 @@ def export_format_names() -> list[str]:
     return sorted(_FORMATS)
 
 
-def labeled_items(job: Job) -> Iterator[tuple[int, dict[str, Any], dict[str, Any]]]:
-    """(item id, input line, consolidated value) of each labeled item, in id order."""
+LabeledItem = tuple[int, dict[str, Any], dict[str, Any]]
+
+
+def labeled_items(job: Job) -> Iterator[tuple[int, str, Any]]:
+    """(item id, stored input line, stored consolidated value) of each labeled item, in id
+    order; ``decode_item`` reads one, inside the format's ``written`` guard."""
     for row in labeled_rows(job, labeled_only=True):
-        item_id, data, value = row[0], row[1], row[-1]
-        if isinstance(value, str):
-            value = json.loads(value)
-        yield item_id, json.loads(data), value
+        yield row[0], row[1], row[-1]
+
+
+def decode_item(row: tuple[int, str, Any]) -> LabeledItem:
+    """(item id, input line, consolidated value); raises on a value that is not an object."""
+    item_id, data, value = row
+    return item_id, json.loads(data), as_object(value)
 
 
 def file_stem(item_id: int, line: dict[str, Any]) -> str:

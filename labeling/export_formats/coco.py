@@ -10,8 +10,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from labeling.export_formats.base import labeled_items, register_export_format
-from labeling.exports import chunked
+from labeling.export_formats.base import decode_item, labeled_items, register_export_format
+from labeling.exports import ExportTally, as_object, chunked, written
 from labeling.models import Job
 from labeling.task_types import get_task_type
 
@@ -78,20 +78,45 @@ class Coco:
         else:
             categories = [{"id": i + 1, "name": name} for i, name in enumerate(labels)]
         info = {"description": f"Quorum job {job.name}", "version": "1.0"}
+        # An item whose annotations can't be written is left out of both arrays: the first
+        # pass makes them to find out, and the tally keeps the ids it left out.
+        tally = ExportTally(job, self.name, keep_ids=True)
+
+        def annotations_of(item_id: int, value: dict[str, Any]) -> list[dict[str, Any]]:
+            objects = task_type.export_objects(value, labels)
+            return [_annotation(obj, item_id, labels) for obj in objects]
+
+        def image_of(row: tuple) -> str:
+            item_id, line, value = decode_item(row)
+            entry = json.dumps(_image_entry(item_id, line, value), **_COMPACT)
+            json.dumps(annotations_of(item_id, value), **_COMPACT)
+            return entry
+
         yield '{"info":' + json.dumps(info, **_COMPACT) + ',"images":['
-        for index, (item_id, line, value) in enumerate(labeled_items(job)):
-            yield ("," if index else "") + json.dumps(
-                _image_entry(item_id, line, value), **_COMPACT
-            )
+        for index, entry in enumerate(written(tally, labeled_items(job), image_of, last=False)):
+            yield ("," if index else "") + entry
         yield '],"annotations":['
         annotation_id = 0
-        for item_id, _line, value in labeled_items(job):
-            for obj in task_type.export_objects(value, labels):
-                entry = _annotation(obj, item_id, labels)
+        for row in labeled_items(job):
+            item_id, _line, value = row
+            if item_id in tally.skipped_ids:
+                continue
+            try:
+                texts = []
+                for number, entry in enumerate(
+                    annotations_of(item_id, as_object(value)), start=annotation_id + 1
+                ):
+                    entry["id"] = number
+                    texts.append(json.dumps(entry, **_COMPACT))
+            except Exception as problem:  # changed since the first pass: its image stays
+                tally.skip(item_id, problem)
+                tally.rows -= 1
+                continue
+            for text in texts:
                 annotation_id += 1
-                entry["id"] = annotation_id
-                yield ("," if annotation_id > 1 else "") + json.dumps(entry, **_COMPACT)
+                yield ("," if annotation_id > 1 else "") + text
         yield '],"categories":' + json.dumps(categories, **_COMPACT) + "}"
+        tally.finish()
 
 
 register_export_format(Coco())

@@ -9,11 +9,13 @@ written, interpolated frames included (not only the keyframes the workers set).
 from collections.abc import Iterator
 
 from labeling.export_formats.base import (
+    decode_item,
     file_stem,
     labeled_items,
     register_export_format,
     zip_stream,
 )
+from labeling.exports import ExportTally, written
 from labeling.models import Job
 
 
@@ -64,10 +66,17 @@ class Mot:
 
     def _files(self, job: Job) -> Iterator[tuple[str, bytes]]:
         yield "labels.txt", ("\n".join(job.labels) + "\n").encode()
-        for item_id, line, value in labeled_items(job):
+
+        def files_of(row: tuple) -> list[tuple[str, bytes]]:
+            item_id, line, value = decode_item(row)
             stem = file_stem(item_id, line)
-            yield f"{stem}/seqinfo.ini", seqinfo(stem, value).encode()
-            yield f"{stem}/gt/gt.txt", gt_lines(value).encode()
+            return [
+                (f"{stem}/seqinfo.ini", seqinfo(stem, value).encode()),
+                (f"{stem}/gt/gt.txt", gt_lines(value).encode()),
+            ]
+
+        for files in written(ExportTally(job, self.name), labeled_items(job), files_of):
+            yield from files
 
 
 register_export_format(Mot())

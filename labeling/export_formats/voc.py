@@ -5,11 +5,13 @@ from collections.abc import Iterator
 from xml.sax.saxutils import escape
 
 from labeling.export_formats.base import (
+    decode_item,
     file_stem,
     labeled_items,
     register_export_format,
     zip_stream,
 )
+from labeling.exports import ExportTally, written
 from labeling.models import Job
 from labeling.task_types import get_task_type
 
@@ -54,11 +56,15 @@ class PascalVoc:
         task_type = get_task_type(job.task_type)
         labels = list(job.labels)
         yield "labels.txt", ("\n".join(labels) + "\n").encode()
-        for item_id, line, value in labeled_items(job):
+
+        def file_of(row: tuple) -> tuple[str, bytes]:
+            item_id, line, value = decode_item(row)
             name = str(line.get("source-ref", ""))
             objects = task_type.export_objects(value, labels)
             xml = voc_xml(name, value.get("image_size") or {}, objects)
-            yield f"Annotations/{file_stem(item_id, line)}.xml", xml.encode()
+            return f"Annotations/{file_stem(item_id, line)}.xml", xml.encode()
+
+        yield from written(ExportTally(job, self.name), labeled_items(job), file_of)
 
 
 register_export_format(PascalVoc())

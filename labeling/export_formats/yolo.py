@@ -4,11 +4,13 @@ normalised to the image size), ``classes.txt``, and ``images.txt`` mapping stems
 from collections.abc import Iterator
 
 from labeling.export_formats.base import (
+    decode_item,
     file_stem,
     labeled_items,
     register_export_format,
     zip_stream,
 )
+from labeling.exports import ExportTally, written
 from labeling.models import Job
 from labeling.task_types import get_task_type
 
@@ -38,11 +40,16 @@ class Yolo:
         labels = list(job.labels)
         yield "classes.txt", ("\n".join(labels) + "\n").encode()
         index = []
-        for item_id, line, value in labeled_items(job):
+
+        def file_of(row: tuple) -> tuple[str, bytes]:
+            item_id, line, value = decode_item(row)
             stem = file_stem(item_id, line)
             objects = task_type.export_objects(value, labels)
-            yield f"labels/{stem}.txt", yolo_lines(value["image_size"], objects).encode()
+            text = yolo_lines(value["image_size"], objects)
             index.append(f"{stem}\t{line.get('source-ref', '')}\n")
+            return f"labels/{stem}.txt", text.encode()
+
+        yield from written(ExportTally(job, self.name), labeled_items(job), file_of)
         yield "images.txt", "".join(index).encode()
 
 

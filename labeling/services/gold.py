@@ -27,6 +27,7 @@ from labeling.models import (
     WorkerQuality,
 )
 from labeling.services.counters import job_counters_add
+from labeling.services.manager_labels import ManagerLabel, manager_label_parse
 from labeling.services.quality import quality_request_reestimate
 from labeling.states import ASSIGNMENT_HOLDS_ITEM, ItemStatus
 from labeling.task_types import get_task_type
@@ -37,23 +38,16 @@ MAX_GOLD_PER_REQUEST = 5000
 GOLD_MAX_TAKEN = 32_000
 
 
-def _check_label(job: Job, label: str) -> str:
-    if label not in job.labels:
-        raise ValidationFailed(
-            f"{label!r} is not a label of this job",
-            details={"field": "label", "labels": job.labels},
-        )
-    return label
-
-
-def _make_gold(job: Job, item: Item, label: str, purpose: str = GoldPurpose.QUEUE) -> GoldItem:
-    gold = GoldItem.objects.create(item=item, job=job, label=label, purpose=purpose)
+def _make_gold(
+    job: Job, item: Item, known: ManagerLabel, purpose: str = GoldPurpose.QUEUE
+) -> GoldItem:
+    gold = GoldItem.objects.create(item=item, job=job, label=known.label, purpose=purpose)
     ConsolidatedLabel.objects.update_or_create(
         item=item,
         defaults={
             "job": job,
-            "label": label,
-            "value": {"label": label, "class_id": job.labels.index(label)},
+            "label": known.label,
+            "value": known.value,
             "confidence": 1.0,
             "method": "gold",
             "human_annotated": True,
@@ -86,34 +80,40 @@ def gold_items_add(
             task_type.check_source(entry["data"])
         except SourceProblem as exc:
             raise ValidationFailed(f"gold item {position}: {exc}") from None
-        checked.append((json.dumps(entry["data"]), _check_label(job, str(entry.get("label")))))
+        data = json.dumps(entry["data"])
+        try:
+            known = manager_label_parse(job=job, label=entry.get("label"), item_data=data)
+        except ValidationFailed as exc:
+            raise ValidationFailed(
+                f"gold item {position}: {exc.message}", details=exc.details, code=exc.code
+            ) from None
+        checked.append((data, known))
     with transaction.atomic():
         golds = []
-        for data, label in checked:
+        for data, known in checked:
             item = Item.objects.create(job=job, data=data, status=ItemStatus.LABELED)
-            golds.append(_make_gold(job, item, label, purpose))
+            golds.append(_make_gold(job, item, known, purpose))
         Job.objects.filter(pk=job.pk).update(items_total=F("items_total") + len(golds))
         job_counters_add(job_id=job.pk, shard_key=0, items_labeled=len(golds), answers=0)
     return golds
 
 
 def gold_item_mark(*, job: Job, item_id: int, label: str) -> GoldItem:
-    """Make an existing item of the job gold, with its known answer."""
-    _check_label(job, label)
+    """Make an existing item of the job gold, with its known answer (checked by the job's
+    task type like a worker's answer)."""
     with transaction.atomic():
         item = Item.objects.select_for_update().filter(pk=item_id, job_id=job.pk).first()
         if item is None:
             raise NotFound(f"there is no item {item_id} in this job")
+        known = manager_label_parse(job=job, label=label, item_data=item.data)
         if GoldItem.objects.filter(item=item).exists():
-            GoldItem.objects.filter(item=item).update(label=label)
-            ConsolidatedLabel.objects.filter(item=item).update(
-                label=label, value={"label": label, "class_id": job.labels.index(label)}
-            )
+            GoldItem.objects.filter(item=item).update(label=known.label)
+            ConsolidatedLabel.objects.filter(item=item).update(label=known.label, value=known.value)
             return GoldItem.objects.get(item=item)
         if item.status == ItemStatus.OPEN:
             Item.objects.filter(pk=item.pk).update(status=ItemStatus.LABELED)
             job_counters_add(job_id=job.pk, shard_key=0, items_labeled=1, answers=0)
-        gold = _make_gold(job, item, label)
+        gold = _make_gold(job, item, known)
     quality_request_reestimate(job_id=job.pk)
     return gold
 

@@ -4,16 +4,23 @@ Every change these make to a job's counters is in ``_count_labeled``, so that ho
 are stored can change in one place.
 """
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 
-from labeling.models import ConsolidatedLabel, Item
+from labeling.errors import ValidationFailed
+from labeling.models import ConsolidatedLabel, Item, Job
 from labeling.services.counters import job_counters_add
 from labeling.services.jobs import job_complete_if_done
+from labeling.services.manager_labels import manager_label_parse
 from labeling.states import ItemStatus
+from labeling.task_types import TaskType, get_task_type
+from labeling.task_types.base import AnswerProblem, answers_one_class
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,12 +37,15 @@ class MachineLabel:
 def items_label_by_model(*, job_id: int, labels: Iterable[MachineLabel], method: str) -> list[int]:
     """Label the given items of ``job_id`` as a model predicted; return the ids labeled.
 
+    Each label is checked by the job's task type first, as a worker's answer is: one it
+    refuses is left out and logged with the reason (the item stays in the human queue).
+
     Only items still open and untouched by workers (no lease, no answer) are labeled, each at
     most once: the guarded update re-checks both under the row lock, so a concurrent claim
     or a second run of the same round labels nothing twice. The labels leave the human
     queue with the items; the job completes when its last item is labeled.
     """
-    wanted = {label.item_id: label for label in labels}
+    wanted = _checked(job_id, labels)
     if not wanted:
         return []
     with transaction.atomic():
@@ -66,6 +76,53 @@ def items_label_by_model(*, job_id: int, labels: Iterable[MachineLabel], method:
         )
         _count_labeled(job_id, len(ids))
     return ids
+
+
+def machine_label_problem(*, job: Job, task_type: TaskType, machine: MachineLabel) -> str:
+    """Why the job's task type refuses a model's label, or "" when it takes it.
+
+    Models label jobs whose answer is one class (the value must hold what the task type's
+    own consolidation writes for that class) or a set of classes; a value of another task
+    type (boxes, masks, ...) is refused until its task type can check it.
+    """
+    value = machine.value
+    labels = list(job.labels)
+    if not isinstance(value, dict):
+        return "the value is not a JSON object"
+    try:
+        if answers_one_class(task_type):
+            expected = manager_label_parse(job=job, label=machine.label).value
+            wrong = sorted(key for key, wanted in expected.items() if value.get(key) != wanted)
+            if wrong:
+                return f"the value {value!r} does not hold {expected!r} ({', '.join(wrong)})"
+        elif getattr(task_type, "votes_by_class", False):
+            parsed = task_type.parse_answer({"labels": value.get("labels")}, labels)
+            chosen = task_type.chosen_labels(parsed.answer)
+            if value.get("class_ids") != [labels.index(name) for name in chosen]:
+                return f"class_ids {value.get('class_ids')!r} are not the labels {chosen!r}"
+        else:
+            return f"a {task_type.key} job takes no model labels"
+    except AnswerProblem as exc:
+        return str(exc)
+    except ValidationFailed as exc:
+        return exc.message
+    return ""
+
+
+def _checked(job_id: int, labels: Iterable[MachineLabel]) -> dict[int, MachineLabel]:
+    """The labels the job's task type takes, by item id; the others are logged."""
+    job = Job.objects.only("task_type", "labels").get(pk=job_id)
+    task_type = get_task_type(job.task_type)
+    taken = {}
+    for machine in labels:
+        problem = machine_label_problem(job=job, task_type=task_type, machine=machine)
+        if problem:
+            logger.warning(
+                "model label refused: job=%s item=%s: %s", job_id, machine.item_id, problem
+            )
+            continue
+        taken[machine.item_id] = machine
+    return taken
 
 
 def items_unlabel_machine(*, job_id: int, item_ids: Iterable[int]) -> list[int]:

@@ -39,6 +39,7 @@ from labeling.quality.agreement import (
 )
 from labeling.services.counters import job_counters_add
 from labeling.services.jobs import check_personal_data_rule, job_complete_if_done
+from labeling.services.manager_labels import manager_label_parse
 from labeling.services.quality_multilabel import (
     LabelAnswers,
     answer_reliability,
@@ -390,20 +391,23 @@ def claim_slots(job: Job) -> int:
 
 
 def consolidated_label_set_final(*, job: Job, item_id: int, label: str) -> ConsolidatedLabel:
-    """A manager's final label for an item (the review queue): kept by every re-estimation."""
-    if label not in job.labels:
-        raise ValidationFailed(f"{label!r} is not a label of this job", details={"field": "label"})
+    """A manager's final label for an item (the review queue): kept by every re-estimation.
+
+    Checked by the job's task type like a worker's answer; refused for task types whose
+    answer is not one class (boxes, spans, masks, ...)."""
     with transaction.atomic():
         item = Item.objects.select_for_update().filter(pk=item_id, job_id=job.pk).first()
         if item is None:
             raise NotFound(f"there is no item {item_id} in this job")
+        final = manager_label_parse(job=job, label=label, item_data=item.data)
+        label = final.label
         answers = Annotation.objects.filter(item_id=item_id).count()
         consolidated, created = ConsolidatedLabel.objects.update_or_create(
             item=item,
             defaults={
                 "job": job,
                 "label": label,
-                "value": {"label": label, "class_id": job.labels.index(label)},
+                "value": final.value,
                 "confidence": 1.0,
                 "method": "manual",
                 "human_annotated": True,

@@ -90,13 +90,19 @@ def csv_compact_json(value: Any, *, sort_keys: bool = False) -> str:
 def csv_multilabel_columns(value: dict[str, Any]) -> tuple[str, str]:
     """A multi-label value's labels and class ids, each joined with ``|``."""
     return (
-        CSV_LIST_SEPARATOR.join(value.get("labels", [])),
-        CSV_LIST_SEPARATOR.join(str(i) for i in value.get("class_ids", [])),
+        CSV_LIST_SEPARATOR.join(value["labels"]),
+        CSV_LIST_SEPARATOR.join(str(i) for i in value["class_ids"]),
     )
 
 
 def is_structured(task_type: TaskType) -> bool:
     return hasattr(task_type, "consolidate_answers")
+
+
+def answers_one_class(task_type: TaskType) -> bool:
+    """Whether an answer of ``task_type`` is one class of the job's labels: the only kind of
+    label a manager can set as a final label or a gold item's known answer."""
+    return bool(getattr(task_type, "answer_is_one_class", False))
 
 
 _REGISTRY: dict[str, TaskType] = {}

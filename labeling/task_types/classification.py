@@ -47,6 +47,7 @@ class SingleLabelClassification:
     manifest_type: str
     template_name: str
     consolidation: str = "majority"
+    answer_is_one_class: bool = True
 
     def check_source(self, line: dict[str, Any]) -> None:
         if self.media == "text":

@@ -137,6 +137,7 @@ class LabelVerification:
     template_name: str = "tasks/image_label_verification.html"
     consolidation: str = "majority"
     export_formats: tuple[str, ...] = ()
+    answer_is_one_class: bool = True
 
     def check_source(self, line: dict[str, Any]) -> None:
         _check_image_ref(line)

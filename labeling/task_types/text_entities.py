@@ -140,7 +140,7 @@ class EntityRecognition:
         """The spans as compact JSON: [{"label", "startOffset", "endOffset"}, ...]."""
         spans = [
             {"label": e["label"], "startOffset": e["startOffset"], "endOffset": e["endOffset"]}
-            for e in value.get("entities", [])
+            for e in value["entities"]
         ]
         return csv_compact_json(spans), ""
 

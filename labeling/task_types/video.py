@@ -119,6 +119,7 @@ class VideoClassification:
     manifest_type: str = "groundtruth/video-classification"
     template_name: str = "tasks/video_classification.html"
     consolidation: str = "majority"
+    answer_is_one_class: bool = True
     _answers: SingleLabelClassification = field(
         default=SingleLabelClassification(
             key="", title="", media="image", manifest_type="", template_name=""

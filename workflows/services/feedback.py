@@ -1,15 +1,22 @@
 """Reviewed loops become training data: a human-labelled item of the flow's dataset job."""
 
 import json
+import logging
 
 from django.db.models import F
 
+from labeling.errors import ValidationFailed
 from labeling.models import ConsolidatedLabel, Item, Job
 from labeling.services.counters import job_counters_add
+from labeling.services.manager_labels import manager_label_parse
 from labeling.states import ItemStatus
+from labeling.task_types import get_task_type
+from labeling.task_types.base import answers_one_class
 from workflows.models import HumanLoop
 
 REVIEW_METHOD = "review-loop"
+
+logger = logging.getLogger(__name__)
 
 
 def dataset_add_reviewed(*, loop: HumanLoop, consolidated: ConsolidatedLabel) -> Item | None:
@@ -19,6 +26,17 @@ def dataset_add_reviewed(*, loop: HumanLoop, consolidated: ConsolidatedLabel) ->
     dataset_id = loop.flow.dataset_job_id
     if dataset_id is None:
         return None
+    dataset = Job.objects.only("task_type", "labels").get(pk=dataset_id)
+    value = consolidated.value
+    if answers_one_class(get_task_type(dataset.task_type)):
+        # The dataset job's own class id: its labels may be in another order than the flow's.
+        try:
+            value = manager_label_parse(job=dataset, label=consolidated.label).value
+        except ValidationFailed as exc:
+            logger.warning(
+                "reviewed loop %s did not join dataset job %s: %s", loop.name, dataset_id, exc
+            )
+            return None
     source = json.loads(Item.objects.values_list("data", flat=True).get(pk=consolidated.item_id))
     line = {key: value for key, value in source.items() if key in ("source", "source-ref")}
     line["quorum-human-loop"] = loop.name
@@ -30,7 +48,7 @@ def dataset_add_reviewed(*, loop: HumanLoop, consolidated: ConsolidatedLabel) ->
     ConsolidatedLabel.objects.create(
         item=item,
         job_id=dataset_id,
-        value=consolidated.value,
+        value=value,
         label=consolidated.label,
         confidence=consolidated.confidence,
         method=REVIEW_METHOD,

@@ -16,7 +16,7 @@ from labeling.states import JobStatus
 from workflows.conditions import ConditionProblem, validate_conditions
 from workflows.models import NAME_MAX_CHARS, NAME_PATTERN, Flow
 from workflows.states import FlowStatus
-from workflows.task_types import review_variant
+from workflows.task_types import base_task_type, review_variant
 
 NAME_RE = re.compile(NAME_PATTERN)
 BACKING_JOB_PREFIX = "review-loops/"
@@ -89,6 +89,12 @@ def flow_create(
                 exc.message, details={**exc.details, "field": "custom_template"}
             ) from None
     if dataset_job is not None:
+        if base_task_type(dataset_job.task_type) != base_task_type(task_type):
+            raise ValidationFailed(
+                f"the dataset job {dataset_job.name!r} is a {dataset_job.task_type} job and "
+                f"this flow reviews {task_type}: reviewed answers could not join it",
+                details={"field": "dataset_job"},
+            )
         missing = [label for label in labels if label not in dataset_job.labels]
         if missing:
             raise ValidationFailed(
