@@ -12,11 +12,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The demo: Quorum's own error pages (not Django's debug pages), a secret key kept in var/,
+# warnings and errors only (LOG_LEVEL=INFO make run for requests and more), and the demo
+# sign-ins printed last, once the web server and the worker are up.
 run: $(VENV)/.installed
-	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --no-input
-	DEBUG=$${DEBUG:-1} $(PY) manage.py collectstatic --no-input -v0
-	DEBUG=$${DEBUG:-1} $(PY) manage.py load_demo
-	DEBUG=$${DEBUG:-1} PORT=$(PORT) $(PY) manage.py serve
+	QUORUM_DEMO=1 PORT=$(PORT) $(PY) manage.py run_demo
 
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)

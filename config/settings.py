@@ -12,6 +12,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from config.secret_key import installation_secret_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("QUORUM_VAR_DIR", BASE_DIR / "var"))
 
@@ -29,14 +31,22 @@ def env_list(name: str, default: str) -> list[str]:
 
 TESTING = "pytest" in sys.modules or env_bool("QUORUM_TESTING")
 DEBUG = env_bool("DEBUG")
+# The demo (`make run`): Django's debug pages off, but what a local checkout needs still on
+# (the key file, static files from the source folders, cookies over plain HTTP, quiet logs).
+DEMO = env_bool("QUORUM_DEMO")
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not (DEBUG or TESTING):
+    if TESTING:
+        SECRET_KEY = secrets.token_urlsafe(50)
+    elif DEBUG or DEMO:
+        # One key for every process of this installation (web workers, Celery, commands).
+        SECRET_KEY = installation_secret_key(VAR_DIR)
+    else:
         raise RuntimeError(
-            "SECRET_KEY is required when DEBUG is off: set SECRET_KEY, or DEBUG=1 for development"
+            "SECRET_KEY is required when DEBUG is off: set SECRET_KEY (production), "
+            "or DEBUG=1 / QUORUM_DEMO=1 to use a key kept in the data folder"
         )
-    SECRET_KEY = secrets.token_urlsafe(50)
 
 # Encrypts the secrets Quorum must read back (access-key secrets, workflows/crypto.py): Fernet
 # keys, comma-separated, the first encrypts. Unset: derived from SECRET_KEY (HKDF).
@@ -221,12 +231,12 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
+            if DEBUG or DEMO or TESTING
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_USE_FINDERS = DEBUG or DEMO or TESTING
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 2**20))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 2**20
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
@@ -355,15 +365,18 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Behind a proxy that terminates HTTPS: trust its X-Forwarded-Proto header (set it only when
+# the proxy always sets or overwrites that header; docs/operations.md).
+if env_bool("QUORUM_TRUST_X_FORWARDED_PROTO"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG and not TESTING)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not (DEBUG or DEMO or TESTING))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-# HSTS: SecurityMiddleware sends it on HTTPS requests only (behind a proxy that ends TLS and
-# sets X-Forwarded-Proto, QUORUM_TRUST_X_FORWARDED_PROTO=1 tells Django). 0 turns it off.
-if env_bool("QUORUM_TRUST_X_FORWARDED_PROTO"):
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HSTS: SecurityMiddleware sends it on HTTPS requests only (behind a proxy that ends TLS,
+# QUORUM_TRUST_X_FORWARDED_PROTO=1 above tells Django which requests were HTTPS). 0 turns it off.
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 # Origins besides this server that pages may load images and video from (the media or S3
@@ -375,7 +388,8 @@ for _origin in QUORUM_CSP_MEDIA_ORIGINS:
             f"QUORUM_CSP_MEDIA_ORIGINS: {_origin!r} is not an origin like https://host[:port]"
         )
 
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+# The demo's terminal shows warnings and errors only; LOG_LEVEL=INFO shows requests and more.
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING" if DEMO else "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -40,21 +40,25 @@ class Command(BaseCommand):
             "gthread",
             "--threads",
             threads,
-            "--access-logfile",
-            "-",
+            "--log-level",
+            settings.LOG_LEVEL.lower(),
             "--graceful-timeout",
             str(STOP_GRACE_SECONDS - 5),
         ]
+        verbose = settings.LOG_LEVEL in {"DEBUG", "INFO"}
+        if verbose:  # one line per request only when asked for (the demo's terminal is quiet)
+            web += ["--access-logfile", "-"]
         worker = [
             python,
             "-m",
             "celery",
             "-A",
             "config",
+            *([] if verbose else ["--quiet"]),  # --quiet: no start-up banner
             "worker",
             "--beat",
             "--loglevel",
-            os.environ.get("LOG_LEVEL", "INFO").lower(),
+            settings.LOG_LEVEL.lower(),
             "--concurrency",
             os.environ.get("CELERY_CONCURRENCY", "2"),
             "--schedule",
