@@ -3,9 +3,13 @@
 from celery import shared_task
 
 from labeling.services.assignments import assignments_expire_due
-from labeling.services.imports import IMPORT_RUN_TASK, import_run
+from labeling.services.imports import IMPORT_RUN_TASK, import_run, imports_requeue_lost
 from labeling.services.jobs import jobs_complete_finished, jobs_stop_expired
-from labeling.services.quality import REESTIMATE_TASK, job_quality_reestimate
+from labeling.services.quality import (
+    REESTIMATE_TASK,
+    job_quality_reestimate,
+    quality_reestimates_sweep,
+)
 
 
 @shared_task(name=IMPORT_RUN_TASK, acks_late=True, soft_time_limit=25 * 60, time_limit=30 * 60)
@@ -31,3 +35,13 @@ def quality_reestimate_task(job_id: int) -> dict[str, object]:
     if estimate is None:
         return {"job": job_id, "missing": True}
     return {"job": job_id, "method": estimate.method_in_use, "seconds": estimate.seconds}
+
+
+@shared_task(name="labeling.after_commit_sweep", acks_late=True, time_limit=120)
+def after_commit_sweep_task() -> dict[str, int]:
+    """Periodic: redo the after-commit work a broker or cache outage lost (re-estimations
+    asked for by submits, imports whose message never reached a worker)."""
+    return {
+        "reestimations": len(quality_reestimates_sweep()),
+        "imports": len(imports_requeue_lost()),
+    }

@@ -23,6 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from labeling.after_commit import on_commit_safely, run_safely
 from labeling.errors import Conflict, ValidationFailed
 from labeling.events import import_finished, publish_on_commit
 from labeling.models import ImportKind, ImportRun, Job, User
@@ -38,6 +39,10 @@ PROGRESS_EVERY_LINES = 20_000
 INSERT_BATCH_SIZE = 5_000
 ANALYZE_AFTER_ITEMS = 10_000
 STALE_RUN_AFTER = timedelta(minutes=30)
+# A run still queued this long after its upload lost its message (the broker was down): the
+# sweep sends it again; a run claims itself once, so a second message is harmless.
+REQUEUE_QUEUED_AFTER = timedelta(minutes=2)
+REQUEUE_BATCH_SIZE = 100
 IMAGE_FORMATS = {
     "JPEG": "jpg",
     "PNG": "png",
@@ -72,7 +77,11 @@ def progress_key(import_id: int) -> str:
 
 def _enqueue(run: ImportRun) -> None:
     # By name: the task module imports this one, never the other way.
-    transaction.on_commit(lambda: current_app.signature(IMPORT_RUN_TASK, args=(run.pk,)).delay())
+    # Never fails the upload: a run whose message was lost is sent again by imports_requeue_stale.
+    on_commit_safely(
+        current_app.signature(IMPORT_RUN_TASK, args=(run.pk,)).delay,
+        what=f"enqueueing import {run.pk}",
+    )
 
 
 def import_stage_manifest(
@@ -154,6 +163,19 @@ def import_stage_images(*, job: Job, created_by: User, files: list[Any]) -> Impo
     return run
 
 
+def imports_requeue_lost(*, now=None) -> list[int]:
+    """Periodic backstop: send again the queued imports whose message was lost."""
+    now = now or timezone.now()
+    lost = list(
+        ImportRun.objects.filter(
+            status=ImportStatus.QUEUED, created_at__lte=now - REQUEUE_QUEUED_AFTER
+        ).values_list("pk", flat=True)[:REQUEUE_BATCH_SIZE]
+    )
+    for run_id in lost:
+        current_app.signature(IMPORT_RUN_TASK, args=(run_id,)).apply_async()
+    return lost
+
+
 # --- The run --------------------------------------------------------------------------------
 
 
@@ -201,7 +223,10 @@ def _finish(run: ImportRun, status: str, *, message: str = "") -> None:
             "processed_bytes",
         ]
     )
-    cache.delete(progress_key(run.pk))
+    # Progress lives in the cache: a cache outage loses it, never the import's outcome.
+    run_safely(
+        lambda: cache.delete(progress_key(run.pk)), what=f"clearing import {run.pk}'s progress"
+    )
     staged = Path(run.staged_path)
     if staged.is_dir():
         shutil.rmtree(staged, ignore_errors=True)
@@ -211,7 +236,11 @@ def _finish(run: ImportRun, status: str, *, message: str = "") -> None:
 
 
 def _report(run: ImportRun, phase: str, done: int, total: int) -> None:
-    cache.set(progress_key(run.pk), {"phase": phase, "done": done, "total": total}, 3600)
+    progress = {"phase": phase, "done": done, "total": total}
+    run_safely(
+        lambda: cache.set(progress_key(run.pk), progress, 3600),
+        what=f"reporting import {run.pk}'s progress",
+    )
 
 
 def _record_error(run: ImportRun, where: dict[str, Any], reason: str) -> None:
