@@ -114,7 +114,11 @@ def test_the_worker_and_beat_survive_a_redis_restart_under_load(make_job, own_re
     # Not the current app: services enqueue through ``current_app``, which must stay Quorum's.
     producer = Celery("outage-probe", broker=own_redis.url, set_as_current=False)
     producer.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    command = [*worker_command(), "--include", "tests.labeling.outage_tasks"]
+    command = [
+        *worker_command(var_dir=tmp_path, redis_url=own_redis.url),
+        "--include",
+        "tests.labeling.outage_tasks",
+    ]
     with log_path.open("w") as log:
         worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:

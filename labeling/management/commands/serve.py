@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -46,8 +47,11 @@ def web_command(*, bind: str, port: str, web_workers: str, threads: str) -> list
     ]
 
 
-def worker_command() -> list[str]:
-    """The Celery worker with beat embedded, as serve runs it (the fault tests run it too)."""
+def worker_command(*, var_dir: Path | None = None, redis_url: str | None = None) -> list[str]:
+    """The Celery worker with beat embedded, as serve runs it (the outage tests run it too,
+    for a worker whose environment names another var folder or Redis than this process's)."""
+    var_dir = settings.VAR_DIR if var_dir is None else var_dir
+    redis_url = settings.REDIS_URL if redis_url is None else redis_url
     command = [
         sys.executable,
         "-m",
@@ -61,9 +65,9 @@ def worker_command() -> list[str]:
         "--concurrency",
         os.environ.get("CELERY_CONCURRENCY", "2"),
         "--schedule",
-        str(settings.VAR_DIR / "celerybeat-schedule"),
+        str(var_dir / "celerybeat-schedule"),
     ]
-    if not settings.REDIS_URL:
+    if not redis_url:
         command += ["--without-mingle", "--without-gossip", "--without-heartbeat"]
     return command
 
