@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = shutil.which("redis-server")
 BACK_WITHIN_SECONDS = 30
 OUTAGE_SECONDS = 3
+BEAT_SENT = "Scheduler: Sending due task"
 
 
 def _free_port() -> int:
@@ -137,6 +138,7 @@ def test_the_worker_and_beat_survive_a_redis_restart_under_load(make_job, own_re
             own_redis.kill()
             time.sleep(OUTAGE_SECONDS)
             own_redis.start()
+            beat_sent_before = log_path.read_text(errors="replace").count(BEAT_SENT)
 
             producer.send_task(REESTIMATE_TASK, args=(job.pk,))
             deadline = time.monotonic() + BACK_WITHIN_SECONDS
@@ -149,6 +151,13 @@ def test_the_worker_and_beat_survive_a_redis_restart_under_load(make_job, own_re
             assert "Unrecoverable error" not in output, _log_tail(log_path)
             assert "Connection to broker lost" in output, _log_tail(log_path)
             assert JobQualityEstimate.objects.filter(job=job).exists(), _log_tail(log_path)
+            # Beat, inside the worker, goes on sending the periodic sweeps (leases: every 10 s).
+            deadline = time.monotonic() + BACK_WITHIN_SECONDS
+            while time.monotonic() < deadline:
+                if log_path.read_text(errors="replace").count(BEAT_SENT) > beat_sent_before:
+                    break
+                time.sleep(0.5)
+            assert log_path.read_text(errors="replace").count(BEAT_SENT) > beat_sent_before
             assert worker.poll() is None
         finally:
             worker.terminate()
