@@ -2,14 +2,11 @@
 
 from celery import shared_task
 
+from labeling.services.after_commit_sweeps import imports_requeue_lost, quality_reestimates_sweep
 from labeling.services.assignments import assignments_expire_due
-from labeling.services.imports import IMPORT_RUN_TASK, import_run, imports_requeue_lost
+from labeling.services.imports import IMPORT_RUN_TASK, import_run
 from labeling.services.jobs import jobs_complete_finished, jobs_stop_expired
-from labeling.services.quality import (
-    REESTIMATE_TASK,
-    job_quality_reestimate,
-    quality_reestimates_sweep,
-)
+from labeling.services.quality import REESTIMATE_TASK, job_quality_reestimate
 
 
 @shared_task(name=IMPORT_RUN_TASK, acks_late=True, soft_time_limit=25 * 60, time_limit=30 * 60)

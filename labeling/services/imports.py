@@ -39,10 +39,6 @@ PROGRESS_EVERY_LINES = 20_000
 INSERT_BATCH_SIZE = 5_000
 ANALYZE_AFTER_ITEMS = 10_000
 STALE_RUN_AFTER = timedelta(minutes=30)
-# A run still queued this long after its upload lost its message (the broker was down): the
-# sweep sends it again; a run claims itself once, so a second message is harmless.
-REQUEUE_QUEUED_AFTER = timedelta(minutes=2)
-REQUEUE_BATCH_SIZE = 100
 IMAGE_FORMATS = {
     "JPEG": "jpg",
     "PNG": "png",
@@ -77,7 +73,7 @@ def progress_key(import_id: int) -> str:
 
 def _enqueue(run: ImportRun) -> None:
     # By name: the task module imports this one, never the other way.
-    # Never fails the upload: a run whose message was lost is sent again by imports_requeue_stale.
+    # Never fails the upload: a run whose message was lost is sent again by the periodic sweep.
     on_commit_safely(
         current_app.signature(IMPORT_RUN_TASK, args=(run.pk,)).delay,
         what=f"enqueueing import {run.pk}",
@@ -161,19 +157,6 @@ def import_stage_images(*, job: Job, created_by: User, files: list[Any]) -> Impo
         )
         _enqueue(run)
     return run
-
-
-def imports_requeue_lost(*, now=None) -> list[int]:
-    """Periodic backstop: send again the queued imports whose message was lost."""
-    now = now or timezone.now()
-    lost = list(
-        ImportRun.objects.filter(
-            status=ImportStatus.QUEUED, created_at__lte=now - REQUEUE_QUEUED_AFTER
-        ).values_list("pk", flat=True)[:REQUEUE_BATCH_SIZE]
-    )
-    for run_id in lost:
-        current_app.signature(IMPORT_RUN_TASK, args=(run_id,)).apply_async()
-    return lost
 
 
 # --- The run --------------------------------------------------------------------------------

@@ -9,14 +9,12 @@ only scores the one item it completes, with the stored estimates (no EM in a req
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 import numpy as np
 from celery import current_app
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Case, IntegerField, Q, Value, When
-from django.utils import timezone
+from django.db.models import Case, IntegerField, Value, When
 
 from labeling.after_commit import on_commit_safely
 from labeling.consolidation.base import MISSING
@@ -52,7 +50,7 @@ from labeling.services.quality_multilabel import (
     multilabel_store_workers,
 )
 from labeling.services.quality_store import UPDATE_BATCH_SIZE, store_estimate, store_workers
-from labeling.states import ItemStatus, JobStatus
+from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 
 REESTIMATE_TASK = "labeling.quality_reestimate"
@@ -64,12 +62,6 @@ GATHER_CHUNK = 20_000
 # Labels no re-estimation may change: known answers and a manager's final word.
 FIXED_METHODS = ("gold", "manual")
 EM_METHODS = (ConsolidationMethod.DAWID_SKENE, ConsolidationMethod.ONE_COIN)
-# The sweep asks again for a re-estimation whose request was lost (broker or cache down at the
-# submit): labels older than this (the debounced run comes 5 s after them) and newer than the
-# start of the job's last run. Completed jobs are looked at for a day after they finish.
-SWEEP_SETTLED_SECONDS = 60
-SWEEP_COMPLETED_WITHIN = timedelta(days=1)
-SWEEP_MAX_JOBS = 500
 
 
 def _debounce_key(job_id: int) -> str:
@@ -86,42 +78,8 @@ def quality_request_reestimate(*, job_id: int) -> None:
                 countdown=REESTIMATE_DEBOUNCE_SECONDS
             )
 
-    # Never fails the submit: if Redis is down the sweep (quality_reestimates_sweep) runs it.
+    # Never fails the submit: if Redis is down, the periodic sweep asks again.
     on_commit_safely(enqueue_once, what=f"asking for a re-estimation of job {job_id}")
-
-
-def quality_reestimates_due(*, now: datetime | None = None) -> list[int]:
-    """Jobs with human labels newer than the start of their last re-estimation (settled ones)."""
-    now = now or timezone.now()
-    settled = now - timedelta(seconds=SWEEP_SETTLED_SECONDS)
-    jobs = Job.objects.filter(
-        Q(status=JobStatus.IN_PROGRESS)
-        | Q(status=JobStatus.COMPLETED, finished_at__gte=now - SWEEP_COMPLETED_WITHIN)
-    ).values_list("pk", flat=True)[:SWEEP_MAX_JOBS]
-    last_runs = {
-        job_id: computed_at - timedelta(seconds=seconds)
-        for job_id, computed_at, seconds in JobQualityEstimate.objects.filter(
-            job_id__in=list(jobs)
-        ).values_list("job_id", "computed_at", "seconds")
-    }
-    due = []
-    for job_id in jobs:
-        labels = ConsolidatedLabel.objects.filter(
-            job_id=job_id, human_annotated=True, created_at__lte=settled
-        )
-        if job_id in last_runs:
-            labels = labels.filter(created_at__gt=last_runs[job_id])
-        if labels.exists():
-            due.append(job_id)
-    return due
-
-
-def quality_reestimates_sweep(*, now: datetime | None = None) -> list[int]:
-    """Periodic backstop: enqueue the re-estimations whose request after a submit was lost."""
-    due = quality_reestimates_due(now=now)
-    for job_id in due:
-        current_app.signature(REESTIMATE_TASK, args=(job_id,)).apply_async()
-    return due
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ import pytest
 from django.utils import timezone
 
 from labeling.models import ConsolidatedLabel, ImportRun, JobQualityEstimate
+from labeling.services.after_commit_sweeps import imports_requeue_lost, quality_reestimates_due
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
-from labeling.services.imports import import_stage_manifest, imports_requeue_lost
-from labeling.services.quality import job_quality_reestimate, quality_reestimates_due
+from labeling.services.imports import import_stage_manifest
+from labeling.services.quality import job_quality_reestimate
 from labeling.states import ImportStatus
 
 pytestmark = pytest.mark.django_db
