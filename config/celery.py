@@ -18,15 +18,18 @@ app.autodiscover_tasks()
 class Consumer(CeleryConsumer):
     """The worker's consumer (``CELERY_WORKER_CONSUMER``), surviving a broker restart under load.
 
-    On a lost connection celery 5.7.0 first collects the broken connection, which detaches its
-    transport, then closes it. With the Redis transport and messages delivered but not yet
-    acknowledged (acks_late tasks running: any worker under load) the close tries to put them
-    back through the detached transport and raises ``AttributeError: 'NoneType' object has no
-    attribute 'hostname'`` (kombu's ``_connparams``). That is not a connection error, so the
-    worker stopped with "Unrecoverable error" and never reconnected. The connection is already
-    dropped at that point; the worker goes on to reconnect as for any connection error. The
-    messages stay in Redis's unacked set and return after the visibility timeout (tasks are
-    idempotent), or are gone with a Redis that restarted empty, which the sweeps cover.
+    On a lost connection celery 5.7.0 collects the broken connection and then closes it. With
+    the Redis transport, when the loss finds the channel waiting in BRPOP with a message
+    delivered and not yet acknowledged (an acks_late task running, a pool process free: any
+    worker under load), the collect's close fails on the BRPOP read before the channel counts
+    as closed, the collect detaches the transport, and the second close then puts the message
+    back through the detached transport: ``AttributeError: 'NoneType' object has no attribute
+    'hostname'`` in kombu's ``_connparams``. Not a connection error, so the worker stopped
+    with "Unrecoverable error" and never reconnected (tests/labeling/test_broker_outage.py
+    reproduces it every time). The connection is already dropped when that happens, so the
+    worker carries on reconnecting as for any connection error; the message stays in Redis's
+    unacked set and returns after the visibility timeout, or is gone with a Redis that
+    restarted empty, which the sweeps cover.
     """
 
     def on_connection_error_after_connected(self, exc: Exception) -> None:
