@@ -7,6 +7,7 @@ on ``QUORUM_TEST_REDIS_PORT`` when set; it skips when the binary is absent.
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -120,7 +121,14 @@ def test_the_worker_and_beat_survive_a_redis_restart_under_load(make_job, own_re
         "tests.labeling.outage_tasks",
     ]
     with log_path.open("w") as log:
-        worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        worker = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its pool in its group: the teardown stops them all
+        )
         try:
             deadline = time.monotonic() + 60
             while " ready." not in log_path.read_text() and time.monotonic() < deadline:
@@ -129,7 +137,7 @@ def test_the_worker_and_beat_survive_a_redis_restart_under_load(make_job, own_re
             # One task running and one process of the pool free: the channel is waiting in
             # BRPOP for the next message while the running one is delivered but unacknowledged.
             # That is the state in which a lost connection used to stop the worker for good.
-            producer.send_task(SLOW_TASK, args=(30,))
+            producer.send_task(SLOW_TASK, args=(10,))
             deadline = time.monotonic() + 30
             while f"{SLOW_TASK}[" not in log_path.read_text() and time.monotonic() < deadline:
                 time.sleep(0.2)
@@ -163,7 +171,8 @@ def test_the_worker_and_beat_survive_a_redis_restart_under_load(make_job, own_re
             try:
                 worker.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                worker.kill()
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
             producer.close()
 
 
