@@ -146,10 +146,20 @@ BROKER_DIR = VAR_DIR / ("test-broker" if TESTING else "broker")
 CELERY_TASK_DEFAULT_QUEUE = "quorum-test" if TESTING else "quorum"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    # Outages (issue 12): keepalive and a health check find a dead connection before a
+    # command does; a connect that hangs gives up, so the caller logs and moves on.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "health_check_interval": 10,
+        "socket_keepalive": True,
+        "retry_on_timeout": True,
+        "socket_connect_timeout": 3,
+    }
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # A request never hangs on a Redis that stopped answering (issue 12).
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 else:
@@ -183,6 +193,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Broker outages (issue 12): the worker reconnects forever (the default gives up after 100
+# tries), and its consumer survives a connection lost with tasks in flight (config/celery.py).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CONSUMER = "config.celery:Consumer"
+# A task running when the connection drops finishes its work (an import, a training round)
+# rather than being cancelled by a 3 s Redis restart; it cannot be acknowledged on the lost
+# channel, so it may run again (tasks are idempotent). Celery 6 changes the default: keep it.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {

@@ -1,12 +1,18 @@
 """Domain events of the labeling app, sent after the transaction that caused them commits.
 
-Other apps subscribe in their ``AppConfig.ready()``; labeling never imports them.
+Other apps subscribe in their ``AppConfig.ready()``; labeling never imports them. The write
+is already stored when an event is sent, so a receiver that fails (its broker or cache is
+down) is logged and skipped, the other receivers still run, and the periodic sweeps redo what
+it missed: a failed receiver never turns the write into an error.
 """
 
+import logging
 from typing import Any
 
 from django.db import transaction
 from django.dispatch import Signal
+
+logger = logging.getLogger(__name__)
 
 item_consolidated = Signal()  # job_id, item_id, label, confidence
 job_completed = Signal()  # job_id
@@ -14,5 +20,16 @@ job_started = Signal()  # job_id
 import_finished = Signal()  # job_id, import_id, status
 
 
+def publish(signal: Signal, **payload: Any) -> None:
+    """Send now to every receiver; a receiver's failure is logged, never raised."""
+    for receiver, result in signal.send_robust(sender=None, **payload):
+        if isinstance(result, Exception):
+            logger.warning(
+                "receiver %s of an event (%s) failed; the periodic sweep redoes its work",
+                getattr(receiver, "__qualname__", receiver),
+                payload,
+            )  # Django's dispatcher has logged the traceback
+
+
 def publish_on_commit(signal: Signal, **payload: Any) -> None:
-    transaction.on_commit(lambda: signal.send(sender=None, **payload))
+    transaction.on_commit(lambda: publish(signal, **payload))

@@ -44,6 +44,7 @@ from active_learning.services.training import (
 )
 from active_learning.states import ROUND_PENDING, ROUND_TRANSITIONS, RoundStatus, RoundTrigger
 from active_learning.strategies import get_strategy
+from labeling.after_commit import on_commit_safely
 from labeling.errors import InvalidTransition
 from labeling.models import ConsolidatedLabel, Item, Job
 from labeling.services.machine_labels import MachineLabel, items_label_by_model
@@ -226,7 +227,8 @@ def round_request(
         config.labels_at_last_round = humans
         config.save(update_fields=["labels_at_last_round", "budget_spent_at", "updated_at"])
         if enqueue is not None:
-            transaction.on_commit(lambda: enqueue(new.pk))
+            # Lost if the broker is down: the sweep's rounds_recover sends it again.
+            on_commit_safely(lambda: enqueue(new.pk), what=f"enqueueing training round {new.pk}")
     return new
 
 

@@ -28,6 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from labeling.after_commit import on_commit_safely, run_safely
 from labeling.errors import Conflict, ValidationFailed
 from labeling.events import import_finished, publish_on_commit
 from labeling.models import ImportKind, ImportRun, Job, User
@@ -91,7 +92,11 @@ def progress_key(import_id: int) -> str:
 
 def _enqueue(run: ImportRun) -> None:
     # By name: the task module imports this one, never the other way.
-    transaction.on_commit(lambda: current_app.signature(IMPORT_RUN_TASK, args=(run.pk,)).delay())
+    # Never fails the upload: a run whose message was lost is sent again by the periodic sweep.
+    on_commit_safely(
+        current_app.signature(IMPORT_RUN_TASK, args=(run.pk,)).delay,
+        what=f"enqueueing import {run.pk}",
+    )
 
 
 def import_stage_manifest(
@@ -246,7 +251,10 @@ def _ended(run: ImportRun, status: str) -> None:
     staged = Path(run.staged_path)
 
     def clean_up() -> None:
-        cache.delete(progress_key(run.pk))
+        # Progress lives in the cache: a cache outage loses it, never the import's outcome.
+        run_safely(
+            lambda: cache.delete(progress_key(run.pk)), what=f"clearing import {run.pk}'s progress"
+        )
         if staged.is_dir():
             shutil.rmtree(staged, ignore_errors=True)
         else:
@@ -254,7 +262,7 @@ def _ended(run: ImportRun, status: str) -> None:
 
     # On commit: a worker killed before its store commits must leave the staged file for
     # the run that follows.
-    transaction.on_commit(clean_up)
+    on_commit_safely(clean_up, what=f"cleaning up import {run.pk}")
     publish_on_commit(import_finished, job_id=run.job_id, import_id=run.pk, status=status)
 
 
@@ -351,7 +359,11 @@ def imports_sweep(*, now=None) -> dict[str, int]:
 
 
 def _report(run: ImportRun, phase: str, done: int, total: int) -> None:
-    cache.set(progress_key(run.pk), {"phase": phase, "done": done, "total": total}, 3600)
+    progress = {"phase": phase, "done": done, "total": total}
+    run_safely(
+        lambda: cache.set(progress_key(run.pk), progress, 3600),
+        what=f"reporting import {run.pk}'s progress",
+    )
 
 
 def _record_error(run: ImportRun, where: dict[str, Any], reason: str) -> None:

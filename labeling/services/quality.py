@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Case, IntegerField, Value, When
 
+from labeling.after_commit import on_commit_safely
 from labeling.consolidation.base import MISSING
 from labeling.consolidation.dawid_skene import WarmStart, dawid_skene, vote_counts
 from labeling.consolidation.multilabel_em import LabelReliability, multilabel_dawid_skene
@@ -78,7 +79,8 @@ def quality_request_reestimate(*, job_id: int) -> None:
                 countdown=REESTIMATE_DEBOUNCE_SECONDS
             )
 
-    transaction.on_commit(enqueue_once)
+    # Never fails the submit: if Redis is down, the periodic sweep asks again.
+    on_commit_safely(enqueue_once, what=f"asking for a re-estimation of job {job_id}")
 
 
 @dataclass(frozen=True)

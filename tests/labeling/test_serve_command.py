@@ -93,3 +93,71 @@ def test_serve_comes_up_healthy_and_one_signal_to_its_group_stops_both_children_
                 os.killpg(serve.pid, signal.SIGKILL)
     output = log_path.read_text()
     assert "stopped (exit codes: web 0, worker 0)" in output, output[-3000:]
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+def _worker_pid(serve_pid: int) -> int | None:
+    for child in _children(serve_pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"celery" in command:
+            return child
+    return None
+
+
+def test_serve_restarts_a_killed_worker_and_still_stops_cleanly(tmp_path):
+    """The worker killed with SIGKILL (the OOM killer) is started again after a logged backoff,
+    the web server staying up meanwhile; one Ctrl-C then still stops both cleanly."""
+    port = _free_port()
+    env = _embedded_env(tmp_path, port)
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        serve = subprocess.Popen(
+            [*manage, "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + UP_WITHIN_SECONDS
+            while log_path.read_text().count(" ready.") < 1 and time.monotonic() < deadline:
+                assert serve.poll() is None, log_path.read_text()[-3000:]
+                time.sleep(0.5)
+            first = _worker_pid(serve.pid)
+            assert first is not None, log_path.read_text()[-3000:]
+
+            os.killpg(first, signal.SIGKILL)  # the worker and its pool, as the OOM killer might
+
+            deadline = time.monotonic() + UP_WITHIN_SECONDS
+            while log_path.read_text().count(" ready.") < 2 and time.monotonic() < deadline:
+                assert serve.poll() is None, log_path.read_text()[-3000:]
+                time.sleep(0.5)
+            output = log_path.read_text()
+            assert output.count(" ready.") == 2, output[-3000:]
+            assert "worker (pid" in output and "exited with code -9; restarting it in" in output
+            assert "serve: worker restarted" in output, output[-3000:]
+            second = _worker_pid(serve.pid)
+            assert second not in (None, first)
+            health = _health(port)
+            assert health is not None and health["status"] == "ok", health
+
+            os.killpg(serve.pid, signal.SIGINT)
+            assert serve.wait(timeout=STOP_WITHIN_SECONDS) == 0
+        finally:
+            if serve.poll() is None:
+                os.killpg(serve.pid, signal.SIGKILL)
+    output = log_path.read_text()
+    assert "stopped (exit codes: web 0, worker 0)" in output, output[-3000:]

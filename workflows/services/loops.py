@@ -22,6 +22,7 @@ from django.db.models import Model
 from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 
+from labeling.after_commit import on_commit_safely
 from labeling.errors import Conflict, InvalidTransition, NotFound, QuorumError, ValidationFailed
 from labeling.models import Annotation, Assignment, ConsolidatedLabel, Item, Job, TeamKind
 from labeling.selectors import job_progress
@@ -503,7 +504,8 @@ def human_loop_stop(*, loop: HumanLoop) -> HumanLoop:
         )
         # By name: the task module imports this one.
         finish = current_app.signature(HUMAN_LOOP_FINISH_STOP_TASK, args=(locked.pk,))
-        transaction.on_commit(finish.delay)
+        # Lost if the broker is down: the sweep finishes Stopping loops (human_loops_sweep).
+        on_commit_safely(finish.delay, what=f"finishing the stop of loop {locked.pk}")
     return locked
 
 

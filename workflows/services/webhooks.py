@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from labeling.after_commit import on_commit_safely
 from labeling.outbound import outbound_post
 from workflows.models import HumanLoop, WebhookAttempt, WebhookDelivery
 from workflows.states import DeliveryStatus
@@ -68,7 +69,8 @@ def delivery_create(
             delivery.save()
     except IntegrityError:
         return None
-    transaction.on_commit(lambda: _enqueue(delivery.pk, 0))
+    # A lost message (the broker is down) is sent by the sweep's redelivery (deliveries_due).
+    on_commit_safely(lambda: _enqueue(delivery.pk, 0), what=f"enqueueing delivery {delivery.pk}")
     return delivery
 
 

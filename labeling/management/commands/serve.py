@@ -1,19 +1,131 @@
 """manage.py serve: run the web server (gunicorn) and a Celery worker with its lease sweeper.
 
-Both run as child processes; SIGINT, SIGTERM or SIGHUP stops both cleanly, and if either dies the
-other is stopped too, so nothing is left running half-alive.
+Both run as child processes. A child that dies (the worker killed by the OOM killer, a crash)
+is started again after a backoff, logged, so the web server never runs without a worker for
+long; SIGINT, SIGTERM or SIGHUP stops both cleanly, each with one SIGTERM.
 """
 
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+logger = logging.getLogger(__name__)
+
 STOP_GRACE_SECONDS = 20
+# Seconds before the n-th restart in a row of a child; the last one repeats.
+RESTART_BACKOFF_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
+# A child that ran this long before it died starts again from the first backoff.
+STABLE_AFTER_SECONDS = 60.0
+POLL_SECONDS = 0.5
+
+
+def _verbose() -> bool:
+    return settings.LOG_LEVEL in {"DEBUG", "INFO"}
+
+
+def web_command(*, bind: str, port: str, web_workers: str, threads: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi",
+        "--bind",
+        f"{bind}:{port}",
+        "--workers",
+        web_workers,
+        "--worker-class",
+        "gthread",
+        "--threads",
+        threads,
+        "--log-level",
+        settings.LOG_LEVEL.lower(),
+        "--graceful-timeout",
+        str(STOP_GRACE_SECONDS - 5),
+        # One line per request only when asked for (the demo's terminal is quiet).
+        *(["--access-logfile", "-"] if _verbose() else []),
+    ]
+
+
+def worker_command(*, var_dir: Path | None = None, redis_url: str | None = None) -> list[str]:
+    """The Celery worker with beat embedded, as serve runs it (the outage tests run it too,
+    for a worker whose environment names another var folder or Redis than this process's)."""
+    var_dir = settings.VAR_DIR if var_dir is None else var_dir
+    redis_url = settings.REDIS_URL if redis_url is None else redis_url
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        *([] if _verbose() else ["--quiet"]),  # --quiet: no start-up banner
+        "worker",
+        "--beat",
+        "--loglevel",
+        settings.LOG_LEVEL.lower(),
+        "--concurrency",
+        os.environ.get("CELERY_CONCURRENCY", "2"),
+        "--schedule",
+        str(var_dir / "celerybeat-schedule"),
+    ]
+    if not redis_url:
+        command += ["--without-mingle", "--without-gossip", "--without-heartbeat"]
+    return command
+
+
+class _Child:
+    """One supervised child: its command, its process, and when it may start again."""
+
+    def __init__(self, name: str, command: list[str]):
+        self.name = name
+        self.command = command
+        self.process: subprocess.Popen | None = None
+        self.started_at = 0.0
+        self.failures = 0  # deaths in a row, each within STABLE_AFTER_SECONDS of its start
+        self.restart_at: float | None = None
+
+    def start(self) -> None:
+        # A process group of its own: a Ctrl-C in the terminal reaches only serve, which then
+        # stops each child once with SIGTERM (a Celery worker that got the terminal's SIGINT
+        # as well as our SIGTERM would count two signals and exit with 1).
+        self.process = subprocess.Popen(self.command, process_group=0)
+        self.started_at = time.monotonic()
+        self.restart_at = None
+
+    def supervise(self) -> None:
+        """Called every poll: note a death and schedule the restart, or do the restart."""
+        now = time.monotonic()
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                self.start()
+                logger.warning("serve: %s restarted (pid %s)", self.name, self.process.pid)
+            return
+        code = self.process.poll()
+        if code is None:
+            return
+        if now - self.started_at >= STABLE_AFTER_SECONDS:
+            self.failures = 0
+        delay = RESTART_BACKOFF_SECONDS[min(self.failures, len(RESTART_BACKOFF_SECONDS) - 1)]
+        self.failures += 1
+        self.restart_at = now + delay
+        logger.error(
+            "serve: %s (pid %s) exited with code %s; restarting it in %.0f s (restart %d in a row)",
+            self.name,
+            self.process.pid,
+            code,
+            delay,
+            self.failures,
+        )
+
+    def terminate(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
 
 
 class Command(BaseCommand):
@@ -26,53 +138,10 @@ class Command(BaseCommand):
         parser.add_argument("--threads", default=os.environ.get("WEB_THREADS", "8"))
 
     def handle(self, *args, port: str, bind: str, web_workers: str, threads: str, **kw):
-        python = sys.executable
-        web = [
-            python,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "--bind",
-            f"{bind}:{port}",
-            "--workers",
-            web_workers,
-            "--worker-class",
-            "gthread",
-            "--threads",
-            threads,
-            "--log-level",
-            settings.LOG_LEVEL.lower(),
-            "--graceful-timeout",
-            str(STOP_GRACE_SECONDS - 5),
-        ]
-        verbose = settings.LOG_LEVEL in {"DEBUG", "INFO"}
-        if verbose:  # one line per request only when asked for (the demo's terminal is quiet)
-            web += ["--access-logfile", "-"]
-        worker = [
-            python,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            *([] if verbose else ["--quiet"]),  # --quiet: no start-up banner
-            "worker",
-            "--beat",
-            "--loglevel",
-            settings.LOG_LEVEL.lower(),
-            "--concurrency",
-            os.environ.get("CELERY_CONCURRENCY", "2"),
-            "--schedule",
-            str(settings.VAR_DIR / "celerybeat-schedule"),
-        ]
-        if not settings.REDIS_URL:
-            worker += ["--without-mingle", "--without-gossip", "--without-heartbeat"]
-        # Each child in a process group of its own: a Ctrl-C in the terminal reaches only this
-        # command, which then stops each child once with SIGTERM (a Celery worker that got the
-        # terminal's SIGINT as well as our SIGTERM would count two signals and exit with 1).
-        children = [
-            subprocess.Popen(web, process_group=0),
-            subprocess.Popen(worker, process_group=0),
-        ]
+        web = web_command(bind=bind, port=port, web_workers=web_workers, threads=threads)
+        children = [_Child("web", web), _Child("worker", worker_command())]
+        for child in children:
+            child.start()
         self.stdout.write(f"Quorum is up on http://{bind}:{port}/ (Ctrl-C stops it)")
 
         stopping = False
@@ -85,16 +154,18 @@ class Command(BaseCommand):
         # terminal would otherwise leave them running.
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, stop)
-        while not stopping and all(child.poll() is None for child in children):
-            time.sleep(0.5)
+        while not stopping:
+            for child in children:
+                child.supervise()
+            time.sleep(POLL_SECONDS)
         for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+            child.terminate()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for child in children:
             try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                child.kill()
-        codes = [child.returncode for child in children]
+                child.process.kill()
+                child.process.wait()
+        codes = [child.process.returncode for child in children]
         self.stdout.write(f"stopped (exit codes: web {codes[0]}, worker {codes[1]})")
