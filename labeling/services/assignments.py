@@ -49,7 +49,7 @@ _NOT_HELD_BY_WORKER = """(SELECT 1 FROM labeling_assignment AS mine
              AND mine.status IN ('leased', 'submitted', 'skipped')
            LIMIT 1) IS NULL"""
 _OPEN_HEAD = f"""
-    SELECT item.id, item.priority, item.data FROM labeling_item AS item
+    FROM labeling_item AS item
     WHERE item.job_id = %(job)s AND item.status = 'open'
       AND item.taken < %(slots)s + item.extra_slots
       AND (%(new_items)s OR item.taken > 0)
@@ -57,13 +57,15 @@ _OPEN_HEAD = f"""
     ORDER BY item.priority DESC, item.id
     LIMIT 1
 """
-_QUEUE_HEAD = _OPEN_HEAD + "    FOR NO KEY UPDATE OF item SKIP LOCKED\n"
+_QUEUE_HEAD = (
+    "SELECT item.id, item.priority" + _OPEN_HEAD + "    FOR NO KEY UPDATE OF item SKIP LOCKED\n"
+)
 # A job with gold: its gold items this worker's gate lets in (a hash of worker and item,
 # see services/gold.py) sit in the same queue order as the open items, and the claim takes
 # whichever comes first. Every claim of the job runs this one statement, so a gold lease
 # costs what an ordinary one does and arrives in the same order.
 _GOLD_HEAD = f"""
-    SELECT item.id, item.priority, item.data FROM labeling_golditem AS gold
+    FROM labeling_golditem AS gold
     JOIN labeling_item AS item ON item.id = gold.item_id
     WHERE gold.job_id = %(job)s AND gold.purpose = 'queue' AND %(new_items)s
       AND item.taken < %(gold_max_taken)s
@@ -90,12 +92,14 @@ _CLAIM_POSTGRES = f"WITH candidate AS ({_QUEUE_HEAD}), " + _TAKE_AND_LEASE.forma
     slot_free=_OPEN_SLOT_FREE
 )
 # SQLite (the claims already run one at a time): the two heads in one query, same order.
+_HEAD_COLUMNS = "SELECT item.id, item.priority, item.data"
 _HEADS_SQLITE = (
-    f"SELECT id, data FROM (SELECT * FROM ({_OPEN_HEAD}) UNION ALL SELECT * FROM ({_GOLD_HEAD})) "
-    "ORDER BY priority DESC, id LIMIT 1"
+    f"SELECT id, data FROM (SELECT * FROM ({_HEAD_COLUMNS}{_OPEN_HEAD}) "
+    f"UNION ALL SELECT * FROM ({_HEAD_COLUMNS}{_GOLD_HEAD})) ORDER BY priority DESC, id LIMIT 1"
 )
 _CLAIM_POSTGRES_WITH_GOLD = (
-    f"WITH open_head AS ({_QUEUE_HEAD}), gold_head AS ({_GOLD_HEAD}), candidate AS ("
+    f"WITH open_head AS ({_QUEUE_HEAD}), "
+    f"gold_head AS (SELECT item.id, item.priority{_GOLD_HEAD}), candidate AS ("
     "SELECT id FROM (SELECT * FROM open_head UNION ALL SELECT * FROM gold_head) AS head "
     "ORDER BY priority DESC, id LIMIT 1), "
     + _TAKE_AND_LEASE.format(
