@@ -57,13 +57,13 @@ _OPEN_HEAD = f"""
     ORDER BY item.priority DESC, item.id
     LIMIT 1
 """
-_QUEUE_HEAD = (
-    "SELECT item.id, item.priority" + _OPEN_HEAD + "    FOR NO KEY UPDATE OF item SKIP LOCKED\n"
-)
+_LOCK_HEAD = "    FOR NO KEY UPDATE OF item SKIP LOCKED\n"
+_QUEUE_HEAD = "SELECT item.id, item.priority" + _OPEN_HEAD + _LOCK_HEAD
 # A job with gold: its gold items this worker's gate lets in (a hash of worker and item,
-# see services/gold.py) sit in the same queue order as the open items, and the claim takes
-# whichever comes first. Every claim of the job runs this one statement, so a gold lease
-# costs what an ordinary one does and arrives in the same order.
+# see services/gold.py) sit in the same queue order as the open items (priority, then
+# place: an open item's place is its id, a gold item's its queue_position or id), and the
+# claim takes whichever comes first. Every claim of the job runs this one statement, so a
+# gold lease costs what an ordinary one does and arrives in the same order.
 _GOLD_HEAD = f"""
     FROM labeling_golditem AS gold
     JOIN labeling_item AS item ON item.id = gold.item_id
@@ -72,7 +72,7 @@ _GOLD_HEAD = f"""
       AND (item.id * {GOLD_GATE_ITEM_FACTOR} + %(worker)s * {GOLD_GATE_WORKER_FACTOR})
           %% {GOLD_GATE_MODULUS} < %(gold_gate)s
       AND {_NOT_HELD_BY_WORKER}
-    ORDER BY item.priority DESC, item.id
+    ORDER BY item.priority DESC, COALESCE(gold.queue_position, item.id), item.id
     LIMIT 1
 """
 _TAKE_AND_LEASE = """
@@ -92,16 +92,19 @@ _CLAIM_POSTGRES = f"WITH candidate AS ({_QUEUE_HEAD}), " + _TAKE_AND_LEASE.forma
     slot_free=_OPEN_SLOT_FREE
 )
 # SQLite (the claims already run one at a time): the two heads in one query, same order.
-_HEAD_COLUMNS = "SELECT item.id, item.priority, item.data"
+_OPEN_PLACE = "SELECT item.id, item.priority, item.id AS place"
+_GOLD_PLACE = "SELECT item.id, item.priority, COALESCE(gold.queue_position, item.id) AS place"
+_FIRST_HEAD = "ORDER BY priority DESC, place, id LIMIT 1"
+# SQLite (the claims already run one at a time): the two heads in one query, same order.
 _HEADS_SQLITE = (
-    f"SELECT id, data FROM (SELECT * FROM ({_HEAD_COLUMNS}{_OPEN_HEAD}) "
-    f"UNION ALL SELECT * FROM ({_HEAD_COLUMNS}{_GOLD_HEAD})) ORDER BY priority DESC, id LIMIT 1"
+    f"SELECT id, data FROM (SELECT * FROM ({_OPEN_PLACE}, item.data{_OPEN_HEAD}) "
+    f"UNION ALL SELECT * FROM ({_GOLD_PLACE}, item.data{_GOLD_HEAD})) {_FIRST_HEAD}"
 )
 _CLAIM_POSTGRES_WITH_GOLD = (
-    f"WITH open_head AS ({_QUEUE_HEAD}), "
-    f"gold_head AS (SELECT item.id, item.priority{_GOLD_HEAD}), candidate AS ("
+    f"WITH open_head AS ({_OPEN_PLACE}{_OPEN_HEAD}{_LOCK_HEAD}), "
+    f"gold_head AS ({_GOLD_PLACE}{_GOLD_HEAD}), candidate AS ("
     "SELECT id FROM (SELECT * FROM open_head UNION ALL SELECT * FROM gold_head) AS head "
-    "ORDER BY priority DESC, id LIMIT 1), "
+    f"{_FIRST_HEAD}), "
     + _TAKE_AND_LEASE.format(
         slot_free=f"(item.status = 'open' AND {_OPEN_SLOT_FREE} "
         "OR item.status = 'labeled' AND item.taken < %(gold_max_taken)s)"

@@ -2,7 +2,8 @@
 
 A gold item is an ordinary item of the job with a ``GoldItem`` row beside it. It is labeled
 from the start (its known answer is its label, method ``gold``), so no consolidation ever
-counts it. It sits in the job's queue at its own place (priority, then id), and the claim's
+counts it. It sits in the job's queue at its own place (priority, then its id, or the
+``queue_position`` that gold imported after the items gets among them), and the claim's
 one statement (services/assignments.py) reads the head of the open items and the head of
 the gold items this worker's gate lets in, and leases whichever comes first. The gate is a
 hash of (worker, item) against the job's ``gold_rate``: each worker gets that share of the
@@ -13,9 +14,10 @@ job with gold runs): nothing a labeler receives, nor when, says it is gold.
 """
 
 import json
+import random
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from labeling.errors import NotAllowed, NotFound, ValidationFailed
@@ -71,8 +73,26 @@ def _check_label(job: Job, label: str) -> str:
     return label
 
 
-def _make_gold(job: Job, item: Item, label: str, purpose: str = GoldPurpose.QUEUE) -> GoldItem:
-    gold = GoldItem.objects.create(item=item, job=job, label=label, purpose=purpose)
+def _places_among_items(job: Job, count: int) -> list[int | None]:
+    """Queue places for ``count`` gold items imported now: ids drawn evenly from the job's
+    items so far, so that they come spread through the queue rather than after every item
+    (None, their own ids, in a job without items yet). Their own ids are still later than
+    their neighbours'; marking items of the job gold leaves no such trace (docs/quality.md).
+    """
+    low, high = Item.objects.filter(job_id=job.pk).aggregate(Min("id"), Max("id")).values()
+    if low is None:
+        return [None] * count
+    draw = random.Random()  # noqa: S311 - a place in a queue, not a secret
+    # Place p comes just after item p: from before the first item to before the last.
+    return [draw.randint(low - 1, high - 1) for _ in range(count)]
+
+
+def _make_gold(
+    job: Job, item: Item, label: str, purpose: str = GoldPurpose.QUEUE, place: int | None = None
+) -> GoldItem:
+    gold = GoldItem.objects.create(
+        item=item, job=job, label=label, purpose=purpose, queue_position=place
+    )
     ConsolidatedLabel.objects.update_or_create(
         item=item,
         defaults={
@@ -113,10 +133,11 @@ def gold_items_add(
             raise ValidationFailed(f"gold item {position}: {exc}") from None
         checked.append((json.dumps(entry["data"]), _check_label(job, str(entry.get("label")))))
     with transaction.atomic():
+        places = _places_among_items(job, len(checked))
         golds = []
-        for data, label in checked:
+        for (data, label), place in zip(checked, places, strict=True):
             item = Item.objects.create(job=job, data=data, status=ItemStatus.LABELED)
-            golds.append(_make_gold(job, item, label, purpose))
+            golds.append(_make_gold(job, item, label, purpose, place))
         Job.objects.filter(pk=job.pk).update(items_total=F("items_total") + len(golds))
         job_counters_add(job_id=job.pk, shard_key=0, items_labeled=len(golds), answers=0)
     return golds

@@ -99,3 +99,19 @@ def test_marking_an_open_item_gold_labels_it(make_job):
     job.refresh_from_db()
     assert job_progress(job_id=job.pk).items_labeled == 1
     assert ConsolidatedLabel.objects.get(item=item).label == "bird"
+
+
+def test_gold_imported_after_the_items_is_spread_through_the_queue(make_job, labeler):
+    job = make_job(items=300, workers_per_item=1)
+    gold_items_add(
+        job=job, entries=[{"data": {"source": f"gold {i}"}, "label": "dog"} for i in range(30)]
+    )
+    job.refresh_from_db()
+    job_quality_configure(job=job, gold_rate=1.0)
+    gold_ids = set(GoldItem.objects.filter(job=job).values_list("item_id", flat=True))
+    served = []
+    while (lease := assignment_claim(job=job, worker=labeler)) is not None:
+        annotation_submit(assignment_id=lease.pk, worker=labeler, answer={"label": "cat"})
+        served.append(lease.item_id in gold_ids)
+    assert sum(served) == 30  # every gold item, before the job ran out of ordinary ones
+    assert 5 <= sum(served[: len(served) // 2]) <= 25  # not all after the items
