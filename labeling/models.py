@@ -391,6 +391,9 @@ class GoldItem(models.Model):
     purpose = models.CharField(
         max_length=16, choices=GoldPurpose.choices, default=GoldPurpose.QUEUE
     )
+    # Its place in the queue among the job's items (an item id); null: its own id. Gold
+    # imported after the items takes a random place among them rather than the end.
+    queue_position = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -12,13 +12,20 @@ from collections import Counter
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from labeling.errors import Conflict, LeaseClosed, NotAllowed
 from labeling.models import Assignment, Item, Job, TeamMembership, User
 from labeling.services.claim_gates import claim_closed
-from labeling.services.gold import gold_claim, worker_check_may_lease
+from labeling.services.gold import (
+    GOLD_GATE_ITEM_FACTOR,
+    GOLD_GATE_MODULUS,
+    GOLD_GATE_WORKER_FACTOR,
+    GOLD_MAX_TAKEN,
+    gold_gate,
+    worker_check_may_lease,
+)
 from labeling.services.quality import claim_slots
 from labeling.states import (
     ASSIGNMENT_HOLDS_ITEM,
@@ -37,22 +44,41 @@ EXPIRY_BATCH_SIZE = 500
 # "Not held by this worker" is a scalar subquery, not NOT EXISTS, on purpose: PostgreSQL
 # keeps it a per-row probe of the (item, worker) index along the head of the queue, whatever
 # its statistics say, where NOT EXISTS may become a join over all of the worker's leases.
-_CLAIM_POSTGRES = """
-WITH candidate AS (
-    SELECT item.id FROM labeling_item AS item
+_NOT_HELD_BY_WORKER = """(SELECT 1 FROM labeling_assignment AS mine
+           WHERE mine.item_id = item.id AND mine.worker_id = %(worker)s
+             AND mine.status IN ('leased', 'submitted', 'skipped')
+           LIMIT 1) IS NULL"""
+_OPEN_HEAD = f"""
+    FROM labeling_item AS item
     WHERE item.job_id = %(job)s AND item.status = 'open'
       AND item.taken < %(slots)s + item.extra_slots
       AND (%(new_items)s OR item.taken > 0)
-      AND (SELECT 1 FROM labeling_assignment AS mine
-           WHERE mine.item_id = item.id AND mine.worker_id = %(worker)s
-             AND mine.status IN ('leased', 'submitted', 'skipped')
-           LIMIT 1) IS NULL
+      AND {_NOT_HELD_BY_WORKER}
     ORDER BY item.priority DESC, item.id
     LIMIT 1
-    FOR NO KEY UPDATE OF item SKIP LOCKED
-), slot AS (
+"""
+_LOCK_HEAD = "    FOR NO KEY UPDATE OF item SKIP LOCKED\n"
+_QUEUE_HEAD = "SELECT item.id, item.priority" + _OPEN_HEAD + _LOCK_HEAD
+# A job with gold: its gold items this worker's gate lets in (a hash of worker and item,
+# see services/gold.py) sit in the same queue order as the open items (priority, then
+# place: an open item's place is its id, a gold item's its queue_position or id), and the
+# claim takes whichever comes first. Every claim of the job runs this one statement, so a
+# gold lease costs what an ordinary one does and arrives in the same order.
+_GOLD_HEAD = f"""
+    FROM labeling_golditem AS gold
+    JOIN labeling_item AS item ON item.id = gold.item_id
+    WHERE gold.job_id = %(job)s AND gold.purpose = 'queue' AND %(new_items)s
+      AND item.taken < %(gold_max_taken)s
+      AND (item.id * {GOLD_GATE_ITEM_FACTOR} + %(worker)s * {GOLD_GATE_WORKER_FACTOR})
+          %% {GOLD_GATE_MODULUS} < %(gold_gate)s
+      AND {_NOT_HELD_BY_WORKER}
+    ORDER BY item.priority DESC, COALESCE(gold.queue_position, item.id), item.id
+    LIMIT 1
+"""
+_TAKE_AND_LEASE = """
+slot AS (
     UPDATE labeling_item AS item SET taken = item.taken + 1
-    FROM candidate WHERE item.id = candidate.id AND item.taken < %(slots)s + item.extra_slots
+    FROM candidate WHERE item.id = candidate.id AND {slot_free}
     RETURNING item.id, item.data
 ), lease AS (
     INSERT INTO labeling_assignment (job_id, item_id, worker_id, status, leased_at, expires_at)
@@ -61,6 +87,29 @@ WITH candidate AS (
 )
 SELECT lease.id, lease.item_id, slot.data FROM lease JOIN slot ON slot.id = lease.item_id
 """
+_OPEN_SLOT_FREE = "item.taken < %(slots)s + item.extra_slots"
+_CLAIM_POSTGRES = f"WITH candidate AS ({_QUEUE_HEAD}), " + _TAKE_AND_LEASE.format(
+    slot_free=_OPEN_SLOT_FREE
+)
+# SQLite (the claims already run one at a time): the two heads in one query, same order.
+_OPEN_PLACE = "SELECT item.id, item.priority, item.id AS place"
+_GOLD_PLACE = "SELECT item.id, item.priority, COALESCE(gold.queue_position, item.id) AS place"
+_FIRST_HEAD = "ORDER BY priority DESC, place, id LIMIT 1"
+# SQLite (the claims already run one at a time): the two heads in one query, same order.
+_HEADS_SQLITE = (
+    f"SELECT id, data FROM (SELECT * FROM ({_OPEN_PLACE}, item.data{_OPEN_HEAD}) "
+    f"UNION ALL SELECT * FROM ({_GOLD_PLACE}, item.data{_GOLD_HEAD})) {_FIRST_HEAD}"
+)
+_CLAIM_POSTGRES_WITH_GOLD = (
+    f"WITH open_head AS ({_OPEN_PLACE}{_OPEN_HEAD}{_LOCK_HEAD}), "
+    f"gold_head AS ({_GOLD_PLACE}{_GOLD_HEAD}), candidate AS ("
+    "SELECT id FROM (SELECT * FROM open_head UNION ALL SELECT * FROM gold_head) AS head "
+    f"{_FIRST_HEAD}), "
+    + _TAKE_AND_LEASE.format(
+        slot_free=f"(item.status = 'open' AND {_OPEN_SLOT_FREE} "
+        "OR item.status = 'labeled' AND item.taken < %(gold_max_taken)s)"
+    )
+)
 
 
 _LOCK_MEMBERSHIP = """
@@ -140,10 +189,6 @@ def _claim_once(job: Job, worker: User) -> Assignment | None:
         expires = now + timedelta(seconds=job.task_time_limit_seconds)
         # A closed job (a spent human budget) only finishes the items humans started.
         closed = claim_closed(job)
-        if closed is None:
-            gold = gold_claim(job=job, worker=worker, now=now, expires=expires)  # issue 5
-            if gold is not None:
-                return gold
         new_items = closed is None
         if connection.vendor == "postgresql":
             assignment = _claim_postgres(job, worker, now, expires, new_items)
@@ -163,8 +208,12 @@ def _claim_postgres(job: Job, worker: User, now, expires, new_items: bool) -> As
         "now": now,
         "expires": expires,
     }
+    statement = _CLAIM_POSTGRES
+    if job.gold_rate > 0:  # the job's setting, the same for every claim of the job
+        statement = _CLAIM_POSTGRES_WITH_GOLD
+        params.update(gold_gate=gold_gate(job), gold_max_taken=GOLD_MAX_TAKEN)
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_POSTGRES, params)
+        cursor.execute(statement, params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -177,25 +226,42 @@ def _claim_postgres(job: Job, worker: User, now, expires, new_items: bool) -> As
 
 
 def _claim_serialised(job: Job, worker: User, now, expires, new_items: bool) -> Assignment | None:
-    """SQLite: the transaction began IMMEDIATE, so no other claim runs until it commits."""
-    held_by_worker = Assignment.objects.filter(
-        item_id=OuterRef("pk"), worker_id=worker.pk, status__in=ASSIGNMENT_HOLDS_ITEM
-    )
+    """SQLite: the transaction began IMMEDIATE, so no other claim runs until it commits.
+
+    A job with gold reads the heads of its open and its gold items in one query, on every
+    claim, and takes whichever comes first in queue order (as PostgreSQL's statement does)."""
     slots = claim_slots(job) + F("extra_slots")
-    candidates = Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN, taken__lt=slots)
-    if not new_items:
-        candidates = candidates.filter(taken__gt=0)
-    item = (
-        candidates.filter(~Exists(held_by_worker))
-        .order_by("-priority", "id")
-        .only("id", "data", "job_id")
-        .first()
-    )
+    free = Q(status=ItemStatus.OPEN, taken__lt=slots)
+    if job.gold_rate > 0 and new_items:
+        params = {
+            "job": job.pk,
+            "worker": worker.pk,
+            "new_items": new_items,
+            "slots": claim_slots(job),
+            "gold_gate": gold_gate(job),
+            "gold_max_taken": GOLD_MAX_TAKEN,
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(_HEADS_SQLITE, params)
+            row = cursor.fetchone()
+        item = None if row is None else Item(pk=row[0], job_id=job.pk, data=row[1])
+        free |= Q(status=ItemStatus.LABELED, taken__lt=GOLD_MAX_TAKEN)
+    else:
+        held_by_worker = Assignment.objects.filter(
+            item_id=OuterRef("pk"), worker_id=worker.pk, status__in=ASSIGNMENT_HOLDS_ITEM
+        )
+        candidates = Item.objects.filter(free, job_id=job.pk)
+        if not new_items:
+            candidates = candidates.filter(taken__gt=0)
+        item = (
+            candidates.filter(~Exists(held_by_worker))
+            .order_by("-priority", "id")
+            .only("id", "data", "job_id")
+            .first()
+        )
     if item is None:
         return None
-    took = Item.objects.filter(pk=item.pk, status=ItemStatus.OPEN, taken__lt=slots).update(
-        taken=F("taken") + 1
-    )
+    took = Item.objects.filter(free, pk=item.pk).update(taken=F("taken") + 1)
     if took != 1:  # pragma: no cover - nothing else writes while this transaction runs
         raise Conflict("the item was taken meanwhile; ask again", code="claim_race")
     return Assignment.objects.create(

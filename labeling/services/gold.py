@@ -1,22 +1,27 @@
 """Gold items: known answers mixed into workers' queues, scored, and the pause they lead to.
 
 A gold item is an ordinary item of the job with a ``GoldItem`` row beside it. It is labeled
-from the start (its known answer is its label, method ``gold``), so the claim's queue of
-open items never offers it; it comes to a worker only through :func:`gold_claim`, at the
-job's gold rate, and is leased, shown and submitted exactly like any other item: nothing a
-labeler receives says it is gold.
+from the start (its known answer is its label, method ``gold``), so no consolidation ever
+counts it. It sits in the job's queue at its own place (priority, then its id, or the
+``queue_position`` that gold imported after the items gets among them), and the claim's
+one statement (services/assignments.py) reads the head of the open items and the head of
+the gold items this worker's gate lets in, and leases whichever comes first. The gate is a
+hash of (worker, item) against the job's ``gold_rate``: each worker gets that share of the
+gold items, always the same ones, each where it stands in the queue. So a gold item is
+leased by the same statement, in the same order and at the same cost as any other, and is
+shown and submitted exactly like one (its score is one statement that every submit of a
+job with gold runs): nothing a labeler receives, nor when, says it is gold.
 """
 
 import json
 import random
 
-from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db import connection, transaction
+from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from labeling.errors import NotAllowed, NotFound, ValidationFailed
 from labeling.models import (
-    Assignment,
     ConsolidatedLabel,
     GoldItem,
     GoldPurpose,
@@ -28,20 +33,62 @@ from labeling.models import (
 )
 from labeling.services.counters import job_counters_add
 from labeling.services.manager_labels import ManagerLabel, manager_label_parse
-from labeling.services.quality import quality_request_reestimate
-from labeling.states import ASSIGNMENT_HOLDS_ITEM, ItemStatus
+from labeling.services.quality import JobRules, quality_request_reestimate
+from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import SourceProblem
 
 MAX_GOLD_PER_REQUEST = 5000
 # Item.taken and Item.answers are small integers: a gold item retires before they overflow.
 GOLD_MAX_TAKEN = 32_000
+# The gate: gold item i is in worker w's queue when (i * A + w * B) mod M < gold_rate * M.
+# A / M is close to the golden ratio, so along a worker's queue the gold items let in are
+# spread evenly, and B differs so that two workers get different ones. Plain integer
+# arithmetic: the same on PostgreSQL, SQLite and in Python.
+GOLD_GATE_MODULUS = 65_536
+GOLD_GATE_ITEM_FACTOR = 40_503
+GOLD_GATE_WORKER_FACTOR = 31_153
+
+# Every submit of a job with gold runs this one statement: for an answer to a gold item it
+# counts the answer (and whether it was right) on the worker's row, creating the row if
+# need be, and returns the new counts; for any other answer it matches nothing.
+_SCORE_GOLD_ANSWER = """
+INSERT INTO labeling_workerquality (job_id, worker_id, answers, confusion, label_reliability,
+                                    gold_answers, gold_correct, paused, paused_reason)
+SELECT %(job)s, %(worker)s, 0, '[]', '{}', 1,
+       CASE WHEN gold.label = %(label)s THEN 1 ELSE 0 END, %(false)s, ''
+FROM labeling_golditem AS gold WHERE gold.item_id = %(item)s
+ON CONFLICT (job_id, worker_id) DO UPDATE SET
+    gold_answers = labeling_workerquality.gold_answers + 1,
+    gold_correct = labeling_workerquality.gold_correct + excluded.gold_correct
+RETURNING gold_answers, gold_correct, paused
+"""
+
+
+def _places_among_items(job: Job, count: int) -> list[int | None]:
+    """Queue places for ``count`` gold items imported now: ids drawn evenly from the job's
+    items so far, so that they come spread through the queue rather than after every item
+    (None, their own ids, in a job without items yet). Their own ids are still later than
+    their neighbours'; marking items of the job gold leaves no such trace (docs/quality.md).
+    """
+    low, high = Item.objects.filter(job_id=job.pk).aggregate(Min("id"), Max("id")).values()
+    if low is None:
+        return [None] * count
+    draw = random.Random()  # noqa: S311 - a place in a queue, not a secret
+    # Place p comes just after item p: from before the first item to before the last.
+    return [draw.randint(low - 1, high - 1) for _ in range(count)]
 
 
 def _make_gold(
-    job: Job, item: Item, known: ManagerLabel, purpose: str = GoldPurpose.QUEUE
+    job: Job,
+    item: Item,
+    known: ManagerLabel,
+    purpose: str = GoldPurpose.QUEUE,
+    place: int | None = None,
 ) -> GoldItem:
-    gold = GoldItem.objects.create(item=item, job=job, label=known.label, purpose=purpose)
+    gold = GoldItem.objects.create(
+        item=item, job=job, label=known.label, purpose=purpose, queue_position=place
+    )
     ConsolidatedLabel.objects.update_or_create(
         item=item,
         defaults={
@@ -89,10 +136,11 @@ def gold_items_add(
             ) from None
         checked.append((data, known))
     with transaction.atomic():
+        places = _places_among_items(job, len(checked))
         golds = []
-        for data, known in checked:
+        for (data, known), place in zip(checked, places, strict=True):
             item = Item.objects.create(job=job, data=data, status=ItemStatus.LABELED)
-            golds.append(_make_gold(job, item, known, purpose))
+            golds.append(_make_gold(job, item, known, purpose, place))
         Job.objects.filter(pk=job.pk).update(items_total=F("items_total") + len(golds))
         job_counters_add(job_id=job.pk, shard_key=0, items_labeled=len(golds), answers=0)
     return golds
@@ -118,60 +166,47 @@ def gold_item_mark(*, job: Job, item_id: int, label: str) -> GoldItem:
     return gold
 
 
-def gold_claim(*, job: Job, worker: User, now, expires) -> Assignment | None:
-    """Inside the claim's transaction, under the worker's lock: at the job's gold rate, lease
-    a gold item the worker has not had. None means "claim an ordinary item"."""
-    if job.gold_rate <= 0 or random.random() >= job.gold_rate:  # noqa: S311 - sampling only
-        return None
-    held = Assignment.objects.filter(
-        item_id=OuterRef("item_id"), worker_id=worker.pk, status__in=ASSIGNMENT_HOLDS_ITEM
-    )
-    gold = (
-        GoldItem.objects.filter(
-            job_id=job.pk, purpose=GoldPurpose.QUEUE, item__taken__lt=GOLD_MAX_TAKEN
-        )
-        .filter(~Exists(held))
-        .order_by("?")
-        .values_list("item_id", flat=True)
-        .first()
-    )
-    if gold is None:
-        return None
-    # taken counts leases and answers on gold items too (answers <= taken holds), unbounded.
-    Item.objects.filter(pk=gold).update(taken=F("taken") + 1)
-    item = Item.objects.only("id", "data", "job_id").get(pk=gold)
-    assignment = Assignment.objects.create(
-        job=job, item=item, worker=worker, leased_at=now, expires_at=expires
-    )
-    return assignment
+def gold_gate(job: Job) -> int:
+    """The gate's threshold for ``job``: 0 lets no gold in, ``GOLD_GATE_MODULUS`` all."""
+    return round(job.gold_rate * GOLD_GATE_MODULUS)
 
 
-def gold_score_answer(*, job_id: int, worker_id: int, correct: bool) -> WorkerQuality:
-    """Count a worker's answer to a gold item; pause them below the job's bar."""
-    quality, _ = WorkerQuality.objects.get_or_create(job_id=job_id, worker_id=worker_id)
-    WorkerQuality.objects.filter(pk=quality.pk).update(
-        gold_answers=F("gold_answers") + 1, gold_correct=F("gold_correct") + int(correct)
-    )
-    quality.refresh_from_db(fields=["gold_answers", "gold_correct", "paused"])
-    job = Job.objects.only("gold_min_answers", "gold_pause_below").get(pk=job_id)
-    accuracy = quality.gold_accuracy
+def gold_lets_in(*, job: Job, worker_id: int, item_id: int) -> bool:
+    """Whether ``job``'s gate puts gold item ``item_id`` in the queue of ``worker_id``."""
+    mixed = item_id * GOLD_GATE_ITEM_FACTOR + worker_id * GOLD_GATE_WORKER_FACTOR
+    return mixed % GOLD_GATE_MODULUS < gold_gate(job)
+
+
+def gold_score_answer(
+    *, job_id: int, worker_id: int, item_id: int, label: str, rules: JobRules
+) -> None:
+    """Count a worker's answer if ``item_id`` is gold; pause them below the job's bar.
+
+    One statement whatever the item, so that scoring adds nothing a labeler could time."""
+    params = {"job": job_id, "worker": worker_id, "item": item_id, "label": label, "false": False}
+    with connection.cursor() as cursor:
+        cursor.execute(_SCORE_GOLD_ANSWER, params)
+        row = cursor.fetchone()
+    if row is None:
+        return
+    gold_answers, gold_correct, paused = row
+    accuracy = gold_correct / gold_answers
     if (
-        not quality.paused
-        and job.gold_pause_below is not None
-        and quality.gold_answers >= job.gold_min_answers
-        and accuracy < job.gold_pause_below
+        paused
+        or rules.gold_pause_below is None
+        or gold_answers < rules.gold_min_answers
+        or accuracy >= rules.gold_pause_below
     ):
-        reason = (
-            f"You are paused on this job: {accuracy:.0%} of your answers to check questions "
-            f"were right, below the {job.gold_pause_below:.0%} this job asks for. "
-            "Please read the instructions again; a manager can let you resume."
-        )
-        WorkerQuality.objects.filter(pk=quality.pk, paused=False).update(
-            paused=True, paused_reason=reason, paused_at=timezone.now()
-        )
-        quality.paused, quality.paused_reason = True, reason
-        quality_request_reestimate(job_id=job_id)  # their answers may leave consolidation
-    return quality
+        return
+    reason = (
+        f"You are paused on this job: {accuracy:.0%} of your answers to check questions "
+        f"were right, below the {rules.gold_pause_below:.0%} this job asks for. "
+        "Please read the instructions again; a manager can let you resume."
+    )
+    WorkerQuality.objects.filter(job_id=job_id, worker_id=worker_id, paused=False).update(
+        paused=True, paused_reason=reason, paused_at=timezone.now()
+    )
+    quality_request_reestimate(job_id=job_id)  # their answers may leave consolidation
 
 
 def worker_check_may_lease(*, job: Job, worker: User) -> None:

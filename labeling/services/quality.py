@@ -336,6 +336,7 @@ class JobRules:
     gold_min_answers: int
     gold_pause_below: float | None
     reward_cents: int
+    gold_rate: float
 
     @property
     def adaptive(self) -> bool:
@@ -353,6 +354,7 @@ JOB_RULE_FIELDS = (
     "gold_min_answers",
     "gold_pause_below",
     "reward_cents",
+    "gold_rate",
 )
 
 

@@ -3,7 +3,7 @@
 from django.db.models import F
 from django.db.models.functions import Greatest
 
-from labeling.models import GoldItem, Item
+from labeling.models import Item
 from labeling.quality.adaptive import OverlapPolicy
 from labeling.services.gold import gold_score_answer
 from labeling.services.quality import JobRules, job_rules, quality_request_reestimate
@@ -17,13 +17,17 @@ def quality_after_answer(
 ) -> bool:  # fmt: skip
     """Called by the submit, inside its transaction, once the answer is stored.
 
-    Writes the earnings line of a rewarded job, scores answers to gold items, lets adaptive
+    Scores answers to gold items, writes the earnings line of a rewarded job, lets adaptive
     overlap finish an item early or give it one more slot, and asks for a re-estimation when
     an item is done. Returns whether the item must be consolidated now. Costs one
     primary-key read of the job's rules per answer unless the caller passes them (the submit
     does, from its lease statement on PostgreSQL), plus what the job's settings ask for.
     """
     rules = rules or job_rules(job_id)
+    if rules.gold_rate > 0:  # every answer of a job with gold: one statement, gold or not
+        gold_score_answer(
+            job_id=job_id, worker_id=worker_id, item_id=item_id, label=label, rules=rules
+        )
     if rules.reward_cents:
         earning_record(
             job_id=job_id,
@@ -31,10 +35,7 @@ def quality_after_answer(
             annotation_id=annotation_id,
             reward_cents=rules.reward_cents,
         )
-    if not item_open:
-        gold = GoldItem.objects.filter(item_id=item_id).values_list("label", flat=True).first()
-        if gold is not None:
-            gold_score_answer(job_id=job_id, worker_id=worker_id, correct=label == gold)
+    if not item_open:  # a gold item, or one adaptive overlap finished while this lease ran
         return False
     if due:
         quality_request_reestimate(job_id=job_id)

@@ -13,7 +13,8 @@ from functools import lru_cache
 from typing import Any
 
 from django.templatetags.static import static
-from jinja2 import Template, TemplateError, TemplateSyntaxError
+from jinja2 import Template, TemplateError, TemplateSyntaxError, nodes
+from jinja2.sandbox import SecurityError
 
 from labeling.templates_custom.liquid import LiquidSyntaxError, Translation, translate
 from labeling.templates_custom.media import grant_read_access
@@ -27,6 +28,8 @@ from labeling.templates_custom.sandbox import (
 )
 
 MAX_TEMPLATE_CHARS = 512 * 1024
+# Finding which of several tags on a line failed re-renders them: within this time, in all.
+MAX_COLUMN_SEARCH_SECONDS = 0.5
 TEMPLATE_FILENAME = "<template>"
 MANAGED_ELEMENTS_SCRIPT = re.compile(
     r"<script\b[^>]*\bsrc\s*=\s*[\"']https://assets\.crowd\.aws/crowd-html-elements\.js[\"']"
@@ -88,12 +91,66 @@ def compile_template(source: str) -> CompiledTemplate:
     except LiquidSyntaxError as exc:
         raise TemplateProblem("syntax", exc.message, exc.line, exc.column) from None
     try:
-        template = _sandbox().from_string(translation.source)
+        tree = _sandbox().parse(translation.source)
+        _check_tree(tree)
+        template = _sandbox().from_string(tree)
     except TemplateSyntaxError as exc:
         line = exc.lineno or 1
         column = _failing_syntax_column(translation, line)
         raise TemplateProblem("syntax", exc.message or str(exc), line, column) from None
+    except (ValueError, OverflowError, RecursionError, MemoryError) as exc:
+        # A number literal past Python's 4,300 digits, or brackets nested thousands deep.
+        line, column = _failing_output_tag(translation)
+        raise TemplateProblem("syntax", _compile_failure_message(exc), line, column) from None
     return CompiledTemplate(translation, template)
+
+
+def _compile_failure_message(exc: BaseException) -> str:
+    if isinstance(exc, ValueError):
+        return "a number in the template has too many digits"
+    return "the template nests brackets or expressions too deeply"
+
+
+def _failing_output_tag(translation: Translation) -> tuple[int, int]:
+    """The position of the first output tag that does not compile on its own (else 1, 1)."""
+    for line, column, text in translation.output_tags:
+        try:
+            _sandbox().parse(text)
+        except (TemplateSyntaxError, ValueError, OverflowError, RecursionError, MemoryError):
+            return line, column
+    return 1, 1
+
+
+def _check_tree(tree: nodes.Node) -> None:
+    """Refuse, with its line, what the sandbox cannot bound while rendering.
+
+    ``self`` is Jinja's reference to the template object, not data. A list or mapping
+    written in the template holds only fixed values: one that holds names could nest the
+    same value in itself again and again, and comparing or printing that is a single
+    Python step that the time budget cannot stop."""
+    for name in tree.find_all(nodes.Name):
+        if name.name == "self" and name.ctx == "load":
+            raise TemplateSyntaxError(
+                "the template has no variable 'self': a task template sees only `task` and "
+                "what it assigns",
+                name.lineno,
+            )
+    for literal in tree.find_all((nodes.List, nodes.Tuple, nodes.Dict)):
+        if getattr(literal, "ctx", "load") == "load" and not _holds_fixed_values(literal):
+            raise TemplateSyntaxError(
+                "a list written in a task template may hold only fixed values "
+                '(like ["a", "b"]), not names or expressions',
+                literal.lineno,
+            )
+
+
+def _holds_fixed_values(literal: nodes.Node) -> bool:
+    fixed = (nodes.Const, nodes.List, nodes.Tuple, nodes.Dict)
+    for part in literal.iter_child_nodes():
+        values = [part.key, part.value] if isinstance(part, nodes.Pair) else [part]
+        if not all(isinstance(value, fixed) for value in values):
+            return False
+    return True
 
 
 def _failing_line(exc: BaseException) -> int:
@@ -110,8 +167,9 @@ def _failing_syntax_column(translation: Translation, line: int) -> int:
     """The column of the output tag on ``line`` that does not compile on its own, if any."""
     for column, text in translation.output_tags_on(line):
         try:
+            _check_tree(_sandbox().parse(text))
             _sandbox().from_string(text)
-        except TemplateSyntaxError:
+        except (TemplateSyntaxError, ValueError, OverflowError, RecursionError, MemoryError):
             return column
     return translation.first_tag_column(line)
 
@@ -125,9 +183,13 @@ def _failing_render_column(
     fails differently (say, on a name assigned earlier) does not count.
     """
     tags = translation.output_tags_on(line)
-    if len(tags) > 1:
+    if len(tags) > 1 and not _is_time_limit(error):
+        budget = RenderBudget(seconds=MAX_COLUMN_SEARCH_SECONDS)
         for column, text in tags:
-            budget = RenderBudget()
+            try:
+                budget.check_time()
+            except RenderLimitExceeded:
+                break
             try:
                 template = _sandbox().from_string(text)
                 iterate_limited(template.generate({"task": task, **render_globals(budget)}), budget)
@@ -135,6 +197,39 @@ def _failing_render_column(
                 if type(exc) is type(error) and str(exc) == str(error):
                     return column
     return translation.first_tag_column(line)
+
+
+def _is_time_limit(error: BaseException) -> bool:
+    return isinstance(error, RenderLimitExceeded) and "longer than" in str(error)
+
+
+# What the author reads for Python's own errors: theirs name Python classes (``'int' and
+# 'str'``), and the int-to-text one names ``sys.set_int_max_str_digits``.
+_PYTHON_ERRORS: tuple[tuple[type[BaseException], str], ...] = (
+    (ZeroDivisionError, "division by zero"),
+    (OverflowError, "a number is too large for the template to compute"),
+    (RecursionError, "the template nests too deeply"),
+    (TypeError, "these values cannot be used together here (say, text and a number)"),
+    (ValueError, "a value is not valid here (say, a number too large to show)"),
+    (ArithmeticError, "this arithmetic cannot be done"),
+)
+
+
+def _author_message(error: BaseException) -> str:
+    """The sentence an author sees for ``error``: Quorum's own, never Python's internals."""
+    if isinstance(error, (SecurityError, TemplateError)) and not _looks_internal(str(error)):
+        return str(error) or "the template failed"
+    for kind, message in _PYTHON_ERRORS:
+        if isinstance(error, kind):
+            return message
+    return "the template failed"
+
+
+_INTERNAL = re.compile(r"0x[0-9a-fA-F]{4,}|<[\w.]+ (?:object|at)\b|\b\w+\.py\b|Traceback")
+
+
+def _looks_internal(message: str) -> bool:
+    return bool(_INTERNAL.search(message))
 
 
 def render_custom(source: str, task: dict[str, Any]) -> str:
@@ -149,9 +244,8 @@ def render_custom(source: str, task: dict[str, Any]) -> str:
     except (TemplateError, TypeError, ValueError, ArithmeticError, RecursionError) as exc:
         kind, error = "render", exc
     line = _failing_line(error)
-    message = str(error) or type(error).__name__
     column = _failing_render_column(compiled.translation, line, task, error)
-    raise TemplateProblem(kind, message, line, column)
+    raise TemplateProblem(kind, _author_message(error), line, column)
 
 
 def custom_task_input(data: dict[str, Any]) -> dict[str, Any]:
@@ -169,7 +263,16 @@ def custom_task_input(data: dict[str, Any]) -> dict[str, Any]:
 def sample_task(sample: Any) -> dict[str, Any]:
     """The context of a preview: ``sample`` is the item line (a dict or its JSON text)."""
     if isinstance(sample, str):
-        sample = json.loads(sample) if sample.strip() else {}
+        try:
+            sample = json.loads(sample) if sample.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise TemplateProblem(
+                "render", f"the sample item is not valid JSON: {exc.msg}", exc.lineno, exc.colno
+            ) from None
+        except ValueError:  # an integer past Python's 4,300 digits
+            raise TemplateProblem(
+                "render", "a number in the sample item has too many digits", 1, 1
+            ) from None
     if not isinstance(sample, dict):
         raise TemplateProblem("render", "the sample item must be a JSON object", 1, 1)
     return {"input": custom_task_input(sample), "labels": [], "assignment_id": None}

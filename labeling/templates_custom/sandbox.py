@@ -3,7 +3,10 @@
 Stricter than Jinja2's own sandbox: a template reads only the task data (dict keys, list
 items, a loop's counters), calls nothing but the bounded ``range`` and loop guard the
 translation inserts, loads no other template, and every render has a budget of loop
-iterations, output characters, string size and wall-clock time.
+iterations, output characters, string size and wall-clock time. What Python cannot interrupt
+(arithmetic on huge numbers, repeating a string or list, turning a value into text) is
+bounded before it runs, so no single step can outlast the time budget; and a template shows
+only data: no object of the engine (``self``, ``loop``, the guards) reaches its output.
 """
 
 import html
@@ -27,6 +30,9 @@ MAX_STRING_CHARS = MAX_OUTPUT_CHARS
 MAX_LOOP_ITERATIONS = 200_000
 MAX_RANGE = 10_000
 MAX_RENDER_SECONDS = 2.0
+# About 1,233 decimal digits: far beyond any count a task page shows, and quick to compute
+# and print (Python refuses to print an int of more than 4,300 digits at all).
+MAX_NUMBER_BITS = 4096
 _LOOP_ATTRIBUTES = frozenset(
     {"index", "index0", "first", "last", "length", "revindex", "revindex0", "rindex", "rindex0"}
 )
@@ -155,15 +161,15 @@ def f_default(value: Any, fallback: Any = "", allow_false: bool = False) -> Any:
 def f_to_json(value: Any) -> str:
     if isinstance(value, Undefined):
         value = None
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return json.dumps(_checked_data(value), ensure_ascii=False, default=_refuse_non_data)
 
 
 def f_escape_once(value: Any) -> Markup:
-    return Markup(escape(html.unescape(str(value))))
+    return Markup(escape(html.unescape(str(_checked_data(value)))))
 
 
 def f_skip_autoescape(value: Any) -> Markup:
-    return Markup(_capped(str(value)))
+    return Markup(_capped(str(_checked_data(value))))
 
 
 def f_size(value: Any) -> int:
@@ -207,7 +213,7 @@ def f_replace(value: Any, old: Any, new: Any = "") -> str:
 def _text(value: Any) -> str:
     if isinstance(value, Undefined) or value is None:
         return ""
-    return str(value)
+    return str(_checked_data(value))
 
 
 def _first(value: Any) -> Any:
@@ -231,8 +237,8 @@ def _number(value: Any) -> float | int:
 FILTERS: dict[str, Callable[..., Any]] = {
     "default": f_default,
     "to_json": f_to_json,
-    "escape": escape,
-    "h": escape,
+    "escape": lambda v: escape(_checked_data(v)),
+    "h": lambda v: escape(_checked_data(v)),
     "escape_once": f_escape_once,
     "skip_autoescape": f_skip_autoescape,
     "downcase": lambda v: _text(v).lower(),
@@ -250,27 +256,130 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "remove": lambda v, old: f_replace(v, old, ""),
     "first": _first,
     "last": _last,
-    "plus": lambda v, n: _number(v) + _number(n),
-    "minus": lambda v, n: _number(v) - _number(n),
-    "times": lambda v, n: _number(v) * _number(n),
+    "plus": lambda v, n: checked_binop("+", _number(v), _number(n)),
+    "minus": lambda v, n: checked_binop("-", _number(v), _number(n)),
+    "times": lambda v, n: checked_binop("*", _number(v), _number(n)),
     "url_encode": lambda v: quote(_text(v), safe=""),
     CAPTURE_CAP: _capped,
 }
 
 _SAFE_BINOPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add,
+    "-": operator.sub,
     "*": operator.mul,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
     "**": operator.pow,
 }
+_DATA_SCALARS = (str, int, float, bool, type(None), Undefined)
 
 
 def _size_hint(value: Any) -> int:
     return len(value) if isinstance(value, (str, list, tuple)) else 0
 
 
+def _bits(value: Any) -> int:
+    return value.bit_length() if isinstance(value, int) else 0
+
+
+def _too_big_number() -> RenderLimitExceeded:
+    return RenderLimitExceeded(
+        f"the template computed a number of more than {MAX_NUMBER_BITS} bits (about "
+        f"{int(MAX_NUMBER_BITS * 0.30103)} digits)"
+    )
+
+
+def _too_big_value() -> RenderLimitExceeded:
+    return RenderLimitExceeded(
+        f"the template built a value of more than {MAX_STRING_CHARS} characters"
+    )
+
+
+def _printed_size_exceeds(value: Any, limit: int) -> bool:
+    """Whether ``value`` printed would pass ``limit`` characters, found in at most about
+    ``limit / 2`` steps: a list repeated inside a list counts every time it appears."""
+    total = 0
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            total += len(item) + 2
+        elif isinstance(item, (list, tuple)):
+            total += 2 * len(item) + 2
+            if total <= limit:
+                pending.extend(item)
+        elif isinstance(item, dict):
+            total += 4 * len(item) + 2
+            if total <= limit:
+                pending.extend(item.keys())
+                pending.extend(item.values())
+        else:
+            total += 2 + _bits(item) // 3
+        if total > limit:
+            return True
+    return False
+
+
+def _checked_data(value: Any) -> Any:
+    """``value`` if it is data small enough to print, else a ``SecurityError``.
+
+    Engine objects (``self``, ``loop``, the guards, a bound method) are refused without
+    their repr, which would name Python classes, modules and memory addresses."""
+    if isinstance(value, (list, tuple, dict)):
+        if _printed_size_exceeds(value, MAX_STRING_CHARS):
+            raise _too_big_value()
+        return value
+    if isinstance(value, int) and _bits(value) > MAX_NUMBER_BITS:
+        raise _too_big_number()
+    if isinstance(value, _DATA_SCALARS):
+        return value
+    _refuse_non_data(value)
+    return None  # pragma: no cover - _refuse_non_data raises
+
+
+def _refuse_non_data(value: Any) -> Any:
+    raise SecurityError(
+        "a task template can show only text, numbers, true/false and the task's data"
+    )
+
+
+def _check_operands(operator: str, left: Any, right: Any) -> None:
+    """Refuse, before computing, what would take long or build something huge."""
+    if operator == "%" and isinstance(left, str):
+        raise SecurityError("the % operator does not format text in a task template")
+    if operator == "*":
+        if _size_hint(left) or _size_hint(right):
+            count = right if _size_hint(left) else left
+            size = max(_size_hint(left), _size_hint(right))
+            if isinstance(count, int) and count * size > MAX_STRING_CHARS:
+                raise _too_big_value()
+        elif _bits(left) + _bits(right) > MAX_NUMBER_BITS + 1:
+            raise _too_big_number()
+    if operator == "**" and isinstance(right, int) and right > 0:
+        if isinstance(left, int) and abs(left) > 1 and (_bits(left) - 1) * right >= MAX_NUMBER_BITS:
+            raise _too_big_number()
+        if isinstance(left, (list, tuple, str)):
+            raise SecurityError("the ** operator works on numbers only")
+
+
+def checked_binop(operator: str, left: Any, right: Any) -> Any:
+    """``left <operator> right`` with the operands bounded first and the result checked."""
+    _check_operands(operator, left, right)
+    result = _SAFE_BINOPS[operator](left, right)
+    if isinstance(result, str) and len(result) > MAX_STRING_CHARS:
+        raise _too_big_value()
+    if isinstance(result, (list, tuple)) and _printed_size_exceeds(result, MAX_STRING_CHARS):
+        raise _too_big_value()
+    if isinstance(result, int) and _bits(result) > MAX_NUMBER_BITS:
+        raise _too_big_number()
+    return result
+
+
 def _keep_carriage_returns(value: Any) -> Any:
     """Write CR as ``&#13;``: HTML parsing turns CR LF into LF, which would shift every
     character offset after it (an entity annotation's offsets among them)."""
+    value = _checked_data(value)
     if isinstance(value, str) and "\r" in value and not isinstance(value, Markup):
         return Markup(str(escape(value)).replace("\r", "&#13;"))
     return value
@@ -345,21 +454,7 @@ class TaskSandbox(SandboxedEnvironment):
         raise SecurityError("a task template cannot call functions or methods")
 
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*" and (_size_hint(left) or _size_hint(right)):
-            count = right if _size_hint(left) else left
-            size = max(_size_hint(left), _size_hint(right))
-            if isinstance(count, int) and count * size > MAX_STRING_CHARS:
-                raise RenderLimitExceeded(
-                    f"the template built a value of more than {MAX_STRING_CHARS} characters"
-                )
-        if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
-            raise RenderLimitExceeded("exponents above 64 are not allowed in a task template")
-        result = _SAFE_BINOPS[operator](left, right)
-        if isinstance(result, (str, list)) and len(result) > MAX_STRING_CHARS:
-            raise RenderLimitExceeded(
-                f"the template built a value of more than {MAX_STRING_CHARS} characters"
-            )
-        return result
+        return checked_binop(operator, left, right)
 
 
 def render_globals(budget: RenderBudget) -> dict[str, Any]:

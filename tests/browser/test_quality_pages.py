@@ -8,8 +8,10 @@ from labeling.models import ConsolidatedLabel
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
 from labeling.services.gold import gold_items_add
+from labeling.services.jobs import job_start
 from labeling.services.quality import job_quality_configure, job_quality_reestimate
 from tests.browser.test_labeling_flow import sign_in
+from tests.conftest import import_lines
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -52,9 +54,11 @@ def test_a_manager_reads_agreement_and_sets_a_final_label(
     assert (final.label, final.method) == ("bird", "manual")
 
 
-def test_a_paused_labeler_is_told_why_on_the_work_page(page: "Page", make_job, labeler):
-    job = make_job(items=2, workers_per_item=1)
+def test_a_paused_labeler_is_told_why_on_the_work_page(page: "Page", make_job, manager, labeler):
+    job = make_job(items=0, workers_per_item=1, start=False)  # the gold first in the queue
     gold_items_add(job=job, entries=[{"data": {"source": "check me"}, "label": "dog"}])
+    import_lines(job, manager, [{"source": f"text {i}"} for i in range(2)])
+    job_start(job=job, by=manager)
     job.refresh_from_db()
     job_quality_configure(job=job, gold_rate=1.0, gold_min_answers=1, gold_pause_below=0.5)
     lease = assignment_claim(job=job, worker=labeler)

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from labeling.templates_custom import TemplateProblem, render_custom
+from labeling.templates_custom import TemplateProblem, render_custom, sample_task
 from labeling.templates_custom import sandbox as sandbox_module
 from labeling.templates_custom.media import (
     MediaGrantInvalid,
@@ -225,3 +225,125 @@ def test_of_several_tags_on_a_line_the_failing_one_is_named():
     assert (found.kind, found.line, found.column) == ("syntax", 1, 27)
     found = problem("<p>{{ task.input.n }} {{ task.input.source }} {{ task.input.n / 0 }}</p>")
     assert (found.kind, found.line, found.column) == ("render", 1, 47)
+
+
+# --- No single step outlasts the budget; nothing internal reaches the author (issue 12) ------
+
+_INTERNALS = ("TemplateReference", "LoopContext", "RenderBudget", "0x", "<", "sys.", "labeling.")
+
+
+def _shows_nothing_internal(text: str) -> None:
+    for marker in _INTERNALS:
+        assert marker not in text, text
+    for python_type in ("'int'", "'str'", "'float'", "'list'", "NoneType"):
+        assert python_type not in text, text
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ (((9**64)**64)**64)**64 }}",
+        "{{ 10**5000 }}",
+        "{{ 2**100000000 }}",
+        "{{ (7**1000) * (7**1000) * (7**1000) }}",
+        "{% assign a = 9**60 %}" + "".join("{% assign a = a * a %}" for _ in range(20)) + "{{ a }}",
+        "{% assign a = 99999999999 %}"
+        + "".join("{% assign a = a | times: a %}" for _ in range(20))
+        + "{{ a }}",
+        "{{ 99999999999" + " | times: 99999999999999" * 100 + " }}",
+    ],
+)
+def test_arithmetic_on_huge_numbers_is_refused_before_it_runs(source):
+    found = problem(source)
+    assert found.kind == "limit"
+    assert "number of more than" in found.message
+    _shows_nothing_internal(found.message)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '{{ "%0999999999d" % 1 }}',
+        "{% assign a = task.input.nested * 1000 %}{% assign b = a * 1000 %}{{ b | size }}",
+    ],
+)
+def test_building_huge_text_or_lists_in_one_step_is_refused(source):
+    found = problem(source) if "nested" not in source else _problem_on_nested(source)
+    assert found.kind in ("limit", "render")
+    _shows_nothing_internal(found.message)
+
+
+def _problem_on_nested(source: str) -> TemplateProblem:
+    with pytest.raises(TemplateProblem) as caught:
+        render(source, {"input": {"nested": [["abcdefghij"] * 10]}})
+    return caught.value
+
+
+def test_a_list_written_with_names_is_refused_at_compile_time():
+    found = problem('{% assign a = "ab" | split: "" %}\n{% assign b = [a, a] %}{{ b }}')
+    assert (found.kind, found.line) == ("syntax", 2)
+    assert "fixed values" in found.message
+    assert render('{% if "b" in ["a", "b"] %}yes{% endif %}') == "yes"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ self }}",
+        "{{ self | to_json }}",
+        "{{ self | append: 1 }}",
+        '{{ "x" + self }}',
+        "{{ quorum_loop }}",
+        "{{ quorum_range | to_json }}",
+        "{% for i in (1..2) %}{{ loop }}{% endfor %}",
+        "{% for i in (1..2) %}{{ loop | escape }}{% endfor %}",
+    ],
+)
+def test_engine_objects_show_nothing_internal(source):
+    try:
+        html = render(source)
+    except TemplateProblem as found:
+        assert found.line == 1
+        _shows_nothing_internal(found.message)
+    else:
+        assert html == "", html
+
+
+def test_a_number_too_long_to_print_gives_a_clean_error_with_its_position():
+    found = problem("<p>\n{{ 10**5000 }}</p>")
+    assert (found.kind, found.line, found.column) == ("limit", 2, 1)
+    _shows_nothing_internal(found.message)
+    found = problem("<p>\n\n  {{ 1" + "0" * 5000 + " }}</p>")
+    assert (found.kind, found.line, found.column) == ("syntax", 3, 3)
+    assert "too many digits" in found.message
+    _shows_nothing_internal(found.message)
+
+
+def test_python_errors_are_told_in_quorums_words():
+    found = problem('{{ task.input.n + "a" }}')
+    assert (found.kind, found.line) == ("render", 1)
+    assert "cannot be used together" in found.message
+    _shows_nothing_internal(found.message)
+
+
+def test_a_sample_with_a_number_too_long_is_refused_cleanly():
+    with pytest.raises(TemplateProblem) as caught:
+        sample_task('{"n": 1' + "0" * 5000 + "}")
+    assert "too many digits" in caught.value.message
+    _shows_nothing_internal(caught.value.message)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("{{ 2**10 }} {{ 9**64 > 0 }}", "1024 True"),
+        ("{{ 7 % 3 }} {{ 10 / 4 }} {{ 7 // 2 }} {{ 5 - 8 }}", "1 2.5 3 -3"),
+        ("{{ task.input.n | times: 3 | plus: 1 | minus: 2 }}", "5"),
+        (
+            '{{ "ab" * 3 }} {% assign l = task.input.labels * 2 %}{{ l | size }}',
+            "ababab 6",
+        ),
+    ],
+)
+def test_ordinary_arithmetic_still_works(source, expected):
+    assert render(source) == expected

@@ -22,9 +22,12 @@ GOLD_TEXT = "a sentence about a parrot"
 
 
 @pytest.fixture
-def gold_job(make_job):
-    job = make_job(items=3, workers_per_item=1)
+def gold_job(make_job, manager):
+    """One gold item, then three ordinary ones: in queue order the gold comes first."""
+    job = make_job(items=0, workers_per_item=1, start=False)
     gold_items_add(job=job, entries=[{"data": {"source": GOLD_TEXT}, "label": "bird"}])
+    import_lines(job, manager, [{"source": f"text {i}", "n": i} for i in range(3)])
+    job_start(job=job, by=manager)
     job.refresh_from_db()
     return job
 

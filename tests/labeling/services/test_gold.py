@@ -8,24 +8,29 @@ from labeling.selectors import job_progress
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
 from labeling.services.gold import gold_item_mark, gold_items_add, worker_resume
+from labeling.services.jobs import job_start
 from labeling.services.quality import job_quality_configure
 from labeling.services.quality_scoring import item_score
+from tests.conftest import import_lines
 
 pytestmark = pytest.mark.django_db
 
 
-def _gold_job(make_job, **settings):
-    job = make_job(items=5, workers_per_item=1)
+def _gold_job(make_job, manager, **settings):
+    """Four gold items, then five ordinary ones: in queue order the gold comes first."""
+    job = make_job(items=0, workers_per_item=1, start=False)
     gold_items_add(
         job=job,
         entries=[{"data": {"source": f"gold {i}"}, "label": "dog"} for i in range(4)],
     )
+    import_lines(job, manager, [{"source": f"text {i}"} for i in range(5)])
+    job_start(job=job, by=manager)
     job.refresh_from_db()
     return job_quality_configure(job=job, **settings)
 
 
-def test_imported_gold_items_are_labeled_and_counted(make_job):
-    job = _gold_job(make_job)
+def test_imported_gold_items_are_labeled_and_counted(make_job, manager):
+    job = _gold_job(make_job, manager)
     assert job.items_total == 9 and job_progress(job_id=job.pk).items_labeled == 4
     golds = GoldItem.objects.filter(job=job)
     assert golds.count() == 4
@@ -34,8 +39,8 @@ def test_imported_gold_items_are_labeled_and_counted(make_job):
         assert ConsolidatedLabel.objects.get(item=gold.item).method == "gold"
 
 
-def test_gold_items_come_only_at_the_gold_rate(make_job, labeler):
-    job = _gold_job(make_job, gold_rate=0.0)
+def test_gold_items_come_only_at_the_gold_rate(make_job, manager, labeler):
+    job = _gold_job(make_job, manager, gold_rate=0.0)
     gold_ids = set(GoldItem.objects.filter(job=job).values_list("item_id", flat=True))
     lease = assignment_claim(job=job, worker=labeler)
     assert lease.item_id not in gold_ids
@@ -45,8 +50,8 @@ def test_gold_items_come_only_at_the_gold_rate(make_job, labeler):
     assert lease.item_id in gold_ids
 
 
-def test_gold_answers_are_scored_and_a_worker_below_the_bar_is_paused(make_job, labeler):
-    job = _gold_job(make_job, gold_rate=1.0, gold_min_answers=3, gold_pause_below=0.6)
+def test_gold_answers_are_scored_and_a_worker_below_the_bar_is_paused(make_job, manager, labeler):
+    job = _gold_job(make_job, manager, gold_rate=1.0, gold_min_answers=3, gold_pause_below=0.6)
     for answer in ("dog", "cat", "cat"):  # 1 of 3 right: 33 % < 60 %
         lease = assignment_claim(job=job, worker=labeler)
         annotation_submit(assignment_id=lease.pk, worker=labeler, answer={"label": answer})
@@ -62,8 +67,8 @@ def test_gold_answers_are_scored_and_a_worker_below_the_bar_is_paused(make_job, 
     assert assignment_claim(job=job, worker=labeler) is not None
 
 
-def test_no_pause_before_the_minimum_number_of_gold_answers(make_job, labeler):
-    job = _gold_job(make_job, gold_rate=1.0, gold_min_answers=3, gold_pause_below=0.9)
+def test_no_pause_before_the_minimum_number_of_gold_answers(make_job, manager, labeler):
+    job = _gold_job(make_job, manager, gold_rate=1.0, gold_min_answers=3, gold_pause_below=0.9)
     for _ in range(2):
         lease = assignment_claim(job=job, worker=labeler)
         annotation_submit(assignment_id=lease.pk, worker=labeler, answer={"label": "cat"})
@@ -94,3 +99,19 @@ def test_marking_an_open_item_gold_labels_it(make_job):
     job.refresh_from_db()
     assert job_progress(job_id=job.pk).items_labeled == 1
     assert ConsolidatedLabel.objects.get(item=item).label == "bird"
+
+
+def test_gold_imported_after_the_items_is_spread_through_the_queue(make_job, labeler):
+    job = make_job(items=300, workers_per_item=1)
+    gold_items_add(
+        job=job, entries=[{"data": {"source": f"gold {i}"}, "label": "dog"} for i in range(30)]
+    )
+    job.refresh_from_db()
+    job_quality_configure(job=job, gold_rate=1.0)
+    gold_ids = set(GoldItem.objects.filter(job=job).values_list("item_id", flat=True))
+    served = []
+    while (lease := assignment_claim(job=job, worker=labeler)) is not None:
+        annotation_submit(assignment_id=lease.pk, worker=labeler, answer={"label": "cat"})
+        served.append(lease.item_id in gold_ids)
+    assert sum(served) == 30  # every gold item, before the job ran out of ordinary ones
+    assert 5 <= sum(served[: len(served) // 2]) <= 25  # not all after the items
