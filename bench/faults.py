@@ -1,0 +1,84 @@
+"""Fault runs: 20 labelers on a 20,000-item job while one part of the stack fails.
+
+The scenarios of tests/faults/ (its harness, tests/faults/harness.py) with longer phases: a
+PostgreSQL and a Redis of its own on ports 8190 and 8191 (never the shared ones), Quorum by
+``manage.py serve`` on 8192, and in separate runs no fault (the baseline), a gunicorn worker
+SIGKILLed, the Celery worker's process group SIGKILLed in the middle of an import, Redis
+restarted (3 s down) and PostgreSQL restarted (fast shutdown). Each run prints its figures as
+one JSON object and appends one dated row to bench/RESULTS.md.
+
+    .venv/bin/python bench/faults.py                       # all five (about 12 minutes)
+    .venv/bin/python bench/faults.py --faults redis-restart --no-record
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from _harness import OUT, command_line, git_commit, install_signal_handlers, record
+from _probes import machine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.faults.harness import (  # noqa: E402
+    FAULTS,
+    RUN_DB,
+    Phases,
+    Ports,
+    Rig,
+    summary,
+)
+
+PORTS = Ports(postgres=8190, redis=8191, web=8192)
+SCENARIOS = ("none", *FAULTS)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--faults", default=",".join(SCENARIOS), help="comma list of scenarios")
+    parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--labelers", type=int, default=20)
+    parser.add_argument("--before", type=float, default=20, help="seconds of load before")
+    parser.add_argument("--after", type=float, default=40, help="seconds of load after")
+    parser.add_argument("--probe-until", type=float, default=60, help="recovery measured until")
+    parser.add_argument("--settle", type=float, default=60, help="wait for imports to end")
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args(argv)
+    unknown = set(args.faults.split(",")) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios {sorted(unknown)}; choose from {SCENARIOS}")
+    return args
+
+
+def main(argv: list[str]) -> None:
+    args = parse_args(argv)
+    install_signal_handlers()  # SIGTERM unwinds too, so the rig stops what it started
+    phases = Phases(
+        items=args.items,
+        labelers=args.labelers,
+        before_seconds=args.before,
+        after_seconds=args.after,
+        recovery_limit_seconds=30,
+        probe_until_seconds=max(30, args.probe_until),
+        import_settle_seconds=args.settle,
+    )
+    with Rig(PORTS, OUT / "faults") as rig:
+        where = machine(rig.postgres.url("postgres"))
+        for scenario in args.faults.split(","):
+            figures = rig.run(None if scenario == "none" else scenario, phases)
+            figures.update(
+                machine=where,
+                code=git_commit(),
+                phases=vars(args) | {"database": RUN_DB},
+            )
+            verdict = "; violations: " + (" / ".join(figures["violations"]) or "none")
+            record(
+                f"{command_line()} [{scenario}]",
+                summary(figures) + verdict,
+                figures,
+                write=not args.no_record,
+            )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
