@@ -62,6 +62,7 @@ def main(argv: list[str]) -> None:
         probe_until_seconds=max(30, args.probe_until),
         import_settle_seconds=args.settle,
     )
+    runs = []
     with Rig(PORTS, OUT / "faults") as rig:
         where = machine(rig.postgres.url("postgres"))
         for scenario in args.faults.split(","):
@@ -78,6 +79,36 @@ def main(argv: list[str]) -> None:
                 figures,
                 write=not args.no_record,
             )
+            runs.append(figures)
+    print(markdown_table(runs), file=sys.stderr)
+
+
+TABLE_COLUMNS = (
+    ("scenario", lambda f: f"`{f['fault']}`"),
+    ("submits", lambda f: f["submits"]),
+    ("acknowledged / stored", lambda f: f"{f['acknowledged']} / {f['stored']}"),
+    ("acknowledged, not stored", lambda f: f["acknowledged_not_stored"]),
+    ("5xx (stored)", lambda f: f"{f['answered_5xx']} (**{f['stored_but_5xx']}**)"),
+    ("dropped (stored)", lambda f: f"{f['dropped']} ({f['stored_after_dropped']})"),
+    ("items over N", lambda f: f["items_over_n"]),
+    ("double answers", lambda f: f["double_answers"]),
+    ("worker / beat back", lambda f: f"{f['worker_back_s']} / {f['beat_back_s']} s"),
+    ("imports left", lambda f: len(f["imports_unfinished"])),
+    ("serve alive", lambda f: "yes" if f["serve_alive"] else "**no**"),
+    ("answers/s", lambda f: f["answers_per_second"]),
+)
+
+
+def markdown_table(runs: list[dict]) -> str:
+    """The runs as a Markdown table, one row per scenario (None: not back within the probe)."""
+    lines = [
+        "| " + " | ".join(name for name, _ in TABLE_COLUMNS) + " |",
+        "|" + "---|" * len(TABLE_COLUMNS),
+    ]
+    for figures in runs:
+        if "submits" in figures:
+            lines.append("| " + " | ".join(str(cell(figures)) for _, cell in TABLE_COLUMNS) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ HTTP to it on loopback, and the checks read the database with psycopg directly.
 
 Everything started here is stopped in ``finally`` blocks: PostgreSQL with ``pg_ctl stop``
 (and SIGKILL of its postmaster), Redis and ``serve`` by their process groups, and any process
-that still carries this run's ``QUORUM_VAR_DIR`` in its environment by its pid.
+left in serve's session by its pid.
 """
 
 import contextlib
@@ -118,16 +118,36 @@ def _alive(pid: int | None) -> bool:
     return state != "Z"
 
 
-def _pids_with_env(marker: bytes) -> list[int]:
-    """Processes whose environment holds ``marker`` (this run's QUORUM_VAR_DIR=...)."""
+def _pids_in_session(session: int) -> list[int]:
+    """Processes of session ``session`` (serve's, which its children and theirs inherit)."""
     found = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+        if not entry.name.isdigit():
             continue
-        with contextlib.suppress(OSError):
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session and fields[0] != "Z":
                 found.append(int(entry.name))
     return found
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL ``pid`` and everything under it: its process group if it leads one (serve
+    starts each child in a group of its own), else the process and its descendants."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGKILL)
+            return
+    except ProcessLookupError:
+        return
+    pending, tree = [pid], []
+    while pending:
+        current = pending.pop()
+        tree.append(current)
+        pending.extend(_children(current))
+    for member in tree:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(member, signal.SIGKILL)
 
 
 def _stop_group(proc: subprocess.Popen | None, grace: float = STOP_GRACE_SECONDS) -> None:
@@ -346,7 +366,7 @@ class Serve:
         for group in self.groups:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(group, signal.SIGKILL)
-        leftover = _pids_with_env(f"QUORUM_VAR_DIR={self.env['QUORUM_VAR_DIR']}".encode())
+        leftover = _pids_in_session(self.proc.pid) if self.proc else []
         for pid in leftover:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -848,6 +868,7 @@ class Run:
                 # Only once the broker answers, so that the probe's message is not lost.
                 with contextlib.suppress(OSError, http.client.HTTPException, RuntimeError):
                     pending_import = self._import(self.probe_job, manifest(1, "P"), wait=False)
+            self.serve.remember_groups()  # a restarted child is stopped at the end too
             time.sleep(0.5)
         return {"worker": worker_s, "beat": beat_s}
 
@@ -886,7 +907,7 @@ class Run:
                 if seen != "queued":
                     break
                 time.sleep(0.02)
-        os.killpg(worker, signal.SIGKILL)
+        _kill_tree(worker)
         return {"killed_pid": worker, "import_id": run_id, "import_status_at_kill": seen}
 
     # The run
