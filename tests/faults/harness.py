@@ -43,6 +43,8 @@ MANAGER = "fault-pm"
 
 READY_TIMEOUT_SECONDS = 90
 STOP_GRACE_SECONDS = 25
+# The checks are done when serve is stopped: a short wait for a clean stop, then SIGKILL.
+SERVE_STOP_WAIT_SECONDS = 5
 IMPORT_TIMEOUT_SECONDS = 120
 REDIS_OUTAGE_SECONDS = 3
 # gunicorn's gthread workers close a keep-alive connection idle for 2 s; a labeler reconnects
@@ -360,7 +362,7 @@ class Serve:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self.proc.pid, signal.SIGTERM)
                 with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.proc.wait(timeout=STOP_GRACE_SECONDS + 5)
+                    self.proc.wait(timeout=SERVE_STOP_WAIT_SECONDS)
             code = self.proc.poll()
             _stop_group(self.proc, grace=1)
         for group in self.groups:
@@ -749,7 +751,8 @@ class Rig:
 def log_findings(log: Path) -> dict[str, Any]:
     """Counts of the lines that say something broke, and the first few of each."""
     patterns = ("Traceback", "Unrecoverable error", "Internal Server Error", "CRITICAL",
-                "WORKER TIMEOUT", "Worker (pid", "OperationalError", "ConnectionError")  # fmt: skip
+                "WORKER TIMEOUT", "Worker (pid", "OperationalError", "ConnectionError",
+                "stopped (exit codes")  # fmt: skip
     found: dict[str, Any] = {}
     with contextlib.suppress(OSError):
         lines = log.read_text(errors="replace").splitlines()
