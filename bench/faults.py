@@ -20,14 +20,8 @@ from _probes import machine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.faults.harness import (  # noqa: E402
-    FAULTS,
-    RUN_DB,
-    Phases,
-    Ports,
-    Rig,
-    summary,
-)
+from tests.faults.checks import summary  # noqa: E402
+from tests.faults.harness import FAULTS, RUN_DB, Phases, Ports, Rig  # noqa: E402
 
 PORTS = Ports(postgres=8190, redis=8191, web=8192)
 SCENARIOS = ("none", *FAULTS)

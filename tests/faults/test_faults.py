@@ -13,7 +13,9 @@ import os
 
 import pytest
 
-from tests.faults.harness import FAULTS, ROOT, Phases, Ports, Rig, missing_binaries, summary
+from tests.faults.checks import summary
+from tests.faults.harness import FAULTS, Phases, Ports, Rig
+from tests.faults.stack import ROOT, missing_binaries
 
 pytestmark = [pytest.mark.faults, pytest.mark.services]
 

@@ -12,7 +12,8 @@ from django.db import connection
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
 from tests.conftest import using_postgres
-from tests.faults.harness import Submit, answer_checks
+from tests.faults.checks import answer_checks
+from tests.faults.labelers import Submit
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
