@@ -15,7 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from _harness import OUT, command_line, git_commit, install_signal_handlers, record
+import _harness
+from _harness import OUT, command_line, git_commit, install_signal_handlers, record, use_commit
 from _probes import machine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -36,6 +37,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--after", type=float, default=40, help="seconds of load after")
     parser.add_argument("--probe-until", type=float, default=60, help="recovery measured until")
     parser.add_argument("--settle", type=float, default=60, help="wait for imports to end")
+    parser.add_argument("--commit", help="run the server from a frozen copy of this commit")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
     unknown = set(args.faults.split(",")) - set(SCENARIOS)
@@ -56,8 +58,10 @@ def main(argv: list[str]) -> None:
         probe_until_seconds=max(30, args.probe_until),
         import_settle_seconds=args.settle,
     )
+    if args.commit:
+        use_commit(args.commit)  # sets _harness.APP_DIR to bench/out/snapshots/<sha>
     runs = []
-    with Rig(PORTS, OUT / "faults") as rig:
+    with Rig(PORTS, OUT / "faults", app_dir=_harness.APP_DIR) as rig:
         where = machine(rig.postgres.url("postgres"))
         for scenario in args.faults.split(","):
             figures = rig.run(None if scenario == "none" else scenario, phases)

@@ -86,8 +86,9 @@ class Rig:
     empty Redis and a fresh ``serve``.
     """
 
-    def __init__(self, ports: Ports, logs: Path, workdir: Path | None = None):
+    def __init__(self, ports: Ports, logs: Path, workdir: Path | None = None, app_dir: Path = ROOT):
         self.ports = ports
+        self.app_dir = app_dir  # the checkout whose code the server runs (bench: --commit)
         self.logs = logs  # each run's serve log is kept here (the work folder is removed)
         self.own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="quorum-faults-"))
@@ -146,7 +147,7 @@ class Rig:
 
     def _manage(self, env: dict[str, str], *args: str) -> str:
         done = subprocess.run(
-            [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+            [PYTHON, "manage.py", *args], cwd=self.app_dir, env=env, capture_output=True, text=True,
             timeout=600,
         )  # fmt: skip
         if done.returncode:
@@ -161,7 +162,7 @@ class Rig:
         self.redis.flush()
         self.postgres.clone(TEMPLATE_DB, RUN_DB)
         env = self.env(RUN_DB, run_dir / "var")
-        serve = Serve(self.ports.web, env, run_dir / "serve.log")
+        serve = Serve(self.ports.web, env, run_dir / "serve.log", self.app_dir)
         run = Run(self, serve, fault, phases, run_dir)
         try:
             started = time.monotonic()

@@ -239,9 +239,10 @@ def socket_to(port: int) -> socket.socket:
 class Serve:
     """`manage.py serve`: gunicorn and a Celery worker with beat, as the product runs them."""
 
-    def __init__(self, port: int, env: dict[str, str], log: Path):
+    def __init__(self, port: int, env: dict[str, str], log: Path, app_dir: Path = ROOT):
         self.port = port
         self.env = env
+        self.app_dir = app_dir
         self.log = log
         self.proc: subprocess.Popen | None = None
         self.groups: set[int] = set()  # every child process group seen
@@ -250,7 +251,7 @@ class Serve:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [PYTHON, "manage.py", "serve", "--port", str(self.port)],
-                cwd=ROOT,
+                cwd=self.app_dir,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
