@@ -179,7 +179,7 @@ def postgres_settings() -> dict[str, str]:
     return dict(rows)
 
 
-def machine() -> str:
+def machine(pg_url: str = PG_ADMIN_URL) -> str:
     model = "unknown CPU"
     with suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -187,7 +187,7 @@ def machine() -> str:
                 model = line.split(":", 1)[1].strip()
                 break
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    with psycopg.connect(PG_ADMIN_URL) as conn:
+    with psycopg.connect(pg_url) as conn:
         pg = conn.execute("SHOW server_version").fetchone()[0].split()[0]
     return (
         f"{CORES} cores ({model}), {memory:.0f} GB, PostgreSQL {pg}, "

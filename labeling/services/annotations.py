@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from labeling.after_commit import run_safely
 from labeling.errors import LeaseClosed, LeaseExpired, NotAllowed, QuorumError, ValidationFailed
 from labeling.models import Annotation, Item, Job, User
 from labeling.services.assignments import (
@@ -91,8 +92,12 @@ def annotation_submit(*, assignment_id: int, worker: User, answer: object) -> An
             annotation, consolidated = _store_answer(assignment_id, lease, worker, answer, now)
     if consolidated:
         # After the commit: of two submits labeling the last items at once, the one that
-        # commits last sees both counts. The beat sweeper is the backstop for a crash here.
-        job_complete_if_done(job_id=lease.job_id)
+        # commits last sees both counts. The beat sweeper is the backstop for a crash here,
+        # and for a database gone away just after the commit: the answer is stored.
+        run_safely(
+            lambda: job_complete_if_done(job_id=lease.job_id),
+            what=f"completing job {lease.job_id}",
+        )
     if refusal is not None:
         raise refusal
     return annotation
