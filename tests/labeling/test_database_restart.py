@@ -36,16 +36,15 @@ from labeling.models import Role
 from labeling.services.jobs import job_create, job_start
 from labeling.services.teams import team_create
 from labeling.services.users import user_create
-from rest_framework.authtoken.models import Token
 from tests.conftest import import_lines
 manager, _, _ = user_create(username="m", password="pw-manager-1", role=Role.MANAGER)
 team = team_create(name="t")
-labeler, _, _ = user_create(username="l", password="pw-labeler-1", role=Role.LABELER, team=team)
+labeler, token, _ = user_create(username="l", password="pw-labeler-1", role=Role.LABELER, team=team)
 job = job_create(created_by=manager, name="j", task_type="text-classification",
                  labels=["cat", "dog"], team=team, workers_per_item=1)
 import_lines(job, manager, [{"source": f"text {i}"} for i in range(3)])
 job_start(job=job, by=manager)
-print(json.dumps({"job": job.pk, "token": Token.objects.get_or_create(user=labeler)[0].key}))
+print(json.dumps({"job": job.pk, "token": token}))
 """
 
 
