@@ -16,9 +16,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling import exports, exports_text, selectors
+from labeling import selectors
+from labeling.data import exports
+from labeling.data.formats import export_format_names, get_export_format
+from labeling.data.formats import text as text_formats
+from labeling.data.services.imports import import_stage_images, import_stage_manifest
 from labeling.errors import NotFound, ValidationFailed
-from labeling.export_formats import export_format_names, get_export_format
 from labeling.models import ImportRun, Job, Team, User
 from labeling.permissions import IsLabeler, IsManager
 from labeling.serializers import (
@@ -42,11 +45,10 @@ from labeling.serializers import (
 )
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim, assignment_release, assignment_skip
-from labeling.services.imports import import_stage_images, import_stage_manifest
 from labeling.services.jobs import job_create, job_start, job_stop
-from labeling.services.teams import team_create, team_member_add
 from labeling.services.users import user_create
 from labeling.task_types import get_task_type
+from labeling.workforces.services.teams import team_create, team_member_add
 
 ERRORS = {code: OpenApiResponse(ErrorOut) for code in (400, 401, 403, 404, 409)}
 UPLOAD_CHUNK_BYTES = 1 << 20
@@ -361,7 +363,7 @@ class JobExport(APIView):
         labeled_only = query.validated_data["labeled"] == "only"
         name = query.validated_data["format"]
         try:
-            text_export = exports_text.export_for(job, fmt=name, labeled_only=labeled_only)
+            text_export = text_formats.export_for(job, fmt=name, labeled_only=labeled_only)
         except ValueError as exc:
             raise ValidationFailed(str(exc), details={"field": "format"}) from None
         if text_export is not None:

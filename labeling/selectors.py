@@ -12,6 +12,7 @@ from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
+from labeling.data.services.imports import progress_key
 from labeling.models import (
     Annotation,
     Assignment,
@@ -24,7 +25,6 @@ from labeling.models import (
     TeamMembership,
     User,
 )
-from labeling.services.imports import progress_key
 from labeling.states import AssignmentStatus, ImportStatus, JobStatus
 
 

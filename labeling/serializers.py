@@ -4,7 +4,7 @@ import json
 
 from rest_framework import serializers
 
-from labeling.export_formats import export_format_names
+from labeling.data.formats import export_format_names
 from labeling.models import (
     MAX_WORKERS_PER_ITEM,
     Annotation,

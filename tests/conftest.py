@@ -13,11 +13,11 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from config.celery import app
+from labeling.data.services.imports import import_run, import_stage_manifest
 from labeling.models import ApiToken, Role
-from labeling.services.imports import import_run, import_stage_manifest
 from labeling.services.jobs import job_create, job_start
-from labeling.services.teams import team_create
 from labeling.services.users import api_token_digest, api_token_issue, user_create
+from labeling.workforces.services.teams import team_create
 
 
 @pytest.fixture(autouse=True)

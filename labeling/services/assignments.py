@@ -17,8 +17,7 @@ from django.utils import timezone
 
 from labeling.errors import Conflict, LeaseClosed, NotAllowed
 from labeling.models import Assignment, Item, Job, TeamMembership, User
-from labeling.services.claim_gates import claim_closed
-from labeling.services.gold import (
+from labeling.quality.services.gold import (
     GOLD_GATE_ITEM_FACTOR,
     GOLD_GATE_MODULUS,
     GOLD_GATE_WORKER_FACTOR,
@@ -26,7 +25,8 @@ from labeling.services.gold import (
     gold_gate,
     worker_check_may_lease,
 )
-from labeling.services.quality import claim_slots
+from labeling.quality.services.reliability import claim_slots
+from labeling.services.claim_gates import claim_closed
 from labeling.states import (
     ASSIGNMENT_HOLDS_ITEM,
     AssignmentStatus,
