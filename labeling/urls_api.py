@@ -3,6 +3,7 @@
 from django.urls import path
 
 from labeling import api
+from labeling.data import api as data_api
 from labeling.quality import api as quality_api
 from labeling.task_ui import api as task_ui_api
 from labeling.workforces import api as workforces_api
@@ -15,13 +16,13 @@ urlpatterns = [
     path("jobs/<int:job_id>", api.JobDetail.as_view(), name="api-job"),
     path("jobs/<int:job_id>/start", api.JobStart.as_view(), name="api-job-start"),
     path("jobs/<int:job_id>/stop", api.JobStop.as_view(), name="api-job-stop"),
-    path("jobs/<int:job_id>/items", api.JobItemsImport.as_view(), name="api-job-items"),
-    path("jobs/<int:job_id>/images", api.JobImagesImport.as_view(), name="api-job-images"),
-    path("jobs/<int:job_id>/export", api.JobExport.as_view(), name="api-job-export"),
+    path("jobs/<int:job_id>/items", data_api.JobItemsImport.as_view(), name="api-job-items"),
+    path("jobs/<int:job_id>/images", data_api.JobImagesImport.as_view(), name="api-job-images"),
+    path("jobs/<int:job_id>/export", data_api.JobExport.as_view(), name="api-job-export"),
     path("jobs/<int:job_id>/stats", api.JobStats.as_view(), name="api-job-stats"),
     path("jobs/<int:job_id>/tasks/next", api.TaskNext.as_view(), name="api-task-next"),
     path("jobs/<int:job_id>/tasks/mine", api.TaskMine.as_view(), name="api-task-mine"),
-    path("imports/<int:import_id>", api.ImportDetail.as_view(), name="api-import"),
+    path("imports/<int:import_id>", data_api.ImportDetail.as_view(), name="api-import"),
     path(
         "assignments/<int:assignment_id>/submit", api.AssignmentSubmit.as_view(), name="api-submit"
     ),
