@@ -1,4 +1,4 @@
-"""Data and invariants of the labeling domain: who labels, what is labeled, and the answers."""
+"""Models of the labeling core: people, tokens, jobs, items, leases, answers, final labels."""
 
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -8,7 +8,6 @@ from django.db.models import Q
 from labeling.states import (
     ASSIGNMENT_HOLDS_ITEM,
     AssignmentStatus,
-    ImportStatus,
     ItemStatus,
     JobStatus,
 )
@@ -41,40 +40,6 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
-class TeamKind(models.TextChoices):
-    PRIVATE = "private", "Private team"
-    CROWD = "crowd", "External crowd"
-    VENDOR = "vendor", "Vendor"
-
-
-class Team(models.Model):
-    """A workforce. Private teams have invited members; crowd and vendor teams come later."""
-
-    name = models.CharField(max_length=100, unique=True)
-    kind = models.CharField(max_length=16, choices=TeamKind.choices, default=TeamKind.PRIVATE)
-    description = models.TextField(blank=True)
-    members = models.ManyToManyField(User, through="TeamMembership", related_name="teams")
-    # A vendor team is an organization run by its own manager, who manages its members.
-    vendor_manager = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="vendor_teams"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class TeamMembership(models.Model):
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    joined_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["team", "user"], name="membership_unique"),
-        ]
-
-
 class ConsolidationMethod(models.TextChoices):
     AUTO = "auto", "EM once answers overlap enough, majority vote before"
     MAJORITY = "majority", "Majority vote"
@@ -93,7 +58,7 @@ class Job(models.Model):
     full_instructions = models.TextField(blank=True)
     # [{"source": ..., "label": ..., "kind": "good"|"bad", "explanation": ...}]
     examples = models.JSONField(default=list, blank=True)
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="jobs")
+    team = models.ForeignKey("Team", on_delete=models.PROTECT, related_name="jobs")
     workers_per_item = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_WORKERS_PER_ITEM)]
     )
@@ -200,53 +165,6 @@ class JobStatusChange(models.Model):
         ordering = ["changed_at", "id"]
 
 
-class ImportKind(models.TextChoices):
-    MANIFEST = "manifest", "JSON Lines manifest"
-    IMAGES = "images", "Image files"
-
-
-class ImportRun(models.Model):
-    """One import of items into a job, run by a Celery worker; all lines or none are stored."""
-
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="imports")
-    kind = models.CharField(max_length=16, choices=ImportKind.choices)
-    status = models.CharField(
-        max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED
-    )
-    staged_path = models.CharField(max_length=500)
-    original_name = models.CharField(max_length=255, blank=True)
-    total_bytes = models.BigIntegerField(default=0)
-    processed_bytes = models.BigIntegerField(default=0)
-    lines_read = models.PositiveIntegerField(default=0)
-    items_created = models.PositiveIntegerField(default=0)
-    error_count = models.PositiveIntegerField(default=0)
-    # The first errors, each {"line": n, "reason": "..."} (or "file" for image uploads).
-    errors = models.JSONField(default=list, blank=True)
-    message = models.CharField(max_length=500, blank=True)
-    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    # The worker's lease (docs/operations.md): a running run whose lease ran out lost its
-    # worker; the sweeper runs it again or, after QUORUM_IMPORT_MAX_ATTEMPTS, fails it. For a
-    # queued run, the time after which its message counts as lost and is sent again.
-    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
-    lease_token = models.CharField(max_length=32, blank=True, default="", db_default="")
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    # "checking" or "storing" while running: what a lost worker was doing.
-    phase = models.CharField(max_length=16, blank=True, default="", db_default="")
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["job", "-created_at"], name="import_job_created"),
-            models.Index(
-                fields=["lease_expires_at"],
-                condition=Q(status__in=["queued", "running"]),
-                name="import_unfinished_lease",
-            ),
-        ]
-
-
 class Item(models.Model):
     """One data object of a job, kept as the JSON line it was imported from."""
 
@@ -261,7 +179,7 @@ class Item(models.Model):
     # Adaptive overlap: slots given beyond the job's minimum because the answers disagree.
     extra_slots = models.PositiveSmallIntegerField(default=0, db_default=0)
     import_run = models.ForeignKey(
-        ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "ImportRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
     class Meta:
@@ -371,170 +289,3 @@ class ConsolidatedLabel(models.Model):
             models.Index(fields=["job", "created_at"], name="consolidated_job_time"),
             models.Index(fields=["job", "label"], name="consolidated_job_label"),
         ]
-
-
-# --- Label quality (issue 5): gold items, worker reliability, job-level estimates ----------
-
-
-class GoldPurpose(models.TextChoices):
-    QUEUE = "queue", "Mixed into the queue"
-    QUALIFICATION = "qualification", "Qualification test"
-
-
-class GoldItem(models.Model):
-    """An item whose answer is known: mixed into queues, never shown as gold, scored; or a
-    question of the job's qualification test (never mixed into queues)."""
-
-    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="gold")
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="gold_items")
-    label = models.CharField(max_length=200)
-    purpose = models.CharField(
-        max_length=16, choices=GoldPurpose.choices, default=GoldPurpose.QUEUE
-    )
-    # Its place in the queue among the job's items (an item id); null: its own id. Gold
-    # imported after the items takes a random place among them rather than the end.
-    queue_position = models.BigIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["job", "id"], name="gold_job_id")]
-
-
-class WorkerQuality(models.Model):
-    """One worker on one job: estimated reliability, gold score, and whether they are paused."""
-
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="worker_quality")
-    worker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="quality")
-    answers = models.PositiveIntegerField(default=0)
-    # From the last EM run (null until one ran): expected share right, K x K confusion rows.
-    estimated_accuracy = models.FloatField(null=True, blank=True)
-    confusion = models.JSONField(default=list, blank=True)
-    # Multi-label jobs: per label, {"sensitivity": [...], "specificity": [...]} (one float
-    # per job label, P(yes | present) and P(no | absent)) from the multi-label EM.
-    label_reliability = models.JSONField(default=dict, blank=True)
-    agreement = models.FloatField(null=True, blank=True)
-    estimated_at = models.DateTimeField(null=True, blank=True)
-    gold_answers = models.PositiveIntegerField(default=0)
-    gold_correct = models.PositiveIntegerField(default=0)
-    paused = models.BooleanField(default=False)
-    paused_reason = models.CharField(max_length=300, blank=True)
-    paused_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["job", "worker"], name="worker_quality_unique"),
-            models.CheckConstraint(
-                condition=Q(gold_correct__lte=models.F("gold_answers")),
-                name="worker_quality_gold_correct_le_answers",
-            ),
-        ]
-
-    @property
-    def gold_accuracy(self) -> float | None:
-        return self.gold_correct / self.gold_answers if self.gold_answers else None
-
-
-class JobQualityEstimate(models.Model):
-    """The last finished re-estimation of a job: class priors, agreement, which method ran."""
-
-    job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="quality_estimate")
-    method_in_use = models.CharField(max_length=16, choices=ConsolidationMethod.choices)
-    priors = models.JSONField(default=list)
-    answers_used = models.PositiveIntegerField(default=0)
-    overlapping_items = models.PositiveIntegerField(default=0)
-    workers = models.PositiveIntegerField(default=0)
-    alpha = models.FloatField(null=True, blank=True)
-    kappa = models.FloatField(null=True, blank=True)
-    per_label = models.JSONField(default=dict)
-    labels_changed = models.PositiveIntegerField(default=0)
-    # EM's iterations, and whether it started from the previous run's estimates.
-    iterations = models.PositiveIntegerField(default=0)
-    warm_start = models.BooleanField(default=False)
-    seconds = models.FloatField(default=0.0)
-    computed_at = models.DateTimeField()
-
-
-# --- Workforces (issue 5): crowd qualification and earnings, invitations --------------------
-
-
-class Qualification(models.Model):
-    """A crowd worker's attempt at a job's qualification test (one attempt per job)."""
-
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="qualifications")
-    worker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="qualifications")
-    questions = models.PositiveIntegerField()
-    correct = models.PositiveIntegerField()
-    passed = models.BooleanField()
-    taken_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["job", "worker"], name="qualification_once"),
-        ]
-
-
-class Earning(models.Model):
-    """One line of a worker's earnings ledger: the reward of one submitted answer."""
-
-    worker = models.ForeignKey(User, on_delete=models.PROTECT, related_name="earnings")
-    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="earnings")
-    annotation = models.OneToOneField(Annotation, on_delete=models.PROTECT, related_name="earning")
-    amount_cents = models.PositiveIntegerField()
-    earned_at = models.DateTimeField()
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["worker", "earned_at"], name="earning_worker_time"),
-            models.Index(fields=["earned_at"], name="earning_time"),
-        ]
-
-
-class TeamInvitation(models.Model):
-    """A link that lets whoever holds it join a private team until it expires."""
-
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
-    token = models.CharField(max_length=64, unique=True)
-    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    uses = models.PositiveIntegerField(default=0)
-
-
-class CustomTemplate(models.Model):
-    """A manager's own task template (Liquid-flavoured HTML); every save is a new version."""
-
-    name = models.CharField(max_length=200, unique=True)
-    description = models.TextField(blank=True)
-    latest_version = models.PositiveIntegerField(default=0)
-    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class CustomTemplateVersion(models.Model):
-    """One saved text of a custom template, with the sample item its preview renders."""
-
-    template = models.ForeignKey(CustomTemplate, on_delete=models.CASCADE, related_name="versions")
-    number = models.PositiveIntegerField()
-    source = models.TextField()
-    sample = models.JSONField(default=dict, blank=True)
-    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["template", "number"], name="template_version_unique"),
-        ]
-        ordering = ["template", "-number"]
-
-
-class JobTemplate(models.Model):
-    """The custom template version a job's task UI renders instead of its task type's own."""
-
-    job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="custom_template")
-    version = models.ForeignKey(CustomTemplateVersion, on_delete=models.PROTECT, related_name="+")
-    set_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    set_at = models.DateTimeField(auto_now=True)
