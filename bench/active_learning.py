@@ -173,7 +173,7 @@ def setup_django(run_dir: Path, threads: int, cnn_samples: int | None) -> None:
     # with eager Celery it would re-read the whole job after every answer (0.4 s each at
     # 50,000 answers), a cost of the simulation, not of the loop. With one answer per item
     # it changes no label, so the simulated humans skip it.
-    from labeling.quality.services import submit_hooks as quality_hooks
+    from labeling.services import submit_hooks as quality_hooks
 
     quality_hooks.quality_request_reestimate = lambda *, job_id: None
     if cnn_samples:

@@ -16,7 +16,6 @@ from labeling.quality.services.reliability import (
     job_rules,
     job_rules_from_row,
 )
-from labeling.quality.services.submit_hooks import quality_after_answer
 from labeling.services.assignments import (
     assignment_expire,
     assignment_lock_for_worker,
@@ -26,6 +25,7 @@ from labeling.services.assignments import (
 from labeling.services.consolidation import item_consolidate
 from labeling.services.counters import job_counters_add
 from labeling.services.jobs import job_complete_if_done
+from labeling.services.submit_hooks import quality_after_answer
 from labeling.states import AssignmentStatus, ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import AnswerProblem
