@@ -60,7 +60,7 @@ _OPEN_HEAD = f"""
 _LOCK_HEAD = "    FOR NO KEY UPDATE OF item SKIP LOCKED\n"
 _QUEUE_HEAD = "SELECT item.id, item.priority" + _OPEN_HEAD + _LOCK_HEAD
 # A job with gold: its gold items this worker's gate lets in (a hash of worker and item,
-# see services/gold.py) sit in the same queue order as the open items (priority, then
+# see quality/services/gold.py) sit in the same queue order as the open items (priority, then
 # place: an open item's place is its id, a gold item's its queue_position or id), and the
 # claim takes whichever comes first. Every claim of the job runs this one statement, so a
 # gold lease costs what an ordinary one does and arrives in the same order.

@@ -1,6 +1,6 @@
 """Exports of the text task types: the managed service's manifest shapes, CoNLL 2003, spaCy.
 
-Pluggable beside ``exports.py``: ``export_for`` answers with a stream for the formats and
+Pluggable beside ``data/exports.py``: ``export_for`` answers with a stream for the formats and
 task types it knows and ``None`` otherwise. Rows come through the same chunked cursor; the
 consolidated value (``labels``/``class_ids`` or ``entities``) is what these formats need.
 """

@@ -9,7 +9,7 @@ the job: each worker's confusion matrix from the last re-estimation (``WorkerEst
 for a worker not estimated yet (and for every worker before the first re-estimation), a
 worker right ``DEFAULT_ACCURACY`` of the time with errors spread evenly. Two agreeing answers
 out of four classes are then 0.94 sure, not the 100 % a vote share would say. The submit path
-(``services/quality.py``) and ``bench/adaptive_overlap.py`` both decide through
+(``labeling/quality/services/scoring.py``) and ``bench/adaptive_overlap.py`` both decide through
 :func:`item_posteriors` and :meth:`OverlapPolicy.needs_more`.
 """
 
