@@ -9,6 +9,7 @@ import os
 import uuid
 
 import pytest
+from celery.result import _set_task_join_will_block
 from django.conf import settings
 from rest_framework.test import APIClient
 
@@ -29,6 +30,11 @@ def _eager_celery_and_media(settings, tmp_path):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
+    # An eager task marks the process "inside a task" while it runs and restores the mark after;
+    # run from several threads at once (tests/labeling/services/test_claim_concurrency.py) the
+    # restores interleave and can leave it set, and a later test's ``result.get()`` then raises
+    # "Never call result.get() within a task!". Each test starts outside any task.
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture
