@@ -14,7 +14,7 @@ class ActiveLearningConfig(AppConfig):
         from active_learning.services.budget import human_budget_gate
         from labeling.events import item_consolidated
         from labeling.services.claim_gates import register_claim_gate
-        from labeling.task_ui import register_task_context
+        from labeling.task_ui.rendering import register_task_context
 
         item_consolidated.connect(receivers.on_item_consolidated, dispatch_uid="al-consolidated")
         register_task_context(receivers.task_suggestion)

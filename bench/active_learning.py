@@ -173,7 +173,7 @@ def setup_django(run_dir: Path, threads: int, cnn_samples: int | None) -> None:
     # with eager Celery it would re-read the whole job after every answer (0.4 s each at
     # 50,000 answers), a cost of the simulation, not of the loop. With one answer per item
     # it changes no label, so the simulated humans skip it.
-    from labeling.services import quality_hooks
+    from labeling.services import submit_hooks as quality_hooks
 
     quality_hooks.quality_request_reestimate = lambda *, job_id: None
     if cnn_samples:
@@ -203,14 +203,14 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
 
     from active_learning.models import ModelArtifact, TrainingRound
     from active_learning.services.settings import auto_labeling_enable
+    from labeling.data.services.imports import import_run, import_stage_manifest
     from labeling.errors import Conflict
     from labeling.models import ConsolidatedLabel, Item, Role
     from labeling.services.annotations import annotation_submit
     from labeling.services.assignments import assignment_claim
-    from labeling.services.imports import import_run, import_stage_manifest
     from labeling.services.jobs import job_create, job_start
-    from labeling.services.teams import team_create
     from labeling.services.users import user_create
+    from labeling.workforces.services.teams import team_create
 
     manager, _, _ = user_create(username="bench-pm", role=Role.MANAGER, password=None)
     team = team_create(name="bench")

@@ -13,7 +13,7 @@ answers so far with the **stored** worker estimates of the last re-estimation (n
 first wave: every worker is the default 70 % worker) by :func:`item_posteriors`, and
 :meth:`OverlapPolicy.needs_more` says which items get one more answer; after each wave the
 re-estimation (EM over every answer so far) stores new estimates. These are the two
-functions the submit path calls (``labeling/services/quality.py``).
+functions the submit path calls (``labeling/quality/services/reliability.py``).
 
 **The policy is chosen on simulations only**, by a rule fixed before any run: of the grid
 ``GRID`` (min 2 or 3, max 5, 7 or 9, target 0.9–0.99), keep the policies that spend at most
@@ -21,7 +21,7 @@ functions the submit path calls (``labeling/services/quality.py``).
 margin over fixed 5 (over all simulated runs) is largest; ties to fewer answers. The
 simulated runs: 3 seeds × 2 crowds (workers of varied accuracy erring independently; the
 same plus 20 % hard items whose distractor pulls 40 % of answers, see
-``labeling/quality/simulation.py``), 6,000 items, 150 workers, 4 classes. The chosen policy
+``labeling/quality/math/simulation.py``), 6,000 items, 150 workers, 4 classes. The chosen policy
 then runs once on fresh simulations (20,000 items, other seeds) and on the real data.
 
 Real data (``/work/shared/data/crowd/``): each item's answers in a random order; over
@@ -45,8 +45,8 @@ sys.path.insert(0, str(REPO / "bench"))
 from consolidation import CROWD_DATA, read_answers  # noqa: E402
 
 from labeling.consolidation.dawid_skene import dawid_skene  # noqa: E402
-from labeling.quality.adaptive import OverlapPolicy, WorkerEstimates, item_posteriors  # noqa: E402
-from labeling.quality.simulation import make_crowd  # noqa: E402
+from labeling.quality.math.adaptive import OverlapPolicy, WorkerEstimates, item_posteriors  # noqa: E402
+from labeling.quality.math.simulation import make_crowd  # noqa: E402
 
 GRID = [
     OverlapPolicy(low, high, target)

@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from labeling.consolidation.dawid_skene import WarmStart, dawid_skene, vote_counts  # noqa: E402
 from labeling.consolidation.multilabel_em import multilabel_dawid_skene  # noqa: E402
-from labeling.quality.simulation import (  # noqa: E402
+from labeling.quality.math.simulation import (  # noqa: E402
     fixed_overlap_answers,
     make_crowd,
     make_multilabel_crowd,

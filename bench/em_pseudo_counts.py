@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from labeling.consolidation.dawid_skene import PseudoCounts, dawid_skene  # noqa: E402
-from labeling.quality.simulation import Crowd, make_crowd  # noqa: E402
+from labeling.quality.math.simulation import Crowd, make_crowd  # noqa: E402
 
 SHAPES = ((800, 110, 10, 4), (600, 30, 9, 4), (2000, 200, 5, 3))
 SEEDS = range(12)

@@ -84,13 +84,13 @@ def _drop(database: str, redis_db: int) -> None:
 def _job(items: int, gold_share: float, workers_per_item: int):
     import json
 
+    from labeling.data.services.imports import import_run, import_stage_manifest
     from labeling.models import Item, Role
-    from labeling.services.gold import gold_item_mark
-    from labeling.services.imports import import_run, import_stage_manifest
+    from labeling.quality.services.gold import gold_item_mark
+    from labeling.quality.services.reliability import job_quality_configure
     from labeling.services.jobs import job_create, job_start
-    from labeling.services.quality import job_quality_configure
-    from labeling.services.teams import team_create
     from labeling.services.users import user_create
+    from labeling.workforces.services.teams import team_create
 
     team = team_create(name="gold bench")
     manager, _, _ = user_create(username="gm", role=Role.MANAGER, password="gold-bench-pass-1")

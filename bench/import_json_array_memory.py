@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 CHILD = """
 import json, sys, time
 sys.path.insert(0, {repo!r})
-from labeling.services.import_reader import json_array_elements
+from labeling.data.services.import_reader import json_array_elements
 
 def vm_hwm_mib():
     for line in open("/proc/self/status"):

@@ -37,11 +37,11 @@ def main(argv: list[str]) -> int:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from labeling.data.services.imports import import_run, import_stage_manifest
     from labeling.models import Role
-    from labeling.services.imports import import_run, import_stage_manifest
     from labeling.services.jobs import job_create, job_start
-    from labeling.services.teams import team_create
     from labeling.services.users import user_create
+    from labeling.workforces.services.teams import team_create
 
     manager, _, _ = user_create(username="profile-manager", role=Role.MANAGER)
     team = team_create(name="profile-team")

@@ -49,8 +49,8 @@ def main(argv: list[str]) -> int:
 
     import workflows
     from labeling.models import Role
-    from labeling.services.teams import team_create
     from labeling.services.users import user_create
+    from labeling.workforces.services.teams import team_create
     from workflows.services.access_keys import access_key_create
     from workflows.services.flows import flow_create
 

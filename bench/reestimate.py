@@ -70,7 +70,7 @@ def build(n_items: int, per_item: int):
 
     from labeling.consolidation.dawid_skene import vote_counts  # noqa: PLC0415
     from labeling.models import Job, Role, Team, TeamMembership, User  # noqa: PLC0415
-    from labeling.quality.simulation import fixed_overlap_answers, make_crowd  # noqa: PLC0415
+    from labeling.quality.math.simulation import fixed_overlap_answers, make_crowd  # noqa: PLC0415
     from labeling.services.counters import job_counters_add  # noqa: PLC0415
 
     manager = User.objects.create(username="pm", role=Role.MANAGER)
@@ -142,7 +142,7 @@ def main() -> None:
     print("building the job", file=sys.stderr)
     reset_database()
     django.setup()
-    from labeling.services.quality import job_quality_reestimate  # noqa: PLC0415
+    from labeling.quality.services.reliability import job_quality_reestimate  # noqa: PLC0415
 
     started = time.perf_counter()
     job, truth = build(args.items, args.per_item)

@@ -28,7 +28,7 @@ from _probes import machine  # noqa: E402
 
 from labeling.consolidation.multilabel import multilabel_vote  # noqa: E402
 from labeling.consolidation.spans import Span, consolidate_spans  # noqa: E402
-from labeling.templates_custom import compile_template, render_custom, sample_task  # noqa: E402
+from labeling.task_ui.custom import compile_template, render_custom, sample_task  # noqa: E402
 
 ROUNDS = 5
 TEMPLATE = """<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>

@@ -10,3 +10,5 @@ class LabelingConfig(AppConfig):
     def ready(self) -> None:
         # Register the Celery tasks in every process, so services can enqueue them by name.
         from labeling import tasks  # noqa: F401, PLC0415
+        from labeling.data import tasks as data_tasks  # noqa: F401, PLC0415
+        from labeling.quality import tasks as quality_tasks  # noqa: F401, PLC0415

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncHour
@@ -24,8 +23,7 @@ from labeling.models import (
     TeamMembership,
     User,
 )
-from labeling.services.imports import progress_key
-from labeling.states import AssignmentStatus, ImportStatus, JobStatus
+from labeling.states import AssignmentStatus, JobStatus
 
 
 @dataclass(frozen=True)
@@ -246,22 +244,6 @@ def label_distribution(*, job: Job) -> list[dict[str, Any]]:
         .values_list("label", "n")
     )
     return [{"label": label, "count": counts.get(label, 0)} for label in job.labels]
-
-
-def import_progress(*, run: ImportRun) -> dict[str, Any]:
-    """An import's state, with live progress from the cache while it runs."""
-    live = cache.get(progress_key(run.pk)) if run.status == ImportStatus.RUNNING else None
-    if run.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED):
-        fraction = 1.0
-    elif live and live.get("total"):
-        share = live["done"] / live["total"]
-        fraction = share * 0.5 + (0.5 if live["phase"] == "storing" else 0.0)
-    else:
-        fraction = 0.0
-    return {
-        "phase": live["phase"] if live else run.status,
-        "fraction": round(min(fraction, 1.0), 4),
-    }
 
 
 def teams_for_user(*, user: User) -> QuerySet[Team]:

@@ -4,12 +4,10 @@ import json
 
 from rest_framework import serializers
 
-from labeling.export_formats import export_format_names
 from labeling.models import (
     MAX_WORKERS_PER_ITEM,
     Annotation,
     Assignment,
-    ImportRun,
     Job,
     Role,
     Team,
@@ -152,34 +150,6 @@ class JobDetailOut(JobOut):
         return self.context["counts"]
 
 
-class ImportOut(serializers.ModelSerializer):
-    progress = serializers.SerializerMethodField()
-
-    class Meta:
-        model = ImportRun
-        fields = [
-            "id",
-            "job",
-            "kind",
-            "status",
-            "original_name",
-            "total_bytes",
-            "lines_read",
-            "items_created",
-            "error_count",
-            "errors",
-            "message",
-            "attempts",
-            "progress",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
-
-    def get_progress(self, run) -> dict:
-        return self.context.get("progress", {})
-
-
 class ItemOut(serializers.Serializer):
     id = serializers.IntegerField()
     data = serializers.JSONField()
@@ -276,14 +246,6 @@ class AssignmentOut(serializers.ModelSerializer):
             "expires_at",
             "finished_at",
         ]
-
-
-class ExportQuery(serializers.Serializer):
-    format = serializers.ChoiceField(
-        choices=["manifest", "csv", *export_format_names(), "conll2003", "spacy"],
-        default="manifest",
-    )
-    labeled = serializers.ChoiceField(choices=["all", "only"], default="all")
 
 
 class ErrorDetail(serializers.Serializer):

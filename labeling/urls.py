@@ -2,38 +2,41 @@
 
 from django.urls import path
 
-from labeling import views, views_quality, views_templates, views_vendor, views_workforces
+from labeling import views
+from labeling.quality import views as quality_views
+from labeling.task_ui import views as task_ui_views
+from labeling.workforces import views as workforces_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("work/", views.work_jobs, name="work-jobs"),
     # issue 5: the crowd
-    path("signup", views_workforces.signup, name="signup"),
-    path("join/<str:token>", views_workforces.join_team, name="join-team"),
-    path("work/marketplace", views_workforces.marketplace, name="work-marketplace"),
+    path("signup", workforces_views.signup, name="signup"),
+    path("join/<str:token>", workforces_views.join_team, name="join-team"),
+    path("work/marketplace", workforces_views.marketplace, name="work-marketplace"),
     path(
         "work/marketplace/<int:job_id>/join",
-        views_workforces.marketplace_join_view,
+        workforces_views.marketplace_join_view,
         name="work-marketplace-join",
     ),
     path(
         "work/marketplace/<int:job_id>/qualification",
-        views_workforces.qualification_view,
+        workforces_views.qualification_view,
         name="work-qualification",
     ),
     path("work/jobs/<int:job_id>/", views.work_job, name="work-job"),
     path("work/assignments/<int:assignment_id>/ui", views.task_ui, name="work-task-ui"),
     # issue 5: the vendor console
-    path("vendor/", views_vendor.vendor_console, name="vendor-console"),
-    path("vendor/members", views_vendor.vendor_member_add_view, name="vendor-member-add"),
+    path("vendor/", workforces_views.vendor_console, name="vendor-console"),
+    path("vendor/members", workforces_views.vendor_member_add_view, name="vendor-member-add"),
     path(
         "vendor/members/<int:user_id>/remove",
-        views_vendor.vendor_member_remove_view,
+        workforces_views.vendor_member_remove_view,
         name="vendor-member-remove",
     ),
     path(
         "vendor/members/<int:user_id>/reset",
-        views_vendor.vendor_member_reset_view,
+        workforces_views.vendor_member_reset_view,
         name="vendor-member-reset",
     ),
     path("console/", views.console_jobs, name="console-jobs"),
@@ -44,47 +47,47 @@ urlpatterns = [
     # issue 5: label quality
     path(
         "console/jobs/<int:job_id>/quality",
-        views_quality.job_quality_page,
+        quality_views.job_quality_page,
         name="console-job-quality",
     ),
     path(
         "console/jobs/<int:job_id>/quality/settings",
-        views_quality.job_quality_settings_view,
+        quality_views.job_quality_settings_view,
         name="console-job-quality-settings",
     ),
     path(
         "console/jobs/<int:job_id>/gold",
-        views_quality.job_gold_import_view,
+        quality_views.job_gold_import_view,
         name="console-job-gold",
     ),
     path(
         "console/jobs/<int:job_id>/quality/reestimate",
-        views_quality.job_reestimate_view,
+        quality_views.job_reestimate_view,
         name="console-job-reestimate",
     ),
     path(
         "console/jobs/<int:job_id>/workers/<int:worker_id>/resume",
-        views_quality.worker_resume_view,
+        quality_views.worker_resume_view,
         name="console-worker-resume",
     ),
     path(
-        "console/jobs/<int:job_id>/review", views_quality.job_review_page, name="console-job-review"
+        "console/jobs/<int:job_id>/review", quality_views.job_review_page, name="console-job-review"
     ),
     path(
         "console/jobs/<int:job_id>/workforce",
-        views_workforces.job_workforce_page,
+        workforces_views.job_workforce_page,
         name="console-job-workforce",
     ),
     path("console/teams", views.teams, name="console-teams"),
     path(
         "console/teams/<int:team_id>/invite",
-        views_workforces.team_invite_view,
+        workforces_views.team_invite_view,
         name="console-team-invite",
     ),
-    path("console/templates", views_templates.templates_list, name="console-templates"),
+    path("console/templates", task_ui_views.templates_list, name="console-templates"),
     path(
         "console/templates/<int:template_id>/",
-        views_templates.template_edit,
+        task_ui_views.template_edit,
         name="console-template",
     ),
     path("console/teams/labelers", views.labeler_add, name="console-labeler-add"),

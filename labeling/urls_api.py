@@ -2,7 +2,11 @@
 
 from django.urls import path
 
-from labeling import api, api_quality, api_templates, api_workforces
+from labeling import api
+from labeling.data import api as data_api
+from labeling.quality import api as quality_api
+from labeling.task_ui import api as task_ui_api
+from labeling.workforces import api as workforces_api
 
 urlpatterns = [
     path("teams", api.TeamListCreate.as_view(), name="api-teams"),
@@ -12,13 +16,13 @@ urlpatterns = [
     path("jobs/<int:job_id>", api.JobDetail.as_view(), name="api-job"),
     path("jobs/<int:job_id>/start", api.JobStart.as_view(), name="api-job-start"),
     path("jobs/<int:job_id>/stop", api.JobStop.as_view(), name="api-job-stop"),
-    path("jobs/<int:job_id>/items", api.JobItemsImport.as_view(), name="api-job-items"),
-    path("jobs/<int:job_id>/images", api.JobImagesImport.as_view(), name="api-job-images"),
-    path("jobs/<int:job_id>/export", api.JobExport.as_view(), name="api-job-export"),
+    path("jobs/<int:job_id>/items", data_api.JobItemsImport.as_view(), name="api-job-items"),
+    path("jobs/<int:job_id>/images", data_api.JobImagesImport.as_view(), name="api-job-images"),
+    path("jobs/<int:job_id>/export", data_api.JobExport.as_view(), name="api-job-export"),
     path("jobs/<int:job_id>/stats", api.JobStats.as_view(), name="api-job-stats"),
     path("jobs/<int:job_id>/tasks/next", api.TaskNext.as_view(), name="api-task-next"),
     path("jobs/<int:job_id>/tasks/mine", api.TaskMine.as_view(), name="api-task-mine"),
-    path("imports/<int:import_id>", api.ImportDetail.as_view(), name="api-import"),
+    path("imports/<int:import_id>", data_api.ImportDetail.as_view(), name="api-import"),
     path(
         "assignments/<int:assignment_id>/submit", api.AssignmentSubmit.as_view(), name="api-submit"
     ),
@@ -30,64 +34,64 @@ urlpatterns = [
     ),
     path("items/<int:item_id>/media", api.ItemMedia.as_view(), name="api-item-media"),
     # issue 5: label quality
-    path("jobs/<int:job_id>/quality", api_quality.JobQuality.as_view(), name="api-job-quality"),
+    path("jobs/<int:job_id>/quality", quality_api.JobQuality.as_view(), name="api-job-quality"),
     path(
         "jobs/<int:job_id>/quality/reestimate",
-        api_quality.JobQualityReestimate.as_view(),
+        quality_api.JobQualityReestimate.as_view(),
         name="api-job-reestimate",
     ),
-    path("jobs/<int:job_id>/gold", api_quality.JobGoldImport.as_view(), name="api-job-gold"),
+    path("jobs/<int:job_id>/gold", quality_api.JobGoldImport.as_view(), name="api-job-gold"),
     path(
         "jobs/<int:job_id>/items/<int:item_id>/gold",
-        api_quality.ItemGoldMark.as_view(),
+        quality_api.ItemGoldMark.as_view(),
         name="api-item-gold",
     ),
-    path("jobs/<int:job_id>/review", api_quality.JobReviewQueue.as_view(), name="api-job-review"),
+    path("jobs/<int:job_id>/review", quality_api.JobReviewQueue.as_view(), name="api-job-review"),
     path(
         "jobs/<int:job_id>/items/<int:item_id>/final-label",
-        api_quality.ItemFinalLabel.as_view(),
+        quality_api.ItemFinalLabel.as_view(),
         name="api-item-final-label",
     ),
     path(
         "jobs/<int:job_id>/workers/<int:worker_id>/resume",
-        api_quality.WorkerResume.as_view(),
+        quality_api.WorkerResume.as_view(),
         name="api-worker-resume",
     ),
     # issue 5: workforces
-    path("crowd/signup", api_workforces.CrowdSignup.as_view(), name="api-crowd-signup"),
-    path("marketplace", api_workforces.Marketplace.as_view(), name="api-marketplace"),
+    path("crowd/signup", workforces_api.CrowdSignup.as_view(), name="api-crowd-signup"),
+    path("marketplace", workforces_api.Marketplace.as_view(), name="api-marketplace"),
     path(
         "marketplace/<int:job_id>/join",
-        api_workforces.MarketplaceJoin.as_view(),
+        workforces_api.MarketplaceJoin.as_view(),
         name="api-marketplace-join",
     ),
     path(
         "marketplace/<int:job_id>/qualification",
-        api_workforces.MarketplaceQualification.as_view(),
+        workforces_api.MarketplaceQualification.as_view(),
         name="api-marketplace-qualification",
     ),
-    path("me/earnings", api_workforces.MyEarnings.as_view(), name="api-my-earnings"),
-    path("payouts.csv", api_workforces.PayoutReport.as_view(), name="api-payouts"),
-    path("jobs/<int:job_id>/publish", api_workforces.JobPublish.as_view(), name="api-publish"),
+    path("me/earnings", workforces_api.MyEarnings.as_view(), name="api-my-earnings"),
+    path("payouts.csv", workforces_api.PayoutReport.as_view(), name="api-payouts"),
+    path("jobs/<int:job_id>/publish", workforces_api.JobPublish.as_view(), name="api-publish"),
     path(
-        "jobs/<int:job_id>/unpublish", api_workforces.JobUnpublish.as_view(), name="api-unpublish"
+        "jobs/<int:job_id>/unpublish", workforces_api.JobUnpublish.as_view(), name="api-unpublish"
     ),
-    path("jobs/<int:job_id>/grant", api_workforces.JobGrant.as_view(), name="api-job-grant"),
-    path("vendors", api_workforces.VendorCreate.as_view(), name="api-vendors"),
-    path("vendor/members", api_workforces.VendorMembers.as_view(), name="api-vendor-members"),
+    path("jobs/<int:job_id>/grant", workforces_api.JobGrant.as_view(), name="api-job-grant"),
+    path("vendors", workforces_api.VendorCreate.as_view(), name="api-vendors"),
+    path("vendor/members", workforces_api.VendorMembers.as_view(), name="api-vendor-members"),
     path(
         "vendor/members/<int:user_id>",
-        api_workforces.VendorMember.as_view(),
+        workforces_api.VendorMember.as_view(),
         name="api-vendor-member",
     ),
     path(
         "teams/<int:team_id>/invitations",
-        api_workforces.TeamInvitations.as_view(),
+        workforces_api.TeamInvitations.as_view(),
         name="api-team-invitations",
     ),
     path(
         "invitations/<str:token>/accept",
-        api_workforces.InvitationAccept.as_view(),
+        workforces_api.InvitationAccept.as_view(),
         name="api-invitation-accept",
     ),
     path(
@@ -96,25 +100,23 @@ urlpatterns = [
         name="api-item-frame",
     ),
     # Custom task templates (issue 7)
-    path("templates", api_templates.TemplateListCreate.as_view(), name="api-templates"),
-    path("templates/preview", api_templates.TemplatePreview.as_view(), name="api-template-preview"),
-    path(
-        "templates/<int:template_id>", api_templates.TemplateDetail.as_view(), name="api-template"
-    ),
+    path("templates", task_ui_api.TemplateListCreate.as_view(), name="api-templates"),
+    path("templates/preview", task_ui_api.TemplatePreview.as_view(), name="api-template-preview"),
+    path("templates/<int:template_id>", task_ui_api.TemplateDetail.as_view(), name="api-template"),
     path(
         "templates/<int:template_id>/versions",
-        api_templates.TemplateVersions.as_view(),
+        task_ui_api.TemplateVersions.as_view(),
         name="api-template-versions",
     ),
     path(
         "templates/<int:template_id>/versions/<int:number>",
-        api_templates.TemplateVersionDetail.as_view(),
+        task_ui_api.TemplateVersionDetail.as_view(),
         name="api-template-version",
     ),
     path(
         "jobs/<int:job_id>/template",
-        api_templates.JobTemplateSet.as_view(),
+        task_ui_api.JobTemplateSet.as_view(),
         name="api-job-template",
     ),
-    path("media/signed/<str:token>", api_templates.SignedMedia.as_view(), name="api-signed-media"),
+    path("media/signed/<str:token>", task_ui_api.SignedMedia.as_view(), name="api-signed-media"),
 ]

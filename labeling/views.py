@@ -21,11 +21,11 @@ from labeling.errors import QuorumError
 from labeling.forms import JobCreateForm, LabelerAddForm, SigninForm, TeamCreateForm
 from labeling.models import Job, Role, TeamKind
 from labeling.services.jobs import job_create, job_start, job_stop
-from labeling.services.teams import team_create
 from labeling.services.users import user_create
 from labeling.states import JobStatus
 from labeling.task_types import get_task_type
-from labeling.task_ui import TaskRenderError, render_task
+from labeling.task_ui.rendering import TaskRenderError, render_task
+from labeling.workforces.services.teams import team_create
 
 View = Callable[..., HttpResponse]
 JOBS_PER_PAGE = 50

@@ -9,15 +9,16 @@ import os
 import uuid
 
 import pytest
+from celery.result import _set_task_join_will_block
 from django.conf import settings
 from rest_framework.test import APIClient
 
 from config.celery import app
+from labeling.data.services.imports import import_run, import_stage_manifest
 from labeling.models import ApiToken, Role
-from labeling.services.imports import import_run, import_stage_manifest
 from labeling.services.jobs import job_create, job_start
-from labeling.services.teams import team_create
 from labeling.services.users import api_token_digest, api_token_issue, user_create
+from labeling.workforces.services.teams import team_create
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +30,11 @@ def _eager_celery_and_media(settings, tmp_path):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
+    # An eager task marks the process "inside a task" while it runs and restores the mark after;
+    # run from several threads at once (tests/labeling/services/test_claim_concurrency.py) the
+    # restores interleave and can leave it set, and a later test's ``result.get()`` then raises
+    # "Never call result.get() within a task!". Each test starts outside any task.
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture

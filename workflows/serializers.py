@@ -7,8 +7,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from labeling.models import MAX_WORKERS_PER_ITEM, Job, Team
-from labeling.selectors_templates import job_custom_source
 from labeling.task_types import task_type_choices
+from labeling.task_ui.selectors import job_custom_source
 from workflows.models import HumanLoop, WebhookDelivery
 from workflows.services.loops import flow_arn
 from workflows.states import FlowStatus, HumanLoopStatus

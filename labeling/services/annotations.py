@@ -10,6 +10,12 @@ from django.utils import timezone
 from labeling.after_commit import run_safely
 from labeling.errors import LeaseClosed, LeaseExpired, NotAllowed, QuorumError, ValidationFailed
 from labeling.models import Annotation, Item, Job, User
+from labeling.quality.services.reliability import (
+    JOB_RULE_FIELDS,
+    JobRules,
+    job_rules,
+    job_rules_from_row,
+)
 from labeling.services.assignments import (
     assignment_expire,
     assignment_lock_for_worker,
@@ -19,8 +25,7 @@ from labeling.services.assignments import (
 from labeling.services.consolidation import item_consolidate
 from labeling.services.counters import job_counters_add
 from labeling.services.jobs import job_complete_if_done
-from labeling.services.quality import JOB_RULE_FIELDS, JobRules, job_rules, job_rules_from_row
-from labeling.services.quality_hooks import quality_after_answer
+from labeling.services.submit_hooks import quality_after_answer
 from labeling.states import AssignmentStatus, ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import AnswerProblem

@@ -17,8 +17,7 @@ from django.utils import timezone
 
 from labeling.errors import Conflict, LeaseClosed, NotAllowed
 from labeling.models import Assignment, Item, Job, TeamMembership, User
-from labeling.services.claim_gates import claim_closed
-from labeling.services.gold import (
+from labeling.quality.services.gold import (
     GOLD_GATE_ITEM_FACTOR,
     GOLD_GATE_MODULUS,
     GOLD_GATE_WORKER_FACTOR,
@@ -26,7 +25,8 @@ from labeling.services.gold import (
     gold_gate,
     worker_check_may_lease,
 )
-from labeling.services.quality import claim_slots
+from labeling.quality.services.reliability import claim_slots
+from labeling.services.claim_gates import claim_closed
 from labeling.states import (
     ASSIGNMENT_HOLDS_ITEM,
     AssignmentStatus,
@@ -60,7 +60,7 @@ _OPEN_HEAD = f"""
 _LOCK_HEAD = "    FOR NO KEY UPDATE OF item SKIP LOCKED\n"
 _QUEUE_HEAD = "SELECT item.id, item.priority" + _OPEN_HEAD + _LOCK_HEAD
 # A job with gold: its gold items this worker's gate lets in (a hash of worker and item,
-# see services/gold.py) sit in the same queue order as the open items (priority, then
+# see quality/services/gold.py) sit in the same queue order as the open items (priority, then
 # place: an open item's place is its id, a gold item's its queue_position or id), and the
 # claim takes whichever comes first. Every claim of the job runs this one statement, so a
 # gold lease costs what an ordinary one does and arrives in the same order.

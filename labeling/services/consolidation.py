@@ -8,8 +8,8 @@ from labeling.consolidation import get_strategy
 from labeling.consolidation.base import MISSING
 from labeling.events import item_consolidated, publish_on_commit
 from labeling.models import Annotation, ConsolidatedLabel, Item
-from labeling.services.quality import JobRules, multilabel_answer_reliability
-from labeling.services.quality_scoring import item_score
+from labeling.quality.services.reliability import JobRules, multilabel_answer_reliability
+from labeling.quality.services.scoring import item_score
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import is_structured

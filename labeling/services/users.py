@@ -13,7 +13,7 @@ from django.db import transaction
 
 from labeling.errors import Conflict, ValidationFailed
 from labeling.models import ApiToken, Role, Team, User
-from labeling.services.teams import team_member_add
+from labeling.workforces.services.teams import team_member_add
 
 TOKEN_BYTES = 20  # 40 hex characters, as DRF's tokens
 

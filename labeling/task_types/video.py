@@ -26,7 +26,7 @@ from django.conf import settings
 
 from labeling.consolidation.boxes import consolidate_boxes
 from labeling.consolidation.tracks import consolidate_tracks, interpolate
-from labeling.services.video_frames import VIDEO_SUFFIXES, video_extract_frames, video_probe
+from labeling.data.services.video_frames import VIDEO_SUFFIXES, video_extract_frames, video_probe
 from labeling.task_types import answer_fields as f
 from labeling.task_types.base import (
     AnswerProblem,

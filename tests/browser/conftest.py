@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from labeling.selectors_templates import custom_template_version
 from labeling.services.jobs import job_start
-from labeling.services.templates import custom_template_create, job_template_set
+from labeling.task_ui.selectors import custom_template_version
+from labeling.task_ui.services.templates import custom_template_create, job_template_set
 from tests.conftest import import_lines
 
 # Playwright's sync API keeps an event loop running in this thread; the ORM calls that the

@@ -14,11 +14,11 @@ from PIL import Image
 
 from labeling.models import Annotation
 from tests.browser.test_image_annotation import click, drag, open_task
-from tests.task_types.helpers import image_job, write_image
-from tests.templates_custom.test_managed_style_templates import (
+from tests.labeling.task_ui.test_managed_style_templates import (
     DRAWING_SAMPLE,
     DRAWING_TEMPLATES,
 )
+from tests.task_types.helpers import image_job, write_image
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

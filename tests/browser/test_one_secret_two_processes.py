@@ -136,7 +136,7 @@ def test_a_session_and_a_signed_link_hold_across_two_web_processes(browser, two_
         env,
         "shell",
         "-c",
-        "from labeling.templates_custom.media import grant_read_access as g; print(g('probe.png'))",
+        "from labeling.task_ui.media import grant_read_access as g; print(g('probe.png'))",
     ).splitlines()[-1]
     assert link.startswith("/api/v1/media/signed/")
     for _ in range(SIGNED_LINK_FETCHES):

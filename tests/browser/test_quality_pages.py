@@ -5,11 +5,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from labeling.models import ConsolidatedLabel
+from labeling.quality.services.gold import gold_items_add
+from labeling.quality.services.reliability import job_quality_configure, job_quality_reestimate
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
-from labeling.services.gold import gold_items_add
 from labeling.services.jobs import job_start
-from labeling.services.quality import job_quality_configure, job_quality_reestimate
 from tests.browser.test_labeling_flow import sign_in
 from tests.conftest import import_lines
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from labeling.models import CustomTemplateVersion, JobTemplate
-from labeling.services.templates import custom_template_create
+from labeling.task_ui.services.templates import custom_template_create
 from tests.browser.test_labeling_flow import sign_in
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from labeling.services.workforces import job_grant, vendor_create
+from labeling.workforces.services.workforces import job_grant, vendor_create
 from tests.browser.test_labeling_flow import sign_in
 
 if TYPE_CHECKING:

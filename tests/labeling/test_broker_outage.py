@@ -23,7 +23,7 @@ from django.utils import timezone
 from config.celery import app as celery_app
 from labeling.management.commands.serve import worker_command
 from labeling.models import Annotation, ConsolidatedLabel, JobQualityEstimate
-from labeling.services.quality import REESTIMATE_TASK
+from labeling.quality.services.reliability import REESTIMATE_TASK
 from tests.conftest import client_for
 from tests.labeling.outage_tasks import SLOW_TASK
 

@@ -17,10 +17,10 @@ from django.core.cache import cache
 from django.db import connection
 
 from config.celery import app as celery_app
+from labeling.data.services.imports import import_stage_manifest
 from labeling.models import ImportRun, Item, JobQualityEstimate
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
-from labeling.services.imports import import_stage_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 60

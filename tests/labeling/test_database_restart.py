@@ -34,7 +34,7 @@ UP_WITHIN_SECONDS = 60
 SEED = """
 from labeling.models import Role
 from labeling.services.jobs import job_create, job_start
-from labeling.services.teams import team_create
+from labeling.workforces.services.teams import team_create
 from labeling.services.users import user_create
 from tests.conftest import import_lines
 manager, _, _ = user_create(username="m", password="pw-manager-1", role=Role.MANAGER)

@@ -9,10 +9,15 @@ from PIL import Image
 
 from labeling.models import Job, Team
 from labeling.services.assignments import assignment_claim
-from labeling.services.teams import team_create
 from labeling.services.users import user_create
 from labeling.states import JobStatus
-from labeling.task_ui import MAX_TASK_HTML_CHARS, TaskRenderError, render_template, task_environment
+from labeling.task_ui.rendering import (
+    MAX_TASK_HTML_CHARS,
+    TaskRenderError,
+    render_template,
+    task_environment,
+)
+from labeling.workforces.services.teams import team_create
 from tests.conftest import client_for, import_lines
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
 from labeling.task_types import get_task_type
 from labeling.task_types.base import AnswerProblem
-from labeling.task_ui import render_task
+from labeling.task_ui.rendering import render_task
 from tests.task_types.helpers import image_job, manifest, work, write_image
 
 LABELS = ["cat", "dog", "bird"]

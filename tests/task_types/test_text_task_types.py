@@ -12,7 +12,7 @@ from labeling.services.assignments import assignment_claim
 from labeling.services.jobs import job_start
 from labeling.task_types import get_task_type
 from labeling.task_types.base import AnswerProblem, SourceProblem
-from labeling.task_ui import render_task
+from labeling.task_ui.rendering import render_task
 from tests.conftest import client_for, import_lines
 
 pytestmark = pytest.mark.django_db

@@ -16,8 +16,8 @@ from django.core import signing
 from django.core.management import call_command
 
 from labeling.models import Role, TeamKind
-from labeling.services.teams import team_create
 from labeling.services.users import user_create
+from labeling.workforces.services.teams import team_create
 from tests.conftest import client_for
 from workflows.crypto import secret_decrypt
 from workflows.models import AccessKey, HumanLoop

@@ -1,6 +1,6 @@
 """What the flow list shows: everything to managers, only the basics to labelers (issue 12)."""
 
-from labeling.services.teams import team_create
+from labeling.workforces.services.teams import team_create
 from tests.conftest import client_for
 
 # A webhook URL may carry a secret in its query (credentials in the authority are refused).

@@ -10,8 +10,8 @@ from django.utils import timezone
 from labeling.models import Assignment, ConsolidatedLabel, Item, Job, Role
 from labeling.selectors import labeler_job_list
 from labeling.services.jobs import jobs_complete_finished
-from labeling.services.teams import team_create
 from labeling.services.users import user_create
+from labeling.workforces.services.teams import team_create
 from tests.conftest import client_for
 from workflows.models import HumanLoop, HumanLoopStatusChange, Prediction, WebhookDelivery
 from workflows.services.loops import human_loops_sweep

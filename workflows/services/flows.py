@@ -11,8 +11,12 @@ from labeling.errors import Conflict, ValidationFailed
 from labeling.models import CustomTemplateVersion, Job, Team, User
 from labeling.outbound import OutboundRefused, outbound_check_url
 from labeling.services.jobs import job_create, job_transition
-from labeling.services.templates import custom_template_create, job_template_set, template_check
 from labeling.states import JobStatus
+from labeling.task_ui.services.templates import (
+    custom_template_create,
+    job_template_set,
+    template_check,
+)
 from workflows.conditions import ConditionProblem, validate_conditions
 from workflows.models import NAME_MAX_CHARS, NAME_PATTERN, Flow
 from workflows.states import FlowStatus

@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from labeling.errors import QuorumError
 from labeling.models import Role, Team
-from labeling.services.teams import team_create
 from labeling.services.users import api_token_issue, user_create
+from labeling.workforces.services.teams import team_create
 
 
 class Command(BaseCommand):

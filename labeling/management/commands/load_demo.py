@@ -11,11 +11,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from PIL import Image, ImageDraw
 
+from labeling.data.services.imports import import_run, import_stage_manifest
 from labeling.models import Job, Role, Team
-from labeling.services.imports import import_run, import_stage_manifest
 from labeling.services.jobs import job_create, job_start
-from labeling.services.teams import team_create
 from labeling.services.users import user_create
+from labeling.workforces.services.teams import team_create
 
 DEMO_DIR = Path(__file__).resolve().parent.parent.parent / "demo"
 MANAGER = ("manager", "quorum-manager")

@@ -15,7 +15,7 @@ from labeling.models import Assignment, ConsolidatedLabel, Item
 from labeling.selectors import job_progress
 from labeling.services.assignments import assignment_claim
 from labeling.states import ItemStatus
-from labeling.task_ui import render_task
+from labeling.task_ui.rendering import render_task
 from tests.active_learning.conftest import humans_label
 
 

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from labeling.services.jobs import job_stop
-from labeling.services.teams import team_create
+from labeling.workforces.services.teams import team_create
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db

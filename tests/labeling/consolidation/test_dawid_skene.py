@@ -6,7 +6,7 @@ import pytest
 from labeling.consolidation import DawidSkene, MajorityVote, OneCoin, get_strategy
 from labeling.consolidation.base import MISSING
 from labeling.consolidation.dawid_skene import WarmStart, dawid_skene, posteriors_from_confusions
-from labeling.quality.simulation import fixed_overlap_answers, make_crowd
+from labeling.quality.math.simulation import fixed_overlap_answers, make_crowd
 
 
 def _accuracy(labels, truth):

@@ -9,10 +9,10 @@ import pytest
 from labeling.consolidation.multilabel import MULTILABEL_EM
 from labeling.consolidation.multilabel_em import LabelReliability
 from labeling.models import ConsolidatedLabel, Job, JobQualityEstimate, WorkerQuality
+from labeling.quality.tasks import quality_reestimate_task
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
 from labeling.task_types import get_task_type
-from labeling.tasks import quality_reestimate_task
 
 LABELS = ["a", "b", "c"]
 # One reliable worker says {a}; two barely-better-than-chance workers say {b}.

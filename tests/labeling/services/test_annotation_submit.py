@@ -11,8 +11,8 @@ from labeling.selectors import job_progress
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
 from labeling.services.jobs import job_stop
-from labeling.services.teams import team_member_remove
 from labeling.states import AssignmentStatus, ItemStatus, JobStatus
+from labeling.workforces.services.teams import team_member_remove
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ from labeling.services.assignments import (
     assignment_skip,
     assignments_expire_due,
 )
-from labeling.services.teams import team_create
 from labeling.states import AssignmentStatus
+from labeling.workforces.services.teams import team_create
 
 pytestmark = pytest.mark.django_db
 

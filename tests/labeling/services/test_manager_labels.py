@@ -7,8 +7,8 @@ from django.test import Client
 
 from labeling.errors import ValidationFailed
 from labeling.models import ConsolidatedLabel, GoldItem, Item
-from labeling.services.gold import gold_item_mark, gold_items_add
-from labeling.services.quality import consolidated_label_set_final
+from labeling.quality.services.gold import gold_item_mark, gold_items_add
+from labeling.quality.services.reliability import consolidated_label_set_final
 from tests.task_types.helpers import export, image_job, manifest, work, write_image
 
 pytestmark = pytest.mark.django_db

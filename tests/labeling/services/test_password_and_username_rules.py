@@ -9,9 +9,9 @@ from rest_framework.test import APIClient
 from labeling.errors import ValidationFailed
 from labeling.management.commands.load_demo import LABELERS, MANAGER
 from labeling.models import Role, TeamInvitation, TeamKind, User
-from labeling.services.teams import team_create
 from labeling.services.users import password_check, user_create
-from labeling.services.workforces import vendor_create
+from labeling.workforces.services.teams import team_create
+from labeling.workforces.services.workforces import vendor_create
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db

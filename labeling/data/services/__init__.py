@@ -1,0 +1,1 @@
+"""Writes of data in and out: import runs, their leases, the manifest reader, video frames."""

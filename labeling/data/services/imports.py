@@ -1,0 +1,608 @@
+"""Importing items: stage the upload in the request, check and store it in a Celery task.
+
+A run reads its file twice. The first pass checks every line (or image) and reports each bad
+one with its line number and reason; if any is bad, nothing is stored. The second pass
+stores every item in one transaction (``COPY`` on PostgreSQL), so a failed import leaves
+nothing half-written. Progress goes to the cache, where the web process reads it.
+
+A run is held by its worker under a lease (``import_leases``). A worker killed while storing
+leaves nothing stored (its transaction dies with it), so running the import again from the
+start is safe; the sweeper does so, or fails the run after QUORUM_IMPORT_MAX_ATTEMPTS.
+"""
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
+
+from labeling.after_commit import on_commit_safely, run_safely
+from labeling.data.services.import_leases import (
+    ImportLease,
+    LeaseLost,
+    import_lease_claim,
+    pause_for_fault_tests,
+)
+from labeling.data.services.import_reader import (
+    BAD_UTF8,
+    ManifestProblem,
+    is_json_array,
+    json_array_elements,
+    json_lines,
+    nesting_problem,
+)
+from labeling.errors import Conflict, ValidationFailed
+from labeling.events import import_finished, publish_on_commit
+from labeling.models import ImportKind, ImportRun, Job, User
+from labeling.states import ImportStatus, JobStatus
+from labeling.task_types import get_task_type
+from labeling.task_types.base import SourceProblem
+
+logger = logging.getLogger(__name__)
+
+IMPORT_RUN_TASK = "labeling.import_run"
+MAX_ERRORS_KEPT = 100
+PROGRESS_EVERY_LINES = 20_000
+INSERT_BATCH_SIZE = 5_000
+ANALYZE_AFTER_ITEMS = 10_000
+SWEEP_BATCH_SIZE = 100
+IMAGE_FORMATS = {
+    "JPEG": "jpg",
+    "PNG": "png",
+    "GIF": "gif",
+    "WEBP": "webp",
+    "BMP": "bmp",
+    "TIFF": "tif",
+}
+CHUNK_BYTES = 1 << 20
+
+
+class ImportProblem(Exception):
+    """Raised inside a run to fail it with a message (bad lines are collected, not raised)."""
+
+
+def _staging_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _check_job_accepts_items(job: Job) -> None:
+    if job.status not in (JobStatus.DRAFT, JobStatus.IN_PROGRESS):
+        raise Conflict(
+            f"a {job.get_status_display().lower()} job takes no more items", code="job_closed"
+        )
+
+
+def progress_key(import_id: int) -> str:
+    return f"import-progress:{import_id}"
+
+
+def _enqueue(run: ImportRun) -> None:
+    # By name: the task module imports this one, never the other way.
+    # Never fails the upload: a run whose message was lost is sent again by the periodic sweep.
+    on_commit_safely(
+        current_app.signature(IMPORT_RUN_TASK, args=(run.pk,)).delay,
+        what=f"enqueueing import {run.pk}",
+    )
+
+
+def import_stage_manifest(
+    *, job: Job, created_by: User, chunks: Iterable[bytes], original_name: str = ""
+) -> ImportRun:
+    """Write an uploaded manifest (JSON Lines or a JSON array) to disk and queue its run."""
+    _check_job_accepts_items(job)
+    path = _staging_dir() / f"{uuid.uuid4().hex}.jsonl"
+    size = 0
+    try:
+        with path.open("wb") as out:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > settings.QUORUM_IMPORT_MAX_BYTES:
+                    raise ValidationFailed(
+                        f"the manifest is larger than {settings.QUORUM_IMPORT_MAX_BYTES} bytes",
+                        code="too_large",
+                    )
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if size == 0:
+        path.unlink(missing_ok=True)
+        raise ValidationFailed("the manifest is empty", code="empty")
+    with transaction.atomic():
+        run = ImportRun.objects.create(
+            job=job,
+            kind=ImportKind.MANIFEST,
+            staged_path=str(path),
+            original_name=original_name[:255],
+            total_bytes=size,
+            created_by=created_by,
+            lease_expires_at=_resend_at(timezone.now()),
+        )
+        _enqueue(run)
+    return run
+
+
+def import_stage_images(*, job: Job, created_by: User, files: list[Any]) -> ImportRun:
+    """Write uploaded image files to a staging folder and queue their check and import."""
+    _check_job_accepts_items(job)
+    if get_task_type(job.task_type).media != "image":
+        raise ValidationFailed(f"a {job.task_type} job takes no images; import a manifest")
+    if not files:
+        raise ValidationFailed("no files were uploaded", code="empty")
+    folder = _staging_dir() / uuid.uuid4().hex
+    folder.mkdir()
+    names = []
+    total = 0
+    try:
+        for position, upload in enumerate(files, start=1):
+            if upload.size > settings.QUORUM_IMAGE_MAX_BYTES:
+                raise ValidationFailed(
+                    f"{upload.name}: {upload.size} bytes is over the limit of "
+                    f"{settings.QUORUM_IMAGE_MAX_BYTES}",
+                    code="too_large",
+                    details={"file": upload.name},
+                )
+            staged = folder / f"{position:06d}"
+            with staged.open("wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
+            total += upload.size
+            names.append(upload.name)
+        (folder / "names.json").write_text(json.dumps(names))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    with transaction.atomic():
+        run = ImportRun.objects.create(
+            job=job,
+            kind=ImportKind.IMAGES,
+            staged_path=str(folder),
+            original_name=f"{len(names)} image(s)",
+            total_bytes=total,
+            created_by=created_by,
+            lease_expires_at=_resend_at(timezone.now()),
+        )
+        _enqueue(run)
+    return run
+
+
+# --- The run --------------------------------------------------------------------------------
+
+
+def import_run(*, import_id: int) -> ImportRun | None:
+    """Check and store one staged import. Idempotent: a finished run, or one another worker
+    holds, is left alone; one whose worker was lost is queued again (or failed) first."""
+    import_recover(import_id=import_id)  # a message redelivered after its worker died
+    lease = import_lease_claim(import_id=import_id)
+    run = ImportRun.objects.select_related("job").filter(pk=import_id).first()
+    if run is None:
+        logger.warning("import %s does not exist (deleted?); nothing to run", import_id)
+        return None
+    if lease is None:
+        return run
+    try:
+        with lease.heartbeat():
+            _check_job_accepts_items(run.job)
+            if run.kind == ImportKind.MANIFEST:
+                _run_manifest(run, lease)
+            else:
+                _run_images(run, lease)
+    except LeaseLost:
+        logger.warning("import %s lost its lease; another worker runs it", import_id)
+        run.refresh_from_db()
+    except (ImportProblem, Conflict) as exc:
+        _finish_failed(run, lease, str(exc))
+    except Exception:
+        logger.exception("import %s failed", import_id)
+        _finish_failed(run, lease, "the import failed on the server; see its log")
+    return run
+
+
+def _finish_failed(run: ImportRun, lease: ImportLease, message: str) -> None:
+    try:
+        _finish(run, ImportStatus.FAILED, lease=lease, message=message)
+    except LeaseLost:
+        logger.warning("import %s lost its lease; its failure is not recorded", run.pk)
+        run.refresh_from_db()
+
+
+def _finish(run: ImportRun, status: str, *, lease: ImportLease, message: str = "") -> None:
+    """End the run, if this worker's lease still holds it (else raise LeaseLost)."""
+    if status == ImportStatus.SUCCEEDED and run.attempts > 1:
+        message = message or f"stored on attempt {run.attempts}, after a worker was lost"
+    run.status = status
+    run.message = message[:500]
+    run.finished_at = timezone.now()
+    ended = lease.held().update(
+        status=status,
+        message=run.message,
+        finished_at=run.finished_at,
+        errors=run.errors,
+        error_count=run.error_count,
+        lines_read=run.lines_read,
+        items_created=run.items_created,
+        processed_bytes=run.processed_bytes,
+        lease_token="",
+        lease_expires_at=None,
+        phase="",
+    )
+    if not ended:
+        raise LeaseLost(f"import {run.pk} was taken over before it ended")
+    run.lease_token, run.lease_expires_at, run.phase = "", None, ""
+    _ended(run, status)
+
+
+def _ended(run: ImportRun, status: str) -> None:
+    """After a run ended (on commit): its progress and staged files go, subscribers hear."""
+    staged = Path(run.staged_path)
+
+    def clean_up() -> None:
+        # Progress lives in the cache: a cache outage loses it, never the import's outcome.
+        run_safely(
+            lambda: cache.delete(progress_key(run.pk)), what=f"clearing import {run.pk}'s progress"
+        )
+        if staged.is_dir():
+            shutil.rmtree(staged, ignore_errors=True)
+        else:
+            staged.unlink(missing_ok=True)
+
+    # On commit: a worker killed before its store commits must leave the staged file for
+    # the run that follows.
+    on_commit_safely(clean_up, what=f"cleaning up import {run.pk}")
+    publish_on_commit(import_finished, job_id=run.job_id, import_id=run.pk, status=status)
+
+
+# --- Runs whose worker was lost -------------------------------------------------------------
+
+
+def _resend_at(now) -> Any:
+    return now + timedelta(seconds=settings.QUORUM_IMPORT_RESEND_AFTER_SECONDS)
+
+
+def import_recover(*, import_id: int, now=None) -> str:
+    """Deal with a run whose lease ran out: queue it again, or fail it after the last attempt.
+
+    A queued run whose time to start has passed had its message lost (a broker restart):
+    it is sent again. Returns what was done: "rerun", "failed", "resent" or "" (nothing).
+    """
+    now = now or timezone.now()
+    run = (
+        ImportRun.objects.filter(pk=import_id, lease_expires_at__lt=now)
+        .only("id", "job_id", "status", "attempts", "lease_token", "phase", "staged_path")
+        .first()
+    )
+    if run is None:
+        return ""
+    if run.status == ImportStatus.QUEUED:
+        resent = ImportRun.objects.filter(
+            pk=run.pk, status=ImportStatus.QUEUED, lease_expires_at__lt=now
+        ).update(lease_expires_at=_resend_at(now))
+        if resent:
+            _enqueue(run)
+        return "resent" if resent else ""
+    if run.status != ImportStatus.RUNNING:
+        return ""
+    lost = ImportRun.objects.filter(
+        pk=run.pk,
+        status=ImportStatus.RUNNING,
+        lease_token=run.lease_token,
+        lease_expires_at__lt=now,
+    )
+    doing = run.phase or "running"
+    attempts = settings.QUORUM_IMPORT_MAX_ATTEMPTS
+    if run.attempts >= attempts:
+        message = (
+            f"the worker was lost {run.attempts} time(s), the last while {doing}; nothing was "
+            "imported — import the file again"
+        )
+        with transaction.atomic():
+            if not lost.update(
+                status=ImportStatus.FAILED,
+                message=message,
+                finished_at=now,
+                lease_token="",
+                lease_expires_at=None,
+                phase="",
+            ):
+                return ""
+            _ended(run, ImportStatus.FAILED)
+        logger.warning("import %s failed: %s", run.pk, message)
+        return "failed"
+    message = (
+        f"the worker was lost while {doing} (attempt {run.attempts} of {attempts}); "
+        "running it again from the start"
+    )
+    with transaction.atomic():
+        if not lost.update(
+            status=ImportStatus.QUEUED,
+            message=message,
+            lease_token="",
+            lease_expires_at=_resend_at(now),
+            phase="",
+        ):
+            return ""
+        _enqueue(run)
+    logger.warning("import %s: %s", run.pk, message)
+    return "rerun"
+
+
+def imports_sweep(*, now=None) -> dict[str, int]:
+    """Periodic: run again (or fail) imports whose worker was lost; resend lost messages."""
+    now = now or timezone.now()
+    due = list(
+        ImportRun.objects.filter(
+            status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING], lease_expires_at__lt=now
+        )
+        .order_by("lease_expires_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH_SIZE]
+    )
+    counts = {"rerun": 0, "failed": 0, "resent": 0}
+    for import_id in due:
+        done = import_recover(import_id=import_id, now=now)
+        if done:
+            counts[done] += 1
+    return counts
+
+
+def _report(run: ImportRun, phase: str, done: int, total: int) -> None:
+    progress = {"phase": phase, "done": done, "total": total}
+    run_safely(
+        lambda: cache.set(progress_key(run.pk), progress, 3600),
+        what=f"reporting import {run.pk}'s progress",
+    )
+
+
+def _record_error(run: ImportRun, where: dict[str, Any], reason: str) -> None:
+    run.error_count += 1
+    if len(run.errors) < MAX_ERRORS_KEPT:
+        run.errors.append({**where, "reason": reason})
+
+
+def _manifest_lines(path: Path) -> Iterator[tuple[int, int, str]]:
+    """Yield (line number, bytes read so far, text) of each item of a staged manifest.
+
+    A file whose first character is ``[`` is a JSON array, read as a stream: element N is
+    "line" N. Raises ManifestProblem where an array cannot be read on.
+    """
+    with path.open("rb") as handle:
+        if is_json_array(handle):
+            yield from json_array_elements(handle)
+        else:
+            yield from json_lines(handle)
+
+
+def _check_line(text: str, task_type, reserved: tuple[str, str]) -> str | None:
+    if text == BAD_UTF8:
+        return "the line is not valid UTF-8"
+    too_deep = nesting_problem(text)  # before parsing: the parser would recurse that deep
+    if too_deep:
+        return too_deep
+    try:
+        line = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"not valid JSON ({exc.msg} at column {exc.colno})"
+    if not isinstance(line, dict):
+        return f"a line must be a JSON object, not {type(line).__name__}"
+    for key in reserved:
+        if key in line:
+            return f'the line already has a "{key}" key, which this job writes'
+    try:
+        task_type.check_source(line)
+        if task_type.media == "image":
+            _check_local_image_ref(line["source-ref"])
+    except SourceProblem as exc:
+        return str(exc)
+    return None
+
+
+def _check_local_image_ref(ref: str) -> None:
+    if "://" in ref:
+        return  # a URL: the browser fetches it; nothing to check here
+    path = Path(settings.MEDIA_ROOT) / ref
+    if not path.is_file():
+        raise SourceProblem(f'"source-ref" {ref!r} is not a file in the media folder')
+    _check_image_file(path)
+
+
+def _check_image_file(path: Path) -> str:
+    """Check an image with Pillow; return its file extension, or raise SourceProblem."""
+    size = path.stat().st_size
+    if size > settings.QUORUM_IMAGE_MAX_BYTES:
+        raise SourceProblem(f"{size} bytes is over the limit of {settings.QUORUM_IMAGE_MAX_BYTES}")
+    try:
+        with Image.open(path) as image:
+            image_format = image.format
+            width, height = image.size
+            if width * height > settings.QUORUM_IMAGE_MAX_PIXELS:
+                raise SourceProblem(
+                    f"{width}x{height} is {width * height} pixels, over the limit of "
+                    f"{settings.QUORUM_IMAGE_MAX_PIXELS}"
+                )
+            image.verify()
+    except SourceProblem:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise SourceProblem(f"not an image Pillow can read ({exc.__class__.__name__})") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise SourceProblem(f"a damaged image ({exc})") from None
+    if image_format not in IMAGE_FORMATS:
+        raise SourceProblem(
+            f"{image_format} images are not accepted; use {', '.join(IMAGE_FORMATS)}"
+        )
+    return IMAGE_FORMATS[image_format]
+
+
+def _run_manifest(run: ImportRun, lease: ImportLease) -> None:
+    job = run.job
+    task_type = get_task_type(job.task_type)
+    # The keys the export writes (segmentation's is "<name>-ref", the managed service's).
+    written = job.label_attribute_name + getattr(task_type, "manifest_attribute_suffix", "")
+    reserved = (written, f"{written}-metadata")
+    path = Path(run.staged_path)
+    if not path.is_file():
+        raise ImportProblem("the staged file is gone; import the file again")
+    count = 0
+    try:
+        for number, read, text in _manifest_lines(path):
+            problem = _check_line(text, task_type, reserved)
+            if problem:
+                _record_error(run, {"line": number}, problem)
+            count += 1
+            if count % PROGRESS_EVERY_LINES == 0:
+                lease.check()
+                _report(run, "checking", read, run.total_bytes)
+    except ManifestProblem as exc:  # an array that cannot be read past this element
+        _record_error(run, {"line": exc.number}, exc.reason)
+        count = max(count, exc.number)
+    run.lines_read = count
+    run.processed_bytes = run.total_bytes
+    if run.error_count:
+        raise ImportProblem(
+            f"{run.error_count} bad line(s) of {count}; nothing was imported — fix them and "
+            "import again"
+        )
+    if count == 0:
+        raise ImportProblem("the manifest has no items")
+    lease.enter_phase("storing")
+    _report(run, "storing", 0, count)
+    texts: Iterable[str] = (text for _, _, text in _manifest_lines(path))
+    prepare = getattr(task_type, "prepare_source", None)
+    if prepare is not None:  # e.g. a video's frames are extracted here, in the worker
+        texts = (_prepared(prepare, text) for text in texts)
+    with transaction.atomic():
+        stored = _insert_items(run, _watched(texts, lease, count), count)
+        Job.objects.filter(pk=job.pk).update(items_total=F("items_total") + stored)
+        run.items_created = stored
+        _finish(run, ImportStatus.SUCCEEDED, lease=lease)
+    _refresh_item_statistics(stored)
+
+
+def _watched(texts: Iterable[str], lease: ImportLease, total: int) -> Iterator[str]:
+    """The texts, stopping once the lease is lost (and pausing midway in fault tests)."""
+    for number, text in enumerate(texts, start=1):
+        if number % PROGRESS_EVERY_LINES == 0:
+            lease.check()
+        if number == total // 2 + 1:
+            pause_for_fault_tests()
+        yield text
+
+
+def _prepared(prepare, text: str) -> str:
+    line = json.loads(text)
+    ready = prepare(line)
+    return text if ready is line else json.dumps(ready, ensure_ascii=False, separators=(",", ":"))
+
+
+def _run_images(run: ImportRun, lease: ImportLease) -> None:
+    folder = Path(run.staged_path)
+    if not (folder / "names.json").is_file():
+        raise ImportProblem("the staged files are gone; upload them again")
+    names = json.loads((folder / "names.json").read_text())
+    extensions = []
+    for position, name in enumerate(names, start=1):
+        try:
+            extensions.append(_check_image_file(folder / f"{position:06d}"))
+        except SourceProblem as exc:
+            _record_error(run, {"file": name, "line": position}, str(exc))
+        _report(run, "checking", position, len(names))
+        lease.check()
+    run.lines_read = len(names)
+    if run.error_count:
+        raise ImportProblem(f"{run.error_count} bad file(s) of {len(names)}; nothing was imported")
+    lease.enter_phase("storing")
+    target = Path(settings.MEDIA_ROOT) / "jobs" / str(run.job_id)
+    target.mkdir(parents=True, exist_ok=True)
+    moved: list[Path] = []
+    lines = []
+    try:
+        for position, (name, extension) in enumerate(zip(names, extensions, strict=True), start=1):
+            # Named after the (random) staging folder, and linked, not moved: a run after a
+            # lost worker finds its staged files and writes the same names again.
+            final = target / f"{folder.name}-{position:06d}.{extension}"
+            _place(folder / f"{position:06d}", final)
+            moved.append(final)
+            relative = final.relative_to(settings.MEDIA_ROOT).as_posix()
+            lines.append(
+                json.dumps(
+                    {"source-ref": relative, "file-name": name},
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                )
+            )
+        with transaction.atomic():
+            stored = _insert_items(run, _watched(lines, lease, len(lines)), len(lines))
+            Job.objects.filter(pk=run.job_id).update(items_total=F("items_total") + stored)
+            run.items_created = stored
+            _finish(run, ImportStatus.SUCCEEDED, lease=lease)
+        _refresh_item_statistics(stored)
+    except LeaseLost:
+        raise  # the worker that holds the run now uses the same files
+    except BaseException:
+        for path in moved:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _place(staged: Path, final: Path) -> None:
+    final.unlink(missing_ok=True)
+    try:
+        os.link(staged, final)
+    except OSError:  # another file system: copy
+        shutil.copyfile(staged, final)
+
+
+def _refresh_item_statistics(stored: int) -> None:
+    """After a large import, let PostgreSQL's planner see the new rows now.
+
+    Autovacuum would get there later, or never where it is off; until then the planner
+    guesses from stale figures. ANALYZE samples a fixed number of rows: about a second at
+    most, in the worker, after the items are committed.
+    """
+    if connection.vendor == "postgresql" and stored >= ANALYZE_AFTER_ITEMS:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE labeling_item")
+
+
+def _insert_items(run: ImportRun, texts: Iterable[str], total: int) -> int:
+    """Insert one item per JSON text, in order, inside the caller's transaction."""
+    columns = "(job_id, data, priority, status, taken, answers, import_run_id)"
+    stored = 0
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            copy_sql = f"COPY labeling_item {columns} FROM STDIN"
+            with cursor.cursor.copy(copy_sql) as copy:
+                for text in texts:
+                    copy.write_row((run.job_id, text, 0, "open", 0, 0, run.pk))
+                    stored += 1
+                    if stored % PROGRESS_EVERY_LINES == 0:
+                        _report(run, "storing", stored, total)
+        return stored
+    sql = f"INSERT INTO labeling_item {columns} VALUES (%s, %s, 0, 'open', 0, 0, %s)"
+    batch: list[tuple[int, str, int]] = []
+    with connection.cursor() as cursor:
+        for text in texts:
+            batch.append((run.job_id, text, run.pk))
+            if len(batch) == INSERT_BATCH_SIZE:
+                cursor.executemany(sql, batch)
+                stored += len(batch)
+                batch.clear()
+                if stored % PROGRESS_EVERY_LINES == 0:
+                    _report(run, "storing", stored, total)
+        if batch:
+            cursor.executemany(sql, batch)
+            stored += len(batch)
+    return stored

@@ -1,0 +1,39 @@
+"""The models of the labeling app, one module per sub-domain; one app, so no table moved."""
+
+from labeling.models.core import (  # noqa: F401
+    MAX_WORKERS_PER_ITEM,
+    Annotation,
+    ApiToken,
+    Assignment,
+    ConsolidatedLabel,
+    ConsolidationMethod,
+    Item,
+    Job,
+    JobCounter,
+    JobStatusChange,
+    Role,
+    User,
+)
+from labeling.models.data import (  # noqa: F401
+    ImportKind,
+    ImportRun,
+)
+from labeling.models.quality import (  # noqa: F401
+    GoldItem,
+    GoldPurpose,
+    JobQualityEstimate,
+    WorkerQuality,
+)
+from labeling.models.task_ui import (  # noqa: F401
+    CustomTemplate,
+    CustomTemplateVersion,
+    JobTemplate,
+)
+from labeling.models.workforces import (  # noqa: F401
+    Earning,
+    Qualification,
+    Team,
+    TeamInvitation,
+    TeamKind,
+    TeamMembership,
+)

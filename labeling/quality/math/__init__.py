@@ -1,0 +1,1 @@
+"""The pure math of label quality: agreement, adaptive overlap, simulated crowds."""

@@ -1,0 +1,79 @@
+"""Reads of label quality for the console and the API: estimates, workers, hot spots."""
+
+from django.db.models import Count, Sum
+
+from labeling.models import ConsolidatedLabel, GoldItem, Job, JobQualityEstimate, WorkerQuality
+from labeling.quality.services.reliability import FIXED_METHODS
+
+HOT_SPOTS_LIMIT = 50
+
+
+def job_quality_estimate(*, job: Job) -> JobQualityEstimate | None:
+    return JobQualityEstimate.objects.filter(job_id=job.pk).first()
+
+
+def job_worker_quality(*, job: Job) -> list[dict]:
+    rows = (
+        WorkerQuality.objects.filter(job_id=job.pk)
+        .select_related("worker")
+        .order_by("estimated_accuracy", "worker__username")
+    )
+    return [
+        {
+            "worker_id": row.worker_id,
+            "username": row.worker.username,
+            "answers": row.answers,
+            "estimated_accuracy": row.estimated_accuracy,
+            "confusion": row.confusion,
+            "label_reliability": row.label_reliability,
+            "agreement": row.agreement,
+            "gold_answers": row.gold_answers,
+            "gold_correct": row.gold_correct,
+            "gold_accuracy": row.gold_accuracy,
+            "paused": row.paused,
+            "paused_reason": row.paused_reason,
+        }
+        for row in rows
+    ]
+
+
+def job_answers_saved(*, job: Job) -> dict[str, int]:
+    """Answers spent on labeled items against what fixed overlap (the maximum) would spend."""
+    spent = (
+        ConsolidatedLabel.objects.filter(job_id=job.pk, human_annotated=True)
+        .exclude(method="gold")
+        .aggregate(items=Count("id"), answers=Sum("answers_count"))
+    )
+    items, answers = spent["items"] or 0, spent["answers"] or 0
+    fixed = items * job.workers_per_item
+    return {
+        "items_labeled": items,
+        "answers_spent": answers,
+        "answers_at_fixed_overlap": fixed,
+        "answers_saved": max(fixed - answers, 0),
+    }
+
+
+def job_hot_spots(*, job: Job, limit: int = HOT_SPOTS_LIMIT) -> list[dict]:
+    """The labeled items with the lowest confidence: where workers disagree most."""
+    rows = (
+        ConsolidatedLabel.objects.filter(job_id=job.pk)
+        .exclude(method__in=FIXED_METHODS)
+        .select_related("item")
+        .order_by("confidence", "item_id")[:limit]
+    )
+    return [
+        {
+            "item_id": row.item_id,
+            "data": row.item.data,
+            "label": row.label,
+            "confidence": row.confidence,
+            "method": row.method,
+            "answers": row.answers_count,
+        }
+        for row in rows
+    ]
+
+
+def job_gold_count(*, job: Job) -> int:
+    return GoldItem.objects.filter(job_id=job.pk).count()

@@ -1,0 +1,1 @@
+"""Writes of label quality: reliability estimation, gold, scoring, the submit hooks."""

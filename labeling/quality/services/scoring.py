@@ -1,0 +1,119 @@
+"""Scoring one item in the submit path with the stored worker estimates (no EM in a request).
+
+``item_score`` gives the label an item gets when it is consolidated (majority vote until a
+re-estimation picked EM for the job, then the posterior under the stored confusion matrices);
+``item_stop_confidence`` gives the posterior adaptive overlap's stop rule reads, under the
+stored estimates whatever the job's method (``labeling/quality/math/adaptive.py``).
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from labeling.models import Annotation, ConsolidationMethod, JobQualityEstimate, WorkerQuality
+from labeling.quality.math.adaptive import WorkerEstimates, item_posteriors
+from labeling.quality.services.reliability import EM_METHODS, JobRules, job_rules
+
+
+class ItemScore(NamedTuple):
+    winner: int  # class index, -1 when no answer counts
+    confidence: float
+    method: str
+    answers: int  # every answer of the item, counted or not
+
+
+class _ItemAnswers(NamedTuple):
+    classes: np.ndarray  # class index per counted answer
+    workers: list[int]  # worker id per counted answer
+    given: int  # every answer of the item, counted or not
+
+
+def _item_answers(job_id: int, item_id: int, labels: list[str], rules: JobRules | None):
+    excluded = _excluded_workers(job_id, rules)
+    class_index = {label: index for index, label in enumerate(labels)}
+    given = list(
+        Annotation.objects.filter(item_id=item_id).order_by("id").values_list("label", "worker_id")
+    )
+    counted = [
+        (class_index[label], worker_id)
+        for label, worker_id in given
+        if label in class_index and worker_id not in excluded
+    ]
+    classes = np.array([answer for answer, _ in counted], dtype=np.int64)
+    return _ItemAnswers(classes, [worker for _, worker in counted], len(given))
+
+
+def _posterior(job_id: int, answers: _ItemAnswers, n_classes: int, estimate) -> np.ndarray:
+    """The item's posterior with its workers' stored matrices (default for the others)."""
+    stored = dict(
+        WorkerQuality.objects.filter(job_id=job_id, worker_id__in=answers.workers)
+        .exclude(confusion=[])
+        .values_list("worker_id", "confusion")
+    )
+    known = np.array([len(stored.get(w) or []) == n_classes for w in answers.workers])
+    confusions = np.zeros((len(answers.workers), n_classes, n_classes))
+    for index, worker in enumerate(answers.workers):
+        if known[index]:
+            confusions[index] = stored[worker]
+    priors = estimate.priors if estimate is not None else None
+    estimates = None if estimate is None else WorkerEstimates(confusions, known, priors)
+    return item_posteriors(
+        np.zeros(len(answers.workers), dtype=np.int64),
+        np.arange(len(answers.workers)),
+        answers.classes,
+        n_items=1,
+        n_classes=n_classes,
+        n_workers=len(answers.workers),
+        estimates=estimates,
+    )[0]
+
+
+def _estimate(job_id: int):
+    return JobQualityEstimate.objects.filter(job_id=job_id).only("method_in_use", "priors").first()
+
+
+def item_score(
+    *, job_id: int, item_id: int, labels: list[str], rules: JobRules | None = None
+) -> ItemScore:
+    """The class, confidence and method of one item's answers under the stored estimates.
+
+    Majority vote until a re-estimation chose EM for the job; then the item's posterior with
+    each worker's stored confusion matrix (the default one for a worker not yet estimated).
+    """
+    estimate = _estimate(job_id)
+    method = estimate.method_in_use if estimate else ConsolidationMethod.MAJORITY
+    answers = _item_answers(job_id, item_id, labels, rules)
+    if not answers.workers:
+        return ItemScore(-1, 0.0, method, answers.given)
+    if method not in EM_METHODS:
+        counts = np.bincount(answers.classes, minlength=len(labels))
+        winner = int(counts.argmax())
+        share = float(counts[winner] / counts.sum())
+        return ItemScore(winner, share, ConsolidationMethod.MAJORITY, answers.given)
+    posterior = _posterior(job_id, answers, len(labels), estimate)
+    winner = int(posterior.argmax())
+    return ItemScore(winner, float(posterior[winner]), method, answers.given)
+
+
+def item_stop_confidence(
+    *, job_id: int, item_id: int, labels: list[str], rules: JobRules | None = None
+) -> float:
+    """The posterior of the item's most probable class, as adaptive overlap's stop rule reads it.
+
+    Under the stored estimates whatever the job's method, so that two agreeing answers are
+    never "100 % sure"; before the job's first re-estimation every worker is the default one.
+    """
+    answers = _item_answers(job_id, item_id, labels, rules)
+    if not answers.workers:
+        return 0.0
+    return float(_posterior(job_id, answers, len(labels), _estimate(job_id)).max())
+
+
+def _excluded_workers(job_id: int, rules: JobRules | None = None) -> set[int]:
+    """Paused workers whose answers the job leaves out (pausing is on only with a gold bar)."""
+    rules = rules or job_rules(job_id)
+    if not rules.exclude_paused_answers or rules.gold_pause_below is None:
+        return set()
+    return set(
+        WorkerQuality.objects.filter(job_id=job_id, paused=True).values_list("worker_id", flat=True)
+    )

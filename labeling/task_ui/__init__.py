@@ -1,0 +1,1 @@
+"""Task UIs: the template sandbox, Liquid, signed media links, built-in and custom templates."""

@@ -1,0 +1,1 @@
+"""Writes of task UIs: custom templates and their versions."""

@@ -1,0 +1,1 @@
+"""Workforces: teams, invitations, the crowd marketplace, qualification, earnings, vendors."""

@@ -1,0 +1,1 @@
+"""Writes of the workforces, one module per entity."""
