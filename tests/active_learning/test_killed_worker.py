@@ -5,14 +5,11 @@ killed with SIGKILL while it trains, so it neither finishes nor releases anythin
 lease has run out, the next check fails the dead round and a fresh worker runs a new one.
 """
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from active_learning.models import AutoLabeling, TrainingRound
@@ -25,64 +22,18 @@ from labeling.models import ConsolidatedLabel, Item
 from labeling.selectors import job_progress
 from labeling.states import ItemStatus
 from tests.active_learning.conftest import humans_label
-from tests.labeling.test_celery_worker import ROOT, _database_url
+from tests.killed_workers import broker_ready_and_empty, start_worker, stop_worker, wait_for
 
-WAIT_SECONDS = 90
 LEASE_SECONDS = 3
 
 
 @pytest.fixture
 def broker():
-    """The broker the workers will use: answering (or the test skips), and empty."""
-    if settings.REDIS_URL:
-        try:
-            with celery_app.connection_for_write() as conn:
-                conn.ensure_connection(max_retries=1, timeout=2)
-        except Exception as exc:  # noqa: BLE001 - any failure means no broker to test against
-            if os.environ.get("QUORUM_REQUIRE_SERVICES"):
-                pytest.fail(f"QUORUM_REQUIRE_SERVICES is set but Redis does not answer: {exc}")
-            pytest.skip(f"REDIS_URL is set but Redis does not answer: {exc}")
-    with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+    broker_ready_and_empty()
 
 
 def _start_worker(log: Path, **env: str) -> subprocess.Popen:
-    full_env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "QUORUM_TESTING": "1",
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "ACTIVE_LEARNING_LEASE_SECONDS": str(LEASE_SECONDS),
-        **env,
-    }
-    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
-            "--without-mingle", "--without-gossip", "--loglevel", "info"]  # fmt: skip
-    return subprocess.Popen(
-        argv, cwd=ROOT, env=full_env, stdout=log.open("w"), stderr=subprocess.STDOUT
-    )
-
-
-def _wait_for(condition, worker: subprocess.Popen, log: Path, what: str):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        assert worker.poll() is None, (
-            f"the worker exited with {worker.returncode}: {log.read_text()[-6000:]}"
-        )
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}: {log.read_text()[-3000:]}")
-
-
-def _stop(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+    return start_worker(log, ACTIVE_LEARNING_LEASE_SECONDS=str(LEASE_SECONDS), **env)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -103,7 +54,7 @@ def test_a_worker_killed_mid_training_leaves_the_job_consistent_and_the_next_rou
     first = _start_worker(first_log, ACTIVE_LEARNING_FAULT_PAUSE_SECONDS="60")
     try:
         doomed = round_request(job_id=job.pk, trigger=RoundTrigger.MANUAL, enqueue=enqueue_round)
-        _wait_for(
+        wait_for(
             lambda: TrainingRound.objects.get(pk=doomed.pk).status == RoundStatus.TRAINING,
             first,
             first_log,
@@ -115,7 +66,7 @@ def test_a_worker_killed_mid_training_leaves_the_job_consistent_and_the_next_rou
         first.kill()
         first.wait(timeout=15)
     finally:
-        _stop(first)
+        stop_worker(first)
 
     # Consistent after the kill: nothing half-written, the counters match the rows.
     job.refresh_from_db()
@@ -133,14 +84,14 @@ def test_a_worker_killed_mid_training_leaves_the_job_consistent_and_the_next_rou
     second = _start_worker(second_log)
     try:
         job_check(job.pk, RoundTrigger.MANUAL)
-        finished = _wait_for(
+        finished = wait_for(
             lambda: TrainingRound.objects.filter(job=job, status=RoundStatus.DONE).first(),
             second,
             second_log,
             "a round to finish on the second worker",
         )
     finally:
-        _stop(second)
+        stop_worker(second)
     dead = TrainingRound.objects.get(pk=doomed.pk)
     if finished.pk != dead.pk:  # the usual path: the dead round failed, a new one ran
         assert dead.status == RoundStatus.FAILED
