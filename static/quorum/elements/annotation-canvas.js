@@ -13,6 +13,14 @@
 // the mouse wheel zooms at the pointer, Ctrl+Z / Ctrl+Shift+Z undo and redo, I instructions.
 // Work in progress is kept in sessionStorage per lease until the answer is submitted, so a
 // reload or a failed submit loses nothing.
+//
+// Elements whose answer is a list of objects (boxes, polygons, lines, points, tracks, mask
+// labels or instances) get an object list beside the image: select, relabel, hide (for the
+// view only: a hidden object stays in the answer) and delete. A shape just drawn stays
+// selected so it can be adjusted, but 1–9 then only choose the label of the NEXT shape; a
+// shape selected on purpose (click, Tab, the list) is relabelled by 1–9. With no object at
+// all, <crowd-form> asks before submitting "no objects" (`emptyAnswerNotice`).
+// Each element declares its keys in `keyHelp()` (the `?` list and the legend read them).
 
 import { parseCategories } from "./crowd-classifier.js";
 import { colorOf, decodeImage, element, imagePyramid, safeUrl } from "./canvas-support.js";
@@ -31,6 +39,7 @@ const MAX_SCALE = 32;
 const WHEEL_ZOOM = 0.0015;
 const PAN_STEP = 60;
 const UNDO_DEPTH = 100;
+const LISTED_OBJECTS = 300; // rows of the object list; more are counted, not shown
 const TYPING_TAGS = new Set(["INPUT", "TEXTAREA", "SELECT"]);
 
 let stylesheet = null;
@@ -65,6 +74,10 @@ export class AnnotationCanvas extends HTMLElement {
   #styled = Promise.resolve(); // until the labeler zooms or pans, the image follows the stage's size
   #dialog = null;
   #labelButtons = [];
+  #objectList = null;
+  #objectTitle = null;
+  #listDirty = true;
+  #listSelected = -2;
   #onKey = (event) => this.#handleKey(event);
   #onKeyUp = (event) => {
     if (event.key === " ") this.#spaceDown = false;
@@ -82,6 +95,8 @@ export class AnnotationCanvas extends HTMLElement {
   context = null;
   currentLabel = 0;
   renderCount = 0;
+  // The selected object was just drawn, not picked: 1–9 choose the next label, not relabel it.
+  freshSelection = false;
 
   connectedCallback() {
     // Capture: the element sees a key before <crowd-form> (Enter closes a polygon first).
@@ -143,6 +158,91 @@ export class AnnotationCanvas extends HTMLElement {
   statusText() {
     return "";
   }
+  /** The noun of one object ("box"), for the list and the empty-answer question. */
+  get objectNoun() {
+    return "object";
+  }
+  /** The array of {label, hidden?} objects the list shows and edits, or null (no list). */
+  get objectArray() {
+    return null;
+  }
+  /** The key declaration of the element's own keys (the common ones are added). */
+  ownKeys() {
+    return [];
+  }
+
+  // --- The object list: by default over `objectArray`; elements with derived objects override.
+  /** The rows of the list: [{label, hidden, text?}], or null when there is no list. */
+  listObjects() {
+    const objects = this.objectArray;
+    return objects && objects.map((o) => ({ label: o.label, hidden: Boolean(o.hidden) }));
+  }
+
+  /** The row of the selected object, or -1. */
+  selectedObject() {
+    return Number.isInteger(this.selected) ? this.selected : -1;
+  }
+
+  selectObject(index) {
+    const object = this.objectArray?.[index];
+    if (!object) return;
+    object.hidden = false;
+    this.select(index);
+  }
+
+  relabelObject(index, labelIndex) {
+    const object = this.objectArray?.[index];
+    const label = this.labels[labelIndex];
+    if (!object || label === undefined || object.label === label) return;
+    this.remember();
+    object.label = label;
+    this.changed();
+  }
+
+  deleteObject(index) {
+    const objects = this.objectArray;
+    if (!objects?.[index]) return;
+    this.remember();
+    objects.splice(index, 1);
+    this.selected = -1;
+    this.changed();
+  }
+
+  toggleObjectHidden(index) {
+    const object = this.objectArray?.[index];
+    if (!object) return;
+    object.hidden = !object.hidden;
+    if (object.hidden && this.selected === index) this.selected = -1;
+    this.changed();
+  }
+
+  /** Why the answer is empty ("" when it is not): <crowd-form> asks before submitting it. */
+  emptyAnswerNotice() {
+    const objects = this.listObjects();
+    if (!this.ready || objects === null || objects.length) return "";
+    return `No ${this.objectNoun} is marked on this image.`;
+  }
+
+  keyHelp() {
+    const noun = this.objectNoun;
+    return {
+      title: this.getAttribute("header") || "Image",
+      keys: [
+        ...this.ownKeys(),
+        {
+          keys: ["1", "9"],
+          range: true,
+          does: `label of the next ${noun} (relabels a ${noun} you selected)`,
+          brief: true,
+        },
+        { keys: ["+", "−"], does: "zoom in / out" },
+        { keys: ["0"], does: "fit the image" },
+        { keys: ["←", "→", "↑", "↓"], does: `pan (with no ${noun} selected)` },
+        { keys: ["Space+drag"], does: "pan (also the middle or right button)" },
+        { keys: ["Ctrl+Z", "Ctrl+Shift+Z"], does: "undo / redo" },
+      ],
+    };
+  }
 
   // --- Shared behaviour ---------------------------------------------------------------------
   choose(index) {
@@ -183,6 +283,7 @@ export class AnnotationCanvas extends HTMLElement {
 
   /** A change is complete: keep the draft, redraw, tell the form. */
   changed() {
+    this.#listDirty = true;
     this.#saveDraft();
     this.invalidate();
     this.dispatchEvent(new Event("change", { bubbles: true }));
@@ -318,6 +419,7 @@ export class AnnotationCanvas extends HTMLElement {
     main.append(this.statusLine, hint);
 
     const side = element("aside", "qc-side");
+    if (this.listObjects() !== null) side.append(this.#buildObjectList());
     side.append(element("h3", "qc-side-title", "Instructions"));
     if (shortInstructions) side.append(shortInstructions);
     if (fullInstructions) {
@@ -352,6 +454,80 @@ export class AnnotationCanvas extends HTMLElement {
       },
       { passive: false },
     );
+  }
+
+  #buildObjectList() {
+    const section = element("section", "qa-objects");
+    this.#objectTitle = element("h3", "qc-side-title qa-objects-title", "Objects");
+    this.#objectList = element("ol", "qa-object-list");
+    this.#objectList.setAttribute("aria-label", "Objects");
+    this.#objectList.addEventListener("click", (event) => {
+      const control = event.target.closest("button[data-action]");
+      if (!control) return;
+      const index = Number(control.closest("li").dataset.index);
+      const action = control.dataset.action;
+      if (action === "select") this.selectObject(index);
+      else if (action === "hide") this.toggleObjectHidden(index);
+      else if (action === "delete") this.deleteObject(index);
+      this.invalidate();
+    });
+    this.#objectList.addEventListener("change", (event) => {
+      const index = Number(event.target.closest("li").dataset.index);
+      this.relabelObject(index, Number(event.target.value));
+      this.canvas.focus({ preventScroll: true });
+    });
+    section.append(this.#objectTitle, this.#objectList);
+    return section;
+  }
+
+  /** Redraw the object list when the objects or the selection changed (on a frame). */
+  #refreshObjectList() {
+    if (!this.#objectList) return;
+    const selected = this.selectedObject();
+    if (!this.#listDirty && selected === this.#listSelected) return;
+    this.#listDirty = false;
+    this.#listSelected = selected;
+    const rows = this.listObjects() || [];
+    const labels = this.labels;
+    const noun = this.objectNoun;
+    this.#objectTitle.textContent = `Objects (${rows.length})`;
+    const items = rows.slice(0, LISTED_OBJECTS).map((row, index) => {
+      const item = element("li", "qa-object");
+      item.dataset.index = String(index);
+      if (index === selected) item.setAttribute("aria-current", "true");
+      if (row.hidden) item.dataset.hidden = "";
+      const pick = element("button", "qa-object-pick");
+      pick.type = "button";
+      pick.dataset.action = "select";
+      const swatch = element("span", "qa-swatch");
+      swatch.style.background = colorOf(labels.indexOf(row.label));
+      pick.append(swatch, row.text || `${index + 1}. ${row.label}`);
+      pick.title = `Select ${noun} ${index + 1}`;
+      const relabel = element("select", "qa-object-label");
+      relabel.setAttribute("aria-label", `Label of ${noun} ${index + 1}`);
+      labels.forEach((label, position) => {
+        const option = element("option", "", label);
+        option.value = String(position);
+        option.selected = label === row.label;
+        relabel.append(option);
+      });
+      const hide = element("button", "qa-object-hide", row.hidden ? "Show" : "Hide");
+      hide.type = "button";
+      hide.dataset.action = "hide";
+      hide.setAttribute("aria-pressed", String(Boolean(row.hidden)));
+      hide.setAttribute("aria-label", `${row.hidden ? "Show" : "Hide"} ${noun} ${index + 1}`);
+      const remove = element("button", "qa-object-delete", "✕");
+      remove.type = "button";
+      remove.dataset.action = "delete";
+      remove.setAttribute("aria-label", `Delete ${noun} ${index + 1}`);
+      item.append(pick, relabel, hide, remove);
+      return item;
+    });
+    if (rows.length > LISTED_OBJECTS) {
+      items.push(element("li", "qa-object-more qc-muted", `…and ${rows.length - LISTED_OBJECTS} more`));
+    }
+    if (!rows.length) items.push(element("li", "qa-object-none qc-muted", `No ${noun} yet.`));
+    this.#objectList.replaceChildren(...items);
   }
 
   /** Subclasses may add buttons beside the labels. */
@@ -428,6 +604,7 @@ export class AnnotationCanvas extends HTMLElement {
   }
 
   #render() {
+    this.#refreshObjectList();
     const context = this.context;
     const started = performance.now();
     const ratio = window.devicePixelRatio || 1;
