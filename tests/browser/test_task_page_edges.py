@@ -262,3 +262,75 @@ def test_video_plays_and_shows_boxes_on_interpolated_frames(
     page.keyboard.press("p")
     page.keyboard.press("p")
     expect(play).to_have_attribute("aria-pressed", "false")
+
+
+def object_rows(page: "Page"):
+    return page.locator(".qa-object")
+
+
+def check_list(page: "Page", element: str, objects_js: str, relabel_to: str) -> None:
+    """One object drawn: the list shows it, relabels, hides and deletes it; then Enter asks."""
+    rows = object_rows(page)
+    expect(rows).to_have_count(1)
+    rows.nth(0).locator("select").select_option(label=relabel_to)
+    expect(rows.nth(0).locator(".qa-object-pick")).to_contain_text(relabel_to)
+    rows.nth(0).locator(".qa-object-hide").click()
+    expect(rows.nth(0)).to_have_attribute("data-hidden", "")
+    rows.nth(0).locator(".qa-object-hide").click()
+    expect(rows.nth(0)).not_to_have_attribute("data-hidden", "")
+    assert page.evaluate(
+        f"(() => {{ const e = document.querySelector('{element}'); {objects_js} }})()"
+    ) == [relabel_to]
+    rows.nth(0).locator(".qa-object-delete").click()
+    expect(object_rows(page)).to_have_count(0)
+    expect(page.locator(".qa-object-none")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator(".crowd-form-confirm[open]")).to_be_visible()
+    page.keyboard.press("Escape")
+
+
+def test_every_drawing_type_has_the_object_list(page: "Page", settings, manager, team, labeler):
+    write_image(settings.MEDIA_ROOT, "scene.png", size=(400, 300))
+    frames = [write_image(settings.MEDIA_ROOT, f"f{i}.png", size=(320, 200)) for i in range(3)]
+    line = {"source-ref": "scene.png"}
+
+    def job(task_type, lines=None):
+        return image_job(
+            manager, team, task_type=task_type, labels=["a", "b"], lines=lines or [line]
+        )
+
+    polyline, keypoint, mask, tracks = (
+        job("image-polyline"),
+        job("image-keypoint"),
+        job("image-semantic-segmentation"),
+        job("video-object-tracking", [{"frames": frames}]),
+    )
+    open_task(page, polyline, "crowd-polyline")
+    for x, y in [(20, 20), (120, 40), (200, 100)]:
+        page.mouse.click(*screen_point(page, "crowd-polyline", x, y))
+    page.keyboard.press("f")
+    check_list(page, "crowd-polyline", "return e.shapes.map((s) => s.label);", "b")
+
+    page.goto(f"/work/jobs/{keypoint.pk}/")
+    page.wait_for_selector("crowd-keypoint[data-ready]")
+    page.mouse.click(*screen_point(page, "crowd-keypoint", 50, 50))
+    check_list(page, "crowd-keypoint", "return e.points.map((p) => p.label);", "b")
+
+    page.goto(f"/work/jobs/{mask.pk}/")
+    page.wait_for_selector("crowd-semantic-segmentation[data-ready]")
+    drag(page, "crowd-semantic-segmentation", (40, 40), (120, 40))
+    # Relabelled: the painted pixels move to the other label.
+    check_list(
+        page,
+        "crowd-semantic-segmentation",
+        "return e.presentValues().map((v) => e.labels[v - 1]);",
+        "b",
+    )
+
+    page.goto(f"/work/jobs/{tracks.pk}/")
+    page.wait_for_selector("crowd-video-object-tracking[data-ready]")
+    drag(page, "crowd-video-object-tracking", (20, 20), (80, 80))
+    page.keyboard.press("End")  # selecting the object in the list goes back to its frame
+    object_rows(page).nth(0).locator(".qa-object-pick").click()
+    expect(page.locator(".qa-frame")).to_have_text("Frame 1 / 3")
+    check_list(page, "crowd-video-object-tracking", "return e.tracks.map((t) => t.label);", "b")
