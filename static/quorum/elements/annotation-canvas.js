@@ -24,6 +24,7 @@
 
 import { parseCategories } from "./crowd-classifier.js";
 import { colorOf, decodeImage, element, imagePyramid, safeUrl } from "./canvas-support.js";
+import { ObjectList } from "./object-list.js";
 
 export {
   colorOf,
@@ -39,7 +40,6 @@ const MAX_SCALE = 32;
 const WHEEL_ZOOM = 0.0015;
 const PAN_STEP = 60;
 const UNDO_DEPTH = 100;
-const LISTED_OBJECTS = 300; // rows of the object list; more are counted, not shown
 const TYPING_TAGS = new Set(["INPUT", "TEXTAREA", "SELECT"]);
 
 let stylesheet = null;
@@ -75,9 +75,6 @@ export class AnnotationCanvas extends HTMLElement {
   #dialog = null;
   #labelButtons = [];
   #objectList = null;
-  #objectTitle = null;
-  #listDirty = true;
-  #listSelected = -2;
   #onKey = (event) => this.#handleKey(event);
   #onKeyUp = (event) => {
     if (event.key === " ") this.#spaceDown = false;
@@ -283,7 +280,7 @@ export class AnnotationCanvas extends HTMLElement {
 
   /** A change is complete: keep the draft, redraw, tell the form. */
   changed() {
-    this.#listDirty = true;
+    this.#objectList?.markChanged();
     this.#saveDraft();
     this.invalidate();
     this.dispatchEvent(new Event("change", { bubbles: true }));
@@ -419,7 +416,10 @@ export class AnnotationCanvas extends HTMLElement {
     main.append(this.statusLine, hint);
 
     const side = element("aside", "qc-side");
-    if (this.listObjects() !== null) side.append(this.#buildObjectList());
+    if (this.listObjects() !== null) {
+      this.#objectList = new ObjectList(this);
+      side.append(this.#objectList.section);
+    }
     side.append(element("h3", "qc-side-title", "Instructions"));
     if (shortInstructions) side.append(shortInstructions);
     if (fullInstructions) {
@@ -454,80 +454,6 @@ export class AnnotationCanvas extends HTMLElement {
       },
       { passive: false },
     );
-  }
-
-  #buildObjectList() {
-    const section = element("section", "qa-objects");
-    this.#objectTitle = element("h3", "qc-side-title qa-objects-title", "Objects");
-    this.#objectList = element("ol", "qa-object-list");
-    this.#objectList.setAttribute("aria-label", "Objects");
-    this.#objectList.addEventListener("click", (event) => {
-      const control = event.target.closest("button[data-action]");
-      if (!control) return;
-      const index = Number(control.closest("li").dataset.index);
-      const action = control.dataset.action;
-      if (action === "select") this.selectObject(index);
-      else if (action === "hide") this.toggleObjectHidden(index);
-      else if (action === "delete") this.deleteObject(index);
-      this.invalidate();
-    });
-    this.#objectList.addEventListener("change", (event) => {
-      const index = Number(event.target.closest("li").dataset.index);
-      this.relabelObject(index, Number(event.target.value));
-      this.canvas.focus({ preventScroll: true });
-    });
-    section.append(this.#objectTitle, this.#objectList);
-    return section;
-  }
-
-  /** Redraw the object list when the objects or the selection changed (on a frame). */
-  #refreshObjectList() {
-    if (!this.#objectList) return;
-    const selected = this.selectedObject();
-    if (!this.#listDirty && selected === this.#listSelected) return;
-    this.#listDirty = false;
-    this.#listSelected = selected;
-    const rows = this.listObjects() || [];
-    const labels = this.labels;
-    const noun = this.objectNoun;
-    this.#objectTitle.textContent = `Objects (${rows.length})`;
-    const items = rows.slice(0, LISTED_OBJECTS).map((row, index) => {
-      const item = element("li", "qa-object");
-      item.dataset.index = String(index);
-      if (index === selected) item.setAttribute("aria-current", "true");
-      if (row.hidden) item.dataset.hidden = "";
-      const pick = element("button", "qa-object-pick");
-      pick.type = "button";
-      pick.dataset.action = "select";
-      const swatch = element("span", "qa-swatch");
-      swatch.style.background = colorOf(labels.indexOf(row.label));
-      pick.append(swatch, row.text || `${index + 1}. ${row.label}`);
-      pick.title = `Select ${noun} ${index + 1}`;
-      const relabel = element("select", "qa-object-label");
-      relabel.setAttribute("aria-label", `Label of ${noun} ${index + 1}`);
-      labels.forEach((label, position) => {
-        const option = element("option", "", label);
-        option.value = String(position);
-        option.selected = label === row.label;
-        relabel.append(option);
-      });
-      const hide = element("button", "qa-object-hide", row.hidden ? "Show" : "Hide");
-      hide.type = "button";
-      hide.dataset.action = "hide";
-      hide.setAttribute("aria-pressed", String(Boolean(row.hidden)));
-      hide.setAttribute("aria-label", `${row.hidden ? "Show" : "Hide"} ${noun} ${index + 1}`);
-      const remove = element("button", "qa-object-delete", "✕");
-      remove.type = "button";
-      remove.dataset.action = "delete";
-      remove.setAttribute("aria-label", `Delete ${noun} ${index + 1}`);
-      item.append(pick, relabel, hide, remove);
-      return item;
-    });
-    if (rows.length > LISTED_OBJECTS) {
-      items.push(element("li", "qa-object-more qc-muted", `…and ${rows.length - LISTED_OBJECTS} more`));
-    }
-    if (!rows.length) items.push(element("li", "qa-object-none qc-muted", `No ${noun} yet.`));
-    this.#objectList.replaceChildren(...items);
   }
 
   /** Subclasses may add buttons beside the labels. */
@@ -604,7 +530,7 @@ export class AnnotationCanvas extends HTMLElement {
   }
 
   #render() {
-    this.#refreshObjectList();
+    this.#objectList?.refresh();
     const context = this.context;
     const started = performance.now();
     const ratio = window.devicePixelRatio || 1;
