@@ -44,7 +44,7 @@ def keys_listed(page: "Page") -> list[str]:
 
 
 def test_the_question_mark_lists_the_keys_each_element_declares(
-    page: "Page", settings, manager, team, labeler, make_job
+    page: "Page", settings, manager, team, labeler, make_job, screenshot
 ):
     job = box_job(settings, manager, team)
     open_task(page, job, BOXES)
@@ -61,6 +61,7 @@ def test_the_question_mark_lists_the_keys_each_element_declares(
     assert any("Tab" in k for k in keys) and any("Ctrl+Z" in k for k in keys)
     assert any(k.startswith("O") for k in keys)  # the box attributes the template declares
     expect(dialog.locator(".qk-section[data-element='crowd-form']")).to_contain_text("submit")
+    screenshot(page, "keys-of-a-box-task")
     # The task's keys wait while the list is open (S would skip); Escape closes it.
     page.keyboard.press("s")
     page.keyboard.press("Escape")
@@ -92,7 +93,7 @@ def test_the_question_mark_lists_the_keys_each_element_declares(
 
 
 def test_the_object_list_selects_relabels_hides_and_deletes(
-    page: "Page", settings, manager, team, labeler
+    page: "Page", settings, manager, team, labeler, screenshot
 ):
     job = box_job(settings, manager, team)
     open_task(page, job, BOXES)
@@ -119,6 +120,7 @@ def test_the_object_list_selects_relabels_hides_and_deletes(
     # Delete the third.
     rows.nth(2).locator(".qa-object-delete").click()
     expect(rows).to_have_count(2)
+    screenshot(page, "object-list")
     page.keyboard.press("Enter")
     expect(page.locator("#work-status")).to_contain_text(NOTHING_LEFT)
     boxes = Annotation.objects.get(job=job).answer["annotatedResult"]["boundingBoxes"]
@@ -165,7 +167,7 @@ def test_a_number_key_chooses_the_next_label_without_relabelling_the_last_shape(
 
 
 def test_enter_on_an_image_with_no_shapes_asks_first(
-    page: "Page", settings, manager, team, labeler
+    page: "Page", settings, manager, team, labeler, screenshot
 ):
     job = box_job(settings, manager, team)
     open_task(page, job, BOXES)
@@ -173,6 +175,7 @@ def test_enter_on_an_image_with_no_shapes_asks_first(
     question = page.locator(".crowd-form-confirm[open]")
     expect(question).to_be_visible()
     expect(question).to_contain_text("No box is marked")
+    screenshot(page, "no-objects-question")
     page.keyboard.press("Escape")  # keep working: nothing was sent
     expect(question).to_have_count(0)
     assert not Annotation.objects.filter(job=job).exists()

@@ -134,7 +134,11 @@ export class CrowdBoundingBox extends AnnotationCanvas {
       .slice(0, 2)
       .map((name, i) => ({ keys: [ATTRIBUTE_KEYS[i].toUpperCase()], does: `toggle “${name}”` }));
     return [
-      { keys: ["drag"], does: "draw a box; drag a box to move it, a handle to resize it" },
+      {
+        keys: ["drag"],
+        mouse: true,
+        does: "draw a box; drag a box to move it, a handle to resize it",
+      },
       { keys: ["Tab", "Shift+Tab"], does: "select the next / previous box", brief: true },
       { keys: ["←", "→", "↑", "↓"], does: "move the selected box (Shift: 10 px)" },
       { keys: ["Alt+arrows"], does: "resize the selected box" },

@@ -78,7 +78,11 @@ export class CrowdKeypoint extends AnnotationCanvas {
 
   ownKeys() {
     return [
-      { keys: ["click"], does: "place the current label (the next unplaced one follows)" },
+      {
+        keys: ["click"],
+        mouse: true,
+        does: "place the current label (the next unplaced one follows)",
+      },
       { keys: ["Tab", "Shift+Tab"], does: "select the next / previous point", brief: true },
       { keys: ["←", "→", "↑", "↓"], does: "move the selected point (Shift: 10 px)" },
       { keys: ["Delete"], does: "delete the selected point", brief: true },

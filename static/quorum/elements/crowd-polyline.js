@@ -119,7 +119,7 @@ export class CrowdLine extends CrowdPolyline {
   }
 
   get finishKeys() {
-    return { keys: ["click"], does: "the second click ends the line" };
+    return { keys: ["click"], mouse: true, does: "the second click ends the line" };
   }
 }
 

@@ -2,6 +2,7 @@
 //
 // Every element with keys has a `keyHelp()` method returning its key declaration:
 //   {title: "Boxes", keys: [{keys: ["Tab", "Shift+Tab"], does: "next / previous box", brief}]}
+// (`range`: the keys are a range, "1–9"; `mouse`: a gesture such as "drag", not a key).
 // `brief` entries also go into the one-line legend above the task. <crowd-form> opens the
 // full list with `?`; the work page draws the legend with `renderLegend`.
 
@@ -33,12 +34,20 @@ export function keyDeclarations(root) {
   return declarations;
 }
 
-/** `["1", "9"]` reads "1–9" when `range` is set; otherwise keys are alternatives ("/"). */
+/** `["1", "9"]` reads "1–9" when `range` is set; otherwise keys are alternatives ("/").
+ * A `mouse` entry ("click", "drag") is a gesture, written as a word, not a key cap. */
 function keyNodes(entry) {
   const parts = [];
   entry.keys.forEach((key, index) => {
     if (index) parts.push(entry.range ? "–" : " / ");
-    parts.push(kbd(key));
+    if (entry.mouse) {
+      const word = document.createElement("em");
+      word.className = "qk-mouse";
+      word.textContent = key;
+      parts.push(word);
+    } else {
+      parts.push(kbd(key));
+    }
   });
   return parts;
 }

@@ -138,7 +138,7 @@ export class VertexPathCanvas extends AnnotationCanvas {
 
   ownKeys() {
     return [
-      { keys: ["click"], does: `add a point; click a ${this.noun} to select it` },
+      { keys: ["click"], mouse: true, does: `add a point; click a ${this.noun} to select it` },
       this.finishKeys,
       { keys: ["Backspace"], does: "remove the last point while drawing" },
       { keys: ["Esc"], does: "cancel the drawing, or deselect" },
