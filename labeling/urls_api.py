@@ -119,4 +119,5 @@ urlpatterns = [
         name="api-job-template",
     ),
     path("media/signed/<str:token>", task_ui_api.SignedMedia.as_view(), name="api-signed-media"),
+    path("jobs/<int:job_id>/videos", data_api.JobVideosImport.as_view(), name="api-job-videos"),
 ]
