@@ -7,6 +7,8 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from workflows.monitoring.stats import window_start
+
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 28
 
@@ -17,6 +19,10 @@ def _y(value: float, low: float, high: float) -> float:
 
 def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def accuracy_chart(figures: dict[str, Any]) -> SafeString:
@@ -67,10 +73,11 @@ def accuracy_chart(figures: dict[str, Any]) -> SafeString:
         )
     first = _parse(windows[0]["start"])
     for alert in figures["alerts"]:
-        start = alert["window_start"]
-        position = index.get(start)
+        # On the window shown that holds the alert's own window (an hour within a day …).
+        start = window_start(_parse(alert["window_start"]), figures["window"])
+        position = index.get(_iso(start))
         if position is None:
-            if _parse(start) < first:
+            if start < first:
                 position = 0
             else:
                 continue

@@ -42,5 +42,6 @@ def flow_monitoring(request: HttpRequest, flow_id: int) -> HttpResponse:
         "calibration_svg": calibration_chart(figures["calibration"]),
         "confusion_rows": confusion_rows,
         "config": selectors.monitor_config_of(flow=flow),
+        "open_alerts": selectors.open_alerts(flow=flow),
     }
     return render(request, "workflows/flow_monitoring.html", context)

@@ -5,6 +5,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from tests.conftest import client_for
@@ -126,7 +127,7 @@ def _quick_detector(flow, **more):
 
 
 def test_an_alert_opens_with_a_signed_retried_webhook_raises_the_audit_and_clears(
-    audited_flow, webhook_receiver, enqueued, settings
+    audited_flow, webhook_receiver, enqueued, settings, manager
 ):
     settings.QUORUM_WEBHOOK_RETRY_BASE_SECONDS = 1
     flow = audited_flow(webhook_url=webhook_receiver.url, sample_percent=5)
@@ -152,6 +153,11 @@ def test_an_alert_opens_with_a_signed_retried_webhook_raises_the_audit_and_clear
         "count": alert.most_confused[0]["count"],
     }
     assert alert.window == "hour"
+    # It shows on the console's flows list and on the flow's page.
+    browser = Client()
+    browser.force_login(manager)
+    assert 'data-open-alerts="1"' in browser.get("/console/flows/").content.decode()
+    assert f'data-alert="{alert.pk}"' in browser.get(f"/console/flows/{flow.pk}/").content.decode()
     # More evidence while it is open: the audit share rose.
     flow.refresh_from_db()
     assert flow.sample_percent == 20
