@@ -69,10 +69,10 @@ def test_the_scheduled_export_writes_new_labels_once_to_the_flows_location(audit
     give_labels(post(flow, 3), True)
     counts = monitoring_sweep_task()
     assert counts["exported"] == 1
-    files = sorted((settings.MEDIA_ROOT / "s3" / "monitor-bucket" / "gt").rglob("*.jsonl"))
+    files = sorted((settings.MEDIA_ROOT / "monitor-bucket" / "gt").rglob("*.jsonl"))
     assert len(files) == 1
     # The layout monitors read: <prefix>/YYYY/MM/DD/HH/<file>.
-    assert len(files[0].relative_to(settings.MEDIA_ROOT / "s3/monitor-bucket/gt").parts) == 5
+    assert len(files[0].relative_to(settings.MEDIA_ROOT / "monitor-bucket/gt").parts) == 5
     assert len(files[0].read_text().splitlines()) == 3
     assert monitoring_sweep_task()["exported"] == 0  # not due yet
     give_labels(post(flow, 2), True, at=timezone.now() + timedelta(seconds=1))

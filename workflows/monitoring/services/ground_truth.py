@@ -167,10 +167,11 @@ def check_output_uri(uri: str) -> str:
 
 def output_write(uri: str, body: bytes) -> Path:
     """Write ``body`` at ``uri``: until the storage interface (labeling/data/storage.py,
-    ``storage_write``) lands, ``s3://bucket/key`` goes to ``MEDIA_ROOT/s3/bucket/key`` and a
-    relative path under ``MEDIA_ROOT``. TODO(t15-s3): call ``storage_write(uri, body)``."""
+    ``storage_write``) is merged, ``s3://bucket/key`` goes to ``MEDIA_ROOT/bucket/key`` (that
+    interface's layout without an object store) and a relative path under ``MEDIA_ROOT``.
+    At merge: replace this body with ``storage_write(uri, body)``."""
     root = Path(settings.MEDIA_ROOT)
-    relative = Path("s3", uri[5:]) if uri.startswith("s3://") else Path(uri)
+    relative = Path(uri[5:]) if uri.startswith("s3://") else Path(uri)
     target = root / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_suffix(target.suffix + ".part")
