@@ -57,6 +57,7 @@ def test_a_manager_reads_the_monitoring_page(page: "Page", audited_flow, manager
     assert page.locator("#accuracy-chart svg circle").count() >= 1
     expect(page.locator("#audited")).to_have_text("40")  # the newest version first: v2
     assert page.locator("#accuracy-chart svg .baseline-band").count() == 0  # none yet
+    expect(page.locator("#versions-table tbody tr")).to_have_count(2)  # side by side
     page.locator("select[name=version]").select_option("v1")
     page.locator("select[name=window]").select_option("day")
     page.get_by_role("button", name="Show").click()

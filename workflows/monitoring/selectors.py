@@ -20,6 +20,7 @@ from workflows.monitoring.stats import (
     Outcome,
     calibration,
     confusion,
+    wilson,
     window_start,
     windows_of,
 )
@@ -229,7 +230,32 @@ def quality_figures(
         "alerts": [
             alert_as_dict(alert) for alert in alerts_of(flow=flow) if alert.model_version == version
         ],
+        "versions": versions_compared(flow=flow, versions=versions[:10], since=since),
     }
+
+
+def versions_compared(*, flow: Flow, versions: list[str], since: datetime) -> list[dict[str, Any]]:
+    """Each version's audited accuracy since a time, with its interval and baseline: two
+    versions running side by side (a canary) read against each other."""
+    rows = []
+    for version in versions:
+        outcomes = [
+            row.outcome for row in audited_loops(flow=flow, model_version=version, since=since)
+        ]
+        correct = sum(outcome.correct for outcome in outcomes)
+        low, high = wilson(correct, len(outcomes))
+        baseline = baseline_of(flow=flow, model_version=version)
+        rows.append(
+            {
+                "model_version": version,
+                "labels": len(outcomes),
+                "accuracy": correct / len(outcomes) if outcomes else None,
+                "low": low if outcomes else None,
+                "high": high if outcomes else None,
+                "baseline": baseline.accuracy if baseline else None,
+            }
+        )
+    return rows
 
 
 def reviewed_since(*, flow: Flow, since: datetime | None) -> int:

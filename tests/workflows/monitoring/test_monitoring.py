@@ -211,7 +211,12 @@ def test_a_version_switch_starts_its_own_record(audited_flow):
     assert v2["overall"] == {"labels": 200, "accuracy": 1.0}
     assert v2["baseline"]["source"] == "validation" and v2["baseline"]["metrics"]["f1"] == 0.9
     assert v2["alerts"] == [] and len(v1["alerts"]) == 1
-    assert quality_figures(flow=flow)["model_versions"] == ["v2", "v1"]  # newest first
+    newest = quality_figures(flow=flow, window="day")
+    assert newest["model_versions"] == ["v2", "v1"]  # newest first
+    # A canary read against the running version: side by side, with intervals.
+    compared = {row["model_version"]: row for row in newest["versions"]}
+    assert compared["v1"]["accuracy"] == 0.75 and compared["v2"]["accuracy"] == 1.0
+    assert compared["v1"]["high"] < compared["v2"]["low"]
 
 
 def test_a_baseline_is_estimated_from_the_first_audited_window(audited_flow):
