@@ -7,11 +7,11 @@ lands in the window of its prediction.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
+from django.db.models.functions import Coalesce, TruncDay, TruncHour, TruncWeek
 from django.utils import timezone
 
 from workflows.models import Flow, HumanLoop, ModelBaseline, MonitorConfig, Prediction, QualityAlert
@@ -29,6 +29,8 @@ from workflows.states import AlertStatus, HumanLoopStatus
 # How many windows of each size the figures show by default.
 SHOWN_WINDOWS = {"hour": 48, "day": 30, "week": 26}
 SAMPLE = "sample"
+# How far a client's predicted_at may be after the routing call (see services/predictions.py).
+CLOCK_SLACK = timedelta(minutes=5)
 CONDITION = "condition"
 
 
@@ -60,6 +62,15 @@ def model_versions(*, flow: Flow) -> list[str]:
     return sorted(latest, key=lambda version: latest[version], reverse=True)
 
 
+def _audited(flow: Flow, model_version: str, reason: str = SAMPLE):
+    loops = HumanLoop.objects.filter(
+        flow=flow, model_version=model_version, status=HumanLoopStatus.COMPLETED
+    ).exclude(model_label="")
+    if reason == SAMPLE:
+        return loops.filter(route_reason__contains=SAMPLE)
+    return loops.filter(route_reason=CONDITION)
+
+
 def audited_loops(
     *,
     flow: Flow,
@@ -71,16 +82,12 @@ def audited_loops(
     """Completed loops with a model label of one version, in the order their labels arrived.
     ``reason`` "sample": the random audit; "condition": the loops only the rule sent.
     ``since``/``until`` bound the prediction time."""
-    loops = HumanLoop.objects.filter(
-        flow=flow, model_version=model_version, status=HumanLoopStatus.COMPLETED
-    ).exclude(model_label="")
-    if reason == SAMPLE:
-        loops = loops.filter(route_reason__contains=SAMPLE)
-    else:
-        loops = loops.filter(route_reason=CONDITION)
+    loops = _audited(flow, model_version, reason)
     loops = loops.annotate(at=Coalesce("predicted_at", "created_at"))
     if since is not None:
-        loops = loops.filter(at__gte=since)
+        # A prediction's time is at most a few minutes after its loop's creation: the
+        # creation-time index prunes first.
+        loops = loops.filter(created_at__gte=since - CLOCK_SLACK, at__gte=since)
     if until is not None:
         loops = loops.filter(at__lt=until)
     rows = loops.order_by("completed_at", "pk").values_list(
@@ -95,25 +102,32 @@ def audited_loops(
 def routed_share(
     *, flow: Flow, model_version: str, window: str, since: datetime
 ) -> list[dict[str, Any]]:
-    """Per window of prediction time: predictions, those sent to people, by which reason."""
+    """Per window of prediction time: predictions, those sent to people, by which reason
+    (counted in the database, grouped by window)."""
+    truncate = {"hour": TruncHour, "day": TruncDay, "week": TruncWeek}[window]
     rows = (
-        Prediction.objects.filter(flow=flow, model_version=model_version)
+        Prediction.objects.filter(
+            flow=flow, model_version=model_version, created_at__gte=since - CLOCK_SLACK
+        )
         .annotate(at=Coalesce("predicted_at", "created_at"))
         .filter(at__gte=since)
-        .values_list("at", "decision", "reason")
+        .annotate(start=truncate("at", tzinfo=UTC))
+        .values("start", "decision", "reason")
+        .annotate(n=Count("pk"))
+        .order_by()
     )
     buckets: dict[datetime, dict[str, int]] = {}
-    for at, decision, reason in rows.iterator(chunk_size=5000):
+    for row in rows:
         bucket = buckets.setdefault(
-            window_start(at, window), {"predictions": 0, "reviewed": 0, "sample": 0, "rule": 0}
+            row["start"], {"predictions": 0, "reviewed": 0, "sample": 0, "rule": 0}
         )
-        bucket["predictions"] += 1
-        if decision == "review":
-            bucket["reviewed"] += 1
-            bucket["sample" if SAMPLE in reason else "rule"] += 1
+        bucket["predictions"] += row["n"]
+        if row["decision"] == "review":
+            bucket["reviewed"] += row["n"]
+            bucket["sample" if SAMPLE in row["reason"] else "rule"] += row["n"]
     return [
         {
-            "start": start.isoformat().replace("+00:00", "Z"),
+            "start": _iso(start),
             **counts,
             "share_to_people": counts["reviewed"] / counts["predictions"],
         }
@@ -181,8 +195,10 @@ def quality_figures(
     version = model_version if model_version is not None else (versions[0] if versions else "")
     shown = count or SHOWN_WINDOWS[window]
     since = window_start(timezone.now(), window) - WINDOWS[window] * (shown - 1)
-    audited = [row.outcome for row in audited_loops(flow=flow, model_version=version)]
-    recent = [outcome for outcome in audited if outcome.predicted_at >= since]
+    recent = [row.outcome for row in audited_loops(flow=flow, model_version=version, since=since)]
+    overall = _audited(flow, version).aggregate(
+        labels=Count("pk"), correct=Count("pk", filter=Q(agrees=True))
+    )
     rule = [
         row.outcome
         for row in audited_loops(flow=flow, model_version=version, reason=CONDITION, since=since)
@@ -198,7 +214,6 @@ def quality_figures(
         row["rule_labels"] = beside.labels if beside else 0
         row["rule_accuracy"] = beside.accuracy if beside else None
         rows.append(row)
-    total_correct = sum(outcome.correct for outcome in audited)
     return {
         "flow": flow.pk,
         "model_version": version,
@@ -215,8 +230,8 @@ def quality_figures(
             "alert_below": baseline.accuracy - config.tolerance,
         },
         "overall": {
-            "labels": len(audited),
-            "accuracy": total_correct / len(audited) if audited else None,
+            "labels": overall["labels"],
+            "accuracy": overall["correct"] / overall["labels"] if overall["labels"] else None,
         },
         "windows": rows,
         "routed": routed_share(flow=flow, model_version=version, window=window, since=since),

@@ -106,6 +106,10 @@ def test_the_monitoring_api_and_page_are_for_managers(audited_flow, manager, lab
     assert figures["baseline"]["alert_below"] == pytest.approx(0.88)
     assert figures["confusion"]["matrix"][1][0] == 6  # people said dog, model said cat
     assert api.get(f"/api/v1/flows/{flow.pk}/monitoring", {"window": "year"}).status_code == 400
+    weekly = api.get(f"/api/v1/flows/{flow.pk}/monitoring", {"window": "week"}).json()
+    (week,) = weekly["routed"]  # counted in the database, grouped by ISO week
+    assert (week["predictions"], week["reviewed"], week["sample"]) == (30, 30, 30)
+    assert weekly["windows"][0]["start"] == week["start"]
     evaluated = api.post(f"/api/v1/flows/{flow.pk}/monitoring/evaluate").json()
     assert evaluated["versions"] == ["v1"]
     settings_out = api.patch(
