@@ -1,5 +1,6 @@
 """The active-learning REST API under /api/v1/jobs/{id}/auto-labeling: managers only."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -129,3 +130,16 @@ class AuditList(APIView):
         data.is_valid(raise_exception=True)
         audit = audit_start(job=job, by=request.user, **data.validated_data)
         return Response(AuditOut(audit).data, status=status.HTTP_201_CREATED)
+
+
+class AutoLabelQuality(APIView):
+    permission_classes = [IsManager]
+
+    @extend_schema(
+        tags=TAG,
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        summary="The automated labels' accuracy over their audits, with the drift detector",
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        job = _job_for(request, job_id)
+        return Response(selectors.auto_label_quality(job_id=job.pk))

@@ -11,7 +11,8 @@ from django.core.cache import cache
 
 from active_learning.models import AutoLabeling
 from active_learning.selectors import suggestion_for_assignment
-from active_learning.tasks import job_check_task
+from active_learning.states import RoundTrigger
+from active_learning.tasks import job_check_task, request_round
 from labeling.models import Assignment
 
 
@@ -34,3 +35,11 @@ def task_suggestion(assignment: Assignment) -> dict:
     """Adds ``task.suggestion`` ({label, confidence}) to a task UI of a pre-annotated job."""
     suggestion = suggestion_for_assignment(assignment=assignment)
     return {"suggestion": suggestion} if suggestion else {}
+
+
+def on_retrain_requested(sender, *, job_id: int, **payload) -> None:
+    """Model-quality monitoring asks to retrain the model of a flow's dataset job: a round is
+    queued now if the job's automated labeling is on (a worker trains it; its validation
+    metrics become the new version's baseline)."""
+    if AutoLabeling.objects.filter(job_id=job_id, enabled=True).exists():
+        request_round(job_id, RoundTrigger.MANUAL)

@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from active_learning.labelspace import label_key
 from active_learning.models import (
     Audit,
+    AutoLabel,
     AutoLabeling,
     HeldOutItem,
     ModelArtifact,
@@ -16,6 +17,7 @@ from active_learning.models import (
 from active_learning.services.budget import budget_use
 from labeling.models import Assignment, ConsolidatedLabel, Item
 from labeling.states import ItemStatus
+from workflows.monitoring.stats import accuracy_detector, threshold_for, wilson
 
 
 def auto_labeling_for_job(*, job_id: int) -> AutoLabeling | None:
@@ -125,3 +127,68 @@ def suggestion_for_assignment(*, assignment: Assignment) -> dict[str, Any] | Non
         Suggestion.objects.filter(item_id=assignment.item_id).values("label", "confidence").first()
     )
     return found
+
+
+# The automated labels' accuracy over their audits, watched like a flow's model
+# (docs/monitoring.md): alert when it falls this far below the accuracy the audits promised.
+AUTO_LABEL_TOLERANCE = 0.02
+AUTO_LABEL_DESIGN_DROP = 0.05
+AUTO_LABEL_FALSE_ALARM_LABELS = 50_000
+
+
+def auto_label_quality(*, job_id: int) -> dict[str, Any]:
+    """The accuracy of a job's automated labels over all their audits (human labels in the
+    order they arrived), with its interval and the sequential detector's verdict against
+    the accuracy the audits promised."""
+    audited = list(
+        AutoLabel.objects.filter(job_id=job_id, audit__isnull=False).values_list(
+            "item_id", "label", "value", "audit__promised_accuracy"
+        )
+    )
+    human = {
+        item_id: (label_key(label, value), created)
+        for item_id, label, value, created in ConsolidatedLabel.objects.filter(
+            item_id__in=[row[0] for row in audited], human_annotated=True
+        ).values_list("item_id", "label", "value", "created_at")
+    }
+    answered = sorted(
+        (human[item_id][1], item_id, label_key(label, value) == human[item_id][0], promised)
+        for item_id, label, value, promised in audited
+        if item_id in human
+    )
+    correct = [row[2] for row in answered]
+    promised = max((row[3] for row in answered), default=None)
+    low, high = wilson(sum(correct), len(correct))
+    result: dict[str, Any] = {
+        "labels": len(correct),
+        "accuracy": sum(correct) / len(correct) if correct else None,
+        "low": low if correct else None,
+        "high": high if correct else None,
+        "promised_accuracy": promised,
+        "alert": None,
+        "episodes": [],
+    }
+    if promised is None:
+        return result
+    null = promised - AUTO_LABEL_TOLERANCE
+    detection = accuracy_detector(
+        correct,
+        null_accuracy=null,
+        alternative_accuracy=null - AUTO_LABEL_DESIGN_DROP,
+        h=threshold_for(AUTO_LABEL_FALSE_ALARM_LABELS),
+    )
+    episodes = [
+        {
+            "started_at": answered[e.started_at_label][0],
+            "fired_at": answered[e.fired_at_label][0],
+            "cleared_at": None if e.cleared_at_label is None else answered[e.cleared_at_label][0],
+            "estimate": e.estimate,
+            "bound": e.bound,
+            "labels": e.labels,
+            "threshold": null,
+        }
+        for e in detection.episodes
+    ]
+    result["episodes"] = episodes
+    result["alert"] = episodes[-1] if detection.open_episode else None
+    return result

@@ -4,8 +4,9 @@ from celery import shared_task
 
 from active_learning.models import AutoLabeling, TrainingRound
 from active_learning.services.audits import audits_evaluate_open
+from active_learning.services.monitoring import retrained_version_record
 from active_learning.services.rounds import round_request, round_run
-from active_learning.states import RoundTrigger
+from active_learning.states import RoundStatus, RoundTrigger
 
 ROUND_RUN_TASK = "active_learning.round_run"
 BUSY_RETRY_SECONDS = 30
@@ -24,6 +25,8 @@ def round_run_task(self, round_id: int) -> str:
     status = round_run(round_id=round_id)
     if status == "busy":  # another worker trains this job now; the round waits its turn
         raise self.retry(countdown=BUSY_RETRY_SECONDS)
+    if status == RoundStatus.DONE:
+        retrained_version_record(round_id=round_id)
     return status
 
 

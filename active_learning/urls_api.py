@@ -31,3 +31,11 @@ urlpatterns = [
         name="api-auto-labeling-audits",
     ),
 ]
+
+urlpatterns += [
+    path(
+        "jobs/<int:job_id>/auto-labeling/quality",
+        api.AutoLabelQuality.as_view(),
+        name="api-auto-labeling-quality",
+    ),
+]

@@ -426,3 +426,12 @@ LOGGING = {
 if TESTING:
     # Tests create many users; the real hasher's deliberate slowness only costs time there.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# --- Model-quality monitoring (docs/monitoring.md) -------------------------------------------
+# How often the beat task evaluates flows with new audited labels and writes due exports.
+CELERY_BEAT_SCHEDULE["monitoring-sweep"] = {
+    "task": "workflows.monitoring_sweep",
+    "schedule": float(os.environ.get("MONITORING_SWEEP_SECONDS", "300")),
+}
+# The address clients reach Quorum at, for links in webhooks (model.retrain); relative if unset.
+QUORUM_PUBLIC_URL = os.environ.get("QUORUM_PUBLIC_URL", "")

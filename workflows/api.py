@@ -30,7 +30,12 @@ from workflows.serializers import (
     RoutingOut,
 )
 from workflows.services.flows import flow_create, flow_set_status
-from workflows.services.loops import human_loop_delete, human_loop_start, human_loop_stop
+from workflows.services.loops import (
+    human_loop_delete,
+    human_loop_start,
+    human_loop_stop,
+    model_of_prediction,
+)
 from workflows.services.predictions import predictions_route
 
 ERRORS = {code: OpenApiResponse(ErrorOut) for code in (400, 401, 402, 403, 404, 409)}
@@ -180,6 +185,7 @@ class FlowLoops(APIView):
         values = data.validated_data
         prediction = values["prediction"] if isinstance(values["prediction"], dict) else {}
         confidence = prediction.get("confidence")
+        model_name, model_version = model_of_prediction(prediction)
         loop = human_loop_start(
             flow=flow,
             name=values["name"],
@@ -187,6 +193,8 @@ class FlowLoops(APIView):
             model_label=str(prediction.get("label", ""))[:200],
             model_confidence=float(confidence) if isinstance(confidence, int | float) else None,
             content_classifiers=values["content_classifiers"],
+            model_name=model_name,
+            model_version=model_version,
         )
         return Response(LoopDetailOut(loop).data, status=status.HTTP_201_CREATED)
 

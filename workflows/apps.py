@@ -12,5 +12,6 @@ class WorkflowsConfig(AppConfig):
 
         # Tasks and review task types register themselves by name when imported.
         from workflows import receivers, task_types, tasks  # noqa: F401, PLC0415
+        from workflows.monitoring import tasks as monitoring_tasks  # noqa: F401, PLC0415
 
         item_consolidated.connect(receivers.complete_loop_of_item, dispatch_uid="workflows-loop")

@@ -8,6 +8,9 @@ from django.db.models import Q
 
 from labeling.models import Item, Job, Team, User
 from workflows.states import (
+    AlertKind,
+    AlertStatus,
+    BaselineSource,
     Decision,
     DeliveryStatus,
     FlowStatus,
@@ -91,6 +94,15 @@ class HumanLoop(models.Model):
     content_classifiers = models.JSONField(default=list, blank=True)
     model_label = models.CharField(max_length=200, blank=True)
     model_confidence = models.FloatField(null=True, blank=True)
+    # Which model made the prediction (optional): monitoring estimates are per version.
+    model_name = models.CharField(max_length=100, blank=True)
+    model_version = models.CharField(max_length=100, blank=True)
+    # Why routing sent it to people ("condition", "sample", "condition+sample"); empty when it
+    # was started directly (StartHumanLoop). Only "sample" loops are the random audit.
+    route_reason = models.CharField(max_length=32, blank=True)
+    # When the model predicted (the routing call's time unless the client said): a late
+    # label counts in the window of its prediction.
+    predicted_at = models.DateTimeField(null=True, blank=True)
     human_label = models.CharField(max_length=200, blank=True)
     # Whether the consolidated human answer agrees with the model's label (null: no model label).
     agrees = models.BooleanField(null=True, blank=True)
@@ -111,6 +123,11 @@ class HumanLoop(models.Model):
                 name="loop_in_progress_expiry",
             ),
             models.Index(fields=["flow", "completed_at"], name="loop_flow_completed"),
+            models.Index(
+                fields=["flow", "model_version", "completed_at"],
+                condition=Q(status=HumanLoopStatus.COMPLETED),
+                name="loop_flow_version_done",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -140,6 +157,10 @@ class Prediction(models.Model):
     reason = models.CharField(max_length=32, blank=True)
     label = models.CharField(max_length=200, blank=True)
     confidence = models.FloatField(null=True, blank=True)
+    model_name = models.CharField(max_length=100, blank=True)
+    model_version = models.CharField(max_length=100, blank=True)
+    # When the model predicted, if the client said (else created_at, when it was routed).
+    predicted_at = models.DateTimeField(null=True, blank=True)
     loop_name = models.CharField(max_length=NAME_MAX_CHARS, blank=True)
     # Which request inserted the row: a repeat of the id finds a row with another token.
     request_token = models.UUIDField()
@@ -226,3 +247,77 @@ class AccessKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class MonitorConfig(models.Model):
+    """How a flow's model quality is watched (docs/monitoring.md); defaults when absent."""
+
+    flow = models.OneToOneField(Flow, on_delete=models.CASCADE, related_name="monitor")
+    # Alert when accuracy is below baseline - tolerance; the detector is tuned to see a further
+    # drop of design_drop fastest.
+    tolerance = models.FloatField(default=0.02)
+    design_drop = models.FloatField(default=0.05)
+    # The false-alarm rate: at most one per this many audited labels on average.
+    false_alarm_labels = models.PositiveIntegerField(default=50_000)
+    calibration_tolerance = models.FloatField(default=0.05)
+    # While an alert is open the flow's audit share is this (and back to the saved one after).
+    boosted_sample_percent = models.FloatField(null=True, blank=True)
+    saved_sample_percent = models.FloatField(null=True, blank=True)
+    sample_boosted = models.BooleanField(default=False)
+    # Retraining: on an alert, and/or once this many new reviewed labels arrived.
+    retrain_on_alert = models.BooleanField(default=False)
+    retrain_after_labels = models.PositiveIntegerField(null=True, blank=True)
+    retrained_at = models.DateTimeField(null=True, blank=True)
+    # Ground truth: where (a local path or s3:// URI prefix) and how often.
+    ground_truth_uri = models.CharField(max_length=500, blank=True)
+    ground_truth_every_seconds = models.PositiveIntegerField(null=True, blank=True)
+    ground_truth_exported_at = models.DateTimeField(null=True, blank=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+
+
+class ModelBaseline(models.Model):
+    """The accuracy a model version is expected to keep, and where that figure came from."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="baselines")
+    model_version = models.CharField(max_length=100, blank=True)
+    accuracy = models.FloatField(validators=[MinValueValidator(0), MaxValueValidator(1)])
+    source = models.CharField(max_length=16, choices=BaselineSource.choices)
+    # The validation metrics posted with the version (any JSON object), or the first window's.
+    metrics = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "model_version"], name="baseline_once"),
+        ]
+
+
+class QualityAlert(models.Model):
+    """One episode of a drift detector crossing its threshold, until the evidence recovers."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="quality_alerts")
+    model_version = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=16, choices=AlertKind.choices)
+    status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    # The human loop whose label made the detector fire: with the flow, version and kind it
+    # names the episode, so re-evaluating the stream never opens it twice.
+    fired_by_loop_id = models.PositiveBigIntegerField()
+    # The prediction-time window (start, size) where the evidence of the drop begins.
+    window_start = models.DateTimeField()
+    window = models.CharField(max_length=8, default="hour")
+    estimate = models.FloatField()
+    bound = models.FloatField()
+    baseline = models.FloatField()
+    threshold = models.FloatField()
+    labels = models.PositiveIntegerField()
+    most_confused = models.JSONField(default=list, blank=True)
+    opened_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["flow", "model_version", "kind", "fired_by_loop_id"], name="alert_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["flow", "-opened_at"], name="alert_flow_time")]

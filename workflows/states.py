@@ -57,6 +57,24 @@ class WebhookEvent(models.TextChoices):
     COMPLETED = "human_loop.completed", "Loop completed"
     FAILED = "human_loop.failed", "Loop failed"
     STOPPED = "human_loop.stopped", "Loop stopped"
+    MODEL_QUALITY_ALERT = "model_quality.alert", "Model quality alert (opened or cleared)"
+    MODEL_RETRAIN = "model.retrain", "Retraining asked"
+
+
+class AlertKind(models.TextChoices):
+    ACCURACY = "accuracy", "Accuracy below baseline"
+    CALIBRATION = "calibration", "Over-confidence (calibration gap)"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLEARED = "cleared", "Cleared"
+
+
+class BaselineSource(models.TextChoices):
+    STATED = "stated", "Stated by a manager"
+    VALIDATION = "validation", "Posted with the model's validation metrics"
+    FIRST_WINDOW = "first_window", "Estimated from the first audited window"
 
 
 def can_transition(transitions: dict[str, frozenset[str]], old: str, new: str) -> bool:

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from workflows import views
+from workflows.monitoring import views as monitoring_views
 
 urlpatterns = [
     path("console/flows/", views.flows, name="console-flows"),
@@ -18,5 +19,13 @@ urlpatterns = [
         "console/access-keys/<int:key_id>/revoke",
         views.access_key_revoke_view,
         name="console-access-key-revoke",
+    ),
+]
+
+urlpatterns += [
+    path(
+        "console/flows/<int:flow_id>/monitoring",
+        monitoring_views.flow_monitoring,
+        name="console-flow-monitoring",
     ),
 ]

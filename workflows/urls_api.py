@@ -3,6 +3,7 @@
 from django.urls import path
 
 from workflows import api
+from workflows.monitoring import api as monitoring_api
 
 urlpatterns = [
     path("flows", api.FlowListCreate.as_view(), name="api-flows"),
@@ -22,4 +23,42 @@ urlpatterns = [
     path("flows/<int:flow_id>/tasks/next", api.FlowTaskNext.as_view(), name="api-flow-task-next"),
     path("loops/<str:name>", api.LoopDetail.as_view(), name="api-loop"),
     path("loops/<str:name>/stop", api.LoopStop.as_view(), name="api-loop-stop"),
+]
+
+urlpatterns += [
+    path(
+        "flows/<int:flow_id>/monitoring",
+        monitoring_api.FlowMonitoring.as_view(),
+        name="api-flow-monitoring",
+    ),
+    path(
+        "flows/<int:flow_id>/monitoring/alerts",
+        monitoring_api.FlowMonitoringAlerts.as_view(),
+        name="api-flow-monitoring-alerts",
+    ),
+    path(
+        "flows/<int:flow_id>/monitoring/evaluate",
+        monitoring_api.FlowMonitoringEvaluate.as_view(),
+        name="api-flow-monitoring-evaluate",
+    ),
+    path(
+        "flows/<int:flow_id>/monitoring/baselines",
+        monitoring_api.FlowMonitoringBaselines.as_view(),
+        name="api-flow-monitoring-baselines",
+    ),
+    path(
+        "flows/<int:flow_id>/monitoring/settings",
+        monitoring_api.FlowMonitoringSettings.as_view(),
+        name="api-flow-monitoring-settings",
+    ),
+    path(
+        "flows/<int:flow_id>/monitoring/ground-truth",
+        monitoring_api.FlowGroundTruth.as_view(),
+        name="api-flow-ground-truth",
+    ),
+    path(
+        "flows/<int:flow_id>/monitoring/ground-truth/export",
+        monitoring_api.FlowGroundTruthExport.as_view(),
+        name="api-flow-ground-truth-export",
+    ),
 ]

@@ -15,6 +15,7 @@ from labeling.views import manager_page
 from workflows import selectors
 from workflows.forms import FlowCreateForm
 from workflows.models import AccessKey, Flow
+from workflows.monitoring import selectors as monitoring_selectors
 from workflows.services.access_keys import access_key_create, access_key_revoke
 from workflows.services.flows import flow_create
 from workflows.services.loops import flow_arn, human_loop_stop
@@ -33,9 +34,11 @@ def _flow(request: HttpRequest, flow_id: int) -> Flow:
 @require_GET
 @manager_page
 def flows(request: HttpRequest) -> HttpResponse:
+    flows_shown = list(selectors.flows_for_user(user=request.user)[:200])
+    alerts = monitoring_selectors.open_alerts_by_flow(flow_ids=[flow.pk for flow in flows_shown])
     rows = [
-        {"flow": flow, "arn": flow_arn(flow)}
-        for flow in selectors.flows_for_user(user=request.user)[:200]
+        {"flow": flow, "arn": flow_arn(flow), "open_alerts": alerts.get(flow.pk, 0)}
+        for flow in flows_shown
     ]
     return render(request, "workflows/flows.html", {"rows": rows})
 
@@ -92,6 +95,7 @@ def flow_dashboard(request: HttpRequest, flow_id: int) -> HttpResponse:
         "chart": chart,
         "loops": loops,
         "deliveries": selectors.flow_deliveries(flow=flow, limit=RECENT_DELIVERIES),
+        "open_alerts": monitoring_selectors.open_alerts(flow=flow),
     }
     return render(request, "workflows/flow_dashboard.html", context)
 

@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import current_app
@@ -71,6 +71,10 @@ class LoopSpec:
     model_label: str = ""
     model_confidence: float | None = None
     content_classifiers: tuple[str, ...] = ()
+    model_name: str = ""
+    model_version: str = ""
+    route_reason: str = ""
+    predicted_at: datetime | None = None
 
 
 def check_content_classifiers(*, flow: Flow, classifiers: Sequence[str] | None) -> list[str]:
@@ -125,6 +129,29 @@ def prediction_in_content(content: Any) -> tuple[str, float | None]:
     if isinstance(confidence, bool) or not isinstance(confidence, int | float):
         confidence = None
     return label[:200], None if confidence is None else float(confidence)
+
+
+MODEL_NAME_KEYS = ("model", "modelName", "model_name")
+MODEL_VERSION_KEYS = ("model_version", "modelVersion", "version")
+
+
+def model_of_prediction(prediction: Any) -> tuple[str, str]:
+    """The model's name and version a prediction object names (both optional, at most 100
+    characters): ``model`` / ``modelName`` and ``model_version`` / ``modelVersion``."""
+    if not isinstance(prediction, dict):
+        return "", ""
+    found = []
+    for keys in (MODEL_NAME_KEYS, MODEL_VERSION_KEYS):
+        value = next((prediction[key] for key in keys if key in prediction), "")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or len(value) > 100:
+            raise ValidationFailed(
+                f"prediction.{keys[0]}: a string of at most 100 characters",
+                details={"field": f"prediction.{keys[0]}"},
+            )
+        found.append(value)
+    return found[0], found[1]
 
 
 def parse_input_content(raw: str) -> Any:
@@ -211,6 +238,10 @@ def human_loops_create(
             model_label=spec.model_label,
             model_confidence=spec.model_confidence,
             content_classifiers=list(spec.content_classifiers),
+            model_name=spec.model_name,
+            model_version=spec.model_version,
+            route_reason=spec.route_reason,
+            predicted_at=spec.predicted_at or now,
             created_at=now,
             expires_at=expires,
         )
@@ -339,6 +370,8 @@ def human_loop_start(
     model_confidence: float | None = None,
     content_classifiers: Sequence[str] | None = None,
     open_now: int | None = None,
+    model_name: str = "",
+    model_version: str = "",
 ) -> HumanLoop:
     """Start one loop on ``flow`` whatever its conditions (the runtime API's StartHumanLoop).
 
@@ -353,7 +386,18 @@ def human_loop_start(
     content = parse_input_content(input_content)
     if not model_label and model_confidence is None:
         model_label, model_confidence = prediction_in_content(content)
-    spec = LoopSpec(name, input_content, content, model_label, model_confidence, tuple(classifiers))
+    if not model_name and not model_version and isinstance(content, dict):
+        model_name, model_version = model_of_prediction(content.get("prediction"))
+    spec = LoopSpec(
+        name,
+        input_content,
+        content,
+        model_label,
+        model_confidence,
+        tuple(classifiers),
+        model_name=model_name,
+        model_version=model_version,
+    )
     # On PostgreSQL one loop is written by one statement, atomic by itself.
     with nullcontext() if _ONE_STATEMENT_START else transaction.atomic():
         (loop,) = human_loops_create(flow=flow, specs=[spec], open_now=open_now)

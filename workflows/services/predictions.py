@@ -10,21 +10,29 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from labeling.errors import ValidationFailed
 from workflows.conditions import decide
 from workflows.models import Flow, Prediction
-from workflows.services.loops import LoopSpec, check_model_label, human_loops_create
+from workflows.services.loops import (
+    LoopSpec,
+    check_model_label,
+    human_loops_create,
+    model_of_prediction,
+)
 from workflows.states import Decision
 
 MAX_PREDICTIONS_PER_CALL = 1000
 INSERT_BATCH_SIZE = 1000
 MAX_PREDICTION_ID_CHARS = 200
+MAX_PREDICTION_AGE = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,33 @@ def loop_name_for(flow: Flow, prediction_id: str) -> str:
     return f"{flow.name[:30]}-{digest}"
 
 
-def _clean(raw: Any, position: int, labels: list[str]) -> tuple[str, Any, str, float | None]:
+@dataclass(frozen=True)
+class _Cleaned:
+    prediction_id: str
+    content: Any
+    label: str
+    confidence: float | None
+    model_name: str
+    model_version: str
+    predicted_at: datetime | None
+
+
+def _predicted_at(value: Any, where: str, now: datetime) -> datetime | None:
+    """An optional ISO 8601 time of the prediction: not in the future, at most 30 days old."""
+    if value is None:
+        return None
+    moment = parse_datetime(value) if isinstance(value, str) else None
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, UTC)
+    if moment is None or moment > now + timedelta(minutes=5) or moment < now - MAX_PREDICTION_AGE:
+        raise ValidationFailed(
+            f"{where}.predicted_at: an ISO 8601 time within the last 30 days",
+            details={"field": "predicted_at"},
+        )
+    return moment
+
+
+def _clean(raw: Any, position: int, labels: list[str], now: datetime) -> _Cleaned:
     where = f"predictions[{position}]"
     if not isinstance(raw, dict):
         raise ValidationFailed(f"{where}: an object with id, input and prediction")
@@ -77,7 +111,19 @@ def _clean(raw: Any, position: int, labels: list[str]) -> tuple[str, Any, str, f
         or not 0 <= confidence <= 1
     ):
         raise ValidationFailed(f"{where}.prediction.confidence: a number from 0 to 1")
-    return prediction_id, raw["input"], label, None if confidence is None else float(confidence)
+    try:
+        model_name, model_version = model_of_prediction(prediction)
+    except ValidationFailed as exc:
+        raise ValidationFailed(f"{where}.{exc.message}", details=exc.details) from None
+    return _Cleaned(
+        prediction_id,
+        raw["input"],
+        label,
+        None if confidence is None else float(confidence),
+        model_name,
+        model_version,
+        _predicted_at(prediction.get("predicted_at", raw.get("predicted_at")), where, now),
+    )
 
 
 def predictions_route(*, flow: Flow, predictions: list[Any]) -> list[dict[str, Any]]:
@@ -85,13 +131,19 @@ def predictions_route(*, flow: Flow, predictions: list[Any]) -> list[dict[str, A
     if not isinstance(predictions, list) or not 1 <= len(predictions) <= MAX_PREDICTIONS_PER_CALL:
         raise ValidationFailed(f"send 1 to {MAX_PREDICTIONS_PER_CALL} predictions per call")
     labels = flow.job.labels
-    cleaned = [_clean(raw, position, labels) for position, raw in enumerate(predictions)]
-    token = uuid.uuid4()
     now = timezone.now()
+    cleaned = [_clean(raw, position, labels, now) for position, raw in enumerate(predictions)]
+    token = uuid.uuid4()
     rows: dict[str, Prediction] = {}
     specs: dict[str, LoopSpec] = {}
     salt = str(flow.pk)
-    for prediction_id, content, label, confidence in cleaned:
+    for one in cleaned:
+        prediction_id, content, label, confidence = (
+            one.prediction_id,
+            one.content,
+            one.label,
+            one.confidence,
+        )
         if prediction_id in rows:
             continue
         verdict = decide(
@@ -110,13 +162,26 @@ def predictions_route(*, flow: Flow, predictions: list[Any]) -> list[dict[str, A
             reason=verdict.reason,
             label=label,
             confidence=confidence,
+            model_name=one.model_name,
+            model_version=one.model_version,
+            predicted_at=one.predicted_at,
             loop_name=name,
             request_token=token,
             created_at=now,
         )
         if verdict.review:
             raw = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
-            specs[prediction_id] = LoopSpec(name, raw, content, label, confidence)
+            specs[prediction_id] = LoopSpec(
+                name,
+                raw,
+                content,
+                label,
+                confidence,
+                model_name=one.model_name,
+                model_version=one.model_version,
+                route_reason=verdict.reason,
+                predicted_at=one.predicted_at or now,
+            )
     with transaction.atomic():
         # In id order: two calls whose batches overlap wait for each other, never deadlock.
         Prediction.objects.bulk_create(
@@ -139,7 +204,8 @@ def predictions_route(*, flow: Flow, predictions: list[Any]) -> list[dict[str, A
                 predictions_reviewed=F("predictions_reviewed") + len(new_loops),
             )
     results = []
-    for prediction_id, *_ in cleaned:
+    for one in cleaned:
+        prediction_id = one.prediction_id
         decision, loop_name, reason, ours = stored[prediction_id]
         results.append(Routed(prediction_id, decision, loop_name, reason, not ours).as_dict())
     return results

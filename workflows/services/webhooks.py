@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from labeling.after_commit import on_commit_safely
 from labeling.outbound import outbound_post
-from workflows.models import HumanLoop, WebhookAttempt, WebhookDelivery
+from workflows.models import Flow, HumanLoop, WebhookAttempt, WebhookDelivery
 from workflows.states import DeliveryStatus
 
 SIGNATURE_HEADER = "X-Quorum-Signature"
@@ -70,6 +70,29 @@ def delivery_create(
     except IntegrityError:
         return None
     # A lost message (the broker is down) is sent by the sweep's redelivery (deliveries_due).
+    on_commit_safely(lambda: _enqueue(delivery.pk, 0), what=f"enqueueing delivery {delivery.pk}")
+    return delivery
+
+
+def flow_delivery_create(
+    *, flow: Flow, event: str, payload: dict[str, Any]
+) -> WebhookDelivery | None:
+    """Record a flow-level event (a model-quality alert, a retraining request) for the flow's
+    webhook inside the caller's transaction; signed, sent and retried like a loop's event.
+    None when the flow has no webhook."""
+    if not flow.webhook_url:
+        return None
+    delivery = WebhookDelivery(
+        flow=flow, event=event, url=flow.webhook_url, next_attempt_at=timezone.now()
+    )
+    body = {
+        "event": event,
+        "deliveryId": str(delivery.delivery_id),
+        "flowDefinitionArn": f"{settings.QUORUM_ARN_PREFIX}:flow-definition/{flow.name}",
+        **payload,
+    }
+    delivery.body = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    delivery.save()
     on_commit_safely(lambda: _enqueue(delivery.pk, 0), what=f"enqueueing delivery {delivery.pk}")
     return delivery
 
