@@ -76,8 +76,37 @@ def screenshot():
     return take
 
 
+class TaskFrame:
+    """A custom template's task as the labeler sees it: in the work page's sandboxed frame.
+
+    Locators, waits and scripts run in the frame shown now; the keyboard and the mouse are
+    the page's (the frame has the focus; coordinates are the page's)."""
+
+    def __init__(self, page: "Page") -> None:
+        self.page = page
+
+    @property
+    def keyboard(self):
+        return self.page.keyboard
+
+    @property
+    def mouse(self):
+        return self.page.mouse
+
+    def frame(self):
+        return self.page.wait_for_selector("iframe.task-frame").content_frame()
+
+    def __getattr__(self, name: str):
+        return getattr(self.frame(), name)
+
+
 @pytest.fixture
-def work_on(page: "Page", make_job, manager, labeler):
+def task(page: "Page") -> TaskFrame:
+    return TaskFrame(page)
+
+
+@pytest.fixture
+def work_on(page: "Page", make_job, manager, labeler, task):
     """Start a custom job with ``source`` as its template and open its work page."""
 
     def start(source: str, line: dict, labels: list[str] | None = None):
@@ -97,7 +126,7 @@ def work_on(page: "Page", make_job, manager, labeler):
         sign_in(page, "lab1", "lab1-pass-1")
         expect(page).to_have_url(re.compile(r"/work/$"))
         page.goto(f"/work/jobs/{job.pk}/")
-        expect(page.locator("crowd-form .crowd-form-submit")).to_be_visible()
+        expect(task.locator("crowd-form .crowd-form-skip")).to_be_visible()
         return job
 
     return start

@@ -73,7 +73,7 @@ def test_the_managed_elements_script_becomes_quorums_own():
         '<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>\n<crowd-form>'
     )
     assert "assets.crowd.aws" not in html
-    assert '<script type="module" src="/static/quorum/elements/index.js"></script>' in html
+    assert '<script type="module" src="/work/frame-assets/elements/index.js"></script>' in html
     assert html.endswith("\n<crowd-form>")
 
 

@@ -1,0 +1,114 @@
+"""Custom templates that carry their own scripts, in the isolated task frame, in Chromium.
+
+The templates are written as the managed service's documentation shows them: inline
+scripts that rebuild labels, check the answer in `onsubmit`, fill hidden inputs and wait for
+`all-crowd-elements-ready`. Each runs in the work page's sandboxed frame and stores the
+documented answer; none can read Quorum's cookies or call its API.
+"""
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from labeling.models import Annotation
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="browser tests need the playwright package"
+)
+expect = sync_api.expect
+pytestmark = pytest.mark.browser
+
+
+def submitted(page: "Page", job) -> dict:
+    expect(page.locator("#done-count")).to_have_text("1")
+    return Annotation.objects.get(job=job).answer
+
+
+SCRIPTED = """<crowd-form>
+  <crowd-classifier name="sentiment" categories="['placeholder']" header="Tone?">
+    <classification-target>{{ task.input.source }}</classification-target>
+  </crowd-classifier>
+  <input type="hidden" name="checkedAt" id="checked-at">
+  <crowd-input name="reason" label="Why?"></crowd-input>
+  <p id="status">waiting</p>
+</crowd-form>
+<script>
+  document.addEventListener('all-crowd-elements-ready', function () {
+    document.querySelector('crowd-classifier').categories = ['Positive', 'Negative'];
+    document.getElementById('status').textContent = 'ready';
+  });
+  document.querySelector('crowd-form').onsubmit = function (event) {
+    var reason = document.querySelector('crowd-input').value;
+    if (!reason || reason.length < 3) {
+      document.getElementById('status').textContent = 'Write a longer reason.';
+      event.preventDefault();
+      return;
+    }
+    document.getElementById('checked-at').value = 'script-' + reason.length;
+  };
+</script>
+"""
+
+
+def test_a_template_script_rebuilds_labels_validates_and_fills_hidden_inputs(
+    page: "Page", task, work_on
+):
+    job = work_on(SCRIPTED, {"source": "I love it"})
+    expect(task.locator("#status")).to_have_text("ready")
+    expect(task.get_by_role("button", name="Negative")).to_be_visible()
+    expect(task.get_by_role("button", name="placeholder")).to_have_count(0)
+    task.get_by_role("button", name="Positive").click()
+    task.locator("crowd-input input").fill("ok")
+    task.locator(".crowd-form-submit").click()
+    expect(task.locator("#status")).to_have_text("Write a longer reason.")
+    assert not Annotation.objects.filter(job=job).exists()
+    task.locator("crowd-input input").fill("it says love")
+    task.locator(".crowd-form-submit").click()
+    assert submitted(page, job) == {
+        "sentiment": {"label": "Positive"},
+        "checkedAt": "script-12",
+        "reason": "it says love",
+    }
+
+
+SNOOP = """<crowd-form>
+  <crowd-input name="note" label="Note"></crowd-input>
+</crowd-form>
+<p id="cookie">?</p><p id="api">?</p><p id="parent">?</p>
+<script>
+  try { document.getElementById('cookie').textContent = 'read: ' + document.cookie; }
+  catch (error) { document.getElementById('cookie').textContent = 'refused: ' + error.name; }
+  try { document.getElementById('parent').textContent = 'read: ' + window.parent.document.cookie; }
+  catch (error) { document.getElementById('parent').textContent = 'refused: ' + error.name; }
+  var api = document.getElementById('api');
+  fetch('/api/v1/jobs', {credentials: 'include'}).then(
+    function (response) { api.textContent = 'answered ' + response.status; },
+    function (error) { api.textContent = 'refused: ' + error.name; });
+</script>
+"""
+
+
+def test_a_template_script_reads_no_cookie_and_cannot_call_the_api(page: "Page", task, work_on):
+    api_calls: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            api_calls.append(request.url) if request.url.endswith("/api/v1/jobs") else None
+        ),
+    )
+    job = work_on(SNOOP, {"source": "x"})
+    # The page itself has its session and CSRF cookies; the frame sees neither.
+    assert "sessionid" in {cookie["name"] for cookie in page.context.cookies()}
+    expect(task.locator("#cookie")).to_have_text("refused: SecurityError")
+    expect(task.locator("#parent")).to_have_text("refused: SecurityError")
+    expect(task.locator("#api")).to_have_text("refused: TypeError")
+    assert task.evaluate("origin") == "null"
+    # The frame's fetch was stopped by its policy before it left the browser.
+    assert api_calls == []
+    # Its own answer still goes through the page, for this lease only.
+    task.locator("crowd-input input").fill("fine")
+    task.locator(".crowd-form-submit").click()
+    assert submitted(page, job) == {"note": "fine"}
