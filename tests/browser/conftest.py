@@ -90,14 +90,43 @@ class TaskFrame:
         return self.page.keyboard
 
     @property
-    def mouse(self):
-        return self.page.mouse
+    def mouse(self) -> "FrameMouse":
+        return FrameMouse(self.page)
 
     def frame(self):
         return self.page.wait_for_selector("iframe.task-frame").content_frame()
 
     def __getattr__(self, name: str):
         return getattr(self.frame(), name)
+
+
+class FrameMouse:
+    """The page's mouse, taking coordinates inside the task frame (as its scripts measure)."""
+
+    def __init__(self, page: "Page") -> None:
+        self.page = page
+
+    def _at(self, x: float, y: float) -> tuple[float, float]:
+        box = self.page.locator("iframe.task-frame").bounding_box()
+        return box["x"] + x, box["y"] + y
+
+    def move(self, x: float, y: float, **options) -> None:
+        self.page.mouse.move(*self._at(x, y), **options)
+
+    def click(self, x: float, y: float, **options) -> None:
+        self.page.mouse.click(*self._at(x, y), **options)
+
+    def dblclick(self, x: float, y: float, **options) -> None:
+        self.page.mouse.dblclick(*self._at(x, y), **options)
+
+    def down(self, **options) -> None:
+        self.page.mouse.down(**options)
+
+    def up(self, **options) -> None:
+        self.page.mouse.up(**options)
+
+    def wheel(self, delta_x: float, delta_y: float) -> None:
+        self.page.mouse.wheel(delta_x, delta_y)
 
 
 @pytest.fixture
