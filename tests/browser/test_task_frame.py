@@ -112,3 +112,52 @@ def test_a_template_script_reads_no_cookie_and_cannot_call_the_api(page: "Page",
     task.locator("crowd-input input").fill("fine")
     task.locator(".crowd-form-submit").click()
     assert submitted(page, job) == {"note": "fine"}
+
+
+def test_entity_annotation_without_a_form_submits_and_reads_javascript_style_labels(
+    page: "Page", task, work_on
+):
+    job = work_on(
+        """<crowd-entity-annotation name="crowd-entity-annotation" header="Mark the people"
+    labels="[{label: 'person', shortDisplayName: 'per', longDisplayName: 'A person'},
+             {label: 'place', shortDisplayName: 'loc', longDisplayName: 'A place'},]"
+    text="{{ task.input.source }}">
+  <short-instructions>Mark every person.</short-instructions>
+</crowd-entity-annotation>""",
+        {"source": "Ada met Alan"},
+    )
+    # The element brought its own form (and so its Submit): Quorum's buttons are there.
+    expect(task.locator("crowd-form > crowd-entity-annotation")).to_have_count(1)
+    expect(task.locator(".qe-label")).to_have_count(2)
+    text = task.locator(".qe-doc")
+    text.focus()
+    page.keyboard.press("1")  # the caret's first token, "Ada"
+    task.locator(".crowd-form-submit").click()
+    assert submitted(page, job) == {
+        "crowd-entity-annotation": {
+            "entities": [{"label": "person", "startOffset": 0, "endOffset": 3}]
+        }
+    }
+
+
+def test_instructions_in_the_form_go_to_its_panel_and_its_own_submit_replaces_quorums(
+    page: "Page", task, work_on
+):
+    job = work_on(
+        """<crowd-form>
+  <short-instructions>Read the review first.</short-instructions>
+  <full-instructions header="The whole story"><p>Long rules.</p></full-instructions>
+  <crowd-text-area name="summary" label="Summary"></crowd-text-area>
+  <crowd-button form-action="submit" variant="primary">Send it</crowd-button>
+</crowd-form>""",
+        {"source": "x"},
+    )
+    panel = task.locator("aside.crowd-form-instructions")
+    expect(panel).to_contain_text("Read the review first.")
+    expect(task.locator(".crowd-form-submit")).to_have_count(0)
+    page.keyboard.press("i")
+    expect(task.locator("dialog[open]")).to_contain_text("Long rules.")
+    page.keyboard.press("Escape")
+    task.locator("crowd-text-area textarea").fill("fine")
+    task.get_by_role("button", name="Send it").click()
+    assert submitted(page, job) == {"summary": "fine"}
