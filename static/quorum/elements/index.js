@@ -25,6 +25,12 @@ export { CrowdAlert, CrowdCard, CrowdInstructions, CrowdModal, CrowdToast } from
 export { CrowdRadioButton, CrowdRadioGroup } from "./crowd-radio.js";
 export { CrowdSlider } from "./crowd-slider.js";
 export { CrowdTextArea } from "./crowd-text-area.js";
+export { CrowdQuestionAnswerGeneration } from "./crowd-question-answer-generation.js";
+export {
+  CrowdRekognitionDetectModerationLabels,
+  CrowdTextractAnalyzeDocument,
+} from "./crowd-review-elements.js";
+export { CrowdTextRanking } from "./crowd-text-ranking.js";
 
 // `_submittableValue`, which the managed service's scripts read (and some write), is the
 // element's value under another name.
