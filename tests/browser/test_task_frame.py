@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from labeling.models import Annotation
+from labeling.models import Annotation, Assignment
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -161,3 +161,41 @@ def test_instructions_in_the_form_go_to_its_panel_and_its_own_submit_replaces_qu
     task.locator("crowd-text-area textarea").fill("fine")
     task.get_by_role("button", name="Send it").click()
     assert submitted(page, job) == {"summary": "fine"}
+
+
+CHANNEL = """<crowd-form><crowd-input name="note" label="Note"></crowd-input></crowd-form>
+<p id="lease">?</p><p id="forged">?</p>
+<button type="button" id="give-back">Give it back</button>
+<script>
+  document.addEventListener('quorum:lease', function (event) {
+    document.getElementById('lease').textContent = event.detail.expiresAt ? 'known' : 'none';
+  });
+  window.addEventListener('message', function (event) {
+    var data = event.data || {};
+    if (data.action === 'result' && data.id === 777) {
+      document.getElementById('forged').textContent = data.code;
+    }
+  });
+  // A message the page must refuse: an answer that is no object.
+  parent.postMessage({quorum: 'task-frame', action: 'submit', id: 777, answer: 'x'}, '*');
+  document.getElementById('give-back').onclick = function () {
+    document.querySelector('crowd-form').release();
+  };
+</script>
+"""
+
+
+def test_the_channel_carries_the_lease_refuses_bad_shapes_and_releases(page: "Page", task, work_on):
+    job = work_on(CHANNEL, {"source": "x"})
+    expect(task.locator("#lease")).to_have_text("known")
+    expect(task.locator("#forged")).to_have_text("bad_answer")
+    assert not Annotation.objects.filter(job=job).exists()
+    first_frame = page.locator("iframe.task-frame").get_attribute("src")
+    task.locator("#give-back").click()
+    # Given back: the same item comes round again, in a new frame with a new URL.
+    expect(page.locator("iframe.task-frame")).not_to_have_attribute("src", first_frame)
+    assert Assignment.objects.filter(job=job, status="released").count() == 1
+    expect(task.locator("#lease")).to_have_text("known")
+    page.keyboard.press("s")  # S skips, through the page
+    expect(page.locator("#work-status")).to_contain_text("Nothing is left")
+    assert Assignment.objects.filter(job=job, status="skipped").count() == 1
