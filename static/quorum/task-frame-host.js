@@ -99,6 +99,7 @@ function onMessage(event) {
   } else if (data.action === "ready") {
     state.ready = true;
     if (state.expiresAt) tell("lease", { expiresAt: state.expiresAt });
+    for (const key of state.keys.splice(0)) tell("key", { key });
   } else if (Object.hasOwn(ACTIONS, data.action) && Number.isSafeInteger(data.id)) {
     if (state.busy) {
       reply(state.frame, data.id, { ok: false, status: 409, code: "busy", message: "Still sending the last request…" });
@@ -118,7 +119,9 @@ function onKey(event) {
   if (target instanceof Element && target.closest("a, button")) return;
   if (!FORWARDED_KEYS.test(event.key) || current.host.inert) return;
   event.preventDefault();
-  tell("key", { key: event.key });
+  // Keys pressed while the frame is still loading wait for it.
+  if (current.ready) tell("key", { key: event.key });
+  else if (current.keys.length < 5) current.keys.push(event.key);
 }
 
 window.addEventListener("message", onMessage);
@@ -138,6 +141,7 @@ export function connectTaskFrame(host, lease) {
     expiresAt: lease.expires_at || "",
     busy: false,
     ready: false,
+    keys: [],
   };
   frame.addEventListener("load", () => frame.focus());
   return true;

@@ -96,6 +96,13 @@ class TaskFrame:
     def frame(self):
         return self.page.wait_for_selector("iframe.task-frame").content_frame()
 
+    def settle(self) -> None:
+        """Wait until the page has sized the frame to its content (nothing scrolls inside it),
+        so coordinates measured in the frame stay where the mouse goes."""
+        self.frame().wait_for_function(
+            "() => document.documentElement.scrollHeight <= window.innerHeight + 1"
+        )
+
     def __getattr__(self, name: str):
         return getattr(self.frame(), name)
 
@@ -156,6 +163,7 @@ def work_on(page: "Page", make_job, manager, labeler, task):
         expect(page).to_have_url(re.compile(r"/work/$"))
         page.goto(f"/work/jobs/{job.pk}/")
         expect(task.locator("crowd-form .crowd-form-skip")).to_be_visible()
+        task.settle()
         return job
 
     return start

@@ -40,6 +40,7 @@ def draw_on(task, work_on, settings):
         write_image(settings.MEDIA_ROOT, "scene.png", size=(SIZE["width"], SIZE["height"]))
         job = work_on(source, {"source-ref": "scene.png", **fields})
         task.wait_for_selector(f"{element}{ready}")
+        task.settle()
         return job
 
     return start

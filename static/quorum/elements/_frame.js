@@ -8,7 +8,13 @@
 
 const root = document.documentElement;
 export const inFrame = root.hasAttribute("data-quorum-frame") && window.parent !== window;
-const pageOrigin = root.dataset.pageOrigin || "";
+// The page's origin as the browser knows it (right behind a proxy that ends TLS too); the
+// server's idea of it otherwise. The frame may only be framed by Quorum's own pages anyway
+// (its policy says frame-ancestors 'self').
+const pageOrigin =
+  (inFrame && location.ancestorOrigins && location.ancestorOrigins[0]) ||
+  root.dataset.pageOrigin ||
+  "";
 const pending = new Map();
 const handlers = new Map();
 let nextId = 1;
