@@ -323,3 +323,32 @@ def test_the_builtin_line_task_types(
     assert inner["inputImageProperties"] == SIZE
     [curb] = inner[key]
     assert curb["label"] == "curb" and near(curb["vertices"], [(30, 30), (130, 90)])
+
+
+def test_a_template_script_sets_the_labels_of_a_drawing_element(page: "Page", task, draw_on):
+    """As the managed service's scripts do: the label list comes from the script, and
+    `_submittableValue` reads the element's value."""
+    job = draw_on(
+        """<crowd-form>
+  <crowd-bounding-box name="boxes" src="{{ task.input.taskObject | grant_read_access }}"
+      labels="['placeholder']" header="Draw the vehicles"></crowd-bounding-box>
+  <input type="hidden" name="count" id="count">
+</crowd-form>
+<script>
+  document.addEventListener('all-crowd-elements-ready', function () {
+    document.querySelector('crowd-bounding-box').labels = ['car', 'truck'];
+  });
+  document.querySelector('crowd-form').addEventListener('submit', function () {
+    var value = document.querySelector('crowd-bounding-box')._submittableValue;
+    document.getElementById('count').value = String(value.boundingBoxes.length);
+  });
+</script>""",
+        "crowd-bounding-box",
+    )
+    expect(task.locator(".qa-label")).to_have_text(["1car", "2truck"])
+    page.keyboard.press("2")
+    drag(task, "crowd-bounding-box", (20, 20), (120, 100))
+    answer = submit(page, job)
+    assert answer["count"] == "1"
+    [truck] = answer["boxes"]["boundingBoxes"]
+    assert truck["label"] == "truck"
