@@ -175,7 +175,7 @@ export class CrowdQuestionAnswerGeneration extends HTMLElement {
         label.append(box2, tag);
         row.append(label);
       }
-      if (this.getAttribute("allow-custom-question-tags") !== "false" && boolAttribute(this, "allow-custom-question-tags")) {
+      if (boolAttribute(this, "allow-custom-question-tags")) {
         const custom = element("input", "qf-field qq-custom-tag");
         custom.placeholder = "Your own tag, then Enter";
         custom.setAttribute("data-crowd-internal", "");
