@@ -435,3 +435,20 @@ CELERY_BEAT_SCHEDULE["monitoring-sweep"] = {
 }
 # The address clients reach Quorum at, for links in webhooks (model.retrain); relative if unset.
 QUORUM_PUBLIC_URL = os.environ.get("QUORUM_PUBLIC_URL", "")
+# Custom task templates run in a sandboxed frame (issue 17): origins besides this server its
+# scripts, style sheets and inner frames may load from, e.g. "https://cdn.example.org". None
+# by default; no wildcards.
+QUORUM_TEMPLATE_SCRIPT_ORIGINS = env_list("QUORUM_TEMPLATE_SCRIPT_ORIGINS", "")
+QUORUM_TEMPLATE_STYLE_ORIGINS = env_list("QUORUM_TEMPLATE_STYLE_ORIGINS", "")
+QUORUM_TEMPLATE_FRAME_ORIGINS = env_list("QUORUM_TEMPLATE_FRAME_ORIGINS", "")
+for _setting in ("SCRIPT", "STYLE", "FRAME"):
+    for _origin in globals()[f"QUORUM_TEMPLATE_{_setting}_ORIGINS"]:
+        if (
+            "*" in _origin
+            or not _origin.startswith(("https://", "http://"))
+            or _origin.count("/") != 2
+        ):
+            raise RuntimeError(
+                f"QUORUM_TEMPLATE_{_setting}_ORIGINS: {_origin!r} is not an origin like "
+                "https://host[:port]"
+            )

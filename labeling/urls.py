@@ -91,4 +91,11 @@ urlpatterns = [
         name="console-template",
     ),
     path("console/teams/labelers", views.labeler_add, name="console-labeler-add"),
+    # A custom template's isolated frame and the element files it loads (issue 17).
+    path("work/frame/<str:token>", task_ui_views.task_frame, name="work-task-frame"),
+    path(
+        "work/frame-assets/<path:name>",
+        task_ui_views.task_frame_asset,
+        name="work-task-frame-asset",
+    ),
 ]

@@ -24,7 +24,7 @@ from labeling.services.jobs import job_create, job_start, job_stop
 from labeling.services.users import user_create
 from labeling.states import JobStatus
 from labeling.task_types import get_task_type
-from labeling.task_ui.rendering import TaskRenderError, render_task
+from labeling.task_ui.rendering import TaskRenderError, task_ui_html
 from labeling.workforces.services.teams import team_create
 
 View = Callable[..., HttpResponse]
@@ -118,12 +118,13 @@ def work_job(request: HttpRequest, job_id: int) -> HttpResponse:
 @require_GET
 @labeler_page
 def task_ui(request: HttpRequest, assignment_id: int) -> HttpResponse:
-    """The task UI fragment of the requesting worker's own live lease (404 for any other)."""
+    """The task UI fragment of the requesting worker's own live lease (404 for any other):
+    a custom template's sandboxed frame, or the built-in UI."""
     assignment = selectors.leased_task_for_worker(assignment_id=assignment_id, user=request.user)
     if assignment is None:
         raise Http404("no such task of yours")
     try:
-        html = render_task(assignment)
+        html = task_ui_html(assignment)
     except TaskRenderError as exc:
         return HttpResponse(str(exc), status=500, content_type="text/plain; charset=utf-8")
     response = HttpResponse(html, content_type="text/html; charset=utf-8")

@@ -183,6 +183,14 @@ class JobTemplateSet(APIView):
         )
 
 
+# A media file is no page: it runs nothing, and only Quorum's own pages may frame it (a PDF
+# item in an <iframe>).
+MEDIA_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; "
+    "object-src 'self'; frame-ancestors 'self'"
+)
+
+
 class SignedMedia(APIView):
     """The URL is the permission: its signature and expiry are checked, not a session."""
 
@@ -205,4 +213,7 @@ class SignedMedia(APIView):
             raise NotFound("the media file is missing")
         response = FileResponse(path.open("rb"))
         response["Cache-Control"] = "private, max-age=300"
+        # Quorum's own pages may show the file in a frame (a PDF item in an <iframe>).
+        response["X-Frame-Options"] = "SAMEORIGIN"
+        response["Content-Security-Policy"] = MEDIA_CONTENT_SECURITY_POLICY
         return response

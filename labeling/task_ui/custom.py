@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from django.templatetags.static import static
 from jinja2 import Template, TemplateError, TemplateSyntaxError, nodes
 from jinja2.sandbox import SecurityError
 
+from labeling.task_ui.frame import ASSETS_PATH_PREFIX
 from labeling.task_ui.liquid import LiquidSyntaxError, Translation, translate
 from labeling.task_ui.media import grant_read_access
 from labeling.task_ui.sandbox import (
@@ -32,7 +32,7 @@ MAX_TEMPLATE_CHARS = 512 * 1024
 MAX_COLUMN_SEARCH_SECONDS = 0.5
 TEMPLATE_FILENAME = "<template>"
 MANAGED_ELEMENTS_SCRIPT = re.compile(
-    r"<script\b[^>]*\bsrc\s*=\s*[\"']https://assets\.crowd\.aws/crowd-html-elements\.js[\"']"
+    r"<script\b[^>]*\bsrc\s*=\s*[\"']https://assets\.crowd\.aws/crowd-html-elements(?:-v2)?\.js[\"']"
     r"[^>]*>\s*</script>",
     re.IGNORECASE,
 )
@@ -61,7 +61,8 @@ class CompiledTemplate:
 
 
 def quorum_elements_script() -> str:
-    return f'<script type="module" src="{static("quorum/elements/index.js")}"></script>'
+    """Quorum's elements, as the task frame loads them (CORS-readable for its opaque origin)."""
+    return f'<script type="module" src="{ASSETS_PATH_PREFIX}elements/index.js"></script>'
 
 
 def _replace_elements_script(source: str) -> str:

@@ -17,6 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from labeling.models import Assignment
 from labeling.task_types import get_task_type
 from labeling.task_ui.custom import TemplateProblem, custom_task_input, render_custom
+from labeling.task_ui.frame import frame_markup, frame_url
 from labeling.task_ui.selectors import job_custom_source
 
 MAX_TASK_HTML_CHARS = 2 * 1024 * 1024
@@ -105,6 +106,23 @@ def render_task(assignment: Assignment) -> str:
             return render_custom(custom_source, context)
         except TemplateProblem as problem:
             raise TaskRenderError(f"the job's custom template failed: {problem}") from problem
+    return _render_builtin(assignment)
+
+
+def task_ui_html(assignment: Assignment) -> str:
+    """What the work page shows for a lease: a custom template's sandboxed frame (its own
+    page, ``labeling/task_ui/frame.py``) or the built-in task UI, rendered here."""
+    if job_custom_source(job_id=assignment.job_id) is None:
+        return _render_builtin(assignment)
+    url = frame_url(
+        assignment_id=assignment.pk,
+        worker_id=assignment.worker_id,
+        expires_at=assignment.expires_at,
+    )
+    return frame_markup(url=url, assignment_id=assignment.pk)
+
+
+def _render_builtin(assignment: Assignment) -> str:
     template_name = get_task_type(assignment.job.task_type).template_name
     if not template_name:
         raise TaskRenderError(

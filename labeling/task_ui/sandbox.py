@@ -376,10 +376,24 @@ def checked_binop(operator: str, left: Any, right: Any) -> Any:
     return result
 
 
+def _liquid_text(value: Any) -> Any:
+    """What Liquid prints for a value, as the managed service does: lists and objects as
+    JSON (so ``initial-value="{{ task.input.blocks }}"`` hands an element its data), true
+    and false in lower case, nil as nothing; never a Python repr."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return value
+
+
 def _keep_carriage_returns(value: Any) -> Any:
     """Write CR as ``&#13;``: HTML parsing turns CR LF into LF, which would shift every
-    character offset after it (an entity annotation's offsets among them)."""
-    value = _checked_data(value)
+    character offset after it (an entity annotation's offsets among them). Values print
+    as Liquid prints them (``_liquid_text``)."""
+    value = _liquid_text(_checked_data(value))
     if isinstance(value, str) and "\r" in value and not isinstance(value, Markup):
         return Markup(str(escape(value)).replace("\r", "&#13;"))
     return value

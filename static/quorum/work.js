@@ -3,6 +3,7 @@
 import "./elements/index.js";
 import { ApiError, api } from "./api.js";
 import { renderLegend } from "./elements/key-help.js";
+import { connectTaskFrame } from "./task-frame-host.js";
 
 const WARN_BELOW_MS = 60_000;
 const IGNORED_SKEW_MS = 2_000;
@@ -120,8 +121,10 @@ async function showLease(lease, response, note = "") {
   }
   host.dataset.assignmentId = String(lease.assignment_id);
   host.dataset.itemId = String(lease.item.id);
-  // Rendered by the server in a sandbox with everything escaped; inserted markup never runs.
+  // Rendered by the server in a sandbox with everything escaped; inserted markup never runs
+  // (a custom template is a sandboxed frame on an opaque origin: task-frame-host.js).
   host.innerHTML = html;
+  connectTaskFrame(host, lease);
   host.inert = false;
   // The legend names the keys of this task's elements (each declares its own).
   if (legend) renderLegend(legend, host);

@@ -76,8 +76,73 @@ def screenshot():
     return take
 
 
+class TaskFrame:
+    """A custom template's task as the labeler sees it: in the work page's sandboxed frame.
+
+    Locators, waits and scripts run in the frame shown now; the keyboard and the mouse are
+    the page's (the frame has the focus; coordinates are the page's)."""
+
+    def __init__(self, page: "Page") -> None:
+        self.page = page
+
+    @property
+    def keyboard(self):
+        return self.page.keyboard
+
+    @property
+    def mouse(self) -> "FrameMouse":
+        return FrameMouse(self.page)
+
+    def frame(self):
+        return self.page.wait_for_selector("iframe.task-frame").content_frame()
+
+    def settle(self) -> None:
+        """Wait until the page has sized the frame to its content (nothing scrolls inside it),
+        so coordinates measured in the frame stay where the mouse goes."""
+        self.frame().wait_for_function(
+            "() => document.documentElement.scrollHeight <= window.innerHeight + 1"
+        )
+
+    def __getattr__(self, name: str):
+        return getattr(self.frame(), name)
+
+
+class FrameMouse:
+    """The page's mouse, taking coordinates inside the task frame (as its scripts measure)."""
+
+    def __init__(self, page: "Page") -> None:
+        self.page = page
+
+    def _at(self, x: float, y: float) -> tuple[float, float]:
+        box = self.page.locator("iframe.task-frame").bounding_box()
+        return box["x"] + x, box["y"] + y
+
+    def move(self, x: float, y: float, **options) -> None:
+        self.page.mouse.move(*self._at(x, y), **options)
+
+    def click(self, x: float, y: float, **options) -> None:
+        self.page.mouse.click(*self._at(x, y), **options)
+
+    def dblclick(self, x: float, y: float, **options) -> None:
+        self.page.mouse.dblclick(*self._at(x, y), **options)
+
+    def down(self, **options) -> None:
+        self.page.mouse.down(**options)
+
+    def up(self, **options) -> None:
+        self.page.mouse.up(**options)
+
+    def wheel(self, delta_x: float, delta_y: float) -> None:
+        self.page.mouse.wheel(delta_x, delta_y)
+
+
 @pytest.fixture
-def work_on(page: "Page", make_job, manager, labeler):
+def task(page: "Page") -> TaskFrame:
+    return TaskFrame(page)
+
+
+@pytest.fixture
+def work_on(page: "Page", make_job, manager, labeler, task):
     """Start a custom job with ``source`` as its template and open its work page."""
 
     def start(source: str, line: dict, labels: list[str] | None = None):
@@ -97,7 +162,8 @@ def work_on(page: "Page", make_job, manager, labeler):
         sign_in(page, "lab1", "lab1-pass-1")
         expect(page).to_have_url(re.compile(r"/work/$"))
         page.goto(f"/work/jobs/{job.pk}/")
-        expect(page.locator("crowd-form .crowd-form-submit")).to_be_visible()
+        expect(task.locator("crowd-form .crowd-form-skip")).to_be_visible()
+        task.settle()
         return job
 
     return start

@@ -33,13 +33,14 @@ SIZE = {"height": 200, "width": 320}
 
 
 @pytest.fixture
-def draw_on(page: "Page", work_on, settings):
+def draw_on(task, work_on, settings):
     """Start a custom job on one 320×200 image with ``source``; wait for the element."""
 
     def start(source: str, element: str, ready: str = "[data-ready]", **fields):
         write_image(settings.MEDIA_ROOT, "scene.png", size=(SIZE["width"], SIZE["height"]))
         job = work_on(source, {"source-ref": "scene.png", **fields})
-        page.wait_for_selector(f"{element}{ready}")
+        task.wait_for_selector(f"{element}{ready}")
+        task.settle()
         return job
 
     return start
@@ -58,7 +59,7 @@ def near(vertices: list[dict], expected: list[tuple[float, float]], tolerance=1.
     )
 
 
-def test_crowd_polyline(page: "Page", draw_on):
+def test_crowd_polyline(page: "Page", task, draw_on):
     job = draw_on(
         """<crowd-form>
   <crowd-polyline name="crowdPolyline" src="{{ task.input.taskObject | grant_read_access }}"
@@ -70,22 +71,22 @@ def test_crowd_polyline(page: "Page", draw_on):
         "crowd-polyline",
     )
     element = "crowd-polyline"
-    expect(page.locator("short-instructions")).to_contain_text("then press Enter")
+    expect(task.locator("short-instructions")).to_contain_text("then press Enter")
     page.keyboard.press("2")
     for x, y in [(50, 50), (150, 80), (250, 50), (280, 20)]:
-        click(page, element, x, y)
+        click(task, element, x, y)
     page.keyboard.press("Backspace")  # drops (280, 20)
     page.keyboard.press("Enter")  # ends the polyline; does not submit the form
-    expect(page.locator(".qa-status")).to_contain_text("1 polyline")
+    expect(task.locator(".qa-status")).to_contain_text("1 polyline")
     page.keyboard.press("Escape")
     page.keyboard.press("1")
-    click(page, element, 40, 150)
-    click(page, element, 200, 150)
+    click(task, element, 40, 150)
+    click(task, element, 200, 150)
     page.keyboard.press("f")
     # Select the curb by clicking on it and move its middle point 10 px down.
-    click(page, element, 100, 65)
-    drag(page, element, (150, 80), (150, 90))
-    expect(page.locator(".qa-status")).to_contain_text("2 polylines")
+    click(task, element, 100, 65)
+    drag(task, element, (150, 80), (150, 90))
+    expect(task.locator(".qa-status")).to_contain_text("2 polylines")
 
     answer = submit(page, job)
     assert list(answer) == ["crowdPolyline"]
@@ -96,7 +97,7 @@ def test_crowd_polyline(page: "Page", draw_on):
     assert lane["label"] == "lane" and near(lane["vertices"], [(40, 150), (200, 150)])
 
 
-def test_crowd_line(page: "Page", draw_on):
+def test_crowd_line(page: "Page", task, draw_on):
     job = draw_on(
         """<crowd-form>
   <crowd-line name="crowdLine" src="{{ task.input.taskObject | grant_read_access }}"
@@ -107,21 +108,21 @@ def test_crowd_line(page: "Page", draw_on):
         "crowd-line",
     )
     element = "crowd-line"
-    click(page, element, 20, 20)
+    click(task, element, 20, 20)
     page.keyboard.press("Enter")  # refused: a line needs its second point
-    expect(page.locator(".qa-status")).to_contain_text("drawing: 1 point")
-    click(page, element, 120, 60)  # the second point ends the line
+    expect(task.locator(".qa-status")).to_contain_text("drawing: 1 point")
+    click(task, element, 120, 60)  # the second point ends the line
     page.keyboard.press("Escape")
     page.keyboard.press("2")
-    click(page, element, 200, 20)
-    click(page, element, 200, 180)
+    click(task, element, 200, 20)
+    click(task, element, 200, 180)
     page.keyboard.press("Escape")
-    click(page, element, 60, 120)  # a third, stray line…
-    click(page, element, 90, 120)
+    click(task, element, 60, 120)  # a third, stray line…
+    click(task, element, 90, 120)
     page.keyboard.press("Delete")  # …deleted while selected
     page.keyboard.press("Control+z")  # back…
     page.keyboard.press("Control+Shift+z")  # …and gone again
-    expect(page.locator(".qa-status")).to_contain_text("2 lines")
+    expect(task.locator(".qa-status")).to_contain_text("2 lines")
 
     answer = submit(page, job)
     inner = answer["crowdLine"]
@@ -152,13 +153,13 @@ def draw_template(draw_on, element: str, ready: str = "[data-ready]"):
     return draw_on(rendered_template(element), element, ready, **fields)
 
 
-def test_crowd_bounding_box_adjusts_its_initial_value(page: "Page", draw_on):
+def test_crowd_bounding_box_adjusts_its_initial_value(page: "Page", task, draw_on):
     element = "crowd-bounding-box"
     job = draw_template(draw_on, element)
-    expect(page.locator(".qa-status")).to_contain_text("1 box")
+    expect(task.locator(".qa-status")).to_contain_text("1 box")
     page.keyboard.press("2")  # person
-    drag(page, element, (150, 50), (250, 150))
-    expect(page.locator(".qa-status")).to_contain_text("2 boxes")
+    drag(task, element, (150, 50), (250, 150))
+    expect(task.locator(".qa-status")).to_contain_text("2 boxes")
 
     inner = submit(page, job)["annotatedResult"]
     assert set(inner) == {"boundingBoxes", "inputImageProperties", "initialValueModified"}
@@ -171,14 +172,14 @@ def test_crowd_bounding_box_adjusts_its_initial_value(page: "Page", draw_on):
     assert all(abs(a - b) <= 2 for a, b in zip(got, [150, 50, 100, 100], strict=True))
 
 
-def test_crowd_polygon(page: "Page", draw_on):
+def test_crowd_polygon(page: "Page", task, draw_on):
     element = "crowd-polygon"
     job = draw_template(draw_on, element)
     page.keyboard.press("2")  # door
     for x, y in [(50, 50), (150, 50), (150, 150), (50, 150)]:
-        click(page, element, x, y)
+        click(task, element, x, y)
     page.keyboard.press("f")
-    expect(page.locator(".qa-status")).to_contain_text("1 polygon")
+    expect(task.locator(".qa-status")).to_contain_text("1 polygon")
 
     inner = submit(page, job)["annotatedResult"]
     assert set(inner) == {"polygons", "inputImageProperties"}
@@ -188,11 +189,11 @@ def test_crowd_polygon(page: "Page", draw_on):
     assert near(door["vertices"], [(50, 50), (150, 50), (150, 150), (50, 150)])
 
 
-def test_crowd_keypoint_keeps_its_initial_point(page: "Page", draw_on):
+def test_crowd_keypoint_keeps_its_initial_point(page: "Page", task, draw_on):
     element = "crowd-keypoint"
     job = draw_template(draw_on, element)
     page.keyboard.press("2")  # left eye
-    click(page, element, 100, 100)
+    click(task, element, 100, 100)
 
     inner = submit(page, job)["annotatedResult"]
     assert set(inner) == {"keypoints", "inputImageProperties"}
@@ -203,17 +204,17 @@ def test_crowd_keypoint_keeps_its_initial_point(page: "Page", draw_on):
     assert len(inner["keypoints"]) == 2
 
 
-def test_crowd_semantic_segmentation(page: "Page", draw_on):
+def test_crowd_semantic_segmentation(page: "Page", task, draw_on):
     element = "crowd-semantic-segmentation"
     job = draw_template(draw_on, element)
     page.keyboard.press("2")  # Dog
     page.keyboard.press("p")
     for x, y in [(50, 50), (150, 50), (150, 150), (50, 150)]:
-        click(page, element, x, y)
+        click(task, element, x, y)
     page.keyboard.press("f")
     page.keyboard.press("1")  # Cat, with the brush
     page.keyboard.press("b")
-    drag(page, element, (250, 100), (280, 100))
+    drag(task, element, (250, 100), (280, 100))
 
     inner = submit(page, job)["annotatedResult"]
     assert set(inner) == {"inputImageProperties", "labelMappings", "labeledImage"}
@@ -226,17 +227,17 @@ def test_crowd_semantic_segmentation(page: "Page", draw_on):
     assert hex_at(mask, 5, 5) == "#ffffff"
 
 
-def test_crowd_image_classifier_multi_select(page: "Page", draw_on):
+def test_crowd_image_classifier_multi_select(page: "Page", task, draw_on):
     element = "crowd-image-classifier-multi-select"
     job = draw_template(draw_on, element, ready=" .qc-image img")
     page.keyboard.press("Enter")
-    expect(page.locator(".crowd-form-message")).to_contain_text("at least one")
+    expect(task.locator(".crowd-form-message")).to_contain_text("at least one")
     page.keyboard.press("1")
-    page.get_by_role("button", name="Bird").click()
+    task.get_by_role("button", name="Bird").click()
     assert submit(page, job) == {"animals": {"labels": ["Cat", "Bird"]}}
 
 
-def test_crowd_instance_segmentation(page: "Page", draw_on):
+def test_crowd_instance_segmentation(page: "Page", task, draw_on):
     job = draw_on(
         """<crowd-form>
   <crowd-instance-segmentation name="annotatedResult"
@@ -254,24 +255,24 @@ def test_crowd_instance_segmentation(page: "Page", draw_on):
     element = "crowd-instance-segmentation"
     # Two cats painted with the brush (N starts the second), a dog filled as a polygon.
     page.keyboard.press("1")
-    drag(page, element, (40, 40), (80, 40))
+    drag(task, element, (40, 40), (80, 40))
     page.keyboard.press("n")
-    drag(page, element, (40, 150), (80, 150))
+    drag(task, element, (40, 150), (80, 150))
     page.keyboard.press("2")
     page.keyboard.press("p")
     for x, y in [(200, 50), (300, 50), (300, 150), (200, 150)]:
-        click(page, element, x, y)
+        click(task, element, x, y)
     page.keyboard.press("f")
     # Tab makes the first cat current again (and Cat the label): a stroke adds to it.
     page.keyboard.press("Tab")
     page.keyboard.press("b")
-    expect(page.locator(".qa-status")).to_contain_text("painting: Cat #1")
-    drag(page, element, (60, 80), (70, 80))
+    expect(task.locator(".qa-status")).to_contain_text("painting: Cat #1")
+    drag(task, element, (60, 80), (70, 80))
     # A bird brushed and undone again leaves no instance behind.
     page.keyboard.press("3")
-    drag(page, element, (150, 100), (160, 100))
+    drag(task, element, (150, 100), (160, 100))
     page.keyboard.press("Control+z")
-    expect(page.locator(".qa-status")).to_contain_text("3 instances")
+    expect(task.locator(".qa-status")).to_contain_text("3 instances")
 
     answer = submit(page, job)
     inner = answer["annotatedResult"]
@@ -322,3 +323,32 @@ def test_the_builtin_line_task_types(
     assert inner["inputImageProperties"] == SIZE
     [curb] = inner[key]
     assert curb["label"] == "curb" and near(curb["vertices"], [(30, 30), (130, 90)])
+
+
+def test_a_template_script_sets_the_labels_of_a_drawing_element(page: "Page", task, draw_on):
+    """As the managed service's scripts do: the label list comes from the script, and
+    `_submittableValue` reads the element's value."""
+    job = draw_on(
+        """<crowd-form>
+  <crowd-bounding-box name="boxes" src="{{ task.input.taskObject | grant_read_access }}"
+      labels="['placeholder']" header="Draw the vehicles"></crowd-bounding-box>
+  <input type="hidden" name="count" id="count">
+</crowd-form>
+<script>
+  document.addEventListener('all-crowd-elements-ready', function () {
+    document.querySelector('crowd-bounding-box').labels = ['car', 'truck'];
+  });
+  document.querySelector('crowd-form').addEventListener('submit', function () {
+    var value = document.querySelector('crowd-bounding-box')._submittableValue;
+    document.getElementById('count').value = String(value.boundingBoxes.length);
+  });
+</script>""",
+        "crowd-bounding-box",
+    )
+    expect(task.locator(".qa-label")).to_have_text(["1car", "2truck"])
+    page.keyboard.press("2")
+    drag(task, "crowd-bounding-box", (20, 20), (120, 100))
+    answer = submit(page, job)
+    assert answer["count"] == "1"
+    [truck] = answer["boxes"]["boundingBoxes"]
+    assert truck["label"] == "truck"

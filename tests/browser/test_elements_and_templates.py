@@ -30,7 +30,7 @@ def submitted(page: "Page", job) -> dict:
     return Annotation.objects.get(job=job).answer
 
 
-def test_crowd_classifier_with_instructions(page: "Page", work_on):
+def test_crowd_classifier_with_instructions(page: "Page", task, work_on):
     job = work_on(
         """<crowd-form>
   <crowd-classifier name="category" categories="['Dog', 'Cat', 'Bird']" header="What is it?">
@@ -41,18 +41,18 @@ def test_crowd_classifier_with_instructions(page: "Page", work_on):
 </crowd-form>""",
         {"source": "Woof <b>woof</b>"},
     )
-    expect(page.locator("classification-target")).to_contain_text("Woof <b>woof</b>")
-    expect(page.locator("short-instructions")).to_contain_text("Pick one animal.")
+    expect(task.locator("classification-target")).to_contain_text("Woof <b>woof</b>")
+    expect(task.locator("short-instructions")).to_contain_text("Pick one animal.")
     page.keyboard.press("i")
-    expect(page.locator("dialog[open]")).to_contain_text("Look at the animal.")
+    expect(task.locator("dialog[open]")).to_contain_text("Look at the animal.")
     page.keyboard.press("Escape")
     page.keyboard.press("1")
-    expect(page.get_by_role("button", name="Dog")).to_have_attribute("aria-pressed", "true")
+    expect(task.get_by_role("button", name="Dog")).to_have_attribute("aria-pressed", "true")
     page.keyboard.press("Enter")
     assert submitted(page, job) == {"category": {"label": "Dog"}}
 
 
-def test_crowd_classifier_multi_select(page: "Page", work_on):
+def test_crowd_classifier_multi_select(page: "Page", task, work_on):
     job = work_on(
         """<crowd-form>
   <crowd-classifier-multi-select name="topics" categories='["news", "sport", "tech"]'
@@ -63,8 +63,8 @@ def test_crowd_classifier_multi_select(page: "Page", work_on):
         {"source": "A robot wins the cup"},
     )
     page.keyboard.press("Enter")
-    expect(page.locator(".crowd-form-message")).to_contain_text("at least one")
-    page.get_by_role("button", name="tech").click()
+    expect(task.locator(".crowd-form-message")).to_contain_text("at least one")
+    task.get_by_role("button", name="tech").click()
     page.keyboard.press("2")
     page.keyboard.press("1")
     page.keyboard.press("1")  # toggled off again
@@ -72,7 +72,7 @@ def test_crowd_classifier_multi_select(page: "Page", work_on):
     assert submitted(page, job) == {"topics": {"labels": ["sport", "tech"]}}
 
 
-def test_crowd_image_classifier_with_a_signed_image(page: "Page", work_on, settings):
+def test_crowd_image_classifier_with_a_signed_image(page: "Page", task, work_on, settings):
     (settings.MEDIA_ROOT / "cat.svg").write_text(
         '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30"></svg>'
     )
@@ -85,16 +85,16 @@ def test_crowd_image_classifier_with_a_signed_image(page: "Page", work_on, setti
 </crowd-form>""",
         {"source-ref": "cat.svg"},
     )
-    image = page.locator("crowd-image-classifier img")
+    image = task.locator("crowd-image-classifier img")
     expect(image).to_have_attribute("src", re.compile(r"/api/v1/media/signed/"))
     expect(image).to_have_js_property("complete", True)
     assert image.evaluate("img => img.naturalWidth") == 40
-    page.get_by_role("button", name="Cat").click()
+    task.get_by_role("button", name="Cat").click()
     page.keyboard.press("Enter")
     assert submitted(page, job) == {"animal": {"label": "Cat"}}
 
 
-def test_crowd_entity_annotation_small(page: "Page", work_on):
+def test_crowd_entity_annotation_small(page: "Page", task, work_on):
     job = work_on(
         """<crowd-form>
   <crowd-entity-annotation name="entities" header="Mark people and places"
@@ -106,14 +106,14 @@ def test_crowd_entity_annotation_small(page: "Page", work_on):
 </crowd-form>""",
         {"source": "🙂 Zoë\r\nwent to Paris."},
     )
-    text = page.locator(".qe-doc")
+    text = task.locator(".qe-doc")
     text.focus()
     page.keyboard.press("ArrowRight")  # past the emoji, onto Zoë
     page.keyboard.press("1")
     page.keyboard.press("End")
     page.keyboard.press("ArrowLeft")  # "Paris" (the full stop is its own token)
     page.keyboard.press("2")
-    expect(page.locator(".qe-list li")).to_have_count(2)
+    expect(task.locator(".qe-list li")).to_have_count(2)
     page.keyboard.press("Enter")
     # Offsets in code points: the emoji is one, as Python counts it (two UTF-16 units in JS),
     # and the CR of CR LF is kept (HTML parsing would fold CR LF into LF).
@@ -129,7 +129,7 @@ def test_crowd_entity_annotation_small(page: "Page", work_on):
     assert (text[2:5], text[15:20]) == ("Zoë", "Paris")
 
 
-def test_crowd_input_and_text_area(page: "Page", work_on):
+def test_crowd_input_and_text_area(page: "Page", task, work_on):
     job = work_on(
         """<crowd-form>
   <crowd-input name="tag" label="One word for it" required max-length="20"></crowd-input>
@@ -138,17 +138,17 @@ def test_crowd_input_and_text_area(page: "Page", work_on):
 </crowd-form>""",
         {"source": "x"},
     )
-    page.get_by_role("button", name="Submit").click()
-    expect(page.locator(".crowd-form-message")).to_contain_text("One word for it")
-    page.get_by_label("One word for it").fill("blue")
-    page.get_by_label("How many").fill("3")
-    page.get_by_label("Anything else?").fill("two\nlines")
-    expect(page.locator(".qf-counter")).to_have_text("9")
-    page.get_by_role("button", name="Submit").click()
+    task.get_by_role("button", name="Submit").click()
+    expect(task.locator(".crowd-form-message")).to_contain_text("One word for it")
+    task.get_by_label("One word for it").fill("blue")
+    task.get_by_label("How many").fill("3")
+    task.get_by_label("Anything else?").fill("two\nlines")
+    expect(task.locator(".qf-counter")).to_have_text("9")
+    task.get_by_role("button", name="Submit").click()
     assert submitted(page, job) == {"tag": "blue", "count": 3, "comment": "two\nlines"}
 
 
-def test_crowd_checkbox(page: "Page", work_on):
+def test_crowd_checkbox(page: "Page", task, work_on):
     job = work_on(
         """<crowd-form>
   <crowd-checkbox name="theCheckbox" value="someValue">It is readable</crowd-checkbox>
@@ -156,15 +156,15 @@ def test_crowd_checkbox(page: "Page", work_on):
 </crowd-form>""",
         {"source": "x"},
     )
-    page.get_by_label("It is readable").check()
-    page.get_by_role("button", name="Submit").click()
+    task.get_by_label("It is readable").check()
+    task.get_by_role("button", name="Submit").click()
     assert submitted(page, job) == {
         "theCheckbox": {"someValue": True},
         "second": {"on": False},
     }
 
 
-def test_crowd_radio_group_and_buttons(page: "Page", work_on):
+def test_crowd_radio_group_and_buttons(page: "Page", task, work_on):
     job = work_on(
         """<crowd-form>
   <crowd-radio-group>
@@ -174,14 +174,14 @@ def test_crowd_radio_group_and_buttons(page: "Page", work_on):
 </crowd-form>""",
         {"source": "x"},
     )
-    page.get_by_label("No").check()
+    task.get_by_label("No").check()
     page.keyboard.press("ArrowUp")  # native radio keys move the choice within the group
-    expect(page.get_by_label("Yes")).to_be_checked()
-    page.get_by_role("button", name="Submit").click()
+    expect(task.get_by_label("Yes")).to_be_checked()
+    task.get_by_role("button", name="Submit").click()
     assert submitted(page, job) == {"btn1": {"yes": True}, "btn2": {"no": False}}
 
 
-def test_crowd_slider(page: "Page", work_on):
+def test_crowd_slider(page: "Page", task, work_on):
     job = work_on(
         """<crowd-form>
   <crowd-slider name="howMuch" label="How much" min="1" max="10" step="1" value="5" pin>
@@ -189,15 +189,15 @@ def test_crowd_slider(page: "Page", work_on):
 </crowd-form>""",
         {"source": "x"},
     )
-    page.get_by_label("How much").focus()
+    task.get_by_label("How much").focus()
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
-    expect(page.locator("crowd-slider output")).to_have_text("7")
-    page.get_by_role("button", name="Submit").click()
+    expect(task.locator("crowd-slider output")).to_have_text("7")
+    task.get_by_role("button", name="Submit").click()
     assert submitted(page, job) == {"howMuch": 7}
 
 
-def test_crowd_button_submits_the_form(page: "Page", work_on):
+def test_crowd_button_submits_the_form(page: "Page", task, work_on):
     job = work_on(
         """<crowd-form>
   <crowd-input name="word" label="Word"></crowd-input>
@@ -205,12 +205,12 @@ def test_crowd_button_submits_the_form(page: "Page", work_on):
 </crowd-form>""",
         {"source": "x"},
     )
-    page.get_by_label("Word").fill("hello")
-    page.get_by_role("button", name="Send it").click()
+    task.get_by_label("Word").fill("hello")
+    task.get_by_role("button", name="Send it").click()
     assert submitted(page, job) == {"word": "hello"}
 
 
-def test_layout_elements_card_alert_toast_modal_instructions(page: "Page", work_on):
+def test_layout_elements_card_alert_toast_modal_instructions(page: "Page", task, work_on):
     job = work_on(
         """<crowd-form>
   <crowd-instructions link-text="View instructions" link-type="button">
@@ -229,23 +229,23 @@ def test_layout_elements_card_alert_toast_modal_instructions(page: "Page", work_
 </crowd-form>""",
         {"source": "The card's text.", "title": "a title"},
     )
-    expect(page.locator(".qf-card-heading")).to_have_text("A TITLE")
-    expect(page.locator("crowd-alert[role=alert]")).to_contain_text("Mind the spelling.")
-    expect(page.get_by_role("status").filter(has_text="Welcome back")).to_be_visible()
-    page.get_by_role("button", name="Show the glossary").click()
-    expect(page.locator("dialog[open]")).to_contain_text("Glossary: a word list.")
+    expect(task.locator(".qf-card-heading")).to_have_text("A TITLE")
+    expect(task.locator("crowd-alert[role=alert]")).to_contain_text("Mind the spelling.")
+    expect(task.get_by_role("status").filter(has_text="Welcome back")).to_be_visible()
+    task.get_by_role("button", name="Show the glossary").click()
+    expect(task.locator("dialog[open]")).to_contain_text("Glossary: a word list.")
     page.keyboard.press("Escape")
-    expect(page.locator("dialog[open]")).to_have_count(0)
-    page.get_by_role("button", name=re.compile("View instructions")).click()
-    dialog = page.locator("dialog[open]")
+    expect(task.locator("dialog[open]")).to_have_count(0)
+    task.get_by_role("button", name=re.compile("View instructions")).click()
+    dialog = task.locator("dialog[open]")
     expect(dialog).to_contain_text("Every detail matters.")
     expect(dialog).to_contain_text("A good answer.")
     expect(dialog).to_contain_text("A bad answer.")
     page.keyboard.press("Escape")
-    page.get_by_role("button", name="Dismiss").click()
-    expect(page.locator("crowd-alert")).to_have_count(0)
-    page.get_by_label("Summary").fill("fine")
-    page.get_by_role("button", name="Submit").click()
+    task.get_by_role("button", name="Dismiss").click()
+    expect(task.locator("crowd-alert")).to_have_count(0)
+    task.get_by_label("Summary").fill("fine")
+    task.get_by_role("button", name="Submit").click()
     assert submitted(page, job) == {"summary": "fine"}
 
 

@@ -1,6 +1,7 @@
 """Flows, routing, reviewing through the foundation's task endpoints, and loop endings."""
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -360,7 +361,10 @@ def test_a_flow_with_a_custom_task_ui(make_flow, manager_client, labeler, team):
     lease = client_for(labeler).post(f"/api/v1/flows/{flow.pk}/tasks/next").json()
     web = Client()
     web.force_login(labeler)
-    html = web.get(f"/work/assignments/{lease['assignment_id']}/ui").content.decode()
+    ui = web.get(f"/work/assignments/{lease['assignment_id']}/ui").content.decode()
+    # A custom template runs in its sandboxed frame, whose signed URL needs no session.
+    frame_url = re.search(r'<iframe class="task-frame" src="([^"]+)"', ui).group(1)
+    html = Client().get(frame_url).content.decode()
     assert 'header="Custom UI"' in html and "model: cat" in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html  # autoescaped in the sandbox
 

@@ -79,6 +79,24 @@ crowd-alert:not([type]), crowd-alert[type="info"] { background: #eff6ff; border-
 .qe-list .qe-swatch { width: .7rem; height: .7rem; border-radius: 2px; background: var(--qe-color); flex: none; }
 .qe-list q { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 @media (width <= 52rem) { .qe-layout { grid-template-columns: minmax(0, 1fr); } }
+.qr-prompt { padding: .6rem .9rem; border: 1px solid #d0d7de; border-radius: 6px; margin-bottom: .75rem; background: #f8fafc; }
+.qr-table { border-collapse: collapse; width: 100%; }
+.qr-table th, .qr-table td { border-bottom: 1px solid #e5e7eb; padding: .4rem; vertical-align: top; text-align: left; }
+.qr-response { white-space: pre-wrap; }
+.qr-rank { width: auto; }
+.qq-text { white-space: pre-wrap; border: 1px solid #d0d7de; border-radius: 6px; padding: .6rem .9rem; margin-bottom: .75rem; max-height: 40vh; overflow-y: auto; }
+.qq-pair { border: 1px solid #d0d7de; border-radius: 6px; margin: 0 0 .6rem; padding: .5rem .8rem; }
+.qq-tags { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; margin: .4rem 0; }
+.qq-tag { background: #e0e7ff; border-radius: 4px; padding: .1rem .4rem; }
+.qv-layout { display: grid; grid-template-columns: minmax(0, 1fr) minmax(16rem, 24rem); gap: 1rem; }
+.qv-frame { position: relative; display: inline-block; max-width: 100%; }
+.qv-frame img { display: block; max-width: 100%; }
+.qv-box { position: absolute; border: 2px solid #2563eb; pointer-events: none; }
+.qv-box-value { border-color: #16a34a; }
+.qv-box-on { outline: 3px solid #f59e0b; }
+.qv-pairs { padding-left: 1.2rem; }
+.qv-pair { display: grid; grid-template-columns: 1fr auto 1fr; gap: .4rem; align-items: center; margin-bottom: .4rem; }
+.qv-exclusion { margin-top: .6rem; }
 `;
 
 let adopted = false;

@@ -95,7 +95,17 @@ export class AnnotationCanvas extends HTMLElement {
   // The selected object was just drawn, not picked: 1–9 choose the next label, not relabel it.
   freshSelection = false;
 
+  static get observedAttributes() {
+    return ["labels"];
+  }
+
   connectedCallback() {
+    // A script may have set `labels` before the element was defined: apply it now.
+    if (Object.hasOwn(this, "labels")) {
+      const early = this.labels;
+      delete this.labels;
+      this.labels = early;
+    }
     // Capture: the element sees a key before <crowd-form> (Enter closes a polygon first).
     document.addEventListener("keydown", this.#onKey, { capture: true });
     document.addEventListener("keyup", this.#onKeyUp);
@@ -120,6 +130,33 @@ export class AnnotationCanvas extends HTMLElement {
   get labels() {
     return parseCategories(this.getAttribute("labels"));
   }
+
+  /** Writable, as the managed service's elements are: a template script may set the list
+   * (strings or {label} objects) and the label bar is rebuilt. */
+  set labels(list) {
+    const labels = Array.isArray(list) ? list : parseCategories(String(list ?? ""));
+    this.setAttribute(
+      "labels",
+      JSON.stringify(labels.map((item) => (item && typeof item === "object" ? item.label : item))),
+    );
+  }
+
+  attributeChangedCallback(name, previous, value) {
+    if (name !== "labels" || previous === value || !this.#built || !this.canvas) return;
+    const toolbar = this.querySelector(".qa-labels");
+    for (const old of this.#labelButtons) old.remove();
+    this.#labelButtons = this.#labelButtonsFor(this.labels);
+    toolbar?.prepend(...this.#labelButtons);
+    this.currentLabel = Math.min(this.currentLabel, Math.max(this.labels.length - 1, 0));
+    this.#labelButtons.forEach((button, position) =>
+      button.setAttribute("aria-pressed", String(position === this.currentLabel)),
+    );
+    this.labelsChanged();
+    this.invalidate();
+  }
+
+  /** Subclasses whose state depends on the labels (a palette) refresh it here. */
+  labelsChanged() {}
 
   get ready() {
     return this.bitmap !== null;
@@ -387,18 +424,8 @@ export class AnnotationCanvas extends HTMLElement {
     const toolbar = element("div", "qa-labels");
     toolbar.setAttribute("role", "group");
     toolbar.setAttribute("aria-label", "Labels");
-    this.#labelButtons = this.labels.map((label, index) => {
-      const button = element("button", "qa-label");
-      button.type = "button";
-      button.setAttribute("aria-pressed", String(index === 0));
-      const swatch = element("span", "qa-swatch");
-      swatch.style.background = colorOf(index);
-      if (index < 9) button.append(element("kbd", "", String(index + 1)));
-      button.append(swatch, element("span", "", label));
-      button.addEventListener("click", () => this.choose(index));
-      toolbar.append(button);
-      return button;
-    });
+    this.#labelButtons = this.#labelButtonsFor(this.labels);
+    toolbar.append(...this.#labelButtons);
     this.extraControls(toolbar);
 
     const stage = element("div", "qa-stage");
@@ -454,6 +481,20 @@ export class AnnotationCanvas extends HTMLElement {
       },
       { passive: false },
     );
+  }
+
+  #labelButtonsFor(labels) {
+    return labels.map((label, index) => {
+      const button = element("button", "qa-label");
+      button.type = "button";
+      button.setAttribute("aria-pressed", String(index === this.currentLabel));
+      const swatch = element("span", "qa-swatch");
+      swatch.style.background = colorOf(index);
+      if (index < 9) button.append(element("kbd", "", String(index + 1)));
+      button.append(swatch, element("span", "", label));
+      button.addEventListener("click", () => this.choose(index));
+      return button;
+    });
   }
 
   /** Subclasses may add buttons beside the labels. */

@@ -29,10 +29,18 @@ export class CrowdClassifierMultiSelect extends CrowdClassifier {
     return this.exclusion ? [...list, this.exclusion] : list;
   }
 
+  set categories(list) {
+    super.categories = list;
+  }
+
   get value() {
     const categories = this.categories;
     const labels = [...this.#chosen].sort((a, b) => a - b).map((index) => categories[index]);
     return { labels };
+  }
+
+  categoriesChanged() {
+    this.#chosen.clear();
   }
 
   checkValidity() {

@@ -40,7 +40,17 @@ export class CrowdClassifier extends HTMLElement {
   #buttons = [];
   #dialog = null;
 
+  static get observedAttributes() {
+    return ["categories"];
+  }
+
   connectedCallback() {
+    // A script may have set `categories` before the element was defined: apply it now.
+    if (Object.hasOwn(this, "categories")) {
+      const early = this.categories;
+      delete this.categories;
+      this.categories = early;
+    }
     if (this.#built) return;
     this.#built = true;
     this.#build();
@@ -53,6 +63,27 @@ export class CrowdClassifier extends HTMLElement {
   get categories() {
     return parseCategories(this.getAttribute("categories"));
   }
+
+  /** Writable, as in the managed service's elements: the choices are rebuilt. */
+  set categories(list) {
+    const categories = Array.isArray(list) ? list : parseCategories(String(list ?? ""));
+    this.setAttribute(
+      "categories",
+      JSON.stringify(categories.map((item) => (item && typeof item === "object" ? item.label : item))),
+    );
+  }
+
+  attributeChangedCallback(name, previous, value) {
+    if (name !== "categories" || previous === value || !this.#built) return;
+    const group = this.querySelector(".qc-choices");
+    if (!group) return;
+    this.#chosen = -1;
+    this.categoriesChanged();
+    group.replaceWith(this.#choices());
+  }
+
+  /** Subclasses that keep their own choice state clear it here. */
+  categoriesChanged() {}
 
   /** {"label": category} once chosen, else null. */
   get value() {

@@ -17,6 +17,7 @@
 // documents of 100,000 characters stay responsive.
 
 import { adoptStyles, boolAttribute, element, jsonAttribute } from "./_support.js";
+import { parseJsonAttribute } from "./canvas-support.js";
 
 const CHUNK_CODE_POINTS = 1500;
 const CHUNK_SLACK_CODE_POINTS = 600; // how far past the size a chunk may run to end well
@@ -62,7 +63,7 @@ function normaliseLabels(raw) {
     .map((item, index) => ({
       label: item.label,
       short: item.shortDisplayName || item.label,
-      full: item.fullDisplayName || item.label,
+      full: item.fullDisplayName || item.longDisplayName || item.label,
       color: COLORS[index % COLORS.length],
     }));
 }
@@ -91,11 +92,22 @@ export class CrowdEntityAnnotation extends HTMLElement {
     this.#built = true;
     adoptStyles();
     this.#text = new CodePointText(this.getAttribute("text") || "");
-    this.#labels = normaliseLabels(jsonAttribute(this, "labels", []));
+    // JSON, or the JavaScript-style list older templates write ({label: 'PER', ...}).
+    this.#labels = normaliseLabels(parseJsonAttribute(this.getAttribute("labels"), []));
     this.#tokenize(jsonAttribute(this, "tokens", null));
     const initial = jsonAttribute(this, "initial-value", null);
     for (const entity of (initial && initial.entities) || []) this.#addEntity(entity, true);
     this.#build();
+    // Without a <crowd-form> around it, it submits on its own (as the managed one does).
+    if (!this.closest("crowd-form")) queueMicrotask(() => this.#wrapInForm());
+  }
+
+  #wrapInForm() {
+    if (!this.isConnected || this.closest("crowd-form")) return;
+    const [parent, next] = [this.parentNode, this.nextSibling];
+    const form = document.createElement("crowd-form");
+    form.append(this); // inside before the form is connected, so its buttons come after
+    parent.insertBefore(form, next);
   }
 
   get name() {

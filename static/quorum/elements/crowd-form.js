@@ -13,15 +13,29 @@
 // boxes): the form then asks before it submits that empty answer.
 //
 // Events (bubbling): quorum:submitted, quorum:skipped, quorum:lease-ended {message}.
+//
+// Before collecting, it dispatches a cancelable `submit` event on itself, so a template's
+// `onsubmit` (attribute or property) or submit listener can check the answer, fill hidden
+// inputs, or stop the submit with preventDefault (or `return false`), as the managed
+// service's crowd-form does. Its own Submit button is added only when the template has no
+// submit control of its own (crowd-button form-action="submit", a type="submit" button).
+// <short-instructions> and <full-instructions> placed in the form itself (not in an element
+// that shows its own) go to an instructions panel at the top. In Quorum's isolated task
+// frame, submit, skip and release are carried out by the work page (_frame.js).
 
 import { ApiError, NetworkError, api, sleep } from "../api.js";
 import { openKeyHelp } from "./key-help.js";
+import { frameRequest, inFrame } from "./_frame.js";
 
 const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000];
 const RETRY_STATUSES = new Set([502, 503, 504]);
 const LEASE_GONE = new Set(["lease_expired", "lease_closed", "not_your_lease", "not_found"]);
 const TYPING_TAGS = new Set(["INPUT", "TEXTAREA", "SELECT"]);
 const NATIVE_FIELDS = new Set(["INPUT", "TEXTAREA", "SELECT"]);
+const OWN_SUBMIT = 'crowd-button[form-action="submit"], button[type="submit"], input[type="submit"]';
+const NATIVE_SUBMIT = 'button[type="submit"], input[type="submit"]';
+// Elements whose answer goes under a fixed key rather than a `name` (the review service's).
+const FIXED_KEY_ELEMENTS = "crowd-textract-analyze-document, crowd-rekognition-detect-moderation-labels";
 
 function button(className, label, key) {
   const node = document.createElement("button");
@@ -48,6 +62,7 @@ export class CrowdForm extends HTMLElement {
   #submitButton = null;
   #skipButton = null;
   #confirmDialog = null;
+  #instructions = null;
   #onKey = (event) => this.#handleKey(event);
 
   connectedCallback() {
@@ -66,9 +81,67 @@ export class CrowdForm extends HTMLElement {
     this.#submitButton.addEventListener("click", () => this.submit());
     const keysButton = button("button crowd-form-keys", "Keys", "?");
     keysButton.addEventListener("click", () => this.openKeyHelp());
-    actions.append(this.#message, keysButton, this.#skipButton, this.#submitButton);
+    actions.append(this.#message, keysButton, this.#skipButton);
+    if (!this.querySelector(OWN_SUBMIT)) actions.append(this.#submitButton);
     this.append(actions);
+    this.#buildInstructions();
     this.addEventListener("change", () => this.#say(""));
+    this.addEventListener("click", (event) => {
+      const control = event.target instanceof Element && event.target.closest(NATIVE_SUBMIT);
+      if (!control || !this.contains(control) || control.disabled) return;
+      event.preventDefault();
+      this.submit();
+    });
+  }
+
+  /** Instructions written in the form itself, shown in a panel at its top. */
+  #buildInstructions() {
+    const mine = (node) => {
+      for (let up = node.parentElement; up && up !== this; up = up.parentElement) {
+        if (up.localName.startsWith("crowd-")) return false;
+      }
+      return true;
+    };
+    const shorts = [...this.querySelectorAll("short-instructions")].filter(mine);
+    const fulls = [...this.querySelectorAll("full-instructions")].filter(mine);
+    if (!shorts.length && !fulls.length) return;
+    const panel = document.createElement("aside");
+    panel.className = "crowd-form-instructions";
+    const heading = document.createElement("h2");
+    heading.textContent = "Instructions";
+    panel.append(heading, ...shorts);
+    if (fulls.length) {
+      const dialog = document.createElement("dialog");
+      dialog.className = "qc-dialog";
+      const close = button("qc-dialog-close", "Close");
+      close.addEventListener("click", () => dialog.close());
+      const title = document.createElement("h2");
+      title.textContent = fulls[0].getAttribute("header") || "Full instructions";
+      const head = document.createElement("div");
+      head.className = "qc-dialog-head";
+      head.append(title, close);
+      const body = document.createElement("div");
+      body.className = "qc-dialog-body";
+      body.append(...fulls);
+      dialog.append(head, body);
+      const more = button("qc-more", "Full instructions", "I");
+      more.addEventListener("click", () => this.openInstructions());
+      panel.append(more, dialog);
+      this.#instructions = dialog;
+    }
+    this.prepend(panel);
+  }
+
+  /** Open the full instructions written in the form (or those of the first element). */
+  openInstructions() {
+    if (this.#instructions) {
+      if (!this.#instructions.open) this.#instructions.showModal();
+      return true;
+    }
+    const [withInstructions] = this.#elementsWith("openInstructions");
+    if (!withInstructions) return false;
+    withInstructions.openInstructions();
+    return true;
   }
 
   disconnectedCallback() {
@@ -90,10 +163,10 @@ export class CrowdForm extends HTMLElement {
   collect() {
     const answer = {};
     let problem = null;
-    for (const node of this.querySelectorAll("[name]")) {
+    for (const node of this.querySelectorAll(`[name], ${FIXED_KEY_ELEMENTS}`)) {
       // Fields an element draws for itself (data-crowd-internal) answer through the element.
       if (node.closest("crowd-form") !== this || node.hasAttribute("data-crowd-internal")) continue;
-      const name = node.getAttribute("name");
+      const name = node.answerKey || node.getAttribute("name");
       if (node.localName.includes("-")) {
         if (typeof node.checkValidity === "function" && !node.checkValidity()) {
           problem ??= node.validationMessage || `Answer “${name}” first.`;
@@ -140,6 +213,8 @@ export class CrowdForm extends HTMLElement {
 
   async submit({ confirmed = false } = {}) {
     if (this.#busy || this.disabled) return;
+    // The template's own checks first: its onsubmit may fill hidden inputs or stop here.
+    if (!this.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }))) return;
     const { answer, problem } = this.collect();
     if (problem) {
       this.#say(problem, "warn");
@@ -150,7 +225,7 @@ export class CrowdForm extends HTMLElement {
       this.#askBeforeEmpty(empty);
       return;
     }
-    const id = this.assignmentId;
+    const id = inFrame ? "frame" : this.assignmentId;
     if (!id) {
       this.#say(`Preview — this form would submit ${JSON.stringify(answer)}`, "info");
       this.dispatchEvent(new CustomEvent("crowd-form-preview", { bubbles: true, detail: answer }));
@@ -196,9 +271,25 @@ export class CrowdForm extends HTMLElement {
 
   async skip() {
     if (this.#busy || this.disabled) return;
-    const id = this.assignmentId;
+    const id = inFrame ? "frame" : this.assignmentId;
     if (!id) return;
     await this.#send("skip", `/api/v1/assignments/${id}/skip`, undefined, "Skipping…");
+  }
+
+  /** Give the task back without skipping it (another worker, or you later, may take it). */
+  async release() {
+    if (this.#busy || this.disabled) return;
+    const id = inFrame ? "frame" : this.assignmentId;
+    if (!id) return;
+    await this.#send("release", `/api/v1/assignments/${id}/release`, undefined, "Giving it back…");
+  }
+
+  /** In the isolated frame the page makes the call; its reply becomes the same errors. */
+  async #viaPage(action, json) {
+    const reply = await frameRequest(action, json ? { answer: json.answer } : {});
+    if (reply.ok) return reply;
+    if (reply.network) throw new NetworkError(String(reply.message || "Network trouble."));
+    throw new ApiError(reply.status, reply.code, String(reply.message || "Refused."), reply.details);
   }
 
   /** POST to the lease; retry while the network fails, so a given answer is never lost. */
@@ -206,9 +297,12 @@ export class CrowdForm extends HTMLElement {
     this.#busy = true;
     this.#setEnabled(false);
     this.#say(pending, "info");
-    const done = action === "submit" ? "submitted" : "skipped";
+    const done = { submit: "submitted", skip: "skipped", release: "released" }[action];
+    const call = inFrame
+      ? () => this.#viaPage(action, json)
+      : () => api(url, { method: "POST", json });
     try {
-      await this.#withRetries(() => api(url, { method: "POST", json }));
+      await this.#withRetries(call);
     } catch (error) {
       // A retry after a lost response finds the lease already closed by our first try.
       const alreadyDone =
@@ -218,9 +312,9 @@ export class CrowdForm extends HTMLElement {
         return;
       }
     }
-    this.#say(action === "submit" ? "Saved." : "Skipped.", "ok");
+    this.#say({ submit: "Saved.", skip: "Skipped.", release: "Given back." }[action], "ok");
     this.dispatchEvent(
-      new CustomEvent(`quorum:${done}`, {
+      new CustomEvent(`quorum:${done === "released" ? "skipped" : done}`, {
         bubbles: true,
         detail: { assignmentId: this.assignmentId, answer: json ? json.answer : null },
       }),
@@ -306,10 +400,7 @@ export class CrowdForm extends HTMLElement {
       event.preventDefault();
       this.openKeyHelp();
     } else if (key === "i" || key === "I") {
-      const [withInstructions] = this.#elementsWith("openInstructions");
-      if (!withInstructions) return;
-      event.preventDefault();
-      withInstructions.openInstructions();
+      if (this.openInstructions()) event.preventDefault();
     }
   }
 }

@@ -19,6 +19,10 @@ export class CrowdImageClassifierMultiSelect extends CrowdImageClassifier {
     return { labels: categories.filter((_, index) => this.#picked.has(index)) };
   }
 
+  categoriesChanged() {
+    this.#picked.clear();
+  }
+
   checkValidity() {
     return this.#picked.size > 0;
   }

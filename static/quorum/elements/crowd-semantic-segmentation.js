@@ -107,6 +107,10 @@ export class CrowdSemanticSegmentation extends AnnotationCanvas {
     this.#loadInitial();
   }
 
+  labelsChanged() {
+    if (this.palette) this.palette = this.labels.map((_, index) => rgbOf(colorOf(index)));
+  }
+
   /**
    * `initial-value`: {"src": "<label map PNG>", "labelMappings": {"<label>": {"color"}}},
    * an earlier map to correct. Its pixels take the label whose colour they have.

@@ -25,3 +25,29 @@ export { CrowdAlert, CrowdCard, CrowdInstructions, CrowdModal, CrowdToast } from
 export { CrowdRadioButton, CrowdRadioGroup } from "./crowd-radio.js";
 export { CrowdSlider } from "./crowd-slider.js";
 export { CrowdTextArea } from "./crowd-text-area.js";
+export { CrowdQuestionAnswerGeneration } from "./crowd-question-answer-generation.js";
+export {
+  CrowdRekognitionDetectModerationLabels,
+  CrowdTextractAnalyzeDocument,
+} from "./crowd-review-elements.js";
+export { CrowdTextRanking } from "./crowd-text-ranking.js";
+
+// `_submittableValue`, which the managed service's scripts read (and some write), is the
+// element's value under another name.
+import * as elements from "./index.js";
+
+for (const type of Object.values(elements)) {
+  const proto = type && type.prototype;
+  if (!(proto instanceof HTMLElement) || Object.hasOwn(proto, "_submittableValue")) continue;
+  const value = Object.getOwnPropertyDescriptor(proto, "value");
+  if (!value && !("value" in proto)) continue;
+  Object.defineProperty(proto, "_submittableValue", {
+    configurable: true,
+    get() {
+      return this.value;
+    },
+    set(next) {
+      this.value = next;
+    },
+  });
+}

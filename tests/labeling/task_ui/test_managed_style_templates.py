@@ -234,7 +234,7 @@ def test_a_managed_style_drawing_template_renders_unchanged(element):
     source, expected = DRAWING_TEMPLATES[element]
     html = render_custom(source, sample_task(DRAWING_SAMPLE))
     assert "assets.crowd.aws" not in html
-    assert '<script type="module" src="/static/quorum/elements/index.js"></script>' in html
+    assert '<script type="module" src="/work/frame-assets/elements/index.js"></script>' in html
     assert "<crowd-form>" in html and f"<{element} name=" in html and f"</{element}>" in html
     assert 'src="/api/v1/media/signed/' in html
     assert 'header="Label the 2 kinds of object"' in html

@@ -74,7 +74,7 @@ def test_preview_renders_the_sample(manager_client):
     html = response.json()["html"]
     assert 'header="Pet?"' in html
     assert "/api/v1/media/signed/" in html
-    assert "/static/quorum/elements/index.js" in html
+    assert "/work/frame-assets/elements/index.js" in html
 
 
 def test_labelers_cannot_write_templates(labeler_client):
