@@ -6,125 +6,206 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('labeling', '0011_t12_gold_queue_position'),
+        ("labeling", "0011_t12_gold_queue_position"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ItemComment',
+            name="ItemComment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.TextField(max_length=5000)),
-                ('region', models.JSONField(blank=True, null=True)),
-                ('mentions', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("body", models.TextField(max_length=5000)),
+                ("region", models.JSONField(blank=True, null=True)),
+                ("mentions", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='ItemEvent',
+            name="ItemEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('consolidated', 'Consolidated'), ('review_accepted', 'Review accepted'), ('review_fixed', 'Review fixed'), ('review_rejected', 'Review rejected'), ('edited', 'Label set by a manager'), ('answer_revised', 'Answer revised'), ('reopened', 'Reopened for more answers')], max_length=16)),
-                ('at', models.DateTimeField()),
-                ('data', models.JSONField(default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("consolidated", "Consolidated"),
+                            ("review_accepted", "Review accepted"),
+                            ("review_fixed", "Review fixed"),
+                            ("review_rejected", "Review rejected"),
+                            ("edited", "Label set by a manager"),
+                            ("answer_revised", "Answer revised"),
+                            ("reopened", "Reopened for more answers"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("data", models.JSONField(default=dict)),
             ],
         ),
         migrations.AddField(
-            model_name='annotation',
-            name='revised_at',
+            model_name="annotation",
+            name="revised_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='annotation',
-            name='rework_reason',
-            field=models.CharField(blank=True, db_default='', default='', max_length=500),
+            model_name="annotation",
+            name="rework_reason",
+            field=models.CharField(blank=True, db_default="", default="", max_length=500),
         ),
         migrations.AddField(
-            model_name='consolidatedlabel',
-            name='review_status',
-            field=models.CharField(blank=True, choices=[('', 'Not for review'), ('pending', 'Waiting for a reviewer'), ('accepted', 'Accepted by a reviewer'), ('fixed', 'Fixed by a reviewer')], db_default='', default='', max_length=8),
+            model_name="consolidatedlabel",
+            name="review_status",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "Not for review"),
+                    ("pending", "Waiting for a reviewer"),
+                    ("accepted", "Accepted by a reviewer"),
+                    ("fixed", "Fixed by a reviewer"),
+                ],
+                db_default="",
+                default="",
+                max_length=8,
+            ),
         ),
         migrations.AddField(
-            model_name='consolidatedlabel',
-            name='reviewed_at',
+            model_name="consolidatedlabel",
+            name="reviewed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='consolidatedlabel',
-            name='reviewed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="consolidatedlabel",
+            name="reviewed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='job',
-            name='review_below_confidence',
+            model_name="job",
+            name="review_below_confidence",
             field=models.FloatField(db_default=0.8, default=0.8),
         ),
         migrations.AddField(
-            model_name='job',
-            name='review_mode',
-            field=models.CharField(choices=[('none', 'No review'), ('random', 'A random share of the items'), ('all', 'Every item'), ('below', 'Items below a confidence')], db_default='none', default='none', max_length=8),
+            model_name="job",
+            name="review_mode",
+            field=models.CharField(
+                choices=[
+                    ("none", "No review"),
+                    ("random", "A random share of the items"),
+                    ("all", "Every item"),
+                    ("below", "Items below a confidence"),
+                ],
+                db_default="none",
+                default="none",
+                max_length=8,
+            ),
         ),
         migrations.AddField(
-            model_name='job',
-            name='review_share',
+            model_name="job",
+            name="review_share",
             field=models.FloatField(db_default=0.1, default=0.1),
         ),
         migrations.AddField(
-            model_name='job',
-            name='revise_window_seconds',
+            model_name="job",
+            name="revise_window_seconds",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='teammembership',
-            name='role',
-            field=models.CharField(choices=[('member', 'Member'), ('reviewer', 'Reviewer')], db_default='member', default='member', max_length=8),
+            model_name="teammembership",
+            name="role",
+            field=models.CharField(
+                choices=[("member", "Member"), ("reviewer", "Reviewer")],
+                db_default="member",
+                default="member",
+                max_length=8,
+            ),
         ),
         migrations.AddIndex(
-            model_name='consolidatedlabel',
-            index=models.Index(condition=models.Q(('review_status', 'pending')), fields=['job', 'confidence', 'item'], name='consolidated_review_queue'),
+            model_name="consolidatedlabel",
+            index=models.Index(
+                condition=models.Q(("review_status", "pending")),
+                fields=["job", "confidence", "item"],
+                name="consolidated_review_queue",
+            ),
         ),
         migrations.AddField(
-            model_name='itemcomment',
-            name='author',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="itemcomment",
+            name="author",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='itemcomment',
-            name='item',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to='labeling.item'),
+            model_name="itemcomment",
+            name="item",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="comments",
+                to="labeling.item",
+            ),
         ),
         migrations.AddField(
-            model_name='itemcomment',
-            name='job',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='labeling.job'),
+            model_name="itemcomment",
+            name="job",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="labeling.job"
+            ),
         ),
         migrations.AddField(
-            model_name='itemevent',
-            name='actor',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="itemevent",
+            name="actor",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='itemevent',
-            name='item',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='labeling.item'),
+            model_name="itemevent",
+            name="item",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="events",
+                to="labeling.item",
+            ),
         ),
         migrations.AddField(
-            model_name='itemevent',
-            name='job',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='labeling.job'),
+            model_name="itemevent",
+            name="job",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="labeling.job"
+            ),
         ),
         migrations.AddIndex(
-            model_name='itemcomment',
-            index=models.Index(fields=['item', 'created_at'], name='itemcomment_item_time'),
+            model_name="itemcomment",
+            index=models.Index(fields=["item", "created_at"], name="itemcomment_item_time"),
         ),
         migrations.AddIndex(
-            model_name='itemevent',
-            index=models.Index(fields=['item', '-at'], name='itemevent_item_time'),
+            model_name="itemevent",
+            index=models.Index(fields=["item", "-at"], name="itemevent_item_time"),
         ),
         migrations.AddIndex(
-            model_name='itemevent',
-            index=models.Index(fields=['job', 'kind', 'at'], name='itemevent_job_kind_time'),
+            model_name="itemevent",
+            index=models.Index(fields=["job", "kind", "at"], name="itemevent_job_kind_time"),
         ),
     ]

@@ -45,6 +45,7 @@ def item_page(request: HttpRequest, job_id: int, item_id: int) -> HttpResponse:
     neighbours = selectors.item_neighbours(job=job, item_id=item.pk, filters=request.GET)
     query = _neighbour_query(request)
     base = reverse("console-item", args=[job.pk, 0]).rsplit("0", 1)[0]
+    suffix = f"?{query}" if query else ""
     viewer = {
         "media_url": f"/api/v1/items/{item.pk}/media" if task_type.media == "image" else None,
         "text": line.get("source") if isinstance(line.get("source"), str) else None,
@@ -52,8 +53,8 @@ def item_page(request: HttpRequest, job_id: int, item_id: int) -> HttpResponse:
             {"worker": a["username"], "colour": a["colour"], "answer": a["answer"]} for a in answers
         ],
         "consolidated": consolidated.value if consolidated else None,
-        "previous": f"{base}{neighbours['previous']}?{query}" if neighbours["previous"] else "",
-        "next": f"{base}{neighbours['next']}?{query}" if neighbours["next"] else "",
+        "previous": f"{base}{neighbours['previous']}{suffix}" if neighbours["previous"] else "",
+        "next": f"{base}{neighbours['next']}{suffix}" if neighbours["next"] else "",
     }
     context = {
         "job": job,
