@@ -112,7 +112,7 @@ def test_the_console_review_of_boxes_fixes_with_boxes_and_refuses_a_class(box_jo
         {"action": "fix", "answer": {"label": "car"}},
         format="json",
     )
-    assert refused.status_code == 400 and "boundingBoxes" in refused.json()["error"]["message"]
+    assert refused.status_code == 400 and "annotatedResult" in refused.json()["error"]["message"]
     assert ConsolidatedLabel.objects.get(item=item).value == before
 
 
