@@ -145,6 +145,11 @@ function drawText() {
   }
 }
 
+// The page's policy refuses inline style attributes; colours are set here instead.
+for (const swatch of document.querySelectorAll(".swatch[data-colour]")) {
+  swatch.style.background = swatch.dataset.colour;
+}
+
 if (data.media_url) drawImage();
 else if (typeof data.text === "string") drawText();
 

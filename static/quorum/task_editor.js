@@ -48,7 +48,8 @@ async function load() {
       if (index >= 0) live.choose(index);
     }
   }
-  for (const node of host.querySelectorAll(".crowd-form-skip")) node.hidden = true;
+  // No lease: nothing to skip (the button's class would override a hidden attribute).
+  for (const node of host.querySelectorAll(".crowd-form-skip")) node.style.display = "none";
   for (const node of host.querySelectorAll(".crowd-form-submit")) {
     node.firstChild.textContent = config.mode === "review" ? "Accept or save fix " : "Save my answer ";
   }
