@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from labeling.models import (
     Annotation,
@@ -225,14 +225,15 @@ def job_review_queue(*, job: Job, limit: int = 50) -> list[dict[str, Any]]:
 
 
 def job_review_counts(*, job: Job) -> dict[str, int]:
+    """Labels waiting, accepted and fixed (one grouped count), and rejections so far."""
     rows = (
         ConsolidatedLabel.objects.filter(job_id=job.pk)
         .exclude(review_status="")
-        .values_list("review_status")
+        .values("review_status")
+        .annotate(n=Count("id"))
+        .values_list("review_status", "n")
     )
-    counts = {status: 0 for status in ("pending", "accepted", "fixed")}
-    for (status,) in rows.iterator():
-        counts[status] = counts.get(status, 0) + 1
+    counts = {"pending": 0, "accepted": 0, "fixed": 0, **dict(rows)}
     counts["rejected"] = ItemEvent.objects.filter(job_id=job.pk, kind="review_rejected").count()
     return counts
 

@@ -19,7 +19,7 @@ from labeling.review.services.comments import item_comment_add
 from labeling.review.services.reviews import job_may_review, job_review_configure, team_reviewer_set
 from labeling.services.revisions import annotation_revise_refusal, item_reopen, job_reopen
 from labeling.task_types import get_task_type
-from labeling.task_ui.rendering import TaskRenderError, render_task
+from labeling.task_ui.rendering import TaskRenderError, render_task, task_context
 from labeling.views import _manager_job, labeler_page, manager_page, signed_in
 
 
@@ -56,9 +56,12 @@ def item_page(request: HttpRequest, job_id: int, item_id: int) -> HttpResponse:
         "previous": f"{base}{neighbours['previous']}{suffix}" if neighbours["previous"] else "",
         "next": f"{base}{neighbours['next']}{suffix}" if neighbours["next"] else "",
     }
+    # The model's suggestion, as the task UI's extensions give it (pre-annotation).
+    task = task_context(Assignment(job=job, item=item, worker=request.user))["task"]
     context = {
         "job": job,
         "item": item,
+        "suggestion": task.get("suggestion"),
         "task_type": task_type,
         "line": json.dumps(line, ensure_ascii=False, indent=1)[:5000],
         "answers": answers,

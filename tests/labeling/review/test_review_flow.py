@@ -1,6 +1,7 @@
 """Review outcomes, going back, comments and history (issue 14), on the services and the API."""
 
 import pytest
+from django.test import Client
 
 from labeling.errors import Conflict, NotAllowed, ValidationFailed
 from labeling.models import Annotation, ConsolidatedLabel, Item, ItemComment, ItemEvent, Job
@@ -196,3 +197,22 @@ def test_the_review_api_answers_errors_in_the_one_shape(reviewed, workers, manag
         client_for(workers[0]).get(f"/api/v1/jobs/{job.pk}/items/{item.pk}/history").status_code
         == 403
     )
+
+
+def test_the_item_page_and_review_console_are_for_managers_and_count_outcomes(
+    reviewed, workers, manager
+):
+    job, item = reviewed
+    labeler = Client()
+    labeler.force_login(workers[0])
+    assert labeler.get(f"/console/jobs/{job.pk}/items/{item.pk}").status_code == 403
+    assert labeler.get(f"/work/jobs/{job.pk}/review").status_code == 403
+    assert labeler.get(f"/work/jobs/{job.pk}/items/{item.pk}/ui").status_code == 200  # answered
+    browser = Client()
+    browser.force_login(manager)
+    page = browser.get(f"/console/jobs/{job.pk}/items/{item.pk}")
+    assert page.status_code == 200
+    assert [v["votes"] for v in page.context["votes"]] == [2, 1, 0]
+    review_accept(job=job, item_id=item.pk, reviewer=manager)
+    console = browser.get(f"/console/jobs/{job.pk}/review")
+    assert console.context["counts"] == {"pending": 0, "accepted": 1, "fixed": 0, "rejected": 0}
