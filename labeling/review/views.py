@@ -74,8 +74,25 @@ def item_page(request: HttpRequest, job_id: int, item_id: int) -> HttpResponse:
         "viewer": viewer,
         "neighbours": neighbours,
         "query": query,
+        "editor": _label_view(job, item, consolidated),
     }
     return render(request, "console/item.html", context)
+
+
+def _label_view(job, item, consolidated) -> dict | None:
+    """The consolidated label in the task type's own element, read-only (when it can start
+    from the label)."""
+    start = answer_of_value(job=job, value=consolidated.value) if consolidated else None
+    if start is None:
+        return None
+    return {
+        "ui_url": reverse("work-item-ui", args=[job.pk, item.pk]),
+        "start": element_initial(start),
+        "has_start": True,
+        "submit_url": "",
+        "next_url": "",
+        "mode": "view",
+    }
 
 
 def _regions(value) -> list[dict]:

@@ -2,7 +2,8 @@
 // Enter, fix with the labelers' tools, reject with a reason) and a labeler's revise page.
 //
 // The task's <crowd-form> has no lease, so its submit only previews the answer; this module
-// takes that answer and sends it to the page's endpoint (a review fix, or a revision).
+// takes that answer and sends it to the page's endpoint (a review fix, or a revision). In the
+// "view" mode (the item page) the element only shows the label: inert, without its buttons.
 
 import "./elements/index.js";
 import { ApiError, api } from "./api.js";
@@ -52,6 +53,10 @@ async function load() {
   for (const node of host.querySelectorAll(".crowd-form-skip")) node.style.display = "none";
   for (const node of host.querySelectorAll(".crowd-form-submit")) {
     node.firstChild.textContent = config.mode === "review" ? "Accept or save fix " : "Save my answer ";
+  }
+  if (config.mode === "view") {
+    host.inert = true;
+    for (const node of host.querySelectorAll(".crowd-form-actions")) node.style.display = "none";
   }
   host.dataset.ready = "true";
 }

@@ -77,6 +77,10 @@ def test_the_item_page_draws_three_workers_boxes_with_a_toggle_each(
     expect(page.locator('#item-viewer g[data-worker-name="w2"]')).to_be_hidden()
     expect(page.locator('#item-viewer g[data-worker-name="w1"]')).to_be_visible()
     expect(page.locator("#history")).to_contain_text("consolidated")
+    # The consolidated label in the task type's own element, read-only.
+    page.wait_for_selector("#task-host[data-ready] crowd-bounding-box")
+    assert page.evaluate("document.querySelector('#task-host').inert")
+    assert page.evaluate("document.querySelector('#task-host crowd-bounding-box').boxes.length") == 1
     page.locator("h1").click()  # keys are not taken from a focused checkbox
     page.keyboard.press("j")  # the next item of the filter
     expect(page).to_have_url(re.compile(rf"/items/{second.pk}$"))
