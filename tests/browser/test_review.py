@@ -80,7 +80,9 @@ def test_the_item_page_draws_three_workers_boxes_with_a_toggle_each(
     # The consolidated label in the task type's own element, read-only.
     page.wait_for_selector("#task-host[data-ready] crowd-bounding-box")
     assert page.evaluate("document.querySelector('#task-host').inert")
-    assert page.evaluate("document.querySelector('#task-host crowd-bounding-box').boxes.length") == 1
+    assert (
+        page.evaluate("document.querySelector('#task-host crowd-bounding-box').boxes.length") == 1
+    )
     page.locator("h1").click()  # keys are not taken from a focused checkbox
     page.keyboard.press("j")  # the next item of the filter
     expect(page).to_have_url(re.compile(rf"/items/{second.pk}$"))
@@ -124,16 +126,21 @@ def test_a_reviewer_fixes_a_box_with_the_labelers_tool(
 def test_a_rejection_sends_the_item_back_to_its_worker_who_sees_why(
     page: "Page", make_job, manager, labeler
 ):
-    job = make_job(items=1, workers_per_item=1)
+    job = make_job(items=2, workers_per_item=1)
     job_review_configure(job=job, mode="all")
-    work(job, [labeler], [[{"label": "cat"}]])
-    item = Item.objects.get(job=job)
+    work(job, [labeler], [[{"label": "cat"}, {"label": "cat"}]])
+    first, item = Item.objects.filter(job=job).order_by("id")
 
     sign_in(page, "pm", "manager-pass-1")
     page.goto(f"/console/jobs/{job.pk}/review")
     expect(page.locator("#review-queue")).to_contain_text(f"#{item.pk}")
     page.locator("#start-review").click()
-    page.wait_for_selector("crowd-classifier")
+    page.wait_for_selector("crowd-classifier .qc-choice[aria-pressed='true']")
+    page.keyboard.press("Enter")  # the first item: accepted as shown
+    expect(page.locator("#editor-status")).to_contain_text("Accepted")
+    expect(page.locator("#review-item")).to_contain_text(f"Item #{item.pk}")
+    assert ConsolidatedLabel.objects.get(item=first).review_status == "accepted"
+    page.wait_for_selector("crowd-classifier .qc-choice[aria-pressed='true']")
     page.get_by_label("Reject because").fill("this is a dog, not a cat")
     page.get_by_label("Send the item").select_option("rework")
     page.get_by_role("button", name="Reject").click()
@@ -145,8 +152,9 @@ def test_a_rejection_sends_the_item_back_to_its_worker_who_sees_why(
     page.context.clear_cookies()
     sign_in(page, "lab1", "lab1-pass-1")
     page.goto(f"/work/jobs/{job.pk}/answers")
-    expect(page.locator(".rework-reason")).to_have_text("this is a dog, not a cat")
-    page.get_by_role("link", name="Revise").click()
+    row = page.locator(f"#answer-{Annotation.objects.get(item=item).pk}")
+    expect(row.locator(".rework-reason")).to_have_text("this is a dog, not a cat")
+    row.get_by_role("link", name="Revise").click()
     expect(page.locator("#rework-reason")).to_contain_text("this is a dog")
     page.wait_for_selector("crowd-classifier .qc-choice")
     page.keyboard.press("2")  # dog
