@@ -139,7 +139,8 @@ def _check_more(more: int) -> None:
 
 
 def item_reopen(*, job: Job, item_id: int, by: User, more: int = 1, reason: str = "") -> Item:
-    """A manager opens a labeled item for ``more`` answers; a completed job is reopened too."""
+    """A manager opens a labeled item (or one waiting for rework) for ``more`` answers; a
+    completed job is reopened too."""
     _check_more(more)
     if job.status == JobStatus.COMPLETED:
         job_reopen(job=job, by=by)
@@ -152,8 +153,11 @@ def item_reopen(*, job: Job, item_id: int, by: User, more: int = 1, reason: str 
         item = Item.objects.select_for_update().filter(pk=item_id, job_id=job.pk).first()
         if item is None:
             raise NotFound(f"there is no item {item_id} in this job")
-        if item.status != ItemStatus.LABELED:
+        in_rework = Annotation.objects.filter(item_id=item.pk).exclude(rework_reason="")
+        if item.status != ItemStatus.LABELED and not in_rework.exists():
             raise Conflict("this item is still collecting answers", code="item_open")
+        # An item waiting for rework (a worker who never revises) takes new answers instead.
+        in_rework.update(rework_reason="")
         item_unlabel(job=job, item=item, by=by, kind="reopened", more=more,
                      data={"reason": reason[:500]})  # fmt: skip
     item.refresh_from_db()

@@ -216,3 +216,16 @@ def test_the_item_page_and_review_console_are_for_managers_and_count_outcomes(
     review_accept(job=job, item_id=item.pk, reviewer=manager)
     console = browser.get(f"/console/jobs/{job.pk}/review")
     assert console.context["counts"] == {"pending": 0, "accepted": 1, "fixed": 0, "rejected": 0}
+
+
+def test_an_item_stuck_in_rework_is_reopened_for_new_answers(
+    reviewed, workers, manager, make_labeler
+):
+    job, item = reviewed
+    review_reject(job=job, item_id=item.pk, reviewer=manager, reason="again", send_to="rework")
+    with pytest.raises(ValidationFailed):
+        item_reopen(job=Job.objects.get(pk=job.pk), item_id=item.pk, by=manager, more=0)
+    item_reopen(job=Job.objects.get(pk=job.pk), item_id=item.pk, by=manager, more=1)
+    assert not Annotation.objects.filter(item=item).exclude(rework_reason="").exists()
+    _answer(job, make_labeler("w4"), "dog")
+    assert ConsolidatedLabel.objects.get(item=item).answers_count == 4
