@@ -229,3 +229,14 @@ def test_an_item_stuck_in_rework_is_reopened_for_new_answers(
     assert not Annotation.objects.filter(item=item).exclude(rework_reason="").exists()
     _answer(job, make_labeler("w4"), "dog")
     assert ConsolidatedLabel.objects.get(item=item).answers_count == 4
+
+
+def test_the_dashboard_reopens_a_completed_job(make_job, workers, manager):
+    job = make_job(items=1, workers_per_item=1)
+    _answer(job, workers[0], "cat")
+    browser = Client()
+    browser.force_login(manager)
+    assert 'id="reopen-job"' in browser.get(f"/console/jobs/{job.pk}/").content.decode()
+    browser.post(f"/console/jobs/{job.pk}/reopen", {"more": "1"})
+    job.refresh_from_db()
+    assert job.status == "in_progress" and Item.objects.get(job=job).status == "open"
