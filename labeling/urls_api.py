@@ -148,6 +148,9 @@ urlpatterns = [
     ),
     path("jobs/<int:job_id>/reopen", review_api.JobReopen.as_view(), name="api-job-reopen"),
     path(
+        "jobs/<int:job_id>/reviewers", review_api.JobReviewers.as_view(), name="api-job-reviewers"
+    ),
+    path(
         "annotations/<int:annotation_id>/revise",
         review_api.AnnotationRevise.as_view(),
         name="api-annotation-revise",

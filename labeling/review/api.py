@@ -20,6 +20,7 @@ from labeling.review.services.reviews import (
     review_accept,
     review_fix,
     review_reject,
+    team_reviewer_set,
 )
 from labeling.services.revisions import annotation_revise, item_reopen, job_reopen
 
@@ -241,3 +242,37 @@ class AnnotationRevise(APIView):
             annotation_id=annotation_id, worker=request.user, answer=data.validated_data["answer"]
         )
         return Response({"annotation_id": annotation.pk, "revised_at": annotation.revised_at})
+
+
+class ReviewerIn(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    reviewer = serializers.BooleanField(default=True)
+
+
+class ReviewerOut(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    username = serializers.CharField()
+    reviewer = serializers.BooleanField()
+
+
+class JobReviewers(APIView):
+    """The members of a job's team and who of them reviews (a role on the team)."""
+
+    permission_classes = [IsManager]
+
+    @extend_schema(responses={200: ReviewerOut(many=True), **ERRORS}, summary="A job's reviewers")
+    def get(self, request: Request, job_id: int) -> Response:
+        job = _job_for(request, job_id)
+        return Response(ReviewerOut(selectors.job_team_members(job=job), many=True).data)
+
+    @extend_schema(
+        request=ReviewerIn,
+        responses={200: ReviewerOut(many=True), **ERRORS},
+        summary="Give or take the reviewer role of a member of the job's team",
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = _job_for(request, job_id)
+        data = ReviewerIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        team_reviewer_set(job=job, **data.validated_data)
+        return Response(ReviewerOut(selectors.job_team_members(job=job), many=True).data)

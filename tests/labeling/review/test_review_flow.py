@@ -12,7 +12,6 @@ from labeling.review.services.reviews import (
     job_review_configure,
     review_accept,
     review_reject,
-    team_reviewer_set,
 )
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
@@ -58,11 +57,14 @@ def test_review_stage_modes_choose_items():
     assert 800 < chosen < 1200  # a quarter, decided by the item id: the same on every run
 
 
-def test_a_labeler_reviews_only_with_the_reviewer_role(reviewed, workers):
+def test_a_labeler_reviews_only_with_the_reviewer_role(reviewed, workers, manager):
     job, item = reviewed
     with pytest.raises(NotAllowed):
         review_accept(job=job, item_id=item.pk, reviewer=workers[0])
-    team_reviewer_set(job=job, user_id=workers[0].pk, reviewer=True)
+    reviewers = client_for(manager).post(
+        f"/api/v1/jobs/{job.pk}/reviewers", {"user_id": workers[0].pk}, format="json"
+    )
+    assert {r["username"]: r["reviewer"] for r in reviewers.json()}["w1"] is True
     accepted = review_accept(job=job, item_id=item.pk, reviewer=workers[0])
     assert (accepted.review_status, accepted.reviewed_by) == ("accepted", workers[0])
     acceptance = job_worker_review_acceptance(job=job)
