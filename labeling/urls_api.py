@@ -120,6 +120,7 @@ urlpatterns = [
         name="api-job-template",
     ),
     path("media/signed/<str:token>", task_ui_api.SignedMedia.as_view(), name="api-signed-media"),
+    path("jobs/<int:job_id>/videos", data_api.JobVideosImport.as_view(), name="api-job-videos"),
     # issue 14: review, comments, history, going back
     path(
         "jobs/<int:job_id>/items/<int:item_id>/review",

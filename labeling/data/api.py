@@ -1,4 +1,4 @@
-"""The data API: importing items (manifests and image files), an import's progress, and
+"""The data API: importing items (manifests, image and video files), an import's progress, and
 exports in the augmented manifest, CSV and the task types' own formats, streamed."""
 
 from django.http import StreamingHttpResponse
@@ -16,7 +16,11 @@ from labeling.data import exports, selectors
 from labeling.data.formats import export_format_names, get_export_format
 from labeling.data.formats import text as text_formats
 from labeling.data.serializers import ExportQuery, ImportOut
-from labeling.data.services.imports import import_stage_images, import_stage_manifest
+from labeling.data.services.imports import (
+    import_stage_images,
+    import_stage_manifest,
+    import_stage_videos,
+)
 from labeling.errors import ValidationFailed
 from labeling.models import ImportRun
 from labeling.permissions import IsManager
@@ -101,6 +105,36 @@ class JobImagesImport(APIView):
     def post(self, request: Request, job_id: int) -> Response:
         job = _job_for(request, job_id)
         run = import_stage_images(
+            job=job, created_by=request.user, files=request.FILES.getlist("files")
+        )
+        return Response(ImportOut(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class JobVideosImport(APIView):
+    permission_classes = [IsManager]
+    parser_classes = [MultiPartParser]
+    body_limit_setting = "QUORUM_IMPORT_MAX_BYTES"  # labeling/middleware.py
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                },
+            }
+        },
+        responses={202: ImportOut, **ERRORS},
+        summary="Upload video files as items (checked and cut into frames by a Celery worker)",
+        description=(
+            "One item per video (.mp4 .webm .mov .mkv .avi). A Celery worker checks that each "
+            "decodes (at most 5,000 frames) and extracts its frames; a bad file fails the whole "
+            "upload and is reported by its file name."
+        ),
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = _job_for(request, job_id)
+        run = import_stage_videos(
             job=job, created_by=request.user, files=request.FILES.getlist("files")
         )
         return Response(ImportOut(run).data, status=status.HTTP_202_ACCEPTED)

@@ -10,6 +10,7 @@ from labeling.states import ImportStatus
 class ImportKind(models.TextChoices):
     MANIFEST = "manifest", "JSON Lines manifest"
     IMAGES = "images", "Image files"
+    VIDEOS = "videos", "Video files"
 
 
 class ImportRun(models.Model):

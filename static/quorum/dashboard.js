@@ -24,7 +24,7 @@ const chartData = document.getElementById(chart.dataset.source);
 if (chartData) drawLabelsOverTime(chart, JSON.parse(chartData.textContent));
 
 // --- Import --------------------------------------------------------------------------------------
-const form = document.getElementById("import-form");
+const forms = document.querySelectorAll("form.import-form");
 const run = document.getElementById("import-run");
 const phase = document.getElementById("import-phase");
 const detail = document.getElementById("import-detail");
@@ -77,7 +77,8 @@ function listErrors(importRun) {
     ...(importRun.errors || []).map((problem) => {
       const item = document.createElement("li");
       const where = document.createElement("strong");
-      where.textContent = problem.line !== undefined ? `Line ${problem.line}` : `${problem.file}`;
+      // An uploaded file is named; a manifest's line is numbered.
+      where.textContent = problem.file !== undefined ? problem.file : `Line ${problem.line}`;
       item.append(where, `: ${problem.reason}`);
       return item;
     }),
@@ -86,7 +87,7 @@ function listErrors(importRun) {
   if (hidden > 0) {
     const more = document.createElement("li");
     more.className = "muted";
-    more.textContent = `…and ${hidden} more bad line(s).`;
+    more.textContent = `…and ${hidden} more bad line(s) or file(s).`;
     errors.append(more);
   }
 }
@@ -117,6 +118,7 @@ async function follow(importId) {
 
 async function importFiles(event) {
   event.preventDefault();
+  const form = event.currentTarget;
   const input = form.querySelector('input[type="file"]');
   const button = form.querySelector('button[type="submit"]');
   run.hidden = false;
@@ -155,7 +157,7 @@ async function importFiles(event) {
   }
 }
 
-if (form) {
+for (const form of forms) {
   form.addEventListener("submit", importFiles);
   form.querySelector('button[type="submit"]').disabled = false;
 }

@@ -2,6 +2,7 @@
 
 import "./elements/index.js";
 import { ApiError, api } from "./api.js";
+import { renderLegend } from "./elements/key-help.js";
 
 const WARN_BELOW_MS = 60_000;
 const IGNORED_SKEW_MS = 2_000;
@@ -10,6 +11,7 @@ const host = document.getElementById("task-host");
 const statusBar = document.getElementById("work-status");
 const timer = document.getElementById("lease-timer");
 const doneCount = document.getElementById("done-count");
+const legend = document.getElementById("keys-help");
 const jobId = host.dataset.jobId;
 const jobsUrl = host.dataset.jobsUrl || "/work/";
 
@@ -121,6 +123,8 @@ async function showLease(lease, response, note = "") {
   // Rendered by the server in a sandbox with everything escaped; inserted markup never runs.
   host.innerHTML = html;
   host.inert = false;
+  // The legend names the keys of this task's elements (each declares its own).
+  if (legend) renderLegend(legend, host);
   say(note, "info");
   startTimer(lease.expires_at, response);
 }

@@ -66,11 +66,8 @@ def test_a_labeler_drags_boxes_fixes_one_and_submits(
 
     page.keyboard.press("2")  # person
     drag(page, element, (100, 50), (180, 250))
-    page.keyboard.press("1")  # car: for the next box, and relabels none (the person is selected!)
-    # 1 relabelled the selected box; put it back to person with 2, then draw a car.
-    page.keyboard.press("2")
+    page.keyboard.press("1")  # car, for the next box: the person just drawn keeps its label
     page.keyboard.press("Escape")
-    page.keyboard.press("1")
     drag(page, element, (300, 200), (500, 300))
     drag(page, element, (20, 20), (60, 60))  # a stray box…
     page.keyboard.press("Delete")  # …removed while it is still selected
@@ -191,9 +188,8 @@ def test_a_labeler_clicks_a_polygon_closed(page: "Page", settings, manager, team
         click(page, element, x, y)
     page.keyboard.press("Enter")  # refused while the polygon is open: Enter closes it instead
     expect(page.locator(".qa-status")).to_contain_text("1 polygon")
-    # A second one, closed by clicking its first point (Escape first: 1 would relabel the
-    # selected door).
-    page.keyboard.press("Escape")
+    # A second one, closed by clicking its first point: 1 is the next polygon's label (the
+    # door just closed keeps its own).
     page.keyboard.press("1")
     for x, y in [(400, 50), (600, 50), (500, 200)]:
         click(page, element, x, y)

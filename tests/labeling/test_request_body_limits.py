@@ -28,6 +28,7 @@ def test_imports_are_refused_over_the_import_limit(make_job, manager_client, set
         (f"/api/v1/jobs/{job.pk}/items", "application/x-ndjson"),
         (f"/api/v1/jobs/{job.pk}/items", "multipart/form-data; boundary=x"),
         (f"/api/v1/jobs/{job.pk}/images", "multipart/form-data; boundary=x"),
+        (f"/api/v1/jobs/{job.pk}/videos", "multipart/form-data; boundary=x"),
     ):
         assert_refused(claim(manager_client, path, claimed=1001, content_type=content_type), 1000)
     # Under the limit the import goes on as before.

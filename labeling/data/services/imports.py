@@ -26,7 +26,6 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from PIL import Image, UnidentifiedImageError
 
 from labeling.after_commit import on_commit_safely, run_safely
 from labeling.data.services.import_leases import (
@@ -43,12 +42,20 @@ from labeling.data.services.import_reader import (
     json_lines,
     nesting_problem,
 )
+from labeling.data.services.media_files import (
+    check_image_file,
+    check_local_image_ref,
+    check_video_file,
+    video_suffix,
+)
+from labeling.data.services.video_frames import VIDEO_SUFFIXES, video_extract_frames
 from labeling.errors import Conflict, ValidationFailed
 from labeling.events import import_finished, publish_on_commit
 from labeling.models import ImportKind, ImportRun, Job, User
 from labeling.states import ImportStatus, JobStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import SourceProblem
+from labeling.task_types.video import MAX_FRAMES
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +65,6 @@ PROGRESS_EVERY_LINES = 20_000
 INSERT_BATCH_SIZE = 5_000
 ANALYZE_AFTER_ITEMS = 10_000
 SWEEP_BATCH_SIZE = 100
-IMAGE_FORMATS = {
-    "JPEG": "jpg",
-    "PNG": "png",
-    "GIF": "gif",
-    "WEBP": "webp",
-    "BMP": "bmp",
-    "TIFF": "tif",
-}
 CHUNK_BYTES = 1 << 20
 
 
@@ -141,6 +140,38 @@ def import_stage_images(*, job: Job, created_by: User, files: list[Any]) -> Impo
     _check_job_accepts_items(job)
     if get_task_type(job.task_type).media != "image":
         raise ValidationFailed(f"a {job.task_type} job takes no images; import a manifest")
+    return _stage_files(
+        job, created_by, files, ImportKind.IMAGES, settings.QUORUM_IMAGE_MAX_BYTES, "image"
+    )
+
+
+def import_stage_videos(*, job: Job, created_by: User, files: list[Any]) -> ImportRun:
+    """Write uploaded video files to a staging folder and queue their check, the extraction
+    of their frames and their import (one item per video)."""
+    _check_job_accepts_items(job)
+    if get_task_type(job.task_type).media != "video":
+        raise ValidationFailed(f"a {job.task_type} job takes no videos")
+    for upload in files:
+        if not video_suffix(upload.name):
+            raise ValidationFailed(
+                f"{upload.name}: not a video file; send {', '.join(VIDEO_SUFFIXES)}",
+                code="unsupported_media_type",
+                details={"file": upload.name},
+            )
+    return _stage_files(
+        job, created_by, files, ImportKind.VIDEOS, settings.QUORUM_IMPORT_MAX_BYTES, "video"
+    )
+
+
+def _staged_file(folder: Path, position: int, name: str, kind: str) -> Path:
+    """A staged upload: its position, and a video's suffix (PyAV reads the name too)."""
+    suffix = video_suffix(name) if kind == ImportKind.VIDEOS else ""
+    return folder / f"{position:06d}{suffix}"
+
+
+def _stage_files(
+    job: Job, created_by: User, files: list[Any], kind: str, max_bytes: int, noun: str
+) -> ImportRun:
     if not files:
         raise ValidationFailed("no files were uploaded", code="empty")
     folder = _staging_dir() / uuid.uuid4().hex
@@ -149,14 +180,13 @@ def import_stage_images(*, job: Job, created_by: User, files: list[Any]) -> Impo
     total = 0
     try:
         for position, upload in enumerate(files, start=1):
-            if upload.size > settings.QUORUM_IMAGE_MAX_BYTES:
+            if upload.size > max_bytes:
                 raise ValidationFailed(
-                    f"{upload.name}: {upload.size} bytes is over the limit of "
-                    f"{settings.QUORUM_IMAGE_MAX_BYTES}",
+                    f"{upload.name}: {upload.size} bytes is over the limit of {max_bytes}",
                     code="too_large",
                     details={"file": upload.name},
                 )
-            staged = folder / f"{position:06d}"
+            staged = _staged_file(folder, position, upload.name, kind)
             with staged.open("wb") as out:
                 for chunk in upload.chunks():
                     out.write(chunk)
@@ -169,9 +199,9 @@ def import_stage_images(*, job: Job, created_by: User, files: list[Any]) -> Impo
     with transaction.atomic():
         run = ImportRun.objects.create(
             job=job,
-            kind=ImportKind.IMAGES,
+            kind=kind,
             staged_path=str(folder),
-            original_name=f"{len(names)} image(s)",
+            original_name=f"{len(names)} {noun}(s)",
             total_bytes=total,
             created_by=created_by,
             lease_expires_at=_resend_at(timezone.now()),
@@ -200,7 +230,7 @@ def import_run(*, import_id: int) -> ImportRun | None:
             if run.kind == ImportKind.MANIFEST:
                 _run_manifest(run, lease)
             else:
-                _run_images(run, lease)
+                _run_files(run, lease)
     except LeaseLost:
         logger.warning("import %s lost its lease; another worker runs it", import_id)
         run.refresh_from_db()
@@ -403,47 +433,10 @@ def _check_line(text: str, task_type, reserved: tuple[str, str]) -> str | None:
     try:
         task_type.check_source(line)
         if task_type.media == "image":
-            _check_local_image_ref(line["source-ref"])
+            check_local_image_ref(line["source-ref"])
     except SourceProblem as exc:
         return str(exc)
     return None
-
-
-def _check_local_image_ref(ref: str) -> None:
-    if "://" in ref:
-        return  # a URL: the browser fetches it; nothing to check here
-    path = Path(settings.MEDIA_ROOT) / ref
-    if not path.is_file():
-        raise SourceProblem(f'"source-ref" {ref!r} is not a file in the media folder')
-    _check_image_file(path)
-
-
-def _check_image_file(path: Path) -> str:
-    """Check an image with Pillow; return its file extension, or raise SourceProblem."""
-    size = path.stat().st_size
-    if size > settings.QUORUM_IMAGE_MAX_BYTES:
-        raise SourceProblem(f"{size} bytes is over the limit of {settings.QUORUM_IMAGE_MAX_BYTES}")
-    try:
-        with Image.open(path) as image:
-            image_format = image.format
-            width, height = image.size
-            if width * height > settings.QUORUM_IMAGE_MAX_PIXELS:
-                raise SourceProblem(
-                    f"{width}x{height} is {width * height} pixels, over the limit of "
-                    f"{settings.QUORUM_IMAGE_MAX_PIXELS}"
-                )
-            image.verify()
-    except SourceProblem:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise SourceProblem(f"not an image Pillow can read ({exc.__class__.__name__})") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise SourceProblem(f"a damaged image ({exc})") from None
-    if image_format not in IMAGE_FORMATS:
-        raise SourceProblem(
-            f"{image_format} images are not accepted; use {', '.join(IMAGE_FORMATS)}"
-        )
-    return IMAGE_FORMATS[image_format]
 
 
 def _run_manifest(run: ImportRun, lease: ImportLease) -> None:
@@ -507,15 +500,25 @@ def _prepared(prepare, text: str) -> str:
     return text if ready is line else json.dumps(ready, ensure_ascii=False, separators=(",", ":"))
 
 
-def _run_images(run: ImportRun, lease: ImportLease) -> None:
+def _check_staged(run: ImportRun, path: Path) -> str:
+    """Check one staged upload; return the extension it is stored with (or SourceProblem)."""
+    if run.kind == ImportKind.VIDEOS:
+        return check_video_file(path, max_frames=MAX_FRAMES)
+    return check_image_file(path)
+
+
+def _run_files(run: ImportRun, lease: ImportLease) -> None:
+    """Uploaded image or video files: check each (a bad one is reported by its name), then
+    place them in the media folder, cut each video into frames, and store one item each."""
     folder = Path(run.staged_path)
     if not (folder / "names.json").is_file():
         raise ImportProblem("the staged files are gone; upload them again")
     names = json.loads((folder / "names.json").read_text())
+    staged = [_staged_file(folder, n, name, run.kind) for n, name in enumerate(names, start=1)]
     extensions = []
-    for position, name in enumerate(names, start=1):
+    for position, (name, path) in enumerate(zip(names, staged, strict=True), start=1):
         try:
-            extensions.append(_check_image_file(folder / f"{position:06d}"))
+            extensions.append(_check_staged(run, path))
         except SourceProblem as exc:
             _record_error(run, {"file": name, "line": position}, str(exc))
         _report(run, "checking", position, len(names))
@@ -529,20 +532,22 @@ def _run_images(run: ImportRun, lease: ImportLease) -> None:
     moved: list[Path] = []
     lines = []
     try:
-        for position, (name, extension) in enumerate(zip(names, extensions, strict=True), start=1):
+        for position, (name, path, extension) in enumerate(
+            zip(names, staged, extensions, strict=True), start=1
+        ):
             # Named after the (random) staging folder, and linked, not moved: a run after a
             # lost worker finds its staged files and writes the same names again.
             final = target / f"{folder.name}-{position:06d}.{extension}"
-            _place(folder / f"{position:06d}", final)
+            _place(path, final)
             moved.append(final)
             relative = final.relative_to(settings.MEDIA_ROOT).as_posix()
-            lines.append(
-                json.dumps(
-                    {"source-ref": relative, "file-name": name},
-                    ensure_ascii=False,
-                    separators=(",", ":"),
-                )
-            )
+            line: dict[str, Any] = {"source-ref": relative, "file-name": name}
+            if run.kind == ImportKind.VIDEOS:
+                _report(run, "extracting frames", position - 1, len(names))
+                line["frames"] = video_extract_frames(ref=relative, max_frames=MAX_FRAMES)
+                moved.append(Path(settings.MEDIA_ROOT) / Path(line["frames"][0]).parent)
+                lease.check()
+            lines.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
         with transaction.atomic():
             stored = _insert_items(run, _watched(lines, lease, len(lines)), len(lines))
             Job.objects.filter(pk=run.job_id).update(items_total=F("items_total") + stored)
@@ -552,8 +557,11 @@ def _run_images(run: ImportRun, lease: ImportLease) -> None:
     except LeaseLost:
         raise  # the worker that holds the run now uses the same files
     except BaseException:
-        for path in moved:
-            path.unlink(missing_ok=True)
+        for placed in moved:
+            if placed.is_dir():
+                shutil.rmtree(placed, ignore_errors=True)
+            else:
+                placed.unlink(missing_ok=True)
         raise
 
 

@@ -78,6 +78,7 @@ crowd-alert:not([type]), crowd-alert[type="info"] { background: #eff6ff; border-
 .qe-list li { display: flex; gap: .4rem; align-items: baseline; padding: .2rem 0; border-bottom: 1px solid #eee; }
 .qe-list .qe-swatch { width: .7rem; height: .7rem; border-radius: 2px; background: var(--qe-color); flex: none; }
 .qe-list q { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+@media (width <= 52rem) { .qe-layout { grid-template-columns: minmax(0, 1fr); } }
 `;
 
 let adopted = false;

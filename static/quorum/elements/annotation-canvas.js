@@ -13,9 +13,18 @@
 // the mouse wheel zooms at the pointer, Ctrl+Z / Ctrl+Shift+Z undo and redo, I instructions.
 // Work in progress is kept in sessionStorage per lease until the answer is submitted, so a
 // reload or a failed submit loses nothing.
+//
+// Elements whose answer is a list of objects (boxes, polygons, lines, points, tracks, mask
+// labels or instances) get an object list beside the image: select, relabel, hide (for the
+// view only: a hidden object stays in the answer) and delete. A shape just drawn stays
+// selected so it can be adjusted, but 1–9 then only choose the label of the NEXT shape; a
+// shape selected on purpose (click, Tab, the list) is relabelled by 1–9. With no object at
+// all, <crowd-form> asks before submitting "no objects" (`emptyAnswerNotice`).
+// Each element declares its keys in `keyHelp()` (the `?` list and the legend read them).
 
 import { parseCategories } from "./crowd-classifier.js";
 import { colorOf, decodeImage, element, imagePyramid, safeUrl } from "./canvas-support.js";
+import { ObjectList } from "./object-list.js";
 
 export {
   colorOf,
@@ -65,6 +74,7 @@ export class AnnotationCanvas extends HTMLElement {
   #styled = Promise.resolve(); // until the labeler zooms or pans, the image follows the stage's size
   #dialog = null;
   #labelButtons = [];
+  #objectList = null;
   #onKey = (event) => this.#handleKey(event);
   #onKeyUp = (event) => {
     if (event.key === " ") this.#spaceDown = false;
@@ -82,6 +92,8 @@ export class AnnotationCanvas extends HTMLElement {
   context = null;
   currentLabel = 0;
   renderCount = 0;
+  // The selected object was just drawn, not picked: 1–9 choose the next label, not relabel it.
+  freshSelection = false;
 
   connectedCallback() {
     // Capture: the element sees a key before <crowd-form> (Enter closes a polygon first).
@@ -143,6 +155,91 @@ export class AnnotationCanvas extends HTMLElement {
   statusText() {
     return "";
   }
+  /** The noun of one object ("box"), for the list and the empty-answer question. */
+  get objectNoun() {
+    return "object";
+  }
+  /** The array of {label, hidden?} objects the list shows and edits, or null (no list). */
+  get objectArray() {
+    return null;
+  }
+  /** The key declaration of the element's own keys (the common ones are added). */
+  ownKeys() {
+    return [];
+  }
+
+  // --- The object list: by default over `objectArray`; elements with derived objects override.
+  /** The rows of the list: [{label, hidden, text?}], or null when there is no list. */
+  listObjects() {
+    const objects = this.objectArray;
+    return objects && objects.map((o) => ({ label: o.label, hidden: Boolean(o.hidden) }));
+  }
+
+  /** The row of the selected object, or -1. */
+  selectedObject() {
+    return Number.isInteger(this.selected) ? this.selected : -1;
+  }
+
+  selectObject(index) {
+    const object = this.objectArray?.[index];
+    if (!object) return;
+    object.hidden = false;
+    this.select(index);
+  }
+
+  relabelObject(index, labelIndex) {
+    const object = this.objectArray?.[index];
+    const label = this.labels[labelIndex];
+    if (!object || label === undefined || object.label === label) return;
+    this.remember();
+    object.label = label;
+    this.changed();
+  }
+
+  deleteObject(index) {
+    const objects = this.objectArray;
+    if (!objects?.[index]) return;
+    this.remember();
+    objects.splice(index, 1);
+    this.selected = -1;
+    this.changed();
+  }
+
+  toggleObjectHidden(index) {
+    const object = this.objectArray?.[index];
+    if (!object) return;
+    object.hidden = !object.hidden;
+    if (object.hidden && this.selected === index) this.selected = -1;
+    this.changed();
+  }
+
+  /** Why the answer is empty ("" when it is not): <crowd-form> asks before submitting it. */
+  emptyAnswerNotice() {
+    const objects = this.listObjects();
+    if (!this.ready || objects === null || objects.length) return "";
+    return `No ${this.objectNoun} is marked on this image.`;
+  }
+
+  keyHelp() {
+    const noun = this.objectNoun;
+    return {
+      title: this.getAttribute("header") || "Image",
+      keys: [
+        ...this.ownKeys(),
+        {
+          keys: ["1", "9"],
+          range: true,
+          does: `label of the next ${noun} (relabels a ${noun} you selected)`,
+          brief: true,
+        },
+        { keys: ["+", "−"], does: "zoom in / out" },
+        { keys: ["0"], does: "fit the image" },
+        { keys: ["←", "→", "↑", "↓"], does: `pan (with no ${noun} selected)` },
+        { keys: ["Space+drag"], does: "pan (also the middle or right button)" },
+        { keys: ["Ctrl+Z", "Ctrl+Shift+Z"], does: "undo / redo" },
+      ],
+    };
+  }
 
   // --- Shared behaviour ---------------------------------------------------------------------
   choose(index) {
@@ -183,6 +280,7 @@ export class AnnotationCanvas extends HTMLElement {
 
   /** A change is complete: keep the draft, redraw, tell the form. */
   changed() {
+    this.#objectList?.markChanged();
     this.#saveDraft();
     this.invalidate();
     this.dispatchEvent(new Event("change", { bubbles: true }));
@@ -318,6 +416,10 @@ export class AnnotationCanvas extends HTMLElement {
     main.append(this.statusLine, hint);
 
     const side = element("aside", "qc-side");
+    if (this.listObjects() !== null) {
+      this.#objectList = new ObjectList(this);
+      side.append(this.#objectList.section);
+    }
     side.append(element("h3", "qc-side-title", "Instructions"));
     if (shortInstructions) side.append(shortInstructions);
     if (fullInstructions) {
@@ -428,6 +530,7 @@ export class AnnotationCanvas extends HTMLElement {
   }
 
   #render() {
+    this.#objectList?.refresh();
     const context = this.context;
     const started = performance.now();
     const ratio = window.devicePixelRatio || 1;

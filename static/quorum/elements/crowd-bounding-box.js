@@ -10,8 +10,8 @@
 // commas), as the managed service's templates often do.
 //
 // Mouse: drag on the image draws a box with the current label; click a box to select it,
-// drag it to move, drag a handle to resize. Keys: 1–9 label (also relabels the selected
-// box), Tab / Shift+Tab select the next / previous box, arrows move the selected box (Shift:
+// drag it to move, drag a handle to resize. Keys: 1–9 label of the next box (also relabels
+// a box selected by a click, Tab or the object list; not the box just drawn), Tab / Shift+Tab select the next / previous box, arrows move the selected box (Shift:
 // 10 px), Alt+arrows resize it, Delete or Backspace remove it, Escape deselects, O and T
 // toggle the first two attributes, plus the common zoom / pan / undo keys.
 
@@ -121,9 +121,36 @@ export class CrowdBoundingBox extends AnnotationCanvas {
     );
   }
 
+  get objectNoun() {
+    return "box";
+  }
+
+  get objectArray() {
+    return this.boxes;
+  }
+
+  ownKeys() {
+    const flags = this.boxAttributes
+      .slice(0, 2)
+      .map((name, i) => ({ keys: [ATTRIBUTE_KEYS[i].toUpperCase()], does: `toggle “${name}”` }));
+    return [
+      {
+        keys: ["drag"],
+        mouse: true,
+        does: "draw a box; drag a box to move it, a handle to resize it",
+      },
+      { keys: ["Tab", "Shift+Tab"], does: "select the next / previous box", brief: true },
+      { keys: ["←", "→", "↑", "↓"], does: "move the selected box (Shift: 10 px)" },
+      { keys: ["Alt+arrows"], does: "resize the selected box" },
+      { keys: ["Delete", "Backspace"], does: "delete the selected box", brief: true },
+      { keys: ["Esc"], does: "deselect" },
+      ...flags,
+    ];
+  }
+
   labelChosen(index) {
     const box = this.boxes[this.selected];
-    if (!box || box.label === this.labels[index]) return;
+    if (!box || this.freshSelection || box.label === this.labels[index]) return;
     this.remember();
     box.label = this.labels[index];
     this.changed();
@@ -131,6 +158,7 @@ export class CrowdBoundingBox extends AnnotationCanvas {
 
   select(index) {
     this.selected = index;
+    this.freshSelection = false;
     const box = this.boxes[index];
     if (box) this.choose(this.labels.indexOf(box.label));
     this.invalidate();
@@ -144,6 +172,7 @@ export class CrowdBoundingBox extends AnnotationCanvas {
     for (let i = 0; i < this.boxes.length; i += 1) {
       const box = this.boxes[i];
       if (
+        box.hidden ||
         box.left > view.right ||
         box.top > view.bottom ||
         box.left + box.width < view.left ||
@@ -185,7 +214,7 @@ export class CrowdBoundingBox extends AnnotationCanvas {
       context.textBaseline = "bottom";
       for (const box of this.boxes) {
         const corner = this.toScreen(box.left, box.top);
-        if (box.width * this.scale < 24) continue;
+        if (box.hidden || box.width * this.scale < 24) continue;
         const flags = box.attributes ? Object.keys(box.attributes).join(", ") : "";
         const text = flags ? `${box.label} (${flags})` : box.label;
         const width = context.measureText(text).width + 6;
@@ -243,6 +272,7 @@ export class CrowdBoundingBox extends AnnotationCanvas {
     for (let i = 0; i < this.boxes.length; i += 1) {
       const box = this.boxes[i];
       if (
+        !box.hidden &&
         point.x >= box.left &&
         point.x <= box.left + box.width &&
         point.y >= box.top &&
@@ -328,6 +358,7 @@ export class CrowdBoundingBox extends AnnotationCanvas {
       this.remember();
       this.boxes.push({ label: this.labels[this.currentLabel] ?? "", ...box });
       this.selected = this.boxes.length - 1;
+      this.freshSelection = true; // 1–9 now choose the next box's label, not this one's
       this.changed();
     } else if (drag.kind === "move" && !drag.moved) {
       this.forget();

@@ -70,6 +70,24 @@ export class CrowdClassifier extends HTMLElement {
       : "Choose a category first.";
   }
 
+  /** The keys of this element (the `?` list and the legend of the work page read them). */
+  keyHelp() {
+    const keys = Math.min(this.categories.length, KEYED_CATEGORIES);
+    if (!keys) return null;
+    const multi = this.localName.includes("multi-select");
+    return {
+      title: this.getAttribute("header") || "Categories",
+      keys: [
+        {
+          keys: keys > 1 ? ["1", String(keys)] : ["1"],
+          range: keys > 1,
+          does: multi ? "turn a category on or off" : "choose a category",
+          brief: true,
+        },
+      ],
+    };
+  }
+
   /** Choose the category at ``index`` (0-based); false when there is none. */
   choose(index) {
     if (!Number.isInteger(index) || index < 0 || index >= this.#buttons.length) return false;

@@ -287,6 +287,37 @@ export class CrowdEntityAnnotation extends HTMLElement {
       this.append(dialog);
     }
     this.#renderList();
+    this.#focusOnOpen();
+  }
+
+  /** The text takes the focus when the task opens (keys work at once), unless the page has
+   * put it somewhere already. */
+  #focusOnOpen() {
+    const focus = () => {
+      const active = document.activeElement;
+      if (this.isConnected && !this.closest("[inert]") && (!active || active === document.body)) {
+        this.#doc.focus({ preventScroll: true });
+      }
+    };
+    focus();
+    requestAnimationFrame(focus); // the first try may come before the page is laid out
+  }
+
+  keyHelp() {
+    const count = Math.min(this.#labels.length, LABEL_KEYS.length);
+    const last = LABEL_KEYS[count - 1] ?? "1";
+    return {
+      title: this.getAttribute("header") || "Text",
+      keys: [
+        { keys: ["←", "→"], does: "move the caret by a word (on the focused text)", brief: true },
+        { keys: ["Shift+←", "Shift+→"], does: "extend the selection", brief: true },
+        { keys: ["↑", "↓"], does: "ten words back / on" },
+        { keys: ["Home", "End"], does: "start / end of the text" },
+        { keys: ["1", last], range: true, does: "label the selection", brief: true },
+        { keys: ["Delete", "Backspace"], does: "remove the entity at the caret" },
+        { keys: ["Esc"], does: "collapse the selection" },
+      ],
+    };
   }
 
   #buildChunks() {

@@ -6,11 +6,16 @@
 // without one the form is a preview and only shows the answer it would send.
 //
 // Keys (not while typing in a field, nor with a dialog open): 1–9 choose the Nth category,
-// Enter submits, S skips, I opens the full instructions.
+// Enter submits, S skips, I opens the full instructions, ? lists the keys of every element
+// in the form (each element declares its own in `keyHelp()`; see key-help.js).
+//
+// An element whose answer is empty may say so (`emptyAnswerNotice()`, e.g. an image with no
+// boxes): the form then asks before it submits that empty answer.
 //
 // Events (bubbling): quorum:submitted, quorum:skipped, quorum:lease-ended {message}.
 
 import { ApiError, NetworkError, api, sleep } from "../api.js";
+import { openKeyHelp } from "./key-help.js";
 
 const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000];
 const RETRY_STATUSES = new Set([502, 503, 504]);
@@ -42,6 +47,7 @@ export class CrowdForm extends HTMLElement {
   #message = null;
   #submitButton = null;
   #skipButton = null;
+  #confirmDialog = null;
   #onKey = (event) => this.#handleKey(event);
 
   connectedCallback() {
@@ -58,7 +64,9 @@ export class CrowdForm extends HTMLElement {
     this.#skipButton.addEventListener("click", () => this.skip());
     this.#submitButton = button("button button-primary crowd-form-submit", "Submit", "Enter");
     this.#submitButton.addEventListener("click", () => this.submit());
-    actions.append(this.#message, this.#skipButton, this.#submitButton);
+    const keysButton = button("button crowd-form-keys", "Keys", "?");
+    keysButton.addEventListener("click", () => this.openKeyHelp());
+    actions.append(this.#message, keysButton, this.#skipButton, this.#submitButton);
     this.append(actions);
     this.addEventListener("change", () => this.#say(""));
   }
@@ -105,11 +113,41 @@ export class CrowdForm extends HTMLElement {
     return { answer, problem };
   }
 
-  async submit() {
+  /** The form's own keys (the elements inside declare theirs). */
+  keyHelp() {
+    return {
+      title: "Task",
+      keys: [
+        { keys: ["Enter"], does: "submit", brief: true },
+        { keys: ["S"], does: "skip" },
+        { keys: ["I"], does: "full instructions" },
+        { keys: ["?"], does: "this list of keys" },
+      ],
+    };
+  }
+
+  openKeyHelp() {
+    return openKeyHelp(this);
+  }
+
+  /** What the elements say is empty in the answer ("" when nothing is). */
+  emptyAnswerNotice() {
+    return this.#elementsWith("emptyAnswerNotice")
+      .map((node) => node.emptyAnswerNotice())
+      .filter(Boolean)
+      .join(" ");
+  }
+
+  async submit({ confirmed = false } = {}) {
     if (this.#busy || this.disabled) return;
     const { answer, problem } = this.collect();
     if (problem) {
       this.#say(problem, "warn");
+      return;
+    }
+    const empty = confirmed ? "" : this.emptyAnswerNotice();
+    if (empty) {
+      this.#askBeforeEmpty(empty);
       return;
     }
     const id = this.assignmentId;
@@ -119,6 +157,41 @@ export class CrowdForm extends HTMLElement {
       return;
     }
     await this.#send("submit", `/api/v1/assignments/${id}/submit`, { answer }, "Submitting…");
+  }
+
+  /** Ask before an empty answer is submitted; Enter (on its button) confirms, Escape not. */
+  #askBeforeEmpty(notice) {
+    if (!this.#confirmDialog) {
+      const dialog = document.createElement("dialog");
+      dialog.className = "qc-dialog crowd-form-confirm";
+      dialog.setAttribute("aria-labelledby", "crowd-form-confirm-title");
+      const title = document.createElement("h2");
+      title.id = "crowd-form-confirm-title";
+      title.textContent = "Submit “no objects”?";
+      const text = document.createElement("p");
+      text.className = "crowd-form-confirm-text";
+      const actions = document.createElement("div");
+      actions.className = "crowd-form-confirm-actions";
+      const back = button("button crowd-form-confirm-back", "Keep working", "Esc");
+      back.addEventListener("click", () => dialog.close());
+      const yes = button("button button-primary crowd-form-confirm-yes", "Submit “no objects”");
+      yes.addEventListener("click", () => {
+        dialog.close();
+        this.submit({ confirmed: true });
+      });
+      actions.append(back, yes);
+      const body = document.createElement("div");
+      body.className = "qc-dialog-body";
+      body.append(title, text, actions);
+      dialog.append(body);
+      this.append(dialog);
+      this.#confirmDialog = dialog;
+    }
+    this.#confirmDialog.querySelector(".crowd-form-confirm-text").textContent =
+      `${notice} Is there really nothing to mark?`;
+    this.#confirmDialog.showModal();
+    this.#confirmDialog.querySelector(".crowd-form-confirm-yes").focus();
+    this.#say("Nothing is marked yet: confirm or keep working.", "warn");
   }
 
   async skip() {
@@ -229,6 +302,9 @@ export class CrowdForm extends HTMLElement {
     } else if (key === "s" || key === "S") {
       event.preventDefault();
       this.skip();
+    } else if (key === "?") {
+      event.preventDefault();
+      this.openKeyHelp();
     } else if (key === "i" || key === "I") {
       const [withInstructions] = this.#elementsWith("openInstructions");
       if (!withInstructions) return;

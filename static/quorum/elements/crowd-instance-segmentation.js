@@ -106,6 +106,48 @@ export class CrowdInstanceSegmentation extends CrowdSemanticSegmentation {
     this.choose(this.labels.indexOf(instance.label));
   }
 
+  get objectNoun() {
+    return "instance";
+  }
+
+  objectRow(value) {
+    const instance = this.instances[value - 1];
+    return {
+      label: instance?.label ?? "",
+      hidden: Boolean(this.hiddenValues[value]),
+      text: `#${value} ${instance?.label ?? ""}`,
+    };
+  }
+
+  selectedValue() {
+    return this.current + 1;
+  }
+
+  selectObject(index) {
+    const value = this.rowValue(index);
+    if (!value) return;
+    this.hiddenValues[value] = 0;
+    this.selectInstance(value - 1);
+    this.refreshAll();
+  }
+
+  relabelObject(index, labelIndex) {
+    const instance = this.instances[this.rowValue(index) - 1];
+    const label = this.labels[labelIndex];
+    if (!instance || !label || instance.label === label) return;
+    this.remember();
+    instance.label = label;
+    this.changed();
+  }
+
+  ownKeys() {
+    return [
+      ...super.ownKeys(),
+      { keys: ["N"], does: "start a new instance", brief: true },
+      { keys: ["Tab", "Shift+Tab"], does: "make the next / previous instance current" },
+    ];
+  }
+
   labelChosen(index) {
     // A different label: the next stroke starts a new instance (paintValue sees the change).
     if (this.instances[this.current]?.label !== this.labels[index]) this.invalidate();

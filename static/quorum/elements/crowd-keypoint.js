@@ -68,6 +68,28 @@ export class CrowdKeypoint extends AnnotationCanvas {
     return `${n} point${n === 1 ? "" : "s"}${chosen ? ` · selected: ${chosen.label}` : ""}`;
   }
 
+  get objectNoun() {
+    return "point";
+  }
+
+  get objectArray() {
+    return this.points;
+  }
+
+  ownKeys() {
+    return [
+      {
+        keys: ["click"],
+        mouse: true,
+        does: "place the current label (the next unplaced one follows)",
+      },
+      { keys: ["Tab", "Shift+Tab"], does: "select the next / previous point", brief: true },
+      { keys: ["←", "→", "↑", "↓"], does: "move the selected point (Shift: 10 px)" },
+      { keys: ["Delete"], does: "delete the selected point", brief: true },
+      { keys: ["Esc"], does: "deselect" },
+    ];
+  }
+
   labelChosen(index) {
     const point = this.points[this.selected];
     if (!point || point.label === this.labels[index]) return;
@@ -87,6 +109,7 @@ export class CrowdKeypoint extends AnnotationCanvas {
     // One path per label: a thousand points cost a handful of fills, not a thousand.
     const paths = new Map();
     for (const point of this.points) {
+      if (point.hidden) continue;
       const p = this.toScreen(point.x, point.y);
       let path = paths.get(point.label);
       if (!path) {
@@ -116,6 +139,7 @@ export class CrowdKeypoint extends AnnotationCanvas {
     context.font = "12px system-ui, sans-serif";
     context.textBaseline = "middle";
     for (const point of this.points) {
+      if (point.hidden) continue;
       const p = this.toScreen(point.x, point.y);
       context.fillStyle = this.colorOfLabel(point.label);
       context.fillText(point.label, p.x + POINT_PX + 3, p.y);
@@ -126,6 +150,7 @@ export class CrowdKeypoint extends AnnotationCanvas {
     let best = -1;
     let bestDistance = GRAB_PX;
     this.points.forEach((point, index) => {
+      if (point.hidden) return;
       const distance = Math.hypot(point.x - at.x, point.y - at.y) * this.scale;
       if (distance <= bestDistance) {
         best = index;

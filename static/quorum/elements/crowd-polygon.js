@@ -45,6 +45,10 @@ export class CrowdPolygon extends VertexPathCanvas {
     return 3;
   }
 
+  get finishKeys() {
+    return { keys: ["Enter", "F"], does: "close the polygon (or click its first point)" };
+  }
+
   /** A polygon closes with three points and some area. */
   canFinish(points) {
     return points.length >= 3 && area(points) > 0;
@@ -97,7 +101,7 @@ export class CrowdPolygon extends VertexPathCanvas {
     let best = -1;
     let bestArea = Infinity;
     this.shapes.forEach((polygon, index) => {
-      if (!contains(polygon.vertices, point.x, point.y)) return;
+      if (polygon.hidden || !contains(polygon.vertices, point.x, point.y)) return;
       const size = area(polygon.vertices);
       if (size < bestArea) {
         best = index;

@@ -91,6 +91,7 @@ export class CrowdPolyline extends VertexPathCanvas {
     let best = -1;
     let bestDistance = this.nearDistance;
     this.shapes.forEach((line, index) => {
+      if (line.hidden) return;
       for (let i = 1; i < line.vertices.length; i += 1) {
         const distance = segmentDistance(point, line.vertices[i - 1], line.vertices[i]);
         if (distance <= bestDistance) {
@@ -115,6 +116,10 @@ export class CrowdLine extends CrowdPolyline {
 
   get noun() {
     return "line";
+  }
+
+  get finishKeys() {
+    return { keys: ["click"], mouse: true, does: "the second click ends the line" };
   }
 }
 

@@ -12,6 +12,10 @@
 // fills it; Backspace drops the last point; Escape cancels). [ and ] shrink and grow the
 // brush. 1–9 pick the label to paint. Plus zoom / pan / undo (Ctrl+Z, 20 steps).
 //
+// The object list holds one row per label with painted pixels (instances in the instance
+// element): select it (paint with it), relabel (its pixels take another label), hide (in
+// the view only) or delete (its pixels are cleared).
+//
 // The label map is a byte per pixel; painting updates only the touched rectangle of the
 // overlay, and the overlay is drawn over the image at half opacity.
 
@@ -49,6 +53,8 @@ export class CrowdSemanticSegmentation extends AnnotationCanvas {
   #painting = null;
   #hover = null;
   #toolButtons = new Map();
+  #rowValues = []; // the label-map value of each row of the object list
+  hiddenValues = new Uint8Array(256); // 1: the value is not drawn (the view only)
 
   get undoDepth() {
     return 20;
@@ -211,6 +217,100 @@ export class CrowdSemanticSegmentation extends AnnotationCanvas {
     return counts;
   }
 
+  // --- The object list: one row per label-map value that has pixels -----------------------
+  get objectNoun() {
+    return "painted region";
+  }
+
+  /** The label-map values that have pixels, ascending. */
+  presentValues() {
+    if (!this.labelMap) return [];
+    const seen = new Uint8Array(256);
+    for (const value of this.labelMap) seen[value] = 1;
+    const values = [];
+    for (let value = 1; value < 256; value += 1) if (seen[value]) values.push(value);
+    return values;
+  }
+
+  /** The list row of a label-map value (the instance element shows instances). */
+  objectRow(value) {
+    return { label: this.labels[value - 1] ?? "", hidden: Boolean(this.hiddenValues[value]) };
+  }
+
+  /** The value that is "selected": the label painted with. */
+  selectedValue() {
+    return this.currentLabel + 1;
+  }
+
+  listObjects() {
+    this.#rowValues = this.presentValues();
+    return this.#rowValues.map((value) => this.objectRow(value));
+  }
+
+  selectedObject() {
+    return this.#rowValues.indexOf(this.selectedValue());
+  }
+
+  /** The value of list row `index` (undefined when there is none). */
+  rowValue(index) {
+    return this.#rowValues[index];
+  }
+
+  selectObject(index) {
+    const value = this.rowValue(index);
+    if (!value) return;
+    this.hiddenValues[value] = 0;
+    this.choose(value - 1);
+    this.refreshAll();
+  }
+
+  /** Move every pixel of one value to another (0: clear them). */
+  replaceValue(from, to) {
+    const map = this.labelMap;
+    for (let i = 0; i < map.length; i += 1) if (map[i] === from) map[i] = to;
+    this.refreshAll();
+  }
+
+  relabelObject(index, labelIndex) {
+    const value = this.rowValue(index);
+    if (!value || value === labelIndex + 1 || !this.labels[labelIndex]) return;
+    this.remember();
+    this.replaceValue(value, labelIndex + 1);
+    this.changed();
+  }
+
+  deleteObject(index) {
+    const value = this.rowValue(index);
+    if (!value) return;
+    this.remember();
+    this.replaceValue(value, 0);
+    this.changed();
+  }
+
+  toggleObjectHidden(index) {
+    const value = this.rowValue(index);
+    if (!value) return;
+    this.hiddenValues[value] = this.hiddenValues[value] ? 0 : 1;
+    this.refreshAll();
+    this.changed();
+  }
+
+  emptyAnswerNotice() {
+    if (!this.ready || !this.labelMap || this.presentValues().length) return "";
+    return "Nothing is painted on this image.";
+  }
+
+  ownKeys() {
+    return [
+      { keys: ["B"], does: "brush", brief: true },
+      { keys: ["E"], does: "eraser", brief: true },
+      { keys: ["P"], does: "polygon fill (click points; F, Enter or the first point fills)" },
+      { keys: ["[", "]"], does: "smaller / larger brush" },
+      { keys: ["Backspace"], does: "remove the last polygon point" },
+      { keys: ["Esc"], does: "cancel the polygon" },
+    ];
+  }
+
   // --- Painting -----------------------------------------------------------------------------
   /** The value a stroke paints: 0 with the eraser, else the current label's. */
   paintValue() {
@@ -290,7 +390,7 @@ export class CrowdSemanticSegmentation extends AnnotationCanvas {
         const i = row * this.imageWidth + col;
         const o = i * 4;
         const value = this.labelMap[i];
-        if (value) {
+        if (value && !this.hiddenValues[value]) {
           const [r, g, b] = this.rgbOfValue(value);
           data[o] = r;
           data[o + 1] = g;

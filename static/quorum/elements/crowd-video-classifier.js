@@ -35,6 +35,18 @@ export class CrowdVideoClassifier extends CrowdClassifier {
     clearInterval(this.#timer);
   }
 
+  keyHelp() {
+    const own = super.keyHelp();
+    return {
+      title: own?.title || "Clip",
+      keys: [
+        { keys: ["P"], does: "play / pause", brief: true },
+        { keys: [",", "."], does: "previous / next frame", brief: true },
+        ...(own?.keys || []),
+      ],
+    };
+  }
+
   get frameUrls() {
     const list = parseJsonAttribute(this.getAttribute("frames"), null);
     if (Array.isArray(list)) return list.map(String);

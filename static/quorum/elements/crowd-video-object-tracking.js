@@ -17,7 +17,9 @@
 // "boundingBoxes": [...]}], "frameCount", "inputImageProperties"}.
 //
 // Keys: , and . previous / next frame (Shift: 10 frames), Home / End first / last frame,
-// K keyframe, plus every key of <crowd-bounding-box>.
+// K keyframe, P play / pause (boxes follow their interpolation frame by frame; a press on
+// the image pauses), plus every key of <crowd-bounding-box>. The object list holds the
+// clip's objects (tracks): selecting one goes to a frame where it is.
 
 import { decodeImage, element, parseJsonAttribute, safeUrl } from "./annotation-canvas.js";
 import { CrowdBoundingBox } from "./crowd-bounding-box.js";
@@ -25,6 +27,7 @@ import { CrowdBoundingBox } from "./crowd-bounding-box.js";
 const CACHE_FRAMES = 48;
 const PREFETCH = 4;
 const SAME = 0.01;
+const PLAY_FPS = 10;
 
 function lerp(a, b, t) {
   return a + (b - a) * t;
@@ -54,6 +57,8 @@ export class CrowdVideoObjectTracking extends CrowdBoundingBox {
   #keyframeLabel = null;
   #keyframeBar = null;
   #selectedTrack = 0;
+  #playTimer = 0;
+  #playButton = null;
 
   get interpolates() {
     return true;
@@ -146,6 +151,7 @@ export class CrowdVideoObjectTracking extends CrowdBoundingBox {
         ...rect,
         track: track.id,
         key: Boolean(track.keyframes[this.frame]),
+        hidden: Boolean(track.hidden),
       });
     }
     this.selected = this.boxes.findIndex((box) => box.track === selectedId);
@@ -163,6 +169,8 @@ export class CrowdVideoObjectTracking extends CrowdBoundingBox {
       present.add(box.track);
       const track = this.tracks.find((t) => t.id === box.track);
       track.label = box.label;
+      if (box.hidden) track.hidden = true;
+      else delete track.hidden;
       const shown = this.boxAtFrame(track, this.frame);
       if (!shown || !sameRect(shown, box)) track.keyframes[this.frame] = rectOf(box);
     }
@@ -246,7 +254,12 @@ export class CrowdVideoObjectTracking extends CrowdBoundingBox {
     this.#keyframeBar.setAttribute("aria-hidden", "true");
     const track = element("div", "qa-track");
     track.append(this.#slider, this.#keyframeBar);
-    timeline.append(previous, track, next, this.#frameLabel);
+    this.#playButton = element("button", "qa-tool qa-play");
+    this.#playButton.type = "button";
+    this.#playButton.setAttribute("aria-pressed", "false");
+    this.#playButton.addEventListener("click", () => this.togglePlay());
+    this.#showPlaying();
+    timeline.append(this.#playButton, previous, track, next, this.#frameLabel);
     this.#keyframeLabel = element("p", "qa-keyframes qc-muted");
     main.append(timeline, this.#keyframeLabel);
     this.#updateTimeline();
@@ -277,13 +290,150 @@ export class CrowdVideoObjectTracking extends CrowdBoundingBox {
       : "Select a box to see its keyframes.";
   }
 
+  // --- Playback -----------------------------------------------------------------------------
+  get playing() {
+    return this.#playTimer !== 0;
+  }
+
+  #showPlaying() {
+    if (!this.#playButton) return;
+    this.#playButton.replaceChildren(
+      this.playing ? "❚❚ Pause " : "▶ Play ",
+      element("kbd", "", "P"),
+    );
+    this.#playButton.setAttribute("aria-pressed", String(this.playing));
+  }
+
+  /** Play from the current frame (from the first at the end), or pause. */
+  togglePlay() {
+    if (this.playing) {
+      this.pause();
+      return;
+    }
+    if (this.frameCount < 2) return;
+    if (this.frame >= this.frameCount - 1) this.gotoFrame(0);
+    const step = async () => {
+      if (!this.playing) return;
+      if (this.frame >= this.frameCount - 1) {
+        this.pause();
+        return;
+      }
+      await this.gotoFrame(this.frame + 1); // waits for the frame: playback never skips one
+      if (this.playing) this.#playTimer = setTimeout(step, 1000 / PLAY_FPS);
+    };
+    this.#playTimer = setTimeout(step, 1000 / PLAY_FPS);
+    this.#showPlaying();
+  }
+
+  pause() {
+    clearTimeout(this.#playTimer);
+    this.#playTimer = 0;
+    this.#showPlaying();
+  }
+
+  disconnectedCallback() {
+    this.pause();
+    super.disconnectedCallback();
+  }
+
+  pointerDown(point, event) {
+    if (this.playing) this.pause(); // edits happen on a frame that stays put
+    return super.pointerDown(point, event);
+  }
+
+  // --- The object list: the clip's objects ------------------------------------------------
+  get objectNoun() {
+    return "object";
+  }
+
+  get objectArray() {
+    return null;
+  }
+
+  listObjects() {
+    return this.tracks.map((track) => ({
+      label: track.label,
+      hidden: Boolean(track.hidden),
+      text: `#${track.id} ${track.label}`,
+    }));
+  }
+
+  selectedObject() {
+    return this.tracks.findIndex((track) => track.id === this.selectedTrack);
+  }
+
+  /** Select a track; go to its first keyframe when it is not on this frame. */
+  async selectObject(index) {
+    const track = this.tracks[index];
+    if (!track) return;
+    delete track.hidden;
+    this.#selectedTrack = track.id;
+    this.selected = -1;
+    if (!this.boxAtFrame(track, this.frame)) {
+      const first = Math.min(...Object.keys(track.keyframes).map(Number));
+      if (Number.isFinite(first)) await this.gotoFrame(first);
+    }
+    this.#buildBoxes();
+    const shown = this.boxes.findIndex((box) => box.track === track.id);
+    if (shown >= 0) this.select(shown);
+    this.#updateTimeline();
+    this.invalidate();
+  }
+
+  relabelObject(index, labelIndex) {
+    const track = this.tracks[index];
+    const label = this.labels[labelIndex];
+    if (!track || !label || track.label === label) return;
+    this.remember();
+    track.label = label;
+    this.#buildBoxes();
+    this.changed();
+  }
+
+  deleteObject(index) {
+    const track = this.tracks[index];
+    if (!track) return;
+    this.remember();
+    this.tracks.splice(index, 1);
+    this.#buildBoxes();
+    this.changed();
+  }
+
+  toggleObjectHidden(index) {
+    const track = this.tracks[index];
+    if (!track) return;
+    if (track.hidden) delete track.hidden;
+    else track.hidden = true;
+    this.#buildBoxes();
+    if (track.hidden && this.selectedTrack === track.id) this.selected = -1;
+    this.changed();
+  }
+
+  emptyAnswerNotice() {
+    if (!this.ready || this.tracks.length) return "";
+    return "No object is marked in this clip.";
+  }
+
+  ownKeys() {
+    const keys = super.ownKeys();
+    const video = [
+      { keys: ["P"], does: "play / pause", brief: true },
+      { keys: [",", "."], does: "previous / next frame (Shift: 10 frames)", brief: true },
+      { keys: ["Home", "End"], does: "first / last frame" },
+    ];
+    if (this.interpolates) {
+      video.push({ keys: ["K"], does: "keyframe here for the selected object" });
+    }
+    return [...video, ...keys];
+  }
+
   statusText() {
     const mark = this.boxes[this.selected]?.key ? " · keyframe" : "";
     return `${super.statusText()}${mark} · ${this.tracks.length} object(s) in the clip`;
   }
 
   toolHint() {
-    return `${super.toolHint()} · , . frames (Shift: 10) · Home/End · K keyframe`;
+    return `${super.toolHint()} · , . frames (Shift: 10) · Home/End · K keyframe · P play`;
   }
 
   handleKey(event) {
@@ -293,6 +443,10 @@ export class CrowdVideoObjectTracking extends CrowdBoundingBox {
     if (key === "." || key === ">") return this.gotoFrame(this.frame + step) || true;
     if (key === "Home") return this.gotoFrame(0) || true;
     if (key === "End") return this.gotoFrame(this.frameCount - 1) || true;
+    if (key === "p" || key === "P") {
+      this.togglePlay();
+      return true;
+    }
     if (key === "k" || key === "K") {
       this.addKeyframe();
       return true;
@@ -362,7 +516,12 @@ export class CrowdVideoObjectDetection extends CrowdVideoObjectTracking {
   }
 
   toolHint() {
-    return `${CrowdBoundingBox.prototype.toolHint.call(this)} · , . frames (Shift: 10) · Home/End`;
+    return `${CrowdBoundingBox.prototype.toolHint.call(this)} · , . frames (Shift: 10) · Home/End · P play`;
+  }
+
+  emptyAnswerNotice() {
+    if (!this.ready || this.tracks.length) return "";
+    return "No box is marked on any frame of this clip.";
   }
 }
 

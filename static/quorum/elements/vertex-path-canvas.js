@@ -7,7 +7,8 @@
 // `shapeAt(point)` (which path a click selects), `drawShapes(context)`, and which point of
 // the path being drawn is highlighted (`highlightedDrawingPoint`).
 //
-// Keys: Enter or F finish the path being drawn, Backspace removes its last point, Escape
+// Keys: 1–9 label of the next path (relabel a path selected on purpose, not one just
+// drawn), Enter or F finish the path being drawn, Backspace removes its last point, Escape
 // cancels it (or deselects), Delete removes the selected path, Tab / Shift+Tab select the
 // next / previous one.
 
@@ -122,9 +123,33 @@ export class VertexPathCanvas extends AnnotationCanvas {
     return `${n} ${this.noun}${n === 1 ? "" : "s"}${drawing}`;
   }
 
+  get objectNoun() {
+    return this.noun;
+  }
+
+  get objectArray() {
+    return this.shapes;
+  }
+
+  /** How a path ends, for the key list (a subclass may say it differently). */
+  get finishKeys() {
+    return { keys: ["Enter", "F"], does: `finish the ${this.noun} being drawn` };
+  }
+
+  ownKeys() {
+    return [
+      { keys: ["click"], mouse: true, does: `add a point; click a ${this.noun} to select it` },
+      this.finishKeys,
+      { keys: ["Backspace"], does: "remove the last point while drawing" },
+      { keys: ["Esc"], does: "cancel the drawing, or deselect" },
+      { keys: ["Tab", "Shift+Tab"], does: `select the next / previous ${this.noun}`, brief: true },
+      { keys: ["Delete"], does: `delete the selected ${this.noun}`, brief: true },
+    ];
+  }
+
   labelChosen(index) {
     const shape = this.shapes[this.selected];
-    if (!shape || shape.label === this.labels[index]) return;
+    if (!shape || this.freshSelection || shape.label === this.labels[index]) return;
     this.remember();
     shape.label = this.labels[index];
     this.changed();
@@ -132,6 +157,7 @@ export class VertexPathCanvas extends AnnotationCanvas {
 
   select(index) {
     this.selected = index;
+    this.freshSelection = false;
     const shape = this.shapes[index];
     if (shape) this.choose(this.labels.indexOf(shape.label));
     this.invalidate();
@@ -155,6 +181,7 @@ export class VertexPathCanvas extends AnnotationCanvas {
   pathsByLabel(closed) {
     const paths = new Map();
     for (const shape of this.shapes) {
+      if (shape.hidden) continue;
       let path = paths.get(shape.label);
       if (!path) {
         path = new Path2D();
@@ -252,6 +279,7 @@ export class VertexPathCanvas extends AnnotationCanvas {
     this.drawing = null;
     this.#hover = null;
     this.selected = this.shapes.length - 1;
+    this.freshSelection = true; // 1–9 now choose the next path's label, not this one's
     this.changed();
     return true;
   }

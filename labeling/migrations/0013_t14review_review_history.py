@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("labeling", "0011_t12_gold_queue_position"),
+        ("labeling", "0012_t14edges_import_kind_videos"),
     ]
 
     operations = [
