@@ -171,3 +171,5 @@ document.addEventListener("keydown", (event) => {
     window.location.assign(url);
   }
 });
+
+host.dataset.ready = "true";

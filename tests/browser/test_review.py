@@ -84,8 +84,10 @@ def test_the_item_page_draws_three_workers_boxes_with_a_toggle_each(
         page.evaluate("document.querySelector('#task-host crowd-bounding-box').boxes.length") == 1
     )
     page.locator("h1").click()  # keys are not taken from a focused checkbox
+    page.wait_for_selector("#item-viewer[data-ready]")
     page.keyboard.press("j")  # the next item of the filter
     expect(page).to_have_url(re.compile(rf"/items/{second.pk}$"))
+    page.wait_for_selector("#item-viewer[data-ready]")  # its keys are listened to
     page.keyboard.press("k")
     expect(page).to_have_url(re.compile(rf"/items/{first.pk}$"))
 
