@@ -13,7 +13,8 @@ class JobStatus(models.TextChoices):
 JOB_TRANSITIONS: dict[str, frozenset[str]] = {
     JobStatus.DRAFT: frozenset({JobStatus.IN_PROGRESS, JobStatus.STOPPED}),
     JobStatus.IN_PROGRESS: frozenset({JobStatus.COMPLETED, JobStatus.STOPPED}),
-    JobStatus.COMPLETED: frozenset(),
+    # A manager reopens a completed job for more answers (issue 14).
+    JobStatus.COMPLETED: frozenset({JobStatus.IN_PROGRESS}),
     JobStatus.STOPPED: frozenset(),
 }
 

@@ -4,6 +4,7 @@ from django.urls import path
 
 from labeling import views
 from labeling.quality import views as quality_views
+from labeling.review import views as review_views
 from labeling.task_ui import views as task_ui_views
 from labeling.workforces import views as workforces_views
 
@@ -71,9 +72,6 @@ urlpatterns = [
         name="console-worker-resume",
     ),
     path(
-        "console/jobs/<int:job_id>/review", quality_views.job_review_page, name="console-job-review"
-    ),
-    path(
         "console/jobs/<int:job_id>/workforce",
         workforces_views.job_workforce_page,
         name="console-job-workforce",
@@ -97,5 +95,46 @@ urlpatterns = [
         "work/frame-assets/<path:name>",
         task_ui_views.task_frame_asset,
         name="work-task-frame-asset",
+    ),
+    # issue 14: the item page, review, comments, going back
+    path(
+        "console/jobs/<int:job_id>/items/<int:item_id>",
+        review_views.item_page,
+        name="console-item",
+    ),
+    path(
+        "console/jobs/<int:job_id>/items/<int:item_id>/reopen",
+        review_views.item_reopen_view,
+        name="console-item-reopen",
+    ),
+    path(
+        "console/jobs/<int:job_id>/reopen", review_views.job_reopen_view, name="console-job-reopen"
+    ),
+    path(
+        "console/jobs/<int:job_id>/review",
+        review_views.job_review_console,
+        name="console-job-review",
+    ),
+    path(
+        "console/jobs/<int:job_id>/review/settings",
+        review_views.job_review_settings_view,
+        name="console-job-review-settings",
+    ),
+    path(
+        "console/jobs/<int:job_id>/items/<int:item_id>/comments",
+        review_views.item_comment_view,
+        name="item-comment",
+    ),
+    path("work/jobs/<int:job_id>/review", review_views.review_workspace, name="work-review"),
+    path(
+        "work/jobs/<int:job_id>/items/<int:item_id>/ui",
+        review_views.item_task_ui,
+        name="work-item-ui",
+    ),
+    path("work/jobs/<int:job_id>/answers", review_views.my_answers, name="work-my-answers"),
+    path(
+        "work/jobs/<int:job_id>/answers/<int:annotation_id>",
+        review_views.answer_revise_page,
+        name="work-answer-revise",
     ),
 ]

@@ -5,6 +5,7 @@ from django.urls import path
 from labeling import api
 from labeling.data import api as data_api
 from labeling.quality import api as quality_api
+from labeling.review import api as review_api
 from labeling.task_ui import api as task_ui_api
 from labeling.workforces import api as workforces_api
 
@@ -120,4 +121,39 @@ urlpatterns = [
     ),
     path("media/signed/<str:token>", task_ui_api.SignedMedia.as_view(), name="api-signed-media"),
     path("jobs/<int:job_id>/videos", data_api.JobVideosImport.as_view(), name="api-job-videos"),
+    # issue 14: review, comments, history, going back
+    path(
+        "jobs/<int:job_id>/items/<int:item_id>/review",
+        review_api.ItemReview.as_view(),
+        name="api-item-review",
+    ),
+    path(
+        "jobs/<int:job_id>/review/settings",
+        review_api.JobReviewSettings.as_view(),
+        name="api-job-review-settings",
+    ),
+    path(
+        "jobs/<int:job_id>/items/<int:item_id>/comments",
+        review_api.ItemComments.as_view(),
+        name="api-item-comments",
+    ),
+    path(
+        "jobs/<int:job_id>/items/<int:item_id>/history",
+        review_api.ItemHistory.as_view(),
+        name="api-item-history",
+    ),
+    path(
+        "jobs/<int:job_id>/items/<int:item_id>/reopen",
+        review_api.ItemReopen.as_view(),
+        name="api-item-reopen",
+    ),
+    path("jobs/<int:job_id>/reopen", review_api.JobReopen.as_view(), name="api-job-reopen"),
+    path(
+        "jobs/<int:job_id>/reviewers", review_api.JobReviewers.as_view(), name="api-job-reviewers"
+    ),
+    path(
+        "annotations/<int:annotation_id>/revise",
+        review_api.AnnotationRevise.as_view(),
+        name="api-annotation-revise",
+    ),
 ]

@@ -20,6 +20,7 @@ from labeling import selectors
 from labeling.errors import QuorumError
 from labeling.forms import JobCreateForm, LabelerAddForm, SigninForm, TeamCreateForm
 from labeling.models import Job, Role, TeamKind
+from labeling.review.services.reviews import job_may_review
 from labeling.services.jobs import job_create, job_start, job_stop
 from labeling.services.users import user_create
 from labeling.states import JobStatus
@@ -111,7 +112,11 @@ def work_job(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(
         request,
         "work/job.html",
-        {"job": job, "open_for_work": job.status == JobStatus.IN_PROGRESS},
+        {
+            "job": job,
+            "open_for_work": job.status == JobStatus.IN_PROGRESS,
+            "may_review": job_may_review(job=job, user=request.user),  # issue 14
+        },
     )
 
 

@@ -43,6 +43,16 @@ _LABEL_FIELDS = (
 
 
 _VALUE_FIELDS = (*_LABEL_FIELDS, "consolidated__value")
+# Issue 14: a reviewed label says so in the manifest's metadata and in the CSV.
+_REVIEW_FIELDS = ("consolidated__review_status", "consolidated__reviewed_at")
+REVIEWED = ("accepted", "fixed")
+
+
+def reviewed_metadata(status: str | None, at: datetime | None) -> dict[str, Any]:
+    """The ``reviewed`` key of a manifest line's metadata, for a label a reviewer decided."""
+    if status not in REVIEWED or at is None:
+        return {}
+    return {"reviewed": {"outcome": status, "date": at.strftime("%Y-%m-%dT%H:%M:%S.%f")}}
 
 
 def item_rows(job: Job, labeled_only: bool, fields: tuple[str, ...] = _LABEL_FIELDS):
@@ -167,7 +177,7 @@ def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
     class_ids = {label: index for index, label in enumerate(job.labels)}
 
     def line_of(row: tuple) -> str:
-        _id, data, label, confidence, human, created, method = row
+        _id, data, label, confidence, human, created, method, review, reviewed_at = row
         if created is None:
             return data + "\n"
         metadata = {
@@ -178,6 +188,7 @@ def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
             "human-annotated": "yes" if human else "no",
             "creation-date": created.strftime("%Y-%m-%dT%H:%M:%S.%f"),
             "consolidation-method": method,
+            **reviewed_metadata(review, reviewed_at),
         }
         suffix = f"{attribute}:{class_ids.get(label, -1)},{metadata_key}:" + json.dumps(
             metadata, ensure_ascii=False, separators=(",", ":")
@@ -187,7 +198,9 @@ def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
         return f"{body}{separator}{suffix}}}\n"
 
     tally = ExportTally(job, "manifest")
-    yield from written(tally, item_rows(job, labeled_only), line_of)
+    yield from written(
+        tally, item_rows(job, labeled_only, (*_LABEL_FIELDS, *_REVIEW_FIELDS)), line_of
+    )
 
 
 def _structured_manifest_lines(job: Job, task_type, labeled_only: bool) -> Iterator[str]:
@@ -200,7 +213,7 @@ def _structured_manifest_lines(job: Job, task_type, labeled_only: bool) -> Itera
     labels = list(job.labels)
 
     def line_of(row: tuple) -> str:
-        _id, data, _label, confidence, human, created, method, value = row
+        _id, data, _label, confidence, human, created, method, value, review, reviewed_at = row
         if created is None:
             return data + "\n"
         label_value, extra = task_type.manifest_label(as_object(value), labels)
@@ -212,6 +225,7 @@ def _structured_manifest_lines(job: Job, task_type, labeled_only: bool) -> Itera
             "human-annotated": "yes" if human else "no",
             "creation-date": created.strftime("%Y-%m-%dT%H:%M:%S.%f"),
             "consolidation-method": method,
+            **reviewed_metadata(review, reviewed_at),
         }
         compact = {"ensure_ascii": False, "separators": (",", ":")}
         suffix = (
@@ -223,7 +237,8 @@ def _structured_manifest_lines(job: Job, task_type, labeled_only: bool) -> Itera
         return f"{body}{separator}{suffix}}}\n"
 
     tally = ExportTally(job, "manifest")
-    yield from written(tally, item_rows(job, labeled_only, _VALUE_FIELDS), line_of)
+    fields = (*_VALUE_FIELDS, *_REVIEW_FIELDS)
+    yield from written(tally, item_rows(job, labeled_only, fields), line_of)
 
 
 def manifest_stream(job: Job, *, labeled_only: bool = False) -> Iterator[bytes]:
@@ -239,6 +254,7 @@ CSV_HEADER = (
     "human_annotated",
     "method",
     "creation_date",
+    "reviewed",
 )
 
 
@@ -260,7 +276,7 @@ def csv_stream(job: Job, *, labeled_only: bool = False) -> Iterator[bytes]:
         return columns_of(as_object(value or {}), labels)
 
     def line_of(row: tuple) -> str:
-        item_id, data, label, confidence, human, created, method, *value = row
+        item_id, data, label, confidence, human, created, method, review, _at, *value = row
         line = json.loads(data)
         source = line.get("source", line.get("source-ref", ""))
         cells = (
@@ -271,6 +287,7 @@ def csv_stream(job: Job, *, labeled_only: bool = False) -> Iterator[bytes]:
             "" if created is None else ("yes" if human else "no"),
             method or "",
             created.isoformat() if created else "",
+            review if review in REVIEWED else "",
         )
         buffer.seek(0)
         buffer.truncate()
@@ -280,7 +297,9 @@ def csv_stream(job: Job, *, labeled_only: bool = False) -> Iterator[bytes]:
     def lines() -> Iterator[str]:
         writer.writerow(CSV_HEADER)
         yield buffer.getvalue()
-        fields = _VALUE_FIELDS if columns_of is not None else _LABEL_FIELDS
+        fields = (*_LABEL_FIELDS, *_REVIEW_FIELDS)
+        if columns_of is not None:
+            fields = (*fields, "consolidated__value")
         tally = ExportTally(job, "csv")
         yield from written(tally, item_rows(job, labeled_only, fields), line_of)
 

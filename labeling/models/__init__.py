@@ -11,6 +11,8 @@ from labeling.models.core import (  # noqa: F401
     Job,
     JobCounter,
     JobStatusChange,
+    ReviewMode,
+    ReviewStatus,
     Role,
     User,
 )
@@ -24,6 +26,11 @@ from labeling.models.quality import (  # noqa: F401
     JobQualityEstimate,
     WorkerQuality,
 )
+from labeling.models.review import (  # noqa: F401
+    ItemComment,
+    ItemEvent,
+    ItemEventKind,
+)
 from labeling.models.task_ui import (  # noqa: F401
     CustomTemplate,
     CustomTemplateVersion,
@@ -36,4 +43,5 @@ from labeling.models.workforces import (  # noqa: F401
     TeamInvitation,
     TeamKind,
     TeamMembership,
+    TeamRole,
 )

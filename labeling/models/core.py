@@ -47,6 +47,20 @@ class ConsolidationMethod(models.TextChoices):
     ONE_COIN = "one_coin", "One-coin EM (one accuracy per worker)"
 
 
+class ReviewMode(models.TextChoices):
+    NONE = "none", "No review"
+    RANDOM = "random", "A random share of the items"
+    ALL = "all", "Every item"
+    BELOW = "below", "Items below a confidence"
+
+
+class ReviewStatus(models.TextChoices):
+    NONE = "", "Not for review"
+    PENDING = "pending", "Waiting for a reviewer"
+    ACCEPTED = "accepted", "Accepted by a reviewer"
+    FIXED = "fixed", "Fixed by a reviewer"
+
+
 class Job(models.Model):
     """A labeling job: items of one task type answered by N workers of one team each."""
 
@@ -115,6 +129,16 @@ class Job(models.Model):
     qualification_pass_mark = models.FloatField(
         null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )
+    # Review stage and going back (issue 14; docs/review.md).
+    review_mode = models.CharField(
+        max_length=8, choices=ReviewMode.choices, default=ReviewMode.NONE, db_default="none"
+    )
+    # The share of items a RANDOM review takes, and the confidence under which BELOW takes one.
+    review_share = models.FloatField(default=0.1, db_default=0.1)
+    review_below_confidence = models.FloatField(default=0.8, db_default=0.8)
+    # A labeler may revise an answer until its item is consolidated, or, set, for this many
+    # seconds after submitting it (the item is consolidated again then).
+    revise_window_seconds = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -252,6 +276,10 @@ class Annotation(models.Model):
     accepted_at = models.DateTimeField()
     submitted_at = models.DateTimeField()
     time_spent_seconds = models.FloatField()
+    # Going back (issue 14): when the worker last revised it, and why a reviewer sent it back
+    # for rework (empty: not sent back, or revised since).
+    revised_at = models.DateTimeField(null=True, blank=True)
+    rework_reason = models.CharField(max_length=500, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -277,6 +305,14 @@ class ConsolidatedLabel(models.Model):
     human_annotated = models.BooleanField(default=True)
     answers_count = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The review stage (issue 14): waiting, accepted or fixed, by whom and when.
+    review_status = models.CharField(
+        max_length=8, choices=ReviewStatus.choices, default="", db_default="", blank=True
+    )
+    reviewed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -288,4 +324,10 @@ class ConsolidatedLabel(models.Model):
         indexes = [
             models.Index(fields=["job", "created_at"], name="consolidated_job_time"),
             models.Index(fields=["job", "label"], name="consolidated_job_label"),
+            # The review queue: a job's items waiting for a reviewer, lowest confidence first.
+            models.Index(
+                fields=["job", "confidence", "item"],
+                condition=Q(review_status="pending"),
+                name="consolidated_review_queue",
+            ),
         ]

@@ -28,10 +28,19 @@ class Team(models.Model):
         return self.name
 
 
+class TeamRole(models.TextChoices):
+    MEMBER = "member", "Member"
+    REVIEWER = "reviewer", "Reviewer"
+
+
 class TeamMembership(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     joined_at = models.DateTimeField(auto_now_add=True)
+    # A reviewer also reviews the team's jobs (issue 14: docs/review.md).
+    role = models.CharField(
+        max_length=8, choices=TeamRole.choices, default=TeamRole.MEMBER, db_default="member"
+    )
 
     class Meta:
         constraints = [

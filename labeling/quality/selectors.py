@@ -2,7 +2,15 @@
 
 from django.db.models import Count, Sum
 
-from labeling.models import ConsolidatedLabel, GoldItem, Job, JobQualityEstimate, WorkerQuality
+from labeling.models import (
+    Annotation,
+    ConsolidatedLabel,
+    GoldItem,
+    ItemEvent,
+    Job,
+    JobQualityEstimate,
+    WorkerQuality,
+)
 from labeling.quality.services.reliability import FIXED_METHODS
 
 HOT_SPOTS_LIMIT = 50
@@ -77,3 +85,32 @@ def job_hot_spots(*, job: Job, limit: int = HOT_SPOTS_LIMIT) -> list[dict]:
 
 def job_gold_count(*, job: Job) -> int:
     return GoldItem.objects.filter(job_id=job.pk).count()
+
+
+REVIEW_OUTCOMES = ("review_accepted", "review_fixed", "review_rejected")
+
+
+def job_worker_review_acceptance(*, job: Job) -> dict[int, dict[str, float | int]]:
+    """Per worker, how many of the reviewed items they answered a reviewer accepted as they
+    were (issue 14): the last review of each item counts, fixed and rejected ones do not."""
+    last: dict[int, str] = {}
+    events = (
+        ItemEvent.objects.filter(job_id=job.pk, kind__in=REVIEW_OUTCOMES)
+        .order_by("at", "id")
+        .values_list("item_id", "kind")
+    )
+    for item_id, kind in events.iterator():
+        last[item_id] = kind
+    if not last:
+        return {}
+    tally: dict[int, dict[str, float | int]] = {}
+    answers = Annotation.objects.filter(job_id=job.pk, item_id__in=list(last)).values_list(
+        "worker_id", "item_id"
+    )
+    for worker_id, item_id in answers.iterator():
+        row = tally.setdefault(worker_id, {"reviewed": 0, "accepted": 0})
+        row["reviewed"] += 1
+        row["accepted"] += int(last[item_id] == "review_accepted")
+    for row in tally.values():
+        row["rate"] = row["accepted"] / row["reviewed"]
+    return tally

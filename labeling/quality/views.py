@@ -1,18 +1,17 @@
-"""The console's quality pages: agreement dashboard, worker reliability, review queue."""
+"""The console's quality pages: agreement dashboard, worker reliability, review acceptance."""
 
 import json
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from labeling.errors import QuorumError
 from labeling.models import ConsolidationMethod, GoldPurpose, User
 from labeling.quality import selectors
 from labeling.quality.services.gold import gold_items_add, worker_resume
 from labeling.quality.services.reliability import (
-    consolidated_label_set_final,
     job_quality_configure,
     quality_request_reestimate,
 )
@@ -21,7 +20,6 @@ from labeling.task_types.base import answers_one_class
 from labeling.views import _manager_job, manager_page
 
 CHART_WIDTH = 320  # pixels of a full bar (a share of 1)
-REVIEW_PAGE = 50
 
 
 def _bar(label: str, value: float | None, *, signed: bool = False) -> dict:
@@ -52,6 +50,9 @@ def job_quality_page(request: HttpRequest, job_id: int) -> HttpResponse:
     task_type = get_task_type(job.task_type)
     estimate = selectors.job_quality_estimate(job=job)
     workers = selectors.job_worker_quality(job=job)
+    acceptance = selectors.job_worker_review_acceptance(job=job)
+    for row in workers:  # issue 14: the share of their reviewed items a reviewer accepted
+        row["review"] = acceptance.get(row["worker_id"])
     agreement_chart = _chart(
         [
             _bar("Krippendorff's alpha", estimate.alpha if estimate else None, signed=True),
@@ -160,33 +161,3 @@ def worker_resume_view(request: HttpRequest, job_id: int, worker_id: int) -> Htt
         worker_resume(job=job, worker=worker)
         messages.success(request, f"{worker.username} may work on this job again.")
     return redirect("console-job-quality", job_id=job_id)
-
-
-@require_http_methods(["GET", "POST"])
-@manager_page
-def job_review_page(request: HttpRequest, job_id: int) -> HttpResponse:
-    """The review queue: lowest-confidence items first; a manager sets the final label."""
-    job = _manager_job(request, job_id)
-    if request.method == "POST":
-        try:
-            consolidated_label_set_final(
-                job=job, item_id=int(request.POST.get("item_id", 0)), label=request.POST["label"]
-            )
-        except (QuorumError, KeyError, ValueError) as exc:
-            messages.error(request, f"The label was not set: {getattr(exc, 'message', exc)}.")
-        else:
-            messages.success(request, "Final label set.")
-        return redirect("console-job-review", job_id=job_id)
-    spots = selectors.job_hot_spots(job=job, limit=REVIEW_PAGE)
-    for spot in spots:
-        data = json.loads(spot["data"])
-        spot["source"] = data.get("source") or data.get("source-ref") or ""
-    task_type = get_task_type(job.task_type)
-    context = {
-        "job": job,
-        "spots": spots,
-        # The picker sets one class: offered only where the task type's answer is one.
-        "class_picker": answers_one_class(task_type),
-        "task_type": task_type,
-    }
-    return render(request, "console/job_review.html", context)

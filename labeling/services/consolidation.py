@@ -10,6 +10,7 @@ from labeling.events import item_consolidated, publish_on_commit
 from labeling.models import Annotation, ConsolidatedLabel, Item
 from labeling.quality.services.reliability import JobRules, multilabel_answer_reliability
 from labeling.quality.services.scoring import item_score
+from labeling.services.item_events import consolidated_enter_review
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import is_structured
@@ -82,6 +83,7 @@ def _consolidate_structured(
 def _mark_labeled(consolidated: ConsolidatedLabel) -> ConsolidatedLabel:
     item_id, job_id, label = consolidated.item_id, consolidated.job_id, consolidated.label
     Item.objects.filter(pk=item_id).update(status=ItemStatus.LABELED)
+    consolidated_enter_review(consolidated=consolidated)  # issue 14: history, review stage
     publish_on_commit(
         item_consolidated,
         job_id=job_id,

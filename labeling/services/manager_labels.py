@@ -1,8 +1,10 @@
 """A manager's label for an item (a final label, a gold item's known answer), checked by the
 job's task type as a worker's answer is at submit and shaped like its consolidated labels.
 
-Only task types whose answer is one class take one: the review queue and gold items give a
-class, and a class stored as the label of boxes, spans or masks would break every export.
+``manager_label_parse`` takes one class (gold items' known answers, a final label), so only
+task types whose answer is one class take it: a class stored as the label of boxes, spans or
+masks would break every export. ``manager_answer_parse`` takes a whole answer of any task type
+(review: accept, fix; issue 14) and stores what the task type's consolidation would.
 """
 
 import json
@@ -50,3 +52,47 @@ def manager_label_parse(*, job: Job, label: object, item_data: str | None = None
     else:
         value = {"label": parsed.label, "class_id": labels.index(parsed.label)}
     return ManagerLabel(label=parsed.label, value=value)
+
+
+def manager_answer_parse(*, job: Job, answer: object, item_data: str) -> ManagerLabel:
+    """A reviewer's or a manager's answer for an item of any task type, checked exactly as a
+    worker's answer is at submit (``parse_answer``, then ``check_answer_for_item``), and the
+    consolidated value it stands for, as the task type's own consolidation writes it: so no
+    stored label can have a shape an export does not know. Raises ValidationFailed naming why.
+    """
+    task_type = get_task_type(job.task_type)
+    labels = list(job.labels)
+    line = json.loads(item_data)
+    try:
+        parsed = task_type.parse_answer(answer, labels)
+        if hasattr(task_type, "check_answer_for_item"):
+            task_type.check_answer_for_item(parsed.answer, line)
+    except AnswerProblem as exc:
+        raise ValidationFailed(str(exc), details={"field": "answer"}) from None
+    if is_structured(task_type):
+        result = task_type.consolidate_answers([parsed.answer], labels, item_data=line)
+        return ManagerLabel(label=(result.label or parsed.label)[:200], value=result.value)
+    if parsed.label not in labels:
+        raise ValidationFailed(
+            f"{parsed.label!r} is not one of the job's labels", details={"field": "answer"}
+        )
+    return ManagerLabel(
+        label=parsed.label, value={"label": parsed.label, "class_id": labels.index(parsed.label)}
+    )
+
+
+def manager_answer_canonical(*, job: Job, answer: object, item_data: str) -> str | None:
+    """An answer as the task type parses it, as comparable text (None when it does not parse):
+    a reviewer who sends back the answer they were shown has accepted it."""
+    task_type = get_task_type(job.task_type)
+    try:
+        parsed = task_type.parse_answer(answer, list(job.labels))
+    except AnswerProblem:
+        return None
+    inner = parsed.answer
+    if len(inner) == 1:  # the element's name is the template's, not part of the answer
+        (only,) = inner.values()
+        if isinstance(only, dict):
+            inner = only
+    inner = {key: value for key, value in inner.items() if key != "initialValueModified"}
+    return json.dumps(inner, sort_keys=True)

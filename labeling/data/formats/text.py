@@ -11,7 +11,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from labeling.data.exports import ExportTally, as_object, chunked, item_rows, written
+from labeling.data.exports import (
+    ExportTally,
+    as_object,
+    chunked,
+    item_rows,
+    reviewed_metadata,
+    written,
+)
 from labeling.models import Job
 from labeling.task_types import get_task_type
 
@@ -58,7 +65,7 @@ def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
     job_name = f"labeling-job/{job.name}"
 
     def line_of(row: tuple) -> str:
-        _id, data, value, confidence, human, created, method = row
+        _id, data, value, confidence, human, created, method, review, reviewed_at = row
         if created is None:
             return data + "\n"
         value = as_object(value)
@@ -68,6 +75,7 @@ def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
             "human-annotated": "yes" if human else "no",
             "creation-date": created.strftime("%Y-%m-%dT%H:%M:%S.%f"),
             "consolidation-method": method,
+            **reviewed_metadata(review, reviewed_at),
         }
         if manifest_type == MULTILABEL:
             class_ids = value["class_ids"]
@@ -89,7 +97,8 @@ def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
         return _splice(data, f"{attribute}:{_dumps(label_value)},{metadata_key}:{_dumps(metadata)}")
 
     tally = ExportTally(job, "manifest")
-    yield from written(tally, item_rows(job, labeled_only, _FIELDS), line_of)
+    fields = (*_FIELDS, "consolidated__review_status", "consolidated__reviewed_at")
+    yield from written(tally, item_rows(job, labeled_only, fields), line_of)
 
 
 def tokens_of(line: dict[str, Any]) -> list[tuple[int, int]]:

@@ -29,6 +29,7 @@ from labeling.models import (
     Item,
     Job,
     JobQualityEstimate,
+    User,
     WorkerQuality,
 )
 from labeling.quality.math.adaptive import default_confusion
@@ -49,6 +50,7 @@ from labeling.quality.services.reliability_multilabel import (
 )
 from labeling.quality.services.store import UPDATE_BATCH_SIZE, store_estimate, store_workers
 from labeling.services.counters import job_counters_add
+from labeling.services.item_events import item_event_record, label_snapshot
 from labeling.services.jobs import check_personal_data_rule, job_complete_if_done
 from labeling.services.manager_labels import manager_label_parse
 from labeling.states import ItemStatus
@@ -60,8 +62,10 @@ REESTIMATE_TASK = "labeling.quality_reestimate"
 EM_MIN_OVERLAPPING_ANSWERS = 200
 REESTIMATE_DEBOUNCE_SECONDS = 5
 GATHER_CHUNK = 20_000
-# Labels no re-estimation may change: known answers and a manager's final word.
-FIXED_METHODS = ("gold", "manual")
+# Labels no re-estimation may change: known answers, a manager's final word, a reviewer's fix
+# (and, by their review status, labels a reviewer accepted: issue 14).
+FIXED_METHODS = ("gold", "manual", "review")
+REVIEWED_STATUSES = ("accepted", "fixed")
 EM_METHODS = (ConsolidationMethod.DAWID_SKENE, ConsolidationMethod.ONE_COIN)
 
 
@@ -279,7 +283,8 @@ WITH new (id, label, value, confidence, method) AS (VALUES {rows})
 UPDATE labeling_consolidatedlabel SET label = new.label, value = {value},
     confidence = {confidence}, method = new.method
 FROM new WHERE labeling_consolidatedlabel.id = {id}
-  AND labeling_consolidatedlabel.method NOT IN ('gold', 'manual')
+  AND labeling_consolidatedlabel.method NOT IN ('gold', 'manual', 'review')
+  AND labeling_consolidatedlabel.review_status NOT IN ('accepted', 'fixed')
 """
 _CASTS = {
     "postgresql": {"value": "new.value::jsonb", "confidence": "new.confidence::float8",
@@ -293,8 +298,10 @@ def _reconsolidate(job, data: _Answers, winners, confidence, method: str) -> int
     position = {int(item_id): index for index, item_id in enumerate(data.item_ids)}
     labels = job.labels
     changed = []
-    current = ConsolidatedLabel.objects.filter(job_id=job.pk, human_annotated=True).exclude(
-        method__in=FIXED_METHODS
+    current = (
+        ConsolidatedLabel.objects.filter(job_id=job.pk, human_annotated=True)
+        .exclude(method__in=FIXED_METHODS)
+        .exclude(review_status__in=REVIEWED_STATUSES)
     )
     rows = current.values_list("id", "item_id", "label", "confidence", "method")
     for pk, item_id, old_label, old_confidence, old_method in rows.iterator(GATHER_CHUNK):
@@ -394,7 +401,9 @@ def claim_slots(job: Job) -> int:
     return job.workers_per_item
 
 
-def consolidated_label_set_final(*, job: Job, item_id: int, label: str) -> ConsolidatedLabel:
+def consolidated_label_set_final(
+    *, job: Job, item_id: int, label: str, by: User | None = None
+) -> ConsolidatedLabel:
     """A manager's final label for an item (the review queue): kept by every re-estimation.
 
     Checked by the job's task type like a worker's answer; refused for task types whose
@@ -406,6 +415,7 @@ def consolidated_label_set_final(*, job: Job, item_id: int, label: str) -> Conso
         final = manager_label_parse(job=job, label=label, item_data=item.data)
         label = final.label
         answers = Annotation.objects.filter(item_id=item_id).count()
+        before = label_snapshot(ConsolidatedLabel.objects.filter(item=item).first())
         consolidated, created = ConsolidatedLabel.objects.update_or_create(
             item=item,
             defaults={
@@ -421,6 +431,13 @@ def consolidated_label_set_final(*, job: Job, item_id: int, label: str) -> Conso
         if item.status == ItemStatus.OPEN:
             Item.objects.filter(pk=item.pk).update(status=ItemStatus.LABELED)
             job_counters_add(job_id=job.pk, shard_key=0, items_labeled=1, answers=0)
+        item_event_record(  # issue 14: the item's history
+            job_id=job.pk,
+            item_id=item.pk,
+            kind="edited",
+            actor=by,
+            data={"before": before, "after": label_snapshot(consolidated)},
+        )
         publish_on_commit(
             item_consolidated, job_id=job.pk, item_id=item.pk, label=label, confidence=1.0
         )

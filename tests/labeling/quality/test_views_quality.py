@@ -1,4 +1,4 @@
-"""The console's quality dashboard and review queue, rendered by Django."""
+"""The console's quality dashboard, rendered by Django."""
 
 import pytest
 from django.test import Client
@@ -44,17 +44,15 @@ def test_the_dashboard_shows_agreement_workers_hot_spots_and_answers_saved(worke
     assert page["Content-Security-Policy"]
 
 
-def test_the_review_queue_sets_a_final_label(worked_job, manager):
+def test_hot_spots_link_to_the_item_page(worked_job, manager):
+    """Issue 14 replaced the classification-only review queue: a hot spot opens its item."""
     browser = _browser(manager)
-    queue = browser.get(f"/console/jobs/{worked_job.pk}/review")
-    lowest = queue.context["spots"][0]
-    assert lowest["confidence"] == min(s["confidence"] for s in queue.context["spots"])
-    done = browser.post(
-        f"/console/jobs/{worked_job.pk}/review", {"item_id": lowest["item_id"], "label": "cat"}
-    )
-    assert done.status_code == 302
-    label = ConsolidatedLabel.objects.get(item_id=lowest["item_id"])
-    assert (label.label, label.method) == ("cat", "manual")
+    page = browser.get(f"/console/jobs/{worked_job.pk}/quality")
+    lowest = page.context["hot_spots"][0]
+    assert f'/console/jobs/{worked_job.pk}/items/{lowest["item_id"]}"' in page.content.decode()
+    item_page = browser.get(f"/console/jobs/{worked_job.pk}/items/{lowest['item_id']}")
+    assert item_page.status_code == 200
+    assert ConsolidatedLabel.objects.filter(item_id=lowest["item_id"]).exists()
 
 
 def test_settings_form_and_refusals(worked_job, manager):

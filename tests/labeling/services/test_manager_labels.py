@@ -9,6 +9,7 @@ from labeling.errors import ValidationFailed
 from labeling.models import ConsolidatedLabel, GoldItem, Item
 from labeling.quality.services.gold import gold_item_mark, gold_items_add
 from labeling.quality.services.reliability import consolidated_label_set_final
+from tests.conftest import client_for
 from tests.task_types.helpers import export, image_job, manifest, work, write_image
 
 pytestmark = pytest.mark.django_db
@@ -98,29 +99,21 @@ def test_a_final_label_of_a_verification_job_is_shaped_like_its_consolidated_lab
     assert metadata["consolidation-method"] == "manual"
 
 
-def test_the_console_offers_no_class_picker_for_boxes_and_refuses_a_posted_one(box_job, manager):
+def test_the_console_review_of_boxes_fixes_with_boxes_and_refuses_a_class(box_job, manager):
+    """Issue 14 replaced the class picker: a box job is reviewed with boxes (a class is not an
+    answer of it, and is refused with the reason)."""
     browser = _browser(manager)
     page = browser.get(f"/console/jobs/{box_job.pk}/review")
-    html = page.content.decode()
-    assert page.status_code == 200
-    assert 'name="label"' not in html
-    assert "not one class" in html
+    assert page.status_code == 200 and 'name="label"' not in page.content.decode()
     item = Item.objects.get(job=box_job)
     before = ConsolidatedLabel.objects.get(item=item).value
-    done = browser.post(
-        f"/console/jobs/{box_job.pk}/review", {"item_id": item.pk, "label": "car"}, follow=True
+    refused = client_for(manager).post(
+        f"/api/v1/jobs/{box_job.pk}/items/{item.pk}/review",
+        {"action": "fix", "answer": {"label": "car"}},
+        format="json",
     )
-    assert "The label was not set" in done.content.decode()
+    assert refused.status_code == 400 and "annotatedResult" in refused.json()["error"]["message"]
     assert ConsolidatedLabel.objects.get(item=item).value == before
-
-
-def test_the_console_still_offers_the_class_picker_for_classification(make_job, manager):
-    job = make_job(items=1)
-    item = Item.objects.get(job=job)
-    consolidated_label_set_final(job=job, item_id=item.pk, label="dog")
-    ConsolidatedLabel.objects.filter(item=item).update(method="majority", confidence=0.5)
-    html = _browser(manager).get(f"/console/jobs/{job.pk}/review").content.decode()
-    assert 'name="label"' in html and "not one class" not in html
 
 
 def test_gold_answers_of_a_box_job_are_refused(box_job, manager_client):

@@ -1,0 +1,55 @@
+"""Models of the item page and review: an item's event log and its comments (issue 14)."""
+
+from django.db import models
+
+from labeling.models.core import Item, Job, User
+
+
+class ItemEventKind(models.TextChoices):
+    CONSOLIDATED = "consolidated", "Consolidated"
+    REVIEW_ACCEPTED = "review_accepted", "Review accepted"
+    REVIEW_FIXED = "review_fixed", "Review fixed"
+    REVIEW_REJECTED = "review_rejected", "Review rejected"
+    EDITED = "edited", "Label set by a manager"
+    ANSWER_REVISED = "answer_revised", "Answer revised"
+    REOPENED = "reopened", "Reopened for more answers"
+
+
+class ItemEvent(models.Model):
+    """One row of an item's history, append-only: who did what when, with before and after.
+
+    Leases, answers, skips and expiries are not repeated here: the history reads them from
+    the item's assignments, which already hold who and when."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=ItemEventKind.choices)
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField()
+    # What changed: {"before": ..., "after": ..., "reason": ..., ...}
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["item", "-at"], name="itemevent_item_time"),
+            models.Index(fields=["job", "kind", "at"], name="itemevent_job_kind_time"),
+        ]
+
+
+class ItemComment(models.Model):
+    """A comment on an item, or on one region of it (a shape or a span), with @mentions."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    body = models.TextField(max_length=5000)
+    # The region commented on: {"kind": "box"|"span"|..., ...its geometry}; null for the item.
+    region = models.JSONField(null=True, blank=True)
+    # The ids of the team members the body mentions (@username).
+    mentions = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["item", "created_at"], name="itemcomment_item_time")]
