@@ -44,6 +44,7 @@ def operation_exists(name: str) -> bool:
 
 @cache
 def _pattern(pattern: str) -> re.Pattern[str] | None:
+    # The service checks the whole value (Java's matches()), so a pattern is a full match.
     try:
         return re.compile(pattern, re.DOTALL)
     except re.error:  # a Java-only construct: the other constraints still apply
@@ -106,7 +107,7 @@ def _check(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
             )
         pattern = meta.get("pattern")
         compiled = _pattern(pattern) if pattern else None
-        if compiled is not None and compiled.search(value) is None:
+        if compiled is not None and compiled.fullmatch(value) is None:
             problems.append(
                 _constraint(
                     value, path, f"Member must satisfy regular expression pattern: {pattern}"
