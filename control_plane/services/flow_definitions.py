@@ -134,7 +134,9 @@ def activation_conditions(document: str) -> tuple[dict[str, Any], float | None]:
                 raise ConditionsRefused(f"{where}: RandomSamplingPercentage from 0.01 to 100")
             sample = max(sample or 0, float(percent))
             continue
-        tree.append(_node(condition, where, 1))
+        node = _node(condition, where, 0)
+        # The top-level list is any-of already: an Or there adds no level.
+        tree.extend(node["any"] if "any" in node else [node])
     if not tree:
         return {}, sample
     return (tree[0] if len(tree) == 1 else {"any": tree}), sample
@@ -231,7 +233,8 @@ def flow_definition_delete(*, flow: Flow, by: User) -> None:
     job = flow.job
     if job.status in (JobStatus.DRAFT, JobStatus.IN_PROGRESS):
         job_stop(job=job, by=by, reason="DeleteFlowDefinition")
-    Job.objects.filter(pk=job.pk).update(
-        name=f"{job.name} (deleted {timezone.now():%Y-%m-%dT%H:%M:%S.%fZ})"[:200]
-    )
+    suffix = f" (deleted {timezone.now():%Y-%m-%dT%H:%M:%S.%fZ})"
+    Job.objects.filter(pk=job.pk).update(name=(job.name[: 200 - len(suffix)] + suffix))
+    # flow_create names the flow's own template after its backing job.
+    CustomTemplate.objects.filter(name=job.name).update(name=job.name[: 200 - len(suffix)] + suffix)
     flow.delete()

@@ -146,7 +146,11 @@ def test_a_bad_manifest_line_fails_the_job_naming_it(sagemaker, put_object, inpu
             "HumanTaskConfig.PreHumanTaskLambdaArn",
         ),
         (
-            {"HumanTaskConfig": {"PreHumanTaskLambdaArn": f"{MANAGED}:PRE-3DPointCloudObjectTracking"}},
+            {
+                "HumanTaskConfig": {
+                    "PreHumanTaskLambdaArn": f"{MANAGED}:PRE-3DPointCloudObjectTracking"
+                }
+            },
             "ValidationException",
             "3D point clouds",
         ),
@@ -202,7 +206,11 @@ def test_a_bad_manifest_line_fails_the_job_naming_it(sagemaker, put_object, inpu
             "ResourceNotFound",
             "there is no work team",
         ),
-        ({"LabelCategoryConfigS3Uri": "s3://in/missing.json"}, "ValidationException", "missing.json"),
+        (
+            {"LabelCategoryConfigS3Uri": "s3://in/missing.json"},
+            "ValidationException",
+            "missing.json",
+        ),
     ],
 )
 def test_what_is_refused_is_named(sagemaker, inputs, team, change, code, words):
@@ -245,9 +253,10 @@ def test_stop_and_the_list_with_filters_sorts_and_paginator(sagemaker, inputs, t
     assert [s["LabelingJobName"] for s in running["LabelingJobSummaryList"]] == ["list-b"]
     future = datetime.now(UTC) + timedelta(hours=1)
     assert sagemaker.list_labeling_jobs(CreationTimeAfter=future)["LabelingJobSummaryList"] == []
-    assert len(sagemaker.list_labeling_jobs(LastModifiedTimeBefore=future)[
-        "LabelingJobSummaryList"
-    ]) == 3
+    assert (
+        len(sagemaker.list_labeling_jobs(LastModifiedTimeBefore=future)["LabelingJobSummaryList"])
+        == 3
+    )
     first = sagemaker.list_labeling_jobs(MaxResults=2, SortBy="Name", SortOrder="Descending")
     assert [s["LabelingJobName"] for s in first["LabelingJobSummaryList"]] == ["list-c", "list-b"]
     rest = sagemaker.list_labeling_jobs(

@@ -88,7 +88,9 @@ def flow_request(name: str, team, **changes) -> dict:
 
 
 def test_human_task_uis_and_their_preview(sagemaker, manager, make_job):
-    created = sagemaker.create_human_task_ui(HumanTaskUiName="moderation-ui", UiTemplate={"Content": UI})
+    created = sagemaker.create_human_task_ui(
+        HumanTaskUiName="moderation-ui", UiTemplate={"Content": UI}
+    )
     assert created["HumanTaskUiArn"].endswith(":human-task-ui/moderation-ui")
     described = sagemaker.describe_human_task_ui(HumanTaskUiName="moderation-ui")
     assert described["HumanTaskUiStatus"] == "Active"
@@ -124,10 +126,15 @@ def test_human_task_uis_and_their_preview(sagemaker, manager, make_job):
         Task={"Input": "{}"},
         RoleArn="arn:aws:iam::123456789012:role/A2I",
     )
-    assert failed["Errors"][0]["Code"] == "TemplateError" and "line 1" in failed["Errors"][0]["Message"]
+    assert (
+        failed["Errors"][0]["Code"] == "TemplateError"
+        and "line 1" in failed["Errors"][0]["Message"]
+    )
     with pytest.raises(ClientError) as excinfo:
         sagemaker.render_ui_template(
-            HumanTaskUiArn=ui_arn("nothing"), Task={"Input": "{}"}, RoleArn="arn:aws:iam::1:role/x"
+            HumanTaskUiArn=ui_arn("nothing"),
+            Task={"Input": "{}"},
+            RoleArn="arn:aws:iam::123456789012:role/x",
         )
     assert error_of(excinfo)[0] == "ResourceNotFound"
 
@@ -174,13 +181,14 @@ def test_a_flow_definition_to_a_reviewed_loop(sagemaker, live_server, key, team,
     described = sagemaker.describe_flow_definition(FlowDefinitionName="moderation")
     assert described["FlowDefinitionStatus"] == "Active"  # its task ran at the commit
     assert described["HumanLoopConfig"]["TaskTitle"] == "Moderate"
-    assert json.loads(
-        described["HumanLoopActivationConfig"]["HumanLoopActivationConditionsConfig"][
-            "HumanLoopActivationConditions"
-        ]
-    ) == CONDITIONS
-    workteam = sagemaker.describe_workteam(WorkteamName="Team-A-does-not-exist") if False else None
-    assert workteam is None
+    assert (
+        json.loads(
+            described["HumanLoopActivationConfig"]["HumanLoopActivationConditionsConfig"][
+                "HumanLoopActivationConditions"
+            ]
+        )
+        == CONDITIONS
+    )
 
     a2i = boto3.client(
         "sagemaker-a2i-runtime",
@@ -231,9 +239,10 @@ def test_initializing_until_its_task_ran_and_in_use_while_loops_run(
     assert described["FlowDefinitionStatus"] == "Initializing"
     assert flow_definition_activate(flow_id=Flow.objects.get(name="first").pk) is True
     assert flow_definition_activate(flow_id=Flow.objects.get(name="first").pk) is False
-    assert sagemaker.describe_flow_definition(FlowDefinitionName="first")[
-        "FlowDefinitionStatus"
-    ] == "Active"
+    assert (
+        sagemaker.describe_flow_definition(FlowDefinitionName="first")["FlowDefinitionStatus"]
+        == "Active"
+    )
 
     a2i = boto3.client(
         "sagemaker-a2i-runtime",

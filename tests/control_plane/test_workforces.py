@@ -52,9 +52,9 @@ def test_work_teams_create_describe_update_list_delete(sagemaker, live_server, t
 
     listed = sagemaker.list_workteams(SortBy="Name", SortOrder="Ascending")["Workteams"]
     assert [t["WorkteamName"] for t in listed] == ["Team A", "reviewers"]
-    assert [t["WorkteamName"] for t in sagemaker.list_workteams(NameContains="REV")["Workteams"]] == [
-        "reviewers"
-    ]
+    assert [
+        t["WorkteamName"] for t in sagemaker.list_workteams(NameContains="REV")["Workteams"]
+    ] == ["reviewers"]
     pages = sagemaker.get_paginator("list_workteams").paginate(PaginationConfig={"PageSize": 1})
     assert [t["WorkteamName"] for p in pages for t in p["Workteams"]] == ["reviewers", "Team A"]
 
