@@ -136,7 +136,7 @@ def activation_conditions(document: str) -> tuple[dict[str, Any], float | None]:
             continue
         node = _node(condition, where, 0)
         # The top-level list is any-of already: an Or there adds no level.
-        tree.extend(node["any"] if "any" in node else [node])
+        tree.extend(node.get("any", [node]))
     if not tree:
         return {}, sample
     return (tree[0] if len(tree) == 1 else {"any": tree}), sample

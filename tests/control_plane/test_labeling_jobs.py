@@ -56,7 +56,8 @@ def job_request(name: str, team, **changes) -> dict:
 TEMPLATE = """<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
 <crowd-form>
   <crowd-classifier name="category" categories="{{ task.input.labels | to_json | escape }}"
-    header="Which animal?"><classification-target>{{ task.input.taskObject }}</classification-target>
+    header="Which animal?">
+    <classification-target>{{ task.input.taskObject }}</classification-target>
   </crowd-classifier>
 </crowd-form>"""
 
@@ -185,8 +186,8 @@ def test_a_bad_manifest_line_fails_the_job_naming_it(sagemaker, put_object, inpu
         (
             {
                 "LabelingJobAlgorithmsConfig": {
-                    "LabelingJobAlgorithmSpecificationArn": "arn:aws:sagemaker:us-east-1:027400017018:"
-                    "labeling-job-algorithm-specification/object-detection"
+                    "LabelingJobAlgorithmSpecificationArn": "arn:aws:sagemaker:us-east-1:"
+                    "027400017018:labeling-job-algorithm-specification/object-detection"
                 }
             },
             "ValidationException",
@@ -200,7 +201,8 @@ def test_a_bad_manifest_line_fails_the_job_naming_it(sagemaker, put_object, inpu
         (
             {
                 "HumanTaskConfig": {
-                    "WorkteamArn": "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/nobody"
+                    "WorkteamArn": "arn:aws:sagemaker:us-east-1:123456789012:"
+                    "workteam/private-crowd/nobody"
                 }
             },
             "ResourceNotFound",

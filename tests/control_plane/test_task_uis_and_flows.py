@@ -74,7 +74,8 @@ def flow_request(name: str, team, **changes) -> dict:
             }
         },
         "HumanLoopConfig": {
-            "WorkteamArn": f"arn:aws:sagemaker:{REGION}:123456789012:workteam/private-crowd/{team.name}",
+            "WorkteamArn": f"arn:aws:sagemaker:{REGION}:123456789012:workteam/private-crowd/"
+            + team.name,
             "HumanTaskUiArn": ui_arn("moderation-ui"),
             "TaskTitle": "Moderate",
             "TaskDescription": "Is the text safe?",
