@@ -225,6 +225,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "labeling.quality_sweep",
         "schedule": float(os.environ.get("QUALITY_SWEEP_SECONDS", "120")),
     },
+    "sweep-storage-outputs": {
+        "task": "labeling.storage_outputs_sweep",
+        "schedule": float(os.environ.get("OUTPUT_SWEEP_SECONDS", "10")),
+    },
 }
 
 # --- Active learning (docs/active-learning.md) ----------------------------------------------
@@ -272,6 +276,11 @@ QUORUM_S3_MAX_ATTEMPTS = int(os.environ.get("QUORUM_S3_MAX_ATTEMPTS", "3"))
 # Uploads (images of a job, import files) go to s3://<this bucket>/<prefix>/... when set, so
 # several web machines share media without a shared disk; Django's file storage follows.
 QUORUM_S3_MEDIA_BUCKET = os.environ.get("QUORUM_S3_MEDIA_BUCKET", "")
+# Job outputs (docs/storage.md): a consolidated label is written once it is this old (a submit
+# that took a lower id and committed later is not skipped); the running job's output.manifest
+# is rewritten at most this often.
+QUORUM_OUTPUT_SETTLE_SECONDS = float(os.environ.get("QUORUM_OUTPUT_SETTLE_SECONDS", "2"))
+QUORUM_OUTPUT_MANIFEST_SECONDS = float(os.environ.get("QUORUM_OUTPUT_MANIFEST_SECONDS", "60"))
 QUORUM_S3_MEDIA_PREFIX = os.environ.get("QUORUM_S3_MEDIA_PREFIX", "media").strip("/")
 if QUORUM_STORAGE == "s3" and QUORUM_S3_MEDIA_BUCKET:
     STORAGES["default"] = {
