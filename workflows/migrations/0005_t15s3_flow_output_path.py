@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0004_t12_encrypted_access_key_secrets'),
+        ("workflows", "0004_t12_encrypted_access_key_secrets"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='flow',
-            name='output_path',
-            field=models.CharField(blank=True, db_default='', default='', max_length=1024),
+            model_name="flow",
+            name="output_path",
+            field=models.CharField(blank=True, db_default="", default="", max_length=1024),
         ),
     ]
