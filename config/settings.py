@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "labeling",
     "workflows",
     "active_learning",
+    "control_plane",
 ]
 
 MIDDLEWARE = [
