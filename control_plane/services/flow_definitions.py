@@ -200,6 +200,8 @@ def flow_definition_create(*, created_by: User, request: dict[str, Any]) -> Flow
         sample_percent=sample,
         custom_template=version.source,
         data_may_leave_private=team.kind != TeamKind.PRIVATE,
+        # Each loop's output.json goes to <S3OutputPath>/<flow>/YYYY/MM/DD/hh/mm/ss/<loop>/.
+        output_path=(request.get("OutputConfig") or {}).get("S3OutputPath", ""),
     )
     FlowDefinitionSpec.objects.create(flow=flow, request=request)
     return flow

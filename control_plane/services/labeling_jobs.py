@@ -19,6 +19,7 @@ from control_plane import arns
 from control_plane.models import LabelingJobSpec
 from labeling.after_commit import on_commit_safely
 from labeling.data.services.imports import import_stage_manifest
+from labeling.data.services.outputs import job_output_configure
 from labeling.data.storage import StorageError, storage_open
 from labeling.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from labeling.models import CustomTemplateVersion, ImportRun, Job, Team, TeamKind, User
@@ -212,6 +213,8 @@ def labeling_job_create(*, created_by: User, request: dict[str, Any]) -> Job:
     reward = _reward_cents(config)
     if reward is not None and team.kind == TeamKind.CROWD:
         job_publish(job=job, reward_cents=reward, qualification_pass_mark=None)
+    # Results go where the managed service put them: <S3OutputPath>/<job>/... (docs/storage.md).
+    job_output_configure(job=job, output_path=request["OutputConfig"]["S3OutputPath"])
     spec = LabelingJobSpec.objects.create(job=job, request=request)
     _enqueue_import(spec)
     return job
