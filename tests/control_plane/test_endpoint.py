@@ -11,7 +11,6 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from control_plane.service_model import RequestInvalid, validate_request
 from labeling.models import Role
 from tests.control_plane.conftest import REGION, error_of, sagemaker_client
 from workflows.services.access_keys import access_key_create, access_key_revoke
@@ -54,7 +53,7 @@ def test_answers_are_json_1_1_with_epoch_seconds(live_server, key, team):
     assert abs(created - datetime.now(UTC).timestamp()) < 600
 
 
-def test_signature_failures(live_server, key, manager):
+def test_signature_failures(live_server, key, manager, settings):
     status, body = raw_call(live_server, key, "SageMaker.ListWorkteams", b"{}", tamper=b'{"a":1}')
     assert (status, body["__type"]) == (403, "InvalidSignatureException")
     status, body = raw_call(live_server, key, "SageMaker.ListWorkteams", b"{}", service="s3")
@@ -88,8 +87,7 @@ def test_signature_failures(live_server, key, manager):
         client.list_workteams()
     assert error_of(caught)[0] == "UnrecognizedClientException"
 
-
-def test_a_key_whose_owner_is_no_longer_a_manager_is_refused(live_server, key, manager, settings):
+    # A key whose owner is no longer a manager is refused.
     settings.QUORUM_A2I_KEY_CACHE_SECONDS = 0
     client = sagemaker_client(live_server, key.access_key_id, key.secret_access_key)
     assert client.list_workforces()["Workforces"]
@@ -124,32 +122,6 @@ def test_targets_and_bodies(live_server, key):
     )
     assert "Member must satisfy enum value set: [Name, CreateDate]" in body["message"]
     assert "'Extra' is not a member of ListWorkteamsRequest" in body["message"]
-
-
-def test_the_model_checks_nested_shapes_by_path():
-    with pytest.raises(RequestInvalid) as excinfo:
-        validate_request(
-            "CreateWorkteam",
-            {
-                "WorkteamName": "ok",
-                "Description": "",
-                "MemberDefinitions": [{"OidcMemberDefinition": {"Groups": ["a" * 70]}}],
-            },
-        )
-    problems = excinfo.value.problems
-    assert any("'Description'" in p and "length greater than or equal to 1" in p for p in problems)
-    assert any("'MemberDefinitions[0].OidcMemberDefinition.Groups[0]'" in p for p in problems)
-    with pytest.raises(RequestInvalid) as excinfo:
-        validate_request("DescribeLabelingJob", {})
-    assert excinfo.value.problems == [
-        "Value 'None' at 'LabelingJobName' failed to satisfy constraint: Member must not be null"
-    ]
-    validate_request("ListLabelingJobs", {"CreationTimeAfter": 1700000000.5, "MaxResults": 1})
-    with pytest.raises(RequestInvalid):
-        validate_request("ListLabelingJobs", {"CreationTimeAfter": "yesterday"})
-
-
-def test_the_region_is_free_and_errors_are_modelled(live_server, key):
     for region in ("us-east-1", "ap-southeast-2"):
         client = sagemaker_client(live_server, key.access_key_id, key.secret_access_key, region)
         assert client.list_workforces()["Workforces"][0]["WorkforceName"] == "default"

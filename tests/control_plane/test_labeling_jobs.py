@@ -138,92 +138,86 @@ def test_a_bad_manifest_line_fails_the_job_naming_it(sagemaker, put_object, inpu
     assert sorted(s["LabelingJobName"] for s in failed) == ["bad-lines", "no-manifest"]
 
 
-@pytest.mark.parametrize(
-    ("change", "code", "words"),
-    [
-        (
-            {"HumanTaskConfig": {"PreHumanTaskLambdaArn": f"{MANAGED}:my-own-function"}},
-            "ValidationException",
-            "HumanTaskConfig.PreHumanTaskLambdaArn",
-        ),
-        (
-            {
-                "HumanTaskConfig": {
-                    "PreHumanTaskLambdaArn": f"{MANAGED}:PRE-3DPointCloudObjectTracking"
+REFUSALS = [
+    (
+        {"HumanTaskConfig": {"PreHumanTaskLambdaArn": f"{MANAGED}:my-own-function"}},
+        "ValidationException",
+        "HumanTaskConfig.PreHumanTaskLambdaArn",
+    ),
+    (
+        {"HumanTaskConfig": {"PreHumanTaskLambdaArn": f"{MANAGED}:PRE-3DPointCloudObjectTracking"}},
+        "ValidationException",
+        "3D point clouds",
+    ),
+    (
+        {
+            "HumanTaskConfig": {
+                "AnnotationConsolidationConfig": {
+                    "AnnotationConsolidationLambdaArn": f"{MANAGED}:ACS-BoundingBox"
                 }
-            },
-            "ValidationException",
-            "3D point clouds",
-        ),
-        (
-            {
-                "HumanTaskConfig": {
-                    "AnnotationConsolidationConfig": {
-                        "AnnotationConsolidationLambdaArn": f"{MANAGED}:ACS-BoundingBox"
-                    }
-                }
-            },
-            "ValidationException",
-            "not the task type's ACS- function",
-        ),
-        (
-            {"HumanTaskConfig": {"TaskTimeLimitInSeconds": 30000}},
-            "ValidationException",
-            "HumanTaskConfig.TaskTimeLimitInSeconds must be at most 28800 in Quorum",
-        ),
-        (
-            {"HumanTaskConfig": {"NumberOfHumanWorkersPerDataObject": 10}},
-            "ValidationException",
-            "at 'HumanTaskConfig.NumberOfHumanWorkersPerDataObject' failed to satisfy constraint: "
-            "Member must less than or equal to 9",
-        ),
-        (
-            {"LabelingJobName": "no spaces allowed"},
-            "ValidationException",
-            "at 'LabelingJobName' failed to satisfy constraint: Member must satisfy regular "
-            "expression pattern",
-        ),
-        (
-            {
-                "LabelingJobAlgorithmsConfig": {
-                    "LabelingJobAlgorithmSpecificationArn": "arn:aws:sagemaker:us-east-1:"
-                    "027400017018:labeling-job-algorithm-specification/object-detection"
-                }
-            },
-            "ValidationException",
-            "does not label text-classification jobs",
-        ),
-        (
-            {"HumanTaskConfig": {"WorkteamArn": "arn:aws:sagemaker:us-east-1:1:workteam/x"}},
-            "ValidationException",
-            "WorkteamArn",
-        ),
-        (
-            {
-                "HumanTaskConfig": {
-                    "WorkteamArn": "arn:aws:sagemaker:us-east-1:123456789012:"
-                    "workteam/private-crowd/nobody"
-                }
-            },
-            "ResourceNotFound",
-            "there is no work team",
-        ),
-        (
-            {"LabelCategoryConfigS3Uri": "s3://in/missing.json"},
-            "ValidationException",
-            "missing.json",
-        ),
-    ],
-)
-def test_what_is_refused_is_named(sagemaker, inputs, team, change, code, words):
-    with pytest.raises(ClientError) as excinfo:
-        sagemaker.create_labeling_job(**job_request("refused", team, **change))
-    assert error_of(excinfo)[0] == code
-    assert words in error_of(excinfo)[1]
+            }
+        },
+        "ValidationException",
+        "not the task type's ACS- function",
+    ),
+    (
+        {"HumanTaskConfig": {"TaskTimeLimitInSeconds": 30000}},
+        "ValidationException",
+        "HumanTaskConfig.TaskTimeLimitInSeconds must be at most 28800 in Quorum",
+    ),
+    (
+        {"HumanTaskConfig": {"NumberOfHumanWorkersPerDataObject": 10}},
+        "ValidationException",
+        "at 'HumanTaskConfig.NumberOfHumanWorkersPerDataObject' failed to satisfy constraint: "
+        "Member must less than or equal to 9",
+    ),
+    (
+        {"LabelingJobName": "no spaces allowed"},
+        "ValidationException",
+        "at 'LabelingJobName' failed to satisfy constraint: Member must satisfy regular "
+        "expression pattern",
+    ),
+    (
+        {
+            "LabelingJobAlgorithmsConfig": {
+                "LabelingJobAlgorithmSpecificationArn": "arn:aws:sagemaker:us-east-1:"
+                "027400017018:labeling-job-algorithm-specification/object-detection"
+            }
+        },
+        "ValidationException",
+        "does not label text-classification jobs",
+    ),
+    (
+        {"HumanTaskConfig": {"WorkteamArn": "arn:aws:sagemaker:us-east-1:1:workteam/x"}},
+        "ValidationException",
+        "WorkteamArn",
+    ),
+    (
+        {
+            "HumanTaskConfig": {
+                "WorkteamArn": "arn:aws:sagemaker:us-east-1:123456789012:"
+                "workteam/private-crowd/nobody"
+            }
+        },
+        "ResourceNotFound",
+        "there is no work team",
+    ),
+    (
+        {"LabelCategoryConfigS3Uri": "s3://in/missing.json"},
+        "ValidationException",
+        "missing.json",
+    ),
+]
+
+
+def test_what_is_refused_is_named(sagemaker, inputs, team):
+    for change, code, words in REFUSALS:
+        with pytest.raises(ClientError) as excinfo:
+            sagemaker.create_labeling_job(**job_request("refused", team, **change))
+        assert error_of(excinfo)[0] == code, change
+        assert words in error_of(excinfo)[1]
     assert not Job.objects.filter(name="refused").exists()
-
-
-def test_a_taken_name_is_in_use_and_an_unknown_job_is_not_found(sagemaker, inputs, team):
+    # A taken name is in use; an unknown job is not found.
     sagemaker.create_labeling_job(**job_request("taken", team))
     with pytest.raises(ClientError) as excinfo:
         sagemaker.create_labeling_job(**job_request("taken", team))

@@ -271,80 +271,60 @@ def test_initializing_until_its_task_ran_and_in_use_while_loops_run(
     ]
 
 
-@pytest.mark.parametrize(
-    ("conditions", "words"),
-    [
-        ("not json", "is not JSON"),
-        ({"Conditions": []}, 'non-empty "Conditions"'),
-        (
-            {
-                "Conditions": [
-                    {
-                        "ConditionType": "ModerationLabelConfidenceCheck",
-                        "ConditionParameters": {
-                            "ModerationLabelName": "Violence",
-                            "ConfidenceGreaterThan": 50,
-                        },
-                    }
-                ]
-            },
-            "Conditions[0]: ConfidenceGreaterThan is not supported",
-        ),
-        (
-            {
-                "Conditions": [
-                    {"ConditionType": "MissingImportantFormKey", "ConditionParameters": {}}
-                ]
-            },
-            "MissingImportantFormKey is not supported",
-        ),
-        ({"Conditions": [{"ConditionType": "Guess"}]}, "unknown ConditionType 'Guess'"),
-        (
-            {
-                "Conditions": [
-                    {
-                        "And": [
-                            {
-                                "Or": [
-                                    {
-                                        "And": [
-                                            {
-                                                "ConditionType": "Sampling",
-                                                "ConditionParameters": {},
-                                            }
-                                        ]
-                                    }
-                                ]
-                            }
-                        ]
-                    }
-                ]
-            },
-            "nest at most two levels",
-        ),
-    ],
-)
-def test_conditions_quorum_cannot_hold_are_refused_by_place(sagemaker, team, conditions, words):
-    sagemaker.create_human_task_ui(HumanTaskUiName="moderation-ui", UiTemplate={"Content": UI})
-    document = conditions if isinstance(conditions, str) else json.dumps(conditions)
-    request = flow_request(
-        "refused",
-        team,
-        HumanLoopActivationConfig={
-            "HumanLoopActivationConditionsConfig": {"HumanLoopActivationConditions": document}
+REFUSED_CONDITIONS = [
+    ("not json", "is not JSON"),
+    ({"Conditions": []}, 'non-empty "Conditions"'),
+    (
+        {
+            "Conditions": [
+                {
+                    "ConditionType": "ModerationLabelConfidenceCheck",
+                    "ConditionParameters": {
+                        "ModerationLabelName": "Violence",
+                        "ConfidenceGreaterThan": 50,
+                    },
+                }
+            ]
         },
-    )
-    with pytest.raises(ClientError) as excinfo:
-        sagemaker.create_flow_definition(**request)
-    code, message = error_of(excinfo)
-    assert code == "ValidationException" and words in message
-    assert not Flow.objects.filter(name="refused").exists()
+        "Conditions[0]: ConfidenceGreaterThan is not supported",
+    ),
+    (
+        {"Conditions": [{"ConditionType": "MissingImportantFormKey", "ConditionParameters": {}}]},
+        "MissingImportantFormKey is not supported",
+    ),
+    ({"Conditions": [{"ConditionType": "Guess"}]}, "unknown ConditionType 'Guess'"),
+    (
+        {
+            "Conditions": [
+                {
+                    "And": [
+                        {
+                            "Or": [
+                                {
+                                    "And": [
+                                        {
+                                            "ConditionType": "Sampling",
+                                            "ConditionParameters": {},
+                                        }
+                                    ]
+                                }
+                            ]
+                        }
+                    ]
+                }
+            ]
+        },
+        "nest at most two levels",
+    ),
+]
 
 
-def test_a_flow_needs_a_known_ui_and_team(sagemaker, team):
+def test_conditions_quorum_cannot_hold_are_refused_by_place(sagemaker, team):
+    # A flow needs a known UI and team.
     with pytest.raises(ClientError) as excinfo:
         sagemaker.create_flow_definition(**flow_request("no-ui", team))
-    assert error_of(excinfo)[0] == "ResourceNotFound"
+    code, message = error_of(excinfo)
+    assert code == "ResourceNotFound" and "human task UI" in message
     sagemaker.create_human_task_ui(HumanTaskUiName="moderation-ui", UiTemplate={"Content": UI})
     request = flow_request("no-team", team)
     request["HumanLoopConfig"]["WorkteamArn"] = (
@@ -352,5 +332,20 @@ def test_a_flow_needs_a_known_ui_and_team(sagemaker, team):
     )
     with pytest.raises(ClientError) as excinfo:
         sagemaker.create_flow_definition(**request)
-    assert error_of(excinfo)[0] == "ResourceNotFound"
+    code, message = error_of(excinfo)
+    assert code == "ResourceNotFound" and "no work team" in message
     assert not Flow.objects.exists()
+    for conditions, words in REFUSED_CONDITIONS:
+        document = conditions if isinstance(conditions, str) else json.dumps(conditions)
+        request = flow_request(
+            "refused",
+            team,
+            HumanLoopActivationConfig={
+                "HumanLoopActivationConditionsConfig": {"HumanLoopActivationConditions": document}
+            },
+        )
+        with pytest.raises(ClientError) as excinfo:
+            sagemaker.create_flow_definition(**request)
+        code, message = error_of(excinfo)
+        assert code == "ValidationException" and words in message
+    assert not Flow.objects.filter(name="refused").exists()

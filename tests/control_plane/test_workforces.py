@@ -64,16 +64,13 @@ def test_work_teams_create_describe_update_list_delete(sagemaker, live_server, t
     assert error_of(excinfo) == ("ResourceNotFound", "Workteam reviewers does not exist")
 
 
-def test_a_team_with_jobs_is_in_use(sagemaker, make_job):
+def test_a_team_with_jobs_is_in_use_and_the_private_workforce(sagemaker, make_job, live_server):
     busy = team_create(name="busy-team")
     make_job(items=1, team=busy)
     with pytest.raises(ClientError) as excinfo:
         sagemaker.delete_workteam(WorkteamName="busy-team")
     assert error_of(excinfo)[0] == "ResourceInUse"
     assert Team.objects.filter(pk=busy.pk).exists()
-
-
-def test_the_private_workforce(sagemaker, live_server, team):
     workforce = sagemaker.describe_workforce(WorkforceName="default")["Workforce"]
     assert workforce["WorkforceName"] == "default" and workforce["Status"] == "Active"
     assert workforce["SubDomain"] == f"{live_server.url}/work/"
