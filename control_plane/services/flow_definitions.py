@@ -221,6 +221,15 @@ def flow_definition_activate(*, flow_id: int) -> bool:
     )
 
 
+def flow_definitions_activate_pending(*, batch: int = 100) -> int:
+    """Activate the flows whose activation message was lost (the periodic sweep)."""
+    waiting = FlowDefinitionSpec.objects.filter(activated_at__isnull=True, failure_reason="")
+    return sum(
+        flow_definition_activate(flow_id=flow_id)
+        for flow_id in waiting.values_list("flow_id", flat=True)[:batch]
+    )
+
+
 @transaction.atomic
 def flow_definition_delete(*, flow: Flow, by: User) -> None:
     """Delete a flow with no loop in progress (one with open loops is in use). Its backing
