@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core import signing
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, Greatest
 
 from active_learning.models import TrainingRound
@@ -89,17 +89,28 @@ class LabelCounts:
         return max(self.total - self.labeled, 0)
 
 
+# Items labeled by automated labeling: summed over its rounds, never counted row by row.
+_machine_labeled = (
+    TrainingRound.objects.filter(job_id=OuterRef("pk"))
+    .order_by()
+    .values("job_id")
+    .annotate(total=Sum("auto_labeled"))
+    .values("total")
+)
+
+
 def labeling_jobs() -> QuerySet[Job]:
     """Jobs as the control plane lists them, with progress and the fields summaries need."""
     return (
         with_progress(Job.objects.filter(listed=True))
         .select_related("team", "labeling_job_spec")
         .annotate(
+            machine_labeled=Coalesce(Subquery(_machine_labeled), 0),
             last_modified=Greatest(
                 "created_at",
                 Coalesce("started_at", "created_at"),
                 Coalesce("finished_at", "created_at"),
-            )
+            ),
         )
     )
 
@@ -108,15 +119,9 @@ def labeling_job_get(*, name: str) -> Job | None:
     return labeling_jobs().filter(name=name).first()
 
 
-def machine_labeled(*, job_id: int) -> int:
-    """Items labeled by automated labeling: summed over its rounds, never counted row by row."""
-    total = TrainingRound.objects.filter(job_id=job_id).aggregate(total=Sum("auto_labeled"))
-    return total["total"] or 0
-
-
 def label_counts(job: Job) -> LabelCounts:
-    machine = machine_labeled(job_id=job.pk)
-    return LabelCounts(total=job.items_held, labeled=job.items_labeled, machine=machine)
+    """The counts of a job read through ``labeling_jobs()`` (its annotations)."""
+    return LabelCounts(total=job.items_held, labeled=job.items_labeled, machine=job.machine_labeled)
 
 
 def spec_of(job: Job) -> LabelingJobSpec | None:

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from control_plane import arns
 from control_plane.service_model import RequestInvalid, validate_request
 from control_plane.services.flow_definitions import ConditionsRefused, activation_conditions
 
@@ -62,4 +63,45 @@ def test_activation_conditions_become_quorums_tree():
                     ]
                 }
             )
+        )
+
+
+def test_managed_arns_of_any_region_and_account():
+    for arn in (
+        "arn:aws:lambda:us-east-1:432418664414:function:PRE-BoundingBox",
+        "arn:aws-cn:lambda:cn-north-1:390048526115:function:PRE-BoundingBox",
+    ):
+        assert arns.managed_task_type(arn, field="f", prefixes=("PRE-",)) == "image-bounding-box"
+    assert (
+        arns.managed_task_type(
+            "arn:aws:sagemaker:eu-west-1:123456789012:human-task-ui/VideoObjectTracking",
+            field="f",
+            prefixes=(),
+        )
+        == "video-object-tracking"
+    )
+    with pytest.raises(arns.ArnRefused, match="Quorum runs no Lambda of yours"):
+        arns.managed_task_type(
+            "arn:aws:lambda:us-east-1:123456789012:function:my-pre", field="f", prefixes=("PRE-",)
+        )
+    with pytest.raises(arns.ArnRefused, match="3D point clouds"):
+        arns.managed_task_type(
+            "arn:aws:lambda:us-east-1:123456789012:function:ACS-3DPointCloudObjectDetection",
+            field="f",
+            prefixes=("ACS-",),
+        )
+    with pytest.raises(arns.ArnRefused, match="is not an ARN"):
+        arns.managed_task_type("PRE-BoundingBox", field="f", prefixes=("PRE-",))
+    assert (
+        arns.algorithm(
+            "arn:aws:sagemaker:ap-south-1:565803892007:labeling-job-algorithm-specification/"
+            "text-classification",
+            field="f",
+        )
+        == "text-classification"
+    )
+    with pytest.raises(arns.ArnRefused, match="known: image-classification"):
+        arns.algorithm(
+            "arn:aws:sagemaker:us-east-1:123456789012:labeling-job-algorithm-specification/nope",
+            field="f",
         )
