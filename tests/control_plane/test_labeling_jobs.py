@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from active_learning.models import AutoLabeling
 from control_plane.models import LabelingJobSpec
 from labeling.models import Job, TeamKind
 from labeling.workforces.services.teams import team_create
@@ -229,7 +230,22 @@ def test_what_is_refused_is_named(sagemaker, inputs, team):
 
 
 def test_stop_and_the_list_with_filters_sorts_and_paginator(sagemaker, inputs, team):
-    for name in ("list-b", "list-a", "list-c"):
+    algorithms = {
+        "LabelingJobAlgorithmSpecificationArn": "arn:aws:sagemaker:eu-west-1:568282634449:"
+        "labeling-job-algorithm-specification/text-classification"
+    }
+    sagemaker.create_labeling_job(
+        **job_request(
+            "list-b",
+            team,
+            LabelingJobAlgorithmsConfig=algorithms,
+            StoppingConditions={"MaxHumanLabeledObjectCount": 1},
+        )
+    )
+    # Automated labeling is on once the manifest is in, with the human budget.
+    auto = AutoLabeling.objects.get(job__name="list-b")
+    assert auto.enabled and auto.human_budget == 1
+    for name in ("list-a", "list-c"):
         sagemaker.create_labeling_job(**job_request(name, team))
     sagemaker.stop_labeling_job(LabelingJobName="list-c")
     assert sagemaker.describe_labeling_job(LabelingJobName="list-c")["LabelingJobStatus"] == (
