@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce, Greatest
 
 from active_learning.models import TrainingRound
 from control_plane.models import LabelingJobSpec, LabelingJobStatus
+from labeling.data.selectors import job_output_pending
 from labeling.models import CustomTemplate, Job, Team, TeamKind
 from labeling.selectors import with_progress
 from labeling.states import JobStatus
@@ -135,7 +136,18 @@ def labeling_job_status(job: Job) -> str:
     spec = spec_of(job)
     if spec is not None and spec.failure_reason:
         return LabelingJobStatus.FAILED
-    return _JOB_STATUS[job.status]
+    status = _JOB_STATUS[job.status]
+    # Completed (or Stopped) once the final output.manifest is in storage, as the service did:
+    # a script reads it as soon as it sees the status.
+    if status in (LabelingJobStatus.COMPLETED, LabelingJobStatus.STOPPED) and job_output_pending(
+        job_id=job.pk
+    ):
+        return (
+            LabelingJobStatus.IN_PROGRESS
+            if status == LabelingJobStatus.COMPLETED
+            else LabelingJobStatus.STOPPING
+        )
+    return status
 
 
 def jobs_with_status(jobs: QuerySet[Job], status: str) -> QuerySet[Job]:

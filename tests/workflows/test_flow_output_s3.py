@@ -70,6 +70,7 @@ def test_a_flow_without_an_output_path_keeps_the_signed_link(
     assert not StorageWrite.objects.exists()
 
 
+@pytest.mark.django_db  # no live server: no table flush
 @pytest.mark.parametrize("path", ["https://bucket/x", "s3://", "s3://b/../../x"])
 def test_an_output_path_that_is_not_a_complete_s3_uri_is_refused(make_flow, path, settings):
     settings.QUORUM_STORAGE = "local"

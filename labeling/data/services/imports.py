@@ -12,6 +12,7 @@ start is safe; the sweeper does so, or fails the run after QUORUM_IMPORT_MAX_ATT
 
 import json
 import logging
+import mimetypes
 import os
 import shutil
 import uuid
@@ -42,6 +43,12 @@ from labeling.data.services.import_reader import (
     json_array_elements,
     json_lines,
     nesting_problem,
+)
+from labeling.data.storage import (
+    storage_delete,
+    storage_join,
+    storage_s3_enabled,
+    storage_write,
 )
 from labeling.errors import Conflict, ValidationFailed
 from labeling.events import import_finished, publish_on_commit
@@ -525,20 +532,39 @@ def _run_images(run: ImportRun, lease: ImportLease) -> None:
         raise ImportProblem(f"{run.error_count} bad file(s) of {len(names)}; nothing was imported")
     lease.enter_phase("storing")
     target = Path(settings.MEDIA_ROOT) / "jobs" / str(run.job_id)
-    target.mkdir(parents=True, exist_ok=True)
+    # With a media bucket, the images go to the object store, so every web machine serves them.
+    bucket = settings.QUORUM_S3_MEDIA_BUCKET if storage_s3_enabled() else ""
+    if not bucket:
+        target.mkdir(parents=True, exist_ok=True)
     moved: list[Path] = []
+    uploaded: list[str] = []
     lines = []
     try:
         for position, (name, extension) in enumerate(zip(names, extensions, strict=True), start=1):
             # Named after the (random) staging folder, and linked, not moved: a run after a
             # lost worker finds its staged files and writes the same names again.
-            final = target / f"{folder.name}-{position:06d}.{extension}"
-            _place(folder / f"{position:06d}", final)
-            moved.append(final)
-            relative = final.relative_to(settings.MEDIA_ROOT).as_posix()
+            final_name = f"{folder.name}-{position:06d}.{extension}"
+            if bucket:
+                ref = storage_join(
+                    f"s3://{bucket}",
+                    settings.QUORUM_S3_MEDIA_PREFIX,
+                    f"jobs/{run.job_id}/{final_name}",
+                )
+                with (folder / f"{position:06d}").open("rb") as staged:
+                    storage_write(
+                        ref,
+                        iter(lambda staged=staged: staged.read(1 << 20), b""),
+                        mimetypes.guess_type(final_name)[0] or "application/octet-stream",
+                    )
+                uploaded.append(ref)
+            else:
+                final = target / final_name
+                _place(folder / f"{position:06d}", final)
+                moved.append(final)
+                ref = final.relative_to(settings.MEDIA_ROOT).as_posix()
             lines.append(
                 json.dumps(
-                    {"source-ref": relative, "file-name": name},
+                    {"source-ref": ref, "file-name": name},
                     ensure_ascii=False,
                     separators=(",", ":"),
                 )
@@ -554,6 +580,8 @@ def _run_images(run: ImportRun, lease: ImportLease) -> None:
     except BaseException:
         for path in moved:
             path.unlink(missing_ok=True)
+        for ref in uploaded:
+            run_safely(lambda ref=ref: storage_delete(ref), what=f"removing {ref}")
         raise
 
 

@@ -1,9 +1,15 @@
 """labeling/data/storage.py against a live S3 server (moto, real HTTP) and the local folder."""
 
+import io
+import json
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
+from PIL import Image
 
 from labeling.data import storage
+from labeling.data.services.imports import import_run, import_stage_images
 from labeling.data.storage import (
     StorageError,
     StorageNotFound,
@@ -13,6 +19,7 @@ from labeling.data.storage import (
     storage_size,
     storage_write,
 )
+from labeling.models import Item
 
 
 def test_without_a_store_s3_uris_are_files_of_the_media_folder(settings):
@@ -84,3 +91,23 @@ def test_a_server_that_does_not_answer_is_a_storage_error_not_a_hang(s3, monkeyp
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")  # nothing listens on port 9
     with override_settings(QUORUM_S3_MAX_ATTEMPTS=1), pytest.raises(StorageError, match="big"):
         storage_write("s3://bucket/big", b"x")
+
+
+def test_uploaded_images_go_to_the_media_bucket_when_one_is_set(s3, settings, make_job, manager):
+    def png() -> bytes:
+        out = io.BytesIO()
+        Image.new("RGB", (4, 4), "red").save(out, format="PNG")
+        return out.getvalue()
+
+    settings.QUORUM_S3_MEDIA_BUCKET = s3.bucket
+    job = make_job(items=0, start=False, task_type="image-classification")
+    files = [SimpleUploadedFile("a.png", png()), SimpleUploadedFile("b.png", png())]
+    run = import_run(import_id=import_stage_images(job=job, created_by=manager, files=files).pk)
+    assert run.status == "succeeded", run.errors
+    refs = [
+        json.loads(d)["source-ref"]
+        for d in Item.objects.filter(job=job).values_list("data", flat=True)
+    ]
+    assert all(ref.startswith(f"s3://{s3.bucket}/media/jobs/{job.pk}/") for ref in refs)
+    assert s3.get(refs[0][len(f"s3://{s3.bucket}/") :]) == png()
+    assert not (settings.MEDIA_ROOT / "jobs").exists()  # nothing on this machine's disk
