@@ -9,13 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from django.core import signing
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, Greatest
 
 from active_learning.models import TrainingRound
 from control_plane.models import LabelingJobSpec, LabelingJobStatus
 from labeling.data.selectors import job_output_pending
-from labeling.models import CustomTemplate, Job, Team, TeamKind
+from labeling.models import CustomTemplate, Job, JobOutput, Team, TeamKind
 from labeling.selectors import with_progress
 from labeling.states import JobStatus
 from workflows.models import Flow
@@ -151,11 +151,24 @@ def labeling_job_status(job: Job) -> str:
 
 
 def jobs_with_status(jobs: QuerySet[Job], status: str) -> QuerySet[Job]:
+    """``jobs`` whose LabelingJobStatus is ``status``, as ``labeling_job_status`` says it."""
     failed = Q(labeling_job_spec__isnull=False) & ~Q(labeling_job_spec__failure_reason="")
     if status == LabelingJobStatus.FAILED:
         return jobs.filter(failed)
+    jobs = jobs.exclude(failed).annotate(
+        output_pending=Exists(JobOutput.objects.filter(job_id=OuterRef("pk"), finished_at=None))
+    )
+    ended = (JobStatus.COMPLETED, JobStatus.STOPPED)
+    if status == LabelingJobStatus.IN_PROGRESS:
+        return jobs.filter(
+            Q(status=JobStatus.IN_PROGRESS) | Q(status=JobStatus.COMPLETED, output_pending=True)
+        )
+    if status == LabelingJobStatus.STOPPING:
+        return jobs.filter(status=JobStatus.STOPPED, output_pending=True)
     quorum = [key for key, value in _JOB_STATUS.items() if value == status]
-    return jobs.filter(status__in=quorum).exclude(failed)
+    if set(quorum) & set(ended):
+        return jobs.filter(status__in=quorum, output_pending=False)
+    return jobs.filter(status__in=quorum)
 
 
 # --- Teams, templates, flows ------------------------------------------------------------------

@@ -20,7 +20,7 @@ from control_plane import arns
 from control_plane.models import LabelingJobSpec
 from labeling.after_commit import on_commit_safely
 from labeling.data.services.imports import import_stage_manifest
-from labeling.data.services.outputs import job_output_configure
+from labeling.data.services.outputs import job_output_configure, job_output_request
 from labeling.data.storage import StorageError, storage_open
 from labeling.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from labeling.models import CustomTemplateVersion, ImportRun, Job, Team, TeamKind, User
@@ -307,7 +307,11 @@ def labeling_job_stop(*, job: Job, by: User) -> Job:
         return job
     if job.status == JobStatus.COMPLETED:
         raise InvalidTransition(f"Labeling job {job.name} has completed; it cannot be stopped")
-    return job_stop(job=job, by=by, reason="StopLabelingJob")
+    with transaction.atomic():
+        job = job_stop(job=job, by=by, reason="StopLabelingJob")
+        # Stopping until its final output.manifest is written (without waiting for the sweep).
+        job_output_request(job_id=job.pk)
+    return job
 
 
 def control_plane_sweep(*, now=None) -> dict[str, int]:
