@@ -118,6 +118,12 @@ def test_a_job_from_create_to_completed(sagemaker, inputs, team, labeler):
     assert described["LabelingJobOutput"]["OutputDatasetS3Uri"] == (
         "s3://out/jobs/cats-1/manifests/output/output.manifest"
     )
+    with pytest.raises(ClientError) as excinfo:
+        sagemaker.stop_labeling_job(LabelingJobName="cats-1")
+    assert error_of(excinfo) == (
+        "ValidationException",
+        "Labeling job cats-1 has completed; it cannot be stopped",
+    )
 
 
 def test_a_bad_manifest_line_fails_the_job_naming_it(sagemaker, put_object, inputs, team):
@@ -299,6 +305,11 @@ def test_jobs_of_a_workteam_and_the_public_crowd(sagemaker, inputs, team):
     [summary] = listed["LabelingJobSummaryList"]
     assert summary["LabelingJobName"] == "team-job"
     assert summary["LabelCounters"] == {"HumanLabeled": 0, "PendingHuman": 2, "Total": 2}
+    with pytest.raises(ClientError) as excinfo:
+        sagemaker.list_labeling_jobs_for_workteam(
+            WorkteamArn="arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/nobody"
+        )
+    assert error_of(excinfo)[0] == "ResourceNotFound"
     pages = sagemaker.get_paginator("list_labeling_jobs_for_workteam").paginate(
         WorkteamArn=workteam_arn(other), PaginationConfig={"PageSize": 1}
     )

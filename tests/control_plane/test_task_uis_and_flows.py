@@ -155,9 +155,10 @@ def test_human_task_uis_and_their_preview(sagemaker, manager, make_job):
         sagemaker.delete_human_task_ui(HumanTaskUiName="second-ui")
     assert error_of(excinfo)[0] == "ResourceInUse"
     sagemaker.delete_human_task_ui(HumanTaskUiName="moderation-ui")
-    with pytest.raises(ClientError) as excinfo:
-        sagemaker.describe_human_task_ui(HumanTaskUiName="moderation-ui")
-    assert error_of(excinfo)[0] == "ResourceNotFound"
+    for call in (sagemaker.describe_human_task_ui, sagemaker.delete_human_task_ui):
+        with pytest.raises(ClientError) as excinfo:
+            call(HumanTaskUiName="moderation-ui")
+        assert error_of(excinfo)[0] == "ResourceNotFound"
 
 
 def test_a_flow_definition_to_a_reviewed_loop(sagemaker, live_server, key, team, labeler):
@@ -222,9 +223,10 @@ def test_a_flow_definition_to_a_reviewed_loop(sagemaker, live_server, key, team,
         ("moderation", "Active")
     ]
     sagemaker.delete_flow_definition(FlowDefinitionName="moderation")
-    with pytest.raises(ClientError) as excinfo:
-        sagemaker.describe_flow_definition(FlowDefinitionName="moderation")
-    assert error_of(excinfo)[0] == "ResourceNotFound"
+    for call in (sagemaker.describe_flow_definition, sagemaker.delete_flow_definition):
+        with pytest.raises(ClientError) as excinfo:
+            call(FlowDefinitionName="moderation")
+        assert error_of(excinfo)[0] == "ResourceNotFound"
     # The name can be used again; the old backing job stays, stopped.
     sagemaker.create_flow_definition(**flow_request("moderation", team))
     assert Job.objects.filter(name__startswith="review-loops/moderation").count() == 2

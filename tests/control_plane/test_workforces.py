@@ -59,6 +59,10 @@ def test_work_teams_create_describe_update_list_delete(sagemaker, live_server, t
     assert [t["WorkteamName"] for p in pages for t in p["Workteams"]] == ["reviewers", "Team A"]
 
     assert sagemaker.delete_workteam(WorkteamName="reviewers")["Success"] is True
+    for call in (sagemaker.update_workteam, sagemaker.delete_workteam):
+        with pytest.raises(ClientError) as excinfo:
+            call(WorkteamName="reviewers")
+        assert error_of(excinfo)[0] == "ResourceNotFound"
     with pytest.raises(ClientError) as excinfo:
         sagemaker.describe_workteam(WorkteamName="reviewers")
     assert error_of(excinfo) == ("ResourceNotFound", "Workteam reviewers does not exist")
