@@ -166,6 +166,25 @@ def _template(arn: str) -> CustomTemplateVersion:
     return CustomTemplateVersion.objects.get(template=template, number=template.latest_version)
 
 
+def _check_ranges(loop_config: dict[str, Any]) -> None:
+    """Quorum's ranges where they are narrower than the service's, named in the refusal."""
+    limits = {
+        "TaskAvailabilityLifetimeInSeconds": (60, 30 * 86400),
+        "TaskTimeLimitInSeconds": tuple(
+            validator.limit_value
+            for validator in Job._meta.get_field("task_time_limit_seconds").validators
+        ),
+    }
+    for name, (low, high) in limits.items():
+        value = loop_config.get(name)
+        if value is not None and not low <= value <= high:
+            field = f"HumanLoopConfig.{name}"
+            raise ValidationFailed(
+                f"{field} must be from {low} to {high} in Quorum, not {value}",
+                details={"field": field},
+            )
+
+
 @transaction.atomic
 def flow_definition_create(*, created_by: User, request: dict[str, Any]) -> Flow:
     name = request["FlowDefinitionName"]
@@ -182,6 +201,7 @@ def flow_definition_create(*, created_by: User, request: dict[str, Any]) -> Flow
             conditions, sample = activation_conditions(document)
         except ConditionsRefused as exc:
             raise ValidationFailed(str(exc), details={"field": CONDITIONS_FIELD}) from None
+    _check_ranges(loop_config)
     version = _template(loop_config["HumanTaskUiArn"])
     team = workteam_for_arn(loop_config["WorkteamArn"], field="HumanLoopConfig.WorkteamArn")
     labels = list(dict.fromkeys(_labels_of(conditions))) or [FLOW_LABEL]

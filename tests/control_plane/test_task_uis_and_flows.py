@@ -337,6 +337,15 @@ def test_conditions_quorum_cannot_hold_are_refused_by_place(sagemaker, team):
     code, message = error_of(excinfo)
     assert code == "ResourceNotFound" and "no work team" in message
     assert not Flow.objects.exists()
+    for name, value in (
+        ("TaskAvailabilityLifetimeInSeconds", 30),
+        ("TaskTimeLimitInSeconds", 9**6),
+    ):
+        request = flow_request("refused", team)
+        request["HumanLoopConfig"][name] = value
+        with pytest.raises(ClientError) as excinfo:
+            sagemaker.create_flow_definition(**request)
+        assert error_of(excinfo)[1].startswith(f"HumanLoopConfig.{name} must be from ")
     for conditions, words in REFUSED_CONDITIONS:
         document = conditions if isinstance(conditions, str) else json.dumps(conditions)
         request = flow_request(
