@@ -80,6 +80,8 @@ def test_a_team_with_jobs_is_in_use_and_the_private_workforce(sagemaker, make_jo
     assert workforce["SubDomain"] == f"{live_server.url}/work/"
     assert [w["WorkforceName"] for w in sagemaker.list_workforces()["Workforces"]] == ["default"]
     assert sagemaker.list_workforces(NameContains="zzz")["Workforces"] == []
+    pages = sagemaker.get_paginator("list_workforces").paginate(PaginationConfig={"PageSize": 1})
+    assert [w["WorkforceName"] for p in pages for w in p["Workforces"]] == ["default"]
     with pytest.raises(ClientError) as excinfo:
         sagemaker.describe_workforce(WorkforceName="elsewhere")
     assert error_of(excinfo)[0] == "ResourceNotFound"
