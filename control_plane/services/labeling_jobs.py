@@ -38,6 +38,7 @@ SWEEP_GRACE_SECONDS = 60
 READ_CHUNK_BYTES = 1 << 20
 MAX_SMALL_OBJECT_BYTES = 2 << 20  # label categories and templates
 PUBLIC_CROWD_TEAM = "Public crowd"
+TEMPLATE_FIELD = "HumanTaskConfig.UiConfig.UiTemplateS3Uri"
 CLASSIFIERS = ("FreeOfPersonallyIdentifiableInformation", "FreeOfAdultContent")
 # The request's fields that are Quorum job fields, and the Job field each one sets.
 RANGED_FIELDS = {
@@ -165,17 +166,15 @@ def _check_algorithm(request: dict[str, Any], task_type: str) -> None:
         raise _invalid(f"{field}: Quorum trains its own models; leave it out", field)
 
 
-@transaction.atomic
 def labeling_job_create(*, created_by: User, request: dict[str, Any]) -> Job:
-    """A draft job for the request, its template and spec; its import queued after commit."""
+    """A draft job for the request, its template and spec; its import queued after commit.
+
+    The label categories and the template are read from storage first, outside the
+    transaction, so no database lock waits on the store."""
     config = request["HumanTaskConfig"]
     task_type = _task_type(config)
     _check_ranges(config)
     _check_algorithm(request, task_type)
-    if Job.objects.filter(name=request["LabelingJobName"]).exists():
-        raise Conflict(
-            f"Labeling job {request['LabelingJobName']} already exists", code="duplicate_name"
-        )
     categories = request.get("LabelCategoryConfigS3Uri")
     if not categories:
         raise _invalid(
@@ -183,6 +182,29 @@ def labeling_job_create(*, created_by: User, request: dict[str, Any]) -> Job:
             "LabelCategoryConfigS3Uri",
         )
     labels = label_categories(categories)
+    template_uri = (config.get("UiConfig") or {}).get("UiTemplateS3Uri")
+    source = None
+    if template_uri:
+        source = _read_small(template_uri, field=TEMPLATE_FIELD).decode("utf-8", errors="replace")
+    return _labeling_job_store(
+        created_by=created_by, request=request, task_type=task_type, labels=labels, source=source
+    )
+
+
+@transaction.atomic
+def _labeling_job_store(
+    *,
+    created_by: User,
+    request: dict[str, Any],
+    task_type: str,
+    labels: list[str],
+    source: str | None,
+) -> Job:
+    config = request["HumanTaskConfig"]
+    if Job.objects.filter(name=request["LabelingJobName"]).exists():
+        raise Conflict(
+            f"Labeling job {request['LabelingJobName']} already exists", code="duplicate_name"
+        )
     team = workteam_for_arn(config["WorkteamArn"], field="HumanTaskConfig.WorkteamArn")
     declared = (request["InputConfig"].get("DataAttributes") or {}).get("ContentClassifiers", [])
     job = job_create(
@@ -199,16 +221,13 @@ def labeling_job_create(*, created_by: User, request: dict[str, Any]) -> Job:
         availability_lifetime_seconds=config.get("TaskAvailabilityLifetimeInSeconds", 10 * 86400),
         data_may_leave_private=all(name in declared for name in CLASSIFIERS),
     )
-    template_uri = (config.get("UiConfig") or {}).get("UiTemplateS3Uri")
-    if template_uri:
-        field = "HumanTaskConfig.UiConfig.UiTemplateS3Uri"
-        source = _read_small(template_uri, field=field).decode("utf-8", errors="replace")
+    if source is not None:
         try:
             template = custom_template_create(
                 created_by=created_by, name=f"labeling-job/{job.name}", source=source
             )
         except ValidationFailed as exc:
-            raise _invalid(f"{field}: {exc.message}", field) from None
+            raise _invalid(f"{TEMPLATE_FIELD}: {exc.message}", TEMPLATE_FIELD) from None
         version = CustomTemplateVersion.objects.get(
             template=template, number=template.latest_version
         )
@@ -241,12 +260,19 @@ def _fail(spec: LabelingJobSpec, reason: str) -> None:
 
 
 def labeling_job_import(*, spec_id: int) -> LabelingJobSpec | None:
-    """Stage the job's manifest from storage and queue its import. Idempotent: a spec whose
-    import is staged, or whose job failed or left the draft state, is left alone."""
+    """Stage the job's manifest from storage and queue its import. Idempotent: a job that has
+    an import already (a run that staged it and died before linking it), or that failed or
+    left the draft state, stages nothing. The download is streamed to the staging folder
+    outside any transaction, so no database lock is held while it runs."""
     spec = LabelingJobSpec.objects.select_related("job").filter(pk=spec_id).first()
     if spec is None or spec.import_run_id or spec.failure_reason:
         return spec
     if spec.job.status != JobStatus.DRAFT:
+        return spec
+    staged = ImportRun.objects.filter(job_id=spec.job_id).order_by("pk").first()
+    if staged is not None:
+        LabelingJobSpec.objects.filter(pk=spec.pk, import_run=None).update(import_run=staged)
+        spec.refresh_from_db()
         return spec
     uri = spec.request["InputConfig"]["DataSource"].get("S3DataSource", {}).get("ManifestS3Uri")
     if not uri:
@@ -254,15 +280,14 @@ def labeling_job_import(*, spec_id: int) -> LabelingJobSpec | None:
         return spec
     try:
         with storage_open(uri) as stream:
-            chunks = iter(lambda: stream.read(READ_CHUNK_BYTES), b"")
-            with transaction.atomic():
-                run = import_stage_manifest(
-                    job=spec.job,
-                    created_by=spec.job.created_by,
-                    chunks=chunks,
-                    original_name=uri[-255:],
-                )
-                LabelingJobSpec.objects.filter(pk=spec.pk).update(import_run=run)
+            run = import_stage_manifest(
+                job=spec.job,
+                created_by=spec.job.created_by,
+                chunks=iter(lambda: stream.read(READ_CHUNK_BYTES), b""),
+                original_name=uri[-255:],
+            )
+        # The run may have ended already (its receiver links it too); link it if not.
+        LabelingJobSpec.objects.filter(pk=spec.pk, import_run=None).update(import_run=run)
     except StorageError as exc:
         _fail(spec, f"ManifestS3Uri: {exc.message}")
     except ValidationFailed as exc:
@@ -282,9 +307,11 @@ def _import_failure(run: ImportRun) -> str:
 
 def labeling_job_after_import(*, job_id: int, import_id: int, status: str) -> None:
     """Start the job when its manifest is imported; fail it, naming the bad line, when not."""
-    spec = LabelingJobSpec.objects.filter(job_id=job_id, import_run_id=import_id).first()
-    if spec is None or spec.failure_reason:
+    spec = LabelingJobSpec.objects.filter(job_id=job_id).first()
+    if spec is None or spec.failure_reason or spec.import_run_id not in (None, import_id):
         return
+    if spec.import_run_id is None:  # it ended before labeling_job_import linked it
+        LabelingJobSpec.objects.filter(pk=spec.pk, import_run=None).update(import_run=import_id)
     job = Job.objects.select_related("created_by").get(pk=job_id)
     if status != ImportStatus.SUCCEEDED:
         _fail(spec, _import_failure(ImportRun.objects.get(pk=import_id)))
@@ -327,6 +354,7 @@ def control_plane_sweep(*, now=None) -> dict[str, int]:
         created_at__lt=settled_before,
     ).values_list("pk", flat=True)
     for spec_id in unstaged[:SWEEP_BATCH_SIZE]:
+        # Sent again; a run that staged the manifest but died before linking it is linked.
         _enqueue_import(LabelingJobSpec(pk=spec_id))
         counts["imports_requeued"] += 1
     ended = LabelingJobSpec.objects.filter(
