@@ -230,6 +230,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "labeling.storage_outputs_sweep",
         "schedule": float(os.environ.get("OUTPUT_SWEEP_SECONDS", "10")),
     },
+    "sweep-control-plane": {
+        "task": "control_plane.sweep",
+        "schedule": float(os.environ.get("CONTROL_PLANE_SWEEP_SECONDS", "30")),
+    },
 }
 
 # --- Active learning (docs/active-learning.md) ----------------------------------------------

@@ -122,6 +122,11 @@ def resource_name(arn: str, *, field: str, kind: str) -> str:
     return parsed.resource.removeprefix(kind + "/")
 
 
+def account_id() -> str:
+    """The account of Quorum's own ARNs (``QUORUM_ARN_PREFIX``)."""
+    return settings.QUORUM_ARN_PREFIX.split(":")[4]
+
+
 def quorum_arn(kind: str, name: str) -> str:
     return f"{settings.QUORUM_ARN_PREFIX}:{kind}/{name}"
 

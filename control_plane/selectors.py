@@ -9,13 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from django.core import signing
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, Greatest
 
 from active_learning.models import TrainingRound
 from control_plane.models import LabelingJobSpec, LabelingJobStatus
 from labeling.data.selectors import job_output_pending
-from labeling.models import CustomTemplate, Job, Team, TeamKind
+from labeling.models import CustomTemplate, Job, JobOutput, Team, TeamKind
 from labeling.selectors import with_progress
 from labeling.states import JobStatus
 from workflows.models import Flow
@@ -90,17 +90,28 @@ class LabelCounts:
         return max(self.total - self.labeled, 0)
 
 
+# Items labeled by automated labeling: summed over its rounds, never counted row by row.
+_machine_labeled = (
+    TrainingRound.objects.filter(job_id=OuterRef("pk"))
+    .order_by()
+    .values("job_id")
+    .annotate(total=Sum("auto_labeled"))
+    .values("total")
+)
+
+
 def labeling_jobs() -> QuerySet[Job]:
     """Jobs as the control plane lists them, with progress and the fields summaries need."""
     return (
         with_progress(Job.objects.filter(listed=True))
         .select_related("team", "labeling_job_spec")
         .annotate(
+            machine_labeled=Coalesce(Subquery(_machine_labeled), 0),
             last_modified=Greatest(
                 "created_at",
                 Coalesce("started_at", "created_at"),
                 Coalesce("finished_at", "created_at"),
-            )
+            ),
         )
     )
 
@@ -109,15 +120,9 @@ def labeling_job_get(*, name: str) -> Job | None:
     return labeling_jobs().filter(name=name).first()
 
 
-def machine_labeled(*, job_id: int) -> int:
-    """Items labeled by automated labeling: summed over its rounds, never counted row by row."""
-    total = TrainingRound.objects.filter(job_id=job_id).aggregate(total=Sum("auto_labeled"))
-    return total["total"] or 0
-
-
 def label_counts(job: Job) -> LabelCounts:
-    machine = machine_labeled(job_id=job.pk)
-    return LabelCounts(total=job.items_held, labeled=job.items_labeled, machine=machine)
+    """The counts of a job read through ``labeling_jobs()`` (its annotations)."""
+    return LabelCounts(total=job.items_held, labeled=job.items_labeled, machine=job.machine_labeled)
 
 
 def spec_of(job: Job) -> LabelingJobSpec | None:
@@ -146,11 +151,24 @@ def labeling_job_status(job: Job) -> str:
 
 
 def jobs_with_status(jobs: QuerySet[Job], status: str) -> QuerySet[Job]:
+    """``jobs`` whose LabelingJobStatus is ``status``, as ``labeling_job_status`` says it."""
     failed = Q(labeling_job_spec__isnull=False) & ~Q(labeling_job_spec__failure_reason="")
     if status == LabelingJobStatus.FAILED:
         return jobs.filter(failed)
+    jobs = jobs.exclude(failed).annotate(
+        output_pending=Exists(JobOutput.objects.filter(job_id=OuterRef("pk"), finished_at=None))
+    )
+    ended = (JobStatus.COMPLETED, JobStatus.STOPPED)
+    if status == LabelingJobStatus.IN_PROGRESS:
+        return jobs.filter(
+            Q(status=JobStatus.IN_PROGRESS) | Q(status=JobStatus.COMPLETED, output_pending=True)
+        )
+    if status == LabelingJobStatus.STOPPING:
+        return jobs.filter(status=JobStatus.STOPPED, output_pending=True)
     quorum = [key for key, value in _JOB_STATUS.items() if value == status]
-    return jobs.filter(status__in=quorum).exclude(failed)
+    if set(quorum) & set(ended):
+        return jobs.filter(status__in=quorum, output_pending=False)
+    return jobs.filter(status__in=quorum)
 
 
 # --- Teams, templates, flows ------------------------------------------------------------------

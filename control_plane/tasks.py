@@ -5,8 +5,13 @@ from celery import shared_task
 from control_plane.services.flow_definitions import (
     FLOW_DEFINITION_ACTIVATE_TASK,
     flow_definition_activate,
+    flow_definitions_activate_pending,
 )
-from control_plane.services.labeling_jobs import LABELING_JOB_IMPORT_TASK, labeling_job_import
+from control_plane.services.labeling_jobs import (
+    LABELING_JOB_IMPORT_TASK,
+    control_plane_sweep,
+    labeling_job_import,
+)
 
 
 @shared_task(name=LABELING_JOB_IMPORT_TASK, acks_late=True, soft_time_limit=3600, time_limit=3700)
@@ -21,3 +26,9 @@ def labeling_job_import_task(spec_id: int) -> str:
 @shared_task(name=FLOW_DEFINITION_ACTIVATE_TASK, acks_late=True, time_limit=60)
 def flow_definition_activate_task(flow_id: int) -> bool:
     return flow_definition_activate(flow_id=flow_id)
+
+
+@shared_task(name="control_plane.sweep", acks_late=True, time_limit=300)
+def control_plane_sweep_task() -> dict[str, int]:
+    """Periodic: redo what lost messages and events left undone."""
+    return {**control_plane_sweep(), "flows_activated": flow_definitions_activate_pending()}

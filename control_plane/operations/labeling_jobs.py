@@ -173,7 +173,7 @@ def list_labeling_jobs_for_workteam(call: Call) -> dict[str, Any]:
             {
                 "LabelingJobName": job.name,
                 "JobReferenceCode": str(job.pk),
-                "WorkRequesterAccountId": settings_account(),
+                "WorkRequesterAccountId": arns.account_id(),
                 "CreationTime": job.created_at,
                 "LabelCounters": {
                     "HumanLabeled": counts.human,
@@ -184,10 +184,6 @@ def list_labeling_jobs_for_workteam(call: Call) -> dict[str, Any]:
             }
         )
     return {"LabelingJobSummaryList": summaries, **token}
-
-
-def settings_account() -> str:
-    return arns.quorum_arn("x", "y").split(":")[4]
 
 
 OPERATIONS = {

@@ -134,7 +134,9 @@ def activation_conditions(document: str) -> tuple[dict[str, Any], float | None]:
                 raise ConditionsRefused(f"{where}: RandomSamplingPercentage from 0.01 to 100")
             sample = max(sample or 0, float(percent))
             continue
-        tree.append(_node(condition, where, 1))
+        node = _node(condition, where, 0)
+        # The top-level list is any-of already: an Or there adds no level.
+        tree.extend(node.get("any", [node]))
     if not tree:
         return {}, sample
     return (tree[0] if len(tree) == 1 else {"any": tree}), sample
@@ -164,6 +166,25 @@ def _template(arn: str) -> CustomTemplateVersion:
     return CustomTemplateVersion.objects.get(template=template, number=template.latest_version)
 
 
+def _check_ranges(loop_config: dict[str, Any]) -> None:
+    """Quorum's ranges where they are narrower than the service's, named in the refusal."""
+    limits = {
+        "TaskAvailabilityLifetimeInSeconds": (60, 30 * 86400),
+        "TaskTimeLimitInSeconds": tuple(
+            validator.limit_value
+            for validator in Job._meta.get_field("task_time_limit_seconds").validators
+        ),
+    }
+    for name, (low, high) in limits.items():
+        value = loop_config.get(name)
+        if value is not None and not low <= value <= high:
+            field = f"HumanLoopConfig.{name}"
+            raise ValidationFailed(
+                f"{field} must be from {low} to {high} in Quorum, not {value}",
+                details={"field": field},
+            )
+
+
 @transaction.atomic
 def flow_definition_create(*, created_by: User, request: dict[str, Any]) -> Flow:
     name = request["FlowDefinitionName"]
@@ -180,6 +201,7 @@ def flow_definition_create(*, created_by: User, request: dict[str, Any]) -> Flow
             conditions, sample = activation_conditions(document)
         except ConditionsRefused as exc:
             raise ValidationFailed(str(exc), details={"field": CONDITIONS_FIELD}) from None
+    _check_ranges(loop_config)
     version = _template(loop_config["HumanTaskUiArn"])
     team = workteam_for_arn(loop_config["WorkteamArn"], field="HumanLoopConfig.WorkteamArn")
     labels = list(dict.fromkeys(_labels_of(conditions))) or [FLOW_LABEL]
@@ -219,6 +241,15 @@ def flow_definition_activate(*, flow_id: int) -> bool:
     )
 
 
+def flow_definitions_activate_pending(*, batch: int = 100) -> int:
+    """Activate the flows whose activation message was lost (the periodic sweep)."""
+    waiting = FlowDefinitionSpec.objects.filter(activated_at__isnull=True, failure_reason="")
+    return sum(
+        flow_definition_activate(flow_id=flow_id)
+        for flow_id in waiting.values_list("flow_id", flat=True)[:batch]
+    )
+
+
 @transaction.atomic
 def flow_definition_delete(*, flow: Flow, by: User) -> None:
     """Delete a flow with no loop in progress (one with open loops is in use). Its backing
@@ -233,7 +264,8 @@ def flow_definition_delete(*, flow: Flow, by: User) -> None:
     job = flow.job
     if job.status in (JobStatus.DRAFT, JobStatus.IN_PROGRESS):
         job_stop(job=job, by=by, reason="DeleteFlowDefinition")
-    Job.objects.filter(pk=job.pk).update(
-        name=f"{job.name} (deleted {timezone.now():%Y-%m-%dT%H:%M:%S.%fZ})"[:200]
-    )
+    suffix = f" (deleted {timezone.now():%Y-%m-%dT%H:%M:%S.%fZ})"
+    Job.objects.filter(pk=job.pk).update(name=(job.name[: 200 - len(suffix)] + suffix))
+    # flow_create names the flow's own template after its backing job.
+    CustomTemplate.objects.filter(name=job.name).update(name=job.name[: 200 - len(suffix)] + suffix)
     flow.delete()

@@ -8,6 +8,7 @@ the import ends the job starts, or stops with the bad manifest line as its failu
 import contextlib
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 from celery import current_app
@@ -19,7 +20,7 @@ from control_plane import arns
 from control_plane.models import LabelingJobSpec
 from labeling.after_commit import on_commit_safely
 from labeling.data.services.imports import import_stage_manifest
-from labeling.data.services.outputs import job_output_configure
+from labeling.data.services.outputs import job_output_configure, job_output_request
 from labeling.data.storage import StorageError, storage_open
 from labeling.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from labeling.models import CustomTemplateVersion, ImportRun, Job, Team, TeamKind, User
@@ -32,6 +33,8 @@ from labeling.workforces.services.workforces import job_publish
 logger = logging.getLogger(__name__)
 
 LABELING_JOB_IMPORT_TASK = "control_plane.labeling_job_import"
+SWEEP_BATCH_SIZE = 100
+SWEEP_GRACE_SECONDS = 60
 READ_CHUNK_BYTES = 1 << 20
 MAX_SMALL_OBJECT_BYTES = 2 << 20  # label categories and templates
 PUBLIC_CROWD_TEAM = "Public crowd"
@@ -304,4 +307,35 @@ def labeling_job_stop(*, job: Job, by: User) -> Job:
         return job
     if job.status == JobStatus.COMPLETED:
         raise InvalidTransition(f"Labeling job {job.name} has completed; it cannot be stopped")
-    return job_stop(job=job, by=by, reason="StopLabelingJob")
+    with transaction.atomic():
+        job = job_stop(job=job, by=by, reason="StopLabelingJob")
+        # Stopping until its final output.manifest is written (without waiting for the sweep).
+        job_output_request(job_id=job.pk)
+    return job
+
+
+def control_plane_sweep(*, now=None) -> dict[str, int]:
+    """Backstop of lost messages and events: labeling jobs whose import was never staged, or
+    whose import ended without starting or failing them, and flows left Initializing."""
+    now = now or timezone.now()
+    settled_before = now - timedelta(seconds=SWEEP_GRACE_SECONDS)
+    counts = {"imports_requeued": 0, "imports_settled": 0}
+    unstaged = LabelingJobSpec.objects.filter(
+        import_run__isnull=True,
+        failure_reason="",
+        job__status=JobStatus.DRAFT,
+        created_at__lt=settled_before,
+    ).values_list("pk", flat=True)
+    for spec_id in unstaged[:SWEEP_BATCH_SIZE]:
+        _enqueue_import(LabelingJobSpec(pk=spec_id))
+        counts["imports_requeued"] += 1
+    ended = LabelingJobSpec.objects.filter(
+        failure_reason="",
+        job__status=JobStatus.DRAFT,
+        import_run__status__in=(ImportStatus.SUCCEEDED, ImportStatus.FAILED),
+        import_run__finished_at__lt=settled_before,
+    ).values_list("job_id", "import_run_id", "import_run__status")
+    for job_id, import_id, status in ended[:SWEEP_BATCH_SIZE]:
+        labeling_job_after_import(job_id=job_id, import_id=import_id, status=status)
+        counts["imports_settled"] += 1
+    return counts

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from active_learning.models import AutoLabeling
 from control_plane.models import LabelingJobSpec
 from labeling.models import Job, TeamKind
 from labeling.workforces.services.teams import team_create
@@ -56,7 +57,8 @@ def job_request(name: str, team, **changes) -> dict:
 TEMPLATE = """<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
 <crowd-form>
   <crowd-classifier name="category" categories="{{ task.input.labels | to_json | escape }}"
-    header="Which animal?"><classification-target>{{ task.input.taskObject }}</classification-target>
+    header="Which animal?">
+    <classification-target>{{ task.input.taskObject }}</classification-target>
   </crowd-classifier>
 </crowd-form>"""
 
@@ -116,6 +118,12 @@ def test_a_job_from_create_to_completed(sagemaker, inputs, team, labeler):
     assert described["LabelingJobOutput"]["OutputDatasetS3Uri"] == (
         "s3://out/jobs/cats-1/manifests/output/output.manifest"
     )
+    with pytest.raises(ClientError) as excinfo:
+        sagemaker.stop_labeling_job(LabelingJobName="cats-1")
+    assert error_of(excinfo) == (
+        "ValidationException",
+        "Labeling job cats-1 has completed; it cannot be stopped",
+    )
 
 
 def test_a_bad_manifest_line_fails_the_job_naming_it(sagemaker, put_object, inputs, team):
@@ -137,83 +145,86 @@ def test_a_bad_manifest_line_fails_the_job_naming_it(sagemaker, put_object, inpu
     assert sorted(s["LabelingJobName"] for s in failed) == ["bad-lines", "no-manifest"]
 
 
-@pytest.mark.parametrize(
-    ("change", "code", "words"),
-    [
-        (
-            {"HumanTaskConfig": {"PreHumanTaskLambdaArn": f"{MANAGED}:my-own-function"}},
-            "ValidationException",
-            "HumanTaskConfig.PreHumanTaskLambdaArn",
-        ),
-        (
-            {"HumanTaskConfig": {"PreHumanTaskLambdaArn": f"{MANAGED}:PRE-3DPointCloudObjectTracking"}},
-            "ValidationException",
-            "3D point clouds",
-        ),
-        (
-            {
-                "HumanTaskConfig": {
-                    "AnnotationConsolidationConfig": {
-                        "AnnotationConsolidationLambdaArn": f"{MANAGED}:ACS-BoundingBox"
-                    }
+REFUSALS = [
+    (
+        {"HumanTaskConfig": {"PreHumanTaskLambdaArn": f"{MANAGED}:my-own-function"}},
+        "ValidationException",
+        "HumanTaskConfig.PreHumanTaskLambdaArn",
+    ),
+    (
+        {"HumanTaskConfig": {"PreHumanTaskLambdaArn": f"{MANAGED}:PRE-3DPointCloudObjectTracking"}},
+        "ValidationException",
+        "3D point clouds",
+    ),
+    (
+        {
+            "HumanTaskConfig": {
+                "AnnotationConsolidationConfig": {
+                    "AnnotationConsolidationLambdaArn": f"{MANAGED}:ACS-BoundingBox"
                 }
-            },
-            "ValidationException",
-            "not the task type's ACS- function",
-        ),
-        (
-            {"HumanTaskConfig": {"TaskTimeLimitInSeconds": 30000}},
-            "ValidationException",
-            "HumanTaskConfig.TaskTimeLimitInSeconds must be at most 28800 in Quorum",
-        ),
-        (
-            {"HumanTaskConfig": {"NumberOfHumanWorkersPerDataObject": 10}},
-            "ValidationException",
-            "at 'HumanTaskConfig.NumberOfHumanWorkersPerDataObject' failed to satisfy constraint: "
-            "Member must less than or equal to 9",
-        ),
-        (
-            {"LabelingJobName": "no spaces allowed"},
-            "ValidationException",
-            "at 'LabelingJobName' failed to satisfy constraint: Member must satisfy regular "
-            "expression pattern",
-        ),
-        (
-            {
-                "LabelingJobAlgorithmsConfig": {
-                    "LabelingJobAlgorithmSpecificationArn": "arn:aws:sagemaker:us-east-1:027400017018:"
-                    "labeling-job-algorithm-specification/object-detection"
-                }
-            },
-            "ValidationException",
-            "does not label text-classification jobs",
-        ),
-        (
-            {"HumanTaskConfig": {"WorkteamArn": "arn:aws:sagemaker:us-east-1:1:workteam/x"}},
-            "ValidationException",
-            "WorkteamArn",
-        ),
-        (
-            {
-                "HumanTaskConfig": {
-                    "WorkteamArn": "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/nobody"
-                }
-            },
-            "ResourceNotFound",
-            "there is no work team",
-        ),
-        ({"LabelCategoryConfigS3Uri": "s3://in/missing.json"}, "ValidationException", "missing.json"),
-    ],
-)
-def test_what_is_refused_is_named(sagemaker, inputs, team, change, code, words):
-    with pytest.raises(ClientError) as excinfo:
-        sagemaker.create_labeling_job(**job_request("refused", team, **change))
-    assert error_of(excinfo)[0] == code
-    assert words in error_of(excinfo)[1]
+            }
+        },
+        "ValidationException",
+        "not the task type's ACS- function",
+    ),
+    (
+        {"HumanTaskConfig": {"TaskTimeLimitInSeconds": 30000}},
+        "ValidationException",
+        "HumanTaskConfig.TaskTimeLimitInSeconds must be at most 28800 in Quorum",
+    ),
+    (
+        {"HumanTaskConfig": {"NumberOfHumanWorkersPerDataObject": 10}},
+        "ValidationException",
+        "at 'HumanTaskConfig.NumberOfHumanWorkersPerDataObject' failed to satisfy constraint: "
+        "Member must less than or equal to 9",
+    ),
+    (
+        {"LabelingJobName": "no spaces allowed"},
+        "ValidationException",
+        "at 'LabelingJobName' failed to satisfy constraint: Member must satisfy regular "
+        "expression pattern",
+    ),
+    (
+        {
+            "LabelingJobAlgorithmsConfig": {
+                "LabelingJobAlgorithmSpecificationArn": "arn:aws:sagemaker:us-east-1:"
+                "027400017018:labeling-job-algorithm-specification/object-detection"
+            }
+        },
+        "ValidationException",
+        "does not label text-classification jobs",
+    ),
+    (
+        {"HumanTaskConfig": {"WorkteamArn": "arn:aws:sagemaker:us-east-1:1:workteam/x"}},
+        "ValidationException",
+        "WorkteamArn",
+    ),
+    (
+        {
+            "HumanTaskConfig": {
+                "WorkteamArn": "arn:aws:sagemaker:us-east-1:123456789012:"
+                "workteam/private-crowd/nobody"
+            }
+        },
+        "ResourceNotFound",
+        "there is no work team",
+    ),
+    (
+        {"LabelCategoryConfigS3Uri": "s3://in/missing.json"},
+        "ValidationException",
+        "missing.json",
+    ),
+]
+
+
+def test_what_is_refused_is_named(sagemaker, inputs, team):
+    for change, code, words in REFUSALS:
+        with pytest.raises(ClientError) as excinfo:
+            sagemaker.create_labeling_job(**job_request("refused", team, **change))
+        assert error_of(excinfo)[0] == code, change
+        assert words in error_of(excinfo)[1]
     assert not Job.objects.filter(name="refused").exists()
-
-
-def test_a_taken_name_is_in_use_and_an_unknown_job_is_not_found(sagemaker, inputs, team):
+    # A taken name is in use; an unknown job is not found.
     sagemaker.create_labeling_job(**job_request("taken", team))
     with pytest.raises(ClientError) as excinfo:
         sagemaker.create_labeling_job(**job_request("taken", team))
@@ -225,7 +236,22 @@ def test_a_taken_name_is_in_use_and_an_unknown_job_is_not_found(sagemaker, input
 
 
 def test_stop_and_the_list_with_filters_sorts_and_paginator(sagemaker, inputs, team):
-    for name in ("list-b", "list-a", "list-c"):
+    algorithms = {
+        "LabelingJobAlgorithmSpecificationArn": "arn:aws:sagemaker:eu-west-1:568282634449:"
+        "labeling-job-algorithm-specification/text-classification"
+    }
+    sagemaker.create_labeling_job(
+        **job_request(
+            "list-b",
+            team,
+            LabelingJobAlgorithmsConfig=algorithms,
+            StoppingConditions={"MaxHumanLabeledObjectCount": 1},
+        )
+    )
+    # Automated labeling is on once the manifest is in, with the human budget.
+    auto = AutoLabeling.objects.get(job__name="list-b")
+    assert auto.enabled and auto.human_budget == 1
+    for name in ("list-a", "list-c"):
         sagemaker.create_labeling_job(**job_request(name, team))
     sagemaker.stop_labeling_job(LabelingJobName="list-c")
     assert sagemaker.describe_labeling_job(LabelingJobName="list-c")["LabelingJobStatus"] == (
@@ -245,9 +271,10 @@ def test_stop_and_the_list_with_filters_sorts_and_paginator(sagemaker, inputs, t
     assert [s["LabelingJobName"] for s in running["LabelingJobSummaryList"]] == ["list-b"]
     future = datetime.now(UTC) + timedelta(hours=1)
     assert sagemaker.list_labeling_jobs(CreationTimeAfter=future)["LabelingJobSummaryList"] == []
-    assert len(sagemaker.list_labeling_jobs(LastModifiedTimeBefore=future)[
-        "LabelingJobSummaryList"
-    ]) == 3
+    assert (
+        len(sagemaker.list_labeling_jobs(LastModifiedTimeBefore=future)["LabelingJobSummaryList"])
+        == 3
+    )
     first = sagemaker.list_labeling_jobs(MaxResults=2, SortBy="Name", SortOrder="Descending")
     assert [s["LabelingJobName"] for s in first["LabelingJobSummaryList"]] == ["list-c", "list-b"]
     rest = sagemaker.list_labeling_jobs(
@@ -278,6 +305,11 @@ def test_jobs_of_a_workteam_and_the_public_crowd(sagemaker, inputs, team):
     [summary] = listed["LabelingJobSummaryList"]
     assert summary["LabelingJobName"] == "team-job"
     assert summary["LabelCounters"] == {"HumanLabeled": 0, "PendingHuman": 2, "Total": 2}
+    with pytest.raises(ClientError) as excinfo:
+        sagemaker.list_labeling_jobs_for_workteam(
+            WorkteamArn="arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/nobody"
+        )
+    assert error_of(excinfo)[0] == "ResourceNotFound"
     pages = sagemaker.get_paginator("list_labeling_jobs_for_workteam").paginate(
         WorkteamArn=workteam_arn(other), PaginationConfig={"PageSize": 1}
     )

@@ -74,7 +74,8 @@ def flow_request(name: str, team, **changes) -> dict:
             }
         },
         "HumanLoopConfig": {
-            "WorkteamArn": f"arn:aws:sagemaker:{REGION}:123456789012:workteam/private-crowd/{team.name}",
+            "WorkteamArn": f"arn:aws:sagemaker:{REGION}:123456789012:workteam/private-crowd/"
+            + team.name,
             "HumanTaskUiArn": ui_arn("moderation-ui"),
             "TaskTitle": "Moderate",
             "TaskDescription": "Is the text safe?",
@@ -88,7 +89,9 @@ def flow_request(name: str, team, **changes) -> dict:
 
 
 def test_human_task_uis_and_their_preview(sagemaker, manager, make_job):
-    created = sagemaker.create_human_task_ui(HumanTaskUiName="moderation-ui", UiTemplate={"Content": UI})
+    created = sagemaker.create_human_task_ui(
+        HumanTaskUiName="moderation-ui", UiTemplate={"Content": UI}
+    )
     assert created["HumanTaskUiArn"].endswith(":human-task-ui/moderation-ui")
     described = sagemaker.describe_human_task_ui(HumanTaskUiName="moderation-ui")
     assert described["HumanTaskUiStatus"] == "Active"
@@ -124,10 +127,15 @@ def test_human_task_uis_and_their_preview(sagemaker, manager, make_job):
         Task={"Input": "{}"},
         RoleArn="arn:aws:iam::123456789012:role/A2I",
     )
-    assert failed["Errors"][0]["Code"] == "TemplateError" and "line 1" in failed["Errors"][0]["Message"]
+    assert (
+        failed["Errors"][0]["Code"] == "TemplateError"
+        and "line 1" in failed["Errors"][0]["Message"]
+    )
     with pytest.raises(ClientError) as excinfo:
         sagemaker.render_ui_template(
-            HumanTaskUiArn=ui_arn("nothing"), Task={"Input": "{}"}, RoleArn="arn:aws:iam::1:role/x"
+            HumanTaskUiArn=ui_arn("nothing"),
+            Task={"Input": "{}"},
+            RoleArn="arn:aws:iam::123456789012:role/x",
         )
     assert error_of(excinfo)[0] == "ResourceNotFound"
 
@@ -147,9 +155,10 @@ def test_human_task_uis_and_their_preview(sagemaker, manager, make_job):
         sagemaker.delete_human_task_ui(HumanTaskUiName="second-ui")
     assert error_of(excinfo)[0] == "ResourceInUse"
     sagemaker.delete_human_task_ui(HumanTaskUiName="moderation-ui")
-    with pytest.raises(ClientError) as excinfo:
-        sagemaker.describe_human_task_ui(HumanTaskUiName="moderation-ui")
-    assert error_of(excinfo)[0] == "ResourceNotFound"
+    for call in (sagemaker.describe_human_task_ui, sagemaker.delete_human_task_ui):
+        with pytest.raises(ClientError) as excinfo:
+            call(HumanTaskUiName="moderation-ui")
+        assert error_of(excinfo)[0] == "ResourceNotFound"
 
 
 def test_a_flow_definition_to_a_reviewed_loop(sagemaker, live_server, key, team, labeler):
@@ -174,13 +183,14 @@ def test_a_flow_definition_to_a_reviewed_loop(sagemaker, live_server, key, team,
     described = sagemaker.describe_flow_definition(FlowDefinitionName="moderation")
     assert described["FlowDefinitionStatus"] == "Active"  # its task ran at the commit
     assert described["HumanLoopConfig"]["TaskTitle"] == "Moderate"
-    assert json.loads(
-        described["HumanLoopActivationConfig"]["HumanLoopActivationConditionsConfig"][
-            "HumanLoopActivationConditions"
-        ]
-    ) == CONDITIONS
-    workteam = sagemaker.describe_workteam(WorkteamName="Team-A-does-not-exist") if False else None
-    assert workteam is None
+    assert (
+        json.loads(
+            described["HumanLoopActivationConfig"]["HumanLoopActivationConditionsConfig"][
+                "HumanLoopActivationConditions"
+            ]
+        )
+        == CONDITIONS
+    )
 
     a2i = boto3.client(
         "sagemaker-a2i-runtime",
@@ -213,9 +223,10 @@ def test_a_flow_definition_to_a_reviewed_loop(sagemaker, live_server, key, team,
         ("moderation", "Active")
     ]
     sagemaker.delete_flow_definition(FlowDefinitionName="moderation")
-    with pytest.raises(ClientError) as excinfo:
-        sagemaker.describe_flow_definition(FlowDefinitionName="moderation")
-    assert error_of(excinfo)[0] == "ResourceNotFound"
+    for call in (sagemaker.describe_flow_definition, sagemaker.delete_flow_definition):
+        with pytest.raises(ClientError) as excinfo:
+            call(FlowDefinitionName="moderation")
+        assert error_of(excinfo)[0] == "ResourceNotFound"
     # The name can be used again; the old backing job stays, stopped.
     sagemaker.create_flow_definition(**flow_request("moderation", team))
     assert Job.objects.filter(name__startswith="review-loops/moderation").count() == 2
@@ -231,9 +242,10 @@ def test_initializing_until_its_task_ran_and_in_use_while_loops_run(
     assert described["FlowDefinitionStatus"] == "Initializing"
     assert flow_definition_activate(flow_id=Flow.objects.get(name="first").pk) is True
     assert flow_definition_activate(flow_id=Flow.objects.get(name="first").pk) is False
-    assert sagemaker.describe_flow_definition(FlowDefinitionName="first")[
-        "FlowDefinitionStatus"
-    ] == "Active"
+    assert (
+        sagemaker.describe_flow_definition(FlowDefinitionName="first")["FlowDefinitionStatus"]
+        == "Active"
+    )
 
     a2i = boto3.client(
         "sagemaker-a2i-runtime",
@@ -261,80 +273,60 @@ def test_initializing_until_its_task_ran_and_in_use_while_loops_run(
     ]
 
 
-@pytest.mark.parametrize(
-    ("conditions", "words"),
-    [
-        ("not json", "is not JSON"),
-        ({"Conditions": []}, 'non-empty "Conditions"'),
-        (
-            {
-                "Conditions": [
-                    {
-                        "ConditionType": "ModerationLabelConfidenceCheck",
-                        "ConditionParameters": {
-                            "ModerationLabelName": "Violence",
-                            "ConfidenceGreaterThan": 50,
-                        },
-                    }
-                ]
-            },
-            "Conditions[0]: ConfidenceGreaterThan is not supported",
-        ),
-        (
-            {
-                "Conditions": [
-                    {"ConditionType": "MissingImportantFormKey", "ConditionParameters": {}}
-                ]
-            },
-            "MissingImportantFormKey is not supported",
-        ),
-        ({"Conditions": [{"ConditionType": "Guess"}]}, "unknown ConditionType 'Guess'"),
-        (
-            {
-                "Conditions": [
-                    {
-                        "And": [
-                            {
-                                "Or": [
-                                    {
-                                        "And": [
-                                            {
-                                                "ConditionType": "Sampling",
-                                                "ConditionParameters": {},
-                                            }
-                                        ]
-                                    }
-                                ]
-                            }
-                        ]
-                    }
-                ]
-            },
-            "nest at most two levels",
-        ),
-    ],
-)
-def test_conditions_quorum_cannot_hold_are_refused_by_place(sagemaker, team, conditions, words):
-    sagemaker.create_human_task_ui(HumanTaskUiName="moderation-ui", UiTemplate={"Content": UI})
-    document = conditions if isinstance(conditions, str) else json.dumps(conditions)
-    request = flow_request(
-        "refused",
-        team,
-        HumanLoopActivationConfig={
-            "HumanLoopActivationConditionsConfig": {"HumanLoopActivationConditions": document}
+REFUSED_CONDITIONS = [
+    ("not json", "is not JSON"),
+    ({"Conditions": []}, 'non-empty "Conditions"'),
+    (
+        {
+            "Conditions": [
+                {
+                    "ConditionType": "ModerationLabelConfidenceCheck",
+                    "ConditionParameters": {
+                        "ModerationLabelName": "Violence",
+                        "ConfidenceGreaterThan": 50,
+                    },
+                }
+            ]
         },
-    )
-    with pytest.raises(ClientError) as excinfo:
-        sagemaker.create_flow_definition(**request)
-    code, message = error_of(excinfo)
-    assert code == "ValidationException" and words in message
-    assert not Flow.objects.filter(name="refused").exists()
+        "Conditions[0]: ConfidenceGreaterThan is not supported",
+    ),
+    (
+        {"Conditions": [{"ConditionType": "MissingImportantFormKey", "ConditionParameters": {}}]},
+        "MissingImportantFormKey is not supported",
+    ),
+    ({"Conditions": [{"ConditionType": "Guess"}]}, "unknown ConditionType 'Guess'"),
+    (
+        {
+            "Conditions": [
+                {
+                    "And": [
+                        {
+                            "Or": [
+                                {
+                                    "And": [
+                                        {
+                                            "ConditionType": "Sampling",
+                                            "ConditionParameters": {},
+                                        }
+                                    ]
+                                }
+                            ]
+                        }
+                    ]
+                }
+            ]
+        },
+        "nest at most two levels",
+    ),
+]
 
 
-def test_a_flow_needs_a_known_ui_and_team(sagemaker, team):
+def test_conditions_quorum_cannot_hold_are_refused_by_place(sagemaker, team):
+    # A flow needs a known UI and team.
     with pytest.raises(ClientError) as excinfo:
         sagemaker.create_flow_definition(**flow_request("no-ui", team))
-    assert error_of(excinfo)[0] == "ResourceNotFound"
+    code, message = error_of(excinfo)
+    assert code == "ResourceNotFound" and "human task UI" in message
     sagemaker.create_human_task_ui(HumanTaskUiName="moderation-ui", UiTemplate={"Content": UI})
     request = flow_request("no-team", team)
     request["HumanLoopConfig"]["WorkteamArn"] = (
@@ -342,5 +334,29 @@ def test_a_flow_needs_a_known_ui_and_team(sagemaker, team):
     )
     with pytest.raises(ClientError) as excinfo:
         sagemaker.create_flow_definition(**request)
-    assert error_of(excinfo)[0] == "ResourceNotFound"
+    code, message = error_of(excinfo)
+    assert code == "ResourceNotFound" and "no work team" in message
     assert not Flow.objects.exists()
+    for name, value in (
+        ("TaskAvailabilityLifetimeInSeconds", 30),
+        ("TaskTimeLimitInSeconds", 9**6),
+    ):
+        request = flow_request("refused", team)
+        request["HumanLoopConfig"][name] = value
+        with pytest.raises(ClientError) as excinfo:
+            sagemaker.create_flow_definition(**request)
+        assert error_of(excinfo)[1].startswith(f"HumanLoopConfig.{name} must be from ")
+    for conditions, words in REFUSED_CONDITIONS:
+        document = conditions if isinstance(conditions, str) else json.dumps(conditions)
+        request = flow_request(
+            "refused",
+            team,
+            HumanLoopActivationConfig={
+                "HumanLoopActivationConditionsConfig": {"HumanLoopActivationConditions": document}
+            },
+        )
+        with pytest.raises(ClientError) as excinfo:
+            sagemaker.create_flow_definition(**request)
+        code, message = error_of(excinfo)
+        assert code == "ValidationException" and words in message
+    assert not Flow.objects.filter(name="refused").exists()

@@ -52,33 +52,36 @@ def test_work_teams_create_describe_update_list_delete(sagemaker, live_server, t
 
     listed = sagemaker.list_workteams(SortBy="Name", SortOrder="Ascending")["Workteams"]
     assert [t["WorkteamName"] for t in listed] == ["Team A", "reviewers"]
-    assert [t["WorkteamName"] for t in sagemaker.list_workteams(NameContains="REV")["Workteams"]] == [
-        "reviewers"
-    ]
+    assert [
+        t["WorkteamName"] for t in sagemaker.list_workteams(NameContains="REV")["Workteams"]
+    ] == ["reviewers"]
     pages = sagemaker.get_paginator("list_workteams").paginate(PaginationConfig={"PageSize": 1})
     assert [t["WorkteamName"] for p in pages for t in p["Workteams"]] == ["reviewers", "Team A"]
 
     assert sagemaker.delete_workteam(WorkteamName="reviewers")["Success"] is True
+    for call in (sagemaker.update_workteam, sagemaker.delete_workteam):
+        with pytest.raises(ClientError) as excinfo:
+            call(WorkteamName="reviewers")
+        assert error_of(excinfo)[0] == "ResourceNotFound"
     with pytest.raises(ClientError) as excinfo:
         sagemaker.describe_workteam(WorkteamName="reviewers")
     assert error_of(excinfo) == ("ResourceNotFound", "Workteam reviewers does not exist")
 
 
-def test_a_team_with_jobs_is_in_use(sagemaker, make_job):
+def test_a_team_with_jobs_is_in_use_and_the_private_workforce(sagemaker, make_job, live_server):
     busy = team_create(name="busy-team")
     make_job(items=1, team=busy)
     with pytest.raises(ClientError) as excinfo:
         sagemaker.delete_workteam(WorkteamName="busy-team")
     assert error_of(excinfo)[0] == "ResourceInUse"
     assert Team.objects.filter(pk=busy.pk).exists()
-
-
-def test_the_private_workforce(sagemaker, live_server, team):
     workforce = sagemaker.describe_workforce(WorkforceName="default")["Workforce"]
     assert workforce["WorkforceName"] == "default" and workforce["Status"] == "Active"
     assert workforce["SubDomain"] == f"{live_server.url}/work/"
     assert [w["WorkforceName"] for w in sagemaker.list_workforces()["Workforces"]] == ["default"]
     assert sagemaker.list_workforces(NameContains="zzz")["Workforces"] == []
+    pages = sagemaker.get_paginator("list_workforces").paginate(PaginationConfig={"PageSize": 1})
+    assert [w["WorkforceName"] for p in pages for w in p["Workforces"]] == ["default"]
     with pytest.raises(ClientError) as excinfo:
         sagemaker.describe_workforce(WorkforceName="elsewhere")
     assert error_of(excinfo)[0] == "ResourceNotFound"
