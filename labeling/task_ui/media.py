@@ -23,6 +23,8 @@ DEFAULT_TTL_SECONDS = 3600
 SIGNED_MEDIA_PREFIX = "/api/v1/media/signed/"
 # Bytes per chunk when an object is streamed from the object store to the browser.
 STREAM_BLOCK_BYTES = 64 * 2**10
+# Object types besides images, video and audio (SVG excepted) that links serve inline.
+INLINE_TYPES = frozenset({"application/pdf", "text/plain", "application/json"})
 
 
 class MediaGrantInvalid(Exception):
@@ -99,7 +101,16 @@ def media_response(ref: str, *, cache_seconds: int) -> HttpResponseBase:
         content_type = getattr(stream, "content_type", "")
         if not content_type or content_type in ("binary/octet-stream", "application/octet-stream"):
             content_type = guessed or "application/octet-stream"
-        response = FileResponse(stream, content_type=content_type)
+        # Served from Quorum's own origin: whatever the object claims, nothing that a browser
+        # would run as a page (HTML, SVG, scripts) is served inline.
+        inline = content_type.split(";")[0].strip().lower() in INLINE_TYPES or (
+            content_type.startswith(("image/", "video/", "audio/")) and "svg" not in content_type
+        )
+        response = FileResponse(
+            stream, content_type=content_type if inline else "application/octet-stream"
+        )
+        if not inline:
+            response["Content-Disposition"] = "attachment"
         response.block_size = STREAM_BLOCK_BYTES
         if getattr(stream, "content_length", 0):
             response["Content-Length"] = str(stream.content_length)

@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 ITERATION = 1
 LABELS_PER_BATCH = 500
-# A run of the writer stops after this many labels while the job runs (the next run goes on).
+# A run of the writer stops after this many labels (the sweep's next run goes on from there).
 LABELS_PER_RUN = 20_000
 WRITES_PER_FLUSH = 200
 PARALLEL_WRITES = 8
@@ -209,8 +209,9 @@ def job_output_write(*, job_id: int, now: datetime | None = None) -> dict[str, A
     uris = job_output_uris(output)
     written = 0
     position = output.written_through
+    drained = False  # every label old enough is written
     try:
-        while ended or written < LABELS_PER_RUN:
+        while written < LABELS_PER_RUN:
             rows = list(
                 ConsolidatedLabel.objects.filter(
                     job_id=job.pk, id__gt=position, created_at__lte=now - settle
@@ -228,6 +229,7 @@ def job_output_write(*, job_id: int, now: datetime | None = None) -> dict[str, A
                 )[:LABELS_PER_BATCH]
             )
             if not rows:
+                drained = True
                 break
             _write_all(_batch_objects(job, uris, rows))
             moved = JobOutput.objects.filter(pk=output.pk, written_through=position).update(
@@ -237,7 +239,8 @@ def job_output_write(*, job_id: int, now: datetime | None = None) -> dict[str, A
                 return {"labels": written, "finished": False}
             position = rows[-1][0]
             written += len(rows)
-        manifest_due = ended or (
+        final = ended and drained  # a big ended job may take several runs to get here
+        manifest_due = final or (
             written
             and (
                 output.manifest_written_at is None
@@ -246,7 +249,7 @@ def job_output_write(*, job_id: int, now: datetime | None = None) -> dict[str, A
             )
         )
         if manifest_due:
-            _write_manifest(job, uris, final=ended)
+            _write_manifest(job, uris, final=final)
     except StorageError as exc:
         failures = output.failures + 1
         JobOutput.objects.filter(pk=output.pk).update(
@@ -259,10 +262,10 @@ def job_output_write(*, job_id: int, now: datetime | None = None) -> dict[str, A
     fields: dict[str, Any] = {"failures": 0, "last_error": "", "next_attempt_at": None}
     if manifest_due:
         fields["manifest_written_at"] = now
-    if ended:
+    if final:
         fields["finished_at"] = now
     JobOutput.objects.filter(pk=output.pk).update(**fields)
-    return {"labels": written, "finished": ended}
+    return {"labels": written, "finished": final}
 
 
 def job_outputs_due(*, now: datetime | None = None) -> list[int]:

@@ -4,6 +4,8 @@ import io
 import json
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from PIL import Image
@@ -111,3 +113,16 @@ def test_uploaded_images_go_to_the_media_bucket_when_one_is_set(s3, settings, ma
     assert all(ref.startswith(f"s3://{s3.bucket}/media/jobs/{job.pk}/") for ref in refs)
     assert s3.get(refs[0][len(f"s3://{s3.bucket}/") :]) == png()
     assert not (settings.MEDIA_ROOT / "jobs").exists()  # nothing on this machine's disk
+
+
+def test_djangos_file_storage_on_the_media_bucket_writes_to_the_store(s3, settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {"bucket_name": s3.bucket, "location": "media", "file_overwrite": False},
+        },
+    }
+    name = storages["default"].save("exports/a.txt", ContentFile(b"shared by every machine"))
+    assert s3.get(f"media/{name}") == b"shared by every machine"
+    assert storages["default"].open(name).read() == b"shared by every machine"

@@ -69,3 +69,13 @@ def test_incomplete_or_foreign_uris_are_refused_at_import(make_job, manager, ref
     run = import_lines(job, manager, [{"source-ref": ref}])
     assert run.status == "failed"
     assert run.errors[0]["line"] == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "content_type"), [("page.html", "text/html"), ("logo.svg", "image/svg+xml")]
+)
+def test_objects_a_browser_would_run_are_never_served_inline(s3, key, content_type):
+    s3.put(key, b"<script>alert(1)</script>", content_type)
+    response = APIClient().get(grant_read_access(s3.uri(key)))
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"] == "attachment"

@@ -15,7 +15,9 @@ from labeling.models import JobOutput, StorageWrite
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
 
-LATER = timezone.now() + timezone.timedelta(seconds=60)  # past the settle time
+
+def later():
+    return timezone.now() + timezone.timedelta(seconds=60)  # past the settle time
 
 
 def _answer(job, worker, label):
@@ -35,7 +37,7 @@ def test_answers_reach_the_managed_layout_and_the_final_manifest(s3, make_job, m
     _answer(job, ann, "cat")
     _answer(job, bob, "cat")  # item 0 labeled
     _answer(job, ann, "dog")  # item 1 half-answered: nothing yet
-    assert job_output_write(job_id=job.pk, now=LATER)["labels"] == 1
+    assert job_output_write(job_id=job.pk, now=later())["labels"] == 1
     worker_keys = s3.keys("out/pets-1/annotations/worker-response/iteration-1/")
     assert len(worker_keys) == 1 and worker_keys[0].split("/")[-2] == "0"
     answers = _json(s3, worker_keys[0])["answers"]
@@ -79,7 +81,7 @@ def test_a_store_outage_delays_the_output_and_the_sweep_writes_it_later(
     _answer(job, make_labeler("ann"), "cat")
     settings.QUORUM_S3_MAX_ATTEMPTS = 1
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")  # the store is away
-    result = job_output_write(job_id=job.pk, now=LATER)
+    result = job_output_write(job_id=job.pk, now=later())
     assert "error" in result
     output = JobOutput.objects.get(job=job)
     assert output.written_through == 0 and output.failures == 1 and output.next_attempt_at
@@ -109,5 +111,5 @@ def test_the_outbox_writes_once_and_retries_after_a_failure(db, s3, monkeypatch,
     assert row.written_at is None and row.attempts == 1
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3.server.endpoint)
     assert storage_writes_flush(now=row.next_attempt_at)["written"] == 1
-    assert storage_writes_flush(now=LATER)["written"] == 0  # nothing twice
+    assert storage_writes_flush(now=later())["written"] == 0  # nothing twice
     assert s3.get("loops/a/output.json") == b'{"a": 1}'
