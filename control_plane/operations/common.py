@@ -1,6 +1,7 @@
 """What every operation shares: the call, its errors, paging and time filters."""
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.db.models import QuerySet
@@ -9,6 +10,7 @@ from django.http import HttpRequest
 from control_plane.selectors import keyset_page
 from control_plane.service_model import parse_timestamp
 from labeling.models import User
+from workflows.models import AccessKey
 
 DEFAULT_PAGE_SIZE = 10  # the service's default MaxResults
 
@@ -25,8 +27,13 @@ class OperationError(Exception):
 @dataclass(frozen=True)
 class Call:
     request: HttpRequest
-    user: User
+    access_key_id: str
     body: dict[str, Any]
+
+    @cached_property
+    def user(self) -> User:
+        """The key's owner, read only by the operations that write in their name."""
+        return AccessKey.objects.select_related("user").get(access_key_id=self.access_key_id).user
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.body.get(name, default)
