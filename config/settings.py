@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "labeling",
     "workflows",
     "active_learning",
+    "control_plane",
 ]
 
 MIDDLEWARE = [
@@ -225,6 +226,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "labeling.quality_sweep",
         "schedule": float(os.environ.get("QUALITY_SWEEP_SECONDS", "120")),
     },
+    "sweep-storage-outputs": {
+        "task": "labeling.storage_outputs_sweep",
+        "schedule": float(os.environ.get("OUTPUT_SWEEP_SECONDS", "10")),
+    },
+    "sweep-control-plane": {
+        "task": "control_plane.sweep",
+        "schedule": float(os.environ.get("CONTROL_PLANE_SWEEP_SECONDS", "30")),
+    },
 }
 
 # --- Active learning (docs/active-learning.md) ----------------------------------------------
@@ -256,6 +265,41 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG or DEMO or TESTING
+
+# --- Object storage (docs/storage.md) -------------------------------------------------------
+# "s3": s3://bucket/key goes to an S3-compatible store through boto3 and its standard settings
+# (credential chain, AWS_ENDPOINT_URL_S3, region); "local": s3://bucket/key is the file
+# MEDIA_ROOT/bucket/key. Setting AWS_ENDPOINT_URL_S3 alone turns "s3" on.
+QUORUM_STORAGE = os.environ.get(
+    "QUORUM_STORAGE", "s3" if os.environ.get("AWS_ENDPOINT_URL_S3") else "local"
+).lower()
+if QUORUM_STORAGE not in ("s3", "local"):
+    raise RuntimeError(f"QUORUM_STORAGE: {QUORUM_STORAGE!r} is not 's3' or 'local'")
+# "path" for stores without virtual-hosted buckets (many MinIO and Ceph setups).
+QUORUM_S3_ADDRESSING_STYLE = os.environ.get("QUORUM_S3_ADDRESSING_STYLE", "auto")
+QUORUM_S3_MAX_ATTEMPTS = int(os.environ.get("QUORUM_S3_MAX_ATTEMPTS", "3"))
+# Uploads (images of a job, import files) go to s3://<this bucket>/<prefix>/... when set, so
+# several web machines share media without a shared disk; Django's file storage follows.
+QUORUM_S3_MEDIA_BUCKET = os.environ.get("QUORUM_S3_MEDIA_BUCKET", "")
+# Job outputs (docs/storage.md): a consolidated label is written once it is this old (a submit
+# that took a lower id and committed later is not skipped); the running job's output.manifest
+# is rewritten at most this often.
+QUORUM_OUTPUT_SETTLE_SECONDS = float(os.environ.get("QUORUM_OUTPUT_SETTLE_SECONDS", "2"))
+QUORUM_OUTPUT_MANIFEST_SECONDS = float(os.environ.get("QUORUM_OUTPUT_MANIFEST_SECONDS", "60"))
+QUORUM_S3_MEDIA_PREFIX = os.environ.get("QUORUM_S3_MEDIA_PREFIX", "media").strip("/")
+if QUORUM_STORAGE == "s3" and QUORUM_S3_MEDIA_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": QUORUM_S3_MEDIA_BUCKET,
+            "location": QUORUM_S3_MEDIA_PREFIX,
+            "addressing_style": None
+            if QUORUM_S3_ADDRESSING_STYLE == "auto"
+            else QUORUM_S3_ADDRESSING_STYLE,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 2**20))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 2**20
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000

@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("workflows.urls")),
     path("", include("labeling.urls")),
     path("", include("active_learning.urls")),
+    path("", include("control_plane.urls")),
 ]
 
 

@@ -1,11 +1,7 @@
 """The labeling REST API under /api/v1/: thin views over services and selectors."""
 
 import json
-from pathlib import Path
-from urllib.parse import urlparse
 
-from django.conf import settings
-from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -41,6 +37,7 @@ from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim, assignment_release, assignment_skip
 from labeling.services.jobs import job_create, job_start, job_stop
 from labeling.services.users import user_create
+from labeling.task_ui.media import media_response
 from labeling.workforces.services.teams import team_create, team_member_add
 
 ERRORS = {code: OpenApiResponse(ErrorOut) for code in (400, 401, 403, 404, 409)}
@@ -281,13 +278,5 @@ class ItemFrame(APIView):
 
 
 def _media_response(ref: str):
-    """A file of the media folder, or a redirect to an http(s) URL."""
-    if urlparse(ref).scheme in ("http", "https"):
-        return HttpResponseRedirect(ref)
-    root = Path(settings.MEDIA_ROOT).resolve()
-    path = (root / ref).resolve()
-    if root not in path.parents or not path.is_file():
-        raise NotFound("the item's media file is missing")
-    response = FileResponse(path.open("rb"))
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    """A file of the media folder or an object of the S3 store, or a redirect to http(s)."""
+    return media_response(ref, cache_seconds=3600)

@@ -11,4 +11,8 @@ class LabelingConfig(AppConfig):
         # Register the Celery tasks in every process, so services can enqueue them by name.
         from labeling import tasks  # noqa: F401, PLC0415
         from labeling.data import tasks as data_tasks  # noqa: F401, PLC0415
+        from labeling.data.services.outputs import output_after_job_completed  # noqa: PLC0415
+        from labeling.events import job_completed  # noqa: PLC0415
         from labeling.quality import tasks as quality_tasks  # noqa: F401, PLC0415
+
+        job_completed.connect(output_after_job_completed, dispatch_uid="labeling.job_output")

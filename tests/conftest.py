@@ -137,3 +137,7 @@ def _services_are_really_used():
         return
     assert using_postgres(), "QUORUM_REQUIRE_SERVICES is set but DATABASE_URL is not PostgreSQL"
     assert settings.REDIS_URL, "QUORUM_REQUIRE_SERVICES is set but REDIS_URL is empty"
+
+
+# The live S3 server of the storage tests (moto's standalone server, started on first use).
+from tests.s3 import moto_server, s3  # noqa: E402, F401

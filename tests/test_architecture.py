@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("labeling", "workflows", "active_learning", "config")
+APPS = ("labeling", "workflows", "active_learning", "control_plane", "config")
 HEAVY = ("torch", "sklearn")
 # The order of the apps: each may import the ones before it, never one after it.
-APP_ORDER = ("labeling", "workflows", "active_learning")
+APP_ORDER = ("labeling", "workflows", "active_learning", "control_plane")
 
 
 def _module_name(path: Path) -> str:

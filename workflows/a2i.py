@@ -33,6 +33,7 @@ from workflows.services.loops import (
     human_loop_start,
     human_loop_stop,
     loop_arn,
+    loop_output_uri,
 )
 from workflows.sigv4 import SignatureProblem, SignedRequest, verify
 
@@ -237,7 +238,9 @@ def describe_human_loop(request: HttpRequest, name: str) -> dict[str, Any]:
         body["FailureReason"] = loop.failure_reason
         body["FailureCode"] = loop.failure_code
     if loop.output is not None:
-        body["HumanLoopOutput"] = {"OutputS3Uri": output_url(request, loop)}
+        # A flow with an s3:// S3OutputPath: the object in the store; else the signed link.
+        uri = loop_output_uri(loop) or output_url(request, loop)
+        body["HumanLoopOutput"] = {"OutputS3Uri": uri}
     return body
 
 

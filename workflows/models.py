@@ -46,6 +46,10 @@ class Flow(models.Model):
         blank=True,
         validators=[MinValueValidator(0.01), MaxValueValidator(100)],
     )
+    # S3OutputPath: with an s3:// URI each completed loop's output document is written to
+    # <this>/<flow>/YYYY/MM/DD/hh/mm/ss/<loop>/output.json (docs/storage.md); blank keeps the
+    # signed https link.
+    output_path = models.CharField(max_length=1024, blank=True, default="", db_default="")
     webhook_url = models.URLField(max_length=500, blank=True)
     webhook_secret = models.CharField(max_length=64)
     # The job whose items the reviewed answers join as human labels (training data).

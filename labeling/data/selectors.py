@@ -5,7 +5,7 @@ from typing import Any
 from django.core.cache import cache
 
 from labeling.data.services.imports import progress_key
-from labeling.models import ImportRun
+from labeling.models import ImportRun, JobOutput
 from labeling.states import ImportStatus
 
 
@@ -23,3 +23,8 @@ def import_progress(*, run: ImportRun) -> dict[str, Any]:
         "phase": live["phase"] if live else run.status,
         "fraction": round(min(fraction, 1.0), 4),
     }
+
+
+def job_output_pending(*, job_id: int) -> bool:
+    """Whether a job writes an output (S3OutputPath) whose final manifest is not written yet."""
+    return JobOutput.objects.filter(job_id=job_id, finished_at__isnull=True).exists()

@@ -19,6 +19,8 @@ from labeling.models.core import (  # noqa: F401
 from labeling.models.data import (  # noqa: F401
     ImportKind,
     ImportRun,
+    JobOutput,
+    StorageWrite,
 )
 from labeling.models.quality import (  # noqa: F401
     GoldItem,

@@ -53,3 +53,57 @@ class ImportRun(models.Model):
                 name="import_unfinished_lease",
             ),
         ]
+
+
+class JobOutput(models.Model):
+    """Where a job's results are written, laid out as the managed labeling service wrote them.
+
+    ``prefix`` is ``<S3OutputPath>/<job name>`` (an ``s3://`` URI or a media path). The writer
+    (labeling/data/services/outputs.py) writes the consolidated labels with ids up to
+    ``written_through`` and moves it forward only after the store took them, so an outage
+    delays the output and loses nothing.
+    """
+
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="output")
+    prefix = models.CharField(max_length=1024)
+    written_through = models.BigIntegerField(default=0)
+    labels_written = models.PositiveIntegerField(default=0)
+    manifest_written_at = models.DateTimeField(null=True, blank=True)
+    # Set once the job ended and its final output.manifest is written: nothing more to do.
+    finished_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(finished_at__isnull=True),
+                name="job_output_unfinished",
+            ),
+        ]
+
+
+class StorageWrite(models.Model):
+    """One object that must reach storage (a review loop's output document): an outbox row,
+    stored in the transaction that produced it and written (and retried) by Celery."""
+
+    uri = models.CharField(max_length=1024, unique=True)
+    body = models.BinaryField()
+    content_type = models.CharField(max_length=100, default="application/json")
+    created_at = models.DateTimeField(auto_now_add=True)
+    written_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(written_at__isnull=True),
+                name="storage_write_pending",
+            ),
+        ]

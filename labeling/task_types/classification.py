@@ -24,16 +24,22 @@ def _check_text(line: dict[str, Any]) -> None:
 def _check_image_ref(line: dict[str, Any]) -> None:
     ref = line.get("source-ref")
     if not isinstance(ref, str) or not ref.strip():
-        raise SourceProblem('an image item needs "source-ref" with a path or an http(s) URL')
+        raise SourceProblem(
+            'an image item needs "source-ref" with a path, an s3:// URI or an http(s) URL'
+        )
     parsed = urlparse(ref)
     if parsed.scheme in ("http", "https"):
         if not parsed.netloc:
             raise SourceProblem(f'"source-ref" {ref!r} is not a complete URL')
         return
+    if parsed.scheme == "s3":  # the storage (docs/storage.md): an object, or MEDIA_ROOT/bucket/key
+        if not parsed.netloc or not parsed.path.strip("/") or ".." in parsed.path.split("/"):
+            raise SourceProblem(f'"source-ref" {ref!r} is not a complete s3://bucket/key URI')
+        return
     if parsed.scheme:
         raise SourceProblem(
-            f'"source-ref" scheme {parsed.scheme!r} is not supported; use http(s) or a path '
-            "relative to the media folder"
+            f'"source-ref" scheme {parsed.scheme!r} is not supported; use s3://, http(s) or a '
+            "path relative to the media folder"
         )
     if ref.startswith("/") or ".." in ref.split("/"):
         raise SourceProblem(f'"source-ref" {ref!r} must be a path inside the media folder')

@@ -46,7 +46,7 @@ def _check_ref(ref: Any, where: str) -> None:
     if not isinstance(ref, str) or not ref.strip():
         raise SourceProblem(f"{where} must be a path or an http(s) URL")
     parsed = urlparse(ref)
-    if parsed.scheme in ("http", "https") and parsed.netloc:
+    if parsed.scheme in ("http", "https", "s3") and parsed.netloc:
         return
     if parsed.scheme or ref.startswith("/") or ".." in ref.split("/"):
         raise SourceProblem(f"{where} {ref!r} must be a path inside the media folder or a URL")

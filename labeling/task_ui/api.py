@@ -1,10 +1,6 @@
 """The custom-template API: templates and their versions, preview, a job's template, and
 the signed media URLs that the ``grant_read_access`` filter makes."""
 
-from pathlib import Path
-from urllib.parse import urlparse
-
-from django.http import FileResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -19,7 +15,7 @@ from labeling.models import CustomTemplate, CustomTemplateVersion
 from labeling.permissions import IsManager
 from labeling.serializers import ErrorOut
 from labeling.task_ui import selectors as task_ui_selectors
-from labeling.task_ui.media import MediaGrantInvalid, media_grant_open, media_local_path
+from labeling.task_ui.media import MediaGrantInvalid, media_grant_open, media_response
 from labeling.task_ui.services.templates import (
     custom_template_create,
     custom_template_save,
@@ -206,14 +202,9 @@ class SignedMedia(APIView):
             ref = media_grant_open(token)
         except MediaGrantInvalid as exc:
             raise NotFound(str(exc), code="media_link_invalid") from None
-        if urlparse(ref).scheme in ("http", "https"):
-            return HttpResponseRedirect(ref)
-        path: Path | None = media_local_path(ref)
-        if path is None or not path.is_file():
-            raise NotFound("the media file is missing")
-        response = FileResponse(path.open("rb"))
-        response["Cache-Control"] = "private, max-age=300"
-        # Quorum's own pages may show the file in a frame (a PDF item in an <iframe>).
-        response["X-Frame-Options"] = "SAMEORIGIN"
-        response["Content-Security-Policy"] = MEDIA_CONTENT_SECURITY_POLICY
+        response = media_response(ref, cache_seconds=300)
+        if response.status_code == 200:
+            # Quorum's own pages may show the file in a frame (a PDF item in an <iframe>).
+            response["X-Frame-Options"] = "SAMEORIGIN"
+            response["Content-Security-Policy"] = MEDIA_CONTENT_SECURITY_POLICY
         return response

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from labeling.data.storage import StorageError, storage_join, storage_locate
 from labeling.errors import Conflict, ValidationFailed
 from labeling.models import CustomTemplateVersion, Job, Team, User
 from labeling.outbound import OutboundRefused, outbound_check_url
@@ -37,6 +38,24 @@ def check_name(name: str, *, field: str) -> str:
 
 
 @transaction.atomic
+def flow_output_path_check(output_path: str) -> str:
+    """An S3OutputPath as stored: blank, or a complete ``s3://bucket[/prefix]``."""
+    text = (output_path or "").strip().rstrip("/")
+    if not text:
+        return ""
+    if not text.startswith("s3://"):
+        raise ValidationFailed(
+            "output_path must be an s3://bucket/prefix URI", details={"field": "output_path"}
+        )
+    try:
+        storage_locate(storage_join(text, "flow/output.json"))
+    except StorageError as exc:
+        raise ValidationFailed(
+            f"output_path: {exc.message}", details={"field": "output_path"}
+        ) from None
+    return text
+
+
 def flow_create(
     *,
     created_by: User,
@@ -56,13 +75,18 @@ def flow_create(
     dataset_job: Job | None = None,
     custom_template: str = "",
     data_may_leave_private: bool = False,
+    output_path: str = "",
 ) -> Flow:
     """Create a flow and start its backing job: its team can review loops at once.
+
+    ``output_path`` (S3OutputPath) ``s3://bucket/prefix``: each completed loop's output document
+    is written under it as well (docs/storage.md).
 
     A crowd or vendor team needs ``data_may_leave_private`` (the personal-data rule), and
     then every loop must declare its content free of personal data and adult content.
     """
     check_name(name, field="name")
+    output_path = flow_output_path_check(output_path)
     if webhook_url:
         try:
             outbound_check_url(webhook_url)
@@ -152,6 +176,7 @@ def flow_create(
         webhook_secret=secrets.token_hex(32),
         dataset_job=dataset_job,
         created_by=created_by,
+        output_path=output_path,
     )
     try:
         with transaction.atomic():

@@ -23,6 +23,8 @@ from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 
 from labeling.after_commit import on_commit_safely
+from labeling.data.services.outputs import storage_write_enqueue
+from labeling.data.storage import storage_join
 from labeling.errors import Conflict, InvalidTransition, NotFound, QuorumError, ValidationFailed
 from labeling.models import Annotation, Assignment, ConsolidatedLabel, Item, Job, TeamKind
 from labeling.selectors import job_progress
@@ -482,6 +484,17 @@ def loop_arn(loop: HumanLoop) -> str:
     return f"{settings.QUORUM_ARN_PREFIX}:human-loop/{loop.name}"
 
 
+def loop_output_uri(loop: HumanLoop) -> str:
+    """Where a loop of a flow with an ``s3://`` S3OutputPath has its output document ("" for
+    a flow without one): ``<path>/<flow>/YYYY/MM/DD/hh/mm/ss/<loop>/output.json``, the time
+    being the loop's creation, as the managed service named it."""
+    path = loop.flow.output_path
+    if not path.startswith("s3://"):
+        return ""
+    moment = loop.created_at.astimezone(UTC).strftime("%Y/%m/%d/%H/%M/%S")
+    return storage_join(path, loop.flow.name, moment, loop.name, "output.json")
+
+
 def human_loop_complete(*, item_id: int) -> HumanLoop | None:
     """Complete the in-progress loop of a consolidated item; None when there is nothing to do."""
     with transaction.atomic():
@@ -504,6 +517,9 @@ def human_loop_complete(*, item_id: int) -> HumanLoop | None:
         )
         dataset_add_reviewed(loop=loop, consolidated=consolidated)
         delivery_create(loop=loop, event=WebhookEvent.COMPLETED, output=output)
+        uri = loop_output_uri(loop)
+        if uri:  # in the same transaction: written by Celery, retried until the store takes it
+            storage_write_enqueue(uri=uri, body=json.dumps(output, ensure_ascii=False).encode())
     return loop
 
 

@@ -12,6 +12,7 @@ start is safe; the sweeper does so, or fails the run after QUORUM_IMPORT_MAX_ATT
 
 import json
 import logging
+import mimetypes
 import os
 import shutil
 import uuid
@@ -49,6 +50,12 @@ from labeling.data.services.media_files import (
     video_suffix,
 )
 from labeling.data.services.video_frames import VIDEO_SUFFIXES, video_extract_frames
+from labeling.data.storage import (
+    storage_delete,
+    storage_join,
+    storage_s3_enabled,
+    storage_write,
+)
 from labeling.errors import Conflict, ValidationFailed
 from labeling.events import import_finished, publish_on_commit
 from labeling.models import ImportKind, ImportRun, Job, User
@@ -528,8 +535,17 @@ def _run_files(run: ImportRun, lease: ImportLease) -> None:
         raise ImportProblem(f"{run.error_count} bad file(s) of {len(names)}; nothing was imported")
     lease.enter_phase("storing")
     target = Path(settings.MEDIA_ROOT) / "jobs" / str(run.job_id)
-    target.mkdir(parents=True, exist_ok=True)
+    # With a media bucket, the images go to the object store, so every web machine serves them.
+    # Videos stay on the local disk: their frames are cut from the local file.
+    bucket = (
+        settings.QUORUM_S3_MEDIA_BUCKET
+        if storage_s3_enabled() and run.kind != ImportKind.VIDEOS
+        else ""
+    )
+    if not bucket:
+        target.mkdir(parents=True, exist_ok=True)
     moved: list[Path] = []
+    uploaded: list[str] = []
     lines = []
     try:
         for position, (name, path, extension) in enumerate(
@@ -537,14 +553,29 @@ def _run_files(run: ImportRun, lease: ImportLease) -> None:
         ):
             # Named after the (random) staging folder, and linked, not moved: a run after a
             # lost worker finds its staged files and writes the same names again.
-            final = target / f"{folder.name}-{position:06d}.{extension}"
-            _place(path, final)
-            moved.append(final)
-            relative = final.relative_to(settings.MEDIA_ROOT).as_posix()
-            line: dict[str, Any] = {"source-ref": relative, "file-name": name}
+            final_name = f"{folder.name}-{position:06d}.{extension}"
+            if bucket:
+                ref = storage_join(
+                    f"s3://{bucket}",
+                    settings.QUORUM_S3_MEDIA_PREFIX,
+                    f"jobs/{run.job_id}/{final_name}",
+                )
+                with path.open("rb") as staged_file:
+                    storage_write(
+                        ref,
+                        iter(lambda staged_file=staged_file: staged_file.read(1 << 20), b""),
+                        mimetypes.guess_type(final_name)[0] or "application/octet-stream",
+                    )
+                uploaded.append(ref)
+            else:
+                final = target / final_name
+                _place(path, final)
+                moved.append(final)
+                ref = final.relative_to(settings.MEDIA_ROOT).as_posix()
+            line: dict[str, Any] = {"source-ref": ref, "file-name": name}
             if run.kind == ImportKind.VIDEOS:
                 _report(run, "extracting frames", position - 1, len(names))
-                line["frames"] = video_extract_frames(ref=relative, max_frames=MAX_FRAMES)
+                line["frames"] = video_extract_frames(ref=ref, max_frames=MAX_FRAMES)
                 moved.append(Path(settings.MEDIA_ROOT) / Path(line["frames"][0]).parent)
                 lease.check()
             lines.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
@@ -562,6 +593,8 @@ def _run_files(run: ImportRun, lease: ImportLease) -> None:
                 shutil.rmtree(placed, ignore_errors=True)
             else:
                 placed.unlink(missing_ok=True)
+        for ref in uploaded:
+            run_safely(lambda ref=ref: storage_delete(ref), what=f"removing {ref}")
         raise
 
 
