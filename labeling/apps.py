@@ -10,5 +10,14 @@ class LabelingConfig(AppConfig):
     def ready(self) -> None:
         # Register the Celery tasks in every process, so services can enqueue them by name.
         from labeling import tasks  # noqa: F401, PLC0415
+
+        # issue 14: the console's bulk actions and thumbnails
+        from labeling.console import receivers  # noqa: PLC0415
+        from labeling.console import tasks as console_tasks  # noqa: F401, PLC0415
         from labeling.data import tasks as data_tasks  # noqa: F401, PLC0415
+        from labeling.events import import_finished  # noqa: PLC0415
         from labeling.quality import tasks as quality_tasks  # noqa: F401, PLC0415
+
+        import_finished.connect(
+            receivers.thumbnails_after_import, dispatch_uid="console-thumbnails"
+        )

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from labeling import api
+from labeling.console import api as console_api
 from labeling.data import api as data_api
 from labeling.quality import api as quality_api
 from labeling.task_ui import api as task_ui_api
@@ -16,7 +17,8 @@ urlpatterns = [
     path("jobs/<int:job_id>", api.JobDetail.as_view(), name="api-job"),
     path("jobs/<int:job_id>/start", api.JobStart.as_view(), name="api-job-start"),
     path("jobs/<int:job_id>/stop", api.JobStop.as_view(), name="api-job-stop"),
-    path("jobs/<int:job_id>/items", data_api.JobItemsImport.as_view(), name="api-job-items"),
+    # issue 14: GET is the data manager's list, POST the import (labeling/data/api.py)
+    path("jobs/<int:job_id>/items", console_api.JobItems.as_view(), name="api-job-items"),
     path("jobs/<int:job_id>/images", data_api.JobImagesImport.as_view(), name="api-job-images"),
     path("jobs/<int:job_id>/export", data_api.JobExport.as_view(), name="api-job-export"),
     path("jobs/<int:job_id>/stats", api.JobStats.as_view(), name="api-job-stats"),
@@ -119,4 +121,31 @@ urlpatterns = [
         name="api-job-template",
     ),
     path("media/signed/<str:token>", task_ui_api.SignedMedia.as_view(), name="api-signed-media"),
+    # issue 14: the data manager, bulk actions, live dashboards
+    path(
+        "jobs/<int:job_id>/items/count",
+        console_api.JobItemsCount.as_view(),
+        name="api-job-items-count",
+    ),
+    path(
+        "jobs/<int:job_id>/bulk-actions",
+        console_api.JobBulkActions.as_view(),
+        name="api-job-bulk-actions",
+    ),
+    path(
+        "jobs/<int:job_id>/bulk-actions/<int:action_id>",
+        console_api.JobBulkAction.as_view(),
+        name="api-job-bulk-action",
+    ),
+    path(
+        "jobs/<int:job_id>/bulk-actions/<int:action_id>/download",
+        console_api.JobBulkActionDownload.as_view(),
+        name="api-job-bulk-action-download",
+    ),
+    path("jobs/<int:job_id>/live", console_api.JobLive.as_view(), name="api-job-live"),
+    path(
+        "items/<int:item_id>/thumbnail",
+        console_api.ItemThumbnail.as_view(),
+        name="api-item-thumbnail",
+    ),
 ]

@@ -14,6 +14,11 @@ from labeling.models.core import (  # noqa: F401
     Role,
     User,
 )
+from labeling.models.console import (  # noqa: F401
+    BulkAction,
+    BulkActionKind,
+    BulkActionStatus,
+)
 from labeling.models.data import (  # noqa: F401
     ImportKind,
     ImportRun,

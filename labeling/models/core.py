@@ -181,6 +181,11 @@ class Item(models.Model):
     import_run = models.ForeignKey(
         "ImportRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Issue 14: a manager asked for this item to be reviewed (the data manager's bulk action
+    # "send to review"); the review stage reads and clears it.
+    review_requested = models.BooleanField(default=False, db_default=False)
+    # Issue 14: the preview thumbnail under MEDIA_ROOT, made once by Celery ("" until then).
+    thumbnail = models.CharField(max_length=300, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
