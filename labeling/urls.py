@@ -3,6 +3,7 @@
 from django.urls import path
 
 from labeling import views
+from labeling.console import views as console_views
 from labeling.quality import views as quality_views
 from labeling.task_ui import views as task_ui_views
 from labeling.workforces import views as workforces_views
@@ -91,4 +92,6 @@ urlpatterns = [
         name="console-template",
     ),
     path("console/teams/labelers", views.labeler_add, name="console-labeler-add"),
+    # issue 14: the data manager
+    path("console/jobs/<int:job_id>/items", console_views.data_manager, name="console-job-items"),
 ]

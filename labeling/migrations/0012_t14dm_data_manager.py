@@ -10,8 +10,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-
-
 def text_search_index(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -29,43 +27,89 @@ def drop_text_search_index(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('labeling', '0011_t12_gold_queue_position'),
+        ("labeling", "0011_t12_gold_queue_position"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='item',
-            name='review_requested',
+            model_name="item",
+            name="review_requested",
             field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.AddField(
-            model_name='item',
-            name='thumbnail',
-            field=models.CharField(blank=True, db_default='', default='', max_length=300),
+            model_name="item",
+            name="thumbnail",
+            field=models.CharField(blank=True, db_default="", default="", max_length=300),
         ),
         migrations.CreateModel(
-            name='BulkAction',
+            name="BulkAction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('more_answers', 'Send for more answers'), ('review', 'Send to review'), ('priority', 'Set priority'), ('gold', 'Mark as gold'), ('ungold', 'Unmark gold'), ('export', 'Export'), ('delete', 'Delete')], max_length=16)),
-                ('selection', models.JSONField(default=dict)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('done', models.PositiveIntegerField(default=0)),
-                ('skipped', models.PositiveIntegerField(default=0)),
-                ('last_item_id', models.BigIntegerField(default=0)),
-                ('message', models.CharField(blank=True, max_length=500)),
-                ('result_path', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bulk_actions', to='labeling.job')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("more_answers", "Send for more answers"),
+                            ("review", "Send to review"),
+                            ("priority", "Set priority"),
+                            ("gold", "Mark as gold"),
+                            ("ungold", "Unmark gold"),
+                            ("export", "Export"),
+                            ("delete", "Delete"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("selection", models.JSONField(default=dict)),
+                ("params", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("done", models.PositiveIntegerField(default=0)),
+                ("skipped", models.PositiveIntegerField(default=0)),
+                ("last_item_id", models.BigIntegerField(default=0)),
+                ("message", models.CharField(blank=True, max_length=500)),
+                ("result_path", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="bulk_actions",
+                        to="labeling.job",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['job', '-created_at'], name='bulkaction_job_created')],
+                "indexes": [
+                    models.Index(fields=["job", "-created_at"], name="bulkaction_job_created")
+                ],
             },
         ),
         migrations.RunPython(text_search_index, drop_text_search_index, elidable=False),

@@ -20,7 +20,12 @@ def labeled_job(make_job, crowd):
     4 split 2-1, 5 and 6 open (5 with one answer by ann)."""
     job = make_job(items=6, workers_per_item=3)
     ann, bob, cyd = crowd
-    plan = [("cat", "cat", "cat"), ("dog", "dog", "dog"), ("cat", "cat", "dog"), ("bird", "dog", "bird")]
+    plan = [
+        ("cat", "cat", "cat"),
+        ("dog", "dog", "dog"),
+        ("cat", "cat", "dog"),
+        ("bird", "dog", "bird"),
+    ]
     for answers in plan:
         for worker, label in zip(crowd, answers, strict=True):
             answer_next(job, worker, label)
@@ -84,8 +89,19 @@ def test_each_filter_keeps_only_its_rows(manager_client, labeled_job):
 
 def test_sort_on_each_column_both_ways_pages_by_cursor(manager_client, labeled_job):
     items = list(Item.objects.filter(job=labeled_job).order_by("id").values_list("id", flat=True))
-    for column in ("id", "priority", "status", "answers", "label", "confidence", "source",
-                   "gold", "agreement", "reviewed", "last_activity"):
+    for column in (
+        "id",
+        "priority",
+        "status",
+        "answers",
+        "label",
+        "confidence",
+        "source",
+        "gold",
+        "agreement",
+        "reviewed",
+        "last_activity",
+    ):
         for sort in (column, f"-{column}"):
             whole = _ids(_get(manager_client, labeled_job, sort=sort))
             assert sorted(whole) == items, sort
