@@ -5,14 +5,14 @@ from rest_framework import serializers
 from labeling.models import BulkAction, BulkActionKind
 
 
-class PreviewOut(serializers.Serializer):
+class ItemPreviewOut(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["text", "media"])
     text = serializers.CharField()
 
 
 class ItemRowOut(serializers.Serializer):
     id = serializers.IntegerField()
-    preview = PreviewOut()
+    preview = ItemPreviewOut()
     thumbnail_url = serializers.CharField(allow_null=True)
     url = serializers.CharField(help_text="the item's page in the console")
     status = serializers.CharField()
