@@ -42,6 +42,7 @@ from django.db.models.lookups import (
 )
 from django.utils.dateparse import parse_datetime
 
+from labeling.console.services.thumbnails import NO_THUMBNAIL
 from labeling.errors import NotFound, ValidationFailed
 from labeling.models import (
     Annotation,
@@ -464,7 +465,7 @@ def item_rows(*, job: Job, item_ids: list[int], one_class: bool) -> list[dict[st
             {
                 "id": item_id,
                 "preview": preview_of(row["snippet"]),
-                "thumbnail": bool(row["thumbnail"]),
+                "thumbnail": row["thumbnail"] not in ("", NO_THUMBNAIL),
                 "status": row["status"],
                 "answers": row["answers"],
                 "answers_needed": slots + row["extra_slots"],
