@@ -37,6 +37,7 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from labeling.models import BulkAction, Job, Role, User  # noqa: E402
 from labeling.services.jobs import job_create  # noqa: E402
@@ -276,6 +277,22 @@ def _p(values: list[float], share: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))], 1)
 
 
+def _db_execution_ms(client: Client, url: str, params: dict[str, str]) -> float:
+    """PostgreSQL's own execution time of the page's queries (EXPLAIN ANALYZE): what the
+    database spends, apart from Python and from waiting for a CPU on a busy machine."""
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url, params)
+    total = 0.0
+    with connection.cursor() as cursor:
+        for query in captured.captured_queries:
+            sql = query["sql"]
+            if "labeling_item" not in sql or not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+            total += cursor.fetchone()[0][0]["Execution Time"]
+    return round(total, 1)
+
+
 def time_pages(job: Job, manager: User, repeat: int) -> dict[str, Any]:
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(manager)
@@ -294,6 +311,7 @@ def time_pages(job: Job, manager: User, repeat: int) -> dict[str, Any]:
                 following.append(elapsed)
         out[name] = {
             "rows": rows,
+            "db_ms": _db_execution_ms(client, url, params),
             "first_p50_ms": _p(first, 0.5),
             "first_p95_ms": _p(first, 0.95),
             "next_p50_ms": _p(following, 0.5) if following else None,
@@ -379,6 +397,7 @@ def main(argv: list[str]) -> None:
         "code": git_commit(),
         "database": settings.DATABASES["default"]["NAME"],
         "items": args.items,
+        "load_average_1min": round(os.getloadavg()[0], 1),
         "pages": pages,
         "worst_filter_p95_ms": worst,
         "bulk": bulk,
