@@ -18,15 +18,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import (
-    BooleanField,
     Case,
     Count,
     Exists,
     F,
     FloatField,
     IntegerField,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -34,7 +33,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, Substr
 from django.db.models.lookups import (
     Exact,
@@ -123,23 +121,18 @@ def _agreement(one_class: bool):
     )
 
 
-# Recent answers sit at the end of the job's (job, submitted_at) index and their items at the
-# end of the id order: PostgreSQL, not knowing that, would walk every item to find them. Up to
-# this many items, they are read from that index first and passed as a list.
-ACTIVE_IDS_INLINE_MAX = 100_000
-# One array parameter (not one parameter per id): PostgreSQL walks the primary key over it in
-# id order, so the page stops at its first rows.
-_IN_ARRAY = "labeling_item.id = ANY(%s)"
-
-
+# Recent answers sit at the end of the job's (job, submitted_at) index and their items, mostly,
+# at the end of the id order: PostgreSQL, not knowing that, would walk every item from the first
+# to find them. The first item they touch, read from that index, bounds the walk.
 def _answered_since(job: Job, since: datetime) -> Q:
     answers = Annotation.objects.filter(job_id=job.pk, submitted_at__gte=since)
-    if connection.vendor == "postgresql":
-        items = answers.order_by().values_list("item_id", flat=True).distinct()
-        recent = list(items[: ACTIVE_IDS_INLINE_MAX + 1])
-        if len(recent) <= ACTIVE_IDS_INLINE_MAX:
-            return Q(RawSQL(_IN_ARRAY, [recent], output_field=BooleanField()))
-    return Q(pk__in=answers.values("item_id"))
+    # "+ 0": aggregated over the time range, not read as the first of the item_id index
+    # (PostgreSQL's rewrite of MIN, which walks that index from the start).
+    first = answers.aggregate(first=Min(F("item_id") + 0))["first"]
+    if first is None:
+        return Q(pk__in=[])
+    recent = _answers_of_item().filter(submitted_at__gte=since, item_id__gte=first)
+    return Q(id__gte=first) & Q(Exists(recent))
 
 
 def _disagreement(one_class: bool) -> Q:
@@ -347,7 +340,8 @@ def item_conditions(*, job: Job, filters: dict[str, str]) -> list[Q]:
     if "active_after" in filters:
         add(_answered_since(job, _when(filters, "active_after")))
     if "active_before" in filters:
-        add(~_answered_since(job, _when(filters, "active_before")))
+        since = _when(filters, "active_before")
+        add(~Q(Exists(_answers_of_item().filter(submitted_at__gte=since))))
     if "worker" in filters:
         worker_id = _worker_id(filters["worker"])
         add(Q(Exists(_answers_of_item().filter(worker_id=worker_id))))
