@@ -2,10 +2,10 @@
 
 A selection is the rows picked on screen (``{"ids": [...]}``, at most ``MAX_PICKED_IDS``) or
 every item that matches the data manager's filters (``{"filters": {...}}``), evaluated by the
-same selector as the page. The run walks the selection in id order, ``BATCH_SIZE`` items a
-transaction; the batch and the action's cursor (``last_item_id``) commit together, so a run
-started again (a lost worker, a message delivered twice) continues after the last committed
-batch and never applies one twice.
+same selector as the page. The run reads the selection once, in id order, and applies it
+``BATCH_SIZE`` items a transaction; the batch and the action's cursor (``last_item_id``)
+commit together, so a run started again (a lost worker, a message delivered twice) continues
+after the last committed batch and never applies one twice.
 """
 
 from pathlib import Path
@@ -161,8 +161,17 @@ def bulk_action_run(*, action_id: int) -> BulkAction | None:
         if action.kind == BulkActionKind.EXPORT:
             _run_export(action)
         else:
-            while _run_batch(action):
-                pass
+            # The selection is read once, in id order, from after the last committed batch: one
+            # pass over the job (a filter re-read per batch would walk it again each time).
+            pending = list(
+                _selected(action.job, action.selection)
+                .filter(id__gt=action.last_item_id)
+                .order_by("id")
+                .values_list("id", flat=True)
+            )
+            for start in range(0, len(pending), BATCH_SIZE):
+                if not _run_batch(action, pending[start : start + BATCH_SIZE]):
+                    break
     except Exception as exc:
         BulkAction.objects.filter(pk=action.pk).update(
             status=BulkActionStatus.FAILED,
@@ -179,24 +188,24 @@ def bulk_action_run(*, action_id: int) -> BulkAction | None:
     return action
 
 
-def _run_batch(action: BulkAction) -> bool:
-    """Apply the action to the next batch; False when the selection is done."""
+def _run_batch(action: BulkAction, ids: list[int]) -> bool:
+    """Apply the action to one batch of ids (ascending) in one transaction with the cursor; a
+    batch already committed by an earlier run is skipped. False when the run must stop."""
     with transaction.atomic():
         locked = BulkAction.objects.select_for_update().get(pk=action.pk)
         if locked.status != BulkActionStatus.RUNNING:
             return False
-        job = Job.objects.get(pk=locked.job_id)
-        items = _selected(job, locked.selection).filter(id__gt=locked.last_item_id)
-        ids = list(items.order_by("id").values_list("id", flat=True)[:BATCH_SIZE])
+        ids = [item_id for item_id in ids if item_id > locked.last_item_id]
         if not ids:
-            return False
+            return True
+        job = Job.objects.get(pk=locked.job_id)
         applied = _APPLY[locked.kind](job, ids, locked.params)
         BulkAction.objects.filter(pk=locked.pk).update(
             last_item_id=ids[-1],
             done=F("done") + len(ids),
             skipped=F("skipped") + (len(ids) - applied),
         )
-    return len(ids) == BATCH_SIZE
+    return True
 
 
 def _set_priority(job: Job, ids: list[int], params: dict[str, Any]) -> int:
