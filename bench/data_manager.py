@@ -211,7 +211,7 @@ def build(items: int) -> tuple[Job, User]:
     Job.objects.filter(pk=job.pk).update(items_total=items, status="in_progress")
     _sql(
         "CREATE INDEX IF NOT EXISTS item_text_trgm ON labeling_item "
-        "USING gin (UPPER(data) gin_trgm_ops)"
+        "USING gin (UPPER(data) gin_trgm_ops) WITH (gin_pending_list_limit = 256)"
     )
     for table in (
         "labeling_item",

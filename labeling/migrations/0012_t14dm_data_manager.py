@@ -2,7 +2,10 @@
 PostgreSQL a trigram index over each item's text for its text search (SQLite: no index, the
 search scans the job's items; correct, slower).
 
-The index is over ``UPPER(data)`` because that is what Django's ``icontains`` compares.
+The index is over ``UPPER(data)`` because that is what Django's ``icontains`` compares. Its
+pending list (rows updated since the last vacuum, which every search reads in full) is kept
+to 256 kB rather than 4 MB: after a bulk update of 100,000 items a search for a rare term took
+4 s until the next vacuum.
 """
 
 import django.db.models.deletion
@@ -16,7 +19,7 @@ def text_search_index(apps, schema_editor):
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     schema_editor.execute(
         "CREATE INDEX IF NOT EXISTS item_text_trgm ON labeling_item "
-        "USING gin (UPPER(data) gin_trgm_ops)"
+        "USING gin (UPPER(data) gin_trgm_ops) WITH (gin_pending_list_limit = 256)"
     )
 
 
