@@ -335,7 +335,8 @@ def time_pages(job: Job, manager: User, repeat: int) -> dict[str, Any]:
 def run_bulk(job: Job, manager: User) -> dict[str, Any]:
     """Set the priority of the 100,000 items of one group, run by a real Celery worker."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
-    log = open(REPO / "bench" / "out-data-manager-celery.log", "w")  # noqa: SIM115
+    (REPO / "bench" / "out").mkdir(exist_ok=True)  # git-ignored
+    log = open(REPO / "bench" / "out" / "data-manager-celery.log", "w")  # noqa: SIM115
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "-l", "warning"],
         cwd=REPO,

@@ -115,5 +115,13 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.AddIndex(
+            model_name="consolidatedlabel",
+            index=models.Index(
+                condition=models.Q(("method__in", ("manual", "review", "reviewed"))),
+                fields=["item"],
+                name="consolidated_reviewed",
+            ),
+        ),
         migrations.RunPython(text_search_index, drop_text_search_index, elidable=False),
     ]

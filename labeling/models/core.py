@@ -293,4 +293,10 @@ class ConsolidatedLabel(models.Model):
         indexes = [
             models.Index(fields=["job", "created_at"], name="consolidated_job_time"),
             models.Index(fields=["job", "label"], name="consolidated_job_label"),
+            # Issue 14: the data manager's "reviewed" filter (a rare value among a job's labels).
+            models.Index(
+                fields=["item"],
+                condition=Q(method__in=("manual", "review", "reviewed")),
+                name="consolidated_reviewed",
+            ),
         ]
