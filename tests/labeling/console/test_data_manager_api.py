@@ -149,3 +149,17 @@ def test_only_managers_list_items(labeled_job, crowd, client):
     assert labeler_response.status_code == 403
     assert client.get(f"/api/v1/jobs/{labeled_job.pk}/items").status_code in (401, 403)
     assert client_for(crowd[0]).get(f"/api/v1/jobs/{labeled_job.pk}/live").status_code == 403
+
+
+def test_the_page_is_for_managers(labeled_job, crowd, client, manager):
+    url = f"/console/jobs/{labeled_job.pk}/items"
+    assert client.get(url).status_code == 302  # to the sign-in page
+    client.force_login(crowd[0])
+    assert client.get(url).status_code == 403
+    client.force_login(manager)
+    page = client.get(url, {"label": "cat", "sort": "-confidence"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.count('class="pick"') == 2 and 'aria-sort="descending"' in html
+    bad = client.get(url, {"status": "maybe"})
+    assert bad.status_code == 200 and "status is one of" in bad.content.decode()
