@@ -381,6 +381,9 @@ SPECTACULAR_SETTINGS = {
         "HumanLoopStatusEnum": "workflows.states.HumanLoopStatus",
         "DeliveryStatusEnum": "workflows.states.DeliveryStatus",
         "WebhookEventEnum": "workflows.states.WebhookEvent",
+        # issue 14: the console
+        "BulkActionKindEnum": "labeling.models.BulkActionKind",
+        "ItemPreviewKindEnum": ["text", "media"],
     },
 }
 

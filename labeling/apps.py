@@ -10,9 +10,16 @@ class LabelingConfig(AppConfig):
     def ready(self) -> None:
         # Register the Celery tasks in every process, so services can enqueue them by name.
         from labeling import tasks  # noqa: F401, PLC0415
+
+        # issue 14: the console's bulk actions and thumbnails
+        from labeling.console import receivers  # noqa: PLC0415
+        from labeling.console import tasks as console_tasks  # noqa: F401, PLC0415
         from labeling.data import tasks as data_tasks  # noqa: F401, PLC0415
         from labeling.data.services.outputs import output_after_job_completed  # noqa: PLC0415
-        from labeling.events import job_completed  # noqa: PLC0415
+        from labeling.events import import_finished, job_completed  # noqa: PLC0415
         from labeling.quality import tasks as quality_tasks  # noqa: F401, PLC0415
 
         job_completed.connect(output_after_job_completed, dispatch_uid="labeling.job_output")
+        import_finished.connect(
+            receivers.thumbnails_after_import, dispatch_uid="console-thumbnails"
+        )

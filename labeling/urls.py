@@ -3,6 +3,7 @@
 from django.urls import path
 
 from labeling import views
+from labeling.console import views as console_views
 from labeling.quality import views as quality_views
 from labeling.review import views as review_views
 from labeling.task_ui import views as task_ui_views
@@ -137,4 +138,6 @@ urlpatterns = [
         review_views.answer_revise_page,
         name="work-answer-revise",
     ),
+    # issue 14: the data manager
+    path("console/jobs/<int:job_id>/items", console_views.data_manager, name="console-job-items"),
 ]

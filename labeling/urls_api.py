@@ -3,6 +3,7 @@
 from django.urls import path
 
 from labeling import api
+from labeling.console import api as console_api
 from labeling.data import api as data_api
 from labeling.quality import api as quality_api
 from labeling.review import api as review_api
@@ -17,7 +18,8 @@ urlpatterns = [
     path("jobs/<int:job_id>", api.JobDetail.as_view(), name="api-job"),
     path("jobs/<int:job_id>/start", api.JobStart.as_view(), name="api-job-start"),
     path("jobs/<int:job_id>/stop", api.JobStop.as_view(), name="api-job-stop"),
-    path("jobs/<int:job_id>/items", data_api.JobItemsImport.as_view(), name="api-job-items"),
+    # issue 14: GET is the data manager's list, POST the import (labeling/data/api.py)
+    path("jobs/<int:job_id>/items", console_api.JobItems.as_view(), name="api-job-items"),
     path("jobs/<int:job_id>/images", data_api.JobImagesImport.as_view(), name="api-job-images"),
     path("jobs/<int:job_id>/export", data_api.JobExport.as_view(), name="api-job-export"),
     path("jobs/<int:job_id>/stats", api.JobStats.as_view(), name="api-job-stats"),
@@ -155,5 +157,32 @@ urlpatterns = [
         "annotations/<int:annotation_id>/revise",
         review_api.AnnotationRevise.as_view(),
         name="api-annotation-revise",
+    ),
+    # issue 14: the data manager, bulk actions, live dashboards
+    path(
+        "jobs/<int:job_id>/items/count",
+        console_api.JobItemsCount.as_view(),
+        name="api-job-items-count",
+    ),
+    path(
+        "jobs/<int:job_id>/bulk-actions",
+        console_api.JobBulkActions.as_view(),
+        name="api-job-bulk-actions",
+    ),
+    path(
+        "jobs/<int:job_id>/bulk-actions/<int:action_id>",
+        console_api.JobBulkAction.as_view(),
+        name="api-job-bulk-action",
+    ),
+    path(
+        "jobs/<int:job_id>/bulk-actions/<int:action_id>/download",
+        console_api.JobBulkActionDownload.as_view(),
+        name="api-job-bulk-action-download",
+    ),
+    path("jobs/<int:job_id>/live", console_api.JobLive.as_view(), name="api-job-live"),
+    path(
+        "items/<int:item_id>/thumbnail",
+        console_api.ItemThumbnail.as_view(),
+        name="api-item-thumbnail",
     ),
 ]

@@ -12,9 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling.api import ERRORS, _job_for
-from labeling.data import exports, selectors
-from labeling.data.formats import export_format_names, get_export_format
-from labeling.data.formats import text as text_formats
+from labeling.data import selectors
+from labeling.data.export_dispatch import export_body, export_format_choices
 from labeling.data.serializers import ExportQuery, ImportOut
 from labeling.data.services.imports import (
     import_stage_images,
@@ -24,7 +23,6 @@ from labeling.data.services.imports import (
 from labeling.errors import ValidationFailed
 from labeling.models import ImportRun
 from labeling.permissions import IsManager
-from labeling.task_types import get_task_type
 
 UPLOAD_CHUNK_BYTES = 1 << 20
 
@@ -159,7 +157,7 @@ class JobExport(APIView):
         parameters=[
             OpenApiParameter(
                 "format",
-                enum=["manifest", "csv", *export_format_names(), "conll2003", "spacy"],
+                enum=export_format_choices(),
                 default="manifest",
                 description="the task type's own formats: coco, voc, yolo, mot for image and "
                 "video types; conll2003 and spacy for entity recognition",
@@ -180,41 +178,8 @@ class JobExport(APIView):
         query = ExportQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         labeled_only = query.validated_data["labeled"] == "only"
-        name = query.validated_data["format"]
-        try:
-            text_export = text_formats.export_for(job, fmt=name, labeled_only=labeled_only)
-        except ValueError as exc:
-            raise ValidationFailed(str(exc), details={"field": "format"}) from None
-        if text_export is not None:
-            body, content_type, suffix = (
-                text_export.body,
-                text_export.content_type,
-                text_export.suffix,
-            )
-        elif name not in ("manifest", "csv"):
-            offered = getattr(get_task_type(job.task_type), "export_formats", ())
-            if name not in offered:
-                raise ValidationFailed(
-                    f"a {job.task_type} job exports as manifest, csv"
-                    + "".join(f", {other}" for other in offered)
-                    + f"; not {name}",
-                    details={"field": "format"},
-                )
-            export_format = get_export_format(name)
-            body, content_type, suffix = (
-                export_format.stream(job, labeled_only=True),
-                export_format.content_type,
-                export_format.suffix,
-            )
-        elif name == "csv":
-            body, content_type, suffix = (
-                exports.csv_stream(job, labeled_only=labeled_only),
-                "text/csv",
-                "csv",
-            )
-        else:
-            body = exports.manifest_stream(job, labeled_only=labeled_only)
-            content_type, suffix = "application/x-ndjson", "manifest.jsonl"
+        export = export_body(job, fmt=query.validated_data["format"], labeled_only=labeled_only)
+        body, content_type, suffix = export.chunks, export.content_type, export.suffix
         response = StreamingHttpResponse(body, content_type=content_type)
         response["Content-Disposition"] = (
             f'attachment; filename="{job.label_attribute_name}.{suffix}"'

@@ -14,6 +14,8 @@ import io
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -55,10 +57,26 @@ def reviewed_metadata(status: str | None, at: datetime | None) -> dict[str, Any]
     return {"reviewed": {"outcome": status, "date": at.strftime("%Y-%m-%dT%H:%M:%S.%f")}}
 
 
+# Conditions on Item rows that narrow every export made inside ``export_scope`` (the console's
+# export of a selection); no conditions: the whole job.
+_scope: ContextVar[tuple[Any, ...]] = ContextVar("export_scope", default=())
+
+
+@contextmanager
+def export_scope(*conditions: Any) -> Iterator[None]:
+    """Exports read inside this block (their streams consumed in it) cover only the items
+    that meet ``conditions`` (Q objects or boolean expressions on Item)."""
+    token = _scope.set(conditions)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
 def item_rows(job: Job, labeled_only: bool, fields: tuple[str, ...] = _LABEL_FIELDS):
     """``fields`` of each item of ``job`` (with its consolidated label), in id order, read
     through a server-side cursor that streams; every export reads its rows here."""
-    items = Item.objects.filter(job_id=job.pk).order_by("id")
+    items = Item.objects.filter(job_id=job.pk).filter(*_scope.get()).order_by("id")
     if labeled_only:
         items = items.filter(consolidated__isnull=False)
     rows = items.values_list(*fields).iterator(chunk_size=ROWS_PER_FETCH)

@@ -1,5 +1,10 @@
 """The models of the labeling app, one module per sub-domain; one app, so no table moved."""
 
+from labeling.models.console import (  # noqa: F401
+    BulkAction,
+    BulkActionKind,
+    BulkActionStatus,
+)
 from labeling.models.core import (  # noqa: F401
     MAX_WORKERS_PER_ITEM,
     Annotation,

@@ -205,6 +205,11 @@ class Item(models.Model):
     import_run = models.ForeignKey(
         "ImportRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Issue 14: a manager asked for this item to be reviewed (the data manager's bulk action
+    # "send to review"); the review stage reads and clears it.
+    review_requested = models.BooleanField(default=False, db_default=False)
+    # Issue 14: the preview thumbnail under MEDIA_ROOT, made once by Celery ("" until then).
+    thumbnail = models.CharField(max_length=300, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -329,5 +334,12 @@ class ConsolidatedLabel(models.Model):
                 fields=["job", "confidence", "item"],
                 condition=Q(review_status="pending"),
                 name="consolidated_review_queue",
+            ),
+            # Issue 14: the data manager's "reviewed" filter (a rare value among a job's labels).
+            models.Index(
+                fields=["item"],
+                condition=Q(method__in=("manual", "review", "reviewed"))
+                | Q(review_status__in=("accepted", "fixed")),
+                name="consolidated_reviewed",
             ),
         ]

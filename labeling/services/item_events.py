@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from labeling.models import ConsolidatedLabel, ItemEvent, Job, ReviewMode, ReviewStatus, User
+from labeling.models import ConsolidatedLabel, Item, ItemEvent, ReviewMode, ReviewStatus, User
 
 # A consolidated value kept in an event only up to this size (masks can be large).
 EVENT_VALUE_MAX_CHARS = 20_000
@@ -67,10 +67,10 @@ def review_chosen(
 def consolidated_enter_review(*, consolidated: ConsolidatedLabel) -> ConsolidatedLabel:
     """After a consolidation: record it in the item's history, and put the label in the job's
     review queue when the job's review stage takes it."""
-    mode, share, below = Job.objects.values_list(
-        "review_mode", "review_share", "review_below_confidence"
-    ).get(pk=consolidated.job_id)
-    chosen = review_chosen(
+    mode, share, below, requested = Item.objects.values_list(
+        "job__review_mode", "job__review_share", "job__review_below_confidence", "review_requested"
+    ).get(pk=consolidated.item_id)
+    chosen = requested or review_chosen(
         mode=mode,
         share=share,
         below=below,

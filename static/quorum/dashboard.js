@@ -2,6 +2,7 @@
 
 import { ApiError, api, csrfToken, sleep } from "./api.js";
 import { drawLabelsOverTime } from "./chart.js";
+import { fillFigures, followLive } from "./live.js";
 
 const POLL_MS = 700;
 const FINISHED = new Set(["succeeded", "failed"]);
@@ -160,4 +161,37 @@ async function importFiles(event) {
 for (const form of forms) {
   form.addEventListener("submit", importFiles);
   form.querySelector('button[type="submit"]').disabled = false;
+}
+
+// --- Live figures (issue 14): the job's shared snapshot, polled; no reload ---------------------
+function showLatest(answers) {
+  const list = document.getElementById("latest-answers");
+  if (!list || !answers.length) return;
+  list.replaceChildren(
+    ...answers.map((answer) => {
+      const item = document.createElement("li");
+      const when = new Date(answer.submitted_at).toLocaleTimeString();
+      item.textContent = `${when} · ${answer.worker} · item ${answer.item_id}${answer.label ? ` · ${answer.label}` : ""}`;
+      return item;
+    }),
+  );
+}
+
+const figures = document.getElementById("job-figures");
+if (figures && figures.dataset.liveUrl) {
+  followLive(figures.dataset.liveUrl, (snapshot) => {
+    const current = document.getElementById("job-figures");
+    fillFigures(current, snapshot, "data-count");
+    const items = document.getElementById("items-progress");
+    if (items) {
+      items.max = snapshot.items_total || 1;
+      items.value = snapshot.items_labeled;
+    }
+    const answers = document.getElementById("answers-progress");
+    if (answers) {
+      answers.max = snapshot.answers_needed || 1;
+      answers.value = snapshot.answers_total;
+    }
+    showLatest(snapshot.recent_answers);
+  });
 }

@@ -1,0 +1,1 @@
+"""The manager's console: the data manager, its bulk actions and live dashboards."""

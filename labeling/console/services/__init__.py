@@ -1,0 +1,1 @@
+"""Writes of the console: bulk actions, thumbnails, live snapshots."""
