@@ -86,7 +86,7 @@ def test_sent_items_reach_the_review_queue_now_or_when_consolidated(manager_clie
     assert ConsolidatedLabel.objects.get(item_id=ids[1]).review_status == "pending"
     assert ConsolidatedLabel.objects.get(item_id=ids[0]).review_status == ""
     for worker in crowd[:3]:
-        while (item_id := answer_next(job, worker, "cat")) != ids[5]:
+        while answer_next(job, worker, "cat") != ids[5]:
             pass
     assert ConsolidatedLabel.objects.get(item_id=ids[5]).review_status == "pending"
     assert ConsolidatedLabel.objects.get(item_id=ids[4]).review_status == ""
