@@ -53,6 +53,8 @@ def console_urls(job) -> list[str]:
         reverse("console-job", args=[job.pk]),
         reverse("console-job-quality", args=[job.pk]),
         reverse("console-job-review", args=[job.pk]),
+        reverse("console-job-items", args=[job.pk]),
+        reverse("console-item", args=[job.pk, job.items.order_by("id").first().pk]),
         reverse("console-job-workforce", args=[job.pk]),
         reverse("console-job-auto-labeling", args=[job.pk]),
         reverse("console-teams"),
