@@ -136,3 +136,18 @@ def test_the_monitoring_api_and_page_are_for_managers(audited_flow, manager, lab
     labeler_browser = Client()
     labeler_browser.force_login(labeler)
     assert labeler_browser.get(f"/console/flows/{flow.pk}/monitoring").status_code in (302, 403)
+
+
+def test_ground_truth_goes_to_the_object_store_beside_the_flows_outputs(audited_flow, s3):
+    """A flow made with an s3:// output path (CreateFlowDefinition) gets its ground truth in
+    the store, read back with boto3 from a live S3 server."""
+    flow = audited_flow(name="gt-s3", output_path=s3.uri("a2i/out/"))
+    give_labels(post(flow, 3), True)
+    result = ground_truth_export(flow=flow)
+    assert result["rows"] == 3
+    assert result["uri"].startswith(f"s3://{s3.bucket}/a2i/out/gt-s3/ground-truth/")
+    key = result["uri"][len(f"s3://{s3.bucket}/") :]
+    assert s3.keys("a2i/out/gt-s3/ground-truth/") == [key]
+    lines = s3.get(key).decode().splitlines()
+    assert len(lines) == 3
+    assert {json.loads(line)["eventVersion"] for line in lines} == {"0"}

@@ -11,14 +11,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from labeling.data.spreadsheet import csv_writer
+from labeling.data.storage import storage_write
 from labeling.errors import ValidationFailed
 from workflows.models import Flow, HumanLoop, MonitorConfig, Prediction
 from workflows.states import HumanLoopStatus
@@ -165,19 +165,11 @@ def check_output_uri(uri: str) -> str:
     return str(path)
 
 
-def output_write(uri: str, body: bytes) -> Path:
-    """Write ``body`` at ``uri``: until the storage interface (labeling/data/storage.py,
-    ``storage_write``) is merged, ``s3://bucket/key`` goes to ``MEDIA_ROOT/bucket/key`` (that
-    interface's layout without an object store) and a relative path under ``MEDIA_ROOT``.
-    At merge: replace this body with ``storage_write(uri, body)``."""
-    root = Path(settings.MEDIA_ROOT)
-    relative = Path(uri[5:]) if uri.startswith("s3://") else Path(uri)
-    target = root / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(target.suffix + ".part")
-    temporary.write_bytes(body)
-    temporary.replace(target)
-    return target
+def output_write(uri: str, body: bytes) -> None:
+    """Write ``body`` at ``uri`` through Quorum's storage (labeling/data/storage.py): the object
+    store for ``s3://`` when one is configured, else ``MEDIA_ROOT/bucket/key``; a relative path
+    lives under ``MEDIA_ROOT``. Idempotent and never half-written."""
+    storage_write(uri, body, "application/jsonl")
 
 
 def ground_truth_export(*, flow: Flow, now: datetime | None = None) -> dict[str, Any]:
@@ -189,7 +181,12 @@ def ground_truth_export(*, flow: Flow, now: datetime | None = None) -> dict[str,
         config, _ = MonitorConfig.objects.select_for_update().get_or_create(flow=flow)
         since = config.ground_truth_exported_at
         lines = list(ground_truth_jsonl(ground_truth_rows(flow=flow, since=since, until=now)))
-        base = config.ground_truth_uri or f"ground-truth/{flow.name}"
+        if config.ground_truth_uri:
+            base = config.ground_truth_uri
+        elif flow.output_path:  # beside the loops' output documents (CreateFlowDefinition)
+            base = f"{flow.output_path.rstrip('/')}/{flow.name}/ground-truth"
+        else:
+            base = f"ground-truth/{flow.name}"
         stamp = now.astimezone(UTC)
         uri = f"{base}/{stamp:%Y/%m/%d/%H}/{flow.name}-{stamp:%Y%m%dT%H%M%S%fZ}.jsonl"
         if lines:
