@@ -16,6 +16,8 @@ import pstats
 import sys
 import time
 
+import _harness
+import _probes
 from _harness import LABELS, print_profile, setup_django_in_process
 
 ROUNDS = 10
@@ -27,11 +29,28 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--answers", type=int, default=600)
     parser.add_argument("--labelers", type=int, default=6, help="labelers taking turns")
     parser.add_argument("--top", type=int, default=35, help="functions shown in the profile")
+    parser.add_argument(
+        "--pg-port",
+        type=int,
+        default=0,
+        help="a PostgreSQL of your own on 127.0.0.1 (e.g. bench/claim.py's cluster, started); "
+        "the database quorum_bench_profile is dropped and recreated there",
+    )
     return parser.parse_args(argv)
+
+
+def use_postgres_port(port: int) -> None:
+    """Point the in-process Django at database ``quorum_bench_profile`` of the cluster on
+    ``port``, not at the shared server's ``quorum_bench``."""
+    _probes.DB_NAME = _harness.DB_NAME = "quorum_bench_profile"
+    _harness.PG_ADMIN_URL = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    _harness.DATABASE_URL = f"postgres://postgres@127.0.0.1:{port}/quorum_bench_profile"
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    if args.pg_port:
+        use_postgres_port(args.pg_port)
     setup_django_in_process()
     from django.db import connection
     from django.test import Client

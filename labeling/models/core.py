@@ -236,6 +236,23 @@ class Assignment(models.Model):
         ]
 
 
+class ClaimCursor(models.Model):
+    """Where a worker's claims of a job have got to in its queue: the place (priority, id) of
+    the furthest open item they leased. A claim that finds nothing for the worker at the head
+    of the queue carries on from here, instead of walking past every item the worker has
+    already answered (issue 14 point 7; docs/claiming.md). It only moves forward."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+", db_index=False)
+    worker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    priority = models.IntegerField()
+    item_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "worker"], name="claimcursor_job_worker"),
+        ]
+
+
 class Annotation(models.Model):
     """One worker's answer to one item, stored with the lease it closed."""
 
