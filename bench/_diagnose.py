@@ -116,7 +116,8 @@ def seed_history(database_url: str, job_id: int, username: str, answers: int) ->
     """Give ``username`` ``answers`` answered items of the job straight in SQL: the first
     untouched open items in queue order, each with a submitted lease and an answer, the item's
     counts and the job's counter shard moved as a submit moves them (one answer of three: no
-    item is completed). What a labeler who has done that many items leaves in the tables."""
+    item is completed), and their claim cursor where the code keeps one. What a labeler who has
+    done that many items through claims leaves in the tables."""
     with _connect(database_url) as conn:
         (worker_id,) = conn.execute(
             "SELECT id FROM labeling_user WHERE username = %s", [username]
@@ -142,12 +143,27 @@ def seed_history(database_url: str, job_id: int, username: str, answers: int) ->
                       leased_at, finished_at, 60 FROM lease""",
             {"job": job_id, "worker": worker_id, "n": answers},
         )
+        # A labeler who answered these through claims has their claim cursor (labeling's
+        # claimcursor, where the code under test keeps one) at the last of them.
+        has_cursor = conn.execute("SELECT to_regclass('labeling_claimcursor')").fetchone()[0]
+        if has_cursor:
+            conn.execute(
+                """INSERT INTO labeling_claimcursor (job_id, worker_id, priority, item_id)
+                   SELECT %(job)s, %(worker)s, item.priority, item.id
+                   FROM labeling_annotation AS a JOIN labeling_item AS item ON item.id = a.item_id
+                   WHERE a.job_id = %(job)s AND a.worker_id = %(worker)s
+                   ORDER BY item.priority, item.id DESC LIMIT 1
+                   ON CONFLICT (job_id, worker_id) DO UPDATE
+                   SET priority = excluded.priority, item_id = excluded.item_id""",
+                {"job": job_id, "worker": worker_id},
+            )
         (stored,) = conn.execute(
             "SELECT count(*) FROM labeling_annotation WHERE job_id = %s AND worker_id = %s",
             [job_id, worker_id],
         ).fetchone()
+        # Any shard will do: the job's progress is the sum over its shards.
         conn.execute(
-            "UPDATE labeling_jobcounter SET answers = answers + %s WHERE job_id = %s AND shard = %s",
-            [stored, job_id, worker_id % 16],
+            "UPDATE labeling_jobcounter SET answers = answers + %s WHERE job_id = %s AND shard = 0",
+            [stored, job_id],
         )
     return {"worker_id": worker_id, "answers_seeded": stored}

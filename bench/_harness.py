@@ -271,8 +271,8 @@ class Stack:
         log = (self.logs / f"{name}.log").open("ab")
         try:
             return subprocess.Popen(
-                argv, cwd=self.app_dir, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                argv, cwd=self.app_dir, env={**self.env, **env}, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         finally:
             log.close()
@@ -505,15 +505,14 @@ def manifest_chunks(count: int, chunk: int) -> list[Path]:
     if not done.exists():
         folder.mkdir(parents=True, exist_ok=True)
         with whole.open("rb") as lines:
-            part, index, out = 0, 0, None
-            for line in lines:
+            part, out = 0, None
+            for index, line in enumerate(lines):
                 if index % chunk == 0:
                     if out is not None:
                         out.close()
                     out = (folder / f"part-{part:05d}.jsonl").open("wb")
                     part += 1
                 out.write(line)
-                index += 1
             if out is not None:
                 out.close()
         done.write_text("")

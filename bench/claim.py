@@ -200,7 +200,8 @@ def brief(result: dict[str, Any]) -> str:
     return (
         f"{result['answers_per_second']} answers/s, next p50/p99 {result['next_p50_ms']}/"
         f"{result['next_p99_ms']} ms, submit p50/p99 {result['submit_p50_ms']}/"
-        f"{result['submit_p99_ms']} ms, errors {result['errors'] or 0}, CPU/answer web+db+celery "
+        f"{result['submit_p99_ms']} ms, errors {result['errors'] or 0}, "
+        "CPU/answer web+db+celery "
         f"{result['gunicorn_cpu_ms_per_answer']}+{result['postgres_cpu_ms_per_answer']}+"
         f"{result.get('celery_cpu_ms_per_answer')} ms, client {result['generator_cpu_ms_per_answer']}"
         f" ms, other load {result['cpu_share']['other']:.0%}, head walk "
