@@ -203,8 +203,8 @@ def brief(result: dict[str, Any]) -> str:
         f"{result['submit_p99_ms']} ms, errors {result['errors'] or 0}, "
         "CPU/answer web+db+celery "
         f"{result['gunicorn_cpu_ms_per_answer']}+{result['postgres_cpu_ms_per_answer']}+"
-        f"{result.get('celery_cpu_ms_per_answer')} ms, client {result['generator_cpu_ms_per_answer']}"
-        f" ms, other load {result['cpu_share']['other']:.0%}, head walk "
+        f"{result.get('celery_cpu_ms_per_answer')} ms, client "
+        f"{result['generator_cpu_ms_per_answer']} ms, other load {result['cpu_share']['other']:.0%}, head walk "
         f"{walk.get('queue_rows_read')} rows, violations "
         f"{'0' if result['guarantees']['all_zero'] else result['guarantees']['violations']}"
     )
