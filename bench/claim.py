@@ -204,7 +204,8 @@ def brief(result: dict[str, Any]) -> str:
         "CPU/answer web+db+celery "
         f"{result['gunicorn_cpu_ms_per_answer']}+{result['postgres_cpu_ms_per_answer']}+"
         f"{result.get('celery_cpu_ms_per_answer')} ms, client "
-        f"{result['generator_cpu_ms_per_answer']} ms, other load {result['cpu_share']['other']:.0%}, head walk "
+        f"{result['generator_cpu_ms_per_answer']} ms, "
+        f"other load {result['cpu_share']['other']:.0%}, head walk "
         f"{walk.get('queue_rows_read')} rows, violations "
         f"{'0' if result['guarantees']['all_zero'] else result['guarantees']['violations']}"
     )
@@ -398,7 +399,7 @@ def main(argv: list[str]) -> int:
                     postgres_pids=side.cluster.pids,
                     beat=True,
                     log_level=args.log_level or None,
-                    name=side.name,
+                    name=f"{side.name}-{side.cluster.port}",
                 )
             )
             side.manager_token = side.stack.create_manager("bench-manager")
