@@ -128,12 +128,14 @@ def server_env(
     return env
 
 
-def setup_django_in_process() -> None:
-    """Django in this process (no server) on a fresh bench database, Celery tasks eager:
-    for the profiling scripts."""
+def setup_django_in_process(*, eager: bool = True) -> None:
+    """Django in this process (no server) on a fresh bench database, Celery tasks eager
+    (or, ``eager`` False, sent to the broker as a web process sends them): for the profiling
+    scripts."""
     env = server_env()
     env["ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"
-    env["CELERY_TASK_ALWAYS_EAGER"] = "1"
+    if eager:
+        env["CELERY_TASK_ALWAYS_EAGER"] = "1"
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     (OUT / "var").mkdir(parents=True, exist_ok=True)
