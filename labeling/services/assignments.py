@@ -74,12 +74,15 @@ _QUEUE_HEAD = "SELECT item.id, item.priority" + _OPEN_HEAD + _LOCK_HEAD
 # window and the cursor that frees up again (a lease ran out) reaches the worker once the
 # items before it are done, or at step 3; every other worker still finds it in order.
 CLAIM_WINDOW = 64
+# The window's rows are read again by their place on the page (ctid, from the same snapshot:
+# the same row version; a lock that finds it updated rechecks the newest one), not through
+# the primary key: no second index descent per row, so the window costs what the walk did.
 _WINDOW_HEAD = (
     f"""SELECT item.id, item.priority
-    FROM (SELECT id, priority FROM labeling_item
+    FROM (SELECT ctid, id, priority FROM labeling_item
           WHERE job_id = %(job)s AND status = 'open'
           ORDER BY priority DESC, id LIMIT {CLAIM_WINDOW}) AS head
-    JOIN labeling_item AS item ON item.id = head.id
+    JOIN labeling_item AS item ON item.ctid = head.ctid
     WHERE {_OPEN_FILTER}
     ORDER BY head.priority DESC, head.id
     LIMIT 1
