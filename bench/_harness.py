@@ -23,7 +23,8 @@ from typing import Any
 
 import psycopg
 import redis
-from _probes import DB_NAME, PG_ADMIN_URL, postgres_pids
+from _probes import DB_NAME, PG_ADMIN_URL
+from _probes import postgres_pids as postgres_pids_default
 
 REPO = Path(__file__).resolve().parent.parent
 # The checkout whose code the server runs: this one, or another (a branch to compare) whose
@@ -102,29 +103,39 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_env() -> dict[str, str]:
+def server_env(
+    *,
+    database_url: str | None = None,
+    redis_url: str | None = None,
+    log_level: str | None = "WARNING",
+) -> dict[str, str]:
+    """The server's environment; ``log_level`` None leaves the settings' default (INFO)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "QUORUM_"))}
+    env.pop("LOG_LEVEL", None)
     env.update(
-        DATABASE_URL=DATABASE_URL,
-        REDIS_URL=REDIS_URL,
+        DATABASE_URL=database_url or DATABASE_URL,
+        REDIS_URL=redis_url or REDIS_URL,
         SECRET_KEY="bench",
         DEBUG="0",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         QUORUM_VAR_DIR=str(OUT / "var"),
-        LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )
+    if log_level:
+        env["LOG_LEVEL"] = log_level
     env.pop("MEDIA_ROOT", None)
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     return env
 
 
-def setup_django_in_process() -> None:
-    """Django in this process (no server) on a fresh bench database, Celery tasks eager:
-    for the profiling scripts."""
+def setup_django_in_process(*, eager: bool = True) -> None:
+    """Django in this process (no server) on a fresh bench database, Celery tasks eager
+    (or, ``eager`` False, sent to the broker as a web process sends them): for the profiling
+    scripts."""
     env = server_env()
     env["ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"
-    env["CELERY_TASK_ALWAYS_EAGER"] = "1"
+    if eager:
+        env["CELERY_TASK_ALWAYS_EAGER"] = "1"
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     (OUT / "var").mkdir(parents=True, exist_ok=True)
@@ -149,9 +160,12 @@ def print_profile(profiler: Any, top: int) -> None:
         print(stream.getvalue())
 
 
-def terminate_backends() -> None:
+def terminate_backends(admin_url: str | None = None) -> None:
     """End the bench database's server processes: a query whose client died runs on."""
-    with suppress(psycopg.Error), psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+    with (
+        suppress(psycopg.Error),
+        psycopg.connect(admin_url or PG_ADMIN_URL, autocommit=True) as conn,
+    ):
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = %s AND pid <> pg_backend_pid()",
@@ -159,20 +173,20 @@ def terminate_backends() -> None:
         )
 
 
-def reset_database() -> None:
+def reset_database(admin_url: str | None = None, redis_url: str | None = None) -> None:
     """Drop and recreate the bench database and empty the bench Redis database."""
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+    with psycopg.connect(admin_url or PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {DB_NAME}")
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(redis_url or REDIS_URL)
     client.flushdb()
     client.close()
 
 
-def manage(*args: str, env: dict[str, str]) -> str:
+def manage(*args: str, env: dict[str, str], app_dir: Path | None = None) -> str:
     done = subprocess.run(
         [PYTHON, "manage.py", *args],
-        cwd=APP_DIR,
+        cwd=app_dir or APP_DIR,
         env=env,
         capture_output=True,
         text=True,
@@ -194,14 +208,40 @@ def children_of(pid: int) -> list[int]:
 class Stack:
     """gunicorn (``config.wsgi``) and a Celery worker against the bench database."""
 
-    def __init__(self, web: WebConfig, *, celery_concurrency: int = 1):
+    def __init__(
+        self,
+        web: WebConfig,
+        *,
+        celery_concurrency: int = 1,
+        app_dir: Path | None = None,
+        database_url: str | None = None,
+        admin_url: str | None = None,
+        redis_url: str | None = None,
+        postgres_pids: Any = None,
+        beat: bool = False,
+        log_level: str | None = "WARNING",
+        name: str = "",
+    ):
+        """``beat`` runs the Celery worker with an embedded beat (``-B``), as a deployment
+        runs beat beside its workers; ``log_level`` None keeps the settings' default (INFO,
+        what README's production commands give); ``postgres_pids`` a callable returning the
+        database server's processes that work for this stack."""
         self.web_config = web
         self.celery_concurrency = celery_concurrency
-        self.env = server_env()
+        self.app_dir = app_dir or APP_DIR
+        self.database_url = database_url or DATABASE_URL
+        self.admin_url = admin_url or PG_ADMIN_URL
+        self.redis_url = redis_url or REDIS_URL
+        self.postgres_pids = postgres_pids or postgres_pids_default
+        self.beat = beat
+        self.log_level = log_level
+        self.env = server_env(
+            database_url=self.database_url, redis_url=self.redis_url, log_level=log_level
+        )
         self.port = 0
         self.web: subprocess.Popen | None = None
         self.celery: subprocess.Popen | None = None
-        self.logs = OUT / "logs"
+        self.logs = OUT / "logs" / name if name else OUT / "logs"
 
     # Lifecycle
     def __enter__(self) -> "Stack":
@@ -209,8 +249,8 @@ class Stack:
         self.logs.mkdir(parents=True, exist_ok=True)
         (OUT / "var").mkdir(parents=True, exist_ok=True)
         try:
-            reset_database()
-            manage("migrate", "--no-input", env=self.env)
+            reset_database(self.admin_url, self.redis_url)
+            manage("migrate", "--no-input", env=self.env, app_dir=self.app_dir)
             self.start_celery()
             self.start_web(self.web_config)
         except BaseException:
@@ -227,14 +267,14 @@ class Stack:
             if proc is not None:
                 stop_group(proc)
                 setattr(self, name, None)
-        terminate_backends()
+        terminate_backends(self.admin_url)
 
     def _spawn(self, name: str, argv: list[str], **env: str) -> subprocess.Popen:
         log = (self.logs / f"{name}.log").open("ab")
         try:
             return subprocess.Popen(
-                argv, cwd=APP_DIR, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                argv, cwd=self.app_dir, env={**self.env, **env}, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         finally:
             log.close()
@@ -276,6 +316,9 @@ class Stack:
             "--concurrency", str(self.celery_concurrency),
             "--without-mingle", "--without-gossip",
         ]  # fmt: skip
+        if self.beat:
+            schedule = OUT / "var" / f"celerybeat-{self.logs.name}"
+            argv += ["--beat", "--schedule", str(schedule)]
         # INFO, so that the worker logs the line that says it is ready.
         self.celery = self._spawn("celery", argv, LOG_LEVEL="INFO")
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -295,7 +338,7 @@ class Stack:
         return children_of(self.web.pid) if self.web else []
 
     def process_groups(self) -> dict[str, list[int]]:
-        groups = {"gunicorn": [], "celery": [], "postgres": postgres_pids()}
+        groups = {"gunicorn": [], "celery": [], "postgres": self.postgres_pids()}
         if self.web:
             groups["gunicorn"] = [self.web.pid, *self.web_pids()]
         if self.celery:
@@ -303,7 +346,7 @@ class Stack:
         return groups
 
     def create_manager(self, name: str) -> str:
-        out = manage("create_user", name, "--role", "manager", env=self.env)
+        out = manage("create_user", name, "--role", "manager", env=self.env, app_dir=self.app_dir)
         return out.strip().splitlines()[-1].strip()
 
 
@@ -456,17 +499,31 @@ def manifest_file(count: int) -> Path:
     return path
 
 
-def import_items(
-    manager: Client, job_id: int, count: int, *, analyze: bool = False
-) -> dict[str, Any]:
-    """POST a JSON Lines body, poll the import until it ends; return its timings.
+def manifest_chunks(count: int, chunk: int) -> list[Path]:
+    """The manifest of ``count`` items cut into files of ``chunk`` lines (written once)."""
+    whole = manifest_file(count)
+    folder = OUT / "manifests" / f"items-{count}-by-{chunk}"
+    done = folder / ".complete"
+    if not done.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        with whole.open("rb") as lines:
+            part, out = 0, None
+            for index, line in enumerate(lines):
+                if index % chunk == 0:
+                    if out is not None:
+                        out.close()
+                    out = (folder / f"part-{part:05d}.jsonl").open("wb")
+                    part += 1
+                out.write(line)
+            if out is not None:
+                out.close()
+        done.write_text("")
+    return sorted(folder.glob("part-*.jsonl"))
 
-    ``analyze`` runs ANALYZE on the item table afterwards, as the proposed fix to the import
-    service would (and as autovacuum would, later, where it is on).
-    """
-    path = manifest_file(count)
+
+def _import_file(manager: Client, job_id: int, path: Path) -> dict[str, Any]:
+    """POST one JSON Lines file and poll its import until it ends; the import run."""
     size = path.stat().st_size
-    started = time.perf_counter()
     with path.open("rb") as body:
         status, data, _ = manager.request(
             "POST",
@@ -475,7 +532,6 @@ def import_items(
             headers={"Content-Type": "application/x-ndjson", "Content-Length": str(size)},
         )
     run = expect(status, json.loads(data), 202)
-    accepted = time.perf_counter() - started
     deadline = time.monotonic() + IMPORT_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         status, run, _ = manager.call("GET", f"/api/v1/imports/{run['id']}")
@@ -483,22 +539,44 @@ def import_items(
         if run["status"] in ("succeeded", "failed"):
             break
         time.sleep(0.1)
-    total = time.perf_counter() - started
     if run["status"] != "succeeded":
         raise RuntimeError(f"import failed or timed out: {json.dumps(run)[:1000]}")
+    return run
+
+
+def import_items(
+    manager: Client,
+    job_id: int,
+    count: int,
+    *,
+    analyze: bool = False,
+    chunk: int = 0,
+    database_url: str | None = None,
+) -> dict[str, Any]:
+    """Import ``count`` items as JSON Lines, one body or (``chunk``) one import per ``chunk``
+    lines, each POSTed once the one before has succeeded; return the timings.
+
+    ``analyze`` runs ANALYZE on the item table afterwards, as the proposed fix to the import
+    service would (and as autovacuum would, later, where it is on).
+    """
+    paths = manifest_chunks(count, chunk) if chunk else [manifest_file(count)]
+    started = time.perf_counter()
+    runs = [_import_file(manager, job_id, path) for path in paths]
+    total = time.perf_counter() - started
     analyze_seconds = None
     if analyze:
         analyze_started = time.perf_counter()
-        with db_connect() as conn:
+        with db_connect(database_url) as conn:
             conn.execute("ANALYZE labeling_item")
         analyze_seconds = round(time.perf_counter() - analyze_started, 2)
-    worker_seconds = (
-        parse_time(run["finished_at"]) - parse_time(run["started_at"])
-    ).total_seconds()
+    worker_seconds = sum(
+        (parse_time(run["finished_at"]) - parse_time(run["started_at"])).total_seconds()
+        for run in runs
+    )
     return {
-        "items": run["items_created"],
-        "bytes": size,
-        "upload_seconds": round(accepted, 2),
+        "items": sum(run["items_created"] for run in runs),
+        "imports": len(runs),
+        "bytes": sum(path.stat().st_size for path in paths),
         "worker_seconds": round(worker_seconds, 2),
         "total_seconds": round(total, 2),
         "items_per_second": round(count / total),
@@ -561,8 +639,9 @@ def record(command: str, summary: str, figures: dict[str, Any], *, write: bool =
         handle.write(row)
 
 
-def db_connect() -> psycopg.Connection:
-    return psycopg.connect(DATABASE_URL.replace("postgres://", "postgresql://"), autocommit=True)
+def db_connect(url: str | None = None) -> psycopg.Connection:
+    url = url or DATABASE_URL
+    return psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True)
 
 
 def command_line() -> str:

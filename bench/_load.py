@@ -140,7 +140,7 @@ def run_labelers(
         f"{name}_cpu_ms_per_answer": round(cpu[name] * seconds * CORES * 1000 / len(submit_ok), 2)
         if submit_ok
         else None
-        for name in ("gunicorn", "postgres", "generator")
+        for name in ("gunicorn", "postgres", "generator", "celery")
     }
     server_ms = (per_answer["gunicorn_cpu_ms_per_answer"] or 0) + (
         per_answer["postgres_cpu_ms_per_answer"] or 0
@@ -197,14 +197,14 @@ HOT_TABLES = (
 )
 
 
-def vacuum_hot_tables(*, checkpoint: bool = False) -> float:
+def vacuum_hot_tables(*, checkpoint: bool = False, url: str | None = None) -> float:
     """VACUUM (ANALYZE) the tables the loop writes, as autovacuum would between runs.
 
     ``checkpoint`` also flushes the dirty buffers (after a bulk import), so that the next
     run's PostgreSQL CPU is its own and not the checkpointer's.
     """
     started = time.monotonic()
-    with db_connect() as conn:
+    with db_connect(url) as conn:
         for table in HOT_TABLES:
             conn.execute(f"VACUUM (ANALYZE) {table}")
         if checkpoint:
@@ -292,9 +292,9 @@ INFO_SQL = {
 }
 
 
-def check_guarantees(job_id: int) -> dict[str, Any]:
+def check_guarantees(job_id: int, url: str | None = None) -> dict[str, Any]:
     """Count every guarantee violation of a job (all must be 0), plus a few totals."""
-    with db_connect() as conn:
+    with db_connect(url) as conn:
         job = conn.execute(
             "SELECT workers_per_item, max_concurrent_tasks_per_worker FROM labeling_job "
             "WHERE id = %s",

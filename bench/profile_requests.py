@@ -16,6 +16,8 @@ import pstats
 import sys
 import time
 
+import _harness
+import _probes
 from _harness import LABELS, print_profile, setup_django_in_process
 
 ROUNDS = 10
@@ -27,12 +29,40 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--answers", type=int, default=600)
     parser.add_argument("--labelers", type=int, default=6, help="labelers taking turns")
     parser.add_argument("--top", type=int, default=35, help="functions shown in the profile")
+    parser.add_argument(
+        "--pg-port",
+        type=int,
+        default=0,
+        help="a PostgreSQL of your own on 127.0.0.1 (e.g. bench/claim.py's cluster, started); "
+        "the database quorum_bench_profile is dropped and recreated there",
+    )
+    parser.add_argument(
+        "--redis-url", default="", help="a Redis database of your own (it is emptied)"
+    )
+    parser.add_argument("--database", default="quorum_bench_profile", help="with --pg-port")
+    parser.add_argument(
+        "--web-only",
+        action="store_true",
+        help="Celery tasks go to the broker (not run in process): the web process's work only",
+    )
     return parser.parse_args(argv)
+
+
+def use_postgres_port(port: int, database: str = "quorum_bench_profile") -> None:
+    """Point the in-process Django at database ``quorum_bench_profile`` of the cluster on
+    ``port``, not at the shared server's ``quorum_bench``."""
+    _probes.DB_NAME = _harness.DB_NAME = database
+    _harness.PG_ADMIN_URL = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    _harness.DATABASE_URL = f"postgres://postgres@127.0.0.1:{port}/{database}"
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    setup_django_in_process()
+    if args.pg_port:
+        use_postgres_port(args.pg_port, args.database)
+    if args.redis_url:
+        _harness.REDIS_URL = args.redis_url
+    setup_django_in_process(eager=not args.web_only)
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext

@@ -10,6 +10,7 @@ from labeling.models.core import (  # noqa: F401
     Annotation,
     ApiToken,
     Assignment,
+    ClaimCursor,
     ConsolidatedLabel,
     ConsolidationMethod,
     Item,

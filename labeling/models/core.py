@@ -160,7 +160,10 @@ class JobCounter(models.Model):
     wait on one row; a job's progress is the sum over its shards (a handful of rows).
     """
 
-    SHARDS = 16
+    # Issue 20: 64, not 16: with 50 labelers submitting at once, 16 shards made about one
+    # submit in three wait for another's commit on its shard row. Jobs made with fewer
+    # shards get the others on first use (labeling/services/counters.py).
+    SHARDS = 64
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="counters")
     shard = models.PositiveSmallIntegerField()
@@ -262,6 +265,23 @@ class Assignment(models.Model):
                 condition=Q(status=AssignmentStatus.LEASED),
                 name="assignment_lease_expiry",
             ),
+        ]
+
+
+class ClaimCursor(models.Model):
+    """Where a worker's claims of a job have got to in its queue: the place (priority, id) of
+    the furthest open item they leased. A claim that finds nothing for the worker at the head
+    of the queue carries on from here, instead of walking past every item the worker has
+    already answered (issue 14 point 7; docs/claiming.md). It only moves forward."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+", db_index=False)
+    worker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    priority = models.IntegerField()
+    item_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "worker"], name="claimcursor_job_worker"),
         ]
 
 

@@ -16,7 +16,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from labeling.errors import Conflict, LeaseClosed, NotAllowed
-from labeling.models import Assignment, Item, Job, TeamMembership, User
+from labeling.models import Assignment, ClaimCursor, Item, Job, TeamMembership, User
 from labeling.quality.services.gold import (
     GOLD_GATE_ITEM_FACTOR,
     GOLD_GATE_MODULUS,
@@ -48,17 +48,66 @@ _NOT_HELD_BY_WORKER = """(SELECT 1 FROM labeling_assignment AS mine
            WHERE mine.item_id = item.id AND mine.worker_id = %(worker)s
              AND mine.status IN ('leased', 'submitted', 'skipped')
            LIMIT 1) IS NULL"""
-_OPEN_HEAD = f"""
-    FROM labeling_item AS item
-    WHERE item.job_id = %(job)s AND item.status = 'open'
+_OPEN_FILTER = f"""item.status = 'open'
       AND item.taken < %(slots)s + item.extra_slots
       AND (%(new_items)s OR item.taken > 0)
-      AND {_NOT_HELD_BY_WORKER}
+      AND {_NOT_HELD_BY_WORKER}"""
+_OPEN_HEAD = f"""
+    FROM labeling_item AS item
+    WHERE item.job_id = %(job)s AND {_OPEN_FILTER}
     ORDER BY item.priority DESC, item.id
     LIMIT 1
 """
 _LOCK_HEAD = "    FOR NO KEY UPDATE OF item SKIP LOCKED\n"
 _QUEUE_HEAD = "SELECT item.id, item.priority" + _OPEN_HEAD + _LOCK_HEAD
+# Issue 14 point 7: the walk above passes every open item the worker has answered, so a
+# worker with a long history paid for it on every claim. A job without gold therefore claims
+# in up to three steps, each one locking statement of the same shape:
+#  1. the first free item among the first CLAIM_WINDOW open items of the queue (where items
+#     other workers started, or passed over under SKIP LOCKED, wait);
+#  2. else the first free item after the worker's cursor (labeling_claimcursor: the furthest
+#     place they leased), in two index ranges: the rest of the cursor's priority, then the
+#     lower priorities;
+#  3. else (a new worker, or nothing left after the cursor: the end of the job) the walk
+#     from the head, as before.
+# The cursor moves forward only, in the statement that takes the lease. An item between the
+# window and the cursor that frees up again (a lease ran out) reaches the worker once the
+# items before it are done, or at step 3; every other worker still finds it in order.
+CLAIM_WINDOW = 64
+# The window's rows are read again by their place on the page (ctid, from the same snapshot:
+# the same row version; a lock that finds it updated rechecks the newest one), not through
+# the primary key: no second index descent per row, so the window costs what the walk did.
+_WINDOW_HEAD = (
+    f"""SELECT item.id, item.priority
+    FROM (SELECT ctid, id, priority FROM labeling_item
+          WHERE job_id = %(job)s AND status = 'open'
+          ORDER BY priority DESC, id LIMIT {CLAIM_WINDOW}) AS head
+    JOIN labeling_item AS item ON item.ctid = head.ctid
+    WHERE {_OPEN_FILTER}
+    ORDER BY head.priority DESC, head.id
+    LIMIT 1
+"""
+    + _LOCK_HEAD
+)
+_AFTER_CURSOR_SAME_PRIORITY = (
+    f"""SELECT item.id, item.priority
+    FROM labeling_item AS item
+    WHERE item.job_id = %(job)s AND item.priority = %(cursor_priority)s
+      AND item.id > %(cursor_item)s AND {_OPEN_FILTER}
+    ORDER BY item.priority DESC, item.id
+    LIMIT 1
+"""
+    + _LOCK_HEAD
+)
+_AFTER_CURSOR_LOWER_PRIORITY = (
+    f"""SELECT item.id, item.priority
+    FROM labeling_item AS item
+    WHERE item.job_id = %(job)s AND item.priority < %(cursor_priority)s AND {_OPEN_FILTER}
+    ORDER BY item.priority DESC, item.id
+    LIMIT 1
+"""
+    + _LOCK_HEAD
+)
 # A job with gold: its gold items this worker's gate lets in (a hash of worker and item,
 # see quality/services/gold.py) sit in the same queue order as the open items (priority, then
 # place: an open item's place is its id, a gold item's its queue_position or id), and the
@@ -79,18 +128,38 @@ _TAKE_AND_LEASE = """
 slot AS (
     UPDATE labeling_item AS item SET taken = item.taken + 1
     FROM candidate WHERE item.id = candidate.id AND {slot_free}
-    RETURNING item.id, item.data
+    RETURNING item.id, item.data, item.priority, item.status
 ), lease AS (
     INSERT INTO labeling_assignment (job_id, item_id, worker_id, status, leased_at, expires_at)
     SELECT %(job)s, slot.id, %(worker)s, 'leased', %(now)s, %(expires)s FROM slot
     RETURNING id, item_id
-)
+){cursor}
 SELECT lease.id, lease.item_id, slot.data FROM lease JOIN slot ON slot.id = lease.item_id
 """
+# Moves the worker's cursor to the open item just leased, when that is further on.
+_MOVE_CURSOR = """, cursor AS (
+    INSERT INTO labeling_claimcursor (job_id, worker_id, priority, item_id)
+    SELECT %(job)s, %(worker)s, slot.priority, slot.id FROM slot WHERE slot.status = 'open'
+    ON CONFLICT (job_id, worker_id) DO UPDATE
+    SET priority = excluded.priority, item_id = excluded.item_id
+    WHERE labeling_claimcursor.priority > excluded.priority
+       OR (labeling_claimcursor.priority = excluded.priority
+           AND labeling_claimcursor.item_id < excluded.item_id)
+)"""
 _OPEN_SLOT_FREE = "item.taken < %(slots)s + item.extra_slots"
-_CLAIM_POSTGRES = f"WITH candidate AS ({_QUEUE_HEAD}), " + _TAKE_AND_LEASE.format(
-    slot_free=_OPEN_SLOT_FREE
+_CLAIM_POSTGRES_STEPS = tuple(
+    f"WITH candidate AS ({head}), "
+    + _TAKE_AND_LEASE.format(slot_free=_OPEN_SLOT_FREE, cursor=_MOVE_CURSOR)
+    for head in (
+        _WINDOW_HEAD,
+        _AFTER_CURSOR_SAME_PRIORITY,
+        _AFTER_CURSOR_LOWER_PRIORITY,
+        _QUEUE_HEAD,
+    )
 )
+_READ_CURSOR = """
+SELECT priority, item_id FROM labeling_claimcursor WHERE job_id = %s AND worker_id = %s
+"""
 # SQLite (the claims already run one at a time): the two heads in one query, same order.
 _OPEN_PLACE = "SELECT item.id, item.priority, item.id AS place"
 _GOLD_PLACE = "SELECT item.id, item.priority, COALESCE(gold.queue_position, item.id) AS place"
@@ -107,13 +176,25 @@ _CLAIM_POSTGRES_WITH_GOLD = (
     f"{_FIRST_HEAD}), "
     + _TAKE_AND_LEASE.format(
         slot_free=f"(item.status = 'open' AND {_OPEN_SLOT_FREE} "
-        "OR item.status = 'labeled' AND item.taken < %(gold_max_taken)s)"
+        "OR item.status = 'labeled' AND item.taken < %(gold_max_taken)s)",
+        cursor="",
     )
 )
 
 
 _LOCK_MEMBERSHIP = """
 SELECT id FROM labeling_teammembership WHERE team_id = %s AND user_id = %s
+"""
+# PostgreSQL: the same lock, and the claim's commit does not wait for its WAL flush
+# (synchronous_commit off for this transaction only). The claim's row locks (the worker's
+# membership, the item) are released as soon as the commit is written, not after the disk
+# flush, so submits and claims of the same item or worker stop queueing behind fsyncs.
+# Safe: a crash can lose only the last fraction of a second of leases, whole (the lease and
+# its slot together); a later synchronous commit (every submit) flushes them first, so no
+# stored answer can point at a lost lease. See docs/claiming.md.
+_LOCK_MEMBERSHIP_POSTGRES = """
+SELECT id, set_config('synchronous_commit', 'off', true) FROM labeling_teammembership
+WHERE team_id = %s AND user_id = %s FOR UPDATE
 """
 _COUNT_LIVE_LEASES = """
 SELECT count(*) FROM labeling_assignment
@@ -157,7 +238,7 @@ def _lock_worker(job: Job, worker: User) -> None:
     in a statement of their own, after the lock: under READ COMMITTED only a statement that
     starts after the lock sees the lease that the previous holder of the lock committed.
     """
-    lock = _LOCK_MEMBERSHIP + (" FOR UPDATE" if connection.vendor == "postgresql" else "")
+    lock = _LOCK_MEMBERSHIP_POSTGRES if connection.vendor == "postgresql" else _LOCK_MEMBERSHIP
     checked_at = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(lock, [job.team_id, worker.pk])
@@ -208,13 +289,13 @@ def _claim_postgres(job: Job, worker: User, now, expires, new_items: bool) -> As
         "now": now,
         "expires": expires,
     }
-    statement = _CLAIM_POSTGRES
     if job.gold_rate > 0:  # the job's setting, the same for every claim of the job
-        statement = _CLAIM_POSTGRES_WITH_GOLD
         params.update(gold_gate=gold_gate(job), gold_max_taken=GOLD_MAX_TAKEN)
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        row = cursor.fetchone()
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM_POSTGRES_WITH_GOLD, params)
+            row = cursor.fetchone()
+    else:
+        row = _claim_postgres_steps(job, worker, params)
     if row is None:
         return None
     assignment_id, item_id, data = row
@@ -223,6 +304,27 @@ def _claim_postgres(job: Job, worker: User, now, expires, new_items: bool) -> As
     )
     assignment.item = Item(pk=item_id, job_id=job.pk, data=data)
     return assignment
+
+
+def _claim_postgres_steps(job: Job, worker: User, params: dict) -> tuple | None:
+    """A job without gold: the window, then after the cursor, then the walk (see above)."""
+    window, same_priority, lower_priority, walk = _CLAIM_POSTGRES_STEPS
+    with connection.cursor() as cursor:
+        cursor.execute(window, params)
+        row = cursor.fetchone()
+        if row is not None:
+            return row
+        cursor.execute(_READ_CURSOR, [job.pk, worker.pk])
+        place = cursor.fetchone()
+        if place is not None:
+            params.update(cursor_priority=place[0], cursor_item=place[1])
+            for statement in (same_priority, lower_priority):
+                cursor.execute(statement, params)
+                row = cursor.fetchone()
+                if row is not None:
+                    return row
+        cursor.execute(walk, params)
+        return cursor.fetchone()
 
 
 def _claim_serialised(job: Job, worker: User, now, expires, new_items: bool) -> Assignment | None:
@@ -247,26 +349,61 @@ def _claim_serialised(job: Job, worker: User, now, expires, new_items: bool) -> 
         item = None if row is None else Item(pk=row[0], job_id=job.pk, data=row[1])
         free |= Q(status=ItemStatus.LABELED, taken__lt=GOLD_MAX_TAKEN)
     else:
-        held_by_worker = Assignment.objects.filter(
-            item_id=OuterRef("pk"), worker_id=worker.pk, status__in=ASSIGNMENT_HOLDS_ITEM
-        )
-        candidates = Item.objects.filter(free, job_id=job.pk)
-        if not new_items:
-            candidates = candidates.filter(taken__gt=0)
-        item = (
-            candidates.filter(~Exists(held_by_worker))
-            .order_by("-priority", "id")
-            .only("id", "data", "job_id")
-            .first()
-        )
+        item = _first_free_serialised(job, worker, free, new_items)
     if item is None:
         return None
     took = Item.objects.filter(free, pk=item.pk).update(taken=F("taken") + 1)
     if took != 1:  # pragma: no cover - nothing else writes while this transaction runs
         raise Conflict("the item was taken meanwhile; ask again", code="claim_race")
+    if not (job.gold_rate > 0 and new_items):
+        with connection.cursor() as cursor:
+            cursor.execute(_MOVE_CURSOR_SERIALISED, [job.pk, worker.pk, item.priority, item.pk])
     return Assignment.objects.create(
         job=job, item=item, worker=worker, leased_at=now, expires_at=expires
     )
+
+
+_MOVE_CURSOR_SERIALISED = """
+INSERT INTO labeling_claimcursor (job_id, worker_id, priority, item_id) VALUES (%s, %s, %s, %s)
+ON CONFLICT (job_id, worker_id) DO UPDATE
+SET priority = excluded.priority, item_id = excluded.item_id
+WHERE labeling_claimcursor.priority > excluded.priority
+   OR (labeling_claimcursor.priority = excluded.priority
+       AND labeling_claimcursor.item_id < excluded.item_id)
+"""
+
+
+def _first_free_serialised(job: Job, worker: User, free: Q, new_items: bool) -> Item | None:
+    """The same three steps as PostgreSQL's claim: the window, after the cursor, the walk."""
+    held_by_worker = Assignment.objects.filter(
+        item_id=OuterRef("pk"), worker_id=worker.pk, status__in=ASSIGNMENT_HOLDS_ITEM
+    )
+    candidates = Item.objects.filter(free, job_id=job.pk)
+    if not new_items:
+        candidates = candidates.filter(taken__gt=0)
+    eligible = (
+        candidates.filter(~Exists(held_by_worker))
+        .order_by("-priority", "id")
+        .only("id", "data", "job_id", "priority")
+    )
+    head = Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN).order_by("-priority", "id")
+    item = eligible.filter(pk__in=list(head.values_list("pk", flat=True)[:CLAIM_WINDOW])).first()
+    if item is not None:
+        return item
+    place = (
+        ClaimCursor.objects.filter(job_id=job.pk, worker_id=worker.pk)
+        .values_list("priority", "item_id")
+        .first()
+    )
+    if place is not None:
+        priority, item_id = place
+        item = (
+            eligible.filter(priority=priority, pk__gt=item_id).first()
+            or eligible.filter(priority__lt=priority).first()
+        )
+        if item is not None:
+            return item
+    return eligible.first()
 
 
 def _end_lease(assignment: Assignment, status: str) -> None:

@@ -69,8 +69,41 @@ REVIEWED_STATUSES = ("accepted", "fixed")
 EM_METHODS = (ConsolidationMethod.DAWID_SKENE, ConsolidationMethod.ONE_COIN)
 
 
+# Issue 20: a run reads every answer of the job, so its cost grows with the job; one run per
+# debounce window made re-estimation of a big job take a whole Celery core and steady reads
+# of the database (2-5 s runs, back to back, on a 100k-item job in bench/claim.py). After a
+# run that took T seconds, the next may start REESTIMATE_COOLDOWN_FACTOR x T later: at most
+# about a tenth of a worker's time, whatever the size of the job. Small jobs (T under half a
+# second) are not slowed; the quality sweep still picks up answers left after the last run.
+REESTIMATE_COOLDOWN_FACTOR = 9
+
+
 def _debounce_key(job_id: int) -> str:
     return f"quality:reestimate:{job_id}"
+
+
+def _cooldown_key(job_id: int) -> str:
+    return f"quality:reestimate:until:{job_id}"
+
+
+def quality_reestimate_paced(
+    *, job_id: int, eager: bool = False
+) -> tuple[JobQualityEstimate | None, float]:
+    """Run the job's re-estimation unless its previous run's cooldown is not over; then the
+    run is put off to the cooldown's end (still one waiting run per job, the debounce key
+    held until then). Returns (the estimate or None, seconds put off)."""
+    until = cache.get(_cooldown_key(job_id))
+    wait = max(0.0, until - time.time()) if until else 0.0
+    if wait > 0 and not eager:
+        cache.set(_debounce_key(job_id), 1, timeout=int(wait) + REESTIMATE_DEBOUNCE_SECONDS * 20)
+        current_app.signature(REESTIMATE_TASK, args=(job_id,)).apply_async(countdown=wait)
+        return None, wait
+    started = time.perf_counter()
+    estimate = job_quality_reestimate(job_id=job_id)
+    cooldown = REESTIMATE_COOLDOWN_FACTOR * (time.perf_counter() - started)
+    if cooldown > REESTIMATE_DEBOUNCE_SECONDS:
+        cache.set(_cooldown_key(job_id), time.time() + cooldown, timeout=int(cooldown) + 60)
+    return estimate, 0.0
 
 
 def quality_request_reestimate(*, job_id: int) -> None:
