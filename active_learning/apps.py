@@ -15,9 +15,10 @@ class ActiveLearningConfig(AppConfig):
         from labeling.events import item_consolidated
         from labeling.services.claim_gates import register_claim_gate
         from labeling.task_ui.rendering import register_task_context
-        from workflows.monitoring.events import retrain_requested
+        from workflows.monitoring.events import monitoring_swept, retrain_requested
 
         item_consolidated.connect(receivers.on_item_consolidated, dispatch_uid="al-consolidated")
         register_task_context(receivers.task_suggestion)
         register_claim_gate(human_budget_gate)
         retrain_requested.connect(receivers.on_retrain_requested, dispatch_uid="al-retrain")
+        monitoring_swept.connect(receivers.on_monitoring_swept, dispatch_uid="al-monitoring")

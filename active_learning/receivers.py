@@ -11,6 +11,7 @@ from django.core.cache import cache
 
 from active_learning.models import AutoLabeling
 from active_learning.selectors import suggestion_for_assignment
+from active_learning.services.monitoring import auto_label_alerts_sweep
 from active_learning.states import RoundTrigger
 from active_learning.tasks import job_check_task, request_round
 from labeling.models import Assignment
@@ -43,3 +44,9 @@ def on_retrain_requested(sender, *, job_id: int, **payload) -> None:
     metrics become the new version's baseline)."""
     if AutoLabeling.objects.filter(job_id=job_id, enabled=True).exists():
         request_round(job_id, RoundTrigger.MANUAL)
+
+
+def on_monitoring_swept(sender, **payload) -> int:
+    """The monitoring sweep: the jobs' automated labels over their audits are evaluated too
+    (stored alerts, webhooks, cleared on recovery)."""
+    return auto_label_alerts_sweep()

@@ -17,6 +17,7 @@ from active_learning.models import (
 from active_learning.services.budget import budget_use
 from labeling.models import Assignment, ConsolidatedLabel, Item
 from labeling.states import ItemStatus
+from workflows.monitoring.selectors import job_alerts
 from workflows.monitoring.stats import accuracy_detector, threshold_for, wilson
 
 
@@ -167,6 +168,8 @@ def auto_label_quality(*, job_id: int) -> dict[str, Any]:
         "promised_accuracy": promised,
         "alert": None,
         "episodes": [],
+        # The stored alerts (opened and cleared by the monitoring sweep), newest first.
+        "alerts": job_alerts(job_id=job_id),
     }
     if promised is None:
         return result
@@ -186,6 +189,8 @@ def auto_label_quality(*, job_id: int) -> dict[str, Any]:
             "bound": e.bound,
             "labels": e.labels,
             "threshold": null,
+            "promised_accuracy": promised,
+            "fired_by_item": answered[e.fired_at_label][1],
         }
         for e in detection.episodes
     ]

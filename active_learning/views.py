@@ -15,6 +15,7 @@ from labeling.errors import QuorumError
 from labeling.models import Job
 from labeling.selectors import job_get_for_user
 from labeling.views import manager_page
+from workflows.monitoring.selectors import job_alerts
 
 CHART_WIDTH, CHART_HEIGHT = 600, 200
 
@@ -78,6 +79,7 @@ def job_auto_labeling(request: HttpRequest, job_id: int) -> HttpResponse:
         "models": selectors.models_for_job(job_id=job.pk),
         "audits": selectors.audits_for_job(job_id=job.pk),
         "chart": _chart(job.pk, config.target_accuracy if config else None),
+        "quality_alerts": job_alerts(job_id=job.pk, limit=20),
     }
     return render(request, "active_learning/job.html", context)
 

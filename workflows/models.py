@@ -268,6 +268,9 @@ class MonitorConfig(models.Model):
     boosted_sample_percent = models.FloatField(null=True, blank=True)
     saved_sample_percent = models.FloatField(null=True, blank=True)
     sample_boosted = models.BooleanField(default=False)
+    # The share the boost set; when the alert clears the saved share comes back only if the
+    # flow still audits this one (a manager's change meanwhile is kept).
+    boosted_to = models.FloatField(null=True, blank=True)
     # Retraining: on an alert, and/or once this many new reviewed labels arrived.
     retrain_on_alert = models.BooleanField(default=False)
     retrain_after_labels = models.PositiveIntegerField(null=True, blank=True)
@@ -325,3 +328,32 @@ class QualityAlert(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["flow", "-opened_at"], name="alert_flow_time")]
+
+
+class JobQualityAlert(models.Model):
+    """One episode of the detector watching a job's automated labels over their audits
+    (accuracy below the accuracy the audits promised), until the evidence recovers."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="quality_alerts")
+    kind = models.CharField(max_length=16, choices=AlertKind.choices, default=AlertKind.AUTO_LABELS)
+    status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    # The audited item whose human label made the detector fire: with the job and kind it
+    # names the episode, so re-evaluating never opens it twice.
+    fired_by_item_id = models.PositiveBigIntegerField()
+    # When the stretch of evidence begins (its first human label).
+    started_at = models.DateTimeField()
+    estimate = models.FloatField()
+    bound = models.FloatField()
+    baseline = models.FloatField()
+    threshold = models.FloatField()
+    labels = models.PositiveIntegerField()
+    opened_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "kind", "fired_by_item_id"], name="job_alert_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["job", "-opened_at"], name="job_alert_time")]

@@ -64,6 +64,7 @@ class WebhookEvent(models.TextChoices):
 class AlertKind(models.TextChoices):
     ACCURACY = "accuracy", "Accuracy below baseline"
     CALIBRATION = "calibration", "Over-confidence (calibration gap)"
+    AUTO_LABELS = "auto_labels", "A job's automated labels below their promised accuracy"
 
 
 class AlertStatus(models.TextChoices):

@@ -36,8 +36,16 @@ def _flow(request: HttpRequest, flow_id: int) -> Flow:
 def flows(request: HttpRequest) -> HttpResponse:
     flows_shown = list(selectors.flows_for_user(user=request.user)[:200])
     alerts = monitoring_selectors.open_alerts_by_flow(flow_ids=[flow.pk for flow in flows_shown])
+    job_alerts = monitoring_selectors.open_job_alerts_by_flow(
+        flow_ids=[flow.pk for flow in flows_shown]
+    )
     rows = [
-        {"flow": flow, "arn": flow_arn(flow), "open_alerts": alerts.get(flow.pk, 0)}
+        {
+            "flow": flow,
+            "arn": flow_arn(flow),
+            "open_alerts": alerts.get(flow.pk, 0),
+            "job_alerts": job_alerts.get(flow.pk, 0),
+        }
         for flow in flows_shown
     ]
     return render(request, "workflows/flows.html", {"rows": rows})

@@ -1,6 +1,7 @@
 """The monitoring API under /api/v1/flows/{id}/monitoring…: figures, alerts, baselines,
 settings, evaluation, ground truth. Managers only (the flow's figures are theirs)."""
 
+from django.db import transaction
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -31,6 +32,7 @@ from workflows.monitoring.services.ground_truth import (
     ground_truth_rows,
 )
 from workflows.selectors import flow_get_for_user
+from workflows.services.flows import flow_set_sample_percent
 
 ERRORS = {code: OpenApiResponse(ErrorOut) for code in (400, 401, 403, 404)}
 
@@ -124,7 +126,12 @@ class FlowMonitoringSettings(APIView):
         flow = _flow_for(request, flow_id)
         data = MonitorConfigIO(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        config = monitor_config_update(flow=flow, **data.validated_data)
+        changes = dict(data.validated_data)
+        with transaction.atomic():
+            if "flow" in changes:
+                share = changes.pop("flow")["sample_percent"]
+                flow_set_sample_percent(flow=flow, sample_percent=share)
+            config = monitor_config_update(flow=flow, **changes)
         return Response(MonitorConfigIO(config).data)
 
 

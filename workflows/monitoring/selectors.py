@@ -14,7 +14,15 @@ from django.db.models import Count, Q
 from django.db.models.functions import Coalesce, TruncDay, TruncHour, TruncWeek
 from django.utils import timezone
 
-from workflows.models import Flow, HumanLoop, ModelBaseline, MonitorConfig, Prediction, QualityAlert
+from workflows.models import (
+    Flow,
+    HumanLoop,
+    JobQualityAlert,
+    ModelBaseline,
+    MonitorConfig,
+    Prediction,
+    QualityAlert,
+)
 from workflows.monitoring.stats import (
     WINDOWS,
     Outcome,
@@ -158,6 +166,41 @@ def open_alerts_by_flow(*, flow_ids: list[int]) -> dict[int, int]:
         .order_by()
     )
     return {row["flow_id"]: row["n"] for row in rows}
+
+
+def job_alert_as_dict(alert: JobQualityAlert) -> dict[str, Any]:
+    """A stored alert on a job's automated labels (subject: the job)."""
+    return {
+        "id": alert.pk,
+        "subject": {"job": alert.job_id},
+        "kind": alert.kind,
+        "status": alert.status,
+        "started_at": _iso(alert.started_at),
+        "estimate": alert.estimate,
+        "bound": alert.bound,
+        "baseline": alert.baseline,
+        "threshold": alert.threshold,
+        "labels": alert.labels,
+        "opened_at": _iso(alert.opened_at),
+        "cleared_at": _iso(alert.cleared_at) if alert.cleared_at else None,
+    }
+
+
+def job_alerts(*, job_id: int, limit: int = 50) -> list[dict[str, Any]]:
+    """A job's stored alerts on its automated labels, newest first."""
+    alerts = JobQualityAlert.objects.filter(job_id=job_id).order_by("-opened_at", "-pk")
+    return [job_alert_as_dict(alert) for alert in alerts[:limit]]
+
+
+def open_job_alerts_by_flow(*, flow_ids: list[int]) -> dict[int, int]:
+    """How many alerts are open on the automated labels of each flow's dataset job."""
+    rows = (
+        Flow.objects.filter(pk__in=flow_ids, dataset_job__quality_alerts__status=AlertStatus.OPEN)
+        .values("pk")
+        .annotate(n=Count("dataset_job__quality_alerts"))
+        .order_by()
+    )
+    return {row["pk"]: row["n"] for row in rows}
 
 
 def alert_as_dict(alert: QualityAlert) -> dict[str, Any]:

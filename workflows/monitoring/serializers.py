@@ -41,6 +41,10 @@ class MonitorConfigIO(serializers.Serializer):
     retrain_after_labels = serializers.IntegerField(required=False, allow_null=True)
     ground_truth_uri = serializers.CharField(required=False, allow_blank=True, max_length=500)
     ground_truth_every_seconds = serializers.IntegerField(required=False, allow_null=True)
+    # The flow's own audit share, changed here too (kept when a raised share falls back).
+    sample_percent = serializers.FloatField(
+        source="flow.sample_percent", required=False, allow_null=True
+    )
     sample_boosted = serializers.BooleanField(read_only=True)
     retrained_at = serializers.DateTimeField(read_only=True)
     ground_truth_exported_at = serializers.DateTimeField(read_only=True)

@@ -195,6 +195,21 @@ def flow_set_status(*, flow: Flow, status: str) -> Flow:
     return flow
 
 
+def flow_set_sample_percent(*, flow: Flow, sample_percent: float | None) -> Flow:
+    """A manager sets the flow's random audit share (None: no random audit). While
+    monitoring has raised it for an open alert, the manager's share is kept when the alert
+    clears (workflows/monitoring/services/alerts.py)."""
+    if sample_percent is not None and (
+        isinstance(sample_percent, bool) or not 0.01 <= sample_percent <= 100
+    ):
+        raise ValidationFailed(
+            "sample_percent must be from 0.01 to 100", details={"field": "sample_percent"}
+        )
+    Flow.objects.filter(pk=flow.pk).update(sample_percent=sample_percent)
+    flow.sample_percent = sample_percent
+    return flow
+
+
 def flow_rotate_webhook_secret(*, flow: Flow) -> Flow:
     flow.webhook_secret = secrets.token_hex(32)
     flow.save(update_fields=["webhook_secret"])

@@ -68,13 +68,17 @@ def test_the_scheduled_export_writes_new_labels_once_to_the_flows_location(audit
     )
     give_labels(post(flow, 3), True)
     counts = monitoring_sweep_task()
-    assert counts == {"evaluated": 1, "exported": 1}  # new labels: the flow was evaluated
+    assert counts == {"evaluated": 1, "exported": 1, "jobs": 0}  # new labels: evaluated
     files = sorted((settings.MEDIA_ROOT / "monitor-bucket" / "gt").rglob("*.jsonl"))
     assert len(files) == 1
     # The layout monitors read: <prefix>/YYYY/MM/DD/HH/<file>.
     assert len(files[0].relative_to(settings.MEDIA_ROOT / "monitor-bucket/gt").parts) == 5
     assert len(files[0].read_text().splitlines()) == 3
-    assert monitoring_sweep_task() == {"evaluated": 0, "exported": 0}  # nothing new, not due
+    assert monitoring_sweep_task() == {
+        "evaluated": 0,
+        "exported": 0,
+        "jobs": 0,
+    }  # nothing new, not due
     give_labels(post(flow, 2), True, at=timezone.now() + timedelta(seconds=1))
     result = ground_truth_export(flow=flow, now=timezone.now() + timedelta(seconds=5))
     assert result["rows"] == 2

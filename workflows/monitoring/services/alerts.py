@@ -13,12 +13,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from workflows.models import Flow, ModelBaseline, MonitorConfig, QualityAlert
+from labeling.models import Job
+from workflows.models import Flow, JobQualityAlert, ModelBaseline, MonitorConfig, QualityAlert
 from workflows.monitoring.selectors import (
     AuditedLoop,
     alert_as_dict,
     audited_loops,
     baseline_of,
+    job_alert_as_dict,
     model_versions,
     monitor_config_of,
     reviewed_since,
@@ -210,13 +212,64 @@ def _audit_share(*, flow: Flow) -> float | None:
             raised = max(config.boosted_sample_percent, current or 0)
             Flow.objects.filter(pk=flow.pk).update(sample_percent=raised)
             MonitorConfig.objects.filter(pk=config.pk).update(
-                sample_boosted=True, saved_sample_percent=current
+                sample_boosted=True, saved_sample_percent=current, boosted_to=raised
             )
             flow.sample_percent = raised
             return raised
         if not any_open and config.sample_boosted:
+            MonitorConfig.objects.filter(pk=config.pk).update(sample_boosted=False, boosted_to=None)
+            if config.boosted_to is not None and current != config.boosted_to:
+                # A manager set another share while it was raised: theirs stays.
+                return current
             Flow.objects.filter(pk=flow.pk).update(sample_percent=config.saved_sample_percent)
-            MonitorConfig.objects.filter(pk=config.pk).update(sample_boosted=False)
             flow.sample_percent = config.saved_sample_percent
             return config.saved_sample_percent
         return current
+
+
+def job_alerts_sync(*, job: Job, episodes: list[dict[str, Any]]) -> list[JobQualityAlert]:
+    """Keep a job's stored alerts on its automated labels in step with the detector's
+    episodes (``active_learning.selectors.auto_label_quality``): open the episodes not yet
+    recorded, clear the recorded ones that cleared, each with a signed ``model_quality.alert``
+    webhook (subject: the job) to the flows whose dataset job it is. Returns those opened."""
+    opened = []
+    for episode in episodes:
+        with transaction.atomic():
+            alert = JobQualityAlert.objects.filter(
+                job=job, kind=AlertKind.AUTO_LABELS, fired_by_item_id=episode["fired_by_item"]
+            ).first()
+            if alert is None:
+                alert = JobQualityAlert(
+                    job=job,
+                    kind=AlertKind.AUTO_LABELS,
+                    fired_by_item_id=episode["fired_by_item"],
+                    started_at=episode["started_at"],
+                    estimate=episode["estimate"],
+                    bound=episode["bound"],
+                    baseline=episode["promised_accuracy"],
+                    threshold=episode["threshold"],
+                    labels=episode["labels"],
+                    opened_at=episode["fired_at"],
+                )
+                try:
+                    with transaction.atomic():
+                        alert.save()
+                except IntegrityError:
+                    continue  # another evaluation recorded it first
+                opened.append(alert)
+                _announce_job(job, alert)
+            cleared_at = episode["cleared_at"]
+            if cleared_at is not None and alert.status == AlertStatus.OPEN:
+                moved = JobQualityAlert.objects.filter(pk=alert.pk, status=AlertStatus.OPEN).update(
+                    status=AlertStatus.CLEARED, cleared_at=cleared_at
+                )
+                if moved:
+                    alert.status, alert.cleared_at = AlertStatus.CLEARED, cleared_at
+                    _announce_job(job, alert)
+    return opened
+
+
+def _announce_job(job: Job, alert: JobQualityAlert) -> None:
+    payload = {"alert": job_alert_as_dict(alert)}
+    for flow in Flow.objects.filter(dataset_job=job).exclude(webhook_url=""):
+        flow_delivery_create(flow=flow, event=WebhookEvent.MODEL_QUALITY_ALERT, payload=payload)
