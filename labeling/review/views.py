@@ -14,7 +14,7 @@ from labeling import selectors as core_selectors
 from labeling.errors import QuorumError
 from labeling.models import Annotation, Assignment, ReviewMode
 from labeling.review import selectors
-from labeling.review.answers import answer_of_value, element_initial
+from labeling.review.answers import element_initial, label_start
 from labeling.review.services.comments import item_comment_add
 from labeling.review.services.reviews import job_may_review, job_review_configure, team_reviewer_set
 from labeling.services.revisions import annotation_revise_refusal, item_reopen, job_reopen
@@ -82,12 +82,12 @@ def item_page(request: HttpRequest, job_id: int, item_id: int) -> HttpResponse:
 def _label_view(job, item, consolidated) -> dict | None:
     """The consolidated label in the task type's own element, read-only (when it can start
     from the label)."""
-    start = answer_of_value(job=job, value=consolidated.value) if consolidated else None
+    start = label_start(job=job, value=consolidated.value) if consolidated else None
     if start is None:
         return None
     return {
         "ui_url": reverse("work-item-ui", args=[job.pk, item.pk]),
-        "start": element_initial(start),
+        "start": start,
         "has_start": True,
         "submit_url": "",
         "next_url": "",
@@ -225,7 +225,7 @@ def review_workspace(request: HttpRequest, job_id: int) -> HttpResponse:
         item_id = selectors.job_review_next(job=job)
     item = selectors.item_for_job(job=job, item_id=item_id) if item_id else None
     consolidated = selectors.item_consolidated(item=item) if item else None
-    start = answer_of_value(job=job, value=consolidated.value) if consolidated else None
+    start = label_start(job=job, value=consolidated.value) if consolidated else None
     context = {
         "job": job,
         "item": item,
@@ -233,7 +233,7 @@ def review_workspace(request: HttpRequest, job_id: int) -> HttpResponse:
         "counts": selectors.job_review_counts(job=job),
         "editor": {
             "ui_url": reverse("work-item-ui", args=[job.pk, item.pk]) if item else "",
-            "start": element_initial(start),
+            "start": start or {},
             "has_start": start is not None,
             "submit_url": f"/api/v1/jobs/{job.pk}/items/{item.pk}/review" if item else "",
             "next_url": reverse("work-review", args=[job.pk]),
@@ -299,7 +299,7 @@ def answer_revise_page(request: HttpRequest, job_id: int, annotation_id: int) ->
         "comments": selectors.item_comments(item=annotation.item),
         "editor": {
             "ui_url": reverse("work-item-ui", args=[job.pk, annotation.item_id]),
-            "start": element_initial(annotation.answer),
+            "start": element_initial(annotation.answer, labels=list(job.labels)),
             "has_start": True,
             "submit_url": f"/api/v1/annotations/{annotation.pk}/revise",
             "next_url": reverse("work-my-answers", args=[job.pk]),

@@ -21,11 +21,12 @@ from labeling.models import (
     TeamRole,
     User,
 )
-from labeling.review.answers import answer_of_value
+from labeling.review.answers import answer_of_value, same_video_boxes
 from labeling.services.item_events import item_event_record, label_snapshot
 from labeling.services.manager_labels import manager_answer_canonical, manager_answer_parse
 from labeling.services.revisions import item_unlabel, job_reopen
 from labeling.states import JobStatus
+from labeling.task_types.image_segmentation import load_label_map
 
 REJECT_MORE = "more"
 REJECT_REWORK = "rework"
@@ -91,10 +92,7 @@ def review_fix(*, job: Job, item_id: int, reviewer: User, answer: object) -> Con
     with transaction.atomic():
         item, consolidated = _locked_label(job, item_id)
         fixed = manager_answer_parse(job=job, answer=answer, item_data=item.data)
-        shown = answer_of_value(job=job, value=consolidated.value)
-        if shown is not None and manager_answer_canonical(
-            job=job, answer=shown, item_data=item.data
-        ) == manager_answer_canonical(job=job, answer=answer, item_data=item.data):
+        if _same_as_shown(job, item, consolidated.value, fixed.value, answer):
             before = label_snapshot(consolidated)
             _outcome(
                 job, item, consolidated, reviewer, ReviewStatus.ACCEPTED, "review_accepted", before
@@ -115,6 +113,23 @@ def review_fix(*, job: Job, item_id: int, reviewer: User, answer: object) -> Con
             ]
         )  # fmt: skip
     return consolidated
+
+
+def _same_as_shown(job: Job, item: Item, shown_value, fixed_value, answer) -> bool:
+    """Whether the reviewer sent back the label they were shown (an accept): the same mask
+    pixels, the same video boxes to a pixel (the element rounds them), else the same parsed
+    answer."""
+    if isinstance(shown_value, dict) and isinstance(fixed_value, dict):
+        if "index_ref" in shown_value and "index_ref" in fixed_value:
+            shown_map = load_label_map(shown_value["index_ref"])
+            fixed_map = load_label_map(fixed_value["index_ref"])
+            return shown_map.shape == fixed_map.shape and bool((shown_map == fixed_map).all())
+        if "frame_count" in shown_value and "frame_count" in fixed_value:
+            return same_video_boxes(shown_value, fixed_value)
+    shown = answer_of_value(job=job, value=shown_value)
+    return shown is not None and manager_answer_canonical(
+        job=job, answer=shown, item_data=item.data
+    ) == manager_answer_canonical(job=job, answer=answer, item_data=item.data)
 
 
 def review_reject(
