@@ -124,6 +124,18 @@ def _mask_initial(index_ref: str, colors: dict[str, str], labels: list[str]) -> 
     return {"initial": {"src": src, "labelMappings": mappings}}
 
 
+def mask_overlay(index_ref: str, colour: str, alpha: int = 110) -> str:
+    """A label map as a see-through overlay in one colour (a worker's, on the item page): every
+    labelled pixel ``colour`` at ``alpha``, the rest clear; an inline PNG."""
+    index_map = load_label_map(index_ref)
+    rgba = np.zeros((*index_map.shape[:2], 4), dtype=np.uint8)
+    labelled = index_map > 0 if index_map.ndim == 2 else index_map[..., :3].min(axis=-1) < 255
+    rgba[labelled] = [*(int(colour[j : j + 2], 16) for j in (1, 3, 5)), alpha]
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, mode="RGBA").save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def label_start(*, job: Job, value: Any) -> dict[str, Any] | None:
     """What the reviewer's element starts from for the consolidated ``value`` (see
     ``element_initial``), or None when the task type has no way back from it."""

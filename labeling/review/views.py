@@ -14,7 +14,7 @@ from labeling import selectors as core_selectors
 from labeling.errors import QuorumError
 from labeling.models import Annotation, Assignment, ReviewMode
 from labeling.review import selectors
-from labeling.review.answers import element_initial, label_start
+from labeling.review.answers import element_initial, label_start, mask_overlay
 from labeling.review.services.comments import item_comment_add
 from labeling.review.services.reviews import job_may_review, job_review_configure, team_reviewer_set
 from labeling.services.revisions import annotation_revise_refusal, item_reopen, job_reopen
@@ -48,11 +48,20 @@ def item_page(request: HttpRequest, job_id: int, item_id: int) -> HttpResponse:
     suffix = f"?{query}" if query else ""
     viewer = {
         "media_url": f"/api/v1/items/{item.pk}/media" if task_type.media == "image" else None,
+        "frames_url": f"/api/v1/items/{item.pk}/frames/" if task_type.media == "video" else None,
+        "frame_count": len(line.get("frames") or []) if task_type.media == "video" else 0,
         "text": line.get("source") if isinstance(line.get("source"), str) else None,
         "answers": [
-            {"worker": a["username"], "colour": a["colour"], "answer": a["answer"]} for a in answers
+            {
+                "worker": a["username"],
+                "colour": a["colour"],
+                "answer": a["answer"],
+                "mask": _mask_of_answer(a["answer"], a["colour"]),
+            }
+            for a in answers
         ],
         "consolidated": consolidated.value if consolidated else None,
+        "consolidated_mask": _mask_of_value(consolidated.value if consolidated else None),
         "previous": f"{base}{neighbours['previous']}{suffix}" if neighbours["previous"] else "",
         "next": f"{base}{neighbours['next']}{suffix}" if neighbours["next"] else "",
     }
@@ -77,6 +86,22 @@ def item_page(request: HttpRequest, job_id: int, item_id: int) -> HttpResponse:
         "editor": _label_view(job, item, consolidated),
     }
     return render(request, "console/item.html", context)
+
+
+def _mask_of_answer(answer, colour: str) -> str | None:
+    """A worker's label map (semantic segmentation) as an overlay in their colour."""
+    inner = next(iter(answer.values()), None) if isinstance(answer, dict) else None
+    image = inner.get("labeledImage") if isinstance(inner, dict) else None
+    if isinstance(image, dict) and isinstance(image.get("ref"), str):
+        return mask_overlay(image["ref"], colour)
+    return None
+
+
+def _mask_of_value(value) -> str | None:
+    """The consolidated label map as an overlay (dark, like the consolidated layer)."""
+    if isinstance(value, dict) and isinstance(value.get("index_ref"), str):
+        return mask_overlay(value["index_ref"], "#111111")
+    return None
 
 
 def _label_view(job, item, consolidated) -> dict | None:
