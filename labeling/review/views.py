@@ -15,7 +15,7 @@ from labeling.errors import QuorumError
 from labeling.models import Annotation, Assignment, ReviewMode
 from labeling.review import selectors
 from labeling.review.answers import element_initial, label_start, mask_overlay
-from labeling.review.services.comments import item_comment_add
+from labeling.review.services.comments import item_comment_add, mentions_mark_read
 from labeling.review.services.reviews import job_may_review, job_review_configure, team_reviewer_set
 from labeling.services.revisions import annotation_revise_refusal, item_reopen, job_reopen
 from labeling.task_types import get_task_type
@@ -332,3 +332,26 @@ def answer_revise_page(request: HttpRequest, job_id: int, annotation_id: int) ->
         },
     }
     return render(request, "work/revise.html", context)
+
+
+# --- @mentions (every signed-in user) --------------------------------------------------------
+
+
+@require_GET
+@signed_in
+def mentions_page(request: HttpRequest) -> HttpResponse:
+    rows = selectors.user_mentions(user=request.user)
+    for row in rows:  # managers open the item page; labelers their answers with its comments
+        row["url"] = (
+            reverse("console-item", args=[row["job"].pk, row["item_id"]])
+            if request.user.is_manager
+            else reverse("work-my-answers", args=[row["job"].pk])
+        )
+    return render(request, "work/mentions.html", {"rows": rows})
+
+
+@require_POST
+@signed_in
+def mentions_read(request: HttpRequest) -> HttpResponse:
+    mentions_mark_read(user=request.user)
+    return redirect("mentions")
