@@ -140,4 +140,7 @@ urlpatterns = [
     ),
     # issue 14: the data manager
     path("console/jobs/<int:job_id>/items", console_views.data_manager, name="console-job-items"),
+    # issue 14, round 2: @mentions
+    path("mentions", review_views.mentions_page, name="mentions"),
+    path("mentions/read", review_views.mentions_read, name="mentions-read"),
 ]

@@ -38,6 +38,7 @@ from labeling.models.review import (  # noqa: F401
     ItemComment,
     ItemEvent,
     ItemEventKind,
+    Mention,
 )
 from labeling.models.task_ui import (  # noqa: F401
     CustomTemplate,

@@ -53,3 +53,18 @@ class ItemComment(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["item", "created_at"], name="itemcomment_item_time")]
+
+
+class Mention(models.Model):
+    """A user's notice that a comment mentions them (@username); unread until they say so."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    comment = models.ForeignKey(ItemComment, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "read_at"], name="mention_user_read")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "comment"], name="mention_once_per_comment")
+        ]

@@ -15,6 +15,7 @@ from labeling.models import (
     ItemComment,
     ItemEvent,
     Job,
+    Mention,
     ReviewStatus,
     TeamMembership,
     TeamRole,
@@ -25,6 +26,7 @@ from labeling.task_types.base import answers_one_class
 
 HISTORY_LIMIT = 200
 COMMENTS_LIMIT = 200
+MENTIONS_LIMIT = 100
 MY_ANSWERS_PAGE = 50
 # Distinct colours of the workers' layers on the item page (colour-blind safe first).
 WORKER_COLOURS = (
@@ -174,6 +176,30 @@ def item_comments(*, item: Item) -> list[dict[str, Any]]:
             "region": row.region,
             "mentions": [names[uid] for uid in row.mentions if uid in names],
             "created_at": row.created_at,
+        }
+        for row in rows
+    ]
+
+
+def user_mentions_unread_count(*, user: User) -> int:
+    return Mention.objects.filter(user_id=user.pk, read_at__isnull=True).count()
+
+
+def user_mentions(*, user: User) -> list[dict[str, Any]]:
+    """The user's latest mentions, newest first, with the comment, its item and job."""
+    rows = (
+        Mention.objects.filter(user_id=user.pk)
+        .select_related("comment__author", "comment__job")
+        .order_by("-created_at", "-id")[:MENTIONS_LIMIT]
+    )
+    return [
+        {
+            "unread": row.read_at is None,
+            "at": row.created_at,
+            "author": row.comment.author.username,
+            "body": row.comment.body,
+            "job": row.comment.job,
+            "item_id": row.comment.item_id,
         }
         for row in rows
     ]

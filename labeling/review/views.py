@@ -14,8 +14,8 @@ from labeling import selectors as core_selectors
 from labeling.errors import QuorumError
 from labeling.models import Annotation, Assignment, ReviewMode
 from labeling.review import selectors
-from labeling.review.answers import answer_of_value, element_initial
-from labeling.review.services.comments import item_comment_add
+from labeling.review.answers import element_initial, label_start, mask_overlay
+from labeling.review.services.comments import item_comment_add, mentions_mark_read
 from labeling.review.services.reviews import job_may_review, job_review_configure, team_reviewer_set
 from labeling.services.revisions import annotation_revise_refusal, item_reopen, job_reopen
 from labeling.task_types import get_task_type
@@ -48,11 +48,20 @@ def item_page(request: HttpRequest, job_id: int, item_id: int) -> HttpResponse:
     suffix = f"?{query}" if query else ""
     viewer = {
         "media_url": f"/api/v1/items/{item.pk}/media" if task_type.media == "image" else None,
+        "frames_url": f"/api/v1/items/{item.pk}/frames/" if task_type.media == "video" else None,
+        "frame_count": len(line.get("frames") or []) if task_type.media == "video" else 0,
         "text": line.get("source") if isinstance(line.get("source"), str) else None,
         "answers": [
-            {"worker": a["username"], "colour": a["colour"], "answer": a["answer"]} for a in answers
+            {
+                "worker": a["username"],
+                "colour": a["colour"],
+                "answer": a["answer"],
+                "mask": _mask_of_answer(a["answer"], a["colour"]),
+            }
+            for a in answers
         ],
         "consolidated": consolidated.value if consolidated else None,
+        "consolidated_mask": _mask_of_value(consolidated.value if consolidated else None),
         "previous": f"{base}{neighbours['previous']}{suffix}" if neighbours["previous"] else "",
         "next": f"{base}{neighbours['next']}{suffix}" if neighbours["next"] else "",
     }
@@ -79,15 +88,31 @@ def item_page(request: HttpRequest, job_id: int, item_id: int) -> HttpResponse:
     return render(request, "console/item.html", context)
 
 
+def _mask_of_answer(answer, colour: str) -> str | None:
+    """A worker's label map (semantic segmentation) as an overlay in their colour."""
+    inner = next(iter(answer.values()), None) if isinstance(answer, dict) else None
+    image = inner.get("labeledImage") if isinstance(inner, dict) else None
+    if isinstance(image, dict) and isinstance(image.get("ref"), str):
+        return mask_overlay(image["ref"], colour)
+    return None
+
+
+def _mask_of_value(value) -> str | None:
+    """The consolidated label map as an overlay (dark, like the consolidated layer)."""
+    if isinstance(value, dict) and isinstance(value.get("index_ref"), str):
+        return mask_overlay(value["index_ref"], "#111111")
+    return None
+
+
 def _label_view(job, item, consolidated) -> dict | None:
     """The consolidated label in the task type's own element, read-only (when it can start
     from the label)."""
-    start = answer_of_value(job=job, value=consolidated.value) if consolidated else None
+    start = label_start(job=job, value=consolidated.value) if consolidated else None
     if start is None:
         return None
     return {
         "ui_url": reverse("work-item-ui", args=[job.pk, item.pk]),
-        "start": element_initial(start),
+        "start": start,
         "has_start": True,
         "submit_url": "",
         "next_url": "",
@@ -225,7 +250,7 @@ def review_workspace(request: HttpRequest, job_id: int) -> HttpResponse:
         item_id = selectors.job_review_next(job=job)
     item = selectors.item_for_job(job=job, item_id=item_id) if item_id else None
     consolidated = selectors.item_consolidated(item=item) if item else None
-    start = answer_of_value(job=job, value=consolidated.value) if consolidated else None
+    start = label_start(job=job, value=consolidated.value) if consolidated else None
     context = {
         "job": job,
         "item": item,
@@ -233,7 +258,7 @@ def review_workspace(request: HttpRequest, job_id: int) -> HttpResponse:
         "counts": selectors.job_review_counts(job=job),
         "editor": {
             "ui_url": reverse("work-item-ui", args=[job.pk, item.pk]) if item else "",
-            "start": element_initial(start),
+            "start": start or {},
             "has_start": start is not None,
             "submit_url": f"/api/v1/jobs/{job.pk}/items/{item.pk}/review" if item else "",
             "next_url": reverse("work-review", args=[job.pk]),
@@ -299,7 +324,7 @@ def answer_revise_page(request: HttpRequest, job_id: int, annotation_id: int) ->
         "comments": selectors.item_comments(item=annotation.item),
         "editor": {
             "ui_url": reverse("work-item-ui", args=[job.pk, annotation.item_id]),
-            "start": element_initial(annotation.answer),
+            "start": element_initial(annotation.answer, labels=list(job.labels)),
             "has_start": True,
             "submit_url": f"/api/v1/annotations/{annotation.pk}/revise",
             "next_url": reverse("work-my-answers", args=[job.pk]),
@@ -307,3 +332,26 @@ def answer_revise_page(request: HttpRequest, job_id: int, annotation_id: int) ->
         },
     }
     return render(request, "work/revise.html", context)
+
+
+# --- @mentions (every signed-in user) --------------------------------------------------------
+
+
+@require_GET
+@signed_in
+def mentions_page(request: HttpRequest) -> HttpResponse:
+    rows = selectors.user_mentions(user=request.user)
+    for row in rows:  # managers open the item page; labelers their answers with its comments
+        row["url"] = (
+            reverse("console-item", args=[row["job"].pk, row["item_id"]])
+            if request.user.is_manager
+            else reverse("work-my-answers", args=[row["job"].pk])
+        )
+    return render(request, "work/mentions.html", {"rows": rows})
+
+
+@require_POST
+@signed_in
+def mentions_read(request: HttpRequest) -> HttpResponse:
+    mentions_mark_read(user=request.user)
+    return redirect("mentions")

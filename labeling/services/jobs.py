@@ -9,7 +9,15 @@ from django.utils import timezone
 
 from labeling.errors import Conflict, InvalidTransition, ValidationFailed
 from labeling.events import job_completed, job_started, publish_on_commit
-from labeling.models import Job, JobStatusChange, Team, TeamKind, User
+from labeling.models import (
+    ConsolidatedLabel,
+    Job,
+    JobStatusChange,
+    ReviewStatus,
+    Team,
+    TeamKind,
+    User,
+)
 from labeling.selectors import job_progress
 from labeling.services.counters import job_counters_create
 from labeling.states import JOB_TRANSITIONS, JobStatus, can_transition
@@ -234,7 +242,8 @@ def job_stop(*, job: Job, by: User | None, reason: str = "stopped by a manager")
 
 
 def job_complete_if_done(*, job_id: int) -> bool:
-    """Complete an in-progress job once every item has a label. Idempotent.
+    """Complete an in-progress job once every item has a label and no label waits for a
+    reviewer (the review stage is part of the job: its last review completes it). Idempotent.
 
     Called after the transaction that labeled an item has committed: of two submits that
     label the last items at once, the one that commits last reads both counts. An open-ended
@@ -244,6 +253,9 @@ def job_complete_if_done(*, job_id: int) -> bool:
     if progress is None or progress.status != JobStatus.IN_PROGRESS or progress.open_ended:
         return False
     if progress.items_total == 0 or progress.items_labeled < progress.items_total:
+        return False
+    # A partial index holds a job's labels waiting for review: this is one index probe.
+    if ConsolidatedLabel.objects.filter(job_id=job_id, review_status=ReviewStatus.PENDING).exists():
         return False
     job = Job(pk=job_id, status=progress.status)
     try:

@@ -2,7 +2,9 @@
 // toggle per worker, and J/K to the next / previous item of the data manager's filter.
 //
 // Image answers (boxes, polygons, polylines, lines, keypoints) are drawn as SVG over the
-// image; text answers (spans) as one highlighted copy of the text per worker.
+// image, and masks as a see-through overlay per worker (made by the server in the worker's
+// colour); video answers (tracks, per-frame boxes) as each worker's boxes on the frame the
+// slider picks; text answers (spans) as one highlighted copy of the text per worker.
 
 const SVG = "http://www.w3.org/2000/svg";
 const CONSOLIDATED_COLOUR = "#111111";
@@ -63,6 +65,13 @@ function imageSize(values) {
   return null;
 }
 
+/** A mask overlay (an inline PNG at the image's size) as an SVG image node. */
+function maskNode(src, size) {
+  if (!src || !size) return [];
+  return [svg("image", { href: src, x: 0, y: 0, width: size.width, height: size.height,
+    preserveAspectRatio: "none", "data-mask": "true" })];
+}
+
 function drawImage() {
   const figure = document.createElement("div");
   figure.className = "item-figure";
@@ -80,17 +89,91 @@ function drawImage() {
   });
   data.answers.forEach((answer, index) => {
     const g = svg("g", { "data-layer": index, "data-worker-name": answer.worker });
-    g.append(...shapes(answer.answer, answer.colour));
+    g.append(...maskNode(answer.mask, known), ...shapes(answer.answer, answer.colour));
     layers.append(g);
   });
   if (data.consolidated) {
     const g = svg("g", { "data-layer": "consolidated", "stroke-dasharray": "6 4" });
-    g.append(...shapes(data.consolidated, CONSOLIDATED_COLOUR));
+    g.append(...maskNode(data.consolidated_mask, known), ...shapes(data.consolidated, CONSOLIDATED_COLOUR));
     g.style.display = "none";
     layers.append(g);
   }
   figure.append(image, layers);
   host.append(figure);
+}
+
+/** The box of an answer's or a consolidated label's object on ``frame`` (tracks interpolate
+ * between keyframes, as the tracking element does; per-frame detections do not). */
+function videoBoxes(value, frame) {
+  const v = inner(value);
+  const boxes = [];
+  for (const track of v.tracks || []) {
+    const keys = (track.keyframes || track.frames || []).slice().sort((a, b) => a.frame - b.frame);
+    let box = keys.find((k) => k.frame === frame) || null;
+    if (!box && keys.length && frame > keys[0].frame && frame < keys[keys.length - 1].frame) {
+      const after = keys.findIndex((k) => k.frame > frame);
+      const a = keys[after - 1];
+      const b = keys[after];
+      const t = (frame - a.frame) / (b.frame - a.frame);
+      const lerp = (p, q) => p + (q - p) * t;
+      box = { left: lerp(a.left, b.left), top: lerp(a.top, b.top),
+        width: lerp(a.width, b.width), height: lerp(a.height, b.height) };
+    }
+    if (box) boxes.push({ ...box, label: track.label });
+  }
+  for (const row of v.frames || []) {
+    if (row.frame === frame) boxes.push(...(row.boundingBoxes || row.boxes || []));
+  }
+  return boxes;
+}
+
+function drawVideo() {
+  const figure = document.createElement("div");
+  figure.className = "item-figure";
+  const image = document.createElement("img");
+  image.alt = "The item's video frame";
+  image.id = "item-image";
+  const layers = svg("svg", { class: "item-layers", "aria-hidden": "true",
+    preserveAspectRatio: "none" });
+  const known = imageSize([...data.answers.map((a) => a.answer), data.consolidated]);
+  if (known) layers.setAttribute("viewBox", `0 0 ${known.width} ${known.height}`);
+  const groups = data.answers.map((answer, index) =>
+    svg("g", { "data-layer": index, "data-worker-name": answer.worker }));
+  const consolidated = data.consolidated
+    ? svg("g", { "data-layer": "consolidated", "stroke-dasharray": "6 4" })
+    : null;
+  if (consolidated) consolidated.style.display = "none";
+  layers.append(...groups, ...(consolidated ? [consolidated] : []));
+  const count = Math.max(1, data.frame_count || inner(data.consolidated).frame_count || 1);
+  const slider = document.createElement("input");
+  slider.type = "range";
+  slider.id = "frame-slider";
+  slider.min = "0";
+  slider.max = String(count - 1);
+  slider.value = "0";
+  slider.setAttribute("aria-label", "Frame");
+  const caption = document.createElement("span");
+  caption.id = "frame-caption";
+  caption.className = "muted small";
+  const show = () => {
+    const frame = Number(slider.value);
+    image.src = `${data.frames_url}${frame}`;
+    caption.textContent = `Frame ${frame + 1} / ${count}`;
+    data.answers.forEach((answer, index) => {
+      groups[index].replaceChildren(...shapes({ boxes: videoBoxes(answer.answer, frame) }, answer.colour));
+    });
+    if (consolidated) {
+      consolidated.replaceChildren(...shapes({ boxes: videoBoxes(data.consolidated, frame) }, CONSOLIDATED_COLOUR));
+    }
+    host.dataset.frame = String(frame);
+  };
+  slider.addEventListener("input", show);
+  const controls = document.createElement("div");
+  controls.className = "frame-controls";
+  controls.append(slider, caption);
+  figure.append(image, layers);
+  host.append(figure, controls);
+  show();
 }
 
 /** Code-point offsets (as Python counts them) to the JS string's UTF-16 indexes. */
@@ -151,6 +234,7 @@ for (const swatch of document.querySelectorAll(".swatch[data-colour]")) {
 }
 
 if (data.media_url) drawImage();
+else if (data.frames_url) drawVideo();
 else if (typeof data.text === "string") drawText();
 
 for (const toggle of document.querySelectorAll("#worker-toggles input[data-worker]")) {

@@ -3,8 +3,11 @@
 import re
 from typing import Any
 
+from django.db import transaction
+from django.utils import timezone
+
 from labeling.errors import NotAllowed, NotFound, ValidationFailed
-from labeling.models import Annotation, Item, ItemComment, Job, TeamMembership, User
+from labeling.models import Annotation, Item, ItemComment, Job, Mention, TeamMembership, User
 
 BODY_MAX = 5_000
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
@@ -64,11 +67,24 @@ def item_comment_add(
         .values_list("id", flat=True)
         .distinct()
     ) + list(User.objects.filter(username__in=names, role="manager").values_list("id", flat=True))
-    return ItemComment.objects.create(
-        job=job,
-        item=item,
-        author=author,
-        body=body,
-        region=_region(region),
-        mentions=sorted(set(mentioned)),
+    with transaction.atomic():
+        comment = ItemComment.objects.create(
+            job=job,
+            item=item,
+            author=author,
+            body=body,
+            region=_region(region),
+            mentions=sorted(set(mentioned)),
+        )
+        # Each mentioned user (not the author) gets an unread notice in their header.
+        Mention.objects.bulk_create(
+            [Mention(user_id=uid, comment=comment) for uid in comment.mentions if uid != author.pk]
+        )
+    return comment
+
+
+def mentions_mark_read(*, user: User) -> int:
+    """Mark every unread mention of ``user`` read; the number marked."""
+    return Mention.objects.filter(user_id=user.pk, read_at__isnull=True).update(
+        read_at=timezone.now()
     )

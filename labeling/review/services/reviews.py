@@ -9,6 +9,7 @@ item's history with who, when, before and after.
 from django.db import transaction
 from django.utils import timezone
 
+from labeling.after_commit import run_safely
 from labeling.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from labeling.models import (
     Annotation,
@@ -21,11 +22,13 @@ from labeling.models import (
     TeamRole,
     User,
 )
-from labeling.review.answers import answer_of_value
+from labeling.review.answers import answer_of_value, same_video_boxes
 from labeling.services.item_events import item_event_record, label_snapshot
+from labeling.services.jobs import job_complete_if_done
 from labeling.services.manager_labels import manager_answer_canonical, manager_answer_parse
 from labeling.services.revisions import item_unlabel, job_reopen
 from labeling.states import JobStatus
+from labeling.task_types.image_segmentation import load_label_map
 
 REJECT_MORE = "more"
 REJECT_REWORK = "rework"
@@ -81,7 +84,13 @@ def review_accept(*, job: Job, item_id: int, reviewer: User) -> ConsolidatedLabe
             job, item, consolidated, reviewer, ReviewStatus.ACCEPTED, "review_accepted", before
         )
         consolidated.save(update_fields=["review_status", "reviewed_by", "reviewed_at"])
+    _complete_when_reviewed(job)
     return consolidated
+
+
+def _complete_when_reviewed(job: Job) -> None:
+    """The last review of a fully labeled job completes it (a waiting review holds it)."""
+    run_safely(lambda: job_complete_if_done(job_id=job.pk), what=f"completing job {job.pk}")
 
 
 def review_fix(*, job: Job, item_id: int, reviewer: User, answer: object) -> ConsolidatedLabel:
@@ -91,30 +100,44 @@ def review_fix(*, job: Job, item_id: int, reviewer: User, answer: object) -> Con
     with transaction.atomic():
         item, consolidated = _locked_label(job, item_id)
         fixed = manager_answer_parse(job=job, answer=answer, item_data=item.data)
-        shown = answer_of_value(job=job, value=consolidated.value)
-        if shown is not None and manager_answer_canonical(
-            job=job, answer=shown, item_data=item.data
-        ) == manager_answer_canonical(job=job, answer=answer, item_data=item.data):
-            before = label_snapshot(consolidated)
+        before = label_snapshot(consolidated)
+        if _same_as_shown(job, item, consolidated.value, fixed.value, answer):
             _outcome(
                 job, item, consolidated, reviewer, ReviewStatus.ACCEPTED, "review_accepted", before
             )
             consolidated.save(update_fields=["review_status", "reviewed_by", "reviewed_at"])
-            return consolidated
-        before = label_snapshot(consolidated)
-        consolidated.value = fixed.value
-        consolidated.label = fixed.label
-        consolidated.confidence = 1.0
-        consolidated.method = REVIEW_METHOD
-        consolidated.human_annotated = True
-        _outcome(job, item, consolidated, reviewer, ReviewStatus.FIXED, "review_fixed", before)
-        consolidated.save(
-            update_fields=[
-                "value", "label", "confidence", "method", "human_annotated",
-                "review_status", "reviewed_by", "reviewed_at",
-            ]
-        )  # fmt: skip
+        else:
+            consolidated.value = fixed.value
+            consolidated.label = fixed.label
+            consolidated.confidence = 1.0
+            consolidated.method = REVIEW_METHOD
+            consolidated.human_annotated = True
+            _outcome(job, item, consolidated, reviewer, ReviewStatus.FIXED, "review_fixed", before)
+            consolidated.save(
+                update_fields=[
+                    "value", "label", "confidence", "method", "human_annotated",
+                    "review_status", "reviewed_by", "reviewed_at",
+                ]
+            )  # fmt: skip
+    _complete_when_reviewed(job)
     return consolidated
+
+
+def _same_as_shown(job: Job, item: Item, shown_value, fixed_value, answer) -> bool:
+    """Whether the reviewer sent back the label they were shown (an accept): the same mask
+    pixels, the same video boxes to a pixel (the element rounds them), else the same parsed
+    answer."""
+    if isinstance(shown_value, dict) and isinstance(fixed_value, dict):
+        if "index_ref" in shown_value and "index_ref" in fixed_value:
+            shown_map = load_label_map(shown_value["index_ref"])
+            fixed_map = load_label_map(fixed_value["index_ref"])
+            return shown_map.shape == fixed_map.shape and bool((shown_map == fixed_map).all())
+        if "frame_count" in shown_value and "frame_count" in fixed_value:
+            return same_video_boxes(shown_value, fixed_value)
+    shown = answer_of_value(job=job, value=shown_value)
+    return shown is not None and manager_answer_canonical(
+        job=job, answer=shown, item_data=item.data
+    ) == manager_answer_canonical(job=job, answer=answer, item_data=item.data)
 
 
 def review_reject(
