@@ -48,6 +48,7 @@ def _work_through(job, labeler) -> list[dict]:
     client = client_for(labeler)
     steps = []
     while True:
+        connection.queries_log.clear()  # the log keeps 9,000 queries: count each step afresh
         with CaptureQueriesContext(connection) as claim_queries:
             claimed = client.post(f"/api/v1/jobs/{job.pk}/tasks/next")
         if claimed.status_code == 204:
@@ -127,10 +128,13 @@ def test_a_submit_to_gold_costs_what_an_ordinary_submit_costs(make_job, labeler)
     assert gold == ordinary and len(gold) == 1
 
 
-def test_a_claim_in_a_job_with_gold_costs_what_one_without_gold_costs(make_job, labeler):
-    with_gold = _work_through(_gold_job(make_job, workers_per_item=1, gold_rate=1.0), labeler)
-    without = _work_through(make_job(items=20, workers_per_item=1), labeler)
-    assert {s["claim_queries"] for s in with_gold} == {s["claim_queries"] for s in without}
+def test_a_claim_costs_the_same_whatever_the_share_of_gold(make_job, labeler):
+    """All gold or a tenth of it: the same statements for every claim. (A job with gold claims
+    by the queue walk that places gold, a job without by the window and the worker's cursor
+    (docs/claiming.md): the cost may tell whether a job has gold, never which items are.)"""
+    all_gold = _work_through(_gold_job(make_job, workers_per_item=1, gold_rate=1.0), labeler)
+    some_gold = _work_through(_gold_job(make_job, workers_per_item=1, gold_rate=0.1), labeler)
+    assert len({s["claim_queries"] for s in all_gold + some_gold}) == 1
 
 
 def test_each_worker_gets_the_gold_rates_share_of_gold_in_queue_order(make_job, make_labeler):
