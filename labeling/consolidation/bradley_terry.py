@@ -8,7 +8,7 @@ evaluation job each item is one pair (A, B), so the score difference of an item 
 latent number and its BT probability ``σ(s_A − s_B)`` is the posterior that A is better.
 
 ``crowd_bt`` fits η per worker and that posterior per item by EM over a whole job: the E
-step sums each answer's log-likelihood ratio ``±log(η/(1−η))`` on the prior's log-odds, the
+step sums each answer's log-likelihood ratio ``±log(η/(1−η))`` (from an even prior), the
 M step sets η_w to the worker's expected agreement (with a Beta(3, 2) prior, so a worker
 with few answers stays near 0.6). Ties say nothing about which is better: they count
 towards the item's tie share, not towards η. ``vote`` is the per-item majority (the
@@ -99,12 +99,11 @@ def crowd_bt(
         answered = np.bincount(dw, minlength=n_workers).astype(np.float64)
         eta = (agreed + PRIOR_AGREE - 1.0) / (answered + PRIOR_AGREE + PRIOR_DISAGREE - 2.0)
         eta = np.clip(eta, *ETA_BOUNDS)
-        prior = float(np.clip(p.mean(), 0.05, 0.95)) if n_items else 0.5
-        # E step: the posterior log-odds of "A is better" per item.
+        # E step: the posterior log-odds of "A is better" per item, from an even prior (which
+        # response is A is arbitrary; a prior learned from the answers would feed on a
+        # position bias, e.g. annotators who always answer A, and pull every item to one side).
         weight = np.log(eta / (1.0 - eta))
-        log_odds = np.log(prior / (1.0 - prior)) + np.bincount(
-            di, weights=sign * weight[dw], minlength=n_items
-        )
+        log_odds = np.bincount(di, weights=sign * weight[dw], minlength=n_items)
         new_p = 1.0 / (1.0 + np.exp(-np.clip(log_odds, -50.0, 50.0)))
         change = float(np.max(np.abs(new_p - p))) if n_items else 0.0
         p = new_p
