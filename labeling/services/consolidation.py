@@ -6,7 +6,6 @@ import numpy as np
 
 from labeling.consolidation import get_strategy
 from labeling.consolidation.base import MISSING
-from labeling.consolidation.bradley_terry import crowd_bt
 from labeling.events import item_consolidated, publish_on_commit
 from labeling.models import Annotation, ConsolidatedLabel, Item
 from labeling.quality.services.reliability import JobRules, multilabel_answer_reliability
@@ -15,7 +14,6 @@ from labeling.services.item_events import consolidated_enter_review
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import is_structured
-from labeling.task_types.llm_pairwise import outcome_of
 
 # Task types whose answers are one class each: the job's method (majority vote or EM with
 # the stored worker estimates, issue 5) consolidates them; others use their own strategy.
@@ -68,9 +66,9 @@ def _consolidate_structured(
         )
         if reliability is not None:
             extra["reliability"] = reliability
-    if getattr(kind, "pairwise_reliability", False):  # issue 17: Crowd-BT over the job
-        extra["reliability"] = pairwise_answer_reliability(
-            job_id=job_id, worker_ids=[w for _, w in rows]
+    if hasattr(kind, "answer_weights"):  # issue 17: workers' reliability fitted over the job
+        extra["reliability"] = kind.answer_weights(
+            _job_answers(job_id), [w for _, w in rows], labels
         )
     result = kind.consolidate_answers(answers, labels, item_data=item_data, **extra)
     consolidated = ConsolidatedLabel.objects.create(
@@ -86,33 +84,17 @@ def _consolidate_structured(
     return _mark_labeled(consolidated)
 
 
-# The job's latest answers the Crowd-BT fit reads when an item consolidates (bounded work).
-PAIRWISE_FIT_ANSWERS = 50_000
+# The job's latest answers a reliability fit reads when an item consolidates (bounded work).
+JOB_FIT_ANSWERS = 50_000
 
 
-def pairwise_answer_reliability(*, job_id: int, worker_ids: list[int]) -> list[float]:
-    """Each of ``worker_ids``' reliability η from a Crowd-BT fit of the job's pairwise
-    preference answers (the latest ``PAIRWISE_FIT_ANSWERS``)."""
-    rows = list(
+def _job_answers(job_id: int) -> list[tuple[int, int, dict]]:
+    """(item id, worker id, answer) of the job's latest ``JOB_FIT_ANSWERS`` answers."""
+    return list(
         Annotation.objects.filter(job_id=job_id)
         .order_by("-id")
-        .values_list("item_id", "worker_id", "answer")[:PAIRWISE_FIT_ANSWERS]
+        .values_list("item_id", "worker_id", "answer")[:JOB_FIT_ANSWERS]
     )
-    item_index: dict[int, int] = {}
-    worker_index: dict[int, int] = {w: i for i, w in enumerate(dict.fromkeys(worker_ids))}
-    items, workers, outcomes = [], [], []
-    for item_id, worker_id, answer in rows:
-        items.append(item_index.setdefault(item_id, len(item_index)))
-        workers.append(worker_index.setdefault(worker_id, len(worker_index)))
-        outcomes.append(outcome_of(answer))
-    fit = crowd_bt(
-        np.array(items, dtype=np.int64),
-        np.array(workers, dtype=np.int64),
-        np.array(outcomes, dtype=np.float64),
-        n_items=len(item_index),
-        n_workers=len(worker_index),
-    )
-    return [float(fit.eta[worker_index[w]]) for w in worker_ids]
 
 
 def _mark_labeled(consolidated: ConsolidatedLabel) -> ConsolidatedLabel:

@@ -10,6 +10,7 @@ Answers consolidate with Bradley–Terry and per-worker reliability (Crowd-BT,
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 
 from labeling.consolidation.bradley_terry import (
@@ -18,6 +19,7 @@ from labeling.consolidation.bradley_terry import (
     PREFERENCE_VOTE,
     SECOND,
     TIE,
+    crowd_bt,
     item_preference,
 )
 from labeling.task_types.base import (
@@ -48,8 +50,6 @@ class LlmPairwisePreference:
     template_name: str = "tasks/llm_pairwise_preference.html"
     consolidation: str = PREFERENCE_VOTE
     export_formats: tuple[str, ...] = ("preferences",)
-    # The consolidation service passes each answer's worker reliability, fitted over the job.
-    pairwise_reliability: bool = True
 
     def check_source(self, line: dict[str, Any]) -> None:
         for field in TEXT_FIELDS:
@@ -79,6 +79,27 @@ class LlmPairwisePreference:
         if isinstance(strength, bool) or strength not in STRENGTHS:
             raise AnswerProblem(f"strength must be 1, 2 or 3, not {strength!r}")
         return ParsedAnswer(answer={"preference": answer["preference"], "strength": strength})
+
+    def answer_weights(
+        self, job_answers: list[tuple[int, int, dict]], worker_ids: list[int], labels: list[str]
+    ) -> list[float]:
+        """Each of ``worker_ids``' η from a Crowd-BT fit of the job's answers ((item id,
+        worker id, answer) each); the consolidation service passes them as ``reliability``."""
+        item_index: dict[int, int] = {}
+        worker_index = {w: i for i, w in enumerate(dict.fromkeys(worker_ids))}
+        items, workers, outcomes = [], [], []
+        for item_id, worker_id, answer in job_answers:
+            items.append(item_index.setdefault(item_id, len(item_index)))
+            workers.append(worker_index.setdefault(worker_id, len(worker_index)))
+            outcomes.append(outcome_of(answer))
+        fit = crowd_bt(
+            np.array(items, dtype=np.int64),
+            np.array(workers, dtype=np.int64),
+            np.array(outcomes, dtype=np.float64),
+            n_items=len(item_index),
+            n_workers=len(worker_index),
+        )
+        return [float(fit.eta[worker_index[w]]) for w in worker_ids]
 
     def consolidate_answers(
         self,

@@ -109,6 +109,10 @@ crowd-alert:not([type]), crowd-alert[type="info"] { background: #eff6ff; border-
 .qm-code { background: #eef2f7; border-radius: 3px; padding: 0 .2rem; font-family: ui-monospace, monospace; }
 .qm-list { margin: .3rem 0; padding-left: 1.4rem; }
 @media (width <= 52rem) { .qp-pair { grid-template-columns: minmax(0, 1fr); } }
+.qb-criteria { margin: .6rem 0; }
+.qb-row { display: flex; gap: .75rem; align-items: center; justify-content: space-between; padding: .25rem .4rem; border-radius: 6px; }
+.qb-row.qb-current { background: #eff6ff; outline: 2px solid #93c5fd; }
+.qb-scores { display: inline-flex; gap: .3rem; }
 `;
 
 let adopted = false;
