@@ -82,3 +82,48 @@ def test_pairwise_preference_with_the_keyboard(page: "Page", make_job, manager, 
 
     answers = [a.answer for a in Annotation.objects.filter(job=job).order_by("id")]
     assert answers == [{"preference": "B", "strength": 3}, {"preference": "tie", "strength": 1}]
+
+
+def test_rubric_rating_with_the_keyboard(page: "Page", make_job, manager, labeler):
+    from tests.browser.test_labeling_flow import sign_in
+
+    job = make_job(
+        items=0, start=False, task_type="llm-rubric-rating", labels=["helpful", "correct", "safe"]
+    )
+    import_lines(
+        job,
+        manager,
+        [{"prompt": "Sum?", "response": "```js\nlet x = '<b>' + 1;\n```\n<i>done</i>"}],
+    )
+    job_start(job=job, by=manager)
+    sign_in(page, "lab1", "lab1-pass-1")
+    expect(page).to_have_url(re.compile(r"/work/$"))
+    page.goto(f"/work/jobs/{job.pk}/")
+
+    element = page.locator("crowd-rubric-rating")
+    expect(element.locator(".qb-row")).to_have_count(3)
+    expect(element.locator(".qp-response pre code")).to_have_text("let x = '<b>' + 1;")
+    expect(element.locator(".qp-response")).to_contain_text("<i>done</i>")
+    assert element.locator(".qp-response i, .qp-response b").count() == 0
+    expect(page.locator("#keys-help")).to_contain_text("rate the current criterion")
+
+    page.keyboard.press("4")  # helpful, then on to "correct"
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")  # "safe" is not rated yet
+    expect(page.locator(".crowd-form-message")).to_contain_text("Rate “safe” first")
+    page.keyboard.press("ArrowUp")  # back to "correct"
+    page.keyboard.press("3")
+    page.keyboard.press("5")  # "safe"
+    expect(
+        element.locator('.qb-row[data-criterion="safe"] .qb-score[aria-pressed="true"]')
+    ).to_have_text("5")
+    element.locator(".qb-rationale").fill("Correct but 1 and Enter typed here do nothing")
+    page.keyboard.press("1")  # typed into the rationale, not a rating
+    element.locator(".qb-rationale").blur()
+    page.keyboard.press("Enter")
+    expect(page.locator("#done-count")).to_have_text("1")
+    (answer,) = [a.answer for a in Annotation.objects.filter(job=job)]
+    assert answer == {
+        "ratings": {"helpful": 4, "correct": 3, "safe": 5},
+        "rationale": "Correct but 1 and Enter typed here do nothing1",
+    }
