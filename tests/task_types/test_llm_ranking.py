@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from labeling.consolidation.ranking import aggregate_ranks
-from labeling.models import ConsolidatedLabel
+from labeling.models import Assignment, ConsolidatedLabel
 from labeling.task_types import get_task_type
 from labeling.task_types.base import AnswerProblem, SourceProblem
+from labeling.task_ui.rendering import render_task
 from tests.conftest import client_for
 
 KIND = get_task_type("llm-ranking")
@@ -76,6 +77,13 @@ def test_a_ranking_job_through_the_api(
     for name, ranks in zip(("ann", "ben", "cid"), given, strict=True):
         client = client_for(make_labeler(name))
         lease = client.post(f"/api/v1/jobs/{job_id}/tasks/next")
+        if name == "ann":  # the built-in UI: the element with every dimension allowing ties
+            html = render_task(Assignment.objects.get(pk=lease.data["assignment_id"]))
+            assert "<crowd-text-ranking" in html
+            assert (
+                'ordinal-ranking-dimensions=\'[{"name": "clarity", "allowTie": true}, '
+                '{"name": "accuracy", "allowTie": true}]\'' in html
+            )
         dimensions = [{"name": d, "allowTie": True, "ranks": r} for d, r in ranks.items()]
         submitted = client.post(
             f"/api/v1/assignments/{lease.data['assignment_id']}/submit",
