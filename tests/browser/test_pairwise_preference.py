@@ -30,7 +30,9 @@ LINES = [
 ]
 
 
-def test_pairwise_preference_with_the_keyboard(page: "Page", make_job, manager, labeler):
+def test_pairwise_preference_with_the_keyboard(
+    page: "Page", make_job, manager, labeler, screenshot
+):
     from tests.browser.test_labeling_flow import sign_in
 
     job = make_job(
@@ -70,6 +72,7 @@ def test_pairwise_preference_with_the_keyboard(page: "Page", make_job, manager, 
     )
     page.keyboard.press("3")
     expect(element.locator('.qp-strength[aria-pressed="true"]')).to_contain_text("much")
+    screenshot(page, "llm-pairwise-preference")
     page.keyboard.press("Enter")
     expect(page.locator("#done-count")).to_have_text("1")
 
@@ -84,7 +87,7 @@ def test_pairwise_preference_with_the_keyboard(page: "Page", make_job, manager, 
     assert answers == [{"preference": "B", "strength": 3}, {"preference": "tie", "strength": 1}]
 
 
-def test_rubric_rating_with_the_keyboard(page: "Page", make_job, manager, labeler):
+def test_rubric_rating_with_the_keyboard(page: "Page", make_job, manager, labeler, screenshot):
     from tests.browser.test_labeling_flow import sign_in
 
     job = make_job(
@@ -117,6 +120,7 @@ def test_rubric_rating_with_the_keyboard(page: "Page", make_job, manager, labele
     expect(
         element.locator('.qb-row[data-criterion="safe"] .qb-score[aria-pressed="true"]')
     ).to_have_text("5")
+    screenshot(page, "llm-rubric-rating")
     element.locator(".qb-rationale").fill("Correct but 1 and Enter typed here do nothing")
     page.keyboard.press("1")  # typed into the rationale, not a rating
     element.locator(".qb-rationale").blur()
