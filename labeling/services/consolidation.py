@@ -85,7 +85,7 @@ def _consolidate_structured(
 
 
 # The job's latest answers a reliability fit reads when an item consolidates (bounded work).
-JOB_FIT_ANSWERS = 50_000
+JOB_FIT_ANSWERS = 10_000
 
 
 def _job_answers(job_id: int) -> list[tuple[int, int, dict]]:
