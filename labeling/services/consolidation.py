@@ -66,6 +66,10 @@ def _consolidate_structured(
         )
         if reliability is not None:
             extra["reliability"] = reliability
+    if hasattr(kind, "answer_weights"):  # issue 17: workers' reliability fitted over the job
+        extra["reliability"] = kind.answer_weights(
+            _job_answers(job_id), [w for _, w in rows], labels
+        )
     result = kind.consolidate_answers(answers, labels, item_data=item_data, **extra)
     consolidated = ConsolidatedLabel.objects.create(
         item_id=item_id,
@@ -78,6 +82,19 @@ def _consolidate_structured(
         answers_count=len(answers),
     )
     return _mark_labeled(consolidated)
+
+
+# The job's latest answers a reliability fit reads when an item consolidates (bounded work).
+JOB_FIT_ANSWERS = 10_000
+
+
+def _job_answers(job_id: int) -> list[tuple[int, int, dict]]:
+    """(item id, worker id, answer) of the job's latest ``JOB_FIT_ANSWERS`` answers."""
+    return list(
+        Annotation.objects.filter(job_id=job_id)
+        .order_by("-id")
+        .values_list("item_id", "worker_id", "answer")[:JOB_FIT_ANSWERS]
+    )
 
 
 def _mark_labeled(consolidated: ConsolidatedLabel) -> ConsolidatedLabel:

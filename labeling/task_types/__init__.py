@@ -17,6 +17,9 @@ from labeling.task_types.image_classification_multi import (
 from labeling.task_types.image_lines import IMAGE_LINE, IMAGE_POLYLINE
 from labeling.task_types.image_segmentation import IMAGE_SEMANTIC_SEGMENTATION
 from labeling.task_types.image_shapes import IMAGE_KEYPOINT, IMAGE_POLYGON
+from labeling.task_types.llm_pairwise import LLM_PAIRWISE_PREFERENCE
+from labeling.task_types.llm_ranking import LLM_RANKING
+from labeling.task_types.llm_rubric import LLM_RUBRIC_RATING
 from labeling.task_types.text_entities import (
     TEXT_ENTITY_RECOGNITION,
     TEXT_ENTITY_RECOGNITION_OVERLAPPING,
@@ -44,6 +47,9 @@ __all__ = [
     "VIDEO_OBJECT_DETECTION",
     "VIDEO_OBJECT_TRACKING",
     "CUSTOM",
+    "LLM_PAIRWISE_PREFERENCE",
+    "LLM_RANKING",
+    "LLM_RUBRIC_RATING",
     "TEXT_CLASSIFICATION_MULTILABEL",
     "TEXT_ENTITY_RECOGNITION",
     "TEXT_ENTITY_RECOGNITION_OVERLAPPING",

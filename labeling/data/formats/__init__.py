@@ -1,6 +1,7 @@
-"""Export formats beyond the augmented manifest: COCO, Pascal VOC, YOLO, MOT."""
+"""Export formats beyond the augmented manifest: COCO, Pascal VOC, YOLO, MOT, preference
+pairs (JSON Lines)."""
 
-from labeling.data.formats import coco, mot, voc, yolo
+from labeling.data.formats import coco, mot, preferences, voc, yolo
 from labeling.data.formats.base import ExportFormat, export_format_names, get_export_format
 
 __all__ = [
@@ -9,6 +10,7 @@ __all__ = [
     "export_format_names",
     "get_export_format",
     "mot",
+    "preferences",
     "voc",
     "yolo",
 ]

@@ -97,6 +97,23 @@ crowd-alert:not([type]), crowd-alert[type="info"] { background: #eff6ff; border-
 .qv-pairs { padding-left: 1.2rem; }
 .qv-pair { display: grid; grid-template-columns: 1fr auto 1fr; gap: .4rem; align-items: center; margin-bottom: .4rem; }
 .qv-exclusion { margin-top: .6rem; }
+.qp-prompt { padding: .6rem .9rem; border: 1px solid #d0d7de; border-radius: 6px; margin-bottom: .75rem; background: #f8fafc; max-height: 30vh; overflow-y: auto; }
+.qp-pair { display: grid; grid-template-columns: 1fr 1fr; gap: .75rem; }
+.qp-response { border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem .9rem; max-height: 45vh; overflow-y: auto; min-width: 0; }
+.qp-response-title { margin: 0 0 .4rem; font-size: .95rem; }
+.qp-choices, .qp-strengths { margin-top: .6rem; }
+.qp-strength:disabled { opacity: .45; }
+.qm-p { margin: .35rem 0; overflow-wrap: anywhere; }
+.qm-h { font-weight: 700; margin: .5rem 0 .25rem; }
+.qm-pre { background: #0f172a; color: #e2e8f0; padding: .6rem .8rem; border-radius: 6px; overflow-x: auto; white-space: pre; }
+.qm-pre code { background: none; color: inherit; padding: 0; border: 0; font-family: ui-monospace, monospace; }
+.qm-code { background: #eef2f7; border-radius: 3px; padding: 0 .2rem; font-family: ui-monospace, monospace; }
+.qm-list { margin: .3rem 0; padding-left: 1.4rem; }
+@media (width <= 52rem) { .qp-pair { grid-template-columns: minmax(0, 1fr); } }
+.qb-criteria { margin: .6rem 0; }
+.qb-row { display: flex; gap: .75rem; align-items: center; justify-content: space-between; padding: .25rem .4rem; border-radius: 6px; }
+.qb-row.qb-current { background: #eff6ff; outline: 2px solid #93c5fd; }
+.qb-scores { display: inline-flex; gap: .3rem; }
 `;
 
 let adopted = false;

@@ -31,6 +31,8 @@ export {
   CrowdTextractAnalyzeDocument,
 } from "./crowd-review-elements.js";
 export { CrowdTextRanking } from "./crowd-text-ranking.js";
+export { CrowdPairwisePreference } from "./crowd-pairwise-preference.js";
+export { CrowdRubricRating } from "./crowd-rubric-rating.js";
 
 // `_submittableValue`, which the managed service's scripts read (and some write), is the
 // element's value under another name.
