@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -49,6 +50,7 @@ from labeling.errors import NotFound, ValidationFailed
 from labeling.models import (
     Annotation,
     BulkAction,
+    ConsolidatedLabel,
     GoldItem,
     Item,
     Job,
@@ -453,24 +455,37 @@ class _Segment:
     "answers" (answered items by their latest answer's id)."""
 
     by: str
-    where: Q | None = None
+    where: Q | Callable[[int | None, bool], Q] | None = None
     column: str = ""
     value: Any = None
+    # The rows all have a label: the cursor also bounds the label's side (PostgreSQL does not
+    # carry ``item.id < x`` over to the joined label's ``item_id``, and walks every label).
+    labeled: bool = False
 
 
-def _unlabeled() -> Q:
-    return Q(consolidated__isnull=True)
+def _unlabeled(after_id: int | None, descending: bool) -> Q:
+    """Items without a label, as NOT EXISTS (PostgreSQL estimates a LEFT JOIN … IS NULL at one
+    row and hashes the whole job's labels); the cursor bounds the labels' side too, else the
+    merge anti join walks every label before the cursor."""
+    labels = ConsolidatedLabel.objects.filter(item_id=OuterRef("pk"))
+    if after_id is not None:
+        labels = (
+            labels.filter(item_id__lt=after_id)
+            if descending
+            else labels.filter(item_id__gt=after_id)
+        )
+    return ~Q(Exists(labels))
 
 
 def _segments(column: str) -> list[_Segment] | None:
     """The ascending segments of a sort column, or None where the sort is one ORDER BY."""
     if column in ("label", "confidence", "source"):
         name = "human_annotated" if column == "source" else column
-        return [_Segment("ids", where=_unlabeled()), _Segment("column", column=name)]
+        return [_Segment("ids", where=_unlabeled), _Segment("column", column=name)]
     if column == "reviewed":
         return [
             _Segment("ids", where=~_reviewed(), value=0),
-            _Segment("ids", where=_reviewed(), value=1),
+            _Segment("ids", where=_reviewed(), value=1, labeled=True),
         ]
     if column == "gold":
         return [
@@ -497,9 +512,15 @@ def _segment_keys(
     """Up to ``limit`` (key, item id) of one segment, in order, after ``after`` if given."""
     items = job_items(job=job, filters=filters)
     if segment.by == "ids":
-        items = items.filter(segment.where)
+        where = segment.where
+        if callable(where):
+            where = where(None if after is None else after[1], descending)
+        items = items.filter(where)
         if after is not None:
             items = items.filter(id__lt=after[1]) if descending else items.filter(id__gt=after[1])
+            if segment.labeled:
+                bound = "lt" if descending else "gt"
+                items = items.filter(**{f"consolidated__item_id__{bound}": after[1]})
         ids = items.order_by("-id" if descending else "id").values_list("id", flat=True)[:limit]
         return [(segment.value, item_id) for item_id in ids]
     if segment.by == "column":
