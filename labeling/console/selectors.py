@@ -553,6 +553,19 @@ def _segment_keys(
     return list(rows)
 
 
+def _fits(segment: _Segment, value: Any) -> bool:
+    """Whether a cursor's value is of the segment's kind (a forged one never reaches SQL)."""
+    if segment.by == "answers":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if segment.by == "ids":
+        return value == segment.value
+    if segment.column == "label":
+        return isinstance(value, str)
+    if segment.column == "human_annotated":
+        return isinstance(value, bool)
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _segmented_page(
     *, job: Job, query: ItemQuery, segments: list[_Segment]
 ) -> tuple[list[tuple[int, Any, int]], bool]:
@@ -563,6 +576,10 @@ def _segmented_page(
     if query.cursor:
         (start, value), after_id = _cursor_decode(query.cursor, segmented=True)
         if not 0 <= start < len(segments):
+            raise ValidationFailed(
+                "this cursor is not one the items list gave", details={"field": "cursor"}
+            )
+        if not _fits(segments[start], value):
             raise ValidationFailed(
                 "this cursor is not one the items list gave", details={"field": "cursor"}
             )

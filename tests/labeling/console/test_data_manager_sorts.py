@@ -2,6 +2,9 @@
 (labeling/console/selectors.py): every keyset page size gives each item exactly once, in the
 order of the column then the id, both ways, with and without a filter."""
 
+import base64
+import json
+
 import pytest
 from django.db.models import Max
 
@@ -114,7 +117,20 @@ def test_a_cursor_of_another_sort_is_refused(manager_client, mixed_job):
     url = f"/api/v1/jobs/{mixed_job.pk}/items"
     by_id = manager_client.get(url, {"limit": 2}).json()["next_cursor"]
     by_label = manager_client.get(url, {"limit": 2, "sort": "label"}).json()["next_cursor"]
-    for params in ({"sort": "label", "cursor": by_id}, {"sort": "id", "cursor": by_label}):
+    forged = [
+        _cursor([{"x": 1}, 1, 1]),
+        _cursor(["high", 1, 1]),
+        _cursor([0.5, 1, 7]),
+        _cursor([None, "1", 0]),
+    ]
+    cases = [{"sort": "label", "cursor": by_id}, {"sort": "id", "cursor": by_label}]
+    cases += [{"sort": "-confidence", "cursor": cursor} for cursor in forged]
+    cases += [{"sort": "last_activity", "cursor": cursor} for cursor in forged]
+    for params in cases:
         response = manager_client.get(url, params)
         assert response.status_code == 400, params
         assert response.json()["error"]["details"]["field"] == "cursor"
+
+
+def _cursor(key: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
