@@ -315,6 +315,8 @@ class Annotation(models.Model):
         indexes = [
             models.Index(fields=["job", "worker"], name="annotation_job_worker"),
             models.Index(fields=["job", "submitted_at"], name="annotation_job_time"),
+            # The data manager's sort on last activity walks a job's answers newest first.
+            models.Index(fields=["job", "id"], name="annotation_job_id"),
         ]
 
 
@@ -348,7 +350,11 @@ class ConsolidatedLabel(models.Model):
         ]
         indexes = [
             models.Index(fields=["job", "created_at"], name="consolidated_job_time"),
-            models.Index(fields=["job", "label"], name="consolidated_job_label"),
+            # The data manager's sorts on a label column walk these (labeling/console/selectors.py),
+            # the label's also serves the label filter.
+            models.Index(fields=["job", "label", "item"], name="consolidated_job_label"),
+            models.Index(fields=["job", "confidence", "item"], name="consolidated_job_confidence"),
+            models.Index(fields=["job", "human_annotated", "item"], name="consolidated_job_source"),
             # The review queue: a job's items waiting for a reviewer, lowest confidence first.
             models.Index(
                 fields=["job", "confidence", "item"],

@@ -14,7 +14,7 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Lookup, Q
 from django.utils import timezone
 
 from labeling.after_commit import on_commit_safely
@@ -41,7 +41,11 @@ from labeling.task_types import get_task_type
 from labeling.task_types.base import answers_one_class
 
 BULK_ACTION_TASK = "labeling.bulk_action_run"
-BATCH_SIZE = 5_000
+# Each batch is one transaction (with the action's cursor) and one UPDATE per table with the
+# ids as a single array parameter on PostgreSQL: most of a batch's time is PostgreSQL rewriting
+# the rows' index entries (the text search's trigram index above all), so bigger batches save
+# round trips and commits, not that.
+BATCH_SIZE = 10_000
 MAX_PICKED_IDS = 1_000
 PRIORITY_RANGE = (-1_000_000, 1_000_000)
 EXPORTS_DIR = "bulk-exports"
@@ -209,15 +213,45 @@ def _run_batch(action: BulkAction, ids: list[int]) -> bool:
     return True
 
 
+class _AnyOf(Lookup):
+    """``column = ANY(%s)`` with the ids as one array parameter on PostgreSQL (``IN`` with a
+    parameter per id elsewhere): one short statement whatever the batch's size."""
+
+    lookup_name = "any_of"
+
+    def __init__(self, lhs, ids: list[int]):
+        self.ids = [int(item_id) for item_id in ids]
+        super().__init__(lhs, self.ids)
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        ids = self.ids
+        if not ids:
+            return "1 = 0", []
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*lhs_params, ids]
+        return f"{lhs} IN ({', '.join(['%s'] * len(ids))})", [*lhs_params, *ids]
+
+
+def _ids(column: str, ids: list[int]) -> _AnyOf:
+    return _AnyOf(F(column), ids)
+
+
 def _set_priority(job: Job, ids: list[int], params: dict[str, Any]) -> int:
-    return Item.objects.filter(pk__in=ids).update(priority=params["priority"])
+    """Rows that already have the priority are not rewritten (a run started again, or a
+    selection partly set before, costs no index maintenance for them)."""
+    priority = params["priority"]
+    Item.objects.filter(_ids("id", ids)).exclude(priority=priority).update(priority=priority)
+    return Item.objects.filter(_ids("id", ids), priority=priority).count()
 
 
 def _send_to_review(job: Job, ids: list[int], params: dict[str, Any]) -> int:
     """Labeled items go to the job's review queue now; the others when they are consolidated
     (``review_requested``, read by ``consolidated_enter_review``)."""
-    Item.objects.filter(pk__in=ids).update(review_requested=True)
-    ConsolidatedLabel.objects.filter(item_id__in=ids).update(review_status=ReviewStatus.PENDING)
+    Item.objects.filter(_ids("id", ids), review_requested=False).update(review_requested=True)
+    ConsolidatedLabel.objects.filter(_ids("item_id", ids)).exclude(
+        review_status=ReviewStatus.PENDING
+    ).update(review_status=ReviewStatus.PENDING)
     return len(ids)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from labeling.console.services import bulk
 from labeling.models import BulkAction, ConsolidatedLabel, GoldItem, Item, JobCounter
@@ -66,6 +67,30 @@ def test_priority_on_all_that_match_a_filter(manager_client, job):
     assert [priorities[i] for i in ids] == [9, 9, 0, 0, 0, 0, 0, 0]
     polled = manager_client.get(f"/api/v1/jobs/{job.pk}/bulk-actions/{body['id']}").json()
     assert polled["status"] == "succeeded"
+
+
+def test_priority_rewrites_only_the_rows_that_differ(manager_client, job):
+    """Rows already at the priority are counted as done, not skipped, and not rewritten."""
+    ids = _ids(job)
+    Item.objects.filter(pk__in=ids[:3]).update(priority=4)
+    before = _row_versions(ids[:3])
+    body = _start(manager_client, job, "priority", {"ids": ids[:6]}, priority=4).json()
+    assert body["status"] == "succeeded" and body["done"] == 6 and body["skipped"] == 0
+    priorities = dict(Item.objects.filter(job=job).values_list("id", "priority"))
+    assert [priorities[i] for i in ids] == [4, 4, 4, 4, 4, 4, 0, 0]
+    assert _row_versions(ids[:3]) == before
+
+
+def _row_versions(ids):
+    """PostgreSQL's row versions (xmin) of the items: the same when a row was not rewritten;
+    None on SQLite, which has none."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, xmin::text FROM labeling_item WHERE id = ANY(%s) ORDER BY id", [ids]
+        )
+        return cursor.fetchall()
 
 
 def test_send_to_review_marks_picked_rows(manager_client, job):
