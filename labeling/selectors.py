@@ -359,8 +359,8 @@ def user_by_username(*, username: str) -> User | None:
     return User.objects.filter(username=username.strip()).only("id", "username", "role").first()
 
 
-def leased_task_for_worker(*, assignment_id: int, user: User) -> Assignment | None:
-    """A lease the user holds now, with what its task UI renders: the job and the item."""
+def leased_tasks() -> QuerySet[Assignment]:
+    """Live leases with what their task UI renders: the job and the item."""
     return (
         Assignment.objects.select_related("job", "item")
         .only(
@@ -379,6 +379,10 @@ def leased_task_for_worker(*, assignment_id: int, user: User) -> Assignment | No
             "job__full_instructions",
             "job__examples",
         )
-        .filter(pk=assignment_id, worker_id=user.pk, status=AssignmentStatus.LEASED)
-        .first()
+        .filter(status=AssignmentStatus.LEASED)
     )
+
+
+def leased_task_for_worker(*, assignment_id: int, user: User) -> Assignment | None:
+    """A lease the user holds now, with what its task UI renders: the job and the item."""
+    return leased_tasks().filter(pk=assignment_id, worker_id=user.pk).first()

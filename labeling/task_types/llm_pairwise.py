@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 
 from labeling.consolidation.bradley_terry import (
     CROWD_BT,
@@ -26,9 +25,9 @@ from labeling.task_types.base import (
     AnswerProblem,
     Consolidated,
     ParsedAnswer,
-    SourceProblem,
     register_task_type,
 )
+from labeling.task_types.text_common import check_text_fields, element_answer
 
 PREFERENCES = ("A", "B", "tie")
 OUTCOME = {"A": FIRST, "B": SECOND, "tie": TIE}
@@ -52,25 +51,11 @@ class LlmPairwisePreference:
     export_formats: tuple[str, ...] = ("preferences",)
 
     def check_source(self, line: dict[str, Any]) -> None:
-        for field in TEXT_FIELDS:
-            text = line.get(field)
-            if not isinstance(text, str) or not text.strip():
-                raise SourceProblem(
-                    f'an LLM pairwise item needs "{field}" as a non-empty string '
-                    '(with "prompt", "response_a" and "response_b")'
-                )
-            if len(text) > settings.QUORUM_TEXT_MAX_CHARS:
-                raise SourceProblem(
-                    f'"{field}" has {len(text)} characters; '
-                    f"the limit is {settings.QUORUM_TEXT_MAX_CHARS}"
-                )
+        check_text_fields(line, TEXT_FIELDS, "an LLM pairwise item")
 
     def parse_answer(self, answer: Any, labels: list[str]) -> ParsedAnswer:
         """Takes ``{"preference", "strength"}`` or ``{"<name>": {"preference", ...}}``."""
-        if isinstance(answer, dict) and len(answer) == 1:
-            (only,) = answer.values()
-            if isinstance(only, dict) and "preference" in only:
-                answer = only
+        answer = element_answer(answer, "preference")
         if not isinstance(answer, dict) or answer.get("preference") not in PREFERENCES:
             raise AnswerProblem(
                 'the answer must be {"preference": "A" | "B" | "tie", "strength": 1 | 2 | 3}'

@@ -11,17 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 
 from labeling.consolidation.rubric import RUBRIC_MEDIAN, RUBRIC_WEIGHTED, item_scores, rubric_fit
 from labeling.task_types.base import (
     AnswerProblem,
     Consolidated,
     ParsedAnswer,
-    SourceProblem,
     csv_compact_json,
     register_task_type,
 )
+from labeling.task_types.text_common import check_text_fields, element_answer
 
 SCALE = 5
 RATIONALE_MAX_CHARS = 5_000
@@ -37,25 +36,11 @@ class LlmRubricRating:
     consolidation: str = RUBRIC_MEDIAN
 
     def check_source(self, line: dict[str, Any]) -> None:
-        for field in ("prompt", "response"):
-            text = line.get(field)
-            if not isinstance(text, str) or not text.strip():
-                raise SourceProblem(
-                    f'an LLM rubric item needs "{field}" as a non-empty string '
-                    '(with "prompt" and "response")'
-                )
-            if len(text) > settings.QUORUM_TEXT_MAX_CHARS:
-                raise SourceProblem(
-                    f'"{field}" has {len(text)} characters; '
-                    f"the limit is {settings.QUORUM_TEXT_MAX_CHARS}"
-                )
+        check_text_fields(line, ("prompt", "response"), "an LLM rubric item")
 
     def parse_answer(self, answer: Any, labels: list[str]) -> ParsedAnswer:
         """Takes ``{"ratings", "rationale"}`` or ``{"<name>": {"ratings", ...}}``."""
-        if isinstance(answer, dict) and len(answer) == 1:
-            (only,) = answer.values()
-            if isinstance(only, dict) and "ratings" in only:
-                answer = only
+        answer = element_answer(answer, "ratings")
         ratings = answer.get("ratings") if isinstance(answer, dict) else None
         if not isinstance(ratings, dict):
             raise AnswerProblem(

@@ -20,6 +20,22 @@ def check_text_source(line: dict[str, Any]) -> str:
     return source
 
 
+def check_text_fields(line: dict[str, Any], fields: tuple[str, ...], what: str) -> None:
+    """Each of ``fields`` a non-empty string within the text limit (``what`` names the item
+    kind in the message, e.g. "an LLM rubric item")."""
+    quoted = [f'"{field}"' for field in fields]
+    listed = ", ".join(quoted[:-1]) + f" and {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+    for field in fields:
+        text = line.get(field)
+        if not isinstance(text, str) or not text.strip():
+            raise SourceProblem(f'{what} needs "{field}" as a non-empty string (with {listed})')
+        if len(text) > settings.QUORUM_TEXT_MAX_CHARS:
+            raise SourceProblem(
+                f'"{field}" has {len(text)} characters; '
+                f"the limit is {settings.QUORUM_TEXT_MAX_CHARS}"
+            )
+
+
 def element_answer(answer: Any, key: str) -> Any:
     """``{"<element name>": {key: ...}}`` unwrapped to ``{key: ...}``; other shapes as they are."""
     if isinstance(answer, dict) and len(answer) == 1:

@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from labeling.models import Assignment, CustomTemplate, CustomTemplateVersion, Job, JobTemplate
-from labeling.states import AssignmentStatus
+from labeling.selectors import leased_tasks
 
 VERSIONS_SHOWN = 50
 
@@ -50,28 +50,7 @@ def draft_jobs() -> QuerySet[Job]:
 def leased_task_for_frame(*, assignment_id: int, worker_id: int) -> Assignment | None:
     """The live lease a task frame's token names, with the job and item its template reads."""
     return (
-        Assignment.objects.select_related("job", "item")
-        .only(
-            "id",
-            "status",
-            "worker_id",
-            "item_id",
-            "job_id",
-            "expires_at",
-            "item__id",
-            "item__data",
-            "job__id",
-            "job__task_type",
-            "job__labels",
-            "job__short_instructions",
-            "job__full_instructions",
-            "job__examples",
-        )
-        .filter(
-            pk=assignment_id,
-            worker_id=worker_id,
-            status=AssignmentStatus.LEASED,
-            expires_at__gt=timezone.now(),
-        )
+        leased_tasks()
+        .filter(pk=assignment_id, worker_id=worker_id, expires_at__gt=timezone.now())
         .first()
     )
