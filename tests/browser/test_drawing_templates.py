@@ -48,7 +48,7 @@ def draw_on(task, work_on, settings):
 
 def submit(page: "Page", job) -> dict:
     page.keyboard.press("Enter")
-    expect(page.locator("#done-count")).to_have_text("1")
+    expect(page.locator("#done-count")).to_have_text("1", timeout=20_000)  # slow under load
     return Annotation.objects.get(job=job).answer
 
 
