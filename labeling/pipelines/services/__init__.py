@@ -1,0 +1,1 @@
+"""Writes of pipelines, one module per part: chains, taxonomies, streaming, hooks."""
