@@ -20,6 +20,8 @@ The rules (docs/review-loops.md, "Where webhooks may go"):
 """
 
 import contextlib
+import hashlib
+import hmac
 import http.client
 import ipaddress
 import socket
@@ -323,3 +325,9 @@ def outbound_get(
 ) -> OutboundResult:
     """GET a URL; at most ``max_bytes`` of its body."""
     return outbound_request("GET", url, headers=headers, timeout=timeout, max_bytes=max_bytes)
+
+
+def body_signature(body: bytes, secret: str) -> str:
+    """The ``sha256=<hex HMAC>`` signature Quorum puts on every outbound request it signs
+    (webhooks, hooks), so a receiver checks each with the secret it shares with Quorum."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

@@ -14,8 +14,8 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from labeling.crypto import SecretUnreadable, secret_decrypt
 from labeling.models import Job, Role, Team, User
-from workflows.crypto import SecretUnreadable, secret_decrypt
 from workflows.models import AccessKey, Flow, HumanLoop, WebhookDelivery
 from workflows.states import HumanLoopStatus
 

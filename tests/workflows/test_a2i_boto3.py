@@ -15,11 +15,11 @@ import pytest
 from django.core import signing
 from django.core.management import call_command
 
+from labeling.crypto import secret_decrypt
 from labeling.models import Role, TeamKind
 from labeling.services.users import user_create
 from labeling.workforces.services.teams import team_create
 from tests.conftest import client_for
-from workflows.crypto import secret_decrypt
 from workflows.models import AccessKey, HumanLoop
 from workflows.services.access_keys import access_key_create, access_key_revoke
 from workflows.services.flows import flow_create

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from workflows.crypto import derived_key, secret_decrypt, secret_encrypt
+from labeling.crypto import derived_key, secret_decrypt, secret_encrypt
 from workflows.selectors import forget_signing_secret, signing_secret
 from workflows.services.access_keys import access_key_create
 

@@ -3,9 +3,9 @@
 import pytest
 from django.test import Client
 
+from labeling.crypto import secret_decrypt
 from labeling.models import TeamKind
 from labeling.workforces.services.teams import team_create
-from workflows.crypto import secret_decrypt
 from workflows.models import AccessKey, Flow
 from workflows.services.loops import human_loop_start
 

@@ -3,7 +3,7 @@ into the new column and the plain column goes."""
 
 from django.db import migrations, models
 
-from workflows.crypto import secret_decrypt, secret_encrypt
+from labeling.crypto import secret_decrypt, secret_encrypt
 
 
 def encrypt_secrets(apps, schema_editor):

@@ -6,9 +6,9 @@ import string
 from django.db import transaction
 from django.utils import timezone
 
+from labeling.crypto import secret_encrypt
 from labeling.errors import NotAllowed
 from labeling.models import User
-from workflows.crypto import secret_encrypt
 from workflows.models import AccessKey
 from workflows.selectors import forget_signing_secret
 

@@ -5,8 +5,6 @@ sent again without a recorded reason: the error or status of the attempt before,
 the attempt before recorded no outcome (the worker stopped while it was sending).
 """
 
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from labeling.after_commit import on_commit_safely
+from labeling.outbound import body_signature as sign
 from labeling.outbound import outbound_post
 from workflows.models import Flow, HumanLoop, WebhookAttempt, WebhookDelivery
 from workflows.states import DeliveryStatus
@@ -31,10 +30,6 @@ ATTEMPT_HEADER = "X-Quorum-Attempt"
 IN_FLIGHT_MARGIN_SECONDS = 5
 REDELIVERY_BATCH_SIZE = 500
 WEBHOOK_DELIVER_TASK = "workflows.webhook_deliver"
-
-
-def sign(body: bytes, secret: str) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def _backoff_seconds(attempts: int) -> float:
