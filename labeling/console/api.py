@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from labeling import selectors as core_selectors
 from labeling.api import ERRORS, _job_for
-from labeling.console import selectors
+from labeling.console import live, selectors
 from labeling.console.serializers import (
     BulkActionIn,
     BulkActionOut,
@@ -169,7 +169,7 @@ class JobLive(APIView):
     )
     def get(self, request: Request, job_id: int) -> Response:
         job = _job_for(request, job_id)
-        response = Response(LiveSnapshotOut(selectors.job_live_snapshot(job=job)).data)
+        response = Response(LiveSnapshotOut(live.job_live_snapshot(job=job)).data)
         response["Cache-Control"] = "no-store"
         return response
 

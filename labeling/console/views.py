@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from labeling.console import selectors
+from labeling.console import live, selectors
 from labeling.console.api import item_row_links
 from labeling.console.services.bulk import DELETABLE_IN, MAX_PICKED_IDS, REOPENABLE_IN
 from labeling.data.export_dispatch import export_formats_of
@@ -86,7 +86,7 @@ def data_manager(request: HttpRequest, job_id: int) -> HttpResponse:
         "bulk_kinds": kinds,
         "export_formats": export_formats_of(job),
         "max_picked": MAX_PICKED_IDS,
-        "live": selectors.job_live_snapshot(job=job),
+        "live": live.job_live_snapshot(job=job),
         "recent_actions": selectors.bulk_actions_recent(job=job, limit=5),
     }
     return render(request, "console/data_manager.html", context)

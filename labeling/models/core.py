@@ -350,7 +350,7 @@ class ConsolidatedLabel(models.Model):
         ]
         indexes = [
             models.Index(fields=["job", "created_at"], name="consolidated_job_time"),
-            # The data manager's sorts on a label column walk these (labeling/console/selectors.py),
+            # The data manager's sorts on a label column walk these (labeling/console/sorting.py),
             # the label's also serves the label filter.
             models.Index(fields=["job", "label", "item"], name="consolidated_job_label"),
             models.Index(fields=["job", "confidence", "item"], name="consolidated_job_confidence"),

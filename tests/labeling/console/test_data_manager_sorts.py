@@ -1,5 +1,5 @@
 """The data manager's sorts on label columns and last activity, read segment by segment
-(labeling/console/selectors.py): every keyset page size gives each item exactly once, in the
+(labeling/console/sorting.py): every keyset page size gives each item exactly once, in the
 order of the column then the id, both ways, with and without a filter."""
 
 import base64
