@@ -9,6 +9,7 @@ from labeling.task_types.base import (
 )
 from labeling.task_types.classification import IMAGE_CLASSIFICATION, TEXT_CLASSIFICATION
 from labeling.task_types.custom import CUSTOM
+from labeling.task_types.earlier_labels import ADJUSTMENT_TYPES, VERIFICATION_TYPES
 from labeling.task_types.image_boxes import IMAGE_BOUNDING_BOX, IMAGE_BOUNDING_BOX_ADJUSTMENT
 from labeling.task_types.image_classification_multi import (
     IMAGE_CLASSIFICATION_MULTILABEL,
@@ -53,6 +54,8 @@ __all__ = [
     "TEXT_CLASSIFICATION_MULTILABEL",
     "TEXT_ENTITY_RECOGNITION",
     "TEXT_ENTITY_RECOGNITION_OVERLAPPING",
+    "ADJUSTMENT_TYPES",
+    "VERIFICATION_TYPES",
     "TaskType",
     "get_task_type",
     "register_task_type",
