@@ -516,3 +516,37 @@ def test_verification_is_a_majority_with_the_feedback_in_the_manifest(
     ]
     earlier = next(k for k in line if k.endswith("-metadata"))
     assert exported[earlier] == line[earlier]  # what was verified rides along
+
+
+def test_box_adjustment_says_whether_it_adjusted_too(settings, manager, team, labeler):
+    write_image(settings.MEDIA_ROOT, "street.png")
+    earlier = {
+        "source-ref": "street.png",
+        "boxes": {
+            "image_size": [{**IMAGE, "depth": 3}],
+            "annotations": [{"class_id": 0, "left": 12, "top": 20, "width": 30, "height": 40}],
+        },
+        "boxes-metadata": {"type": "groundtruth/object-detection", "class-map": CLASS_MAP},
+    }
+    job = image_job(
+        manager, team, task_type="image-bounding-box-adjustment", labels=LABELS,
+        lines=[earlier, earlier],
+    )  # fmt: skip
+
+    def answer(left: int, modified: bool) -> dict[str, Any]:
+        box = {"label": "car", "left": left, "top": 20, "width": 30, "height": 40}
+        return envelope(
+            "annotatedResult",
+            {
+                "boundingBoxes": [box],
+                "inputImageProperties": IMAGE,
+                "initialValueModified": modified,
+            },
+        )
+
+    work(job, [labeler], [[answer(12, False), answer(20, True)]])
+    statuses = [
+        line[f"{job.label_attribute_name}-metadata"]["adjustment-status"]
+        for line in manifest(job, manager)
+    ]
+    assert statuses == ["unadjusted", "adjusted"]
