@@ -58,6 +58,16 @@ def _check_media(kind: DrawingKind, line: dict[str, Any]) -> None:
         _check_image_ref(line)
 
 
+def _check_prior(kind: DrawingKind, line: dict[str, Any], what: str) -> None:
+    """Refuse a line without the earlier label (or with one that can't be used), by name."""
+    prior = kind.find(line)
+    if prior is None:
+        raise SourceProblem(f"{what} item needs {kind.needs()}")
+    problem = kind.problem(prior)
+    if problem:
+        raise SourceProblem(f"{what} item needs {kind.needs()}; {problem}")
+
+
 @dataclass(frozen=True)
 class DrawingVerification(LabelVerification):
     """Approve or reject an earlier job's drawing (shown in its element) with feedback."""
@@ -67,8 +77,7 @@ class DrawingVerification(LabelVerification):
 
     def check_source(self, line: dict[str, Any]) -> None:
         _check_media(self.kind, line)
-        if self.kind.find(line) is None:
-            raise SourceProblem(f"a verification item needs {self.kind.needs()}")
+        _check_prior(self.kind, line, "a verification")
 
     def prepare_source(self, line: dict[str, Any]) -> dict[str, Any]:
         return prepare_video_source(line) if self.kind.media == "video" else line
@@ -109,8 +118,7 @@ class DrawingAdjustment:
 
     def check_source(self, line: dict[str, Any]) -> None:
         self.base.check_source(line)
-        if self.kind.find(line) is None:
-            raise SourceProblem(f"an adjustment item needs {self.kind.needs()}")
+        _check_prior(self.kind, line, "an adjustment")
 
     def parse_answer(self, answer: Any, labels: list[str]) -> ParsedAnswer:
         return self.base.parse_answer(answer, labels)

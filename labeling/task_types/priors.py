@@ -20,7 +20,7 @@ from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
 from labeling.consolidation.tracks import interpolate
-from labeling.data.storage import StorageError, storage_read
+from labeling.data.storage import StorageError, storage_exists, storage_read
 from labeling.task_types.image_segmentation import load_label_map
 
 MAX_SEQUENCE_BYTES = 20 * 1024 * 1024
@@ -313,6 +313,19 @@ def mask_src(initial: dict[str, Any]) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
+def _mask_problem(prior: Prior) -> str:
+    ref = prior.initial["ref"]
+    try:
+        stored = storage_exists(ref)
+    except StorageError as exc:
+        return f"the earlier label map {ref!r} can't be read: {exc}"
+    return "" if stored else f"the earlier label map {ref!r} is not in storage"
+
+
+def _no_problem(prior: Prior) -> str:
+    return ""
+
+
 def _unchanged_objects(rows: Callable[[Any], list[tuple]], list_key: str, tolerance: float):
     def unchanged(inner: dict[str, Any], initial: Any, labels: list[str]) -> bool:
         return _close(rows(inner[list_key]), rows(initial), tolerance)
@@ -345,6 +358,8 @@ class DrawingKind:
     media: str  # "image" or "video"
     read: Callable[[Any, dict[str, Any]], tuple[Any, list[str]] | None]
     unchanged: Callable[[dict[str, Any], Any, list[str]], bool]
+    # What is wrong with an earlier label that was found ("" when nothing), checked on import.
+    problem: Callable[[Prior], str] = _no_problem
 
     def find(self, line: dict[str, Any]) -> Prior | None:
         """The first label attribute of ``line`` whose metadata has this kind's type."""
@@ -395,6 +410,7 @@ MASK = DrawingKind(
     media="image",
     read=_read_mask,
     unchanged=_unchanged_mask,
+    problem=_mask_problem,
 )
 VIDEO_DETECTION = DrawingKind(
     noun="per-frame boxes",

@@ -550,3 +550,14 @@ def test_box_adjustment_says_whether_it_adjusted_too(settings, manager, team, la
         for line in manifest(job, manager)
     ]
     assert statuses == ["unadjusted", "adjusted"]
+
+
+def test_an_earlier_mask_that_is_not_in_storage_is_refused(settings, manager, make_job):
+    line = mask_line(settings.MEDIA_ROOT)
+    line["seg-ref"] = "earlier/gone.png"
+    job = make_job(
+        items=0, start=False, task_type="image-semantic-segmentation-adjustment", labels=LABELS
+    )
+    run = import_lines(job, manager, [line])
+    assert run.status == "failed"
+    assert "'earlier/gone.png' is not in storage" in run.errors[0]["reason"]
