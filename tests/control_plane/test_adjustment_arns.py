@@ -80,7 +80,7 @@ def test_create_labeling_job_with_the_adjustment_lambda_makes_an_adjustment_job(
                 },
             },
         )
-        body["LabelAttributeName"] = "seg-adjusted-ref"
+        body["LabelAttributeName"] = "seg-adjusted"
         body["InputConfig"]["DataSource"]["S3DataSource"]["ManifestS3Uri"] = manifest
         return body
 

@@ -376,12 +376,12 @@ def test_an_adjusted_mask_is_the_voted_map_of_the_corrections(settings, manager,
 
 def test_a_tracked_prior_becomes_keyframes_where_its_motion_changes(settings):
     line = tracking_line(settings.MEDIA_ROOT)
-    line["trk"]["tracks"][0]["frames"][5:] = [
-        {"frame": n, "left": 10, "top": 10, "width": 20, "height": 20} for n in range(5, 10)
-    ]  # moves right until frame 4, then stands still
+    line["trk"]["tracks"][0]["frames"][6:] = [
+        {"frame": n, "left": 10, "top": 10, "width": 20, "height": 20} for n in range(6, 10)
+    ]  # 2 px a frame to the right until frame 5, then it stands still
     context = get_task_type("video-object-tracking-adjustment").template_context(line)
     [track] = context["initial_value"]
-    assert [k["frame"] for k in track["keyframes"]] == [0, 4, 5, 9]
+    assert [k["frame"] for k in track["keyframes"]] == [0, 5, 9]
     assert context["frame_count"] == 10
 
 
