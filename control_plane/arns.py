@@ -18,7 +18,7 @@ _ARN = re.compile(
 
 # The managed task types (PRE-<Type> / ACS-<Type> Lambdas, human-task-ui/<Type>) and the
 # built-in Quorum task type each one maps to. Adjustment and verification types start from
-# the earlier job's label on each item's line (issue 16, labeling/task_types/earlier_labels.py).
+# the earlier job's label on each item's line (issue 16, task_types/with_earlier_labels.py).
 MANAGED_TASK_TYPES = {
     "BoundingBox": "image-bounding-box",
     "AdjustmentBoundingBox": "image-bounding-box-adjustment",

@@ -9,7 +9,6 @@ from labeling.task_types.base import (
 )
 from labeling.task_types.classification import IMAGE_CLASSIFICATION, TEXT_CLASSIFICATION
 from labeling.task_types.custom import CUSTOM
-from labeling.task_types.earlier_labels import ADJUSTMENT_TYPES, VERIFICATION_TYPES
 from labeling.task_types.image_boxes import IMAGE_BOUNDING_BOX, IMAGE_BOUNDING_BOX_ADJUSTMENT
 from labeling.task_types.image_classification_multi import (
     IMAGE_CLASSIFICATION_MULTILABEL,
@@ -31,6 +30,7 @@ from labeling.task_types.video import (
     VIDEO_OBJECT_DETECTION,
     VIDEO_OBJECT_TRACKING,
 )
+from labeling.task_types.with_earlier_labels import ADJUSTMENT_TYPES, VERIFICATION_TYPES
 
 __all__ = [
     "IMAGE_BOUNDING_BOX",
