@@ -19,6 +19,8 @@ from tests.task_types.test_verification_and_adjustment import (
     EARLIER_MASK,
     LABELS,
     VERDICTS,
+    detection_line,
+    keypoint_line,
     mask_line,
     polygon_line,
     tracking_line,
@@ -156,3 +158,56 @@ def test_a_labeler_corrects_an_earlier_track_on_a_keyframe(
     assert abs(first["top"] - 20) <= 1 and first["left"] == 0
     assert (last["left"], last["top"]) == (18, 10)  # the other keyframe as it was
     assert ConsolidatedLabel.objects.get(job=job).value["adjustment_status"] == "adjusted"
+
+
+# Every new type once more, in its own element: the earlier objects shown, then submitted.
+EVERY = [
+    ("image-polygon", polygon_line, "crowd-polygon", 1),
+    ("image-keypoint", keypoint_line, "crowd-keypoint", 2),
+    ("image-semantic-segmentation", mask_line, "crowd-semantic-segmentation", 1),
+    ("video-object-detection", detection_line, "crowd-video-object-detection", 2),
+    ("video-object-tracking", tracking_line, "crowd-video-object-tracking", 1),
+]
+
+
+def _ready(element: str) -> str:
+    loaded = "[data-initial-loaded]" if element == "crowd-semantic-segmentation" else ""
+    return f"{element}{loaded}"
+
+
+def _shown(page: "Page", selector: str) -> int:
+    return page.evaluate(f"document.querySelector('{selector}').listObjects().length")
+
+
+@pytest.mark.parametrize(("base", "line", "element", "objects"), EVERY, ids=[e[0] for e in EVERY])
+def test_every_verification_type_shows_the_earlier_label_and_takes_a_verdict(
+    page: "Page", settings, manager, team, labeler, base, line, element, objects
+):
+    job = image_job(
+        manager, team, task_type=f"{base}-verification", labels=VERDICTS,
+        lines=[line(settings.MEDIA_ROOT)],
+    )  # fmt: skip
+    viewer = f"{_ready(element)}[readonly]"
+    open_task(page, job, viewer)
+    assert _shown(page, viewer) == objects
+    page.keyboard.press("Enter")  # no verdict yet: refused, nothing sent
+    expect(page.locator("crowd-form")).to_contain_text("Choose a category first")
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    assert submitted(page, job) == {"verification": {"label": "Incorrect"}, "feedback": ""}
+
+
+@pytest.mark.parametrize(("base", "line", "element", "objects"), EVERY, ids=[e[0] for e in EVERY])
+def test_every_adjustment_type_submitted_as_it_came_is_unadjusted(
+    page: "Page", settings, manager, team, labeler, base, line, element, objects
+):
+    job = image_job(
+        manager, team, task_type=f"{base}-adjustment", labels=LABELS,
+        lines=[line(settings.MEDIA_ROOT)],
+    )  # fmt: skip
+    open_task(page, job, _ready(element))
+    assert _shown(page, element) == objects
+    page.keyboard.press("Enter")
+    submitted(page, job)
+    label = ConsolidatedLabel.objects.get(job=job)
+    assert label.value["adjustment_status"] == "unadjusted"
