@@ -75,6 +75,11 @@ class DrawingVerification(LabelVerification):
     kind: DrawingKind = field(default=POLYGONS)
     template_name: str = "tasks/drawing_verification.html"
 
+    @property
+    def earlier_manifest_type(self) -> str:
+        """The manifest ``type`` of the earlier label an item must carry (for chains)."""
+        return self.kind.manifest_type
+
     def check_source(self, line: dict[str, Any]) -> None:
         _check_media(self.kind, line)
         _check_prior(self.kind, line, "a verification")
@@ -115,6 +120,11 @@ class DrawingAdjustment:
         if name in ("base", "kind") or name.startswith("__"):
             raise AttributeError(name)
         return getattr(self.base, name)
+
+    @property
+    def earlier_manifest_type(self) -> str:
+        """The manifest ``type`` of the earlier label an item must carry (for chains)."""
+        return self.kind.manifest_type
 
     def check_source(self, line: dict[str, Any]) -> None:
         self.base.check_source(line)

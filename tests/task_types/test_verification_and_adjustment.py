@@ -561,3 +561,30 @@ def test_an_earlier_mask_that_is_not_in_storage_is_refused(settings, manager, ma
     run = import_lines(job, manager, [line])
     assert run.status == "failed"
     assert "'earlier/gone.png' is not in storage" in run.errors[0]["reason"]
+
+
+@pytest.mark.parametrize("suffix", ["verification", "adjustment"])
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_the_console_item_page_shows_a_labelled_item(
+    settings, client, manager, team, labeler, case, suffix
+):
+    answer = verdict("Correct", "fine") if suffix == "verification" else case.answer()
+    job = image_job(
+        manager,
+        team,
+        task_type=f"{case.base}-{suffix}",
+        labels=VERDICTS if suffix == "verification" else LABELS,
+        lines=[case.line(settings.MEDIA_ROOT)],
+    )
+    work(job, [labeler], [[answer]])
+    item = ConsolidatedLabel.objects.get(job=job).item_id
+    client.force_login(manager)
+    response = client.get(f"/console/jobs/{job.pk}/items/{item}")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_each_type_names_the_earlier_shape_it_reads(case):
+    base = get_task_type(case.base)
+    for suffix in ("verification", "adjustment"):
+        assert get_task_type(f"{case.base}-{suffix}").earlier_manifest_type == base.manifest_type
