@@ -17,7 +17,8 @@ _ARN = re.compile(
 )
 
 # The managed task types (PRE-<Type> / ACS-<Type> Lambdas, human-task-ui/<Type>) and the
-# built-in Quorum task type each one maps to.
+# built-in Quorum task type each one maps to. Adjustment and verification types start from
+# the earlier job's label on each item's line (issue 16, task_types/with_earlier_labels.py).
 MANAGED_TASK_TYPES = {
     "BoundingBox": "image-bounding-box",
     "AdjustmentBoundingBox": "image-bounding-box-adjustment",
@@ -25,16 +26,16 @@ MANAGED_TASK_TYPES = {
     "ImageMultiClass": "image-classification",
     "ImageMultiClassMultiLabel": "image-classification-multilabel",
     "SemanticSegmentation": "image-semantic-segmentation",
-    "AdjustmentSemanticSegmentation": "image-semantic-segmentation",
-    "VerificationSemanticSegmentation": "image-label-verification",
+    "AdjustmentSemanticSegmentation": "image-semantic-segmentation-adjustment",
+    "VerificationSemanticSegmentation": "image-semantic-segmentation-verification",
     "TextMultiClass": "text-classification",
     "TextMultiClassMultiLabel": "text-classification-multilabel",
     "NamedEntityRecognition": "text-entity-recognition",
     "VideoMultiClass": "video-classification",
     "VideoObjectDetection": "video-object-detection",
-    "AdjustmentVideoObjectDetection": "video-object-detection",
+    "AdjustmentVideoObjectDetection": "video-object-detection-adjustment",
     "VideoObjectTracking": "video-object-tracking",
-    "AdjustmentVideoObjectTracking": "video-object-tracking",
+    "AdjustmentVideoObjectTracking": "video-object-tracking-adjustment",
 }
 # Managed types Quorum has no task type for: refused with this reason.
 UNSUPPORTED_TASK_TYPES = {

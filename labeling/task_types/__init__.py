@@ -30,6 +30,7 @@ from labeling.task_types.video import (
     VIDEO_OBJECT_DETECTION,
     VIDEO_OBJECT_TRACKING,
 )
+from labeling.task_types.with_earlier_labels import ADJUSTMENT_TYPES, VERIFICATION_TYPES
 
 __all__ = [
     "IMAGE_BOUNDING_BOX",
@@ -53,6 +54,8 @@ __all__ = [
     "TEXT_CLASSIFICATION_MULTILABEL",
     "TEXT_ENTITY_RECOGNITION",
     "TEXT_ENTITY_RECOGNITION_OVERLAPPING",
+    "ADJUSTMENT_TYPES",
+    "VERIFICATION_TYPES",
     "TaskType",
     "get_task_type",
     "register_task_type",

@@ -185,12 +185,26 @@ class BoundingBoxes:
         *,
         item_data: dict[str, Any] | None = None,
     ) -> Consolidated:
-        return _consolidate(answers, labels)
+        result = _consolidate(answers, labels)
+        if not self.adjustment:
+            return result
+        # The managed service's "adjustment-status": adjusted when at least half of the
+        # workers changed the earlier boxes (the element says so in initialValueModified).
+        changed = sum(1 for a in answers if next(iter(a.values())).get("initialValueModified"))
+        status = "adjusted" if changed and changed * 2 >= len(answers) else "unadjusted"
+        return Consolidated(
+            value={**result.value, "adjustment_status": status},
+            confidence=result.confidence,
+            method=result.method,
+        )
 
     def manifest_label(
         self, value: dict[str, Any], labels: list[str]
     ) -> tuple[Any, dict[str, Any]]:
-        return boxes_manifest_label(value, labels)
+        label_value, metadata = boxes_manifest_label(value, labels)
+        if "adjustment_status" in value:
+            metadata["adjustment-status"] = value["adjustment_status"]
+        return label_value, metadata
 
     def export_objects(self, value: dict[str, Any], labels: list[str]) -> list[dict[str, Any]]:
         return [

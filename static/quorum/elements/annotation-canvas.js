@@ -21,6 +21,9 @@
 // shape selected on purpose (click, Tab, the list) is relabelled by 1–9. With no object at
 // all, <crowd-form> asks before submitting "no objects" (`emptyAnswerNotice`).
 // Each element declares its keys in `keyHelp()` (the `?` list and the legend read them).
+// `readonly` (issue 16, verification of an earlier label): the element shows its
+// `initial-value` and nothing changes it: a drag pans, only the view's keys work (zoom, pan,
+// and a video's frames), it keeps no draft and never asks about an empty answer.
 
 import { parseCategories } from "./crowd-classifier.js";
 import { colorOf, decodeImage, element, imagePyramid, safeUrl } from "./canvas-support.js";
@@ -41,6 +44,11 @@ const WHEEL_ZOOM = 0.0015;
 const PAN_STEP = 60;
 const UNDO_DEPTH = 100;
 const TYPING_TAGS = new Set(["INPUT", "TEXTAREA", "SELECT"]);
+// The keys a read-only element still takes: the view's, and a video's frames and playback.
+const VIEW_KEYS = new Set([
+  "+", "=", "-", "_", "0", "ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown",
+  ",", ".", "<", ">", "Home", "End", "p", "P", " ",
+]);
 
 let stylesheet = null;
 let dialogCount = 0;
@@ -162,6 +170,11 @@ export class AnnotationCanvas extends HTMLElement {
     return this.bitmap !== null;
   }
 
+  /** Shown, not edited: the earlier label of a verification task. */
+  get readOnly() {
+    return this.hasAttribute("readonly");
+  }
+
   // --- What subclasses provide --------------------------------------------------------------
   /** The objects' state as a JSON-able value (undo, drafts). */
   state() {
@@ -259,6 +272,17 @@ export class AnnotationCanvas extends HTMLElement {
 
   keyHelp() {
     const noun = this.objectNoun;
+    if (this.readOnly) {
+      return {
+        title: this.getAttribute("header") || "Image",
+        keys: [
+          { keys: ["+", "−"], does: "zoom in / out" },
+          { keys: ["0"], does: "fit the image" },
+          { keys: ["←", "→", "↑", "↓"], does: "pan (also a drag)" },
+          ...(this.frameCount ? [{ keys: [",", "."], does: "previous / next frame", brief: true }] : []),
+        ],
+      };
+    }
     return {
       title: this.getAttribute("header") || "Image",
       keys: [
@@ -618,6 +642,10 @@ export class AnnotationCanvas extends HTMLElement {
       return;
     }
     if (event.button !== 0) return;
+    if (this.readOnly) {
+      this.#panning = { x: event.clientX, y: event.clientY };
+      return;
+    }
     this.pointerDown(this.toImage(event), event);
   }
 
@@ -646,6 +674,9 @@ export class AnnotationCanvas extends HTMLElement {
     if (document.querySelector("dialog[open]")) return;
     if (!this.isConnected || this.closest("[inert]")) return;
     const key = event.key;
+    if (this.readOnly && (event.ctrlKey || event.metaKey || event.altKey || !VIEW_KEYS.has(key))) {
+      return;
+    }
     if ((event.ctrlKey || event.metaKey) && (key === "z" || key === "Z")) {
       event.preventDefault();
       if (event.shiftKey) this.redo();
@@ -689,6 +720,7 @@ export class AnnotationCanvas extends HTMLElement {
     const holder = this.closest("[data-assignment-id]");
     const form = this.closest("crowd-form");
     const lease = form?.getAttribute("assignment-id") || holder?.dataset.assignmentId;
+    if (this.readOnly) return "";
     return lease ? `quorum-draft:${lease}:${this.localName}:${this.name}` : "";
   }
 

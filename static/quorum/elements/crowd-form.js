@@ -206,6 +206,7 @@ export class CrowdForm extends HTMLElement {
   /** What the elements say is empty in the answer ("" when nothing is). */
   emptyAnswerNotice() {
     return this.#elementsWith("emptyAnswerNotice")
+      .filter((node) => !node.hasAttribute("readonly")) // an earlier label shown, not an answer
       .map((node) => node.emptyAnswerNotice())
       .filter(Boolean)
       .join(" ");
