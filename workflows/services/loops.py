@@ -175,14 +175,11 @@ def _item_data(flow: Flow, job: Job, spec: LoopSpec) -> str:
     """The item's JSON line: what the reviewer sees, the model's prediction, the loop's name."""
     task_type = get_task_type(job.task_type)
     content = spec.content
-    if isinstance(content, dict) and flow.source_key in content:
-        shown = content[flow.source_key]
-    elif isinstance(content, str):
-        shown = content
+    if getattr(task_type, "line_is_input", False) and isinstance(content, dict):
+        # The built-in reviews (workflows/services/builtin_loops.py) build the line itself.
+        line = dict(content)
     else:
-        shown = json.dumps(content, ensure_ascii=False)
-    key = "source-ref" if task_type.media == "image" else "source"
-    line = {key: shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)}
+        line = _shown_line(flow, task_type, content)
     try:
         task_type.check_source(line)
     except SourceProblem as exc:
@@ -194,6 +191,17 @@ def _item_data(flow: Flow, job: Job, spec: LoopSpec) -> str:
     if spec.model_label or spec.model_confidence is not None:
         line["prediction"] = {"label": spec.model_label, "confidence": spec.model_confidence}
     return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+
+
+def _shown_line(flow: Flow, task_type: Any, content: Any) -> dict[str, Any]:
+    if isinstance(content, dict) and flow.source_key in content:
+        shown = content[flow.source_key]
+    elif isinstance(content, str):
+        shown = content
+    else:
+        shown = json.dumps(content, ensure_ascii=False)
+    key = "source-ref" if task_type.media == "image" else "source"
+    return {key: shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)}
 
 
 def open_loops(*, flow: Flow) -> int:
