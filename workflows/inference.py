@@ -358,3 +358,14 @@ def review_line(tree: dict[str, Any], inference: Inference, found: Activation) -
         ],
         "flaggedLabels": found.flagged_labels,
     }
+
+
+def consolidated_answer(source: str, value: dict[str, Any]) -> dict[str, Any]:
+    """A built-in review's consolidated value in the documented answer shape, with the
+    confidence of each key (label) beside it."""
+    if source == TEXTRACT_FORMS:
+        return {"answerContent": {source: {"blocks": value["blocks"]}}, "pairs": value["pairs"]}
+    return {
+        "answerContent": {source: {"moderationLabels": value["moderationLabels"]}},
+        "labels": value["labels"],
+    }

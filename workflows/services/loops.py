@@ -32,6 +32,7 @@ from labeling.services.counters import job_counters_add, job_counters_add_statem
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import SourceProblem
+from workflows.inference import TASK_TYPE_SOURCES, consolidated_answer
 from workflows.models import Flow, HumanLoop, HumanLoopStatusChange
 from workflows.services.feedback import dataset_add_reviewed
 from workflows.services.flows import check_name
@@ -457,7 +458,7 @@ def output_document(loop: HumanLoop, consolidated: ConsolidatedLabel | None) -> 
         if loop.item_id
         else Annotation.objects.none()
     )
-    return {
+    document = {
         "humanLoopName": loop.name,
         "flowDefinitionArn": flow_arn(loop.flow),
         "creationTime": _iso(loop.created_at),
@@ -482,6 +483,15 @@ def output_document(loop: HumanLoop, consolidated: ConsolidatedLabel | None) -> 
         "modelPrediction": {"label": loop.model_label, "confidence": loop.model_confidence},
         "inputContent": json.loads(loop.input_content),
     }
+    # The built-in reviews (docs/review-loops.md): the request source, and the consolidated
+    # answer in the documented answer shape too.
+    task_type = Job.objects.filter(pk=loop.flow.job_id).values_list("task_type", flat=True).first()
+    source = TASK_TYPE_SOURCES.get(task_type or "")
+    if source:
+        document["awsManagedHumanLoopRequestSource"] = source
+        if consolidated is not None:
+            document["consolidatedAnswer"].update(consolidated_answer(source, consolidated.value))
+    return document
 
 
 def flow_arn(flow: Flow) -> str:
