@@ -46,9 +46,10 @@ def builtin_loop_start(
     input_content: str,
     content_classifiers: Sequence[str] | None = None,
     open_now: int | None = None,
+    force: bool = False,
 ) -> BuiltinStart:
     """Start a loop if the flow's conditions (or its sample) send this input to people; a flow
-    without conditions and sample sends every input."""
+    without conditions and sample sends every input; ``force`` starts it whatever they say."""
     source = flow_builtin_source(flow)
     check_name(name, field="HumanLoopName")
     classifiers = loops.check_content_classifiers(flow=flow, classifiers=content_classifiers)
@@ -73,6 +74,7 @@ def builtin_loop_start(
             ("ConditionsEvaluation", found.activated),
             ("Sampling", by_sample),
             ("AllRequests", everything),
+            ("Requested", force),
         )
         if hit
     ]
