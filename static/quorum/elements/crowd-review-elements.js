@@ -210,8 +210,12 @@ export class CrowdTextractAnalyzeDocument extends HTMLElement {
   }
 
   get value() {
+    // A block whose text is in its WORD children (as the analysis gives keys) carries it
+    // itself: the words are not part of the answer.
     return {
-      blocks: this.#blocks.filter((block) => block.blockType === "KEY_VALUE_SET"),
+      blocks: this.#blocks
+        .filter((block) => block.blockType === "KEY_VALUE_SET")
+        .map((block) => (typeof block.text === "string" ? block : { ...block, text: this.#text(block) })),
     };
   }
 
