@@ -69,11 +69,10 @@ def _change(detected: Pair | None, reviewed: Pair | None) -> tuple[str, Any, Any
         changes.append("key")
     if normalise(detected.value) != normalise(reviewed.value):
         changes.append("value")
-    if (
-        _moved(key_iou)
-        or _moved(value_iou)
-        or (detected.value_box is None) != (reviewed.value_box is None)
-    ):
+    added_or_dropped = (detected.key_box is None) != (reviewed.key_box is None) or (
+        detected.value_box is None
+    ) != (reviewed.value_box is None)
+    if _moved(key_iou) or _moved(value_iou) or added_or_dropped:
         changes.append("box")
     return ("+".join(changes) or "unchanged"), key_iou, value_iou
 

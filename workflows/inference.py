@@ -211,13 +211,14 @@ def loop_inference(source: str, content: Any) -> Inference:
     if not isinstance(content, dict):
         raise InputProblem("the input content must be a JSON object (the human loop input)")
     content = camel_keys(content)
-    request = content.get("aiServiceRequest") or {}
+    request = content.get("aiServiceRequest")
+    request = request if isinstance(request, dict) else {}
     response = content.get("aiServiceResponse")
     if not isinstance(response, dict):
         response = content  # the service's answer given alone
     ref = content.get("source-ref") or content.get("sourceRef") or ""
     if source == TEXTRACT_FORMS:
-        ref = ref or _s3_ref((request or {}).get("document"))
+        ref = ref or _s3_ref(request.get("document"))
         blocks = response.get("blocks")
         if not isinstance(blocks, list):
             raise InputProblem(
@@ -225,7 +226,7 @@ def loop_inference(source: str, content: Any) -> Inference:
             )
         blocks = [b for b in blocks if isinstance(b, dict)]
         return Inference(source, str(ref), blocks=blocks, pairs=key_value_pairs(blocks))
-    ref = ref or _s3_ref((request or {}).get("image"))
+    ref = ref or _s3_ref(request.get("image"))
     labels = response.get("moderationLabels")
     if not isinstance(labels, list):
         raise InputProblem(
