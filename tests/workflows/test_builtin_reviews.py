@@ -10,6 +10,7 @@ import urllib.request
 
 import pytest
 
+from labeling.task_ui.selectors import job_custom_source
 from tests.conftest import client_for
 from tests.control_plane.conftest import REGION
 from tests.workflows.builtin_inputs import answer_blocks, moderation_input, pair, textract_input
@@ -242,7 +243,7 @@ def test_moderation_review_from_create_flow_definition(live_server, key, a2i, te
     )
     flow = Flow.objects.get(name="images")
     assert flow.job.task_type == "image-moderation-review"
-    assert "Violence" in flow.job.labels and flow.job.custom_template_id is None
+    assert "Violence" in flow.job.labels and job_custom_source(job_id=flow.job_id) is None
     assert flow.conditions == {
         "any": [
             {"moderation_label_confidence": {"label": "*", "at_least": 0.5, "below": 0.9}},
