@@ -7,10 +7,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from labeling.consolidation.key_values import normalise
-from labeling.consolidation.matching import box_iou
 from labeling.data.spreadsheet import csv_writer
-from labeling.task_types.document_review import TEXTRACT_FORMS, Pair, key_value_pairs
+from labeling.task_types.document_review import (
+    TEXTRACT_FORMS,
+    Pair,
+    box_overlap,
+    key_value_pairs,
+)
+from labeling.task_types.document_review import normalised_text as normalise
 from workflows.inference import InputProblem, loop_inference
 from workflows.models import Flow, HumanLoop
 from workflows.states import HumanLoopStatus
@@ -50,7 +54,7 @@ def flow_outputs_jsonl(*, flow: Flow) -> Iterator[bytes]:
 def _iou(a: Any, b: Any) -> float | str:
     if a is None or b is None:
         return ""
-    return round(float(box_iou(list(a), list(b))[0, 0]), 4)
+    return round(box_overlap(a, b), 4)
 
 
 def _moved(iou: float | str) -> bool:

@@ -25,13 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from labeling.consolidation.key_values import normalise
 from labeling.task_types.document_review import (
     TEXTRACT_FORMS,
     Pair,
     camel_keys,
     key_value_pairs,
 )
+from labeling.task_types.document_review import normalised_text as normalise
 from labeling.task_types.moderation_review import REKOGNITION_MODERATION
 
 FORM_LEAVES = ("form_key_confidence", "form_key_missing")

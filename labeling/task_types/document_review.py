@@ -18,7 +18,9 @@ from labeling.consolidation.key_values import (
     KEY_VALUE_MAJORITY,
     ReviewedPair,
     consolidate_key_values,
+    normalise,
 )
+from labeling.consolidation.matching import box_iou
 from labeling.task_types.base import (
     AnswerProblem,
     Consolidated,
@@ -127,6 +129,16 @@ def key_value_pairs(blocks: list[dict[str, Any]]) -> list[Pair]:
             )
         )
     return pairs
+
+
+def normalised_text(text: str) -> str:
+    """A key or value as reviews compare them (case, whitespace, a trailing colon)."""
+    return normalise(text)
+
+
+def box_overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """The IoU of two boxes (left, top, width, height)."""
+    return float(box_iou(list(a), list(b))[0, 0])
 
 
 def _check_block(block: Any, where: str) -> dict[str, Any]:
