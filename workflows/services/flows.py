@@ -85,13 +85,13 @@ def _builtin_review_check(
                 "moderation_label_confidence leaves"
             )
         raise ValidationFailed(message, details={"field": "conditions"})
-    if not source or labels:
-        return labels
-    if custom_template.strip():
+    if source and custom_template.strip():
         raise ValidationFailed(
             f"a {task_type} flow has its built-in review UI, not a custom template",
             details={"field": "custom_template"},
         )
+    if not source or labels:
+        return labels
     if source == TEXTRACT_FORMS:
         keys = [entry["importantFormKey"] for entry in important_form_keys(conditions)]
         return keys or ["document"]

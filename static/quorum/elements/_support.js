@@ -97,6 +97,7 @@ crowd-alert:not([type]), crowd-alert[type="info"] { background: #eff6ff; border-
 .qv-pairs { padding-left: 1.2rem; }
 .qv-pair { display: grid; grid-template-columns: 1fr auto 1fr; gap: .4rem; align-items: center; margin-bottom: .4rem; }
 .qv-exclusion { margin-top: .6rem; }
+.qv-frame img { user-select: none; -webkit-user-drag: none; }
 .qv-box-edit { pointer-events: auto; cursor: move; touch-action: none; }
 .qv-box-edit:focus-visible { outline: 3px solid #2563eb; outline-offset: 1px; }
 .qv-handle { position: absolute; right: -6px; bottom: -6px; width: 10px; height: 10px; background: #fff; border: 2px solid #1f2937; cursor: nwse-resize; }
