@@ -2,16 +2,18 @@
 -> one answer with a confidence per key (label) and per item. Pure.
 
 Key values: keys are matched by their text normalised (case, runs of whitespace, a trailing
-colon); a key is kept when more than half of the reviewers' weight kept it (a tie follows the
-most reliable reviewer, the first on equal reliability). Its value is the one most of the
-weight typed, compared normalised (a tie goes to the most reliable reviewer's, then the
-first's); it is written as that reviewer typed it. Each box is the mean of the boxes that
-overlap the chosen reviewer's box by IoU of at least ``IOU_THRESHOLD``. A key's confidence is
-the share of all reviewers' weight behind its value; the item's is the mean over its keys.
+colon); a key is kept when more than half of the reviewers kept it (a tie follows the most
+reliable reviewer, the first on equal reliability). Its value is the one most reviewers typed,
+compared normalised (a tie goes to the most reliable reviewer's, then the first's); it is
+written as that reviewer typed it. Each box is the mean of the boxes that overlap the chosen
+reviewer's box by IoU of at least ``IOU_THRESHOLD``. A key's confidence is the share of the
+reviewers behind its value; the item's is the mean over its keys.
 
-Moderation labels: a label is kept when more than half of the weight chose it (ties as
+Moderation labels: a label is kept when more than half of the reviewers chose it (ties as
 above); its confidence is the share that chose it if kept, the share that did not otherwise;
 the item's is the mean over every label anyone chose (1 when nobody chose any).
+
+``reliability`` (one number per reviewer, higher is better) only breaks ties.
 """
 
 import re
@@ -76,10 +78,9 @@ def _mean_box(anchor: Box | None, boxes: list[Box]) -> Box | None:
 
 
 def _kept(holders: list[int], n: int, weights: np.ndarray) -> bool:
-    share = weights[holders].sum() / weights.sum()
-    if abs(share - 0.5) < 1e-9:
+    if 2 * len(holders) == n:
         return _best(list(range(n)), weights) in holders
-    return share > 0.5
+    return 2 * len(holders) > n
 
 
 def consolidate_key_values(
@@ -90,7 +91,6 @@ def consolidate_key_values(
     if n == 0:
         return [], 0.0
     weights = _weights(n, reliability)
-    total = weights.sum()
     by_key: dict[str, list[tuple[int, ReviewedPair]]] = {}
     for reviewer, pairs in enumerate(answers):
         seen: set[str] = set()
@@ -108,8 +108,8 @@ def consolidate_key_values(
         groups: dict[str, list[int]] = {}
         for reviewer, pair in entries:
             groups.setdefault(normalise(pair.value), []).append(reviewer)
-        best_weight = max(weights[g].sum() for g in groups.values())
-        tied = [g for g in groups.values() if abs(weights[g].sum() - best_weight) < 1e-9]
+        most = max(len(g) for g in groups.values())
+        tied = [g for g in groups.values() if len(g) == most]
         winners = max(tied, key=lambda g: (weights[_best(g, weights)], -min(g)))
         chosen = dict(entries)[_best(winners, weights)]
         key_boxes = [p.key_box for _, p in entries if p.key_box is not None]
@@ -120,7 +120,7 @@ def consolidate_key_values(
                 value=chosen.value,
                 key_box=_mean_box(chosen.key_box, key_boxes),
                 value_box=_mean_box(chosen.value_box, value_boxes),
-                confidence=round(float(weights[winners].sum() / total), 6),
+                confidence=round(len(winners) / n, 6),
                 votes=len(winners),
             )
         )
@@ -146,7 +146,6 @@ def consolidate_moderation(
     if n == 0:
         return [], 0.0
     weights = _weights(n, reliability)
-    total = weights.sum()
     choosers: dict[str, list[int]] = {}
     names: dict[str, tuple[str, str]] = {}
     for reviewer, labels in enumerate(answers):
@@ -158,7 +157,7 @@ def consolidate_moderation(
             names.setdefault(key, (name.strip(), parent.strip()))
     result = []
     for key, holders in choosers.items():
-        share = float(weights[holders].sum() / total)
+        share = len(holders) / n
         chosen = _kept(holders, n, weights)
         name, parent = names[key]
         result.append(
@@ -172,3 +171,33 @@ def consolidate_moderation(
         )
     confidence = float(np.mean([label.confidence for label in result])) if result else 1.0
     return result, round(confidence, 6)
+
+
+def agreement_reliability(
+    items: Sequence[Sequence[tuple[int, dict[str, str]]]],
+) -> dict[int, float]:
+    """Each worker's reliability from a job's answers: over the items with two or more
+    answers, the share of features (a key's value, a label's presence) on which the worker
+    sided with the item's strict majority, smoothed as (agreed + 1) / (counted + 2).
+
+    ``items[i]`` holds (worker, {feature: value}) per answer; a feature an answer lacks counts
+    as absent."""
+    agreed: dict[int, int] = {}
+    counted: dict[int, int] = {}
+    for answers in items:
+        if len(answers) < 2:
+            continue
+        features = {feature for _, answer in answers for feature in answer}
+        for feature in features:
+            values = [answer.get(feature) for _, answer in answers]
+            tally: dict[str | None, int] = {}
+            for value in values:
+                tally[value] = tally.get(value, 0) + 1
+            best = max(tally.values())
+            winners = [value for value, count in tally.items() if count == best]
+            if len(winners) != 1:
+                continue  # no majority: this feature says nothing about anyone
+            for (worker, _), value in zip(answers, values, strict=True):
+                counted[worker] = counted.get(worker, 0) + 1
+                agreed[worker] = agreed.get(worker, 0) + (value == winners[0])
+    return {worker: (agreed[worker] + 1) / (counted[worker] + 2) for worker in counted}

@@ -17,6 +17,7 @@ from typing import Any
 from labeling.consolidation.key_values import (
     KEY_VALUE_MAJORITY,
     ReviewedPair,
+    agreement_reliability,
     consolidate_key_values,
     normalise,
 )
@@ -213,6 +214,26 @@ def pairs_blocks(pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return blocks
 
 
+RELIABILITY_ANSWERS = 1_000  # the job's latest answers a reliability estimate reads
+
+
+def features_of_pairs(answer: dict[str, Any]) -> dict[str, str]:
+    blocks = (answer.get(TEXTRACT_FORMS) or {}).get("blocks") or []
+    return {normalise(p.key): normalise(p.value) for p in key_value_pairs(blocks) if p.key}
+
+
+def answers_reliability(
+    job_answers: list[tuple[int, int, dict]], worker_ids: list[int], features
+) -> list[float]:
+    """Each of ``worker_ids``' agreement reliability over the job's latest answers (1 for a
+    worker with nothing to compare yet)."""
+    by_item: dict[int, list[tuple[int, dict[str, str]]]] = {}
+    for item_id, worker_id, answer in job_answers[:RELIABILITY_ANSWERS]:
+        by_item.setdefault(item_id, []).append((worker_id, features(answer)))
+    estimates = agreement_reliability(list(by_item.values()))
+    return [estimates.get(worker, 1.0) for worker in worker_ids]
+
+
 @dataclass(frozen=True)
 class DocumentKeyValueReview:
     key: str = "document-key-value-review"
@@ -237,6 +258,15 @@ class DocumentKeyValueReview:
     def parse_answer(self, answer: Any, labels: list[str]) -> ParsedAnswer:
         blocks = forms_blocks(answer)
         return ParsedAnswer(answer={TEXTRACT_FORMS: {"blocks": blocks}})
+
+    def answer_weights(
+        self, job_answers: list[tuple[int, int, dict]], worker_ids: list[int], labels: list[str]
+    ) -> list[float]:
+        """Each of ``worker_ids``' reliability: agreement with the majority on the job's
+        latest ``RELIABILITY_ANSWERS`` answers (ties of the consolidation follow it)."""
+        return answers_reliability(
+            job_answers, worker_ids, lambda answer: features_of_pairs(answer)
+        )
 
     def consolidate_answers(
         self,

@@ -22,7 +22,7 @@ from labeling.task_types.base import (
     csv_compact_json,
     register_task_type,
 )
-from labeling.task_types.document_review import RESERVED_FOR
+from labeling.task_types.document_review import RESERVED_FOR, answers_reliability
 
 REKOGNITION_MODERATION = "AWS/Rekognition/DetectModerationLabels/Image/V3"
 MAX_LABELS = 200
@@ -80,6 +80,11 @@ def moderation_labels(answer: Any) -> list[dict[str, str]]:
     return list(chosen.values())
 
 
+def _features(answer: dict[str, Any]) -> dict[str, str]:
+    chosen = (answer.get(REKOGNITION_MODERATION) or {}).get("moderationLabels") or []
+    return {str(x.get("name", "")).casefold(): "chosen" for x in chosen if isinstance(x, dict)}
+
+
 @dataclass(frozen=True)
 class ImageModerationReview:
     key: str = "image-moderation-review"
@@ -104,6 +109,13 @@ class ImageModerationReview:
         return ParsedAnswer(
             answer={REKOGNITION_MODERATION: {"moderationLabels": moderation_labels(answer)}}
         )
+
+    def answer_weights(
+        self, job_answers: list[tuple[int, int, dict]], worker_ids: list[int], labels: list[str]
+    ) -> list[float]:
+        """Each of ``worker_ids``' reliability: agreement with the per-label majority on the
+        job's latest answers (ties of the consolidation follow it)."""
+        return answers_reliability(job_answers, worker_ids, _features)
 
     def consolidate_answers(
         self,

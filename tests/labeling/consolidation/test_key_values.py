@@ -4,6 +4,7 @@ import pytest
 
 from labeling.consolidation.key_values import (
     ReviewedPair,
+    agreement_reliability,
     consolidate_key_values,
     consolidate_moderation,
     normalise,
@@ -81,3 +82,23 @@ def test_moderation_labels_by_majority_with_the_share_as_confidence():
     assert by_name["Alcohol"].confidence == pytest.approx(2 / 3, abs=1e-6)
     assert confidence == pytest.approx((1 + 2 / 3 + 2 / 3) / 3, abs=1e-6)
     assert consolidate_moderation([[], []]) == ([], 1.0)
+
+
+def test_reliability_is_agreement_with_the_majority_over_the_job():
+    items = [
+        [
+            (1, {"total": "10", "date": "x"}),
+            (2, {"total": "10", "date": "x"}),
+            (3, {"total": "99"}),
+        ],
+        [(1, {"total": "5"}), (2, {"total": "5"}), (3, {"total": "6"})],
+        [(1, {"total": "7"})],  # one answer: nothing to compare
+        [(1, {"total": "1"}), (3, {"total": "2"})],  # no majority: left out
+    ]
+    reliability = agreement_reliability(items)
+    assert reliability[1] == reliability[2] == pytest.approx((3 + 1) / (3 + 2))
+    assert reliability[3] == pytest.approx((0 + 1) / (3 + 2))
+    # It breaks ties toward the reliable reviewer.
+    tie = [[ReviewedPair("Total", "1")], [ReviewedPair("Total", "2")]]
+    weights = [reliability[3], reliability[1]]
+    assert consolidate_key_values(tie, reliability=weights)[0][0].value == "2"
