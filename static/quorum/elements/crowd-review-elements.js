@@ -422,13 +422,15 @@ export class CrowdTextractAnalyzeDocument extends HTMLElement {
     const adder = element("div", "qv-adder");
     const missing = this.#missingKeys();
     if (missing.length) {
-      adder.append(element("p", "qc-muted", "Important keys not found:"));
+      const missingLabel = element("p", "qc-muted", "Important keys not found:");
+      adder.append(missingLabel);
       for (const { key } of missing) {
-        const add = element("button", "qf-button", `Add “${key}”`);
+        const add = element("button", "qf-button qv-add-missing", `Add “${key}”`);
         add.type = "button";
         add.addEventListener("click", () => {
           const added = this.addKey(key, "");
           add.remove();
+          if (!adder.querySelector(".qv-add-missing")) missingLabel.remove();
           this.#list.lastElementChild?.querySelector(".qv-value")?.focus();
           this.#drawFor(added.value, added.key.id);
         });
