@@ -114,7 +114,9 @@ def test_a_reviewer_corrects_a_document_in_chromium(page, clients, team, labeler
     )
     picture("docs", "invoice.png")
     document = textract_input(
-        pair(1, "Total:", "12.00", 95.0, 61.0), pair(2, "Date", "2024-01-02", 99.0, 99.0)
+        pair(1, "Total:", "12.00", 95.0, 61.0),
+        pair(2, "Date", "2024-01-02", 99.0, 99.0),
+        pair(3, "Page", "1 of 2", 92.0, 93.0),
     )
     started = a2i.start_human_loop(
         HumanLoopName="invoice-1",
@@ -126,7 +128,7 @@ def test_a_reviewer_corrects_a_document_in_chromium(page, clients, team, labeler
     sign_in(page, "lab1", "lab1-pass-1")
     page.get_by_role("link", name="review-loops/invoices").click()
     rows = page.locator(".qv-pair")
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(3)
     expect(rows.nth(0)).to_have_class(re.compile(r"qv-low"))  # 61 % < 90 %: highlighted
     expect(rows.nth(1)).not_to_have_class(re.compile(r"qv-low"))
     expect(page.locator(".qv-frame img")).to_be_visible()
@@ -141,6 +143,9 @@ def test_a_reviewer_corrects_a_document_in_chromium(page, clients, team, labeler
     drag(page, center, (center[0] + frame["width"] * 0.10, center[1]))
     box.focus()
     page.keyboard.press("ArrowDown")
+    # Delete a pair that is not a form field.
+    page.get_by_role("button", name="Delete the pair Page").click()
+    expect(rows).to_have_count(2)
     # Add the missing important key: draw its value's box, type the value.
     page.get_by_role("button", name="Add “Invoice number”").click()
     expect(page.locator(".qv-status")).to_contain_text("Drag on the page")

@@ -133,7 +133,7 @@ def test_document_review_from_the_api_to_the_exports(a2i, manager, team, reviewe
             ("Date", "2024-01-02", None),
             ("Invoice number", "A-7", number_box),
         ),
-        answer_blocks(("total", "12.50", shifted), ("Date", "2024-01-02", None)),
+        answer_blocks(("total", "12.50", shifted)),  # deletes Date
         answer_blocks(
             ("Total:", "12.00", total_box),
             ("Date", "2024-01-02", None),
@@ -162,14 +162,14 @@ def test_document_review_from_the_api_to_the_exports(a2i, manager, team, reviewe
     assert pairs["Total:"]["confidence"] == pytest.approx(2 / 3, abs=1e-6)
     assert pairs["Total:"]["valueBox"] == pytest.approx([1.21 / 3, 0.10, 0.20, 0.04], abs=1e-5)
     assert pairs["Invoice number"]["value"] == "A-7"
-    assert pairs["Date"]["confidence"] == 1.0
+    assert pairs["Date"]["confidence"] == pytest.approx(2 / 3, abs=1e-6)  # one deleted it
     blocks = consolidated["answerContent"][FORMS]["blocks"]
     assert [b["text"] for b in blocks if b["entityTypes"] == ["KEY"]] == [
         "Total:",
         "Date",
         "Invoice number",
     ]
-    assert consolidated["confidence"] == pytest.approx((2 / 3 + 1 + 2 / 3) / 3, abs=1e-6)
+    assert consolidated["confidence"] == pytest.approx(2 / 3, abs=1e-6)
 
     manager_client = client_for(manager)
     lines = manager_client.get(f"/api/v1/flows/{flow.pk}/outputs.jsonl")
@@ -179,7 +179,12 @@ def test_document_review_from_the_api_to_the_exports(a2i, manager, team, reviewe
     corrections = manager_client.get(f"/api/v1/flows/{flow.pk}/key-value-corrections.csv")
     assert corrections.status_code == 200
     rows = list(csv.DictReader(io.StringIO(b"".join(corrections.streaming_content).decode())))
-    assert len(rows) == 8  # 3 + 2 + 3 pairs
+    assert len(rows) == 8  # 3 + 2 (one deleted) + 3 pairs
+    second = [r for r in rows if r["worker"] == output["humanAnswers"][1]["workerId"]]
+    assert {r["detected_key"]: r["change"] for r in second} == {
+        "Total:": "value+box",
+        "Date": "deleted",
+    }
     first = [r for r in rows if r["worker"] == output["humanAnswers"][0]["workerId"]]
     changes = {r["key"]: r["change"] for r in first}
     assert changes == {"Total:": "value+box", "Date": "box", "Invoice number": "added"}
