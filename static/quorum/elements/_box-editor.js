@@ -2,7 +2,8 @@
 // (the analysis's boundingBox: left, top, width, height from 0 to 1).
 //
 // Mouse: drag a box to move it, drag its corner handle to resize it. Keyboard (the box has
-// the focus): arrows move it by 1 %, Shift+arrows resize it. drawBox() lets the reviewer drag
+// the focus): arrows move it by 1 %, Shift+arrows resize it, Delete removes what it belongs
+// to (when the caller allows it). drawBox() lets the reviewer drag
 // a new box on the image; Escape cancels.
 
 import { element } from "./_support.js";
@@ -54,7 +55,7 @@ export function place(mark, box) {
 }
 
 /** Make ``mark`` (showing ``block``'s box inside ``frame``) movable and resizable. */
-export function makeEditable(frame, mark, block, { label, onChange }) {
+export function makeEditable(frame, mark, block, { label, onChange, onDelete = null }) {
   mark.classList.add("qv-box-edit");
   mark.tabIndex = 0;
   mark.setAttribute("role", "button");
@@ -99,6 +100,12 @@ export function makeEditable(frame, mark, block, { label, onChange }) {
     mark.addEventListener("pointerup", up);
   });
   mark.addEventListener("keydown", (event) => {
+    if (onDelete && (event.key === "Delete" || event.key === "Backspace")) {
+      event.preventDefault();
+      event.stopPropagation();
+      onDelete();
+      return;
+    }
     const delta = { ArrowLeft: [-STEP, 0], ArrowRight: [STEP, 0], ArrowUp: [0, -STEP], ArrowDown: [0, STEP] }[
       event.key
     ];

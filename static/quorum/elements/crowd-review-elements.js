@@ -326,7 +326,7 @@ export class CrowdTextractAnalyzeDocument extends HTMLElement {
     return words.join(" ");
   }
 
-  #box(block, className, label) {
+  #box(block, className, label, onDelete = null) {
     const box = boxOf(block);
     if (!this.#frame || !box) return;
     const mark = element("div", `qv-box ${className}`);
@@ -335,6 +335,7 @@ export class CrowdTextractAnalyzeDocument extends HTMLElement {
       makeEditable(this.#frame, mark, block, {
         label,
         onChange: () => this.dispatchEvent(new Event("change", { bubbles: true })),
+        onDelete,
       });
     }
     this.#frame.append(mark);
@@ -381,8 +382,9 @@ export class CrowdTextractAnalyzeDocument extends HTMLElement {
         this.dispatchEvent(new Event("change", { bubbles: true }));
       });
       const keyText = this.#text(key) || `key ${index + 1}`;
-      const keyBox = this.#box(key, "qv-box-key", `Box of key ${keyText}`);
-      const valueBox = this.#box(value, "qv-box-value", `Box of the value of ${keyText}`);
+      const remover = keyEditable ? () => this.deletePair(key) : null;
+      const keyBox = this.#box(key, "qv-box-key", `Box of key ${keyText}`, remover);
+      const valueBox = this.#box(value, "qv-box-value", `Box of the value of ${keyText}`, remover);
       for (const box of [keyBox, valueBox]) box?.classList.toggle("qv-box-low", low);
       const highlight = (on) => [keyBox, valueBox].forEach((box) => box?.classList.toggle("qv-box-on", on));
       for (const field of [keyField, valueField]) {
