@@ -9,6 +9,7 @@ import json
 import urllib.request
 
 import pytest
+from django.test import Client
 
 from labeling.task_ui.selectors import job_custom_source
 from tests.conftest import client_for
@@ -172,6 +173,16 @@ def test_document_review_from_the_api_to_the_exports(a2i, manager, team, reviewe
     assert consolidated["confidence"] == pytest.approx(2 / 3, abs=1e-6)
 
     manager_client = client_for(manager)
+    # The flow's pages and the loop API show it like any flow.
+    detail = manager_client.get("/api/v1/loops/doubtful")
+    assert detail.status_code == 200 and detail.json()["output"] == output
+    assert manager_client.get(f"/api/v1/flows/{flow.pk}").json()["task_type"] == (
+        "document-key-value-review"
+    )
+    manager.refresh_from_db()
+    web = Client()
+    web.force_login(manager)
+    assert web.get(f"/console/flows/{flow.pk}/").status_code == 200
     lines = manager_client.get(f"/api/v1/flows/{flow.pk}/outputs.jsonl")
     assert lines.status_code == 200
     exported = [json.loads(x) for x in b"".join(lines.streaming_content).decode().splitlines()]
