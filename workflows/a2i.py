@@ -26,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from labeling.errors import Conflict, InvalidTransition, NotFound, QuorumError
 from workflows import selectors
 from workflows.models import NAME_PATTERN, HumanLoop
+from workflows.services.builtin_loops import builtin_loop_start, flow_builtin_source
 from workflows.services.loops import (
     QuotaExceeded,
     flow_arn,
@@ -211,13 +212,27 @@ def start_human_loop(request: HttpRequest) -> dict[str, Any]:
     if not isinstance(loop_input, dict) or not isinstance(loop_input.get("InputContent"), str):
         raise A2IError("ValidationException", "HumanLoopInput.InputContent is required")
     try:
-        loop = human_loop_start(
-            flow=found.flow,
-            name=name,
-            input_content=loop_input["InputContent"],
-            content_classifiers=_content_classifiers(body),
-            open_now=found.open_loops,
-        )
+        if flow_builtin_source(found.flow):
+            # A built-in review: its conditions read the AI service's answer in the input.
+            found.flow.refresh_from_db(fields=["conditions", "sample_percent"])
+            started = builtin_loop_start(
+                flow=found.flow,
+                name=name,
+                input_content=loop_input["InputContent"],
+                content_classifiers=_content_classifiers(body),
+                open_now=found.open_loops,
+            )
+            if started.loop is None:
+                return {}  # no condition activated a loop: the response has no HumanLoopArn
+            loop = started.loop
+        else:
+            loop = human_loop_start(
+                flow=found.flow,
+                name=name,
+                input_content=loop_input["InputContent"],
+                content_classifiers=_content_classifiers(body),
+                open_now=found.open_loops,
+            )
     except Conflict as exc:
         if exc.code == "duplicate_name":
             raise A2IError("ConflictException", f"Human loop {name} already exists") from None

@@ -2,6 +2,7 @@
 
 import json
 
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -15,6 +16,8 @@ from labeling.permissions import IsLabeler, IsManager
 from labeling.serializers import ErrorOut, LeaseOut, lease_payload
 from labeling.services.assignments import assignment_claim
 from workflows import selectors
+from workflows.builtin_exports import flow_outputs_jsonl, key_value_corrections_csv
+from workflows.inference import TEXTRACT_FORMS
 from workflows.models import Flow, HumanLoop
 from workflows.serializers import (
     DeliveryOut,
@@ -29,6 +32,7 @@ from workflows.serializers import (
     LoopStartIn,
     RoutingOut,
 )
+from workflows.services.builtin_loops import builtin_loop_start, flow_builtin_source
 from workflows.services.flows import flow_create, flow_set_status
 from workflows.services.loops import (
     human_loop_delete,
@@ -186,6 +190,17 @@ class FlowLoops(APIView):
         prediction = values["prediction"] if isinstance(values["prediction"], dict) else {}
         confidence = prediction.get("confidence")
         model_name, model_version = model_of_prediction(prediction)
+        if flow_builtin_source(flow):
+            # A built-in review: the input is the AI service's answer; started whatever the
+            # conditions, like any loop posted here (StartHumanLoop evaluates them).
+            started = builtin_loop_start(
+                flow=flow,
+                name=values["name"],
+                input_content=json.dumps(values["input"], ensure_ascii=False),
+                content_classifiers=values["content_classifiers"],
+                force=True,
+            )
+            return Response(LoopDetailOut(started.loop).data, status=status.HTTP_201_CREATED)
         loop = human_loop_start(
             flow=flow,
             name=values["name"],
@@ -249,3 +264,47 @@ class FlowTaskNext(APIView):
             return Response(status=status.HTTP_204_NO_CONTENT)
         assignment.job = flow.job
         return Response(lease_payload(assignment))
+
+
+class FlowOutputsExport(APIView):
+    permission_classes = [IsManager]
+
+    @extend_schema(
+        responses={(200, "application/jsonl"): OpenApiTypes.STR, **ERRORS},
+        summary="The output documents of a flow's completed loops, as JSON Lines",
+        description="One line per completed loop: humanAnswers (each reviewer's answerContent), "
+        "consolidatedAnswer and inputContent; a built-in review's lines also carry "
+        "awsManagedHumanLoopRequestSource and the consolidated answer in the documented shape.",
+    )
+    def get(self, request: Request, flow_id: int) -> StreamingHttpResponse:
+        flow = _flow_for(request, flow_id)
+        response = StreamingHttpResponse(
+            flow_outputs_jsonl(flow=flow), content_type="application/jsonl"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{flow.name}-outputs.jsonl"'
+        return response
+
+
+class FlowKeyValueCorrections(APIView):
+    permission_classes = [IsManager]
+
+    @extend_schema(
+        responses={(200, "text/csv"): OpenApiTypes.STR, **ERRORS},
+        summary="A document key-value review flow's corrections, as CSV",
+        description="One row per reviewer and pair of each completed loop: the detected key and "
+        "value, the reviewed value, the change (unchanged, key, value, box, added, deleted) "
+        "and the IoU of the reviewed boxes with the detected ones.",
+    )
+    def get(self, request: Request, flow_id: int) -> StreamingHttpResponse:
+        flow = _flow_for(request, flow_id)
+        if flow_builtin_source(flow) != TEXTRACT_FORMS:
+            raise ValidationFailed(
+                f"flow {flow.name} is not a document-key-value-review flow: it has no key-value "
+                "corrections",
+                details={"field": "flow"},
+            )
+        response = StreamingHttpResponse(
+            key_value_corrections_csv(flow=flow), content_type="text/csv"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{flow.name}-corrections.csv"'
+        return response

@@ -6,7 +6,9 @@ A condition tree is JSON: a leaf, or ``{"any": [...]}`` / ``{"all": [...]}`` of 
 - ``{"confidence_below": 0.8}``: the prediction's confidence is under 0.8;
 - ``{"label_confidence_below": {"spam": 0.95, "ham": 0.6}}``: under the threshold of its label
   (a label not named never matches);
-- ``{"label_in": ["spam", "phishing"]}``: the predicted label is one of these.
+- ``{"label_in": ["spam", "phishing"]}``: the predicted label is one of these;
+- the built-in reviews' leaves on the AI service's answer (``form_key_confidence``,
+  ``form_key_missing``, ``moderation_label_confidence``): see workflows/inference.py.
 
 Sampling sends a share of predictions to people whatever the conditions say; the draw is a
 hash of the input content in canonical form, so a retried prediction is drawn the same way.
@@ -17,10 +19,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from workflows import inference as builtin
+
 MAX_DEPTH = 2
 MAX_CHILDREN = 20
 COMBINATORS = ("any", "all")
-LEAVES = ("confidence_below", "label_confidence_below", "label_in")
+LEAVES = ("confidence_below", "label_confidence_below", "label_in", *builtin.LEAVES)
 _SAMPLE_SPACE = 1 << 64
 
 
@@ -70,6 +74,11 @@ def _check(node: Any, depth: int, where: str) -> None:
     elif key == "label_in":
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
             raise ConditionProblem(f"{where}.{key}: a non-empty list of labels")
+    elif key in builtin.LEAVES:
+        try:
+            builtin.check_leaf(key, value, where)
+        except builtin.LeafProblem as exc:
+            raise ConditionProblem(str(exc)) from None
     else:
         known = ", ".join(COMBINATORS + LEAVES)
         raise ConditionProblem(f"{where}: unknown condition {key!r}; known: {known}")
@@ -83,16 +92,31 @@ def validate_conditions(tree: Any) -> dict[str, Any]:
     return tree
 
 
-def matches(tree: dict[str, Any], *, label: str, confidence: float | None) -> bool:
-    """Whether a prediction meets a validated tree. A missing confidence counts as 0."""
+def matches(
+    tree: dict[str, Any],
+    *,
+    label: str,
+    confidence: float | None,
+    inference: builtin.Inference | None = None,
+) -> bool:
+    """Whether a prediction meets a validated tree. A missing confidence counts as 0; the
+    built-in reviews' leaves read ``inference`` (the AI service's answer)."""
     if not tree:
         return False
     key, value = next(iter(tree.items()))
     score = 0.0 if confidence is None else confidence
     if key == "any":
-        return any(matches(child, label=label, confidence=confidence) for child in value)
+        return any(
+            matches(child, label=label, confidence=confidence, inference=inference)
+            for child in value
+        )
     if key == "all":
-        return all(matches(child, label=label, confidence=confidence) for child in value)
+        return all(
+            matches(child, label=label, confidence=confidence, inference=inference)
+            for child in value
+        )
+    if key in builtin.LEAVES:
+        return builtin.leaf_matches(key, value, inference)
     if key == "confidence_below":
         return score < value
     if key == "label_confidence_below":

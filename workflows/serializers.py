@@ -7,8 +7,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from labeling.models import MAX_WORKERS_PER_ITEM, Job, Team
-from labeling.task_types import task_type_choices
+from labeling.task_types import get_task_type, task_type_choices
 from labeling.task_ui.selectors import job_custom_source
+from workflows.inference import TASK_TYPE_SOURCES
 from workflows.models import HumanLoop, WebhookDelivery
 from workflows.services.loops import flow_arn
 from workflows.states import FlowStatus, HumanLoopStatus
@@ -19,7 +20,14 @@ class FlowIn(serializers.Serializer):
     name = serializers.CharField(max_length=63)
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all())
     task_type = serializers.ChoiceField(choices=[])
-    labels = serializers.ListField(child=serializers.CharField(max_length=200), min_length=1)
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        default=list,
+        help_text="Required, except for the built-in reviews: document-key-value-review (the "
+        "important keys its conditions name) and image-moderation-review (the moderation "
+        "taxonomy's top-level categories) have defaults.",
+    )
     workers_per_loop = serializers.IntegerField(
         min_value=1, max_value=MAX_WORKERS_PER_ITEM, default=1
     )
@@ -56,7 +64,9 @@ class FlowIn(serializers.Serializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["task_type"].choices = task_type_choices()
+        # The built-in reviews (document key values, image moderation) are for flows only.
+        builtin = [(key, get_task_type(key).title) for key in TASK_TYPE_SOURCES]
+        self.fields["task_type"].choices = task_type_choices() + builtin
 
 
 class FlowStatusIn(serializers.Serializer):

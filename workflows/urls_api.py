@@ -62,3 +62,17 @@ urlpatterns += [
         name="api-flow-ground-truth-export",
     ),
 ]
+
+# Issue 17: exports of the built-in reviews (and of every flow's outputs).
+urlpatterns += [
+    path(
+        "flows/<int:flow_id>/outputs.jsonl",
+        api.FlowOutputsExport.as_view(),
+        name="api-flow-outputs-export",
+    ),
+    path(
+        "flows/<int:flow_id>/key-value-corrections.csv",
+        api.FlowKeyValueCorrections.as_view(),
+        name="api-flow-key-value-corrections",
+    ),
+]

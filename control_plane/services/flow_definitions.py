@@ -21,6 +21,7 @@ from labeling.errors import Conflict, NotFound, ValidationFailed
 from labeling.models import CustomTemplate, CustomTemplateVersion, Job, TeamKind, User
 from labeling.services.jobs import job_stop
 from labeling.states import JobStatus
+from workflows.inference import SOURCE_TASK_TYPES
 from workflows.models import Flow, HumanLoop
 from workflows.services.flows import flow_create
 from workflows.states import HumanLoopStatus
@@ -94,7 +95,83 @@ def _leaf(condition: dict[str, Any], where: str) -> dict[str, Any]:
     )
 
 
-def _node(condition: Any, where: str, depth: int) -> dict[str, Any]:
+_BOUNDS = (  # the service's suffixes, longest first, and Quorum's range bounds
+    ("LessThanEquals", "at_most"),
+    ("GreaterThanEquals", "at_least"),
+    ("LessThan", "below"),
+    ("GreaterThan", "above"),
+    ("Equals", "equals"),
+)
+
+
+def _range(parameters: dict[str, Any], prefix: str, where: str) -> dict[str, float]:
+    """``<prefix>LessThan`` … ``<prefix>Equals`` as a Quorum range (0–100 → 0–1)."""
+    found = {}
+    for name, value in parameters.items():
+        if not name.startswith(prefix):
+            continue
+        bound = next((b for suffix, b in _BOUNDS if name == prefix + suffix), None)
+        if bound is None:
+            raise ConditionsRefused(f"{where}: unknown parameter {name}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            raise ConditionsRefused(f"{where}.{name}: a confidence from 0 to 100, not {value!r}")
+        found[bound] = round(value / 100, 6)
+    return found
+
+
+def _key(parameters: dict[str, Any], where: str) -> dict[str, Any]:
+    key = parameters.get("ImportantFormKey")
+    if not isinstance(key, str) or not key:
+        raise ConditionsRefused(f"{where}: ImportantFormKey is required")
+    aliases = parameters.get("ImportantFormKeyAliases") or []
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
+        raise ConditionsRefused(f"{where}: ImportantFormKeyAliases must be a list of texts")
+    return {"key": key, "aliases": aliases}
+
+
+def _builtin_leaf(condition: dict[str, Any], where: str) -> dict[str, Any]:
+    """A leaf of a built-in review flow (HumanLoopRequestSource): it reads the AI service's
+    answer that each StartHumanLoop carries (workflows/inference.py)."""
+    kind = condition.get("ConditionType")
+    parameters = condition.get("ConditionParameters") or {}
+    if not isinstance(parameters, dict):
+        raise ConditionsRefused(f"{where}.ConditionParameters must be an object")
+    if kind == "ImportantFormKeyConfidenceCheck":
+        leaf = _key(parameters, where)
+        for prefix, name in (
+            ("KeyValueBlockConfidence", "key_value"),
+            ("WordBlockConfidence", "word"),
+        ):
+            bounds = _range(parameters, prefix, where)
+            if bounds:
+                leaf[name] = bounds
+        if "key_value" not in leaf and "word" not in leaf:
+            raise ConditionsRefused(
+                f"{where}: a KeyValueBlockConfidence… or WordBlockConfidence… bound is required"
+            )
+        return {"form_key_confidence": leaf}
+    if kind == "MissingImportantFormKey":
+        return {"form_key_missing": _key(parameters, where)}
+    if kind == "ModerationLabelConfidenceCheck":
+        name = parameters.get("ModerationLabelName")
+        if not isinstance(name, str) or not name:
+            raise ConditionsRefused(f"{where}: ModerationLabelName is required")
+        bounds = _range(parameters, "Confidence", where)
+        if not bounds:
+            raise ConditionsRefused(f"{where}: a Confidence… bound is required")
+        return {"moderation_label_confidence": {"label": name, **bounds}}
+    if kind == "Sampling":
+        raise ConditionsRefused(
+            f"{where}: Sampling is supported only as a member of the top-level Conditions"
+        )
+    raise ConditionsRefused(
+        f"{where}: unknown ConditionType {kind!r}; known: ImportantFormKeyConfidenceCheck, "
+        "MissingImportantFormKey, ModerationLabelConfidenceCheck, Sampling"
+    )
+
+
+def _node(condition: Any, where: str, depth: int, leaf=None) -> dict[str, Any]:
+    leaf = leaf or _leaf
     if not isinstance(condition, dict):
         raise ConditionsRefused(f"{where} must be an object")
     for operator, combinator in (("And", "all"), ("Or", "any")):
@@ -106,17 +183,21 @@ def _node(condition: Any, where: str, depth: int) -> dict[str, Any]:
                 raise ConditionsRefused(f"{where}.{operator} must be a non-empty list")
             return {
                 combinator: [
-                    _node(child, f"{where}.{operator}[{index}]", depth + 1)
+                    _node(child, f"{where}.{operator}[{index}]", depth + 1, leaf)
                     for index, child in enumerate(children)
                 ]
             }
-    return _leaf(condition, where)
+    return leaf(condition, where)
 
 
-def activation_conditions(document: str) -> tuple[dict[str, Any], float | None]:
-    """Quorum's condition tree and sample percentage for the service's conditions document."""
+def activation_conditions(
+    document: str | dict[str, Any], *, builtin: bool = False
+) -> tuple[dict[str, Any], float | None]:
+    """Quorum's condition tree and sample percentage for the service's conditions document
+    (``builtin``: of a flow with a HumanLoopRequestSource, whose leaves read the AI
+    service's answer)."""
     try:
-        parsed = json.loads(document)
+        parsed = json.loads(document) if isinstance(document, str) else document
     except ValueError:
         raise ConditionsRefused(f"{CONDITIONS_FIELD} is not JSON") from None
     conditions = parsed.get("Conditions") if isinstance(parsed, dict) else None
@@ -134,7 +215,7 @@ def activation_conditions(document: str) -> tuple[dict[str, Any], float | None]:
                 raise ConditionsRefused(f"{where}: RandomSamplingPercentage from 0.01 to 100")
             sample = max(sample or 0, float(percent))
             continue
-        node = _node(condition, where, 0)
+        node = _node(condition, where, 0, _builtin_leaf if builtin else _leaf)
         # The top-level list is any-of already: an Or there adds no level.
         tree.extend(node.get("any", [node]))
     if not tree:
@@ -195,21 +276,34 @@ def flow_definition_create(*, created_by: User, request: dict[str, Any]) -> Flow
     document = (activation.get("HumanLoopActivationConditionsConfig") or {}).get(
         "HumanLoopActivationConditions"
     )
+    source = (request.get("HumanLoopRequestSource") or {}).get("AwsManagedHumanLoopRequestSource")
+    if source is not None and source not in SOURCE_TASK_TYPES:
+        raise ValidationFailed(
+            f"HumanLoopRequestSource.AwsManagedHumanLoopRequestSource must be one of "
+            f"{', '.join(SOURCE_TASK_TYPES)}",
+            details={"field": "HumanLoopRequestSource.AwsManagedHumanLoopRequestSource"},
+        )
     conditions, sample = {}, None
     if document:
         try:
-            conditions, sample = activation_conditions(document)
+            conditions, sample = activation_conditions(document, builtin=source is not None)
         except ConditionsRefused as exc:
             raise ValidationFailed(str(exc), details={"field": CONDITIONS_FIELD}) from None
     _check_ranges(loop_config)
+    # A built-in review (Textract forms, Rekognition moderation) shows Quorum's own review
+    # UI; its HumanTaskUiArn must still name a human task UI, as the service requires.
     version = _template(loop_config["HumanTaskUiArn"])
     team = workteam_for_arn(loop_config["WorkteamArn"], field="HumanLoopConfig.WorkteamArn")
-    labels = list(dict.fromkeys(_labels_of(conditions))) or [FLOW_LABEL]
+    if source is not None:
+        task_type, labels, template = SOURCE_TASK_TYPES[source], [], ""
+    else:
+        labels = list(dict.fromkeys(_labels_of(conditions))) or [FLOW_LABEL]
+        task_type, template = "custom", version.source
     flow = flow_create(
         created_by=created_by,
         name=name,
         team=team,
-        task_type="custom",
+        task_type=task_type,
         labels=labels,
         workers_per_loop=loop_config["TaskCount"],
         task_time_limit_seconds=loop_config.get("TaskTimeLimitInSeconds", 3600),
@@ -218,7 +312,7 @@ def flow_definition_create(*, created_by: User, request: dict[str, Any]) -> Flow
         full_instructions=loop_config.get("TaskTitle", ""),
         conditions=conditions,
         sample_percent=sample,
-        custom_template=version.source,
+        custom_template=template,
         data_may_leave_private=team.kind != TeamKind.PRIVATE,
         # Each loop's output.json goes to <S3OutputPath>/<flow>/YYYY/MM/DD/hh/mm/ss/<loop>/.
         output_path=(request.get("OutputConfig") or {}).get("S3OutputPath", ""),

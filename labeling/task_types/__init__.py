@@ -9,6 +9,7 @@ from labeling.task_types.base import (
 )
 from labeling.task_types.classification import IMAGE_CLASSIFICATION, TEXT_CLASSIFICATION
 from labeling.task_types.custom import CUSTOM
+from labeling.task_types.document_review import DOCUMENT_KEY_VALUE_REVIEW
 from labeling.task_types.image_boxes import IMAGE_BOUNDING_BOX, IMAGE_BOUNDING_BOX_ADJUSTMENT
 from labeling.task_types.image_classification_multi import (
     IMAGE_CLASSIFICATION_MULTILABEL,
@@ -20,6 +21,7 @@ from labeling.task_types.image_shapes import IMAGE_KEYPOINT, IMAGE_POLYGON
 from labeling.task_types.llm_pairwise import LLM_PAIRWISE_PREFERENCE
 from labeling.task_types.llm_ranking import LLM_RANKING
 from labeling.task_types.llm_rubric import LLM_RUBRIC_RATING
+from labeling.task_types.moderation_review import IMAGE_MODERATION_REVIEW
 from labeling.task_types.text_entities import (
     TEXT_ENTITY_RECOGNITION,
     TEXT_ENTITY_RECOGNITION_OVERLAPPING,
@@ -48,6 +50,8 @@ __all__ = [
     "VIDEO_OBJECT_DETECTION",
     "VIDEO_OBJECT_TRACKING",
     "CUSTOM",
+    "DOCUMENT_KEY_VALUE_REVIEW",
+    "IMAGE_MODERATION_REVIEW",
     "LLM_PAIRWISE_PREFERENCE",
     "LLM_RANKING",
     "LLM_RUBRIC_RATING",

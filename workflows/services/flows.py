@@ -13,12 +13,20 @@ from labeling.models import CustomTemplateVersion, Job, Team, User
 from labeling.outbound import OutboundRefused, outbound_check_url
 from labeling.services.jobs import job_create, job_transition
 from labeling.states import JobStatus
+from labeling.task_types.moderation_review import DEFAULT_TAXONOMY
 from labeling.task_ui.services.templates import (
     custom_template_create,
     job_template_set,
     template_check,
 )
 from workflows.conditions import ConditionProblem, validate_conditions
+from workflows.inference import (
+    SOURCE_TASK_TYPES,
+    TASK_TYPE_SOURCES,
+    TEXTRACT_FORMS,
+    important_form_keys,
+    tree_sources,
+)
 from workflows.models import NAME_MAX_CHARS, NAME_PATTERN, Flow
 from workflows.states import FlowStatus
 from workflows.task_types import base_task_type, review_variant
@@ -54,6 +62,40 @@ def flow_output_path_check(output_path: str) -> str:
             f"output_path: {exc.message}", details={"field": "output_path"}
         ) from None
     return text
+
+
+def _builtin_review_check(
+    task_type: str, conditions: dict[str, Any], labels: list[str], custom_template: str
+) -> list[str]:
+    """The leaves of a flow's conditions must read what its loops carry: the built-in
+    reviews' leaves the AI service's answer of their own review, the others a prediction.
+    Returns the labels, the built-in reviews' defaults when none are given."""
+    source = TASK_TYPE_SOURCES.get(task_type, "")
+    for needed in sorted(tree_sources(conditions) - {source}):
+        if needed:
+            wanted = SOURCE_TASK_TYPES[needed]
+            message = (
+                f"conditions: a leaf that reads {needed} answers belongs to a {wanted} flow, "
+                f"not to a {task_type} one"
+            )
+        else:
+            message = (
+                f"conditions: a {task_type} flow's loops carry {source} answers, not a "
+                "prediction's label and confidence: use the form_key_* or "
+                "moderation_label_confidence leaves"
+            )
+        raise ValidationFailed(message, details={"field": "conditions"})
+    if source and custom_template.strip():
+        raise ValidationFailed(
+            f"a {task_type} flow has its built-in review UI, not a custom template",
+            details={"field": "custom_template"},
+        )
+    if not source or labels:
+        return labels
+    if source == TEXTRACT_FORMS:
+        keys = [entry["importantFormKey"] for entry in important_form_keys(conditions)]
+        return keys or ["document"]
+    return list(DEFAULT_TAXONOMY)
 
 
 def flow_create(
@@ -100,6 +142,7 @@ def flow_create(
         conditions = validate_conditions(conditions)
     except ConditionProblem as exc:
         raise ValidationFailed(str(exc), details={"field": "conditions"}) from None
+    labels = _builtin_review_check(task_type, conditions, labels, custom_template)
     if sample_percent is not None and not 0.01 <= sample_percent <= 100:
         raise ValidationFailed(
             "sample_percent must be from 0.01 to 100", details={"field": "sample_percent"}

@@ -32,6 +32,7 @@ from labeling.services.counters import job_counters_add, job_counters_add_statem
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import SourceProblem
+from workflows.inference import TASK_TYPE_SOURCES, consolidated_answer
 from workflows.models import Flow, HumanLoop, HumanLoopStatusChange
 from workflows.services.feedback import dataset_add_reviewed
 from workflows.services.flows import check_name
@@ -175,14 +176,11 @@ def _item_data(flow: Flow, job: Job, spec: LoopSpec) -> str:
     """The item's JSON line: what the reviewer sees, the model's prediction, the loop's name."""
     task_type = get_task_type(job.task_type)
     content = spec.content
-    if isinstance(content, dict) and flow.source_key in content:
-        shown = content[flow.source_key]
-    elif isinstance(content, str):
-        shown = content
+    if getattr(task_type, "line_is_input", False) and isinstance(content, dict):
+        # The built-in reviews (workflows/services/builtin_loops.py) build the line itself.
+        line = dict(content)
     else:
-        shown = json.dumps(content, ensure_ascii=False)
-    key = "source-ref" if task_type.media == "image" else "source"
-    line = {key: shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)}
+        line = _shown_line(flow, task_type, content)
     try:
         task_type.check_source(line)
     except SourceProblem as exc:
@@ -194,6 +192,17 @@ def _item_data(flow: Flow, job: Job, spec: LoopSpec) -> str:
     if spec.model_label or spec.model_confidence is not None:
         line["prediction"] = {"label": spec.model_label, "confidence": spec.model_confidence}
     return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+
+
+def _shown_line(flow: Flow, task_type: Any, content: Any) -> dict[str, Any]:
+    if isinstance(content, dict) and flow.source_key in content:
+        shown = content[flow.source_key]
+    elif isinstance(content, str):
+        shown = content
+    else:
+        shown = json.dumps(content, ensure_ascii=False)
+    key = "source-ref" if task_type.media == "image" else "source"
+    return {key: shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)}
 
 
 def open_loops(*, flow: Flow) -> int:
@@ -449,7 +458,7 @@ def output_document(loop: HumanLoop, consolidated: ConsolidatedLabel | None) -> 
         if loop.item_id
         else Annotation.objects.none()
     )
-    return {
+    document = {
         "humanLoopName": loop.name,
         "flowDefinitionArn": flow_arn(loop.flow),
         "creationTime": _iso(loop.created_at),
@@ -474,6 +483,15 @@ def output_document(loop: HumanLoop, consolidated: ConsolidatedLabel | None) -> 
         "modelPrediction": {"label": loop.model_label, "confidence": loop.model_confidence},
         "inputContent": json.loads(loop.input_content),
     }
+    # The built-in reviews (docs/review-loops.md): the request source, and the consolidated
+    # answer in the documented answer shape too.
+    task_type = Job.objects.filter(pk=loop.flow.job_id).values_list("task_type", flat=True).first()
+    source = TASK_TYPE_SOURCES.get(task_type or "")
+    if source:
+        document["awsManagedHumanLoopRequestSource"] = source
+        if consolidated is not None:
+            document["consolidatedAnswer"].update(consolidated_answer(source, consolidated.value))
+    return document
 
 
 def flow_arn(flow: Flow) -> str:

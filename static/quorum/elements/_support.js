@@ -97,6 +97,20 @@ crowd-alert:not([type]), crowd-alert[type="info"] { background: #eff6ff; border-
 .qv-pairs { padding-left: 1.2rem; }
 .qv-pair { display: grid; grid-template-columns: 1fr auto 1fr; gap: .4rem; align-items: center; margin-bottom: .4rem; }
 .qv-exclusion { margin-top: .6rem; }
+.qv-frame img { user-select: none; -webkit-user-drag: none; }
+.qv-box-edit { pointer-events: auto; cursor: move; touch-action: none; }
+.qv-box-edit:focus-visible { outline: 3px solid #2563eb; outline-offset: 1px; }
+.qv-handle { position: absolute; right: -6px; bottom: -6px; width: 10px; height: 10px; background: #fff; border: 2px solid #1f2937; cursor: nwse-resize; }
+.qv-drawing { cursor: crosshair; touch-action: none; }
+.qv-drawing .qv-box-edit { pointer-events: none; }
+.qv-box-ghost { border-style: dashed; border-color: #f59e0b; }
+.qv-box-low { border-color: #dc2626; }
+.qv-pair:has(.qv-delete) { grid-template-columns: 1fr auto 1fr auto; }
+.qv-low .qv-key, .qv-low .qv-value { background: #fef2f2; border-color: #dc2626; }
+.qv-warn { color: #b91c1c; font-weight: 600; }
+.qv-status { min-height: 1.2rem; color: #374151; font-size: .9rem; }
+.qv-conf { color: #4b5563; font-size: .85em; margin-left: .3rem; }
+.qc-choice.qv-flagged { border-color: #dc2626; }
 .qp-prompt { padding: .6rem .9rem; border: 1px solid #d0d7de; border-radius: 6px; margin-bottom: .75rem; background: #f8fafc; max-height: 30vh; overflow-y: auto; }
 .qp-pair { display: grid; grid-template-columns: 1fr 1fr; gap: .75rem; }
 .qp-response { border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem .9rem; max-height: 45vh; overflow-y: auto; min-width: 0; }

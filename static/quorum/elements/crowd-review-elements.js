@@ -6,20 +6,29 @@
 // button that clears and disables the categories: the answer is then empty). Keys 1–9 toggle
 // a category (through <crowd-form>). Its answer, under a fixed key:
 // {"AWS/Rekognition/DetectModerationLabels/Image/V3": {"ModerationLabels": [...]}} holding
-// the chosen categories as given (whole objects, or strings).
+// the chosen categories as given (whole objects, or strings). Quorum's attributes for its
+// built-in moderation review: initial-value (JSON names checked at the start: the detected
+// labels) and flagged (names the review's conditions picked, outlined); a category object's
+// confidence (0–100) is shown beside its name.
 //
 // <crowd-textract-analyze-document>: review a document's key–value pairs. Attributes: src,
 // header, initial-value (the analysis's blocks), block-types (only KEY_VALUE_SET), keys (the
 // important keys: [{importantFormKey, importantFormKeyAliases}]), no-key-edit,
 // no-geometry-edit. Each detected key is listed with its value's text (editable) and shown
 // as a box on the page image; an important key that was not detected can be added with its
-// value; with no-key-edit a detected key's text stays as detected. Boxes are not edited
-// (the managed element requires no-geometry-edit). Its answer, under a fixed key:
+// value; with no-key-edit a detected key's text stays as detected. With no-geometry-edit
+// (as the managed element requires) boxes stay as detected; without it (Quorum's built-in
+// document review) a reviewer moves and resizes them (mouse, or arrows and Shift+arrows on a
+// focused box), deletes a wrong pair, and adds a key by drawing its value's box ("Add a
+// key", or after adding a missing important key; Escape skips drawing). Quorum's attributes
+// confidence-threshold (0–100: pairs below it are highlighted) and flagged (block ids the
+// review's conditions picked) mark what to check first. Its answer, under a fixed key:
 // {"AWS/Textract/AnalyzeDocument/Forms/V1": {"blocks": [...]}}.
 
 import { adoptStyles, boolAttribute, element } from "./_support.js";
 import { parseJsonAttribute } from "./canvas-support.js";
 import { instructionsPanel, safeUrl } from "./_regions.js";
+import { boxOf, drawBox, makeEditable, place, setBox } from "./_box-editor.js";
 
 const KEYED = 9;
 let createdCount = 0;
@@ -116,6 +125,12 @@ export class CrowdRekognitionDetectModerationLabels extends HTMLElement {
     const group = element("div", "qc-choices qf-multi");
     group.setAttribute("role", "group");
     group.setAttribute("aria-label", "Moderation categories (choose any)");
+    const listOf = (name) => {
+      const list = parseJsonAttribute(this.getAttribute(name), []);
+      return Array.isArray(list) ? list.map(String) : [];
+    };
+    const initial = listOf("initial-value");
+    const flagged = listOf("flagged");
     this.#buttons = this.categories.map((category, index) => {
       const button = element("button", "qc-choice");
       button.type = "button";
@@ -124,6 +139,11 @@ export class CrowdRekognitionDetectModerationLabels extends HTMLElement {
       const name = typeof category === "string" ? category : String(category.name);
       const parent = typeof category === "object" && category.parentName ? category.parentName : "";
       button.append(element("span", "qc-choice-label", parent ? `${name} (${parent})` : name));
+      if (typeof category === "object" && typeof category.confidence === "number") {
+        button.append(element("span", "qv-conf", `${category.confidence.toFixed(0)}%`));
+      }
+      if (flagged.includes(name)) button.classList.add("qv-flagged");
+      if (initial.includes(name)) this.#chosen.add(index);
       button.addEventListener("click", () => this.choose(index));
       group.append(button);
       return button;
@@ -146,6 +166,7 @@ export class CrowdRekognitionDetectModerationLabels extends HTMLElement {
     const layout = element("div", "qc-layout");
     layout.append(main, this.#panel.aside);
     this.replaceChildren(layout);
+    this.#buttons.forEach((button, index) => button.setAttribute("aria-pressed", String(this.#chosen.has(index))));
   }
 }
 
@@ -169,6 +190,7 @@ export class CrowdTextractAnalyzeDocument extends HTMLElement {
   #list = null;
   #frame = null;
   #panel = null;
+  #status = null;
 
   static answerKey = "AWS/Textract/AnalyzeDocument/Forms/V1";
 
@@ -188,8 +210,12 @@ export class CrowdTextractAnalyzeDocument extends HTMLElement {
   }
 
   get value() {
+    // A block whose text is in its WORD children (as the analysis gives keys) carries it
+    // itself: the words are not part of the answer.
     return {
-      blocks: this.#blocks.filter((block) => block.blockType === "KEY_VALUE_SET"),
+      blocks: this.#blocks
+        .filter((block) => block.blockType === "KEY_VALUE_SET")
+        .map((block) => (typeof block.text === "string" ? block : { ...block, text: this.#text(block) })),
     };
   }
 
@@ -244,6 +270,38 @@ export class CrowdTextractAnalyzeDocument extends HTMLElement {
     }
     this.#render();
     this.dispatchEvent(new Event("change", { bubbles: true }));
+    return { key: keyBlock, value: valueBlock };
+  }
+
+  /** Delete the pair whose key block is ``keyBlock`` (its key and value blocks). */
+  deletePair(keyBlock) {
+    const value = this.#valueOf(keyBlock);
+    const gone = new Set([keyBlock, value].filter(Boolean));
+    this.#blocks = this.#blocks.filter((block) => !gone.has(block));
+    for (const block of gone) this.#byId.delete(block.id);
+    this.#render();
+    this.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  get geometryEditable() {
+    return this.getAttribute("no-geometry-edit") === null;
+  }
+
+  /** Let the reviewer draw the box of ``block`` (then focus ``field``). */
+  #drawFor(block, field) {
+    if (!this.#frame || !this.geometryEditable) return;
+    this.#status?.replaceChildren(
+      element("span", "", "Drag on the page to draw the value's box (Escape: no box)."),
+    );
+    drawBox(this.#frame, (box) => {
+      this.#status?.replaceChildren();
+      if (box) setBox(block, box);
+      this.#render();
+      this.dispatchEvent(new Event("change", { bubbles: true }));
+      const rows = [...this.#list.querySelectorAll(".qv-pair")];
+      const row = rows.find((candidate) => candidate.dataset.keyId === field);
+      row?.querySelector(".qv-key")?.focus();
+    });
   }
 
   #valueOf(key) {
@@ -268,18 +326,31 @@ export class CrowdTextractAnalyzeDocument extends HTMLElement {
     return words.join(" ");
   }
 
-  #box(block, className) {
-    const box = block?.geometry?.boundingBox;
+  #box(block, className, label, onDelete = null) {
+    const box = boxOf(block);
     if (!this.#frame || !box) return;
     const mark = element("div", `qv-box ${className}`);
-    Object.assign(mark.style, {
-      left: `${Number(box.left) * 100}%`,
-      top: `${Number(box.top) * 100}%`,
-      width: `${Number(box.width) * 100}%`,
-      height: `${Number(box.height ?? box.weight) * 100}%`,
-    });
+    place(mark, box);
+    if (this.geometryEditable) {
+      makeEditable(this.#frame, mark, block, {
+        label,
+        onChange: () => this.dispatchEvent(new Event("change", { bubbles: true })),
+        onDelete,
+      });
+    }
     this.#frame.append(mark);
     return mark;
+  }
+
+  #isLow(key, value) {
+    const threshold = Number.parseFloat(this.getAttribute("confidence-threshold") ?? "");
+    const flagged = parseJsonAttribute(this.getAttribute("flagged"), []);
+    if (Array.isArray(flagged) && (flagged.includes(key.id) || (value && flagged.includes(value.id)))) {
+      return true;
+    }
+    if (!Number.isFinite(threshold)) return false;
+    const scores = [key, value].filter((b) => b && typeof b.confidence === "number").map((b) => b.confidence);
+    return scores.length > 0 && Math.min(...scores) < threshold;
   }
 
   #render() {
@@ -288,7 +359,11 @@ export class CrowdTextractAnalyzeDocument extends HTMLElement {
     const keyEditable = !boolAttribute(this, "no-key-edit") && this.getAttribute("no-key-edit") === null;
     const rows = this.pairs.map(({ key, value }, index) => {
       const row = element("li", "qv-pair");
-      const confidence = typeof key.confidence === "number" ? ` · ${key.confidence.toFixed(0)}%` : "";
+      row.dataset.keyId = key.id;
+      const low = this.#isLow(key, value);
+      row.classList.toggle("qv-low", low);
+      const scores = [key, value].filter((b) => b && typeof b.confidence === "number").map((b) => b.confidence);
+      const confidence = scores.length ? ` · ${Math.min(...scores).toFixed(0)}%` : "";
       const keyField = element("input", "qf-field qv-key");
       keyField.value = this.#text(key);
       keyField.readOnly = !keyEditable;
@@ -306,14 +381,26 @@ export class CrowdTextractAnalyzeDocument extends HTMLElement {
         if (value) value.text = valueField.value;
         this.dispatchEvent(new Event("change", { bubbles: true }));
       });
-      const keyBox = this.#box(key, "qv-box-key");
-      const valueBox = this.#box(value, "qv-box-value");
+      const keyText = this.#text(key) || `key ${index + 1}`;
+      const remover = keyEditable ? () => this.deletePair(key) : null;
+      const keyBox = this.#box(key, "qv-box-key", `Box of key ${keyText}`, remover);
+      const valueBox = this.#box(value, "qv-box-value", `Box of the value of ${keyText}`, remover);
+      for (const box of [keyBox, valueBox]) box?.classList.toggle("qv-box-low", low);
       const highlight = (on) => [keyBox, valueBox].forEach((box) => box?.classList.toggle("qv-box-on", on));
       for (const field of [keyField, valueField]) {
         field.addEventListener("focus", () => highlight(true));
         field.addEventListener("blur", () => highlight(false));
       }
-      row.append(keyField, element("span", "qc-muted", `→${confidence}`), valueField);
+      const arrow = element("span", low ? "qv-confidence qv-warn" : "qv-confidence qc-muted", `→${confidence}`);
+      if (low) arrow.title = "Low confidence: check this pair";
+      row.append(keyField, arrow, valueField);
+      if (keyEditable) {
+        const remove = element("button", "qf-button qv-delete", "×");
+        remove.type = "button";
+        remove.setAttribute("aria-label", `Delete the pair ${keyText}`);
+        remove.addEventListener("click", () => this.deletePair(key));
+        row.append(remove);
+      }
       return row;
     });
     this.#list.replaceChildren(...rows);
@@ -337,18 +424,34 @@ export class CrowdTextractAnalyzeDocument extends HTMLElement {
     const adder = element("div", "qv-adder");
     const missing = this.#missingKeys();
     if (missing.length) {
-      adder.append(element("p", "qc-muted", "Important keys not found:"));
+      const missingLabel = element("p", "qc-muted", "Important keys not found:");
+      adder.append(missingLabel);
       for (const { key } of missing) {
-        const add = element("button", "qf-button", `Add “${key}”`);
+        const add = element("button", "qf-button qv-add-missing", `Add “${key}”`);
         add.type = "button";
         add.addEventListener("click", () => {
-          this.addKey(key, "");
+          const added = this.addKey(key, "");
           add.remove();
+          if (!adder.querySelector(".qv-add-missing")) missingLabel.remove();
           this.#list.lastElementChild?.querySelector(".qv-value")?.focus();
+          this.#drawFor(added.value, added.key.id);
         });
         adder.append(add);
       }
     }
+    const keyEditable = this.getAttribute("no-key-edit") === null;
+    if (keyEditable && this.geometryEditable) {
+      const addNew = element("button", "qf-button qv-add-key", "Add a key");
+      addNew.type = "button";
+      addNew.addEventListener("click", () => {
+        const added = this.addKey("", "");
+        this.#drawFor(added.value, added.key.id);
+      });
+      adder.append(addNew);
+    }
+    this.#status = element("p", "qv-status");
+    this.#status.setAttribute("role", "status");
+    adder.append(this.#status);
     const side = element("div", "qv-side");
     side.append(this.#list, adder);
     const body = element("div", "qv-layout");
