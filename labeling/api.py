@@ -16,6 +16,7 @@ from labeling import selectors
 from labeling.errors import NotFound
 from labeling.models import Job, Team, User
 from labeling.permissions import IsLabeler, IsManager
+from labeling.pipelines.selectors import STREAM_CLAIM_RETRY_SECONDS, job_is_streaming
 from labeling.serializers import (
     AnnotationOut,
     AssignmentOut,
@@ -167,6 +168,10 @@ class TaskNext(APIView):
         request=None,
         responses={200: LeaseOut, 204: None, **ERRORS},
         summary="Lease the next task of a job (204 when nothing is left for you)",
+        description=(
+            "On a streaming job a 204 carries Retry-After: new items may arrive at any time, "
+            "so ask again after that many seconds."
+        ),
     )
     def post(self, request: Request, job_id: int) -> Response:
         job = selectors.job_for_labeler_task(job_id=job_id, user=request.user)
@@ -174,7 +179,10 @@ class TaskNext(APIView):
             raise NotFound(f"there is no job {job_id} that you can see")
         assignment = assignment_claim(job=job, worker=request.user)
         if assignment is None:
-            return Response(status=status.HTTP_204_NO_CONTENT)
+            response = Response(status=status.HTTP_204_NO_CONTENT)
+            if job_is_streaming(job_id=job.pk):  # issue 16: new items may come any time
+                response["Retry-After"] = str(STREAM_CLAIM_RETRY_SECONDS)
+            return response
         assignment.job = job
         return Response(lease_payload(assignment))
 

@@ -35,7 +35,8 @@ class StreamItem(models.Model):
     item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="stream_item")
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
     client_key = models.CharField(max_length=200)
-    expires_at = models.DateTimeField()
+    # None once the sweep found it labeled before its lifetime ended (off the due list).
+    expires_at = models.DateTimeField(null=True, blank=True)
     expired_at = models.DateTimeField(null=True, blank=True)
     expiry_reason = models.CharField(max_length=300, blank=True)
 

@@ -1,0 +1,182 @@
+"""A streaming job's per-item webhook: each feed row sent once it has its place, signed.
+
+Deliveries go in order per item: a row waits while an earlier row of its item is still
+pending, so a relabel never arrives before the result it replaces. Each attempt is written
+(and committed) before its request leaves, so none is sent without a record; a failed one is
+tried again after a doubling wait, up to ``QUORUM_WEBHOOK_MAX_ATTEMPTS`` (the review loops'
+webhook settings), and the sweep resends a row whose message was lost.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from labeling.after_commit import run_safely
+from labeling.crypto import SecretUnreadable, secret_decrypt
+from labeling.models import (
+    StreamDeliveryAttempt,
+    StreamDeliveryStatus,
+    StreamEvent,
+    StreamSettings,
+)
+from labeling.outbound import body_signature, outbound_post
+
+STREAM_DELIVER_TASK = "labeling.pipelines_stream_deliver"
+SIGNATURE_HEADER = "X-Quorum-Signature"
+EVENT_HEADER = "X-Quorum-Event"
+DELIVERY_HEADER = "X-Quorum-Delivery"
+ATTEMPT_HEADER = "X-Quorum-Attempt"
+# While an earlier row of the item is pending, a row waits this long before looking again.
+ORDER_WAIT_SECONDS = 1.0
+# An attempt without an outcome is taken for in flight until its timeout and this margin pass.
+IN_FLIGHT_MARGIN_SECONDS = 5
+RESEND_BATCH_SIZE = 500
+
+
+def stream_delivery_enqueue(event_id: int, countdown: float = 0) -> None:
+    # By name: the task module imports this one.
+    current_app.signature(STREAM_DELIVER_TASK, args=(event_id,)).apply_async(
+        countdown=countdown or None
+    )
+
+
+def stream_deliveries_enqueue(event_ids: list[int]) -> None:
+    """Send each after the sequencer's commit; a lost message is the sweep's to resend."""
+    for event_id in event_ids:
+        run_safely(
+            lambda event_id=event_id: stream_delivery_enqueue(event_id),
+            what=f"enqueueing stream delivery {event_id}",
+        )
+
+
+def _retry_wait(number: int) -> float:
+    """Seconds after failed attempt ``number``: the base, doubled for each attempt before it."""
+    wait = settings.QUORUM_WEBHOOK_RETRY_BASE_SECONDS * (1 << max(number - 1, 0))
+    return float(min(wait, settings.QUORUM_WEBHOOK_RETRY_MAX_SECONDS))
+
+
+@dataclass(frozen=True)
+class _Request:
+    attempt_id: int
+    number: int
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def _open_attempt(event_id: int) -> tuple[_Request | None, float | None]:
+    """Record the next attempt: (the request, None), or (None, seconds to wait, or None when
+    there is nothing to send)."""
+    now = timezone.now()
+    with transaction.atomic():
+        event = StreamEvent.objects.select_for_update().filter(pk=event_id).first()
+        if event is None or event.delivery_status != StreamDeliveryStatus.PENDING:
+            return None, None
+        earlier_next = (
+            StreamEvent.objects.filter(
+                item_id=event.item_id,
+                seq__lt=event.seq,
+                delivery_status=StreamDeliveryStatus.PENDING,
+            )
+            .order_by("seq")
+            .values_list("next_attempt_at", flat=True)[:1]
+        )
+        if earlier_next:  # its turn comes after the earlier row's next attempt
+            due = earlier_next[0] or now
+            return None, max((due - now).total_seconds(), 0) + ORDER_WAIT_SECONDS
+        last = event.attempts_made.order_by("-number").first()
+        if last is not None and last.finished_at is None:
+            busy_until = last.started_at + timedelta(
+                seconds=settings.QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS + IN_FLIGHT_MARGIN_SECONDS
+            )
+            if busy_until > now:
+                return None, (busy_until - now).total_seconds()
+        if event.next_attempt_at and event.next_attempt_at > now + timedelta(seconds=1):
+            return None, None  # its retry's message is on its way
+        stream = StreamSettings.objects.get(job_id=event.job_id)
+        number = event.attempts + 1
+        attempt = StreamDeliveryAttempt.objects.create(event=event, number=number, started_at=now)
+        StreamEvent.objects.filter(pk=event.pk).update(attempts=number)
+    try:
+        secret = secret_decrypt(stream.webhook_secret)
+    except SecretUnreadable:
+        secret = ""  # sent unsigned would be worse: the receiver refuses a bad signature
+    body = event.body.encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Quorum-Streaming/1",
+        SIGNATURE_HEADER: body_signature(body, secret),
+        EVENT_HEADER: body_event_name(event.body),
+        DELIVERY_HEADER: f"stream-{event.pk}",
+        ATTEMPT_HEADER: str(number),
+    }
+    return _Request(attempt.pk, number, stream.webhook_url, body, headers), None
+
+
+def body_event_name(body: str) -> str:
+    """The event's name as its body spells it (``item.consolidated`` …), read cheaply."""
+    start = body.find('"event":"')
+    if start < 0:
+        return ""
+    start += len('"event":"')
+    return body[start : body.find('"', start)]
+
+
+def stream_delivery_send(*, event_id: int) -> float | None:
+    """One attempt at a row's webhook. Returns the seconds after which to try again, or None
+    when there is nothing more to do (delivered, given up, or another attempt owns it)."""
+    request, wait = _open_attempt(event_id)
+    if request is None:
+        return wait
+    if not request.url:
+        outcome_code, outcome_error = None, "the job's webhook was removed"
+    else:
+        result = outbound_post(
+            request.url,
+            body=request.body,
+            headers=request.headers,
+            timeout=settings.QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS,
+        )
+        outcome_code, outcome_error = result.status, result.error
+    delivered = outcome_code is not None and 200 <= outcome_code < 300
+    now = timezone.now()
+    with transaction.atomic():
+        StreamDeliveryAttempt.objects.filter(pk=request.attempt_id).update(
+            finished_at=now, response_code=outcome_code, error=outcome_error[:300]
+        )
+        update = {
+            "response_code": outcome_code,
+            "last_error": (outcome_error or ("" if delivered else f"HTTP {outcome_code}"))[:300],
+        }
+        again = None
+        if delivered:
+            update.update(delivery_status=StreamDeliveryStatus.SUCCEEDED, delivered_at=now)
+        elif request.number >= settings.QUORUM_WEBHOOK_MAX_ATTEMPTS or not request.url:
+            update["delivery_status"] = StreamDeliveryStatus.FAILED
+        else:
+            again = _retry_wait(request.number)
+            update["next_attempt_at"] = now + timedelta(seconds=again)
+        StreamEvent.objects.filter(
+            pk=event_id, delivery_status=StreamDeliveryStatus.PENDING
+        ).update(**update)
+    return again
+
+
+def stream_deliveries_overdue(*, grace_seconds: float | None = None, now=None) -> list[int]:
+    """Pending rows whose next attempt is overdue by ``grace_seconds``: their message was
+    lost. The sweep sends them again."""
+    now = now or timezone.now()
+    if grace_seconds is None:
+        grace_seconds = settings.QUORUM_WEBHOOK_REDELIVERY_GRACE_SECONDS
+    return list(
+        StreamEvent.objects.filter(
+            delivery_status=StreamDeliveryStatus.PENDING,
+            next_attempt_at__lte=now - timedelta(seconds=grace_seconds),
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:RESEND_BATCH_SIZE]
+    )
