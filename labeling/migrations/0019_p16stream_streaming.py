@@ -5,114 +5,240 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('labeling', '0018_r2dm_sort_indexes'),
+        ("labeling", "0018_r2dm_sort_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='item',
-            name='status',
-            field=models.CharField(choices=[('open', 'Collecting answers'), ('labeled', 'Labeled'), ('expired', 'Expired')], default='open', max_length=16),
+            model_name="item",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("open", "Collecting answers"),
+                    ("labeled", "Labeled"),
+                    ("expired", "Expired"),
+                ],
+                default="open",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='itemevent',
-            name='kind',
-            field=models.CharField(choices=[('consolidated', 'Consolidated'), ('review_accepted', 'Review accepted'), ('review_fixed', 'Review fixed'), ('review_rejected', 'Review rejected'), ('edited', 'Label set by a manager'), ('answer_revised', 'Answer revised'), ('reopened', 'Reopened for more answers'), ('expired', 'Expired unanswered')], max_length=16),
+            model_name="itemevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("consolidated", "Consolidated"),
+                    ("review_accepted", "Review accepted"),
+                    ("review_fixed", "Review fixed"),
+                    ("review_rejected", "Review rejected"),
+                    ("edited", "Label set by a manager"),
+                    ("answer_revised", "Answer revised"),
+                    ("reopened", "Reopened for more answers"),
+                    ("expired", "Expired unanswered"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.CreateModel(
-            name='StreamEvent',
+            name="StreamEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('consolidated', 'Consolidated'), ('relabeled', 'Relabeled by a reviewer'), ('expired', 'Expired')], max_length=16)),
-                ('source_event_id', models.BigIntegerField(blank=True, null=True, unique=True)),
-                ('seq', models.BigIntegerField(blank=True, null=True)),
-                ('body', models.TextField()),
-                ('created_at', models.DateTimeField()),
-                ('sequenced_at', models.DateTimeField(blank=True, null=True)),
-                ('delivery_status', models.CharField(blank=True, choices=[('', 'No webhook'), ('pending', 'Pending'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='', max_length=16)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('response_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, max_length=300)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='labeling.item')),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='labeling.job')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("consolidated", "Consolidated"),
+                            ("relabeled", "Relabeled by a reviewer"),
+                            ("expired", "Expired"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("source_event_id", models.BigIntegerField(blank=True, null=True, unique=True)),
+                ("seq", models.BigIntegerField(blank=True, null=True)),
+                ("body", models.TextField()),
+                ("created_at", models.DateTimeField()),
+                ("sequenced_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "delivery_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "No webhook"),
+                            ("pending", "Pending"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("response_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, max_length=300)),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="labeling.item",
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="labeling.job",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='StreamDeliveryAttempt',
+            name="StreamDeliveryAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField()),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('response_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('error', models.CharField(blank=True, max_length=300)),
-                ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempts_made', to='labeling.streamevent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveSmallIntegerField()),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("response_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("error", models.CharField(blank=True, max_length=300)),
+                (
+                    "event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempts_made",
+                        to="labeling.streamevent",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='StreamItem',
+            name="StreamItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('client_key', models.CharField(max_length=200)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('expired_at', models.DateTimeField(blank=True, null=True)),
-                ('expiry_reason', models.CharField(blank=True, max_length=300)),
-                ('item', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='stream_item', to='labeling.item')),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='labeling.job')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("client_key", models.CharField(max_length=200)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("expired_at", models.DateTimeField(blank=True, null=True)),
+                ("expiry_reason", models.CharField(blank=True, max_length=300)),
+                (
+                    "item",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stream_item",
+                        to="labeling.item",
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="labeling.job",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='StreamSettings',
+            name="StreamSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('item_lifetime_seconds', models.PositiveIntegerField(default=86400)),
-                ('webhook_url', models.URLField(blank=True, max_length=500)),
-                ('webhook_secret', models.TextField(blank=True)),
-                ('input_topic_arn', models.CharField(blank=True, max_length=2048)),
-                ('output_topic_arn', models.CharField(blank=True, max_length=2048)),
-                ('last_seq', models.BigIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('job', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='stream', to='labeling.job')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("item_lifetime_seconds", models.PositiveIntegerField(default=86400)),
+                ("webhook_url", models.URLField(blank=True, max_length=500)),
+                ("webhook_secret", models.TextField(blank=True)),
+                ("input_topic_arn", models.CharField(blank=True, max_length=2048)),
+                ("output_topic_arn", models.CharField(blank=True, max_length=2048)),
+                ("last_seq", models.BigIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "job",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stream",
+                        to="labeling.job",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='streamevent',
-            index=models.Index(condition=models.Q(('seq', None)), fields=['job', 'id'], name='streamevent_unseq'),
+            model_name="streamevent",
+            index=models.Index(
+                condition=models.Q(("seq", None)), fields=["job", "id"], name="streamevent_unseq"
+            ),
         ),
         migrations.AddIndex(
-            model_name='streamevent',
-            index=models.Index(condition=models.Q(('delivery_status', 'pending')), fields=['next_attempt_at'], name='streamevent_delivery_due'),
+            model_name="streamevent",
+            index=models.Index(
+                condition=models.Q(("delivery_status", "pending")),
+                fields=["next_attempt_at"],
+                name="streamevent_delivery_due",
+            ),
         ),
         migrations.AddIndex(
-            model_name='streamevent',
-            index=models.Index(fields=['item', 'seq'], name='streamevent_item_seq'),
+            model_name="streamevent",
+            index=models.Index(fields=["item", "seq"], name="streamevent_item_seq"),
         ),
         migrations.AddConstraint(
-            model_name='streamevent',
-            constraint=models.UniqueConstraint(fields=('job', 'seq'), name='streamevent_job_seq'),
+            model_name="streamevent",
+            constraint=models.UniqueConstraint(fields=("job", "seq"), name="streamevent_job_seq"),
         ),
         migrations.AddConstraint(
-            model_name='streamevent',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'expired')), fields=('item',), name='streamevent_one_expiry_per_item'),
+            model_name="streamevent",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "expired")),
+                fields=("item",),
+                name="streamevent_one_expiry_per_item",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='streamdeliveryattempt',
-            constraint=models.UniqueConstraint(fields=('event', 'number'), name='streamattempt_number'),
+            model_name="streamdeliveryattempt",
+            constraint=models.UniqueConstraint(
+                fields=("event", "number"), name="streamattempt_number"
+            ),
         ),
         migrations.AddIndex(
-            model_name='streamitem',
-            index=models.Index(condition=models.Q(('expired_at', None)), fields=['expires_at'], name='streamitem_due'),
+            model_name="streamitem",
+            index=models.Index(
+                condition=models.Q(("expired_at", None)),
+                fields=["expires_at"],
+                name="streamitem_due",
+            ),
         ),
         migrations.AddIndex(
-            model_name='streamitem',
-            index=models.Index(condition=models.Q(('expired_at', None), _negated=True), fields=['job'], name='streamitem_expired'),
+            model_name="streamitem",
+            index=models.Index(
+                condition=models.Q(("expired_at", None), _negated=True),
+                fields=["job"],
+                name="streamitem_expired",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='streamitem',
-            constraint=models.UniqueConstraint(fields=('job', 'client_key'), name='streamitem_job_key'),
+            model_name="streamitem",
+            constraint=models.UniqueConstraint(
+                fields=("job", "client_key"), name="streamitem_job_key"
+            ),
         ),
     ]

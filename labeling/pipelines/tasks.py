@@ -22,12 +22,15 @@ UNSEQUENCED_GRACE_SECONDS = 5
 
 @shared_task(name=STREAM_DELIVER_TASK, acks_late=True, soft_time_limit=60, time_limit=90)
 def stream_deliver_task(event_id: int) -> str:
-    """One attempt at a feed row's webhook; a failed one schedules the next after its wait."""
-    again = stream_delivery_send(event_id=event_id)
-    if again is None:
+    """One attempt at a feed row's webhook; a failed one schedules the next after its wait,
+    an ended one sends the item's next row."""
+    outcome = stream_delivery_send(event_id=event_id)
+    if outcome.next_event_id is not None:
+        stream_delivery_enqueue(outcome.next_event_id)
+    if outcome.retry_in is None:
         return "done"
-    stream_delivery_enqueue(event_id, countdown=again)
-    return f"again in {again:.1f}s"
+    stream_delivery_enqueue(event_id, countdown=outcome.retry_in)
+    return f"again in {outcome.retry_in:.1f}s"
 
 
 @shared_task(name=STREAM_SWEEP_TASK, acks_late=True, time_limit=300)

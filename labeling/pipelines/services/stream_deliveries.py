@@ -1,7 +1,8 @@
 """A streaming job's per-item webhook: each feed row sent once it has its place, signed.
 
-Deliveries go in order per item: a row waits while an earlier row of its item is still
-pending, so a relabel never arrives before the result it replaces. Each attempt is written
+Deliveries go in order per item: a row is not sent while an earlier row of its item is still
+pending, and the earlier row's end (delivered or given up) sends it, so a relabel never
+arrives before the result it replaces. Each attempt is written
 (and committed) before its request leaves, so none is sent without a record; a failed one is
 tried again after a doubling wait, up to ``QUORUM_WEBHOOK_MAX_ATTEMPTS`` (the review loops'
 webhook settings), and the sweep resends a row whose message was lost.
@@ -30,8 +31,6 @@ SIGNATURE_HEADER = "X-Quorum-Signature"
 EVENT_HEADER = "X-Quorum-Event"
 DELIVERY_HEADER = "X-Quorum-Delivery"
 ATTEMPT_HEADER = "X-Quorum-Attempt"
-# While an earlier row of the item is pending, a row waits this long before looking again.
-ORDER_WAIT_SECONDS = 1.0
 # An attempt without an outcome is taken for in flight until its timeout and this margin pass.
 IN_FLIGHT_MARGIN_SECONDS = 5
 RESEND_BATCH_SIZE = 500
@@ -76,18 +75,12 @@ def _open_attempt(event_id: int) -> tuple[_Request | None, float | None]:
         event = StreamEvent.objects.select_for_update().filter(pk=event_id).first()
         if event is None or event.delivery_status != StreamDeliveryStatus.PENDING:
             return None, None
-        earlier_next = (
-            StreamEvent.objects.filter(
-                item_id=event.item_id,
-                seq__lt=event.seq,
-                delivery_status=StreamDeliveryStatus.PENDING,
-            )
-            .order_by("seq")
-            .values_list("next_attempt_at", flat=True)[:1]
-        )
-        if earlier_next:  # its turn comes after the earlier row's next attempt
-            due = earlier_next[0] or now
-            return None, max((due - now).total_seconds(), 0) + ORDER_WAIT_SECONDS
+        if StreamEvent.objects.filter(
+            item_id=event.item_id,
+            seq__lt=event.seq,
+            delivery_status=StreamDeliveryStatus.PENDING,
+        ).exists():
+            return None, None  # the earlier row's end sends this one (or the sweep does)
         last = event.attempts_made.order_by("-number").first()
         if last is not None and last.finished_at is None:
             busy_until = last.started_at + timedelta(
@@ -104,7 +97,7 @@ def _open_attempt(event_id: int) -> tuple[_Request | None, float | None]:
     try:
         secret = secret_decrypt(stream.webhook_secret)
     except SecretUnreadable:
-        secret = ""  # sent unsigned would be worse: the receiver refuses a bad signature
+        secret = ""  # the receiver refuses the signature; the attempt records its answer
     body = event.body.encode()
     headers = {
         "Content-Type": "application/json",
@@ -126,12 +119,19 @@ def body_event_name(body: str) -> str:
     return body[start : body.find('"', start)]
 
 
-def stream_delivery_send(*, event_id: int) -> float | None:
-    """One attempt at a row's webhook. Returns the seconds after which to try again, or None
-    when there is nothing more to do (delivered, given up, or another attempt owns it)."""
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    retry_in: float | None = None  # seconds until this row's next attempt
+    next_event_id: int | None = None  # the item's next row, whose turn has come
+
+
+def stream_delivery_send(*, event_id: int) -> DeliveryOutcome:
+    """One attempt at a row's webhook: when to try it again, or which row of the item to send
+    next once this one has ended (delivered or given up); neither when another attempt owns
+    it or an earlier row of the item goes first."""
     request, wait = _open_attempt(event_id)
     if request is None:
-        return wait
+        return DeliveryOutcome(retry_in=wait)
     if not request.url:
         outcome_code, outcome_error = None, "the job's webhook was removed"
     else:
@@ -163,7 +163,21 @@ def stream_delivery_send(*, event_id: int) -> float | None:
         StreamEvent.objects.filter(
             pk=event_id, delivery_status=StreamDeliveryStatus.PENDING
         ).update(**update)
-    return again
+    if again is not None:
+        return DeliveryOutcome(retry_in=again)
+    return DeliveryOutcome(next_event_id=_next_of_item(event_id))
+
+
+def _next_of_item(event_id: int) -> int | None:
+    item_id, seq = StreamEvent.objects.values_list("item_id", "seq").get(pk=event_id)
+    return (
+        StreamEvent.objects.filter(
+            item_id=item_id, seq__gt=seq, delivery_status=StreamDeliveryStatus.PENDING
+        )
+        .order_by("seq")
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def stream_deliveries_overdue(*, grace_seconds: float | None = None, now=None) -> list[int]:
