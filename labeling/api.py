@@ -16,7 +16,6 @@ from labeling import selectors
 from labeling.errors import NotFound
 from labeling.models import Job, Team, User
 from labeling.permissions import IsLabeler, IsManager
-from labeling.pipelines.selectors import STREAM_CLAIM_RETRY_SECONDS, job_is_streaming
 from labeling.serializers import (
     AnnotationOut,
     AssignmentOut,
@@ -42,6 +41,8 @@ from labeling.task_ui.media import media_response
 from labeling.workforces.services.teams import team_create, team_member_add
 
 ERRORS = {code: OpenApiResponse(ErrorOut) for code in (400, 401, 403, 404, 409)}
+# An idle labeler of a job that takes items while it runs asks again after this many seconds.
+OPEN_ENDED_CLAIM_RETRY_SECONDS = 2
 
 
 def _job_for(request: Request, job_id: int) -> Job:
@@ -169,8 +170,8 @@ class TaskNext(APIView):
         responses={200: LeaseOut, 204: None, **ERRORS},
         summary="Lease the next task of a job (204 when nothing is left for you)",
         description=(
-            "On a streaming job a 204 carries Retry-After: new items may arrive at any time, "
-            "so ask again after that many seconds."
+            "On a job that takes items while it runs (a streaming job) a 204 carries "
+            "Retry-After: new items may arrive at any time, so ask again after that many seconds."
         ),
     )
     def post(self, request: Request, job_id: int) -> Response:
@@ -180,8 +181,8 @@ class TaskNext(APIView):
         assignment = assignment_claim(job=job, worker=request.user)
         if assignment is None:
             response = Response(status=status.HTTP_204_NO_CONTENT)
-            if job_is_streaming(job_id=job.pk):  # issue 16: new items may come any time
-                response["Retry-After"] = str(STREAM_CLAIM_RETRY_SECONDS)
+            if job.open_ended:  # a streaming job (issue 16): new items may come any time
+                response["Retry-After"] = str(OPEN_ENDED_CLAIM_RETRY_SECONDS)
             return response
         assignment.job = job
         return Response(lease_payload(assignment))

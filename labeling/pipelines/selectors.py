@@ -4,9 +4,6 @@ from django.db.models import Count, Q
 
 from labeling.models import StreamEvent, StreamItem, StreamSettings
 
-# An idle labeler of a streaming job asks for a task again after this many seconds.
-STREAM_CLAIM_RETRY_SECONDS = 2
-
 
 def stream_of(*, job_id: int) -> StreamSettings | None:
     return StreamSettings.objects.filter(job_id=job_id).first()

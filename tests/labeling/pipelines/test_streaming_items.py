@@ -3,7 +3,7 @@ item), who may post, the empty claim's Retry-After, and a job that runs until st
 
 import pytest
 
-from labeling.models import Item, Job, StreamItem
+from labeling.models import ImportRun, Item, Job, StreamItem
 from labeling.pipelines.services.streaming import MAX_ITEMS_PER_REQUEST
 from labeling.states import JobStatus
 from tests.conftest import client_for
@@ -119,7 +119,8 @@ def test_a_non_streaming_job_keeps_the_import(manager, make_job):
     job = make_job(items=1)
     answer = post_items(client_for(manager), job, [{"source": "imported"}])
     assert answer.status_code == 202, answer.content
-    assert Item.objects.filter(job=job, data__contains="imported").exists()
+    assert ImportRun.objects.filter(job=job).count() == 2  # the fixture's and this one
+    assert not StreamItem.objects.exists()
 
 
 def test_an_idle_labeler_is_told_to_ask_again_and_gets_the_new_item(

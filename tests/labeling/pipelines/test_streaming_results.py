@@ -24,6 +24,9 @@ from labeling.states import ItemStatus
 from tests.conftest import client_for
 from tests.labeling.pipelines.conftest import SECRET
 
+# The feed's rows are numbered after their transaction commits: real commits.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 def post_item(manager, job, key: str, text: str) -> int:
     answer = client_for(manager).post(
@@ -116,7 +119,6 @@ def test_an_unanswered_item_expires_with_its_reason(manager, labeler, make_strea
     assert "not answered within its lifetime" in history.content.decode()
 
 
-@pytest.mark.django_db(transaction=True)
 def test_the_long_poll_answers_as_soon_as_a_result_is_there(manager, labeler, make_stream_job):
     job = make_stream_job()
     post_item(manager, job, "k", "soon labeled")
