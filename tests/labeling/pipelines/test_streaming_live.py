@@ -97,8 +97,9 @@ def test_results_of_a_fed_job_reach_feed_and_webhook_complete_and_in_order(
     assert len(items) == ITEMS and all(item.status == ItemStatus.LABELED for item in items)
     # A reviewer relabels every fourth item: a new event after its first.
     relabeled = items[::4]
-    for item in relabeled:
-        review_fix(job=job, item_id=item.pk, reviewer=manager, answer={"label": "bird"})
+    for item in relabeled:  # to a label other than the one its labeler gave
+        other = LABELS[(item.pk + 1) % len(LABELS)]
+        review_fix(job=job, item_id=item.pk, reviewer=manager, answer={"label": other})
 
     feed, cursor = [], ""
     while True:
