@@ -24,15 +24,14 @@ from labeling.models import (
     StreamEvent,
     StreamSettings,
 )
-from labeling.outbound import body_signature, outbound_post
+from labeling.outbound import (
+    delivery_headers,
+    delivery_in_flight_until,
+    delivery_post,
+    delivery_retry_seconds,
+)
 
 STREAM_DELIVER_TASK = "labeling.pipelines_stream_deliver"
-SIGNATURE_HEADER = "X-Quorum-Signature"
-EVENT_HEADER = "X-Quorum-Event"
-DELIVERY_HEADER = "X-Quorum-Delivery"
-ATTEMPT_HEADER = "X-Quorum-Attempt"
-# An attempt without an outcome is taken for in flight until its timeout and this margin pass.
-IN_FLIGHT_MARGIN_SECONDS = 5
 RESEND_BATCH_SIZE = 500
 
 
@@ -50,12 +49,6 @@ def stream_deliveries_enqueue(event_ids: list[int]) -> None:
             lambda event_id=event_id: stream_delivery_enqueue(event_id),
             what=f"enqueueing stream delivery {event_id}",
         )
-
-
-def _retry_wait(number: int) -> float:
-    """Seconds after failed attempt ``number``: the base, doubled for each attempt before it."""
-    wait = settings.QUORUM_WEBHOOK_RETRY_BASE_SECONDS * (1 << max(number - 1, 0))
-    return float(min(wait, settings.QUORUM_WEBHOOK_RETRY_MAX_SECONDS))
 
 
 @dataclass(frozen=True)
@@ -82,12 +75,9 @@ def _open_attempt(event_id: int) -> tuple[_Request | None, float | None]:
         ).exists():
             return None, None  # the earlier row's end sends this one (or the sweep does)
         last = event.attempts_made.order_by("-number").first()
-        if last is not None and last.finished_at is None:
-            busy_until = last.started_at + timedelta(
-                seconds=settings.QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS + IN_FLIGHT_MARGIN_SECONDS
-            )
-            if busy_until > now:
-                return None, (busy_until - now).total_seconds()
+        busy_until = delivery_in_flight_until(last.started_at, last.finished_at) if last else None
+        if busy_until and busy_until > now:
+            return None, (busy_until - now).total_seconds()
         if event.next_attempt_at and event.next_attempt_at > now + timedelta(seconds=1):
             return None, None  # its retry's message is on its way
         stream = StreamSettings.objects.get(job_id=event.job_id)
@@ -99,14 +89,14 @@ def _open_attempt(event_id: int) -> tuple[_Request | None, float | None]:
     except SecretUnreadable:
         secret = ""  # the receiver refuses the signature; the attempt records its answer
     body = event.body.encode()
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "Quorum-Streaming/1",
-        SIGNATURE_HEADER: body_signature(body, secret),
-        EVENT_HEADER: body_event_name(event.body),
-        DELIVERY_HEADER: f"stream-{event.pk}",
-        ATTEMPT_HEADER: str(number),
-    }
+    headers = delivery_headers(
+        body,
+        secret,
+        event=body_event_name(event.body),
+        delivery_id=f"stream-{event.pk}",
+        attempt=number,
+        agent="Quorum-Streaming/1",
+    )
     return _Request(attempt.pk, number, stream.webhook_url, body, headers), None
 
 
@@ -135,13 +125,7 @@ def stream_delivery_send(*, event_id: int) -> DeliveryOutcome:
     if not request.url:
         outcome_code, outcome_error = None, "the job's webhook was removed"
     else:
-        result = outbound_post(
-            request.url,
-            body=request.body,
-            headers=request.headers,
-            timeout=settings.QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS,
-        )
-        outcome_code, outcome_error = result.status, result.error
+        outcome_code, outcome_error = delivery_post(request.url, request.body, request.headers)
     delivered = outcome_code is not None and 200 <= outcome_code < 300
     now = timezone.now()
     with transaction.atomic():
@@ -158,7 +142,7 @@ def stream_delivery_send(*, event_id: int) -> DeliveryOutcome:
         elif request.number >= settings.QUORUM_WEBHOOK_MAX_ATTEMPTS or not request.url:
             update["delivery_status"] = StreamDeliveryStatus.FAILED
         else:
-            again = _retry_wait(request.number)
+            again = delivery_retry_seconds(request.number)
             update["next_attempt_at"] = now + timedelta(seconds=again)
         StreamEvent.objects.filter(
             pk=event_id, delivery_status=StreamDeliveryStatus.PENDING
