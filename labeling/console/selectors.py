@@ -55,6 +55,7 @@ from labeling.models import (
     Item,
     Job,
     JobQualityEstimate,
+    StreamItem,
     User,
 )
 from labeling.selectors import job_counts
@@ -707,9 +708,24 @@ def item_rows(*, job: Job, item_ids: list[int], one_class: bool) -> list[dict[st
                 or row["consolidated__review_status"] in REVIEWED_STATUSES,
                 "review_requested": row["review_requested"],
                 "last_activity": last,
+                "status_reason": "",
             }
         )
+    _add_expiry_reasons(rows)
     return rows
+
+
+def _add_expiry_reasons(rows: list[dict[str, Any]]) -> None:
+    """Issue 16: a streaming job's expired item says why (one indexed query, only when the
+    page shows expired items)."""
+    expired = [row["id"] for row in rows if row["status"] == ItemStatus.EXPIRED]
+    if not expired:
+        return
+    reasons = dict(
+        StreamItem.objects.filter(item_id__in=expired).values_list("item_id", "expiry_reason")
+    )
+    for row in rows:
+        row["status_reason"] = reasons.get(row["id"], "")
 
 
 def items_count(*, job: Job, filters: dict[str, str]) -> int:

@@ -114,7 +114,9 @@ def test_an_unanswered_item_expires_with_its_reason(manager, labeler, make_strea
     assert events[1]["expiryReason"] == stream_item.expiry_reason
     assert events[1]["inputLine"] == {"source": "nobody comes"}
     rows = client.get(f"/api/v1/jobs/{job.pk}/items?status=expired").json()["results"]
-    assert [row["id"] for row in rows] == [waiting]
+    assert [(row["id"], row["status_reason"]) for row in rows] == [
+        (waiting, stream_item.expiry_reason)
+    ]
     history = client.get(f"/api/v1/jobs/{job.pk}/items/{waiting}/history")
     assert "not answered within its lifetime" in history.content.decode()
 
