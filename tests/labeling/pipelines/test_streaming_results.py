@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from labeling.models import (
@@ -131,9 +132,7 @@ def test_the_long_poll_answers_as_soon_as_a_result_is_there(manager, labeler, ma
         try:
             answer(job, labeler, "bird")
         finally:
-            from django.db import connection  # noqa: PLC0415 - the thread's own connection
-
-            connection.close()
+            connection.close()  # the thread's own
 
     thread = threading.Thread(target=label_later)
     started = time.monotonic()
