@@ -103,7 +103,14 @@ class StreamJobItems(JobItems):
     on any other job, import a manifest (the import's own POST)."""
 
     @extend_schema(
-        request={"application/json": OpenApiTypes.OBJECT},
+        request={
+            "application/json": OpenApiTypes.OBJECT,
+            "application/x-ndjson": OpenApiTypes.STR,
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            },
+        },
         responses={
             201: StreamItemsOut,
             200: StreamItemsOut,

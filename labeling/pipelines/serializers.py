@@ -1,5 +1,6 @@
 """Shapes of the pipelines API (issue 16): streaming settings, items posted, the results feed."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from labeling.pipelines.services.streaming import (
@@ -39,6 +40,7 @@ class StreamSettingsOut(serializers.Serializer):
     def get_has_webhook_secret(self, stream) -> bool:
         return bool(stream.webhook_secret)
 
+    @extend_schema_field(StreamCountsOut)
     def get_counts(self, stream) -> dict:
         return StreamCountsOut(self.context["counts"]).data
 
