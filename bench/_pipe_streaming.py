@@ -186,7 +186,7 @@ def run(args: argparse.Namespace) -> dict:
                         bump("errors")
                         time.sleep(0.2)
                         continue
-                    label = _harness.LABELS[lease["item_id"] % len(_harness.LABELS)]
+                    label = _harness.LABELS[lease["item"]["id"] % len(_harness.LABELS)]
                     status, _, _ = client.call(
                         "POST",
                         f"/api/v1/assignments/{lease['assignment_id']}/submit",

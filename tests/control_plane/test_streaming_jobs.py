@@ -12,13 +12,20 @@ from labeling.pipelines.services.streaming import stream_items_expire
 from labeling.states import JobStatus
 from tests.conftest import client_for
 from tests.control_plane.conftest import error_of
-from tests.control_plane.test_labeling_jobs import answer_all, job_request
+from tests.control_plane.test_labeling_jobs import CATEGORIES, TEMPLATE, answer_all, job_request
 
 ClientError = pytest.importorskip("botocore.exceptions").ClientError
 pytestmark = pytest.mark.django_db(transaction=True)
 
 INPUT_TOPIC = "arn:aws:sns:us-west-2:123456789012:objects-in"
 OUTPUT_TOPIC = "arn:aws:sns:us-west-2:123456789012:labels-out"
+
+
+@pytest.fixture
+def inputs(put_object):
+    """The labels and the template; a streaming job has no manifest."""
+    put_object("s3://in/categories.json", CATEGORIES)
+    put_object("s3://in/template.liquid", TEMPLATE)
 
 
 def streaming_request(name: str, team) -> dict:

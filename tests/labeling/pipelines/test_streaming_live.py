@@ -73,7 +73,7 @@ def test_results_of_a_fed_job_reach_feed_and_webhook_complete_and_in_order(
                     continue
                 assert lease.status_code == 200, lease.content
                 data = lease.json()
-                label = LABELS[data["item_id"] % len(LABELS)]
+                label = LABELS[data["item"]["id"] % len(LABELS)]
                 submitted = client.post(
                     f"/api/v1/assignments/{data['assignment_id']}/submit",
                     {"answer": {"label": label}},
