@@ -55,6 +55,8 @@ def stream_deliveries_enqueue(event_ids: list[int]) -> None:
 class _Request:
     attempt_id: int
     number: int
+    item_id: int
+    seq: int
     url: str
     body: bytes
     headers: dict[str, str]
@@ -74,7 +76,7 @@ def _open_attempt(event_id: int) -> tuple[_Request | None, float | None]:
             delivery_status=StreamDeliveryStatus.PENDING,
         ).exists():
             return None, None  # the earlier row's end sends this one (or the sweep does)
-        last = event.attempts_made.order_by("-number").first()
+        last = event.attempts_made.order_by("-number").first() if event.attempts else None
         busy_until = delivery_in_flight_until(last.started_at, last.finished_at) if last else None
         if busy_until and busy_until > now:
             return None, (busy_until - now).total_seconds()
@@ -97,7 +99,10 @@ def _open_attempt(event_id: int) -> tuple[_Request | None, float | None]:
         attempt=number,
         agent="Quorum-Streaming/1",
     )
-    return _Request(attempt.pk, number, stream.webhook_url, body, headers), None
+    request = _Request(
+        attempt.pk, number, event.item_id, event.seq, stream.webhook_url, body, headers
+    )
+    return request, None
 
 
 def body_event_name(body: str) -> str:
@@ -149,11 +154,10 @@ def stream_delivery_send(*, event_id: int) -> DeliveryOutcome:
         ).update(**update)
     if again is not None:
         return DeliveryOutcome(retry_in=again)
-    return DeliveryOutcome(next_event_id=_next_of_item(event_id))
+    return DeliveryOutcome(next_event_id=_next_of_item(request.item_id, request.seq))
 
 
-def _next_of_item(event_id: int) -> int | None:
-    item_id, seq = StreamEvent.objects.values_list("item_id", "seq").get(pk=event_id)
+def _next_of_item(item_id: int, seq: int) -> int | None:
     return (
         StreamEvent.objects.filter(
             item_id=item_id, seq__gt=seq, delivery_status=StreamDeliveryStatus.PENDING
