@@ -500,3 +500,11 @@ for _setting in ("SCRIPT", "STYLE", "FRAME"):
                 f"QUORUM_TEMPLATE_{_setting}_ORIGINS: {_origin!r} is not an origin like "
                 "https://host[:port]"
             )
+
+# --- Streaming jobs (issue 16; docs/pipelines.md) ---------------------------------------------
+# How often items past their lifetime expire, lost feed numbering is redone and lost webhook
+# deliveries are resent.
+CELERY_BEAT_SCHEDULE["pipelines-stream-sweep"] = {
+    "task": "labeling.pipelines_stream_sweep",
+    "schedule": float(os.environ.get("STREAM_SWEEP_SECONDS", "5")),
+}

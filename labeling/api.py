@@ -41,6 +41,8 @@ from labeling.task_ui.media import media_response
 from labeling.workforces.services.teams import team_create, team_member_add
 
 ERRORS = {code: OpenApiResponse(ErrorOut) for code in (400, 401, 403, 404, 409)}
+# An idle labeler of a job that takes items while it runs asks again after this many seconds.
+OPEN_ENDED_CLAIM_RETRY_SECONDS = 2
 
 
 def _job_for(request: Request, job_id: int) -> Job:
@@ -167,6 +169,10 @@ class TaskNext(APIView):
         request=None,
         responses={200: LeaseOut, 204: None, **ERRORS},
         summary="Lease the next task of a job (204 when nothing is left for you)",
+        description=(
+            "On a job that takes items while it runs (a streaming job) a 204 carries "
+            "Retry-After: new items may arrive at any time, so ask again after that many seconds."
+        ),
     )
     def post(self, request: Request, job_id: int) -> Response:
         job = selectors.job_for_labeler_task(job_id=job_id, user=request.user)
@@ -174,7 +180,10 @@ class TaskNext(APIView):
             raise NotFound(f"there is no job {job_id} that you can see")
         assignment = assignment_claim(job=job, worker=request.user)
         if assignment is None:
-            return Response(status=status.HTTP_204_NO_CONTENT)
+            response = Response(status=status.HTTP_204_NO_CONTENT)
+            if job.open_ended:  # a streaming job (issue 16): new items may come any time
+                response["Retry-After"] = str(OPEN_ENDED_CLAIM_RETRY_SECONDS)
+            return response
         assignment.job = job
         return Response(lease_payload(assignment))
 

@@ -23,3 +23,15 @@ class LabelingConfig(AppConfig):
         import_finished.connect(
             receivers.thumbnails_after_import, dispatch_uid="console-thumbnails"
         )
+        # issue 16: streaming jobs' results feed (written in the labeling's transaction)
+        from django.db.models.signals import post_save  # noqa: PLC0415
+
+        from labeling.models import ItemEvent  # noqa: PLC0415
+        from labeling.pipelines import receivers as pipeline_receivers  # noqa: PLC0415
+        from labeling.pipelines import tasks as pipeline_tasks  # noqa: F401, PLC0415
+
+        post_save.connect(
+            pipeline_receivers.stream_result_on_item_event,
+            sender=ItemEvent,
+            dispatch_uid="pipelines-stream-results",
+        )

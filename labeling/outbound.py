@@ -29,6 +29,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -331,3 +332,56 @@ def body_signature(body: bytes, secret: str) -> str:
     """The ``sha256=<hex HMAC>`` signature Quorum puts on every outbound request it signs
     (webhooks, hooks), so a receiver checks each with the secret it shares with Quorum."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+# --- Signed deliveries retried with backoff ---------------------------------------------------
+# What review loops' webhooks (workflows/services/webhooks.py) and streaming jobs' webhooks
+# (labeling/pipelines/services/stream_deliveries.py) share: the headers, the wait between
+# attempts, and how long an attempt without an outcome is taken for still sending. Each keeps
+# its own rows (a delivery and its attempts), written before a request leaves.
+
+SIGNATURE_HEADER = "X-Quorum-Signature"
+DELIVERY_HEADER = "X-Quorum-Delivery"
+EVENT_HEADER = "X-Quorum-Event"
+ATTEMPT_HEADER = "X-Quorum-Attempt"
+# While an attempt may still be in flight (its send timeout plus this margin) no other attempt
+# at the same delivery starts.
+IN_FLIGHT_MARGIN_SECONDS = 5
+
+
+def delivery_retry_seconds(attempts: int) -> float:
+    """The wait after ``attempts`` failed attempts: the base, doubled for each attempt before
+    the last, capped (``QUORUM_WEBHOOK_RETRY_BASE_SECONDS`` / ``_MAX_SECONDS``)."""
+    base = settings.QUORUM_WEBHOOK_RETRY_BASE_SECONDS
+    return min(base * 2 ** (attempts - 1), settings.QUORUM_WEBHOOK_RETRY_MAX_SECONDS)
+
+
+def delivery_in_flight_until(started_at: datetime, finished_at: datetime | None) -> datetime | None:
+    """Until when an attempt that recorded no outcome may still be sending; None once it has
+    one. Another attempt starting before then could send the delivery twice at once."""
+    if finished_at is not None:
+        return None
+    in_flight = settings.QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS + IN_FLIGHT_MARGIN_SECONDS
+    return started_at + timedelta(seconds=in_flight)
+
+
+def delivery_headers(
+    body: bytes, secret: str, *, event: str, delivery_id: str, attempt: int, agent: str
+) -> dict[str, str]:
+    """The headers of one attempt at a signed delivery."""
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": agent,
+        SIGNATURE_HEADER: body_signature(body, secret),
+        DELIVERY_HEADER: delivery_id,
+        EVENT_HEADER: event,
+        ATTEMPT_HEADER: str(attempt),
+    }
+
+
+def delivery_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+    """One attempt under the rules above: (HTTP status or None, coarse error or "")."""
+    result = outbound_post(
+        url, body=body, headers=headers, timeout=settings.QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS
+    )
+    return result.status, result.error

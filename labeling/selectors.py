@@ -96,6 +96,7 @@ _TASK_JOB_FIELDS = tuple(
         "min_workers_per_item",
         "target_confidence",
         "qualification_pass_mark",
+        "open_ended",  # issue 16: an empty claim of a streaming job says when to ask again
     }
 )
 _TASK_JOB = """

@@ -22,6 +22,8 @@ JOB_TRANSITIONS: dict[str, frozenset[str]] = {
 class ItemStatus(models.TextChoices):
     OPEN = "open", "Collecting answers"
     LABELED = "labeled", "Labeled"
+    # Issue 16: a streaming job's item not answered within its lifetime; never offered again.
+    EXPIRED = "expired", "Expired"
 
 
 class AssignmentStatus(models.TextChoices):

@@ -5,6 +5,7 @@ from django.urls import path
 from labeling import api
 from labeling.console import api as console_api
 from labeling.data import api as data_api
+from labeling.pipelines import api as pipelines_api
 from labeling.quality import api as quality_api
 from labeling.review import api as review_api
 from labeling.task_ui import api as task_ui_api
@@ -18,8 +19,9 @@ urlpatterns = [
     path("jobs/<int:job_id>", api.JobDetail.as_view(), name="api-job"),
     path("jobs/<int:job_id>/start", api.JobStart.as_view(), name="api-job-start"),
     path("jobs/<int:job_id>/stop", api.JobStop.as_view(), name="api-job-stop"),
-    # issue 14: GET is the data manager's list, POST the import (labeling/data/api.py)
-    path("jobs/<int:job_id>/items", console_api.JobItems.as_view(), name="api-job-items"),
+    # issue 14: GET is the data manager's list, POST the import (labeling/data/api.py);
+    # issue 16: on a streaming job, POST adds items at once (labeling/pipelines/api.py)
+    path("jobs/<int:job_id>/items", pipelines_api.StreamJobItems.as_view(), name="api-job-items"),
     path("jobs/<int:job_id>/images", data_api.JobImagesImport.as_view(), name="api-job-images"),
     path("jobs/<int:job_id>/export", data_api.JobExport.as_view(), name="api-job-export"),
     path("jobs/<int:job_id>/stats", api.JobStats.as_view(), name="api-job-stats"),
@@ -185,4 +187,7 @@ urlpatterns = [
         console_api.ItemThumbnail.as_view(),
         name="api-item-thumbnail",
     ),
+    # issue 16: streaming jobs (labeling/pipelines/api.py)
+    path("jobs/<int:job_id>/stream", pipelines_api.JobStream.as_view(), name="api-job-stream"),
+    path("jobs/<int:job_id>/results", pipelines_api.JobResults.as_view(), name="api-job-results"),
 ]

@@ -21,6 +21,7 @@ from control_plane.services.labeling_jobs import (
 )
 from labeling.errors import ValidationFailed
 from labeling.models import Job
+from labeling.pipelines.selectors import stream_expired_count
 from labeling.states import JobStatus
 
 SORT_FIELDS = {"Name": "name", "CreationTime": "created_at", "Status": "status"}
@@ -32,12 +33,14 @@ def job_arn(job: Job) -> str:
 
 def _counters(job: Job) -> dict[str, int]:
     counts = selectors.label_counts(job)
+    # issue 16: a streaming job's items that expired unanswered never get a label
+    expired = stream_expired_count(job_id=job.pk) if job.open_ended else 0
     return {
         "TotalLabeled": counts.labeled,
         "HumanLabeled": counts.human,
         "MachineLabeled": counts.machine,
-        "FailedNonRetryableError": 0,
-        "Unlabeled": counts.unlabeled,
+        "FailedNonRetryableError": expired,
+        "Unlabeled": max(counts.unlabeled - expired, 0),
     }
 
 

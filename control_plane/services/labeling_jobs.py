@@ -18,6 +18,7 @@ from django.utils import timezone
 from active_learning.services.settings import auto_labeling_enable
 from control_plane import arns
 from control_plane.models import LabelingJobSpec
+from control_plane.services.labeling_job_streams import labeling_job_stream_setup
 from labeling.after_commit import on_commit_safely
 from labeling.data.services.imports import import_stage_manifest
 from labeling.data.services.outputs import job_output_configure, job_output_request
@@ -238,7 +239,9 @@ def _labeling_job_store(
     # Results go where the managed service put them: <S3OutputPath>/<job>/... (docs/storage.md).
     job_output_configure(job=job, output_path=request["OutputConfig"]["S3OutputPath"])
     spec = LabelingJobSpec.objects.create(job=job, request=request)
-    _enqueue_import(spec)
+    # issue 16: an SnsDataSource makes a streaming job (started now, fed by POST …/items)
+    if not labeling_job_stream_setup(job=job, request=request, by=created_by):
+        _enqueue_import(spec)
     return job
 
 

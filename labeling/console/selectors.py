@@ -37,7 +37,8 @@ from labeling.console.sorting import (
     segments_of,
 )
 from labeling.errors import NotFound
-from labeling.models import BulkAction, Item, Job
+from labeling.models import BulkAction, Item, Job, StreamItem
+from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import answers_one_class
 
@@ -158,9 +159,24 @@ def item_rows(*, job: Job, item_ids: list[int], one_class: bool) -> list[dict[st
                 or row["consolidated__review_status"] in REVIEWED_STATUSES,
                 "review_requested": row["review_requested"],
                 "last_activity": last,
+                "status_reason": "",
             }
         )
+    _add_expiry_reasons(rows)
     return rows
+
+
+def _add_expiry_reasons(rows: list[dict[str, Any]]) -> None:
+    """Issue 16: a streaming job's expired item says why (one indexed query, only when the
+    page shows expired items)."""
+    expired = [row["id"] for row in rows if row["status"] == ItemStatus.EXPIRED]
+    if not expired:
+        return
+    reasons = dict(
+        StreamItem.objects.filter(item_id__in=expired).values_list("item_id", "expiry_reason")
+    )
+    for row in rows:
+        row["status_reason"] = reasons.get(row["id"], "")
 
 
 def items_count(*, job: Job, filters: dict[str, str]) -> int:

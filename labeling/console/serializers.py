@@ -16,6 +16,9 @@ class ItemRowOut(serializers.Serializer):
     thumbnail_url = serializers.CharField(allow_null=True)
     url = serializers.CharField(help_text="the item's page in the console")
     status = serializers.CharField()
+    status_reason = serializers.CharField(
+        allow_blank=True, help_text="why an expired item expired (streaming jobs)"
+    )
     answers = serializers.IntegerField()
     answers_needed = serializers.IntegerField()
     priority = serializers.IntegerField()

@@ -28,6 +28,14 @@ from labeling.models.data import (  # noqa: F401
     JobOutput,
     StorageWrite,
 )
+from labeling.models.pipelines import (  # noqa: F401  (issue 16: streaming)
+    StreamDeliveryAttempt,
+    StreamDeliveryStatus,
+    StreamEvent,
+    StreamEventKind,
+    StreamItem,
+    StreamSettings,
+)
 from labeling.models.quality import (  # noqa: F401
     GoldItem,
     GoldPurpose,

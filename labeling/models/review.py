@@ -13,6 +13,8 @@ class ItemEventKind(models.TextChoices):
     EDITED = "edited", "Label set by a manager"
     ANSWER_REVISED = "answer_revised", "Answer revised"
     REOPENED = "reopened", "Reopened for more answers"
+    # Issue 16: a streaming job's item not answered within its lifetime (data: the reason).
+    EXPIRED = "expired", "Expired unanswered"
 
 
 class ItemEvent(models.Model):

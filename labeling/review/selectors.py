@@ -110,6 +110,7 @@ _EVENT_WORDS = {
     "edited": "set the label",
     "answer_revised": "revised their answer",
     "reopened": "reopened for more answers",
+    "expired": "expired unanswered",  # issue 16: a streaming job's item
 }
 
 
@@ -127,7 +128,7 @@ def _describe(event: ItemEvent) -> str:
     if event.kind == "review_rejected":
         where = "back to its workers" if data.get("send_to") == "rework" else "for more answers"
         return f"{words} ({where}): {data.get('reason', '')}"
-    if event.kind == "reopened" and data.get("reason"):
+    if event.kind in ("reopened", "expired") and data.get("reason"):
         return f"{words}: {data['reason']}"
     return words
 

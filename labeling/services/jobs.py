@@ -221,15 +221,17 @@ def job_transition(
 
 
 def job_start(*, job: Job, by: User) -> Job:
-    if job.items_total == 0:
+    # An open-ended job (a streaming job, issue 16) may start empty and runs until stopped.
+    if job.items_total == 0 and not job.open_ended:
         raise Conflict("import items before starting the job", code="no_items")
     now = timezone.now()
+    lifetime = timedelta(seconds=job.availability_lifetime_seconds)
     job = job_transition(
         job=job,
         to=JobStatus.IN_PROGRESS,
         by=by,
         started_at=now,
-        expires_at=now + timedelta(seconds=job.availability_lifetime_seconds),
+        expires_at=None if job.open_ended else now + lifetime,
     )
     publish_on_commit(job_started, job_id=job.pk)
     return job

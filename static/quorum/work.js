@@ -166,7 +166,51 @@ async function nextTask() {
     return;
   }
   if (result.status === 204) {
-    nothingLeft();
+    const retryAfter = Number(result.response.headers.get("Retry-After"));
+    if (retryAfter > 0) {
+      waitForItems(retryAfter);
+    } else {
+      nothingLeft();
+    }
+    return;
+  }
+  await showLease(result.data, result.response);
+}
+
+// Issue 16: a streaming job takes new items at any time; its empty claim says when to ask
+// again, and the page asks without a reload, showing the next item as soon as one comes.
+let waitingTimer = null;
+function waitForItems(seconds) {
+  stopTimer();
+  timer.hidden = true;
+  host.replaceChildren();
+  if (!host.dataset.waiting) {
+    say("No items right now: new ones show up here as soon as they arrive.", "info", [
+      link("Back to my jobs", jobsUrl),
+    ]);
+    host.dataset.waiting = "1";
+  }
+  clearTimeout(waitingTimer);
+  waitingTimer = setTimeout(() => {
+    delete host.dataset.waiting;
+    nextTaskQuietly();
+  }, seconds * 1000);
+}
+
+async function nextTaskQuietly() {
+  // The claim again, without "Loading…" flashing over the waiting message.
+  let result;
+  try {
+    result = await api(`/api/v1/jobs/${jobId}/tasks/next`, { method: "POST" });
+  } catch (error) {
+    showError(error);
+    return;
+  }
+  if (result.status === 204) {
+    host.dataset.waiting = "1";
+    const retryAfter = Number(result.response.headers.get("Retry-After"));
+    if (retryAfter > 0) waitForItems(retryAfter);
+    else nothingLeft();
     return;
   }
   await showLease(result.data, result.response);

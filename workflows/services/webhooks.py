@@ -16,25 +16,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from labeling.after_commit import on_commit_safely
-from labeling.outbound import body_signature as sign
-from labeling.outbound import outbound_post
+from labeling.outbound import body_signature as sign  # noqa: F401 - tests sign with it
+from labeling.outbound import (
+    delivery_headers,
+    delivery_in_flight_until,
+    delivery_post,
+    delivery_retry_seconds,
+)
 from workflows.models import Flow, HumanLoop, WebhookAttempt, WebhookDelivery
 from workflows.states import DeliveryStatus
 
-SIGNATURE_HEADER = "X-Quorum-Signature"
-DELIVERY_HEADER = "X-Quorum-Delivery"
-EVENT_HEADER = "X-Quorum-Event"
-ATTEMPT_HEADER = "X-Quorum-Attempt"
-# While an attempt may still be in flight (its send timeout plus this margin) no other task
-# sends the same delivery.
-IN_FLIGHT_MARGIN_SECONDS = 5
 REDELIVERY_BATCH_SIZE = 500
 WEBHOOK_DELIVER_TASK = "workflows.webhook_deliver"
-
-
-def _backoff_seconds(attempts: int) -> float:
-    base = settings.QUORUM_WEBHOOK_RETRY_BASE_SECONDS
-    return min(base * 2 ** (attempts - 1), settings.QUORUM_WEBHOOK_RETRY_MAX_SECONDS)
 
 
 def delivery_create(
@@ -130,11 +123,8 @@ def _begin_attempt(delivery_pk: int) -> tuple[_Send | None, float | None]:
         if delivery is None or delivery.status != DeliveryStatus.PENDING:
             return None, None
         last = delivery.tries.order_by("-number").first()
-        in_flight = settings.QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS + IN_FLIGHT_MARGIN_SECONDS
         in_flight_until = (
-            last.started_at + timedelta(seconds=in_flight)
-            if last is not None and last.finished_at is None
-            else None
+            delivery_in_flight_until(last.started_at, last.finished_at) if last else None
         )
         if in_flight_until and in_flight_until > now:
             return None, (in_flight_until - now).total_seconds()
@@ -146,27 +136,21 @@ def _begin_attempt(delivery_pk: int) -> tuple[_Send | None, float | None]:
         )
         WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=number)
     body = delivery.body.encode()
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "Quorum-Webhooks/1",
-        SIGNATURE_HEADER: sign(body, delivery.flow.webhook_secret),
-        DELIVERY_HEADER: str(delivery.delivery_id),
-        EVENT_HEADER: delivery.event,
-        ATTEMPT_HEADER: str(number),
-    }
+    headers = delivery_headers(
+        body,
+        delivery.flow.webhook_secret,
+        event=delivery.event,
+        delivery_id=str(delivery.delivery_id),
+        attempt=number,
+        agent="Quorum-Webhooks/1",
+    )
     return _Send(attempt.pk, number, delivery.url, body, headers), None
 
 
 def _post(send: _Send) -> tuple[int | None, str]:
     """Under the outbound rules (labeling/outbound.py): no inside address unless allowed, no
     redirect followed (a 3xx is a failed attempt), coarse errors."""
-    result = outbound_post(
-        send.url,
-        body=send.body,
-        headers=send.headers,
-        timeout=settings.QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS,
-    )
-    return result.status, result.error
+    return delivery_post(send.url, send.body, send.headers)
 
 
 def delivery_send(*, delivery_pk: int) -> float | None:
@@ -191,7 +175,7 @@ def delivery_send(*, delivery_pk: int) -> float | None:
         elif send.number >= settings.QUORUM_WEBHOOK_MAX_ATTEMPTS:
             fields.update(status=DeliveryStatus.FAILED, finished_at=now)
         else:
-            retry_in = _backoff_seconds(send.number)
+            retry_in = delivery_retry_seconds(send.number)
             fields["next_attempt_at"] = now + timedelta(seconds=retry_in)
         WebhookDelivery.objects.filter(pk=delivery_pk, status=DeliveryStatus.PENDING).update(
             **fields

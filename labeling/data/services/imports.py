@@ -647,3 +647,12 @@ def _insert_items(run: ImportRun, texts: Iterable[str], total: int) -> int:
             cursor.executemany(sql, batch)
             stored += len(batch)
     return stored
+
+
+def item_line_problem(*, job: Job, line: dict[str, Any]) -> str | None:
+    """What is wrong with one input line for ``job`` (None when nothing): the import's own
+    checks, for a caller that adds items one request at a time (issue 16's streaming jobs)."""
+    task_type = get_task_type(job.task_type)
+    written = job.label_attribute_name + getattr(task_type, "manifest_attribute_suffix", "")
+    text = json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+    return _check_line(text, task_type, (written, f"{written}-metadata"))

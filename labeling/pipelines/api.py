@@ -1,0 +1,202 @@
+"""The pipelines API (issue 16): thin views over the services and selectors.
+
+Streaming jobs: their settings (``/jobs/{id}/stream``), items posted at any time (the POST of
+``/jobs/{id}/items``, whose GET is the data manager's list), and the results feed
+(``/jobs/{id}/results``, long-polled).
+"""
+
+import json
+import time
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labeling.api import ERRORS, _job_for
+from labeling.console.api import JobItems
+from labeling.errors import NotFound, ValidationFailed
+from labeling.permissions import IsManager
+from labeling.pipelines import selectors
+from labeling.pipelines.serializers import (
+    StreamItemsOut,
+    StreamResultsOut,
+    StreamSettingsIn,
+    StreamSettingsOut,
+)
+from labeling.pipelines.services.stream_events import cursor_decode, cursor_encode
+from labeling.pipelines.services.streaming import (
+    CLIENT_KEY_FIELD,
+    MAX_ITEMS_PER_REQUEST,
+    stream_configure,
+    stream_items_add,
+)
+
+CLIENT_KEY_HEADER = "X-Client-Key"
+MAX_WAIT_SECONDS = 25
+POLL_EVERY_SECONDS = 0.2
+RESULTS_PAGE = 100
+MAX_RESULTS_PAGE = 1000
+
+
+def _stream_body(job, stream) -> dict:
+    counts = selectors.stream_counts(job_id=job.pk)
+    return StreamSettingsOut(stream, context={"counts": counts}).data
+
+
+class JobStream(APIView):
+    """A job's streaming settings: PUT makes a draft job a streaming job or changes them."""
+
+    permission_classes = [IsManager]
+
+    @extend_schema(
+        responses={200: StreamSettingsOut, **ERRORS}, summary="A streaming job's settings"
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        job = _job_for(request, job_id)
+        stream = selectors.stream_of(job_id=job.pk)
+        if stream is None:
+            raise NotFound(f"job {job_id} is not a streaming job")
+        return Response(_stream_body(job, stream))
+
+    @extend_schema(
+        request=StreamSettingsIn,
+        responses={200: StreamSettingsOut, **ERRORS},
+        summary="Make a draft job a streaming job, or change its item lifetime and webhook",
+    )
+    def put(self, request: Request, job_id: int) -> Response:
+        job = _job_for(request, job_id)
+        data = StreamSettingsIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        stream = stream_configure(job=job, by=request.user, **data.validated_data)
+        return Response(_stream_body(job, stream))
+
+
+def _entries(request: Request) -> tuple[list, bool]:
+    """The items of a POST and whether it sent one item (an object) rather than a list."""
+    content_type = request.content_type.split(";")[0].strip()
+    if content_type != "application/json":
+        raise ValidationFailed(
+            f"a streaming job takes items as application/json, not {content_type or 'none'!r}",
+            code="unsupported_media_type",
+        )
+    try:
+        body = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("the body is not valid JSON") from None
+    if isinstance(body, dict) and isinstance(body.get("items"), list):
+        return body["items"], False
+    if isinstance(body, list):
+        return body, False
+    if isinstance(body, dict):
+        header_key = request.headers.get(CLIENT_KEY_HEADER)
+        if header_key and CLIENT_KEY_FIELD not in body:
+            body = {**body, CLIENT_KEY_FIELD: header_key}
+        return [body], True
+    raise ValidationFailed("send one item (an object) or a list of items")
+
+
+class StreamJobItems(JobItems):
+    """GET: the data manager's list. POST: on a streaming job, add items now (client-keyed);
+    on any other job, import a manifest (the import's own POST)."""
+
+    @extend_schema(
+        request={
+            "application/json": OpenApiTypes.OBJECT,
+            "application/x-ndjson": OpenApiTypes.STR,
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            },
+        },
+        responses={
+            201: StreamItemsOut,
+            200: StreamItemsOut,
+            202: OpenApiResponse(description="a non-streaming job: the import was queued"),
+            **ERRORS,
+        },
+        parameters=[
+            OpenApiParameter(
+                CLIENT_KEY_HEADER,
+                str,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="the client key of a single item sent without clientKey",
+            )
+        ],
+        summary="Add items: to a streaming job at once, by client key; to others, an import",
+        description=(
+            "On a streaming job: one item (an input line with its clientKey) or up to "
+            f'{MAX_ITEMS_PER_REQUEST} (a list, or {{"items": [...]}}), all or none. An item '
+            "whose client key the job has already is not added again: its id is answered "
+            "(200 when no item of the request was new, 201 otherwise). On any other job the "
+            "body is imported as a manifest (202, see the import)."
+        ),
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = _job_for(request, job_id)
+        if not selectors.job_is_streaming(job_id=job.pk):
+            return super().post(request, job_id)
+        entries, single = _entries(request)
+        added = stream_items_add(job=job, entries=entries)
+        code = status.HTTP_201_CREATED if any(a.created for a in added) else status.HTTP_200_OK
+        body = StreamItemsOut({"items": added}).data
+        if single:
+            return Response(body["items"][0], status=code)
+        return Response(body, status=code)
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailed(f"{name} must be a whole number", details={"field": name}) from None
+    if not low <= value <= high:
+        raise ValidationFailed(f"{name} must be from {low} to {high}", details={"field": name})
+    return value
+
+
+class JobResults(APIView):
+    """A streaming job's results feed, read with a cursor and long-polled."""
+
+    permission_classes = [IsManager]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("after", str, description="the cursor of the last event read"),
+            OpenApiParameter(
+                "wait", int, description=f"seconds to wait for an event (0 to {MAX_WAIT_SECONDS})"
+            ),
+            OpenApiParameter("limit", int, default=RESULTS_PAGE),
+        ],
+        responses={200: StreamResultsOut, **ERRORS},
+        summary="A streaming job's results in order, after a cursor (long-poll with wait)",
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        job = _job_for(request, job_id)
+        if not selectors.job_is_streaming(job_id=job.pk):
+            raise NotFound(f"job {job_id} is not a streaming job")
+        after_cursor = request.query_params.get("after", "")
+        after = 0
+        if after_cursor:
+            decoded = cursor_decode(after_cursor)
+            if decoded is None:
+                raise ValidationFailed(
+                    "after is not a cursor of this feed", details={"field": "after"}
+                )
+            after = decoded
+        wait = _int_param(request, "wait", 0, 0, MAX_WAIT_SECONDS)
+        limit = _int_param(request, "limit", RESULTS_PAGE, 1, MAX_RESULTS_PAGE)
+        deadline = time.monotonic() + wait
+        while not selectors.stream_has_results_after(job_id=job.pk, after=after):
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(POLL_EVERY_SECONDS)
+        rows = selectors.stream_results_after(job_id=job.pk, after=after, limit=limit)
+        cursor = cursor_encode(rows[-1][0]) if rows else (after_cursor or cursor_encode(0))
+        return Response({"results": [json.loads(body) for _, body in rows], "cursor": cursor})

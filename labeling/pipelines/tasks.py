@@ -1,0 +1,49 @@
+"""Pipelines' Celery tasks (issue 16): thin, named, idempotent; the work is in services."""
+
+from celery import shared_task
+
+from labeling.pipelines.services.stream_deliveries import (
+    STREAM_DELIVER_TASK,
+    stream_deliveries_enqueue,
+    stream_deliveries_overdue,
+    stream_delivery_enqueue,
+    stream_delivery_send,
+)
+from labeling.pipelines.services.stream_events import (
+    stream_events_sequence,
+    stream_jobs_unsequenced,
+)
+from labeling.pipelines.services.streaming import stream_items_expire
+
+STREAM_SWEEP_TASK = "labeling.pipelines_stream_sweep"
+# A row still unnumbered this long after it was written lost its after-commit sequencer.
+UNSEQUENCED_GRACE_SECONDS = 5
+
+
+@shared_task(name=STREAM_DELIVER_TASK, acks_late=True, soft_time_limit=60, time_limit=90)
+def stream_deliver_task(event_id: int) -> str:
+    """One attempt at a feed row's webhook; a failed one schedules the next after its wait,
+    an ended one sends the item's next row."""
+    outcome = stream_delivery_send(event_id=event_id)
+    if outcome.next_event_id is not None:
+        stream_delivery_enqueue(outcome.next_event_id)
+    if outcome.retry_in is None:
+        return "done"
+    stream_delivery_enqueue(event_id, countdown=outcome.retry_in)
+    return f"again in {outcome.retry_in:.1f}s"
+
+
+@shared_task(name=STREAM_SWEEP_TASK, acks_late=True, time_limit=300)
+def stream_sweep_task() -> dict[str, int]:
+    """Periodic: expire items past their lifetime, number rows whose sequencer was lost, and
+    resend deliveries whose message was lost."""
+    counts = stream_items_expire()
+    numbered = 0
+    for job_id in stream_jobs_unsequenced(older_than_seconds=UNSEQUENCED_GRACE_SECONDS):
+        ids = stream_events_sequence(job_id=job_id)
+        numbered += len(ids)
+        stream_deliveries_enqueue(ids)
+    overdue = stream_deliveries_overdue()
+    stream_deliveries_enqueue(overdue)
+    counts.update(numbered=numbered, resent=len(overdue))
+    return counts
