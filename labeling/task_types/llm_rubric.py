@@ -34,6 +34,7 @@ class LlmRubricRating:
     manifest_type: str = "groundtruth/llm-rubric-rating"
     template_name: str = "tasks/llm_rubric_rating.html"
     consolidation: str = RUBRIC_MEDIAN
+    export_formats: tuple[str, ...] = ("ratings",)
 
     def check_source(self, line: dict[str, Any]) -> None:
         check_text_fields(line, ("prompt", "response"), "an LLM rubric item")
