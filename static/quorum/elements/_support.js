@@ -103,6 +103,13 @@ crowd-alert:not([type]), crowd-alert[type="info"] { background: #eff6ff; border-
 .qp-response-title { margin: 0 0 .4rem; font-size: .95rem; }
 .qp-choices, .qp-strengths { margin-top: .6rem; }
 .qp-strength:disabled { opacity: .45; }
+.qs-dimensions { margin-top: .6rem; }
+.qs-dimension { display: grid; grid-template-columns: minmax(7rem, 12rem) auto auto; gap: .5rem; align-items: center; padding: .25rem .4rem; border-radius: 6px; }
+.qs-dimension.qs-current { outline: 2px solid #2563eb; background: #eff6ff; }
+.qs-dimension-name { font-weight: 600; }
+.qs-sync { margin: .4rem 0; }
+.qs-rationale { width: 100%; }
+.qq-shortcut { margin: .3rem 0; color: #4b5563; font-size: .9rem; }
 .qm-p { margin: .35rem 0; overflow-wrap: anywhere; }
 .qm-h { font-weight: 700; margin: .5rem 0 .25rem; }
 .qm-pre { background: #0f172a; color: #e2e8f0; padding: .6rem .8rem; border-radius: 6px; overflow-x: auto; white-space: pre; }
