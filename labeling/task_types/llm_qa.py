@@ -69,6 +69,10 @@ class LlmQaWriting:
     template_name: str = "tasks/llm_qa_writing.html"
     consolidation: str = QA_COLLECT
     export_formats: tuple[str, ...] = ("qa-pairs",)
+    # A model may post a judgment shaped as an answer (labeling/services/machine_labels.py).
+    takes_model_judgments: bool = True
+    # The keys of an item; a review loop's input content gives them (workflows/services/loops.py).
+    item_fields: tuple[str, ...] = ("context", "min_questions", "max_questions")
     # The consolidation service passes each answer's worker id (the pairs' provenance).
     answers_with_workers: bool = True
 
@@ -77,7 +81,9 @@ class LlmQaWriting:
         for key in ("min_questions", "max_questions"):
             value = line.get(key)
             if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_QUESTIONS
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or not 1 <= value <= MAX_QUESTIONS
             ):
                 raise SourceProblem(f'"{key}" must be a whole number from 1 to {MAX_QUESTIONS}')
         low, high = question_limits(line)

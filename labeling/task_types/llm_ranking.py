@@ -50,6 +50,10 @@ class LlmRanking:
     template_name: str = "tasks/llm_ranking.html"
     consolidation: str = RANK_BORDA
     export_formats: tuple[str, ...] = ("rankings",)
+    # A model may post a judgment shaped as an answer (labeling/services/machine_labels.py).
+    takes_model_judgments: bool = True
+    # The keys of an item; a review loop's input content gives them (workflows/services/loops.py).
+    item_fields: tuple[str, ...] = ("prompt", "responses")
 
     def check_source(self, line: dict[str, Any]) -> None:
         prompt, responses = line.get("prompt"), line.get("responses")

@@ -183,6 +183,10 @@ def _item_data(flow: Flow, job: Job, spec: LoopSpec) -> str:
         shown = json.dumps(content, ensure_ascii=False)
     key = "source-ref" if task_type.media == "image" else "source"
     line = {key: shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)}
+    fields = getattr(task_type, "item_fields", ())
+    if fields and isinstance(content, dict):  # issue 17: an LLM item is an object
+        source = shown if isinstance(shown, dict) else content
+        line = {field: source[field] for field in fields if field in source}
     try:
         task_type.check_source(line)
     except SourceProblem as exc:
