@@ -43,7 +43,7 @@ def _pair(pair: Any, number: int, labels: list[str]) -> dict[str, Any]:
     for key in ("question", "answer"):
         text = pair.get(key)
         if not isinstance(text, str) or not text.strip():
-            raise AnswerProblem(f"pair {number} needs a {key}")
+            raise AnswerProblem(f"pair {number} needs its {key}")
         if len(text) > PAIR_TEXT_MAX_CHARS:
             raise AnswerProblem(
                 f"the {key} of pair {number} has {len(text)} characters; "
