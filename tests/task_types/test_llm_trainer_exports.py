@@ -1,0 +1,168 @@
+"""The LLM types' exports a trainer reads, loaded back with the ``datasets`` library
+(``load_dataset("json", data_files=...)``), and rankings weighted by worker reliability."""
+
+import json
+
+import numpy as np
+import pytest
+
+from labeling.consolidation.ranking import aggregate_ranks, ranking_fit
+from labeling.models import ConsolidatedLabel
+from tests.task_types.helpers import export, image_job, work
+
+RANKING_LINES = [
+    {"prompt": f"Prompt {i}?", "responses": ["good", "fair", "poor"]} for i in range(6)
+]
+TRUTH = [1, 2, 3]
+REVERSED = [3, 2, 1]
+
+
+def test_reliability_weights_outvote_a_majority_of_unreliable_rankers():
+    rng = np.random.default_rng(4)
+    n_items, groups, group_workers = 40, [], []
+    for item in range(n_items):
+        rows = [TRUTH, TRUTH]  # workers 0, 1: reliable
+        rows += [REVERSED, REVERSED]  # workers 2, 3: adversaries
+        # Worker 4: a spammer (the first item's order fixed, so the unweighted order is wrong).
+        rows.append([2, 3, 1] if item == 0 else list(rng.permutation([1, 2, 3])))
+        groups.append(np.array(rows, dtype=np.float64))
+        group_workers.append(np.arange(5))
+    fit = ranking_fit(groups, group_workers, n_workers=5)
+    assert fit.weight[0] == pytest.approx(fit.weight[1]) and fit.weight[0] > 1.0
+    assert fit.weight[2] == fit.weight[3] == pytest.approx(0.05)  # floored
+    assert fit.weight[4] < fit.weight[0] / 2
+    # Unweighted, the adversaries and the spammer pull the order apart; weighted, it is right.
+    ranks, _ = aggregate_ranks(groups[0])
+    assert ranks != TRUTH
+    ranks, confidence = aggregate_ranks(groups[0], fit.weight)
+    assert ranks == TRUTH and confidence > 0.8
+
+
+@pytest.mark.django_db
+def test_a_ranking_job_weighs_its_rankers(manager, team, make_labeler):
+    job = image_job(
+        manager, team, task_type="llm-ranking", labels=["quality"], lines=RANKING_LINES, workers=3
+    )
+    workers = [make_labeler(n) for n in ("ann", "ben", "eve")]
+    honest = [{"ranks": {"quality": TRUTH}}] * len(RANKING_LINES)
+    # Eve reverses every order: her weight ends at the floor.
+    eve = [{"ranks": {"quality": REVERSED}}] * len(RANKING_LINES)
+    work(job, workers, [honest, honest, eve])
+    labels = list(ConsolidatedLabel.objects.filter(job=job).order_by("item_id"))
+    assert {label.method for label in labels} == {"rank-weighted-borda"}
+    assert all(label.value["ranks"]["quality"] == TRUTH for label in labels)
+    # Two agreeing answers against a reversed one: more than the unweighted 2/3 agreement.
+    assert labels[-1].confidence > 0.9
+
+
+def _job_exports(manager, team, make_labeler):
+    """One small finished job of each LLM type and its trainer export's bytes."""
+    ann = make_labeler("ann")
+    made = {}
+    job = image_job(
+        manager, team, task_type="llm-ranking", labels=["quality"], lines=RANKING_LINES[:2]
+    )
+    work(job, [ann], [[{"ranks": {"quality": TRUTH}}, {"ranks": {"quality": [1, 1, 2]}}]])
+    made["rankings"] = export(job, manager, "rankings")
+    job = image_job(
+        manager,
+        team,
+        task_type="llm-rubric-rating",
+        labels=["helpful", "safe"],
+        lines=[{"prompt": "Hi?", "response": "Hello."}],
+    )
+    work(job, [ann], [[{"ratings": {"helpful": 4, "safe": 5}, "rationale": "ok"}]])
+    made["ratings"] = export(job, manager, "ratings")
+    job = image_job(
+        manager, team, task_type="llm-qa-writing", labels=["fact"], lines=[{"context": "Sky."}]
+    )
+    pairs = [{"question": "What?", "answer": "Sky.", "tags": ["fact"]}]
+    work(job, [ann], [[{"questionAnswerPairs": pairs}]])
+    made["qa-pairs"] = export(job, manager, "qa-pairs")
+    pair_line = {"prompt": "P", "response_a": "a", "response_b": "b"}
+    job = image_job(
+        manager,
+        team,
+        task_type="llm-pairwise-preference",
+        labels=["A", "B", "tie"],
+        lines=[pair_line],
+    )
+    work(job, [ann], [[{"preference": "B", "strength": 2}]])
+    made["preferences"] = export(job, manager, "preferences")
+    job = image_job(
+        manager, team, task_type="llm-side-by-side", labels=["style"], lines=[pair_line]
+    )
+    choice = {"style": {"preference": "A"}, "overall": {"preference": "B", "strength": 3}}
+    work(job, [ann], [[{"dimensions": choice}]])
+    made["side-by-side"] = export(job, manager, "preferences")
+    return made
+
+
+@pytest.mark.django_db
+def test_the_exports_are_json_lines_of_the_documented_shapes(manager, team, make_labeler):
+    made = _job_exports(manager, team, make_labeler)
+    rows = {
+        name: [json.loads(r) for r in body.decode().splitlines()] for name, body in made.items()
+    }
+    assert rows["rankings"] == [
+        {
+            "prompt": "Prompt 0?",
+            "responses": ["good", "fair", "poor"],
+            "ranking": TRUTH,
+            "dimension": "quality",
+        },
+        {
+            "prompt": "Prompt 1?",
+            "responses": ["good", "fair", "poor"],
+            "ranking": [1, 1, 2],
+            "dimension": "quality",
+        },
+    ]
+    assert rows["ratings"] == [
+        {"prompt": "Hi?", "response": "Hello.", "scores": {"helpful": 4, "safe": 5}}
+    ]
+    assert rows["qa-pairs"] == [
+        {"context": "Sky.", "question": "What?", "answer": "Sky.", "tags": ["fact"]}
+    ]
+    assert rows["preferences"] == [{"prompt": "P", "chosen": "b", "rejected": "a"}]
+    assert rows["side-by-side"] == [
+        {"prompt": "P", "chosen": "a", "rejected": "b", "dimension": "style"},
+        {"prompt": "P", "chosen": "b", "rejected": "a", "dimension": "overall"},
+    ]
+
+
+@pytest.mark.django_db
+def test_each_export_loads_with_the_datasets_library(manager, team, make_labeler, tmp_path):
+    datasets = pytest.importorskip(
+        "datasets", reason="the datasets library is not installed (pip install '.[dev]')"
+    )
+    made = _job_exports(manager, team, make_labeler)
+    columns = {
+        "rankings": {"prompt", "responses", "ranking", "dimension"},
+        "ratings": {"prompt", "response", "scores"},
+        "qa-pairs": {"context", "question", "answer", "tags"},
+        "preferences": {"prompt", "chosen", "rejected"},
+        "side-by-side": {"prompt", "chosen", "rejected", "dimension"},
+    }
+    for name, body in made.items():
+        path = tmp_path / f"{name}.jsonl"
+        path.write_bytes(body)
+        loaded = datasets.load_dataset(
+            "json", data_files=str(path), split="train", cache_dir=str(tmp_path / "cache")
+        )
+        assert set(loaded.column_names) == columns[name], name
+        assert loaded.num_rows == len(body.splitlines()), name
+    preferences = datasets.load_dataset(
+        "json",
+        data_files=str(tmp_path / "preferences.jsonl"),
+        split="train",
+        cache_dir=str(tmp_path / "cache"),
+    )
+    assert preferences[0] == {"prompt": "P", "chosen": "b", "rejected": "a"}
+    ratings = datasets.load_dataset(
+        "json",
+        data_files=str(tmp_path / "ratings.jsonl"),
+        split="train",
+        cache_dir=str(tmp_path / "cache"),
+    )
+    assert ratings[0]["scores"] == {"helpful": 4, "safe": 5}
