@@ -97,7 +97,7 @@ def test_question_answer_writing_with_the_keyboard(
     }
     job = _open(page, make_job, manager, "llm-qa-writing", ["fact", "number"], [line])
     element = page.locator("crowd-question-answer-generation")
-    expect(element.locator(".qq-text h1, .qq-text h2, .qq-text h3").first).to_have_text("Paris")
+    expect(element.locator(".qq-text .qm-h1")).to_have_text("Paris")
     expect(element.locator(".qq-text strong")).to_have_text("France")
     expect(element.locator(".qq-text")).to_contain_text("<b>not bold</b>")
     expect(page.locator("#keys-help")).to_contain_text("add a pair")
