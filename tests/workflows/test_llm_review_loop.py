@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from labeling.models import Assignment
+from labeling.models import Assignment, Job
 from labeling.task_ui.rendering import render_task
 from tests.conftest import client_for
 from workflows.models import HumanLoop
@@ -27,12 +27,21 @@ def judgment(pid: str, label: str, confidence: float) -> dict:
 
 
 def test_a_low_confidence_judgment_is_reviewed_with_the_model_choice_preselected(
-    make_flow, manager_client, make_labeler, django_capture_on_commit_callbacks
+    make_flow, manager_client, make_labeler, manager, team, django_capture_on_commit_callbacks
 ):
+    dataset = Job.objects.create(
+        name="preference-set",
+        label_attribute_name="pref",
+        task_type="llm-pairwise-preference",
+        labels=["A", "B", "tie"],
+        team=team,
+        created_by=manager,
+    )
     flow = make_flow(
         task_type="llm-pairwise-preference",
         labels=["A", "B", "tie"],
         conditions={"confidence_below": 0.7},
+        dataset_job=dataset,
     )
     assert flow.job.task_type == "review-llm-pairwise-preference"
     response = manager_client.post(
@@ -65,6 +74,15 @@ def test_a_low_confidence_judgment_is_reviewed_with_the_model_choice_preselected
     assert loop.human_label == "B" and loop.agrees is True
     assert loop.output["humanAnswers"][0]["answerContent"] == {"preference": "B", "strength": 2}
     assert loop.output["consolidatedAnswer"]["label"] == "B"
+    # The reviewed judgment joins the dataset job and exports as a preference pair.
+    export = manager_client.get(f"/api/v1/jobs/{dataset.pk}/export?format=preferences")
+    assert export.status_code == 200
+    (pair,) = [json.loads(x) for x in b"".join(export.streaming_content).decode().splitlines()]
+    assert pair == {
+        "prompt": "Capital of France? (p2)",
+        "chosen": "**Paris**.",
+        "rejected": "Lyon.",
+    }
 
 
 def test_start_human_loop_takes_the_judgment_from_the_input_content(make_flow):
