@@ -132,7 +132,10 @@ def test_the_exports_are_json_lines_of_the_documented_shapes(manager, team, make
 
 
 @pytest.mark.django_db
-def test_each_export_loads_with_the_datasets_library(manager, team, make_labeler, tmp_path):
+def test_each_export_loads_with_the_datasets_library(
+    manager, team, make_labeler, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")  # local files only: nothing is downloaded
     datasets = pytest.importorskip(
         "datasets", reason="the datasets library is not installed (pip install '.[dev]')"
     )
