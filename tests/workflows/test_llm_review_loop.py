@@ -96,7 +96,11 @@ def test_start_human_loop_takes_the_judgment_from_the_input_content(make_flow):
 
 
 def test_a_judgment_item_missing_a_response_is_refused(make_flow, manager_client):
-    flow = make_flow(task_type="llm-pairwise-preference", labels=["A", "B", "tie"])
+    flow = make_flow(
+        task_type="llm-pairwise-preference",
+        labels=["A", "B", "tie"],
+        conditions={"confidence_below": 0.7},
+    )
     bad = judgment("p4", "A", 0.1)
     del bad["input"]["response_b"]
     response = manager_client.post(
