@@ -7,7 +7,11 @@ answers 200 with the PDF, framable by Quorum's pages only (no ``X-Frame-Options:
 ``frame-ancestors 'self'``), and a page of another origin cannot frame it.
 """
 
+import http.server
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import pytest
@@ -56,6 +60,37 @@ def tiny_pdf(text: str) -> bytes:
     return bytes(out)
 
 
+# A port of this helper's range (ports 8451–8459) for the page of another origin.
+OTHER_ORIGIN_PORT = 8452
+
+
+@contextmanager
+def other_origin_page(html: str) -> Iterator[str]:
+    """Serve ``html`` at http://127.0.0.1:8452/ (another origin than the live server's) while
+    the block runs; yields its URL."""
+    body = html.encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", OTHER_ORIGIN_PORT), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{OTHER_ORIGIN_PORT}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def _frame_url(handle, timeout: float = 10.0) -> str:
     """The URL the iframe ``handle`` settles on (a blocked frame shows Chromium's error page)."""
     deadline = time.monotonic() + timeout
@@ -73,6 +108,9 @@ def test_a_pdf_item_in_a_template_iframe_is_shown(
     page: "Page", task, work_on, browser, live_server
 ):
     (settings.MEDIA_ROOT / "invoice.pdf").write_bytes(tiny_pdf("Total 42"))
+    # Chromium's PDF viewer is a built-in extension: its own files are no outside request.
+    for viewer in ("chrome-extension://**/*", "chrome://resources/**/*"):
+        page.route(viewer, lambda route: route.continue_())
     media_responses = []
     page.on(
         "response",
@@ -97,25 +135,24 @@ def test_a_pdf_item_in_a_template_iframe_is_shown(
     assert headers["x-frame-options"] == "SAMEORIGIN"
     assert "frame-ancestors 'self'" in headers["content-security-policy"]
     assert "script-src" not in headers["content-security-policy"]  # default-src 'none'
-    assert response.body().startswith(b"%PDF-1.4")
-    # The iframe's document is the PDF (Chromium's viewer, not an error page).
+    assert page.request.get(url).body().startswith(b"%PDF-1.4")
+    # The iframe's document is the PDF, shown by Chromium's viewer (not an error page).
     document = media.element_handle().content_frame()
     assert document.evaluate("() => document.contentType") == "application/pdf"
+    viewer = [f.url for f in document.child_frames]
+    assert any(u.startswith("chrome-extension://") and u.endswith("/index.html") for u in viewer)
 
-    # A page of another origin may not frame the same link.
-    other_context = browser.new_context()
-    try:
-        other = other_context.new_page()
-        other.route(
-            "http://elsewhere.test/",
-            lambda route: route.fulfill(
-                content_type="text/html", body=f'<iframe id="f" src="{url}"></iframe>'
-            ),
-        )
-        with other.expect_response(url) as refused:
-            other.goto("http://elsewhere.test/")
-        assert refused.value.status == 200  # answered, and then refused by the browser
-        framed = _frame_url(other.locator("#f").element_handle())
-        assert framed.startswith("chrome-error://"), framed
-    finally:
-        other_context.close()
+    # A page of another origin may not frame the same link: a page served by another server
+    # on this machine (a local origin, so the browser does send the request) frames it, and
+    # the browser refuses the answer.
+    with other_origin_page(f'<iframe id="f" src="{url}"></iframe>') as elsewhere:
+        other_context = browser.new_context()
+        try:
+            other = other_context.new_page()
+            with other.expect_response(url) as refused:
+                other.goto(elsewhere)
+            assert refused.value.status == 200  # answered, and then refused by the browser
+            framed = _frame_url(other.locator("#f").element_handle())
+            assert framed.startswith("chrome-error://"), framed
+        finally:
+            other_context.close()
