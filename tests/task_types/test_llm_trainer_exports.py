@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from labeling.consolidation.ranking import aggregate_ranks, ranking_fit
-from labeling.models import ConsolidatedLabel
+from labeling.models import ConsolidatedLabel, Item
+from labeling.states import ItemStatus
 from tests.task_types.helpers import export, image_job, work
 
 RANKING_LINES = [
@@ -169,3 +170,29 @@ def test_each_export_loads_with_the_datasets_library(
         cache_dir=str(tmp_path / "cache"),
     )
     assert ratings[0]["scores"] == {"helpful": 4, "safe": 5}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("task_type", "labels", "line", "answer", "fmt"),
+    [
+        ("llm-ranking", ["q"], {"prompt": "P", "responses": ["a", "b"]}, {"ranks": {"q": [2, 1]}},
+         "rankings"),
+        ("llm-rubric-rating", ["q"], {"prompt": "P", "response": "R"}, {"ratings": {"q": 3}},
+         "ratings"),
+        ("llm-qa-writing", ["t"], {"context": "C"},
+         {"pairs": [{"question": "Q", "answer": "A"}]}, "qa-pairs"),
+    ],
+)  # fmt: skip
+def test_a_stored_value_of_the_wrong_shape_is_left_out_of_the_export(
+    manager, team, make_labeler, task_type, labels, line, answer, fmt
+):
+    job = image_job(manager, team, task_type=task_type, labels=labels, lines=[line, line])
+    good, bad = Item.objects.filter(job=job).order_by("id")
+    work(job, [make_labeler("ann")], [[answer]])
+    ConsolidatedLabel.objects.create(
+        item=bad, job=job, value={"ranks": "x", "ratings": 3, "pairs": 7}, label="", confidence=0.5
+    )
+    Item.objects.filter(pk=bad.pk).update(status=ItemStatus.LABELED)
+    rows = export(job, manager, fmt).decode().splitlines()
+    assert len(rows) == 1 and json.loads(rows[0])

@@ -29,7 +29,10 @@ def ranking_rows(line: dict, value: dict) -> list[dict]:
 
 
 def rating_rows(line: dict, value: dict) -> list[dict]:
-    return [{"prompt": line["prompt"], "response": line["response"], "scores": value["ratings"]}]
+    scores = value["ratings"]
+    if not isinstance(scores, dict):
+        raise ValueError(f"the ratings are not an object: {scores!r}")
+    return [{"prompt": line["prompt"], "response": line["response"], "scores": scores}]
 
 
 def qa_rows(line: dict, value: dict) -> list[dict]:
