@@ -5,6 +5,7 @@ from dataclasses import replace
 
 from labeling.task_types import (
     IMAGE_CLASSIFICATION,
+    LLM_PAIRWISE_PREFERENCE,
     TEXT_CLASSIFICATION,
     TaskType,
     get_task_type,
@@ -47,3 +48,17 @@ def review_variant(task_type_key: str) -> str:
 
 def base_task_type(key: str) -> str:
     return key.removeprefix(REVIEW_PREFIX)
+
+
+# issue 17: the LLM pairwise preference in a review loop: the model's preferred response (its
+# label "A", "B" or "tie") is shown and pre-selected; the reviewer accepts it with Enter or
+# changes it with A / B / T and 1–3.
+REVIEW_LLM_PAIRWISE_PREFERENCE = register_task_type(
+    replace(
+        LLM_PAIRWISE_PREFERENCE,
+        key=REVIEW_PREFIX + LLM_PAIRWISE_PREFERENCE.key,
+        title=f"{LLM_PAIRWISE_PREFERENCE.title}: review of a model's judgment",
+        template_name="tasks/review_llm_pairwise_preference.html",
+    ),
+    reserved_for=RESERVED_FOR.format(base=LLM_PAIRWISE_PREFERENCE.key),
+)

@@ -70,6 +70,8 @@ def _consolidate_structured(
         extra["reliability"] = kind.answer_weights(
             _job_answers(job_id), [w for _, w in rows], labels
         )
+    if getattr(kind, "answers_with_workers", False):  # issue 17: the answers' provenance
+        extra["workers"] = [w for _, w in rows]
     result = kind.consolidate_answers(answers, labels, item_data=item_data, **extra)
     consolidated = ConsolidatedLabel.objects.create(
         item_id=item_id,

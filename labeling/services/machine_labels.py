@@ -4,6 +4,7 @@ Every change these make to a job's counters is in ``_count_labeled``, so that ho
 are stored can change in one place.
 """
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -95,6 +96,8 @@ def machine_label_problem(*, job: Job, task_type: TaskType, machine: MachineLabe
             wrong = sorted(key for key, wanted in expected.items() if value.get(key) != wanted)
             if wrong:
                 return f"the value {value!r} does not hold {expected!r} ({', '.join(wrong)})"
+        elif getattr(task_type, "takes_model_judgments", False):  # issue 17: LLM types
+            task_type.parse_answer(value, labels)
         elif getattr(task_type, "votes_by_class", False):
             parsed = task_type.parse_answer({"labels": value.get("labels")}, labels)
             chosen = task_type.chosen_labels(parsed.answer)
@@ -113,9 +116,17 @@ def _checked(job_id: int, labels: Iterable[MachineLabel]) -> dict[int, MachineLa
     """The labels the job's task type takes, by item id; the others are logged."""
     job = Job.objects.only("task_type", "labels").get(pk=job_id)
     task_type = get_task_type(job.task_type)
+    labels = list(labels)
+    judged = getattr(task_type, "takes_model_judgments", False)
+    item_data = _item_data(job_id, [m.item_id for m in labels]) if judged else {}
     taken = {}
     for machine in labels:
         problem = machine_label_problem(job=job, task_type=task_type, machine=machine)
+        if not problem and judged:
+            try:
+                machine = _judgment_label(task_type, job, machine, item_data)
+            except (AnswerProblem, KeyError) as exc:
+                problem = str(exc)
         if problem:
             logger.warning(
                 "model label refused: job=%s item=%s: %s", job_id, machine.item_id, problem
@@ -123,6 +134,27 @@ def _checked(job_id: int, labels: Iterable[MachineLabel]) -> dict[int, MachineLa
             continue
         taken[machine.item_id] = machine
     return taken
+
+
+def _item_data(job_id: int, item_ids: list[int]) -> dict[int, dict[str, Any]]:
+    rows = Item.objects.filter(job_id=job_id, pk__in=item_ids).values_list("pk", "data")
+    return {pk: json.loads(data) for pk, data in rows}
+
+
+def _judgment_label(
+    task_type: TaskType, job: Job, machine: MachineLabel, item_data: dict[int, dict[str, Any]]
+) -> MachineLabel:
+    """A model's judgment on an LLM item (shaped as a worker's answer) as the label value the
+    task type's consolidation writes for that one answer; the model's confidence stays."""
+    labels = list(job.labels)
+    data = item_data.get(machine.item_id)
+    if data is None:
+        raise KeyError(f"item {machine.item_id} is not in the job")
+    answer = task_type.parse_answer(machine.value, labels).answer
+    if hasattr(task_type, "check_answer_for_item"):
+        task_type.check_answer_for_item(answer, data)
+    result = task_type.consolidate_answers([answer], labels, item_data=data)
+    return MachineLabel(machine.item_id, result.label, result.value, machine.confidence)
 
 
 def items_unlabel_machine(*, job_id: int, item_ids: Iterable[int]) -> list[int]:

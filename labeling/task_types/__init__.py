@@ -19,8 +19,10 @@ from labeling.task_types.image_lines import IMAGE_LINE, IMAGE_POLYLINE
 from labeling.task_types.image_segmentation import IMAGE_SEMANTIC_SEGMENTATION
 from labeling.task_types.image_shapes import IMAGE_KEYPOINT, IMAGE_POLYGON
 from labeling.task_types.llm_pairwise import LLM_PAIRWISE_PREFERENCE
+from labeling.task_types.llm_qa import LLM_QA_WRITING
 from labeling.task_types.llm_ranking import LLM_RANKING
 from labeling.task_types.llm_rubric import LLM_RUBRIC_RATING
+from labeling.task_types.llm_side_by_side import LLM_SIDE_BY_SIDE
 from labeling.task_types.moderation_review import IMAGE_MODERATION_REVIEW
 from labeling.task_types.text_entities import (
     TEXT_ENTITY_RECOGNITION,
@@ -53,8 +55,10 @@ __all__ = [
     "DOCUMENT_KEY_VALUE_REVIEW",
     "IMAGE_MODERATION_REVIEW",
     "LLM_PAIRWISE_PREFERENCE",
+    "LLM_QA_WRITING",
     "LLM_RANKING",
     "LLM_RUBRIC_RATING",
+    "LLM_SIDE_BY_SIDE",
     "TEXT_CLASSIFICATION_MULTILABEL",
     "TEXT_ENTITY_RECOGNITION",
     "TEXT_ENTITY_RECOGNITION_OVERLAPPING",

@@ -49,6 +49,10 @@ class LlmPairwisePreference:
     template_name: str = "tasks/llm_pairwise_preference.html"
     consolidation: str = PREFERENCE_VOTE
     export_formats: tuple[str, ...] = ("preferences",)
+    # A model may post a judgment shaped as an answer (labeling/services/machine_labels.py).
+    takes_model_judgments: bool = True
+    # The keys of an item; a review loop's input content gives them (workflows/services/loops.py).
+    item_fields: tuple[str, ...] = TEXT_FIELDS
 
     def check_source(self, line: dict[str, Any]) -> None:
         check_text_fields(line, TEXT_FIELDS, "an LLM pairwise item")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from labeling.consolidation.ranking import RANK_BORDA, aggregate_ranks
+from labeling.consolidation.ranking import RANK_BORDA, RANK_WEIGHTED, aggregate_ranks, ranking_fit
 from labeling.task_types.base import (
     AnswerProblem,
     Consolidated,
@@ -49,6 +49,11 @@ class LlmRanking:
     manifest_type: str = "groundtruth/llm-ranking"
     template_name: str = "tasks/llm_ranking.html"
     consolidation: str = RANK_BORDA
+    export_formats: tuple[str, ...] = ("rankings",)
+    # A model may post a judgment shaped as an answer (labeling/services/machine_labels.py).
+    takes_model_judgments: bool = True
+    # The keys of an item; a review loop's input content gives them (workflows/services/loops.py).
+    item_fields: tuple[str, ...] = ("prompt", "responses")
 
     def check_source(self, line: dict[str, Any]) -> None:
         prompt, responses = line.get("prompt"), line.get("responses")
@@ -96,22 +101,55 @@ class LlmRanking:
             if len(row) != n:
                 raise AnswerProblem(f"{name!r} has {len(row)} ranks; the item has {n} responses")
 
+    def answer_weights(
+        self, job_answers: list[tuple[int, int, dict]], worker_ids: list[int], labels: list[str]
+    ) -> list[float]:
+        """Each of ``worker_ids``' weight from how often their orders agree with the
+        consensus over the job's answers (``ranking_fit``, every dimension together)."""
+        worker_index = {w: i for i, w in enumerate(dict.fromkeys(worker_ids))}
+        groups: dict[tuple[int, str, int], tuple[list, list]] = {}
+        for item_id, worker_id, answer in job_answers:
+            for name, row in answer.get("ranks", {}).items():
+                rows, workers = groups.setdefault((item_id, name, len(row)), ([], []))
+                rows.append(row)
+                workers.append(worker_index.setdefault(worker_id, len(worker_index)))
+        fit = ranking_fit(
+            [np.array(rows, dtype=np.float64) for rows, _ in groups.values()],
+            [np.array(workers, dtype=np.int64) for _, workers in groups.values()],
+            n_workers=len(worker_index),
+        )
+        return [float(fit.weight[worker_index[w]]) for w in worker_ids]
+
     def consolidate_answers(
-        self, answers: list[dict[str, Any]], labels: list[str], *, item_data: dict[str, Any]
+        self,
+        answers: list[dict[str, Any]],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any],
+        reliability: list[float] | None = None,
     ) -> Consolidated:
+        """Per dimension the Borda order (weighted by ``reliability``, each answer's worker
+        weight from the job's fit, when given) and its confidence."""
         n = len(item_data.get("responses", []))
+        weights = reliability or [1.0] * len(answers)
         ranks, confidences = {}, {}
         for name in labels:
-            rows = [a["ranks"][name] for a in answers if len(a["ranks"].get(name, [])) == n]
-            if not rows:
+            kept = [
+                (a["ranks"][name], w)
+                for a, w in zip(answers, weights, strict=True)
+                if len(a["ranks"].get(name, [])) == n
+            ]
+            if not kept:
                 continue
-            ranks[name], confidences[name] = aggregate_ranks(np.array(rows))
-            confidences[name] = round(confidences[name], 6)
+            ranks[name], confidence = aggregate_ranks(
+                np.array([row for row, _ in kept]), np.array([w for _, w in kept])
+            )
+            confidences[name] = round(confidence, 6)
         overall = min(confidences.values()) if confidences else 0.0
         return Consolidated(
             value={"ranks": ranks, "confidences": confidences},
             confidence=round(overall, 6),
-            method=RANK_BORDA,
+            method=RANK_BORDA if reliability is None else RANK_WEIGHTED,
         )
 
     def manifest_label(

@@ -34,6 +34,11 @@ class LlmRubricRating:
     manifest_type: str = "groundtruth/llm-rubric-rating"
     template_name: str = "tasks/llm_rubric_rating.html"
     consolidation: str = RUBRIC_MEDIAN
+    export_formats: tuple[str, ...] = ("ratings",)
+    # A model may post a judgment shaped as an answer (labeling/services/machine_labels.py).
+    takes_model_judgments: bool = True
+    # The keys of an item; a review loop's input content gives them (workflows/services/loops.py).
+    item_fields: tuple[str, ...] = ("prompt", "response")
 
     def check_source(self, line: dict[str, Any]) -> None:
         check_text_fields(line, ("prompt", "response"), "an LLM rubric item")

@@ -96,6 +96,8 @@ function onMessage(event) {
     if (Number.isFinite(height)) {
       state.frame.style.height = `${Math.min(Math.max(Math.ceil(height), MIN_HEIGHT), MAX_HEIGHT)}px`;
     }
+  } else if (data.action === "media") {
+    showMedia(state, data.path, data.title);
   } else if (data.action === "ready") {
     state.ready = true;
     if (state.expiresAt) tell("lease", { expiresAt: state.expiresAt });
@@ -110,6 +112,26 @@ function onMessage(event) {
       state.busy = false;
     });
   }
+}
+
+// A signed media link the template frames (a PDF item): shown here, on the page's own origin,
+// where the browser's PDF viewer runs (it never runs in a sandboxed frame). Only this
+// server's signed media paths; the media endpoint answers them with a policy that runs no
+// script and lets only this origin frame them.
+const SIGNED_MEDIA = /^\/api\/v1\/media\/signed\/[A-Za-z0-9_\-:.]{1,4000}$/;
+const MAX_MEDIA_FRAMES = 3;
+
+function showMedia(state, path, title) {
+  if (typeof path !== "string" || !SIGNED_MEDIA.test(path)) return;
+  const shown = state.host.querySelectorAll("iframe.task-media");
+  if (shown.length >= MAX_MEDIA_FRAMES || [...shown].some((frame) => frame.dataset.path === path)) return;
+  const media = document.createElement("iframe");
+  media.className = "task-media";
+  media.dataset.path = path;
+  media.title = typeof title === "string" && title ? title.slice(0, 200) : "Document";
+  media.setAttribute("referrerpolicy", "no-referrer");
+  media.src = path;
+  state.frame.before(media);
 }
 
 function onKey(event) {

@@ -35,6 +35,35 @@ function reportHeight() {
   frameNotify("resize", { height });
 }
 
+// A PDF cannot be shown inside a sandboxed frame: browsers run no PDF viewer there, whatever
+// the frame allows. A template's <iframe> over a signed media link of this server (what
+// `grant_read_access` makes) is shown by the page instead, above the task, in a frame of
+// its own; here it leaves a note. The page is told only the link's path, so it frames
+// nothing but its own signed media.
+const SIGNED_MEDIA_PATH = "/api/v1/media/signed/";
+const MAX_LIFTED = 3;
+
+function liftSignedMedia() {
+  let lifted = 0;
+  for (const frame of document.querySelectorAll("iframe[src]")) {
+    if (lifted >= MAX_LIFTED) break;
+    let url;
+    try {
+      url = new URL(frame.getAttribute("src"), location.href);
+    } catch {
+      continue;
+    }
+    if (url.host !== location.host || !url.pathname.startsWith(SIGNED_MEDIA_PATH)) continue;
+    lifted += 1;
+    frameNotify("media", { path: url.pathname, title: frame.getAttribute("title") || "" });
+    const note = document.createElement("p");
+    note.className = "task-media-note";
+    note.textContent = "The document is shown above the task.";
+    frame.replaceWith(note);
+  }
+}
+
+liftSignedMedia();
 document.dispatchEvent(new CustomEvent("all-crowd-elements-ready", { bubbles: true }));
 new ResizeObserver(reportHeight).observe(document.body);
 reportHeight();

@@ -92,10 +92,12 @@ def test_a_ranking_job_through_the_api(
         )
         assert submitted.status_code == 201, submitted.content
     label = ConsolidatedLabel.objects.get(job_id=job_id)
-    assert label.method == "rank-borda"
-    assert label.value["ranks"] == {"clarity": [1, 2, 1], "accuracy": [1, 3, 2]}
+    assert label.method == "rank-weighted-borda"  # weighted by the job's fit (issue 17)
+    # Unweighted, clarity's means tie responses 1 and 3 ([1, 2, 1]); weighted, ann (who agrees
+    # with the consensus most) breaks the tie her way.
+    assert label.value["ranks"] == {"clarity": [1, 3, 2], "accuracy": [1, 3, 2]}
     response = manager_client.get(f"/api/v1/jobs/{job_id}/export?format=manifest")
     (exported,) = [json.loads(row) for row in b"".join(response.streaming_content).splitlines()]
-    assert exported["ranking"] == {"clarity": [1, 2, 1], "accuracy": [1, 3, 2]}
+    assert exported["ranking"] == {"clarity": [1, 3, 2], "accuracy": [1, 3, 2]}
     assert exported["ranking-metadata"]["type"] == "groundtruth/llm-ranking"
     assert exported["responses"] == line["responses"]

@@ -38,7 +38,9 @@ def dataset_add_reviewed(*, loop: HumanLoop, consolidated: ConsolidatedLabel) ->
             )
             return None
     source = json.loads(Item.objects.values_list("data", flat=True).get(pk=consolidated.item_id))
-    line = {key: value for key, value in source.items() if key in ("source", "source-ref")}
+    # The input keys of the item: its source, or an LLM item's fields (issue 17).
+    kept = ("source", "source-ref", *getattr(get_task_type(dataset.task_type), "item_fields", ()))
+    line = {key: value for key, value in source.items() if key in kept}
     line["quorum-human-loop"] = loop.name
     item = Item.objects.create(
         job_id=dataset_id,

@@ -201,6 +201,10 @@ def _shown_line(flow: Flow, task_type: Any, content: Any) -> dict[str, Any]:
         shown = content
     else:
         shown = json.dumps(content, ensure_ascii=False)
+    fields = getattr(task_type, "item_fields", ())
+    if fields and isinstance(content, dict):  # issue 17: an LLM item is an object
+        source = shown if isinstance(shown, dict) else content
+        return {field: source[field] for field in fields if field in source}
     key = "source-ref" if task_type.media == "image" else "source"
     return {key: shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)}
 

@@ -117,6 +117,23 @@ crowd-alert:not([type]), crowd-alert[type="info"] { background: #eff6ff; border-
 .qp-response-title { margin: 0 0 .4rem; font-size: .95rem; }
 .qp-choices, .qp-strengths { margin-top: .6rem; }
 .qp-strength:disabled { opacity: .45; }
+.qs-dimensions { margin-top: .6rem; }
+.qs-dimension { display: grid; grid-template-columns: minmax(7rem, 12rem) auto auto; gap: .5rem; align-items: center; padding: .25rem .4rem; border-radius: 6px; }
+.qs-dimension.qs-current { outline: 2px solid #2563eb; background: #eff6ff; }
+.qs-dimension-name { font-weight: 600; }
+.qs-sync { margin: .4rem 0; }
+.qs-rationale { width: 100%; }
+.qq-shortcut { margin: .3rem 0; color: #4b5563; font-size: .9rem; }
+.ql-tabs { display: flex; gap: .3rem; margin-bottom: .5rem; flex-wrap: wrap; }
+.ql-tab { border: 1px solid #d0d7de; border-radius: 6px; background: #fff; padding: .2rem .6rem; }
+.ql-tab[aria-selected="true"] { background: #2563eb; color: #fff; }
+.ql-tab[data-ranked="true"]::after { content: " ✓"; }
+.ql-list { list-style: none; padding: 0; margin: 0; }
+.ql-row { display: grid; grid-template-columns: 4.5rem minmax(0, 1fr); gap: .5rem; border: 1px solid #d0d7de; border-radius: 6px; padding: .4rem .6rem; margin-bottom: .4rem; cursor: pointer; }
+.ql-row[aria-selected="true"] { outline: 2px solid #2563eb; background: #eff6ff; }
+.ql-rank { font-weight: 700; font-size: 1.1rem; }
+.ql-tie { font-weight: 400; font-size: .85rem; color: #92400e; }
+.ql-text { max-height: 30vh; overflow-y: auto; }
 .qm-p { margin: .35rem 0; overflow-wrap: anywhere; }
 .qm-h { font-weight: 700; margin: .5rem 0 .25rem; }
 .qm-pre { background: #0f172a; color: #e2e8f0; padding: .6rem .8rem; border-radius: 6px; overflow-x: auto; white-space: pre; }

@@ -1,7 +1,7 @@
 // <crowd-pairwise-preference>: which of two responses to one prompt is better, and by how much.
 //
 // Attributes: name, prompt, response-a, response-b (plain text; shown as safe Markdown, see
-// _markdown.js), header. Child regions: <short-instructions>, <full-instructions>.
+// _markdown.js), header, value (a preference shown pre-selected: a model's, in a review). Child regions: <short-instructions>, <full-instructions>.
 // Keys: A or ← — A is better; B or → — B is better; T or ↓ — a tie; 1–3 the strength
 // (1 slightly, 2 clearly, 3 much better; 1 until changed); Enter submits (the form's key).
 // Its value: {"preference": "A" | "B" | "tie", "strength": 1 | 2 | 3}, null until chosen.
@@ -156,6 +156,9 @@ export class CrowdPairwisePreference extends HTMLElement {
       return button;
     });
     main.append(prompt, pair, choices, strengths);
+    // A review of a model's judgment pre-selects it: value="A" | "B" | "tie".
+    const initial = this.getAttribute("value");
+    if (CHOICES.some((choice) => choice.preference === initial)) this.#preference = initial;
     const layout = element("div", "qc-layout");
     layout.append(main, this.#panel.aside);
     this.replaceChildren(layout);

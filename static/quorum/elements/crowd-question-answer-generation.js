@@ -6,10 +6,15 @@
 // allow-custom-question-tags. Select part of the text and press "Use selection" to take it
 // as the answer (its code-point offsets are kept). Its value:
 // {"questionAnswerPairs": [{"question", "answer", "answerStart"?, "answerEnd"?, "tags"}]}.
+// Quorum's additions: text-format="markdown" shows the text as safe Markdown (_markdown.js;
+// a selection taken as the answer then keeps no offsets); Ctrl+Enter adds a pair when the
+// last one is written (or goes to its empty field), and submits the form at the maximum;
+// Ctrl+Shift+Enter submits; `?` lists the keys (keyHelp).
 
 import { adoptStyles, boolAttribute, element } from "./_support.js";
 import { parseJsonAttribute } from "./canvas-support.js";
 import { instructionsPanel, wordCount } from "./_regions.js";
+import { renderMarkdown } from "./_markdown.js";
 
 function intAttribute(host, name, fallback) {
   const value = Number.parseInt(host.getAttribute(name) ?? "", 10);
@@ -29,6 +34,41 @@ export class CrowdQuestionAnswerGeneration extends HTMLElement {
     this.#built = true;
     adoptStyles();
     this.#build();
+    this.addEventListener("keydown", (event) => this.#handleKey(event));
+  }
+
+  keyHelp() {
+    return {
+      title: "Question–answer pairs",
+      keys: [
+        { keys: ["Ctrl+Enter"], does: "add a pair (submit at the maximum)", brief: true },
+        { keys: ["Ctrl+Shift+Enter"], does: "submit" },
+        { keys: ["Tab"], does: "next field or tag" },
+      ],
+    };
+  }
+
+  get #markdown() {
+    return (this.getAttribute("text-format") || "").toLowerCase() === "markdown";
+  }
+
+  #handleKey(event) {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.altKey) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const form = this.closest("crowd-form");
+    if (event.shiftKey) {
+      form?.submit();
+      return;
+    }
+    const last = this.#pairs.at(-1);
+    if (last && (!last.question.trim() || !last.answer.trim())) {
+      const areas = last.node.querySelectorAll("textarea");
+      (last.question.trim() ? areas[1] : areas[0])?.focus();
+      return;
+    }
+    if (this.#pairs.length < this.limits.maxQuestions) this.addPair();
+    else form?.submit();
   }
 
   get name() {
@@ -154,8 +194,8 @@ export class CrowdQuestionAnswerGeneration extends HTMLElement {
       if (!picked) return;
       answerArea.value = picked.text;
       pair.answer = picked.text;
-      pair.answerStart = picked.start;
-      pair.answerEnd = picked.end;
+      pair.answerStart = this.#markdown ? null : picked.start;
+      pair.answerEnd = this.#markdown ? null : picked.end;
       this.dispatchEvent(new Event("change", { bubbles: true }));
     });
     box.append(questionLabel, answerLabel, use);
@@ -206,7 +246,9 @@ export class CrowdQuestionAnswerGeneration extends HTMLElement {
     this.#panel = instructionsPanel(this);
     const main = element("section", "qc-main qq-main");
     if (this.getAttribute("header")) main.append(element("h2", "qc-header", this.getAttribute("header")));
-    this.#textNode = element("div", "qq-text", this.getAttribute("text") || "");
+    this.#textNode = element("div", "qq-text");
+    if (this.#markdown) this.#textNode.append(renderMarkdown(this.getAttribute("text") || ""));
+    else this.#textNode.textContent = this.getAttribute("text") || "";
     this.#list = element("div", "qq-list");
     this.#addButton = element("button", "qf-button", "Add a question");
     this.#addButton.type = "button";

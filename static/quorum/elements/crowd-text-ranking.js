@@ -6,22 +6,36 @@
 // (focus a response's rank and press a digit); without allowTie no two responses of a
 // dimension share a rank. Its value, ranks listed in the order of `responses`:
 // {"ordinalRankingDimensions": [{"name", "allowTie", "ranks": [1, 3, 2]}]}.
+// Quorum's addition: layout="list" shows each dimension as an ordered list rearranged with
+// keys (_ranking-list.js: Shift+↑/↓ move, T tie, K keep, ←/→ dimension; `?` lists them).
 
 import { adoptStyles, element } from "./_support.js";
 import { parseJsonAttribute } from "./canvas-support.js";
 import { instructionsPanel } from "./_regions.js";
+import { LIST_KEYS, RankingList } from "./_ranking-list.js";
 
 export class CrowdTextRanking extends HTMLElement {
   #built = false;
   #ranks = []; // per dimension, per response: 0 (not yet) or 1..N
   #selects = [];
   #panel = null;
+  #list = null;
+  #onKey = (event) => this.#list?.handleKey(event);
 
   connectedCallback() {
+    document.addEventListener("keydown", this.#onKey);
     if (this.#built) return;
     this.#built = true;
     adoptStyles();
     this.#build();
+  }
+
+  disconnectedCallback() {
+    document.removeEventListener("keydown", this.#onKey);
+  }
+
+  keyHelp() {
+    return this.#list ? { title: "Ranking", keys: LIST_KEYS } : null;
   }
 
   get name() {
@@ -41,6 +55,7 @@ export class CrowdTextRanking extends HTMLElement {
   }
 
   get value() {
+    if (this.#list) this.#ranks = this.dimensions.map((_, d) => this.#list.ranks(d));
     return {
       ordinalRankingDimensions: this.dimensions.map((dimension, d) => ({
         name: dimension.name,
@@ -75,6 +90,7 @@ export class CrowdTextRanking extends HTMLElement {
 
   #problem() {
     const dimensions = this.dimensions;
+    if (this.#list) this.#ranks = dimensions.map((_, d) => this.#list.ranks(d));
     for (let d = 0; d < dimensions.length; d += 1) {
       const row = this.#ranks[d] || [];
       if (row.some((rank) => !rank)) return `Rank every response on “${dimensions[d].name}”.`;
@@ -95,6 +111,16 @@ export class CrowdTextRanking extends HTMLElement {
     const prompt = element("div", "qr-prompt");
     prompt.append(element("strong", "", "Prompt: "), element("span", "", this.getAttribute("text") || ""));
     main.append(prompt);
+    if ((this.getAttribute("layout") || "").toLowerCase() === "list") {
+      this.#list = new RankingList(this, responses, dimensions, () =>
+        this.dispatchEvent(new Event("change", { bubbles: true })),
+      );
+      main.append(this.#list.node);
+      const layout = element("div", "qc-layout");
+      layout.append(main, this.#panel.aside);
+      this.replaceChildren(layout);
+      return;
+    }
     const table = element("table", "qr-table");
     const head = element("tr");
     head.append(element("th", "", "Response"));

@@ -33,6 +33,7 @@ export {
 export { CrowdTextRanking } from "./crowd-text-ranking.js";
 export { CrowdPairwisePreference } from "./crowd-pairwise-preference.js";
 export { CrowdRubricRating } from "./crowd-rubric-rating.js";
+export { CrowdSideBySide } from "./crowd-side-by-side.js";
 
 // `_submittableValue`, which the managed service's scripts read (and some write), is the
 // element's value under another name.
