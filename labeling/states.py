@@ -22,6 +22,11 @@ JOB_TRANSITIONS: dict[str, frozenset[str]] = {
 class ItemStatus(models.TextChoices):
     OPEN = "open", "Collecting answers"
     LABELED = "labeled", "Labeled"
+    # Issue 16 (pipelines' hooks): not offered to labelers until its pre-annotation hook has
+    # answered; then open, or out of the job's work as one of the two below.
+    HELD = "held", "Waiting for its pre-annotation hook"
+    FAILED = "failed", "Failed (a hook failed for good)"
+    NO_HUMAN = "no_human", "Needs no human (its pre-annotation hook said so)"
 
 
 class AssignmentStatus(models.TextChoices):
