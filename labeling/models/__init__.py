@@ -28,6 +28,16 @@ from labeling.models.data import (  # noqa: F401
     JobOutput,
     StorageWrite,
 )
+
+# issue 16: pipelines' hooks
+from labeling.models.pipelines import (  # noqa: F401
+    AnnotationHook,
+    HookCall,
+    HookItem,
+    HookItemStatus,
+    HookKind,
+    JobHooks,
+)
 from labeling.models.quality import (  # noqa: F401
     GoldItem,
     GoldPurpose,

@@ -1,0 +1,59 @@
+"""Pipelines' receivers of the core's events (connected in ``LabelingConfig.ready``)."""
+
+from celery import current_app
+from django.conf import settings
+
+from labeling.after_commit import run_safely
+from labeling.models import Item, JobHooks
+from labeling.pipelines.tasks import HOOK_CONSOLIDATE_TASK, HOOK_PRE_TASK
+from labeling.services.item_holds import items_hold_imported
+from labeling.states import ImportStatus, ItemStatus
+
+# --- Hooks -----------------------------------------------------------------------------------
+
+
+def job_has_pre_hook(job_id: int) -> bool:
+    return JobHooks.objects.filter(job_id=job_id, pre_hook__isnull=False).exists()
+
+
+def job_has_consolidation_hook(job_id: int) -> bool:
+    """The consolidation takeover (labeling/services/consolidation.py): such a job's items are
+    consolidated by its hook."""
+    return JobHooks.objects.filter(job_id=job_id, consolidation_hook__isnull=False).exists()
+
+
+def hooks_hold_imported(*, job_id: int, import_id: int, **_: object) -> None:
+    """Inside the import's transaction: a job with a pre-annotation hook holds its new items
+    until the hook answers for each."""
+    if job_has_pre_hook(job_id):
+        items_hold_imported(job_id=job_id, import_id=import_id)
+
+
+def hooks_enqueue_held(*, job_id: int) -> int:
+    """Queue the pre-annotation of a job's held items, ``QUORUM_HOOK_CHUNK_ITEMS`` per task
+    (by id range); return the number of tasks."""
+    ids = list(
+        Item.objects.filter(job_id=job_id, status=ItemStatus.HELD)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+    size = max(1, settings.QUORUM_HOOK_CHUNK_ITEMS)
+    chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
+    for chunk in chunks:
+        current_app.signature(HOOK_PRE_TASK, args=(job_id, chunk[0], chunk[-1])).delay()
+    return len(chunks)
+
+
+def hooks_after_import(*, job_id: int, import_id: int, status: str, **_: object) -> None:
+    if status == ImportStatus.SUCCEEDED and job_has_pre_hook(job_id):
+        run_safely(
+            lambda: hooks_enqueue_held(job_id=job_id),
+            what=f"queueing the pre-annotation of job {job_id}",
+        )
+
+
+def hooks_after_answers_complete(*, job_id: int, item_id: int, **_: object) -> None:
+    run_safely(
+        lambda: current_app.signature(HOOK_CONSOLIDATE_TASK, args=(job_id, item_id)).delay(),
+        what=f"queueing the consolidation hook of item {item_id}",
+    )
