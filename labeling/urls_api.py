@@ -5,6 +5,7 @@ from django.urls import path
 from labeling import api
 from labeling.console import api as console_api
 from labeling.data import api as data_api
+from labeling.pipelines import api as pipelines_api
 from labeling.quality import api as quality_api
 from labeling.review import api as review_api
 from labeling.task_ui import api as task_ui_api
@@ -184,5 +185,14 @@ urlpatterns = [
         "items/<int:item_id>/thumbnail",
         console_api.ItemThumbnail.as_view(),
         name="api-item-thumbnail",
+    ),
+    # issue 16: pipelines' pre- and post-annotation hooks
+    path("hooks", pipelines_api.HookListCreate.as_view(), name="api-hooks"),
+    path("hooks/<int:hook_id>", pipelines_api.HookDetail.as_view(), name="api-hook"),
+    path("jobs/<int:job_id>/hooks", pipelines_api.JobHooksDetail.as_view(), name="api-job-hooks"),
+    path(
+        "hook-payloads/<str:token>",
+        pipelines_api.HookPayload.as_view(),
+        name="api-hook-payload",
     ),
 ]
