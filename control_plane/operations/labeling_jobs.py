@@ -21,6 +21,7 @@ from control_plane.services.labeling_jobs import (
 )
 from labeling.errors import ValidationFailed
 from labeling.models import Job
+from labeling.pipelines.selectors import hook_item_counts
 from labeling.states import JobStatus
 
 SORT_FIELDS = {"Name": "name", "CreationTime": "created_at", "Status": "status"}
@@ -36,7 +37,8 @@ def _counters(job: Job) -> dict[str, int]:
         "TotalLabeled": counts.labeled,
         "HumanLabeled": counts.human,
         "MachineLabeled": counts.machine,
-        "FailedNonRetryableError": 0,
+        # issue 16: items whose hook failed for good
+        "FailedNonRetryableError": hook_item_counts(job_id=job.pk)["failed"],
         "Unlabeled": counts.unlabeled,
     }
 

@@ -261,3 +261,70 @@ def hook_for_lambda_arn(*, arn: str, user: User) -> AnnotationHook | None:
         return None
     visible = hooks_visible(user=user)
     return visible.filter(arn=arn).first() or visible.filter(name=function).first()
+
+
+@dataclass(frozen=True)
+class LambdaHooks:
+    """The hooks a CreateLabelingJob's HumanTaskConfig names by Lambda ARN, and the config
+    without those ARNs (what is left names the managed service's built-in functions)."""
+
+    pre: AnnotationHook | None
+    consolidation: AnnotationHook | None
+    config: dict
+
+    @property
+    def custom_task(self) -> bool:
+        """A custom workflow: a hook prepares the task and no managed task UI is named."""
+        return self.pre is not None and not (self.config.get("UiConfig") or {}).get(
+            "HumanTaskUiArn"
+        )
+
+
+PRE_ARN_FIELD = "HumanTaskConfig.PreHumanTaskLambdaArn"
+CONSOLIDATION_ARN_FIELD = (
+    "HumanTaskConfig.AnnotationConsolidationConfig.AnnotationConsolidationLambdaArn"
+)
+
+
+def _lambda_hook(arn: str, *, field: str, user: User) -> AnnotationHook | None:
+    match = ARN_RE.match(arn or "")
+    if match is None or arn.rsplit(":", 1)[1].startswith(MANAGED_FUNCTION_PREFIXES):
+        return None
+    hook = hook_for_lambda_arn(arn=arn, user=user)
+    if hook is None:
+        raise ValidationFailed(
+            f"{field}: {arn} is neither a managed PRE-/ACS- function nor a hook of yours: "
+            "register one (POST /api/v1/hooks) with this arn, or named like the function",
+            details={"field": field},
+        )
+    return hook
+
+
+def hooks_from_lambda_arns(*, config: dict, user: User) -> LambdaHooks:
+    """Map a HumanTaskConfig's custom Lambda ARNs onto registered hooks (the control plane's
+    CreateLabelingJob). Raises ValidationFailed for a custom ARN that names no hook."""
+    stripped = dict(config)
+    pre = _lambda_hook(config.get("PreHumanTaskLambdaArn", ""), field=PRE_ARN_FIELD, user=user)
+    if pre is not None:
+        stripped.pop("PreHumanTaskLambdaArn")
+    consolidation_config = config.get("AnnotationConsolidationConfig") or {}
+    consolidation = _lambda_hook(
+        consolidation_config.get("AnnotationConsolidationLambdaArn", ""),
+        field=CONSOLIDATION_ARN_FIELD,
+        user=user,
+    )
+    if consolidation is not None:
+        stripped.pop("AnnotationConsolidationConfig")
+    return LambdaHooks(pre=pre, consolidation=consolidation, config=stripped)
+
+
+def job_hooks_from_lambdas(*, job: Job, hooks: LambdaHooks, by: User) -> JobHooks | None:
+    """Name the mapped hooks on the control plane's new (draft) job."""
+    if hooks.pre is None and hooks.consolidation is None:
+        return None
+    return job_hooks_set(
+        job=job,
+        by=by,
+        pre_hook_id=hooks.pre.pk if hooks.pre else None,
+        consolidation_hook_id=hooks.consolidation.pk if hooks.consolidation else None,
+    )
