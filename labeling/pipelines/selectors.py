@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
-from labeling.models import Assignment, HookCall, HookItem, HookItemStatus, Item
+from labeling.models import Assignment, HookCall, HookItem, HookItemStatus, Item, JobHooks
 from labeling.states import ItemStatus
 from labeling.task_ui.selectors import job_custom_source
 
@@ -14,7 +14,10 @@ HOOK_CALLS_SHOWN = 50
 
 
 def hook_item_counts(*, job_id: int) -> dict[str, int]:
-    """Items waiting for the pre-annotation hook, failed for good, and needing no human."""
+    """Items waiting for the pre-annotation hook, failed for good, and needing no human (zeros,
+    without counting, for a job that never named a hook)."""
+    if not JobHooks.objects.filter(job_id=job_id).exists():
+        return {"held": 0, "failed": 0, "no_human": 0}
     counts = dict(
         Item.objects.filter(
             job_id=job_id,
