@@ -214,7 +214,7 @@ def test_no_human_needed(
             lease = assignment_claim(job=job, worker=labeler)
             annotation_submit(assignment_id=lease.pk, worker=labeler, answer={"label": "cat"})
     progress = job_progress(job_id=job.pk)
-    assert (progress.items_held, progress.items_labeled) == (3, 3)
+    assert (progress.items_total, progress.items_labeled) == (3, 3)
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED
 
