@@ -511,3 +511,7 @@ QUORUM_HOOK_BACKOFF_SECONDS = float(os.environ.get("QUORUM_HOOK_BACKOFF_SECONDS"
 QUORUM_HOOK_CONCURRENCY = int(os.environ.get("QUORUM_HOOK_CONCURRENCY", 16))
 QUORUM_HOOK_CHUNK_ITEMS = int(os.environ.get("QUORUM_HOOK_CHUNK_ITEMS", 500))
 QUORUM_HOOK_PAYLOAD_URL_SECONDS = int(os.environ.get("QUORUM_HOOK_PAYLOAD_URL_SECONDS", 3600))
+CELERY_BEAT_SCHEDULE["pipelines-hook-sweep"] = {
+    "task": "labeling.pipelines_hook_sweep",
+    "schedule": float(os.environ.get("HOOK_SWEEP_SECONDS", "120")),
+}

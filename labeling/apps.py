@@ -31,6 +31,7 @@ class LabelingConfig(AppConfig):
         )
         from labeling.pipelines import receivers as pipeline_receivers  # noqa: PLC0415
         from labeling.pipelines import selectors as pipeline_selectors  # noqa: PLC0415
+        from labeling.pipelines import tasks as pipeline_tasks  # noqa: F401, PLC0415
         from labeling.services.consolidation import (  # noqa: PLC0415
             register_consolidation_takeover,
         )

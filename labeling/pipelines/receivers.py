@@ -1,13 +1,10 @@
 """Pipelines' receivers of the core's events (connected in ``LabelingConfig.ready``)."""
 
-from celery import current_app
-from django.conf import settings
-
 from labeling.after_commit import run_safely
-from labeling.models import Item, JobHooks
-from labeling.pipelines.tasks import HOOK_CONSOLIDATE_TASK, HOOK_PRE_TASK
+from labeling.models import JobHooks
+from labeling.pipelines.services.hook_queue import hook_consolidation_enqueue, hooks_enqueue_held
 from labeling.services.item_holds import items_hold_imported
-from labeling.states import ImportStatus, ItemStatus
+from labeling.states import ImportStatus
 
 # --- Hooks -----------------------------------------------------------------------------------
 
@@ -29,21 +26,6 @@ def hooks_hold_imported(*, job_id: int, import_id: int, **_: object) -> None:
         items_hold_imported(job_id=job_id, import_id=import_id)
 
 
-def hooks_enqueue_held(*, job_id: int) -> int:
-    """Queue the pre-annotation of a job's held items, ``QUORUM_HOOK_CHUNK_ITEMS`` per task
-    (by id range); return the number of tasks."""
-    ids = list(
-        Item.objects.filter(job_id=job_id, status=ItemStatus.HELD)
-        .order_by("id")
-        .values_list("pk", flat=True)
-    )
-    size = max(1, settings.QUORUM_HOOK_CHUNK_ITEMS)
-    chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
-    for chunk in chunks:
-        current_app.signature(HOOK_PRE_TASK, args=(job_id, chunk[0], chunk[-1])).delay()
-    return len(chunks)
-
-
 def hooks_after_import(*, job_id: int, import_id: int, status: str, **_: object) -> None:
     if status == ImportStatus.SUCCEEDED and job_has_pre_hook(job_id):
         run_safely(
@@ -54,6 +36,6 @@ def hooks_after_import(*, job_id: int, import_id: int, status: str, **_: object)
 
 def hooks_after_answers_complete(*, job_id: int, item_id: int, **_: object) -> None:
     run_safely(
-        lambda: current_app.signature(HOOK_CONSOLIDATE_TASK, args=(job_id, item_id)).delay(),
+        lambda: hook_consolidation_enqueue(job_id=job_id, item_id=item_id),
         what=f"queueing the consolidation hook of item {item_id}",
     )
