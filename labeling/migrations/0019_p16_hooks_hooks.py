@@ -6,96 +6,241 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('labeling', '0018_r2dm_sort_indexes'),
+        ("labeling", "0018_r2dm_sort_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='item',
-            name='status',
-            field=models.CharField(choices=[('open', 'Collecting answers'), ('labeled', 'Labeled'), ('held', 'Waiting for its pre-annotation hook'), ('failed', 'Failed (a hook failed for good)'), ('no_human', 'Needs no human (its pre-annotation hook said so)')], default='open', max_length=16),
+            model_name="item",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("open", "Collecting answers"),
+                    ("labeled", "Labeled"),
+                    ("held", "Waiting for its pre-annotation hook"),
+                    ("failed", "Failed (a hook failed for good)"),
+                    ("no_human", "Needs no human (its pre-annotation hook said so)"),
+                ],
+                default="open",
+                max_length=16,
+            ),
         ),
         migrations.CreateModel(
-            name='AnnotationHook',
+            name="AnnotationHook",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64)),
-                ('url', models.CharField(blank=True, max_length=2000)),
-                ('callable_path', models.CharField(blank=True, max_length=300)),
-                ('secret_encrypted', models.TextField(blank=True)),
-                ('timeout_seconds', models.FloatField(default=10.0)),
-                ('arn', models.CharField(blank=True, max_length=256)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64)),
+                ("url", models.CharField(blank=True, max_length=2000)),
+                ("callable_path", models.CharField(blank=True, max_length=300)),
+                ("secret_encrypted", models.TextField(blank=True)),
+                ("timeout_seconds", models.FloatField(default=10.0)),
+                ("arn", models.CharField(blank=True, max_length=256)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='HookCall',
+            name="HookCall",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('pre', 'Pre-annotation'), ('consolidation', 'Consolidation')], max_length=16)),
-                ('attempt', models.PositiveSmallIntegerField(default=1)),
-                ('ok', models.BooleanField()),
-                ('http_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('error', models.CharField(blank=True, max_length=500)),
-                ('called_at', models.DateTimeField()),
-                ('duration_ms', models.FloatField()),
-                ('hook', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='calls', to='labeling.annotationhook')),
-                ('item', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='labeling.item')),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='labeling.job')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("pre", "Pre-annotation"), ("consolidation", "Consolidation")],
+                        max_length=16,
+                    ),
+                ),
+                ("attempt", models.PositiveSmallIntegerField(default=1)),
+                ("ok", models.BooleanField()),
+                ("http_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("error", models.CharField(blank=True, max_length=500)),
+                ("called_at", models.DateTimeField()),
+                ("duration_ms", models.FloatField()),
+                (
+                    "hook",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="calls",
+                        to="labeling.annotationhook",
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="labeling.item",
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="labeling.job",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='HookItem',
+            name="HookItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pre_status', models.CharField(blank=True, choices=[('pending', 'Waiting for the hook'), ('done', 'Answered'), ('failed', 'Failed for good')], default='', max_length=8)),
-                ('task_input', models.JSONField(blank=True, null=True)),
-                ('human_required', models.BooleanField(default=True)),
-                ('consolidation_status', models.CharField(blank=True, choices=[('pending', 'Waiting for the hook'), ('done', 'Answered'), ('failed', 'Failed for good')], default='', max_length=8)),
-                ('failure_reason', models.CharField(blank=True, max_length=500)),
-                ('item', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='hook_state', to='labeling.item')),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='labeling.job')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "pre_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("pending", "Waiting for the hook"),
+                            ("done", "Answered"),
+                            ("failed", "Failed for good"),
+                        ],
+                        default="",
+                        max_length=8,
+                    ),
+                ),
+                ("task_input", models.JSONField(blank=True, null=True)),
+                ("human_required", models.BooleanField(default=True)),
+                (
+                    "consolidation_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("pending", "Waiting for the hook"),
+                            ("done", "Answered"),
+                            ("failed", "Failed for good"),
+                        ],
+                        default="",
+                        max_length=8,
+                    ),
+                ),
+                ("failure_reason", models.CharField(blank=True, max_length=500)),
+                (
+                    "item",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="hook_state",
+                        to="labeling.item",
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="labeling.job",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='JobHooks',
+            name="JobHooks",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('payload_inline', models.BooleanField(default=False)),
-                ('consolidation_hook', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='labeling.annotationhook')),
-                ('job', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='hooks', to='labeling.job')),
-                ('pre_hook', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='labeling.annotationhook')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("payload_inline", models.BooleanField(default=False)),
+                (
+                    "consolidation_hook",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="labeling.annotationhook",
+                    ),
+                ),
+                (
+                    "job",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="hooks",
+                        to="labeling.job",
+                    ),
+                ),
+                (
+                    "pre_hook",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="labeling.annotationhook",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='annotationhook',
-            constraint=models.UniqueConstraint(fields=('owner', 'name'), name='hook_owner_name'),
+            model_name="annotationhook",
+            constraint=models.UniqueConstraint(fields=("owner", "name"), name="hook_owner_name"),
         ),
         migrations.AddConstraint(
-            model_name='annotationhook',
-            constraint=models.UniqueConstraint(condition=models.Q(('arn', ''), _negated=True), fields=('arn',), name='hook_arn_unique'),
+            model_name="annotationhook",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("arn", ""), _negated=True),
+                fields=("arn",),
+                name="hook_arn_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='annotationhook',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('url', ''), models.Q(('callable_path', ''), _negated=True)), models.Q(models.Q(('url', ''), _negated=True), ('callable_path', '')), _connector='OR'), name='hook_url_xor_callable'),
+            model_name="annotationhook",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("url", ""), models.Q(("callable_path", ""), _negated=True)),
+                    models.Q(models.Q(("url", ""), _negated=True), ("callable_path", "")),
+                    _connector="OR",
+                ),
+                name="hook_url_xor_callable",
+            ),
         ),
         migrations.AddIndex(
-            model_name='hookcall',
-            index=models.Index(fields=['job', '-id'], name='hookcall_job_recent'),
+            model_name="hookcall",
+            index=models.Index(fields=["job", "-id"], name="hookcall_job_recent"),
         ),
         migrations.AddIndex(
-            model_name='hookcall',
-            index=models.Index(condition=models.Q(('ok', False)), fields=['job', '-id'], name='hookcall_job_failures'),
+            model_name="hookcall",
+            index=models.Index(
+                condition=models.Q(("ok", False)),
+                fields=["job", "-id"],
+                name="hookcall_job_failures",
+            ),
         ),
         migrations.AddIndex(
-            model_name='hookitem',
-            index=models.Index(fields=['job', 'pre_status'], name='hookitem_job_pre'),
+            model_name="hookitem",
+            index=models.Index(fields=["job", "pre_status"], name="hookitem_job_pre"),
         ),
         migrations.AddIndex(
-            model_name='hookitem',
-            index=models.Index(fields=['job', 'consolidation_status'], name='hookitem_job_consolidation'),
+            model_name="hookitem",
+            index=models.Index(
+                fields=["job", "consolidation_status"], name="hookitem_job_consolidation"
+            ),
         ),
     ]

@@ -166,10 +166,17 @@ def item_label_store(
             .only("status", "answers")
             .first()
         )
-        if item is None or item.status not in (ItemStatus.OPEN, ItemStatus.HELD):
+        # LABELED without a label: a revision within the window took the label back and the
+        # takeover writes it again; that item is counted already.
+        if item is None or item.status not in (
+            ItemStatus.OPEN,
+            ItemStatus.HELD,
+            ItemStatus.LABELED,
+        ):
             raise Conflict(f"item {item_id} can't be labeled now", code="item_not_open")
         if ConsolidatedLabel.objects.filter(item_id=item_id).exists():
             raise Conflict(f"item {item_id} is already labeled", code="item_labeled")
+        counted = item.status == ItemStatus.LABELED
         consolidated = ConsolidatedLabel.objects.create(
             item_id=item_id,
             job_id=job_id,
@@ -181,6 +188,7 @@ def item_label_store(
             answers_count=item.answers,
         )
         _mark_labeled(consolidated)
-        job_counters_add(job_id=job_id, shard_key=item_id, items_labeled=1, answers=0)
-        job_complete_if_done(job_id=job_id)
+        if not counted:
+            job_counters_add(job_id=job_id, shard_key=item_id, items_labeled=1, answers=0)
+            job_complete_if_done(job_id=job_id)
     return consolidated
