@@ -23,6 +23,7 @@ from django.db import transaction
 from labeling.errors import Conflict, ValidationFailed
 from labeling.models import (
     Annotation,
+    ConsolidatedLabel,
     HookCall,
     HookItem,
     HookItemStatus,
@@ -307,11 +308,10 @@ def consolidation_run(*, job_id: int, item_id: int) -> str:
     item = Item.objects.filter(pk=item_id, job_id=job_id).only("status").first()
     if hooks is None or hooks.consolidation_hook is None or item is None:
         return "skipped"
+    # LABELED without a label: a revision within the job's window took the label back.
     if (
-        item.status != ItemStatus.OPEN
-        or HookItem.objects.filter(
-            item_id=item_id, consolidation_status__in=(HookItemStatus.DONE, HookItemStatus.FAILED)
-        ).exists()
+        item.status not in (ItemStatus.OPEN, ItemStatus.LABELED)
+        or ConsolidatedLabel.objects.filter(item_id=item_id).exists()
     ):
         return "skipped"
     job = Job.objects.only("name", "task_type", "labels", "label_attribute_name").get(pk=job_id)
