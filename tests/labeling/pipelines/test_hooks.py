@@ -4,9 +4,11 @@ callable by dotted path, and who may register and use hooks."""
 
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from labeling.models import (
     AnnotationHook,
@@ -17,6 +19,7 @@ from labeling.models import (
     JobHooks,
     Role,
 )
+from labeling.pipelines.services.hook_queue import HOOK_SWEEP_GRACE_SECONDS, hooks_sweep
 from labeling.pipelines.services.hook_runs import payload_token
 from labeling.selectors import job_progress
 from labeling.services.annotations import annotation_submit
@@ -498,3 +501,33 @@ def test_who_may_see_change_and_use_hooks(make_job, manager_client, labeler, hoo
     job.save(update_fields=["status"])
     changed = manager_client.put(f"/api/v1/jobs/{job.pk}/hooks", {"pre_hook": None}, format="json")
     assert changed.status_code == 409
+
+
+def test_the_sweep_queues_again_what_lost_its_message(
+    make_job, manager, manager_client, hook_receiver, django_capture_on_commit_callbacks
+):
+    hook_receiver.answer = pre_answer
+    hook = register(manager_client, hook_receiver.url)
+    job = hooked_job(make_job, manager_client, pre=hook["id"])
+    with django_capture_on_commit_callbacks(execute=False):  # the import's event is lost
+        import_lines(job, manager, LINES)
+    assert hooks_sweep() == {"pre_chunks": 0, "consolidations": 0}  # not yet: within grace
+    later = timezone.now() + timedelta(seconds=HOOK_SWEEP_GRACE_SECONDS + 1)
+    assert hooks_sweep(now=later) == {"pre_chunks": 1, "consolidations": 0}
+    assert set(Item.objects.filter(job=job).values_list("status", flat=True)) == {"open"}
+
+
+def test_the_console_page_shows_calls_and_failures(
+    make_job, manager, manager_client, hook_receiver, django_capture_on_commit_callbacks, client
+):
+    hook_receiver.answer = lambda event: (404, {})
+    hook = register(manager_client, hook_receiver.url)
+    job = hooked_job(make_job, manager_client, pre=hook["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        import_lines(job, manager, LINES[:1])
+    client.force_login(manager)
+    page = client.get(f"/console/jobs/{job.pk}/hooks")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "pre-annotation: HTTP 404" in text and 'id="hook-calls"' in text
+    assert client.get(f"/console/jobs/{job.pk}/").content.decode().count('id="hooks-link"') == 1
