@@ -47,6 +47,7 @@ EVENT_VERSION = "2018-10-16"
 PAYLOAD_SALT = "quorum.pipelines.hook-payload"
 PRE_METHOD = "pre-annotation-hook"
 CONSOLIDATION_METHOD = "consolidation-hook"
+MAX_REASON_CHARS = 500  # HookItem.failure_reason
 
 
 def job_arn(job: Job) -> str:
@@ -161,7 +162,9 @@ def _pre_store(job: Job, results: list[PreResult]) -> dict[str, int]:
                     pre_status=HookItemStatus.DONE if r.outcome.ok else HookItemStatus.FAILED,
                     task_input=r.task_input,
                     human_required=r.human_required,
-                    failure_reason="" if r.outcome.ok else f"pre-annotation: {r.outcome.error}",
+                    failure_reason=""
+                    if r.outcome.ok
+                    else f"pre-annotation: {r.outcome.error}"[:MAX_REASON_CHARS],
                 )
                 for r in mine
             ],
@@ -337,7 +340,9 @@ def consolidation_run(*, job_id: int, item_id: int) -> str:
             defaults={
                 "job_id": job_id,
                 "consolidation_status": status,
-                "failure_reason": "" if label else f"consolidation: {outcome.error}"[:500],
+                "failure_reason": ""
+                if label
+                else f"consolidation: {outcome.error}"[:MAX_REASON_CHARS],
             },
         )
         if label is None:
