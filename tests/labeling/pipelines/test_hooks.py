@@ -13,6 +13,7 @@ from django.utils import timezone
 from labeling.models import (
     AnnotationHook,
     ConsolidatedLabel,
+    CustomTemplateVersion,
     HookCall,
     HookItem,
     Item,
@@ -27,7 +28,8 @@ from labeling.services.assignments import assignment_claim
 from labeling.services.jobs import job_start
 from labeling.services.users import user_create
 from labeling.states import ItemStatus, JobStatus
-from labeling.task_ui.rendering import task_context
+from labeling.task_ui.rendering import render_task, task_context
+from labeling.task_ui.services.templates import custom_template_create, job_template_set
 from tests.conftest import client_for, import_lines
 
 LINES = [{"source": f"text {i}", "n": i} for i in range(4)]
@@ -531,3 +533,29 @@ def test_the_console_page_shows_calls_and_failures(
     text = page.content.decode()
     assert "pre-annotation: HTTP 404" in text and 'id="hook-calls"' in text
     assert client.get(f"/console/jobs/{job.pk}/").content.decode().count('id="hooks-link"') == 1
+
+
+CUSTOM_TEMPLATE = """<crowd-form>
+  <crowd-input name="answer" label="{{ task.input.taskObject }} / {{ task.input.n }}"></crowd-input>
+</crowd-form>"""
+
+
+def test_a_custom_template_sees_exactly_the_task_input(
+    make_job, manager, manager_client, labeler, hook_receiver, django_capture_on_commit_callbacks
+):
+    hook_receiver.answer = lambda event: (
+        200,
+        {"taskInput": {"taskObject": "from the hook"}, "isHumanAnnotationRequired": "true"},
+    )
+    hook = register(manager_client, hook_receiver.url)
+    job = hooked_job(make_job, manager_client, pre=hook["id"], task_type="custom", labels=[])
+    template = custom_template_create(created_by=manager, name="t", source=CUSTOM_TEMPLATE)
+    version = CustomTemplateVersion.objects.get(template=template, number=template.latest_version)
+    job_template_set(job=job, version=version, by=manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        import_lines(job, manager, LINES[:1])
+    job_start(job=job, by=manager)
+    lease = assignment_claim(job=job, worker=labeler)
+    html = render_task(lease)
+    assert "from the hook / " in html  # the line's "n" is not in task.input
+    assert "text 0" not in html
