@@ -269,8 +269,9 @@ def consolidation_event(*, job: Job, item_ids: list[int], inline: bool) -> dict[
 
 def consolidation_answer_check(
     answer: Any, *, job: Job, item_id: int
-) -> tuple[str, dict[str, Any]]:
-    """The (label, value) the consolidation answer gives the item; ValueError naming what is
+) -> tuple[str, dict[str, Any], float]:
+    """The (label, value, confidence) the consolidation answer gives the item (the confidence
+    from ``content["<attr>-metadata"]["confidence"]``, else 1); ValueError naming what is
     wrong: not a list, an unknown datasetObjectId, the item missing, the attribute missing,
     or a value the job's task type does not take."""
     if not isinstance(answer, list):
@@ -289,6 +290,7 @@ def consolidation_answer_check(
     if not isinstance(content, dict) or attribute not in content:
         raise ValueError(f"consolidatedAnnotation.content has no {attribute!r}")
     value = content[attribute]
+    confidence = _metadata_confidence(content.get(f"{attribute}-metadata"))
     task_type = get_task_type(job.task_type)
     if answers_one_class(task_type):
         name = value.get("label") if isinstance(value, dict) else value
@@ -296,11 +298,20 @@ def consolidation_answer_check(
             parsed = manager_label_parse(job=job, label=name)
         except ValidationFailed as exc:
             raise ValueError(f"{attribute}: {exc.message}") from None
-        return parsed.label, parsed.value
+        return parsed.label, parsed.value, confidence
     if not isinstance(value, dict):
         raise ValueError(f"{attribute} is not a JSON object")
     label = value.get("label") if isinstance(value.get("label"), str) else ""
-    return label, value
+    return label, value, confidence
+
+
+def _metadata_confidence(metadata: Any) -> float:
+    """``<attr>-metadata.confidence`` when the hook gave one in [0, 1], else 1."""
+    if isinstance(metadata, dict):
+        confidence = metadata.get("confidence")
+        if isinstance(confidence, int | float) and 0 <= confidence <= 1:
+            return float(confidence)
+    return 1.0
 
 
 def consolidation_run(*, job_id: int, item_id: int) -> str:
@@ -326,7 +337,7 @@ def consolidation_run(*, job_id: int, item_id: int) -> str:
         item_id=item_id,
         kind=HookKind.CONSOLIDATION,
     )
-    label: tuple[str, dict[str, Any]] | None = None
+    label: tuple[str, dict[str, Any], float] | None = None
     if outcome.ok:
         try:
             label = consolidation_answer_check(outcome.answer, job=job, item_id=item_id)
@@ -354,7 +365,7 @@ def consolidation_run(*, job_id: int, item_id: int) -> str:
                 job_id=job_id,
                 value=label[1],
                 label=label[0],
-                confidence=1.0,
+                confidence=label[2],
                 method=CONSOLIDATION_METHOD,
             )
         except Conflict:  # labeled meanwhile (a manager's label): theirs stands
