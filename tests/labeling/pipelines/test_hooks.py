@@ -224,13 +224,16 @@ def test_no_human_needed(
     assert job.status == JobStatus.COMPLETED
 
 
-def consolidation_answer(attribute: str, label: str):
+def consolidation_answer(attribute: str, label: str, confidence: float | None = None):
     def answer(event):
         payload = event["payload"]
+        content = {attribute: {"label": label}}
+        if confidence is not None:
+            content[f"{attribute}-metadata"] = {"confidence": confidence}
         return 200, [
             {
                 "datasetObjectId": entry["datasetObjectId"],
-                "consolidatedAnnotation": {"content": {attribute: {"label": label}}},
+                "consolidatedAnnotation": {"content": content},
             }
             for entry in payload
         ]
@@ -246,7 +249,7 @@ def test_consolidation_hook_end_to_end_with_two_workers(
     hook_receiver,
     django_capture_on_commit_callbacks,
 ):
-    hook_receiver.answer = consolidation_answer("animal", "dog")
+    hook_receiver.answer = consolidation_answer("animal", "dog", confidence=0.75)
     hook = register(manager_client, hook_receiver.url, name="acs")
     job = hooked_job(
         make_job,
@@ -296,7 +299,7 @@ def test_consolidation_hook_end_to_end_with_two_workers(
         "consolidation-hook",
         True,
     )
-    assert label.answers_count == 2
+    assert (label.answers_count, label.confidence) == (2, 0.75)
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED
 
