@@ -42,8 +42,9 @@ def hook_calls_recent(*, job_id: int, failures_only: bool = False) -> QuerySet[H
         calls.select_related("hook")
         .only(
             "id",
+            "hook",
             "hook__name",
-            "item_id",
+            "item",
             "kind",
             "attempt",
             "ok",
@@ -59,7 +60,7 @@ def hook_calls_recent(*, job_id: int, failures_only: bool = False) -> QuerySet[H
 def hook_failed_items(*, job_id: int) -> QuerySet[HookItem]:
     return (
         HookItem.objects.filter(job_id=job_id, item__status=ItemStatus.FAILED)
-        .only("item_id", "failure_reason")
+        .only("item", "failure_reason")
         .order_by("-item_id")[:HOOK_CALLS_SHOWN]
     )
 
