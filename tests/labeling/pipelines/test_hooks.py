@@ -551,7 +551,7 @@ def test_a_custom_template_sees_exactly_the_task_input(
         {"taskInput": {"taskObject": "from the hook"}, "isHumanAnnotationRequired": "true"},
     )
     hook = register(manager_client, hook_receiver.url)
-    job = hooked_job(make_job, manager_client, pre=hook["id"], task_type="custom", labels=[])
+    job = hooked_job(make_job, manager_client, pre=hook["id"], task_type="custom")
     template = custom_template_create(created_by=manager, name="t", source=CUSTOM_TEMPLATE)
     version = CustomTemplateVersion.objects.get(template=template, number=template.latest_version)
     job_template_set(job=job, version=version, by=manager)
