@@ -10,6 +10,7 @@ shape (the caller checks the shape): a hook that answers garbage answers it agai
 
 import importlib
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from labeling.models import AnnotationHook, HookCall
-from labeling.outbound import body_signature, outbound_request
+from labeling.outbound import OutboundConnection, body_signature
 from labeling.pipelines.services.hooks import hook_callable_allowed, hook_secret
 
 # The largest answer read from a hook; a longer one is cut and so is not JSON.
@@ -72,6 +73,17 @@ class HookTarget:
         return cls(hook.pk, hook.url, hook.callable_path, hook_secret(hook), hook.timeout_seconds)
 
 
+# One kept-alive connection per thread (a task's pool calls one hook for many items).
+_THREAD = threading.local()
+
+
+def _connection() -> OutboundConnection:
+    connection = getattr(_THREAD, "connection", None)
+    if connection is None:
+        connection = _THREAD.connection = OutboundConnection()
+    return connection
+
+
 def _post(target: HookTarget, body: bytes, kind: str, attempt: int) -> _Attempt:
     headers = {
         "Content-Type": "application/json",
@@ -79,7 +91,7 @@ def _post(target: HookTarget, body: bytes, kind: str, attempt: int) -> _Attempt:
         "X-Quorum-Hook": kind,
         "X-Quorum-Attempt": str(attempt),
     }
-    result = outbound_request(
+    result = _connection().request(
         "POST",
         target.url,
         body=body,
