@@ -508,3 +508,19 @@ CELERY_BEAT_SCHEDULE["pipelines-stream-sweep"] = {
     "task": "labeling.pipelines_stream_sweep",
     "schedule": float(os.environ.get("STREAM_SWEEP_SECONDS", "5")),
 }
+
+# Pipelines' pre- and post-annotation hooks (issue 16; docs/pipelines.md). The dotted paths of
+# Python callables a hook may name (none by default: only operators who deploy Quorum list
+# theirs); attempts per call and the first backoff (doubled each retry); the calls a worker
+# makes at once and the items per Celery task of a pre-annotation run; how long the signed URL
+# of a consolidation payload document lives.
+QUORUM_HOOK_CALLABLES = env_list("QUORUM_HOOK_CALLABLES", "")
+QUORUM_HOOK_ATTEMPTS = int(os.environ.get("QUORUM_HOOK_ATTEMPTS", 3))
+QUORUM_HOOK_BACKOFF_SECONDS = float(os.environ.get("QUORUM_HOOK_BACKOFF_SECONDS", 1.0))
+QUORUM_HOOK_CONCURRENCY = int(os.environ.get("QUORUM_HOOK_CONCURRENCY", 16))
+QUORUM_HOOK_CHUNK_ITEMS = int(os.environ.get("QUORUM_HOOK_CHUNK_ITEMS", 500))
+QUORUM_HOOK_PAYLOAD_URL_SECONDS = int(os.environ.get("QUORUM_HOOK_PAYLOAD_URL_SECONDS", 3600))
+CELERY_BEAT_SCHEDULE["pipelines-hook-sweep"] = {
+    "task": "labeling.pipelines_hook_sweep",
+    "schedule": float(os.environ.get("HOOK_SWEEP_SECONDS", "120")),
+}

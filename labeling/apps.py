@@ -35,3 +35,22 @@ class LabelingConfig(AppConfig):
             sender=ItemEvent,
             dispatch_uid="pipelines-stream-results",
         )
+
+        # issue 16: pipelines' pre- and post-annotation hooks
+        from labeling.events import (  # noqa: PLC0415
+            item_answers_complete,
+            items_stored,
+        )
+        from labeling.pipelines import selectors as pipeline_selectors  # noqa: PLC0415
+        from labeling.services.consolidation import (  # noqa: PLC0415
+            register_consolidation_takeover,
+        )
+        from labeling.task_ui.rendering import register_task_context  # noqa: PLC0415
+
+        items_stored.connect(pipeline_receivers.hooks_hold_imported, dispatch_uid="hooks-hold")
+        import_finished.connect(pipeline_receivers.hooks_after_import, dispatch_uid="hooks-pre")
+        item_answers_complete.connect(
+            pipeline_receivers.hooks_after_answers_complete, dispatch_uid="hooks-consolidate"
+        )
+        register_consolidation_takeover(pipeline_receivers.job_has_consolidation_hook)
+        register_task_context(pipeline_selectors.hook_task_context)

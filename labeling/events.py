@@ -18,6 +18,12 @@ item_consolidated = Signal()  # job_id, item_id, label, confidence
 job_completed = Signal()  # job_id
 job_started = Signal()  # job_id
 import_finished = Signal()  # job_id, import_id, status
+# Issue 16 (pipelines' hooks). ``items_stored`` is sent *inside* the transaction that stores an
+# import's items (a receiver may hold them back from the claim queue in that same transaction;
+# its failure fails the import). ``item_answers_complete`` is sent after commit when an item has
+# all its answers but its consolidation was taken over (labeling/services/consolidation.py).
+items_stored = Signal()  # job_id, import_id
+item_answers_complete = Signal()  # job_id, item_id
 
 
 def publish(signal: Signal, **payload: Any) -> None:

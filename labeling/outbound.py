@@ -385,3 +385,113 @@ def delivery_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int |
         url, body=body, headers=headers, timeout=settings.QUORUM_WEBHOOK_SEND_TIMEOUT_SECONDS
     )
     return result.status, result.error
+
+
+# --- Kept-alive connections (issue 16: a hook is called once per item of a job) --------------
+
+
+def _refused_result(exc: OutboundRefused) -> OutboundResult:
+    if exc.reason == "address_not_allowed":
+        return OutboundResult(None, "address not allowed")
+    return OutboundResult(None, f"URL not allowed ({exc.reason})")
+
+
+class OutboundConnection:
+    """Requests to one origin over one kept-alive connection, for a thread that calls the same
+    URL many times: each request under the rules of ``outbound_request`` (the URL checked, the
+    address resolved and checked when a connection opens and kept for it, no redirects, the
+    whole request cut off at ``timeout``), without a lookup and a new connection per request.
+    One per thread: never shared."""
+
+    def __init__(self) -> None:
+        self._connection: http.client.HTTPConnection | None = None
+        self._origin: tuple[str, str, int] | None = None
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        self._connection = None
+        self._origin = None
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10.0,
+        max_bytes: int = 0,
+    ) -> OutboundResult:
+        deadline = time.monotonic() + timeout
+        try:
+            target = outbound_check_url(url)
+        except OutboundRefused as exc:
+            return _refused_result(exc)
+        origin = (target.scheme, target.host, target.port)
+        reused = self._connection is not None and self._origin == origin
+        if not reused:
+            self.close()
+            try:
+                self._connection = _connect(target, timeout)
+            except OutboundRefused as exc:
+                return _refused_result(exc)
+            except _Failed as exc:
+                return OutboundResult(None, str(exc))
+            self._origin = origin
+        result, sent = self._send(method, target, body, headers or {}, deadline, max_bytes)
+        if reused and not sent:  # the server had closed the idle connection: once more
+            self.close()
+            return self.request(
+                method, url, body=body, headers=headers, timeout=timeout, max_bytes=max_bytes
+            )
+        return result
+
+    def _send(
+        self,
+        method: str,
+        target: OutboundTarget,
+        body: bytes | None,
+        headers: dict[str, str],
+        deadline: float,
+        max_bytes: int,
+    ) -> tuple[OutboundResult, bool]:
+        """The result, and whether the server answered at all (False: a stale connection)."""
+        connection = self._connection
+        expired = threading.Event()
+
+        def cut_off() -> None:
+            expired.set()
+            with contextlib.suppress(OSError, AttributeError):
+                connection.sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(max(deadline - time.monotonic(), 0.001), cut_off)
+        timer.daemon = True
+        timer.start()
+        answered = False
+        try:
+            connection.request(method, target.path, body=body, headers=headers)
+            response = connection.getresponse()
+            answered = True
+            data = response.read(max_bytes) if max_bytes else b""
+            if not response.isclosed():
+                response.read(DEFAULT_MAX_BODY_BYTES)  # the rest, to keep the connection
+            if expired.is_set():
+                self.close()
+                return OutboundResult(None, "timed out"), True
+            if not response.isclosed() or response.will_close:
+                self.close()  # more than we read, or the server closes it
+            return OutboundResult(response.status, "", data), True
+        except TimeoutError:
+            self.close()
+            return OutboundResult(None, "timed out"), True
+        except ssl.SSLError:
+            self.close()
+            return OutboundResult(None, "timed out" if expired.is_set() else "TLS failed"), True
+        except (OSError, http.client.HTTPException, ValueError):
+            self.close()
+            if expired.is_set():
+                return OutboundResult(None, "timed out"), True
+            return OutboundResult(None, "connection failed"), answered
+        finally:
+            timer.cancel()

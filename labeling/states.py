@@ -24,6 +24,11 @@ class ItemStatus(models.TextChoices):
     LABELED = "labeled", "Labeled"
     # Issue 16: a streaming job's item not answered within its lifetime; never offered again.
     EXPIRED = "expired", "Expired"
+    # Issue 16 (pipelines' hooks): not offered to labelers until its pre-annotation hook has
+    # answered; then open, or out of the job's work as one of the two below.
+    HELD = "held", "Waiting for its pre-annotation hook"
+    FAILED = "failed", "Failed (a hook failed for good)"
+    NO_HUMAN = "no_human", "Needs no human (its pre-annotation hook said so)"
 
 
 class AssignmentStatus(models.TextChoices):

@@ -190,4 +190,13 @@ urlpatterns = [
     # issue 16: streaming jobs (labeling/pipelines/api.py)
     path("jobs/<int:job_id>/stream", pipelines_api.JobStream.as_view(), name="api-job-stream"),
     path("jobs/<int:job_id>/results", pipelines_api.JobResults.as_view(), name="api-job-results"),
+    # issue 16: pipelines' pre- and post-annotation hooks
+    path("hooks", pipelines_api.HookListCreate.as_view(), name="api-hooks"),
+    path("hooks/<int:hook_id>", pipelines_api.HookDetail.as_view(), name="api-hook"),
+    path("jobs/<int:job_id>/hooks", pipelines_api.JobHooksDetail.as_view(), name="api-job-hooks"),
+    path(
+        "hook-payloads/<str:token>",
+        pipelines_api.HookPayload.as_view(),
+        name="api-hook-payload",
+    ),
 ]

@@ -21,7 +21,7 @@ from control_plane.services.labeling_jobs import (
 )
 from labeling.errors import ValidationFailed
 from labeling.models import Job
-from labeling.pipelines.selectors import stream_expired_count
+from labeling.pipelines.selectors import hook_item_counts, stream_expired_count
 from labeling.states import JobStatus
 
 SORT_FIELDS = {"Name": "name", "CreationTime": "created_at", "Status": "status"}
@@ -39,7 +39,8 @@ def _counters(job: Job) -> dict[str, int]:
         "TotalLabeled": counts.labeled,
         "HumanLabeled": counts.human,
         "MachineLabeled": counts.machine,
-        "FailedNonRetryableError": expired,
+        # issue 16: items expired in a streaming job and items whose hook failed for good
+        "FailedNonRetryableError": expired + hook_item_counts(job_id=job.pk)["failed"],
         "Unlabeled": max(counts.unlabeled - expired, 0),
     }
 

@@ -25,6 +25,11 @@ from labeling.data.services.outputs import job_output_configure, job_output_requ
 from labeling.data.storage import StorageError, storage_open
 from labeling.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from labeling.models import CustomTemplateVersion, ImportRun, Job, Team, TeamKind, User
+from labeling.pipelines.services.hooks import (
+    LambdaHooks,
+    hooks_from_lambda_arns,
+    job_hooks_from_lambdas,
+)
 from labeling.services.jobs import job_create, job_start, job_stop
 from labeling.states import ImportStatus, JobStatus
 from labeling.task_ui.services.templates import custom_template_create, job_template_set
@@ -173,7 +178,9 @@ def labeling_job_create(*, created_by: User, request: dict[str, Any]) -> Job:
     The label categories and the template are read from storage first, outside the
     transaction, so no database lock waits on the store."""
     config = request["HumanTaskConfig"]
-    task_type = _task_type(config)
+    # issue 16: Lambda ARNs that are not the managed service's name registered hooks
+    lambda_hooks = hooks_from_lambda_arns(config=config, user=created_by)
+    task_type = "custom" if lambda_hooks.custom_task else _task_type(lambda_hooks.config)
     _check_ranges(config)
     _check_algorithm(request, task_type)
     categories = request.get("LabelCategoryConfigS3Uri")
@@ -188,7 +195,12 @@ def labeling_job_create(*, created_by: User, request: dict[str, Any]) -> Job:
     if template_uri:
         source = _read_small(template_uri, field=TEMPLATE_FIELD).decode("utf-8", errors="replace")
     return _labeling_job_store(
-        created_by=created_by, request=request, task_type=task_type, labels=labels, source=source
+        created_by=created_by,
+        request=request,
+        task_type=task_type,
+        labels=labels,
+        source=source,
+        lambda_hooks=lambda_hooks,
     )
 
 
@@ -200,6 +212,7 @@ def _labeling_job_store(
     task_type: str,
     labels: list[str],
     source: str | None,
+    lambda_hooks: LambdaHooks | None = None,
 ) -> Job:
     config = request["HumanTaskConfig"]
     if Job.objects.filter(name=request["LabelingJobName"]).exists():
@@ -238,6 +251,8 @@ def _labeling_job_store(
         job_publish(job=job, reward_cents=reward, qualification_pass_mark=None)
     # Results go where the managed service put them: <S3OutputPath>/<job>/... (docs/storage.md).
     job_output_configure(job=job, output_path=request["OutputConfig"]["S3OutputPath"])
+    if lambda_hooks is not None:  # issue 16: before the import, so its items wait for the hook
+        job_hooks_from_lambdas(job=job, hooks=lambda_hooks, by=created_by)
     spec = LabelingJobSpec.objects.create(job=job, request=request)
     # issue 16: an SnsDataSource makes a streaming job (started now, fed by POST …/items)
     if not labeling_job_stream_setup(job=job, request=request, by=created_by):

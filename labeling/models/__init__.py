@@ -28,7 +28,15 @@ from labeling.models.data import (  # noqa: F401
     JobOutput,
     StorageWrite,
 )
-from labeling.models.pipelines import (  # noqa: F401  (issue 16: streaming)
+
+# issue 16: pipelines' hooks
+from labeling.models.pipelines import (  # noqa: F401  (issue 16: streaming)  # noqa: F401
+    AnnotationHook,
+    HookCall,
+    HookItem,
+    HookItemStatus,
+    HookKind,
+    JobHooks,
     StreamDeliveryAttempt,
     StreamDeliveryStatus,
     StreamEvent,

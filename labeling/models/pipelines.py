@@ -4,6 +4,7 @@ One section per part; each part keeps its state in its own tables, linked to job
 so the core's ``Job`` and ``Item`` stay as they are.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -121,4 +122,117 @@ class StreamDeliveryAttempt(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["event", "number"], name="streamattempt_number"),
+        ]
+
+
+# --- Hooks (issue 16 point 5; docs/pipelines.md "Pre- and post-annotation hooks") ----------
+
+
+class AnnotationHook(models.Model):
+    """A pre-annotation or consolidation hook: an HTTP endpoint (its secret signs every call)
+    or a Python callable named by a dotted path that ``QUORUM_HOOK_CALLABLES`` allows."""
+
+    name = models.CharField(max_length=64)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    url = models.CharField(max_length=2000, blank=True)
+    callable_path = models.CharField(max_length=300, blank=True)
+    secret_encrypted = models.TextField(blank=True)
+    timeout_seconds = models.FloatField(default=10.0)
+    # The Lambda ARN a CreateLabelingJob names for it (control plane); "" for none.
+    arn = models.CharField(max_length=256, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="hook_owner_name"),
+            models.UniqueConstraint(fields=["arn"], condition=~Q(arn=""), name="hook_arn_unique"),
+            models.CheckConstraint(
+                condition=(Q(url="") & ~Q(callable_path="")) | (~Q(url="") & Q(callable_path="")),
+                name="hook_url_xor_callable",
+            ),
+        ]
+
+
+class JobHooks(models.Model):
+    """The hooks a job names: a pre-annotation hook, a consolidation hook, or both."""
+
+    job = models.OneToOneField("labeling.Job", on_delete=models.CASCADE, related_name="hooks")
+    pre_hook = models.ForeignKey(
+        AnnotationHook,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    consolidation_hook = models.ForeignKey(
+        AnnotationHook,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The consolidation event's payload: inline (``payload`` holds the document) or by a
+    # signed, expiring URL (``payload.s3Uri``), as the managed service sent it.
+    payload_inline = models.BooleanField(default=False)
+
+
+class HookKind(models.TextChoices):
+    PRE = "pre", "Pre-annotation"
+    CONSOLIDATION = "consolidation", "Consolidation"
+
+
+class HookItemStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for the hook"
+    DONE = "done", "Answered"
+    FAILED = "failed", "Failed for good"
+
+
+class HookItem(models.Model):
+    """An item's state with its job's hooks: the pre-annotation answer (``task_input`` is
+    what the task template sees as ``task.input``) and why a hook failed for good."""
+
+    item = models.OneToOneField(
+        "labeling.Item", on_delete=models.CASCADE, related_name="hook_state"
+    )
+    job = models.ForeignKey("labeling.Job", on_delete=models.CASCADE, related_name="+")
+    pre_status = models.CharField(
+        max_length=8, choices=HookItemStatus.choices, blank=True, default=""
+    )
+    task_input = models.JSONField(null=True, blank=True)
+    human_required = models.BooleanField(default=True)
+    consolidation_status = models.CharField(
+        max_length=8, choices=HookItemStatus.choices, blank=True, default=""
+    )
+    failure_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["job", "pre_status"], name="hookitem_job_pre"),
+            models.Index(fields=["job", "consolidation_status"], name="hookitem_job_consolidation"),
+        ]
+
+
+class HookCall(models.Model):
+    """One call of a hook (each attempt): for which item, how it went, how long it took."""
+
+    hook = models.ForeignKey(
+        AnnotationHook, on_delete=models.SET_NULL, null=True, related_name="calls"
+    )
+    job = models.ForeignKey("labeling.Job", on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey("labeling.Item", on_delete=models.CASCADE, null=True, related_name="+")
+    kind = models.CharField(max_length=16, choices=HookKind.choices)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    ok = models.BooleanField()
+    # The HTTP status (None for a callable, or when no answer came).
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    called_at = models.DateTimeField()
+    duration_ms = models.FloatField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["job", "-id"], name="hookcall_job_recent"),
+            models.Index(
+                fields=["job", "-id"], condition=Q(ok=False), name="hookcall_job_failures"
+            ),
         ]

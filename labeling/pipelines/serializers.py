@@ -1,8 +1,10 @@
-"""Shapes of the pipelines API (issue 16): streaming settings, items posted, the results feed."""
+"""Shapes of the pipelines API (issue 16): streaming settings, items posted, the results feed,
+hooks and a job's hooks. They validate and shape; they never write."""
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from labeling.models import AnnotationHook, HookCall
 from labeling.pipelines.services.streaming import (
     MAX_ITEM_LIFETIME_SECONDS,
     MIN_ITEM_LIFETIME_SECONDS,
@@ -62,3 +64,101 @@ class StreamResultsOut(serializers.Serializer):
         help_text="events in order: item.consolidated, item.relabeled, item.expired",
     )
     cursor = serializers.CharField(help_text="pass as ?after= to read on")
+
+
+# --- Hooks -----------------------------------------------------------------------------------
+
+
+class HookIn(serializers.Serializer):
+    name = serializers.CharField(max_length=64)
+    url = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    callable_path = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default=""
+    )
+    secret = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="", write_only=True
+    )
+    timeout_seconds = serializers.FloatField(required=False, default=10.0)
+    arn = serializers.CharField(max_length=256, required=False, allow_blank=True, default="")
+
+
+class HookChangeIn(serializers.Serializer):
+    url = serializers.CharField(max_length=2000, required=False)
+    callable_path = serializers.CharField(max_length=300, required=False)
+    secret = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    timeout_seconds = serializers.FloatField(required=False)
+    arn = serializers.CharField(max_length=256, required=False, allow_blank=True)
+
+
+class HookOut(serializers.ModelSerializer):
+    kind = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AnnotationHook
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "url",
+            "callable_path",
+            "timeout_seconds",
+            "arn",
+            "created_at",
+        ]
+
+    def get_kind(self, hook: AnnotationHook) -> str:
+        return "http" if hook.url else "callable"
+
+
+class HookCreatedOut(HookOut):
+    secret = serializers.CharField(
+        help_text="the secret that signs every call (X-Quorum-Signature); shown this once"
+    )
+
+    class Meta(HookOut.Meta):
+        fields = [*HookOut.Meta.fields, "secret"]
+
+
+class JobHooksIn(serializers.Serializer):
+    pre_hook = serializers.IntegerField(allow_null=True, required=False, default=None)
+    consolidation_hook = serializers.IntegerField(allow_null=True, required=False, default=None)
+    payload_inline = serializers.BooleanField(required=False, default=False)
+
+
+class HookCallOut(serializers.ModelSerializer):
+    hook = serializers.CharField(source="hook.name", default=None)
+
+    class Meta:
+        model = HookCall
+        fields = [
+            "id",
+            "hook",
+            "item_id",
+            "kind",
+            "attempt",
+            "ok",
+            "http_status",
+            "error",
+            "called_at",
+            "duration_ms",
+        ]
+
+
+class HookFailureOut(serializers.Serializer):
+    item_id = serializers.IntegerField()
+    failure_reason = serializers.CharField()
+
+
+class HookCountsOut(serializers.Serializer):
+    held = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    no_human = serializers.IntegerField()
+
+
+class JobHooksOut(serializers.Serializer):
+    pre_hook = HookOut(allow_null=True)
+    consolidation_hook = HookOut(allow_null=True)
+    payload_inline = serializers.BooleanField()
+    items = HookCountsOut()
+    recent_calls = HookCallOut(many=True)
+    failures = HookFailureOut(many=True)

@@ -1,16 +1,22 @@
 """Writing consolidated labels: gather an item's answers, run the job's strategy, store it."""
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from django.db import transaction
 
 from labeling.consolidation import get_strategy
 from labeling.consolidation.base import MISSING
-from labeling.events import item_consolidated, publish_on_commit
+from labeling.errors import Conflict
+from labeling.events import item_answers_complete, item_consolidated, publish_on_commit
 from labeling.models import Annotation, ConsolidatedLabel, Item
 from labeling.quality.services.reliability import JobRules, multilabel_answer_reliability
 from labeling.quality.services.scoring import item_score
+from labeling.services.counters import job_counters_add
 from labeling.services.item_events import consolidated_enter_review
+from labeling.services.jobs import job_complete_if_done
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import is_structured
@@ -19,11 +25,27 @@ from labeling.task_types.base import is_structured
 # the stored worker estimates, issue 5) consolidates them; others use their own strategy.
 CLASSIFICATION_STRATEGY = "majority"
 
+# Issue 16 (pipelines' consolidation hooks): another part of the app may take over the
+# consolidation of a job's items. A takeover is asked with the job's id; when one says yes, the
+# item is left open with its answers and ``item_answers_complete`` is published after commit;
+# the taker writes the label back with ``item_label_store``.
+ConsolidationTakeover = Callable[[int], bool]
+_TAKEOVERS: list[ConsolidationTakeover] = []
+
+
+def register_consolidation_takeover(takeover: ConsolidationTakeover) -> None:
+    if takeover not in _TAKEOVERS:
+        _TAKEOVERS.append(takeover)
+
 
 def item_consolidate(
     *, item_id: int, job_id: int, task_type: str, labels: list[str], rules: JobRules | None = None
-) -> ConsolidatedLabel:
-    """Consolidate an item that has all its answers (inside the caller's transaction)."""
+) -> ConsolidatedLabel | None:
+    """Consolidate an item that has all its answers (inside the caller's transaction); None
+    when a takeover consolidates it instead (the item stays open until it does)."""
+    if any(takeover(job_id) for takeover in _TAKEOVERS):
+        publish_on_commit(item_answers_complete, job_id=job_id, item_id=item_id)
+        return None
     if is_structured(get_task_type(task_type)):
         return _consolidate_structured(
             item_id=item_id, job_id=job_id, task_type=task_type, labels=labels
@@ -122,3 +144,53 @@ def _by_strategy(strategy, item_id: int, labels: list[str]) -> tuple[int, float,
     workers = np.array([[worker for _, worker in answers]], dtype=np.int64)
     winners, confidences = strategy.consolidate(votes, len(labels), workers)
     return int(winners[0]), float(confidences[0]), strategy.name, len(answers)
+
+
+def item_label_store(
+    *,
+    item_id: int,
+    job_id: int,
+    value: dict[str, Any],
+    label: str,
+    confidence: float,
+    method: str,
+    human_annotated: bool = True,
+) -> ConsolidatedLabel:
+    """Store a label made outside the job's strategies (issue 16: a consolidation hook's answer,
+    or a pre-annotation hook's label for an item that needs no human) for an item that has
+    none, count it and complete the job when it was the last; raises Conflict when the item is
+    already labeled or gone. The value is checked by the caller (it is shaped like the task
+    type's own consolidated values)."""
+    with transaction.atomic():
+        item = (
+            Item.objects.select_for_update()
+            .filter(pk=item_id, job_id=job_id)
+            .only("status", "answers")
+            .first()
+        )
+        # LABELED without a label: a revision within the window took the label back and the
+        # takeover writes it again; that item is counted already.
+        if item is None or item.status not in (
+            ItemStatus.OPEN,
+            ItemStatus.HELD,
+            ItemStatus.LABELED,
+        ):
+            raise Conflict(f"item {item_id} can't be labeled now", code="item_not_open")
+        if ConsolidatedLabel.objects.filter(item_id=item_id).exists():
+            raise Conflict(f"item {item_id} is already labeled", code="item_labeled")
+        counted = item.status == ItemStatus.LABELED
+        consolidated = ConsolidatedLabel.objects.create(
+            item_id=item_id,
+            job_id=job_id,
+            value=value,
+            label=label[:200],
+            confidence=round(min(max(float(confidence), 0.0), 1.0), 6),
+            method=method[:32],
+            human_annotated=human_annotated,
+            answers_count=item.answers,
+        )
+        _mark_labeled(consolidated)
+        if not counted:
+            job_counters_add(job_id=job_id, shard_key=item_id, items_labeled=1, answers=0)
+            job_complete_if_done(job_id=job_id)
+    return consolidated

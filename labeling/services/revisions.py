@@ -88,14 +88,17 @@ def annotation_revise(*, annotation_id: int, worker: User, answer: object) -> An
         if consolidated is not None:  # within the window: the label follows the answer
             consolidated.delete()
             item_consolidate(item_id=item.pk, job_id=job.pk, task_type=job.task_type, labels=labels)
-        elif (
+        elif (  # noqa: SIM102 - the inner call has effects; it stays apart
             was_rework
             and item.status == ItemStatus.OPEN
             and not Annotation.objects.filter(item_id=item.pk).exclude(rework_reason="").exists()
         ):
-            item_consolidate(item_id=item.pk, job_id=job.pk, task_type=job.task_type, labels=labels)
-            job_counters_add(job_id=job.pk, shard_key=worker.pk, items_labeled=1, answers=0)
-            completes = True
+            # None: a consolidation hook takes the item over and counts it (issue 16)
+            if item_consolidate(
+                item_id=item.pk, job_id=job.pk, task_type=job.task_type, labels=labels
+            ):
+                job_counters_add(job_id=job.pk, shard_key=worker.pk, items_labeled=1, answers=0)
+                completes = True
     if completes:
         run_safely(lambda: job_complete_if_done(job_id=job.pk), what=f"completing job {job.pk}")
     return annotation

@@ -57,7 +57,7 @@ from labeling.data.storage import (
     storage_write,
 )
 from labeling.errors import Conflict, ValidationFailed
-from labeling.events import import_finished, publish_on_commit
+from labeling.events import import_finished, items_stored, publish_on_commit
 from labeling.models import ImportKind, ImportRun, Job, User
 from labeling.states import ImportStatus, JobStatus
 from labeling.task_types import get_task_type
@@ -486,6 +486,7 @@ def _run_manifest(run: ImportRun, lease: ImportLease) -> None:
     with transaction.atomic():
         stored = _insert_items(run, _watched(texts, lease, count), count)
         Job.objects.filter(pk=job.pk).update(items_total=F("items_total") + stored)
+        items_stored.send(sender=None, job_id=job.pk, import_id=run.pk)  # issue 16: hooks
         run.items_created = stored
         _finish(run, ImportStatus.SUCCEEDED, lease=lease)
     _refresh_item_statistics(stored)
@@ -582,6 +583,7 @@ def _run_files(run: ImportRun, lease: ImportLease) -> None:
         with transaction.atomic():
             stored = _insert_items(run, _watched(lines, lease, len(lines)), len(lines))
             Job.objects.filter(pk=run.job_id).update(items_total=F("items_total") + stored)
+            items_stored.send(sender=None, job_id=run.job_id, import_id=run.pk)  # issue 16
             run.items_created = stored
             _finish(run, ImportStatus.SUCCEEDED, lease=lease)
         _refresh_item_statistics(stored)
