@@ -18,6 +18,8 @@ item_consolidated = Signal()  # job_id, item_id, label, confidence
 job_completed = Signal()  # job_id
 job_started = Signal()  # job_id
 import_finished = Signal()  # job_id, import_id, status
+# Issue 16 (p16-chain): a reviewer changed an item's consolidated label (review_fix).
+label_revised = Signal()  # job_id, item_id, label, confidence
 
 
 def publish(signal: Signal, **payload: Any) -> None:

@@ -28,6 +28,12 @@ from labeling.models.data import (  # noqa: F401
     JobOutput,
     StorageWrite,
 )
+from labeling.models.pipelines import (  # noqa: F401
+    ChainLink,
+    ChainPassage,
+    PassageStatus,
+    Taxonomy,
+)
 from labeling.models.quality import (  # noqa: F401
     GoldItem,
     GoldPurpose,
