@@ -500,3 +500,10 @@ for _setting in ("SCRIPT", "STYLE", "FRAME"):
                 f"QUORUM_TEMPLATE_{_setting}_ORIGINS: {_origin!r} is not an origin like "
                 "https://host[:port]"
             )
+
+# --- Chained jobs (issue 16, docs/pipelines.md) ----------------------------------------------
+# The backstop that passes on what a lost event left behind, along every chain link.
+CELERY_BEAT_SCHEDULE["sweep-chain-links"] = {
+    "task": "labeling.chain_links_sweep",
+    "schedule": float(os.environ.get("CHAIN_SWEEP_SECONDS", "60")),
+}

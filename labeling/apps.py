@@ -23,3 +23,8 @@ class LabelingConfig(AppConfig):
         import_finished.connect(
             receivers.thumbnails_after_import, dispatch_uid="console-thumbnails"
         )
+
+        # issue 16 (p16-chain): chained jobs follow their parents' events
+        from labeling.pipelines.receivers import chain_receivers_connect  # noqa: PLC0415
+
+        chain_receivers_connect()

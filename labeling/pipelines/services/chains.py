@@ -1,0 +1,460 @@
+"""Chained jobs (issue 16 point 1): a child job's input is its parent's output, item by item.
+
+A link (parent job -> child job, a filter) passes each parent item on as the parent
+consolidates it: the child's item is the parent's output manifest line exactly as the export
+writes it (``item_manifest_line``), so it carries every earlier attribute and its metadata,
+and the child adds its own. A child whose label attribute is the parent's *continues* it:
+labeled items keep their labels (stored labeled in the child), only the rest are worked.
+
+What a link did with each parent item is one ``ChainPassage`` row (unique per link and item):
+passing is idempotent, a redelivered event or a second worker passes nothing twice. A
+relabel (a review's fix, EM's re-estimate) runs the same function again: the item stays,
+moves (withdrawn from the child it no longer matches, passed to the one it now matches) or
+is withdrawn with the reason.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from labeling.data.exports import item_manifest_line
+from labeling.errors import Conflict, NotAllowed, ValidationFailed
+from labeling.models import (
+    Annotation,
+    ChainLink,
+    ChainPassage,
+    ConsolidatedLabel,
+    Item,
+    Job,
+    PassageStatus,
+    Taxonomy,
+    User,
+)
+from labeling.services.counters import job_counters_add
+from labeling.services.item_events import item_event_record
+from labeling.services.jobs import job_complete_if_done, job_transition
+from labeling.services.revisions import job_reopen
+from labeling.states import ItemStatus, JobStatus
+from labeling.task_types import get_task_type
+from labeling.task_types.base import SourceProblem, answers_one_class
+from labeling.task_types.image_boxes import OBJECT_DETECTION
+
+CONTINUATION_METHOD = "continued"
+# Items passed at link time, per transaction (a parent of a million items does not hold one).
+PASS_BATCH = 500
+# The manifest types each reader of earlier labels takes (others: by its ``reads_manifest``).
+_READS: dict[str, tuple[str, ...]] = {
+    "image-bounding-box-adjustment": (OBJECT_DETECTION,),
+    "image-label-verification": (
+        OBJECT_DETECTION,
+        "groundtruth/image-classification",
+        "groundtruth/image-classification-multilabel",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ChainFilter:
+    labels: tuple[str, ...] = ()
+    confidence_below: float | None = None
+    machine_labeled_only: bool = False
+
+
+def _is_manager(user: User) -> None:
+    if not user.is_manager:
+        raise NotAllowed("only managers of both jobs link them")
+
+
+def _ancestors(job_id: int) -> set[int]:
+    seen: set[int] = set()
+    current: int | None = job_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        current = (
+            ChainLink.objects.filter(child_id=current).values_list("parent_id", flat=True).first()
+        )
+    return seen
+
+
+def chain_check_compatible(*, parent: Job, child: Job) -> None:
+    """Raise ValidationFailed naming why ``child``'s task type can't read ``parent``'s output."""
+    parent_type, child_type = get_task_type(parent.task_type), get_task_type(child.task_type)
+    if child.label_attribute_name == parent.label_attribute_name:
+        if child.task_type != parent.task_type:
+            raise ValidationFailed(
+                f"a child with the parent's label attribute ({parent.label_attribute_name!r}) "
+                f"continues it, so it needs the parent's task type {parent.task_type!r}, not "
+                f"{child.task_type!r}; give the child another label attribute to chain it",
+                details={"field": "label_attribute_name"},
+            )
+        return
+    reads = _READS.get(child_type.key) or getattr(child_type, "reads_manifest", None)
+    if reads and parent_type.manifest_type not in reads:
+        raise ValidationFailed(
+            f"task type {child_type.key!r} reads earlier labels of the types "
+            f"{', '.join(reads)}; the parent's task type {parent_type.key!r} writes "
+            f"{parent_type.manifest_type!r}",
+            details={"field": "task_type"},
+        )
+    if getattr(parent_type, "media", "") != getattr(child_type, "media", "") and (
+        child_type.key != "custom"
+    ):
+        raise ValidationFailed(
+            f"the parent's items are {parent_type.media} ({parent_type.key}); task type "
+            f"{child_type.key!r} labels {child_type.media}",
+            details={"field": "task_type"},
+        )
+    sample = Item.objects.filter(job_id=parent.pk).order_by("id").values_list("id", flat=True)
+    first = sample.filter(status=ItemStatus.LABELED).first() or sample.first()
+    if first is not None:
+        line = json.loads(item_manifest_line(parent, first))
+        try:
+            child_type.check_source(line)
+        except SourceProblem as exc:
+            raise ValidationFailed(
+                f"task type {child_type.key!r} can't take the parent's output lines: {exc}",
+                details={"field": "task_type"},
+            ) from None
+
+
+def _clean_filter(parent: Job, labels: Any, confidence_below: Any, machine: Any) -> ChainFilter:
+    if labels in (None, ""):
+        labels = []
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise ValidationFailed("labels must be a list of label names", details={"field": "labels"})
+    unknown = sorted(set(labels) - set(parent.labels))
+    if unknown:
+        raise ValidationFailed(
+            f"the parent job has no label {', '.join(map(repr, unknown))}; "
+            f"its labels: {', '.join(parent.labels)}",
+            details={"field": "labels"},
+        )
+    if labels and not answers_one_class(get_task_type(parent.task_type)):
+        raise ValidationFailed(
+            f"a label filter needs a parent whose label is one class; {parent.task_type!r}'s "
+            "is not",
+            details={"field": "labels"},
+        )
+    if confidence_below is not None:
+        if isinstance(confidence_below, bool) or not isinstance(confidence_below, int | float):
+            raise ValidationFailed(
+                "confidence_below must be a number", details={"field": "confidence_below"}
+            )
+        if not 0 < confidence_below <= 1:
+            raise ValidationFailed(
+                "confidence_below must be in (0, 1]", details={"field": "confidence_below"}
+            )
+    if not isinstance(machine, bool):
+        raise ValidationFailed(
+            "machine_labeled_only must be true or false", details={"field": "machine_labeled_only"}
+        )
+    return ChainFilter(tuple(labels), confidence_below, machine)
+
+
+def chain_link_create(
+    *,
+    parent: Job,
+    child: Job,
+    by: User,
+    labels: list[str] | None = None,
+    confidence_below: float | None = None,
+    machine_labeled_only: bool = False,
+    taxonomy: Taxonomy | None = None,
+) -> ChainLink:
+    """Link ``child`` to ``parent``: the parent's items already consolidated pass at once (a
+    continuation passes all of them), the others as they are consolidated."""
+    _is_manager(by)
+    if parent.pk == child.pk:
+        raise ValidationFailed("a job can't be its own parent", details={"field": "parent"})
+    if child.pk in _ancestors(parent.pk):
+        raise ValidationFailed(
+            f"job {child.pk} is an ancestor of job {parent.pk}: a chain has no cycles",
+            details={"field": "parent"},
+        )
+    if child.status not in (JobStatus.DRAFT, JobStatus.IN_PROGRESS):
+        raise Conflict(f"the child job is {child.status}: link a draft job", code="child_closed")
+    if Item.objects.filter(job_id=child.pk).exists():
+        raise Conflict(
+            "the child job has items already: link a job without items", code="child_has_items"
+        )
+    chain_check_compatible(parent=parent, child=child)
+    wanted = _clean_filter(parent, labels, confidence_below, machine_labeled_only)
+    continues = child.label_attribute_name == parent.label_attribute_name
+    if continues and (wanted.labels or wanted.confidence_below or wanted.machine_labeled_only):
+        raise ValidationFailed(
+            "a child that continues its parent takes all of it: no filter",
+            details={"field": "labels"},
+        )
+    if continues and parent.status in (JobStatus.DRAFT, JobStatus.IN_PROGRESS):
+        raise Conflict(
+            "stop the parent job first: a child with its label attribute continues it where "
+            "it stopped",
+            code="parent_running",
+        )
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                link = ChainLink.objects.create(
+                    parent=parent,
+                    child=child,
+                    labels=list(wanted.labels),
+                    confidence_below=wanted.confidence_below,
+                    machine_labeled_only=wanted.machine_labeled_only,
+                    continues=continues,
+                    taxonomy=taxonomy,
+                    created_by=by,
+                )
+        except IntegrityError:
+            raise Conflict("the child job has a parent already", code="child_linked") from None
+        if not continues and parent.status in (JobStatus.DRAFT, JobStatus.IN_PROGRESS):
+            # Items keep arriving while the parent runs: the child completes after it.
+            Job.objects.filter(pk=child.pk).update(open_ended=True)
+            child.open_ended = True
+        if parent.status == JobStatus.IN_PROGRESS and child.status == JobStatus.DRAFT:
+            chain_job_start(job=child, by=by)
+    chain_link_catch_up(link_id=link.pk, every_item=continues)
+    return link
+
+
+def chain_job_start(*, job: Job, by: User | None) -> Job:
+    """Start a linked job that may have no items yet (they arrive from its parent)."""
+    now = timezone.now()
+    return job_transition(
+        job=job,
+        to=JobStatus.IN_PROGRESS,
+        by=by,
+        reason="started with its chain",
+        started_at=now,
+        expires_at=now + timedelta(seconds=job.availability_lifetime_seconds),
+    )
+
+
+def chain_link_catch_up(*, link_id: int, every_item: bool = False) -> int:
+    """Pass the parent's items that have no passage yet: consolidated ones (all, for
+    ``every_item``), in batches; the sweep and the link's creation call it. Returns how many."""
+    link = ChainLink.objects.select_related("parent").get(pk=link_id)
+    done = 0
+    last = 0
+    while True:
+        items = Item.objects.filter(job_id=link.parent_id, pk__gt=last).order_by("id")
+        if not every_item:
+            items = items.filter(status=ItemStatus.LABELED)
+        ids = list(
+            items.exclude(
+                pk__in=ChainPassage.objects.filter(link=link).values("parent_item_id")
+            ).values_list("id", flat=True)[:PASS_BATCH]
+        )
+        if not ids:
+            return done
+        with transaction.atomic():
+            for item_id in ids:
+                if chain_item_pass(link=link, parent_item_id=item_id):
+                    done += 1
+        last = ids[-1]
+
+
+def _matches(link: ChainLink, consolidated: ConsolidatedLabel | None) -> str:
+    """Why the parent item's label does not meet the link's filter ("" when it does)."""
+    if link.continues:
+        return ""
+    if consolidated is None:
+        return "the parent item has no label"
+    if link.labels and consolidated.label not in link.labels:
+        return f"label {consolidated.label!r} is not one of {', '.join(link.labels)}"
+    if link.confidence_below is not None and consolidated.confidence >= link.confidence_below:
+        return f"confidence {consolidated.confidence:.3f} is not below {link.confidence_below}"
+    if link.machine_labeled_only and consolidated.human_annotated:
+        return "labeled by people, not by a model"
+    return ""
+
+
+def chain_item_pass(*, link: ChainLink, parent_item_id: int) -> str:
+    """Bring one parent item's passage along ``link`` up to date with its label (inside a
+    transaction; idempotent). Returns what happened: "passed", "filtered", "withdrawn",
+    "updated" or "" (nothing to do)."""
+    with transaction.atomic():
+        passage = (
+            ChainPassage.objects.select_for_update()
+            .filter(link=link, parent_item_id=parent_item_id)
+            .first()
+        )
+        consolidated = ConsolidatedLabel.objects.filter(item_id=parent_item_id).first()
+        if consolidated is None and not link.continues:
+            if passage is None or passage.status != PassageStatus.PASSED:
+                return ""
+            return _withdraw(link, passage, "the parent item's label was taken back")
+        problem = _matches(link, consolidated)
+        labeled_at = _labeled_at(consolidated)
+        if passage is None:
+            passage = ChainPassage(link=link, parent_item_id=parent_item_id, labeled_at=labeled_at)
+            try:
+                with transaction.atomic():
+                    if problem:
+                        passage.status = PassageStatus.FILTERED
+                        passage.reason = problem[:300]
+                        passage.save()
+                        return "filtered"
+                    passage.status = PassageStatus.PASSED
+                    passage.save()
+            except IntegrityError:
+                return ""  # another worker passed it meanwhile
+            passage.child_item = _child_item_add(link, parent_item_id, consolidated)
+            passage.save(update_fields=["child_item", "passed_at"])
+            return "passed"
+        if passage.status == PassageStatus.PASSED:
+            if problem:
+                return _withdraw(link, passage, f"relabeled in the parent: {problem}")
+            return _child_item_refresh(link, passage, consolidated)
+        if problem:  # still left out: keep the newest reason
+            if passage.reason != problem[:300] and passage.status == PassageStatus.FILTERED:
+                passage.reason = problem[:300]
+                passage.save(update_fields=["reason", "passed_at"])
+            return ""
+        passage.status = PassageStatus.PASSED
+        passage.reason = ""
+        passage.labeled_at = labeled_at
+        passage.child_item = _child_item_add(link, parent_item_id, consolidated)
+        passage.save(update_fields=["status", "reason", "labeled_at", "child_item", "passed_at"])
+        return "passed"
+
+
+def _labeled_at(consolidated: ConsolidatedLabel | None):
+    if consolidated is None:
+        return None
+    return consolidated.reviewed_at or consolidated.created_at
+
+
+def _child_line(link: ChainLink, parent_item_id: int) -> str:
+    parent = link.parent
+    if link.continues:  # the stored input line: the child writes the same attribute again
+        return Item.objects.values_list("data", flat=True).get(pk=parent_item_id)
+    return item_manifest_line(parent, parent_item_id).rstrip("\n")
+
+
+def _child_item_add(
+    link: ChainLink, parent_item_id: int, consolidated: ConsolidatedLabel | None
+) -> Item:
+    child = Job.objects.get(pk=link.child_id)
+    labeled = link.continues and consolidated is not None
+    item = Item.objects.create(
+        job_id=child.pk,
+        data=_child_line(link, parent_item_id),
+        status=ItemStatus.LABELED if labeled else ItemStatus.OPEN,
+    )
+    if labeled:
+        ConsolidatedLabel.objects.create(
+            item=item,
+            job_id=child.pk,
+            value=consolidated.value,
+            label=consolidated.label,
+            confidence=consolidated.confidence,
+            method=consolidated.method or CONTINUATION_METHOD,
+            human_annotated=consolidated.human_annotated,
+            answers_count=consolidated.answers_count,
+        )
+    if child.status == JobStatus.COMPLETED and not labeled:
+        job_reopen(job=child, by=None)
+    job_counters_add(
+        job_id=child.pk,
+        shard_key=parent_item_id,
+        items_labeled=1 if labeled else 0,
+        answers=0,
+        items_added=1,
+    )
+    return item
+
+
+def _child_item_refresh(
+    link: ChainLink, passage: ChainPassage, consolidated: ConsolidatedLabel | None
+) -> str:
+    """The parent's label changed but still meets the filter: the child's line carries the
+    new one (a continuation keeps its own copy of the label: it is the child's now)."""
+    if link.continues or passage.child_item_id is None:
+        return ""
+    line = _child_line(link, passage.parent_item_id)
+    updated = Item.objects.filter(pk=passage.child_item_id).exclude(data=line).update(data=line)
+    if updated:
+        passage.labeled_at = _labeled_at(consolidated)
+        passage.save(update_fields=["labeled_at", "passed_at"])
+    return "updated" if updated else ""
+
+
+def _withdraw(link: ChainLink, passage: ChainPassage, reason: str) -> str:
+    """Take the item out of the child: gone if nobody answered it; else kept with its
+    answers and history, marked withdrawn with the reason."""
+    child_item = (
+        Item.objects.select_for_update().filter(pk=passage.child_item_id).first()
+        if passage.child_item_id
+        else None
+    )
+    if child_item is not None:
+        answered = Annotation.objects.filter(item_id=child_item.pk).exists()
+        if answered or child_item.status == ItemStatus.LABELED:
+            item_event_record(
+                job_id=child_item.job_id,
+                item_id=child_item.pk,
+                kind="withdrawn",
+                data={"reason": reason[:300], "parent_item_id": passage.parent_item_id},
+            )
+        else:
+            Item.objects.filter(pk=child_item.pk).delete()
+            job_counters_add(
+                job_id=child_item.job_id,
+                shard_key=passage.parent_item_id,
+                items_labeled=0,
+                answers=0,
+                items_added=-1,
+            )
+            passage.child_item = None
+    passage.status = PassageStatus.WITHDRAWN
+    passage.reason = reason[:300]
+    passage.save(update_fields=["status", "reason", "child_item", "passed_at"])
+    return "withdrawn"
+
+
+def chain_item_flow(*, job_id: int, item_id: int) -> dict[str, str]:
+    """An item of ``job_id`` was consolidated or relabeled: bring every link out of the job
+    up to date for it. Returns {child job id: what happened}."""
+    done = {}
+    for link in ChainLink.objects.select_related("parent").filter(parent_id=job_id):
+        done[str(link.child_id)] = chain_item_pass(link=link, parent_item_id=item_id)
+    return done
+
+
+def chain_parent_finished(*, job_id: int) -> list[int]:
+    """The parent job completed (or stopped): its children stop waiting for more items and
+    complete once every item they hold is labeled. Returns the children completed."""
+    completed = []
+    for child_id in ChainLink.objects.filter(parent_id=job_id).values_list("child_id", flat=True):
+        Job.objects.filter(pk=child_id, open_ended=True).update(open_ended=False)
+        if job_complete_if_done(job_id=child_id):
+            completed.append(child_id)
+    return completed
+
+
+def chain_children_start(*, job_id: int, by: User | None = None) -> list[int]:
+    """The parent started: start its draft children, and theirs (items reach them as the
+    parent consolidates). Returns the jobs started."""
+    started = []
+    pending = [job_id]
+    while pending:
+        parent_id = pending.pop()
+        for child in Job.objects.filter(
+            chain_parent_link__parent_id=parent_id, status=JobStatus.DRAFT
+        ):
+            chain_job_start(job=child, by=by)
+            started.append(child.pk)
+            pending.append(child.pk)
+    return started
+
+
+def chain_links_sweep() -> int:
+    """Periodic backstop: pass what lost events left behind, on every link."""
+    passed = 0
+    for link_id, continues in ChainLink.objects.values_list("id", "continues"):
+        passed += chain_link_catch_up(link_id=link_id, every_item=continues)
+    return passed
