@@ -190,6 +190,14 @@ def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
     yield from written(tally, item_rows(job, labeled_only, fields), line_of)
 
 
+def manifest_lines_by_item(job: Job) -> Iterator[tuple[int, str]]:
+    """(item id, manifest line) of each item of ``job``, in id order (a chain's merged export,
+    issue 16, joins the lines of several jobs by item)."""
+    line_of, fields = _manifest_line_writer(job)
+    tally = ExportTally(job, "manifest")
+    yield from written(tally, item_rows(job, False, fields), lambda row: (row[0], line_of(row)))
+
+
 def item_manifest_line(job: Job, item_id: int) -> str:
     """One item's output manifest line, exactly as the job's export writes it (chained jobs,
     issue 16, pass it to the child job). Raises Item.DoesNotExist, or what the writer raises

@@ -392,6 +392,15 @@ def _withdraw(link: ChainLink, passage: ChainPassage, reason: str) -> str:
         else None
     )
     if child_item is not None:
+        # What the child passed on goes with it (a taxonomy's deeper levels).
+        for link_below in ChainLink.objects.filter(parent_id=child_item.job_id):
+            below = (
+                ChainPassage.objects.select_for_update()
+                .filter(link=link_below, parent_item_id=child_item.pk, status=PassageStatus.PASSED)
+                .first()
+            )
+            if below is not None:
+                _withdraw(link_below, below, f"its parent item was withdrawn: {reason}")
         answered = Annotation.objects.filter(item_id=child_item.pk).exists()
         if answered or child_item.status == ItemStatus.LABELED:
             item_event_record(
