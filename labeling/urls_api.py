@@ -5,6 +5,7 @@ from django.urls import path
 from labeling import api
 from labeling.console import api as console_api
 from labeling.data import api as data_api
+from labeling.pipelines import api as pipelines_api
 from labeling.quality import api as quality_api
 from labeling.review import api as review_api
 from labeling.task_ui import api as task_ui_api
@@ -184,5 +185,18 @@ urlpatterns = [
         "items/<int:item_id>/thumbnail",
         console_api.ItemThumbnail.as_view(),
         name="api-item-thumbnail",
+    ),
+    # issue 16 (p16-chain): chained jobs and taxonomies
+    path("jobs/<int:job_id>/chain", pipelines_api.JobChain.as_view(), name="api-job-chain"),
+    path(
+        "jobs/<int:job_id>/chain/export",
+        pipelines_api.JobChainExport.as_view(),
+        name="api-job-chain-export",
+    ),
+    path("taxonomies", pipelines_api.TaxonomyCreate.as_view(), name="api-taxonomies"),
+    path(
+        "taxonomies/<int:taxonomy_id>",
+        pipelines_api.TaxonomyDetail.as_view(),
+        name="api-taxonomy",
     ),
 ]
