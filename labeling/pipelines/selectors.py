@@ -152,3 +152,33 @@ def chain_export_lines(*, root: Job) -> Iterator[str]:
             merged.update(lines.get(reached, {}))
             pending.extend(below.get(reached, ()))
         yield json.dumps(merged, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def earlier_labels(*, line: dict[str, Any], own_attribute: str) -> list[dict[str, str]]:
+    """The one-class labels earlier jobs wrote on an item's line (its attributes whose
+    metadata has a ``class-name``), in the line's order, for the task page."""
+    found = []
+    for key, value in line.items():
+        if not key.endswith("-metadata") or not isinstance(value, dict):
+            continue
+        attribute = key.removesuffix("-metadata")
+        name = value.get("class-name")
+        if attribute == own_attribute or attribute not in line or not isinstance(name, str):
+            continue
+        found.append({"attribute": attribute, "label": name, "job": str(value.get("job-name", ""))})
+    return found
+
+
+def chain_console(*, job: Job) -> dict[str, Any] | None:
+    """The job's chain for its console page, by level (None when the job is in no chain)."""
+    linked = ChainLink.objects.filter(Q(parent_id=job.pk) | Q(child_id=job.pk)).exists()
+    if not linked:
+        return None
+    graph = chain_graph(job=job)
+    edge_of = {edge["child"]: edge for edge in graph["edges"]}
+    levels: list[list[dict[str, Any]]] = []
+    for node in graph["jobs"]:
+        while len(levels) <= node["depth"]:
+            levels.append([])
+        levels[node["depth"]].append({**node, "edge": edge_of.get(node["id"])})
+    return {**graph, "levels": levels}
