@@ -4,6 +4,7 @@ from django.urls import path
 
 from labeling import views
 from labeling.console import views as console_views
+from labeling.pipelines import views as pipelines_views
 from labeling.quality import views as quality_views
 from labeling.review import views as review_views
 from labeling.task_ui import views as task_ui_views
@@ -143,4 +144,6 @@ urlpatterns = [
     # issue 14, round 2: @mentions
     path("mentions", review_views.mentions_page, name="mentions"),
     path("mentions/read", review_views.mentions_read, name="mentions-read"),
+    # issue 16 (p16-chain): taxonomies
+    path("console/taxonomies/new", pipelines_views.taxonomy_new, name="console-taxonomy-new"),
 ]
