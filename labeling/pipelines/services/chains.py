@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from labeling.data.exports import item_manifest_line
@@ -100,16 +101,17 @@ def chain_check_compatible(*, parent: Job, child: Job) -> None:
             f"{parent_type.manifest_type!r}",
             details={"field": "task_type"},
         )
-    if getattr(parent_type, "media", "") != getattr(child_type, "media", "") and (
-        child_type.key != "custom"
-    ):
+    media = (getattr(parent_type, "media", ""), getattr(child_type, "media", ""))
+    if "any" not in media and media[0] != media[1]:
         raise ValidationFailed(
             f"the parent's items are {parent_type.media} ({parent_type.key}); task type "
             f"{child_type.key!r} labels {child_type.media}",
             details={"field": "task_type"},
         )
     sample = Item.objects.filter(job_id=parent.pk).order_by("id").values_list("id", flat=True)
-    first = sample.filter(status=ItemStatus.LABELED).first() or sample.first()
+    first = sample.filter(status=ItemStatus.LABELED).first()
+    if first is None and not reads:  # a reader of earlier labels needs a labeled line
+        first = sample.first()
     if first is not None:
         line = json.loads(item_manifest_line(parent, first))
         try:
@@ -358,12 +360,14 @@ def _child_item_add(
         )
     if child.status == JobStatus.COMPLETED and not labeled:
         job_reopen(job=child, by=None)
+    if child.status == JobStatus.DRAFT:  # counted like imported items, so the job can start
+        Job.objects.filter(pk=child.pk).update(items_total=F("items_total") + 1)
     job_counters_add(
         job_id=child.pk,
         shard_key=parent_item_id,
         items_labeled=1 if labeled else 0,
         answers=0,
-        items_added=1,
+        items_added=0 if child.status == JobStatus.DRAFT else 1,
     )
     return item
 
@@ -411,13 +415,15 @@ def _withdraw(link: ChainLink, passage: ChainPassage, reason: str) -> str:
             )
         else:
             Item.objects.filter(pk=child_item.pk).delete()
-            job_counters_add(
-                job_id=child_item.job_id,
-                shard_key=passage.parent_item_id,
-                items_labeled=0,
-                answers=0,
-                items_added=-1,
-            )
+            drafts = Job.objects.filter(pk=child_item.job_id, status=JobStatus.DRAFT)
+            if not drafts.update(items_total=F("items_total") - 1):
+                job_counters_add(
+                    job_id=child_item.job_id,
+                    shard_key=passage.parent_item_id,
+                    items_labeled=0,
+                    answers=0,
+                    items_added=-1,
+                )
             passage.child_item = None
     passage.status = PassageStatus.WITHDRAWN
     passage.reason = reason[:300]
