@@ -37,7 +37,7 @@ from labeling.models import (
 )
 from labeling.services.counters import job_counters_add
 from labeling.services.item_events import item_event_record
-from labeling.services.jobs import job_complete_if_done, job_transition
+from labeling.services.jobs import job_complete_if_done, job_start, job_transition
 from labeling.services.revisions import job_reopen
 from labeling.states import ItemStatus, JobStatus
 from labeling.task_types import get_task_type
@@ -465,6 +465,30 @@ def chain_children_start(*, job_id: int, by: User | None = None) -> list[int]:
             started.append(child.pk)
             pending.append(child.pk)
     return started
+
+
+OUTPUT_MANIFEST_SUFFIX = "/manifests/output/output.manifest"
+
+
+def chain_from_output_manifest(*, job: Job, manifest_uri: str, by: User) -> ChainLink | None:
+    """The control plane's CreateLabelingJob whose input manifest is a Quorum job's output
+    manifest (the managed layout, ``labeling/data/services/outputs.py``): link ``job`` to that
+    job, a continuation when the label attribute is the same, a chained child otherwise, and
+    start it. None when the manifest is no Quorum job's output (an ordinary import)."""
+    existing = ChainLink.objects.filter(child_id=job.pk).first()
+    if existing is not None:
+        return existing
+    if not manifest_uri.endswith(OUTPUT_MANIFEST_SUFFIX):
+        return None
+    prefix = manifest_uri.removesuffix(OUTPUT_MANIFEST_SUFFIX)
+    parent = Job.objects.filter(output__prefix=prefix).exclude(pk=job.pk).first()
+    if parent is None:
+        return None
+    link = chain_link_create(parent=parent, child=job, by=by)
+    job.refresh_from_db()
+    if job.status == JobStatus.DRAFT and job.items_total:
+        job_start(job=job, by=by)
+    return link
 
 
 def chain_links_sweep() -> int:
