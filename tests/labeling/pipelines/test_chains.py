@@ -7,7 +7,11 @@ import pytest
 
 from labeling.errors import ValidationFailed
 from labeling.models import ChainPassage, ConsolidatedLabel, Item, Job
-from labeling.pipelines.services.chains import chain_link_create, chain_links_sweep
+from labeling.pipelines.services.chains import (
+    chain_item_flow,
+    chain_link_create,
+    chain_links_sweep,
+)
 from labeling.services.jobs import job_create, job_stop
 from labeling.services.machine_labels import MachineLabel, items_label_by_model
 from labeling.states import ItemStatus, JobStatus
@@ -182,6 +186,11 @@ def test_items_flow_as_consolidated_not_at_the_end(
     graph = client_for(manager).get(f"/api/v1/jobs/{child.pk}/chain").json()
     (edge,) = graph["edges"]
     assert (edge["passed"], edge["pending"], edge["waiting"]) == (1, 0, 2)
+    # Redelivered: an item is passed at most once per link.
+    labeled = Item.objects.get(job=parent, status=ItemStatus.LABELED)
+    assert chain_item_flow(job_id=parent.pk, item_id=labeled.pk) == {str(child.pk): ""}
+    assert chain_links_sweep() == 0
+    assert Item.objects.filter(job=child).count() == 1
     with django_capture_on_commit_callbacks(execute=True):
         work(parent, [worker], [[{"label": "dog"}, {"label": "bird"}]])
     assert Item.objects.filter(job=child).count() == 3
