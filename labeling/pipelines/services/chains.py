@@ -218,6 +218,7 @@ def chain_link_create(
             child.open_ended = True
         if parent.status == JobStatus.IN_PROGRESS and child.status == JobStatus.DRAFT:
             chain_job_start(job=child, by=by)
+            chain_children_start(job_id=child.pk, by=by)  # a linked subtree starts with it
     chain_link_catch_up(link_id=link.pk, every_item=continues)
     return link
 
