@@ -92,8 +92,14 @@ def test_every_task_type_with_a_manifest_shape_chains_to_a_child_that_reads_it(
             work(parent, [labeler], [[answer]])  # one of two items: the parent is not done
         parent.refresh_from_db()
         assert parent.status == JobStatus.IN_PROGRESS, key
-        metadata = f"{parent.label_attribute_name}-metadata"  # segmentation's label is -ref
-        (parent_line,) = [line for line in manifest(parent, manager) if metadata in line]
+        # The labeled line (segmentation's attribute is "<name>-ref" with "<name>-ref-metadata").
+        (parent_line,) = [
+            line
+            for line in manifest(parent, manager)
+            if any(
+                k.startswith(parent.label_attribute_name) for k in line if k.endswith("-metadata")
+            )
+        ]
         for child in made:
             (item,) = Item.objects.filter(job=child)
             line = json.loads(item.data)
@@ -228,6 +234,7 @@ def test_a_stopped_job_continues_from_its_output(
     assert labeled.label == "dog" and labeled.item.status == ItemStatus.LABELED
     for job in (link_child, imported):
         assert client_for(manager).post(f"/api/v1/jobs/{job.pk}/start").status_code == 200
+        job.refresh_from_db()
         again = manifest(job, manager)
         assert [line.get(attribute) for line in again] == [line.get(attribute) for line in output]
         assert [line["source"] for line in again] == [line["source"] for line in output]
@@ -253,8 +260,10 @@ def test_the_export_of_a_chain_merges_every_jobs_attributes(
     parent = make_job(items=2)
     child = _job(manager, team, "age", "text-classification", ["young", "old"])
     chain_link_create(parent=parent, child=child, by=manager)
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True):  # callbacks run at the block's end
         work(parent, [make_labeler("w1")], [[{"label": "dog"}, {"label": "cat"}]])
+    child.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
         work(child, [make_labeler("w2")], [[{"label": "old"}]])
     leaf = manifest(child, manager)
     labeled_leaf = [line for line in leaf if child.label_attribute_name in line]

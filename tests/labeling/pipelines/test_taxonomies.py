@@ -88,8 +88,9 @@ def test_a_three_level_taxonomy_of_300_leaves_is_built_and_items_reach_the_leave
     assert not Job.objects.filter(pk__in=[root.pk]).exclude(status=JobStatus.IN_PROGRESS)
     assert Job.objects.filter(status=JobStatus.IN_PROGRESS).count() == 111
     worker = make_labeler("w1")
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True):  # callbacks run at the block's end
         work(root, [worker], [[{"label": "g3"}]])
+    with django_capture_on_commit_callbacks(execute=True):
         level2 = _job_named("deep / g3")
         # The level-2 labeler sees the level-1 label on the task page.
         lease = assignment_claim(job=level2, worker=worker)
@@ -163,6 +164,8 @@ def test_a_relabel_to_a_label_without_a_child_job_withdraws_and_keeps_the_answer
     root, cats, _dogs = _pets(manager, team, 1, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         work(root, [make_labeler("w1")], [[{"label": "cat"}]])
+    cats.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
         work(cats, [make_labeler("w2")], [[{"label": "kitten"}]])
     item = Item.objects.get(job=root)
     with django_capture_on_commit_callbacks(execute=True):
