@@ -178,17 +178,21 @@ def _matches(link: ChainLink, consolidated: ConsolidatedLabel | None) -> str:
     return ""
 
 
-def chain_item_pass(*, link: ChainLink, parent_item_id: int) -> str:
+_UNREAD = object()
+
+
+def chain_item_pass(*, link: ChainLink, parent_item_id: int, consolidated=_UNREAD) -> str:
     """Bring one parent item's passage along ``link`` up to date with its label (inside a
     transaction; idempotent). Returns what happened: "passed", "filtered", "withdrawn",
-    "updated" or "" (nothing to do)."""
+    "updated" or "" (nothing to do). ``consolidated``: the item's label, if already read."""
     with transaction.atomic():
         passage = (
             ChainPassage.objects.select_for_update()
             .filter(link=link, parent_item_id=parent_item_id)
             .first()
         )
-        consolidated = ConsolidatedLabel.objects.filter(item_id=parent_item_id).first()
+        if consolidated is _UNREAD:
+            consolidated = ConsolidatedLabel.objects.filter(item_id=parent_item_id).first()
         if consolidated is None and not link.continues:
             if passage is None or passage.status != PassageStatus.PASSED:
                 return ""
@@ -244,7 +248,8 @@ def _child_line(link: ChainLink, parent_item_id: int) -> str:
 def _child_item_add(
     link: ChainLink, parent_item_id: int, consolidated: ConsolidatedLabel | None
 ) -> Item:
-    child = Job.objects.get(pk=link.child_id)
+    # The link's child as loaded with it (a flow reads it once per item), else read now.
+    child = link.child if "child" in link._state.fields_cache else Job.objects.get(pk=link.child_id)
     labeled = link.continues and consolidated is not None
     item = Item.objects.create(
         job_id=child.pk,
@@ -338,9 +343,16 @@ def _withdraw(link: ChainLink, passage: ChainPassage, reason: str) -> str:
 def chain_item_flow(*, job_id: int, item_id: int) -> dict[str, str]:
     """An item of ``job_id`` was consolidated or relabeled: bring every link out of the job
     up to date for it. Returns {child job id: what happened}."""
+    links = list(ChainLink.objects.select_related("parent", "child").filter(parent_id=job_id))
+    if not links:
+        return {}
     done = {}
-    for link in ChainLink.objects.select_related("parent").filter(parent_id=job_id):
-        done[str(link.child_id)] = chain_item_pass(link=link, parent_item_id=item_id)
+    with transaction.atomic():  # one transaction and one read of the label for every link
+        consolidated = ConsolidatedLabel.objects.filter(item_id=item_id).first()
+        for link in links:
+            done[str(link.child_id)] = chain_item_pass(
+                link=link, parent_item_id=item_id, consolidated=consolidated
+            )
     return done
 
 
