@@ -3,13 +3,18 @@
 import json
 from typing import Any
 
+from django.core.cache import cache
+
 from labeling.after_commit import run_safely
 from labeling.events import item_consolidated, job_completed, job_started, label_revised
-from labeling.models import Assignment, ChainLink
+from labeling.models import Assignment, ChainLink, ChainPassage
 from labeling.pipelines.selectors import earlier_labels
 from labeling.pipelines.tasks import (
+    CHAIN_DRAIN_KEY,
+    CHAIN_DRAIN_KEY_SECONDS,
     chain_children_start_task,
     chain_item_flow_task,
+    chain_job_drain_task,
     chain_parent_finished_task,
 )
 from labeling.task_ui.rendering import register_task_context
@@ -21,12 +26,33 @@ def _has_children(job_id: int) -> bool:
 
 
 def chain_after_item_labeled(*, job_id: int, item_id: int, **_: Any) -> None:
-    """An item was consolidated or its label revised: pass it on along the job's links."""
+    """An item's label was revised: bring its passages up to date (it may move)."""
     if _has_children(job_id):
         run_safely(
             lambda: chain_item_flow_task.delay(job_id, item_id),
             what=f"enqueuing the chain flow of item {item_id}",
         )
+
+
+def chain_after_item_consolidated(*, job_id: int, item_id: int, **_: Any) -> None:
+    """An item was consolidated: a new one joins the job's drain (one queued task passes a
+    burst of them); one passed before was relabeled and is redone on its own."""
+    if not _has_children(job_id):
+        return
+    if ChainPassage.objects.filter(parent_item_id=item_id).exists():
+        chain_after_item_labeled(job_id=job_id, item_id=item_id)
+        return
+    run_safely(lambda: _drain_once(job_id, item_id), what=f"enqueuing the drain of job {job_id}")
+
+
+def _drain_once(job_id: int, item_id: int) -> None:
+    try:
+        queued = not cache.add(CHAIN_DRAIN_KEY.format(job_id=job_id), 1, CHAIN_DRAIN_KEY_SECONDS)
+    except Exception:  # noqa: BLE001 - no cache: the item's own task, as before
+        chain_item_flow_task.delay(job_id, item_id)
+        return
+    if not queued:
+        chain_job_drain_task.delay(job_id)
 
 
 def chain_after_job_completed(*, job_id: int, **_: Any) -> None:
@@ -57,7 +83,7 @@ def chain_task_context(assignment: Assignment) -> dict[str, Any]:
 
 def chain_receivers_connect() -> None:
     """Called once from ``LabelingConfig.ready()``."""
-    item_consolidated.connect(chain_after_item_labeled, dispatch_uid="chain-item-consolidated")
+    item_consolidated.connect(chain_after_item_consolidated, dispatch_uid="chain-item-consolidated")
     label_revised.connect(chain_after_item_labeled, dispatch_uid="chain-label-revised")
     job_completed.connect(chain_after_job_completed, dispatch_uid="chain-job-completed")
     job_started.connect(chain_after_job_started, dispatch_uid="chain-job-started")

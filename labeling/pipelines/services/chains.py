@@ -139,10 +139,11 @@ def chain_job_start(*, job: Job, by: User | None) -> Job:
     )
 
 
-def chain_link_catch_up(*, link_id: int, every_item: bool = False) -> int:
+def chain_link_catch_up(*, link_id: int, every_item: bool = False, batch: int = PASS_BATCH) -> int:
     """Pass the parent's items that have no passage yet: consolidated ones (all, for
-    ``every_item``), in batches; the sweep and the link's creation call it. Returns how many."""
-    link = ChainLink.objects.select_related("parent").get(pk=link_id)
+    ``every_item``), ``batch`` per transaction; the sweep, the link's creation and the drain
+    call it. Returns how many."""
+    link = ChainLink.objects.select_related("parent", "child").get(pk=link_id)
     done = 0
     last = 0
     while True:
@@ -152,7 +153,7 @@ def chain_link_catch_up(*, link_id: int, every_item: bool = False) -> int:
         ids = list(
             items.exclude(
                 pk__in=ChainPassage.objects.filter(link=link).values("parent_item_id")
-            ).values_list("id", flat=True)[:PASS_BATCH]
+            ).values_list("id", flat=True)[:batch]
         )
         if not ids:
             return done
@@ -354,6 +355,21 @@ def chain_item_flow(*, job_id: int, item_id: int) -> dict[str, str]:
                 link=link, parent_item_id=item_id, consolidated=consolidated
             )
     return done
+
+
+# Items a drain passes per transaction: small, so each batch is visible in the child soon.
+DRAIN_BATCH = 25
+
+
+def chain_job_drain(*, job_id: int) -> int:
+    """Pass every consolidated item of ``job_id`` that its links have not handled yet: one
+    task for a burst of consolidations, instead of one per item. Returns how many."""
+    passed = 0
+    for link_id in ChainLink.objects.filter(parent_id=job_id, continues=False).values_list(
+        "id", flat=True
+    ):
+        passed += chain_link_catch_up(link_id=link_id, batch=DRAIN_BATCH)
+    return passed
 
 
 def chain_parent_finished(*, job_id: int) -> list[int]:
