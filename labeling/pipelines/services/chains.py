@@ -139,29 +139,38 @@ def chain_job_start(*, job: Job, by: User | None) -> Job:
     )
 
 
-def chain_link_catch_up(*, link_id: int, every_item: bool = False, batch: int = PASS_BATCH) -> int:
+def _pending_ids(link: ChainLink, *, after: int, batch: int, every_item: bool = False,
+                 upto: int | None = None) -> list[int]:  # fmt: skip
+    """Ids of the parent's items after ``after`` (up to ``upto``) that ``link`` has not
+    handled: consolidated ones, or all of them (``every_item``), at most ``batch``."""
+    items = Item.objects.filter(job_id=link.parent_id, pk__gt=after).order_by("id")
+    if upto is not None:
+        items = items.filter(pk__lte=upto)
+    if not every_item:
+        items = items.filter(status=ItemStatus.LABELED)
+    handled = ChainPassage.objects.filter(link=link).values("parent_item_id")
+    return list(items.exclude(pk__in=handled).values_list("id", flat=True)[:batch])
+
+
+def _pass_batch(link: ChainLink, ids: list[int]) -> int:
+    done = 0
+    with transaction.atomic():
+        for item_id in ids:
+            if chain_item_pass(link=link, parent_item_id=item_id):
+                done += 1
+    return done
+
+
+def chain_link_catch_up(*, link_id: int, every_item: bool = False) -> int:
     """Pass the parent's items that have no passage yet: consolidated ones (all, for
-    ``every_item``), ``batch`` per transaction; the sweep, the link's creation and the drain
-    call it. Returns how many."""
+    ``every_item``), in batches; the sweep and the link's creation call it. Returns how many."""
     link = ChainLink.objects.select_related("parent", "child").get(pk=link_id)
     done = 0
     last = 0
-    while True:
-        items = Item.objects.filter(job_id=link.parent_id, pk__gt=last).order_by("id")
-        if not every_item:
-            items = items.filter(status=ItemStatus.LABELED)
-        ids = list(
-            items.exclude(
-                pk__in=ChainPassage.objects.filter(link=link).values("parent_item_id")
-            ).values_list("id", flat=True)[:batch]
-        )
-        if not ids:
-            return done
-        with transaction.atomic():
-            for item_id in ids:
-                if chain_item_pass(link=link, parent_item_id=item_id):
-                    done += 1
+    while ids := _pending_ids(link, after=last, batch=PASS_BATCH, every_item=every_item):
+        done += _pass_batch(link, ids)
         last = ids[-1]
+    return done
 
 
 def _matches(link: ChainLink, consolidated: ConsolidatedLabel | None) -> str:
@@ -363,12 +372,33 @@ DRAIN_BATCH = 25
 
 def chain_job_drain(*, job_id: int) -> int:
     """Pass every consolidated item of ``job_id`` that its links have not handled yet: one
-    task for a burst of consolidations, instead of one per item. Returns how many."""
+    task for a burst of consolidations, instead of one per item. The links take turns, a
+    small batch each, so no link waits behind another's backlog; it stops at the items
+    labeled when it began (a later one has queued the next drain). Returns how many."""
+    links = list(
+        ChainLink.objects.select_related("parent", "child").filter(
+            parent_id=job_id, continues=False
+        )
+    )
+    newest = (
+        Item.objects.filter(job_id=job_id, status=ItemStatus.LABELED)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    if not links or newest is None:
+        return 0
+    last = dict.fromkeys((link.pk for link in links), 0)
     passed = 0
-    for link_id in ChainLink.objects.filter(parent_id=job_id, continues=False).values_list(
-        "id", flat=True
-    ):
-        passed += chain_link_catch_up(link_id=link_id, batch=DRAIN_BATCH)
+    while links:
+        busy = []
+        for link in links:
+            ids = _pending_ids(link, after=last[link.pk], batch=DRAIN_BATCH, upto=newest)
+            if ids:
+                passed += _pass_batch(link, ids)
+                last[link.pk] = ids[-1]
+                busy.append(link)
+        links = busy
     return passed
 
 
