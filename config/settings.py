@@ -524,3 +524,10 @@ CELERY_BEAT_SCHEDULE["pipelines-hook-sweep"] = {
     "task": "labeling.pipelines_hook_sweep",
     "schedule": float(os.environ.get("HOOK_SWEEP_SECONDS", "120")),
 }
+
+# --- Chained jobs (issue 16, docs/pipelines.md) ----------------------------------------------
+# The backstop that passes on what a lost event left behind, along every chain link.
+CELERY_BEAT_SCHEDULE["sweep-chain-links"] = {
+    "task": "labeling.chain_links_sweep",
+    "schedule": float(os.environ.get("CHAIN_SWEEP_SECONDS", "60")),
+}

@@ -54,3 +54,8 @@ class LabelingConfig(AppConfig):
         )
         register_consolidation_takeover(pipeline_receivers.job_has_consolidation_hook)
         register_task_context(pipeline_selectors.hook_task_context)
+
+        # issue 16 (p16-chain): chained jobs follow their parents' events
+        from labeling.pipelines.receivers import chain_receivers_connect  # noqa: PLC0415
+
+        chain_receivers_connect()

@@ -24,6 +24,8 @@ import_finished = Signal()  # job_id, import_id, status
 # all its answers but its consolidation was taken over (labeling/services/consolidation.py).
 items_stored = Signal()  # job_id, import_id
 item_answers_complete = Signal()  # job_id, item_id
+# Issue 16 (p16-chain): a reviewer changed an item's consolidated label (review_fix).
+label_revised = Signal()  # job_id, item_id, label, confidence
 
 
 def publish(signal: Signal, **payload: Any) -> None:

@@ -150,4 +150,6 @@ urlpatterns = [
         pipelines_views.job_hooks_page,
         name="console-job-hooks",
     ),
+    # issue 16 (p16-chain): taxonomies
+    path("console/taxonomies/new", pipelines_views.taxonomy_new, name="console-taxonomy-new"),
 ]

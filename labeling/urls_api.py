@@ -199,4 +199,17 @@ urlpatterns = [
         pipelines_api.HookPayload.as_view(),
         name="api-hook-payload",
     ),
+    # issue 16 (p16-chain): chained jobs and taxonomies
+    path("jobs/<int:job_id>/chain", pipelines_api.JobChain.as_view(), name="api-job-chain"),
+    path(
+        "jobs/<int:job_id>/chain/export",
+        pipelines_api.JobChainExport.as_view(),
+        name="api-job-chain-export",
+    ),
+    path("taxonomies", pipelines_api.TaxonomyCreate.as_view(), name="api-taxonomies"),
+    path(
+        "taxonomies/<int:taxonomy_id>",
+        pipelines_api.TaxonomyDetail.as_view(),
+        name="api-taxonomy",
+    ),
 ]

@@ -20,6 +20,7 @@ from labeling import selectors
 from labeling.errors import QuorumError
 from labeling.forms import JobCreateForm, LabelerAddForm, SigninForm, TeamCreateForm
 from labeling.models import Job, Role, TeamKind
+from labeling.pipelines.selectors import chain_console
 from labeling.review.services.reviews import job_may_review
 from labeling.services.jobs import job_create, job_start, job_stop
 from labeling.services.users import user_create
@@ -179,6 +180,7 @@ def job_dashboard(request: HttpRequest, job_id: int) -> HttpResponse:
         "labels_over_time": selectors.labels_over_time(job=job),
         "imports": selectors.job_recent_imports(job=job, limit=RECENT_IMPORTS),
         "accepts_items": job.status in (JobStatus.DRAFT, JobStatus.IN_PROGRESS),
+        "chain": chain_console(job=job),  # issue 16: the job's chain, if it is in one
     }
     return render(request, "console/job_dashboard.html", context)
 

@@ -25,6 +25,7 @@ from labeling.data.services.outputs import job_output_configure, job_output_requ
 from labeling.data.storage import StorageError, storage_open
 from labeling.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from labeling.models import CustomTemplateVersion, ImportRun, Job, Team, TeamKind, User
+from labeling.pipelines.services.chains import chain_from_output_manifest
 from labeling.pipelines.services.hooks import (
     LambdaHooks,
     hooks_from_lambda_arns,
@@ -296,6 +297,9 @@ def labeling_job_import(*, spec_id: int) -> LabelingJobSpec | None:
     if not uri:
         _fail(spec, "InputConfig.DataSource: only S3DataSource.ManifestS3Uri is supported")
         return spec
+    if _chained_to_quorum_output(spec, uri):
+        spec.refresh_from_db()
+        return spec
     try:
         with storage_open(uri) as stream:
             run = import_stage_manifest(
@@ -312,6 +316,18 @@ def labeling_job_import(*, spec_id: int) -> LabelingJobSpec | None:
         _fail(spec, f"ManifestS3Uri {uri}: {exc.message}")
     spec.refresh_from_db()
     return spec
+
+
+def _chained_to_quorum_output(spec: LabelingJobSpec, uri: str) -> bool:
+    """Issue 16: an input manifest that is a Quorum job's output manifest chains the new job
+    to that job (the same LabelAttributeName continues it) instead of importing the file.
+    True when it did (or failed the job, naming why)."""
+    try:
+        link = chain_from_output_manifest(job=spec.job, manifest_uri=uri, by=spec.job.created_by)
+    except (ValidationFailed, Conflict, InvalidTransition) as exc:
+        _fail(spec, f"ManifestS3Uri {uri}: {exc.message}")
+        return True
+    return link is not None
 
 
 def _import_failure(run: ImportRun) -> str:

@@ -185,10 +185,33 @@ def labeled_rows(job: Job, *, labeled_only: bool = False):
 
 
 def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
+    line_of, fields = _manifest_line_writer(job)
+    tally = ExportTally(job, "manifest")
+    yield from written(tally, item_rows(job, labeled_only, fields), line_of)
+
+
+def manifest_lines_by_item(job: Job) -> Iterator[tuple[int, str]]:
+    """(item id, manifest line) of each item of ``job``, in id order (a chain's merged export,
+    issue 16, joins the lines of several jobs by item)."""
+    line_of, fields = _manifest_line_writer(job)
+    tally = ExportTally(job, "manifest")
+    yield from written(tally, item_rows(job, False, fields), lambda row: (row[0], line_of(row)))
+
+
+def item_manifest_line(job: Job, item_id: int) -> str:
+    """One item's output manifest line, exactly as the job's export writes it (chained jobs,
+    issue 16, pass it to the child job). Raises Item.DoesNotExist, or what the writer raises
+    for a stored value it can't write."""
+    line_of, fields = _manifest_line_writer(job)
+    row = Item.objects.filter(job_id=job.pk, pk=item_id).values_list(*fields).get()
+    return line_of(row)
+
+
+def _manifest_line_writer(job: Job) -> tuple[Callable[[tuple], str], tuple[str, ...]]:
+    """The function that writes one manifest line of ``job`` from a row, and the row's fields."""
     task_type = get_task_type(job.task_type)
     if is_structured(task_type):
-        yield from _structured_manifest_lines(job, task_type, labeled_only)
-        return
+        return _structured_line_writer(job, task_type)
     attribute = json.dumps(job.label_attribute_name)
     metadata_key = json.dumps(f"{job.label_attribute_name}-metadata")
     job_name = f"labeling-job/{job.name}"
@@ -215,13 +238,10 @@ def manifest_lines(job: Job, *, labeled_only: bool = False) -> Iterator[str]:
         separator = "" if body.endswith("{") else ","
         return f"{body}{separator}{suffix}}}\n"
 
-    tally = ExportTally(job, "manifest")
-    yield from written(
-        tally, item_rows(job, labeled_only, (*_LABEL_FIELDS, *_REVIEW_FIELDS)), line_of
-    )
+    return line_of, (*_LABEL_FIELDS, *_REVIEW_FIELDS)
 
 
-def _structured_manifest_lines(job: Job, task_type, labeled_only: bool) -> Iterator[str]:
+def _structured_line_writer(job: Job, task_type) -> tuple[Callable[[tuple], str], tuple]:
     """Lines whose label attribute is the task type's own shape (boxes, masks, ...)."""
     # Semantic segmentation names its PNG under "<attribute>-ref", as the managed service did.
     name = job.label_attribute_name + getattr(task_type, "manifest_attribute_suffix", "")
@@ -254,9 +274,7 @@ def _structured_manifest_lines(job: Job, task_type, labeled_only: bool) -> Itera
         separator = "" if body.endswith("{") else ","
         return f"{body}{separator}{suffix}}}\n"
 
-    tally = ExportTally(job, "manifest")
-    fields = (*_VALUE_FIELDS, *_REVIEW_FIELDS)
-    yield from written(tally, item_rows(job, labeled_only, fields), line_of)
+    return line_of, (*_VALUE_FIELDS, *_REVIEW_FIELDS)
 
 
 def manifest_stream(job: Job, *, labeled_only: bool = False) -> Iterator[bytes]:

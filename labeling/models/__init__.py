@@ -30,19 +30,23 @@ from labeling.models.data import (  # noqa: F401
 )
 
 # issue 16: pipelines' hooks
-from labeling.models.pipelines import (  # noqa: F401  (issue 16: streaming)  # noqa: F401
+from labeling.models.pipelines import (  # noqa: F401 (issue 16: streaming, hooks)  # noqa: F401
     AnnotationHook,
+    ChainLink,
+    ChainPassage,
     HookCall,
     HookItem,
     HookItemStatus,
     HookKind,
     JobHooks,
+    PassageStatus,
     StreamDeliveryAttempt,
     StreamDeliveryStatus,
     StreamEvent,
     StreamEventKind,
     StreamItem,
     StreamSettings,
+    Taxonomy,
 )
 from labeling.models.quality import (  # noqa: F401
     GoldItem,

@@ -136,6 +136,27 @@ class EntityRecognition:
             confidence = empty / len(answers) if answers else 0.0
         return Consolidated(value=value, confidence=round(confidence, 6), method=SPAN_CLUSTERING)
 
+    def manifest_label(
+        self, value: dict[str, Any], labels: list[str]
+    ) -> tuple[Any, dict[str, Any]]:
+        """The managed service's named-entity output: ``{"annotations": {"labels", "entities"}}``
+        and, in the metadata, each entity's confidence (issue 16: without it every labeled line
+        was left out of the manifest, so no chain could read an entity job's output)."""
+        entities = [
+            {"label": e["label"], "startOffset": e["startOffset"], "endOffset": e["endOffset"]}
+            for e in value["entities"]
+        ]
+        confidences = value.get("confidences") or [None] * len(entities)
+        return (
+            {
+                "annotations": {
+                    "labels": [{"label": label} for label in labels],
+                    "entities": entities,
+                }
+            },
+            {"entities": [{"confidence": c} for c in confidences]},
+        )
+
     def csv_columns(self, value: dict[str, Any], labels: list[str]) -> tuple[str, str]:
         """The spans as compact JSON: [{"label", "startOffset", "endOffset"}, ...]."""
         spans = [

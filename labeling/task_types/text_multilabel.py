@@ -75,6 +75,16 @@ class TextMultiLabelClassification:
         kept, confidence = decide(np.asarray(posterior, dtype=np.float64))
         return _consolidated(kept, posterior, confidence, labels, MULTILABEL_EM)
 
+    def manifest_label(
+        self, value: dict[str, Any], labels: list[str]
+    ) -> tuple[Any, dict[str, Any]]:
+        """As the image multi-label type writes it (issue 16: without it every labeled line
+        was left out of the manifest, so no chain could read a multi-label text job)."""
+        return value["class_ids"], {
+            "class-map": {str(k): labels[k] for k in value["class_ids"]},
+            "confidence-map": value["confidence_map"],
+        }
+
     def csv_columns(self, value: dict[str, Any], labels: list[str]) -> tuple[str, str]:
         return csv_multilabel_columns(value)
 

@@ -29,6 +29,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from labeling.after_commit import on_commit_safely, run_safely
+from labeling.data.services.continuation import (
+    CarriedLabel,
+    carried_label,
+    carried_labels_store,
+    without_label,
+)
 from labeling.data.services.import_leases import (
     ImportLease,
     LeaseLost,
@@ -422,7 +428,7 @@ def _manifest_lines(path: Path) -> Iterator[tuple[int, int, str]]:
             yield from json_lines(handle)
 
 
-def _check_line(text: str, task_type, reserved: tuple[str, str]) -> str | None:
+def _check_line(text: str, task_type, reserved: tuple[str, str], carry=None) -> str | None:
     if text == BAD_UTF8:
         return "the line is not valid UTF-8"
     too_deep = nesting_problem(text)  # before parsing: the parser would recurse that deep
@@ -434,7 +440,12 @@ def _check_line(text: str, task_type, reserved: tuple[str, str]) -> str | None:
         return f"not valid JSON ({exc.msg} at column {exc.colno})"
     if not isinstance(line, dict):
         return f"a line must be a JSON object, not {type(line).__name__}"
-    for key in reserved:
+    if carry is not None and any(key in line for key in reserved):
+        try:  # issue 16: the job's own label on the line continues the job (continuation.py)
+            carry(line)
+        except ValueError as exc:
+            return str(exc)
+    for key in reserved if carry is None else ():
         if key in line:
             return f'the line already has a "{key}" key, which this job writes'
     try:
@@ -452,13 +463,18 @@ def _run_manifest(run: ImportRun, lease: ImportLease) -> None:
     # The keys the export writes (segmentation's is "<name>-ref", the managed service's).
     written = job.label_attribute_name + getattr(task_type, "manifest_attribute_suffix", "")
     reserved = (written, f"{written}-metadata")
+    labels = list(job.labels)
+
+    def carry(line: dict[str, Any]) -> CarriedLabel | None:
+        return carried_label(line, task_type=task_type, attribute=written, labels=labels)
+
     path = Path(run.staged_path)
     if not path.is_file():
         raise ImportProblem("the staged file is gone; import the file again")
     count = 0
     try:
         for number, read, text in _manifest_lines(path):
-            problem = _check_line(text, task_type, reserved)
+            problem = _check_line(text, task_type, reserved, carry)
             if problem:
                 _record_error(run, {"line": number}, problem)
             count += 1
@@ -479,17 +495,34 @@ def _run_manifest(run: ImportRun, lease: ImportLease) -> None:
         raise ImportProblem("the manifest has no items")
     lease.enter_phase("storing")
     _report(run, "storing", 0, count)
-    texts: Iterable[str] = (text for _, _, text in _manifest_lines(path))
+    carried: dict[int, CarriedLabel] = {}
+    texts: Iterable[str] = (
+        _carried_off(text, position, carried, carry, written)
+        for position, (_, _, text) in enumerate(_manifest_lines(path))
+    )
     prepare = getattr(task_type, "prepare_source", None)
     if prepare is not None:  # e.g. a video's frames are extracted here, in the worker
         texts = (_prepared(prepare, text) for text in texts)
     with transaction.atomic():
         stored = _insert_items(run, _watched(texts, lease, count), count)
         Job.objects.filter(pk=job.pk).update(items_total=F("items_total") + stored)
+        carried_labels_store(job_id=job.pk, import_run_id=run.pk, carried=carried)
         items_stored.send(sender=None, job_id=job.pk, import_id=run.pk)  # issue 16: hooks
         run.items_created = stored
         _finish(run, ImportStatus.SUCCEEDED, lease=lease)
     _refresh_item_statistics(stored)
+
+
+def _carried_off(text: str, position: int, carried: dict, carry, attribute: str) -> str:
+    """The line to store: a line carrying the job's own label is stored without it, and the
+    label is kept in ``carried`` to store once the items are (issue 16: continuation)."""
+    if attribute not in text:  # a fast path: most lines carry nothing
+        return text
+    label = carry(json.loads(text))
+    if label is None:
+        return text
+    carried[position] = label
+    return without_label(text, attribute)
 
 
 def _watched(texts: Iterable[str], lease: ImportLease, total: int) -> Iterator[str]:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from labeling.after_commit import run_safely
 from labeling.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from labeling.events import label_revised, publish_on_commit
 from labeling.models import (
     Annotation,
     ConsolidatedLabel,
@@ -119,6 +120,13 @@ def review_fix(*, job: Job, item_id: int, reviewer: User, answer: object) -> Con
                     "review_status", "reviewed_by", "reviewed_at",
                 ]
             )  # fmt: skip
+            publish_on_commit(
+                label_revised,
+                job_id=job.pk,
+                item_id=item.pk,
+                label=consolidated.label,
+                confidence=consolidated.confidence,
+            )
     _complete_when_reviewed(job)
     return consolidated
 

@@ -37,7 +37,7 @@ def test_a_manifest_keeps_every_key_and_the_line_order(make_job, manager):
 
 def test_bad_lines_are_reported_by_number_and_nothing_is_stored(make_job, manager):
     job = make_job(items=0, start=False)
-    body = b'{"source": "ok"}\n\n{"source": 5}\n{oops\n["list"]\n{"source": "x", "job-1": 1}\n'
+    body = b'{"source": "ok"}\n\n{"source": 5}\n{oops\n["list"]\n{"source": "x", "job-1": 9}\n'
     run = _stage(job, manager, body)
     assert run.status == "failed"
     assert "nothing was imported" in run.message
@@ -45,7 +45,8 @@ def test_bad_lines_are_reported_by_number_and_nothing_is_stored(make_job, manage
         (3, 'a text item needs "source'),
         (4, "not valid JSON (Expecting"),
         (5, "a line must be a JSON obj"),
-        (6, 'the line already has a "j'),
+        # Issue 16: the job's own attribute continues the job; a class it lacks is refused.
+        (6, '"job-1" is 9: the job has'),
     ]
     assert run.error_count == 4
     assert not Item.objects.filter(job=job).exists()
