@@ -13,7 +13,8 @@ from labeling.task_types import get_task_type
 from labeling.task_types.base import SourceProblem, answers_one_class
 from labeling.task_types.image_boxes import OBJECT_DETECTION
 
-# The manifest types each reader of earlier labels takes (others: by its ``reads_manifest``).
+# The manifest types each reader of earlier labels takes (the other readers, verification and
+# adjustment of every drawing type, say theirs: ``earlier_manifest_type``).
 _READS: dict[str, tuple[str, ...]] = {
     "image-bounding-box-adjustment": (OBJECT_DETECTION,),
     "image-label-verification": (
@@ -43,7 +44,8 @@ def chain_check_compatible(*, parent: Job, child: Job) -> None:
                 details={"field": "label_attribute_name"},
             )
         return
-    reads = _READS.get(child_type.key) or getattr(child_type, "reads_manifest", None)
+    earlier = getattr(child_type, "earlier_manifest_type", "")
+    reads = _READS.get(child_type.key) or ((earlier,) if earlier else ())
     if reads and parent_type.manifest_type not in reads:
         raise ValidationFailed(
             f"task type {child_type.key!r} reads earlier labels of the types "

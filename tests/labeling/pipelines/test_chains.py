@@ -46,6 +46,14 @@ ANSWERS = {
         lines_answer("lines", "crowdLine", ("lane", [(1, 1), (9, 9)])),
     ),
 }
+# Drawing types whose earlier labels a verification and an adjustment job read (p16-verify).
+EARLIER_LABEL_BASES = (
+    "image-semantic-segmentation",
+    "image-polygon",
+    "image-keypoint",
+    "video-object-detection",
+    "video-object-tracking",
+)
 # Types that take a parent's output only (covered as children), or whose items are not media
 # lines another built-in type reads: each says why it is not a parent here.
 NOT_PARENTS = {
@@ -55,6 +63,13 @@ NOT_PARENTS = {
     "llm-pairwise-preference": "a prompt and two responses: its children are custom jobs",
     "llm-ranking": "a prompt and responses: its children are custom jobs",
     "llm-rubric-rating": "a prompt and a response: its children are custom jobs",
+    "llm-qa-writing": "a context to write questions on: its children are custom jobs",
+    "llm-side-by-side": "a prompt and two responses: its children are custom jobs",
+    **{
+        f"{base}-{kind}": "needs an earlier label itself (tested as a child)"
+        for base in EARLIER_LABEL_BASES
+        for kind in ("verification", "adjustment")
+    },
 }
 CHILDREN = {
     "text": ["text-classification", "custom"],
@@ -82,6 +97,8 @@ def test_every_task_type_with_a_manifest_shape_chains_to_a_child_that_reads_it(
         )
         media = get_task_type(key).media
         children = CHILDREN[media] + (BOX_READERS if key == "image-bounding-box" else [])
+        if key in EARLIER_LABEL_BASES:
+            children += [f"{key}-verification", f"{key}-adjustment"]
         made = []
         for n, child_type in enumerate(children):
             child = _job(manager, team, f"{key}-child-{n}", child_type, ["yes", "no"])
