@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+from django.db import connection
 
 from labeling.consolidation import get_strategy
 from labeling.consolidation.base import MISSING
@@ -10,7 +11,7 @@ from labeling.events import item_consolidated, publish_on_commit
 from labeling.models import Annotation, ConsolidatedLabel, Item
 from labeling.quality.services.reliability import JobRules, multilabel_answer_reliability
 from labeling.quality.services.scoring import item_score
-from labeling.services.item_events import consolidated_enter_review
+from labeling.services.item_events import ReviewSettings, consolidated_enter_review
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import is_structured
@@ -97,10 +98,27 @@ def _job_answers(job_id: int) -> list[tuple[int, int, dict]]:
     )
 
 
+# PostgreSQL: the item is marked labeled and what its review stage reads (the item's review
+# marker, the job's review settings) comes back in the same statement (issue 20: one round
+# trip, not two, per consolidated item).
+_MARK_LABELED_POSTGRES = """
+UPDATE labeling_item AS item SET status = %s FROM labeling_job AS job
+WHERE item.id = %s AND job.id = item.job_id
+RETURNING item.review_requested, job.review_mode, job.review_share, job.review_below_confidence
+"""
+
+
 def _mark_labeled(consolidated: ConsolidatedLabel) -> ConsolidatedLabel:
     item_id, job_id, label = consolidated.item_id, consolidated.job_id, consolidated.label
-    Item.objects.filter(pk=item_id).update(status=ItemStatus.LABELED)
-    consolidated_enter_review(consolidated=consolidated)  # issue 14: history, review stage
+    review = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_MARK_LABELED_POSTGRES, [ItemStatus.LABELED, item_id])
+            review = ReviewSettings(*cursor.fetchone())
+    else:
+        Item.objects.filter(pk=item_id).update(status=ItemStatus.LABELED)
+    # issue 14: history, review stage
+    consolidated_enter_review(consolidated=consolidated, review=review)
     publish_on_commit(
         item_consolidated,
         job_id=job_id,

@@ -3,7 +3,7 @@ stage an item enters when it is consolidated."""
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.utils import timezone
 
@@ -64,12 +64,31 @@ def review_chosen(
     return False
 
 
-def consolidated_enter_review(*, consolidated: ConsolidatedLabel) -> ConsolidatedLabel:
+class ReviewSettings(NamedTuple):
+    """What the review stage reads when an item is consolidated: the item's review marker and
+    its job's review settings."""
+
+    requested: bool
+    mode: str
+    share: float
+    below: float
+
+
+def consolidated_enter_review(
+    *, consolidated: ConsolidatedLabel, review: ReviewSettings | None = None
+) -> ConsolidatedLabel:
     """After a consolidation: record it in the item's history, and put the label in the job's
-    review queue when the job's review stage takes it."""
-    mode, share, below, requested = Item.objects.values_list(
-        "job__review_mode", "job__review_share", "job__review_below_confidence", "review_requested"
-    ).get(pk=consolidated.item_id)
+    review queue when the job's review stage takes it. ``review``: the settings, when the
+    caller read them already (else one query reads them)."""
+    if review is None:
+        mode, share, below, requested = Item.objects.values_list(
+            "job__review_mode",
+            "job__review_share",
+            "job__review_below_confidence",
+            "review_requested",
+        ).get(pk=consolidated.item_id)
+    else:
+        requested, mode, share, below = review
     chosen = requested or review_chosen(
         mode=mode,
         share=share,

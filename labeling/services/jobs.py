@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from labeling.errors import Conflict, InvalidTransition, ValidationFailed
@@ -241,6 +241,18 @@ def job_stop(*, job: Job, by: User | None, reason: str = "stopped by a manager")
     )
 
 
+# Issue 20: every submit that labels an item asks whether the job is done. While any item
+# is open the answer is no, and the first entry of the claim's queue index (open items only)
+# says so; the counters (a sum over the job's shards) are read only when none is left.
+_JOB_HAS_OPEN_ITEM = "SELECT 1 FROM labeling_item WHERE job_id = %s AND status = 'open' LIMIT 1"
+
+
+def _job_has_open_item(job_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(_JOB_HAS_OPEN_ITEM, [job_id])
+        return cursor.fetchone() is not None
+
+
 def job_complete_if_done(*, job_id: int) -> bool:
     """Complete an in-progress job once every item has a label and no label waits for a
     reviewer (the review stage is part of the job: its last review completes it). Idempotent.
@@ -249,6 +261,8 @@ def job_complete_if_done(*, job_id: int) -> bool:
     label the last items at once, the one that commits last reads both counts. An open-ended
     job (items keep arriving) never completes this way.
     """
+    if _job_has_open_item(job_id):  # the common case, one probe of the claim's queue index
+        return False
     progress = job_progress(job_id=job_id)
     if progress is None or progress.status != JobStatus.IN_PROGRESS or progress.open_ended:
         return False
