@@ -29,7 +29,7 @@ def _due_for_check() -> None:
     assert connection.health_check_done is False
 
 
-def _last_query_of(pid: int) -> int:
+def _last_query_of(pid: int) -> str | None:
     """The last statement the backend ``pid`` ran (pg_stat_activity)."""
     params = connection.get_connection_params()
     with psycopg.connect(**params, autocommit=True) as other:
