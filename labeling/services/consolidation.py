@@ -160,7 +160,7 @@ def _store(consolidated: ConsolidatedLabel) -> ConsolidatedLabel:
             },
         )
         (consolidated.pk,) = cursor.fetchone()
-    consolidated._state.adding = False
+    consolidated._state.adding, consolidated._state.db = False, connection.alias
     return _published(consolidated)
 
 
