@@ -46,6 +46,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="Celery tasks go to the broker (not run in process): the web process's work only",
     )
+    parser.add_argument("--dump", default="", help="also write the cProfile's stats to this file")
     return parser.parse_args(argv)
 
 
@@ -156,6 +157,8 @@ def main(argv: list[str]) -> int:
         "that other load on the machine does not disturb)\n"
     )
     print_profile(profiler, args.top)
+    if args.dump:
+        profiler.dump_stats(args.dump)
     return 0
 
 
