@@ -8,6 +8,7 @@ Celery worker. Nothing is trained here.
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 
 from active_learning.models import AutoLabeling
 from active_learning.selectors import suggestion_for_assignment
@@ -21,11 +22,16 @@ def debounce_seconds() -> int:
     return int(getattr(settings, "ACTIVE_LEARNING_CHECK_DEBOUNCE_SECONDS", 5))
 
 
+_JOB_HAS_AUTO_LABELING = f"SELECT 1 FROM {AutoLabeling._meta.db_table} WHERE job_id = %s LIMIT 1"
+
+
 def on_item_consolidated(sender, *, job_id: int, **payload) -> None:
     # Not only when on: an audit of a job whose loop was turned off still needs its answers
     # counted; the check itself queues no round for a job whose loop is off.
-    if not AutoLabeling.objects.filter(job_id=job_id).exists():
-        return
+    with connection.cursor() as cursor:  # every consolidated item asks: a plain probe (issue 20)
+        cursor.execute(_JOB_HAS_AUTO_LABELING, [job_id])
+        if cursor.fetchone() is None:
+            return
     window = debounce_seconds()
     if window and not cache.add(f"active-learning:check:{job_id}", 1, timeout=window):
         return

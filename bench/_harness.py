@@ -627,6 +627,8 @@ def record(command: str, summary: str, figures: dict[str, Any], *, write: bool =
         return
     RESULTS_DIR.mkdir(exist_ok=True)
     name = command.split()[0].replace("bench/", "").replace(".py", "")
+    if figures.get("side"):  # the sides of one run are recorded in the same second
+        name += f"-{figures['side']}"
     out = RESULTS_DIR / f"{stamp:%Y%m%dT%H%M%S}-{name}.json"
     out.write_text(json.dumps(figures, indent=2) + "\n")
     if not RESULTS_MD.exists():

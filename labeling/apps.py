@@ -20,6 +20,12 @@ class LabelingConfig(AppConfig):
         from labeling.quality import tasks as quality_tasks  # noqa: F401, PLC0415
 
         job_completed.connect(output_after_job_completed, dispatch_uid="labeling.job_output")
+        # issue 20: kept PostgreSQL connections are checked without a SELECT 1 per request
+        from django.core.signals import request_started  # noqa: PLC0415
+
+        from labeling.connections import kept_connections_check  # noqa: PLC0415
+
+        request_started.connect(kept_connections_check, dispatch_uid="labeling.connections")
         import_finished.connect(
             receivers.thumbnails_after_import, dispatch_uid="console-thumbnails"
         )

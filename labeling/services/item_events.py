@@ -3,11 +3,19 @@ stage an item enters when it is consolidated."""
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.utils import timezone
 
-from labeling.models import ConsolidatedLabel, Item, ItemEvent, ReviewMode, ReviewStatus, User
+from labeling.models import (
+    ConsolidatedLabel,
+    Item,
+    ItemEvent,
+    ItemEventKind,
+    ReviewMode,
+    ReviewStatus,
+    User,
+)
 
 # A consolidated value kept in an event only up to this size (masks can be large).
 EVENT_VALUE_MAX_CHARS = 20_000
@@ -64,20 +72,46 @@ def review_chosen(
     return False
 
 
-def consolidated_enter_review(*, consolidated: ConsolidatedLabel) -> ConsolidatedLabel:
-    """After a consolidation: record it in the item's history, and put the label in the job's
-    review queue when the job's review stage takes it."""
-    mode, share, below, requested = Item.objects.values_list(
-        "job__review_mode", "job__review_share", "job__review_below_confidence", "review_requested"
-    ).get(pk=consolidated.item_id)
-    chosen = requested or review_chosen(
-        mode=mode,
-        share=share,
-        below=below,
+class ReviewSettings(NamedTuple):
+    """What the review stage reads when an item is consolidated: the item's review marker and
+    its job's review settings."""
+
+    requested: bool
+    mode: str
+    share: float
+    below: float
+
+
+def consolidated_chosen_for_review(
+    *, consolidated: ConsolidatedLabel, review: ReviewSettings
+) -> bool:
+    """Whether the job's review stage takes a label just consolidated."""
+    return review.requested or review_chosen(
+        mode=review.mode,
+        share=review.share,
+        below=review.below,
         item_id=consolidated.item_id,
         confidence=consolidated.confidence,
     )
-    if chosen:
+
+
+def consolidated_event_data(consolidated: ConsolidatedLabel) -> dict[str, Any]:
+    """What the item's history keeps of a consolidation."""
+    return {"after": label_snapshot(consolidated), "answers": consolidated.answers_count}
+
+
+def consolidated_enter_review(*, consolidated: ConsolidatedLabel) -> ConsolidatedLabel:
+    """After a consolidation: record it in the item's history, and put the label in the job's
+    review queue when the job's review stage takes it. (On PostgreSQL the submit's
+    consolidation does the same in its own statements: services/consolidation.py.)"""
+    requested, mode, share, below = Item.objects.values_list(
+        "review_requested",
+        "job__review_mode",
+        "job__review_share",
+        "job__review_below_confidence",
+    ).get(pk=consolidated.item_id)
+    review = ReviewSettings(requested, mode, share, below)
+    if consolidated_chosen_for_review(consolidated=consolidated, review=review):
         ConsolidatedLabel.objects.filter(pk=consolidated.pk).update(
             review_status=ReviewStatus.PENDING
         )
@@ -85,7 +119,7 @@ def consolidated_enter_review(*, consolidated: ConsolidatedLabel) -> Consolidate
     item_event_record(
         job_id=consolidated.job_id,
         item_id=consolidated.item_id,
-        kind="consolidated",
-        data={"after": label_snapshot(consolidated), "answers": consolidated.answers_count},
+        kind=ItemEventKind.CONSOLIDATED,
+        data=consolidated_event_data(consolidated),
     )
     return consolidated

@@ -6,11 +6,13 @@ re-estimation picked EM for the job, then the posterior under the stored confusi
 stored estimates whatever the job's method (``labeling/quality/math/adaptive.py``).
 """
 
+import json
 from typing import NamedTuple
 
 import numpy as np
+from django.db import connection
 
-from labeling.models import Annotation, ConsolidationMethod, JobQualityEstimate, WorkerQuality
+from labeling.models import ConsolidationMethod, WorkerQuality
 from labeling.quality.math.adaptive import WorkerEstimates, item_posteriors
 from labeling.quality.services.reliability import EM_METHODS, JobRules, job_rules
 
@@ -28,12 +30,25 @@ class _ItemAnswers(NamedTuple):
     given: int  # every answer of the item, counted or not
 
 
+# Plain statements (issue 20): both run in the submit that consolidates an item, where the
+# ORM's compiling of them cost more than the reads (bench/profile_requests.py).
+_ITEM_ANSWERS = "SELECT label, worker_id FROM labeling_annotation WHERE item_id = %s ORDER BY id"
+_ESTIMATE = "SELECT method_in_use, priors FROM labeling_jobqualityestimate WHERE job_id = %s"
+
+
+class _Estimate(NamedTuple):
+    """What scoring reads of a job's last re-estimation (labeling.JobQualityEstimate)."""
+
+    method_in_use: str
+    priors: list
+
+
 def _item_answers(job_id: int, item_id: int, labels: list[str], rules: JobRules | None):
     excluded = _excluded_workers(job_id, rules)
     class_index = {label: index for index, label in enumerate(labels)}
-    given = list(
-        Annotation.objects.filter(item_id=item_id).order_by("id").values_list("label", "worker_id")
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_ITEM_ANSWERS, [item_id])
+        given = cursor.fetchall()
     counted = [
         (class_index[label], worker_id)
         for label, worker_id in given
@@ -68,8 +83,14 @@ def _posterior(job_id: int, answers: _ItemAnswers, n_classes: int, estimate) -> 
     )[0]
 
 
-def _estimate(job_id: int):
-    return JobQualityEstimate.objects.filter(job_id=job_id).only("method_in_use", "priors").first()
+def _estimate(job_id: int) -> _Estimate | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_ESTIMATE, [job_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    method, priors = row
+    return _Estimate(method, json.loads(priors) if isinstance(priors, str) else priors)
 
 
 def item_score(
