@@ -6,13 +6,21 @@ from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
+from django.db.models.signals import post_save
 from django.utils import timezone
 
 from labeling.consolidation import get_strategy
 from labeling.consolidation.base import MISSING
 from labeling.errors import Conflict
 from labeling.events import item_answers_complete, item_consolidated, publish_on_commit
-from labeling.models import Annotation, ConsolidatedLabel, Item, ItemEventKind, ReviewStatus
+from labeling.models import (
+    Annotation,
+    ConsolidatedLabel,
+    Item,
+    ItemEvent,
+    ItemEventKind,
+    ReviewStatus,
+)
 from labeling.quality.services.reliability import JobRules, multilabel_answer_reliability
 from labeling.quality.services.scoring import item_score
 from labeling.services.counters import job_counters_add
@@ -146,8 +154,9 @@ WITH label AS (
 ), event AS (
     INSERT INTO labeling_itemevent (job_id, item_id, kind, at, data)
     VALUES (%(job)s, %(item)s, %(kind)s, %(now)s, %(event)s)
+    RETURNING id
 )
-SELECT id FROM label
+SELECT (SELECT id FROM label), (SELECT id FROM event)
 """
 
 
@@ -165,6 +174,7 @@ def _store(consolidated: ConsolidatedLabel) -> ConsolidatedLabel:
         if consolidated_chosen_for_review(consolidated=consolidated, review=review):
             consolidated.review_status = ReviewStatus.PENDING
         consolidated.created_at = timezone.now()
+        event_data = consolidated_event_data(consolidated)
         cursor.execute(
             _INSERT_LABEL_AND_EVENT_POSTGRES,
             {
@@ -179,11 +189,30 @@ def _store(consolidated: ConsolidatedLabel) -> ConsolidatedLabel:
                 "now": consolidated.created_at,
                 "review_status": consolidated.review_status,
                 "kind": ItemEventKind.CONSOLIDATED,
-                "event": json.dumps(consolidated_event_data(consolidated)),
+                "event": json.dumps(event_data),
             },
         )
-        (consolidated.pk,) = cursor.fetchone()
+        consolidated.pk, event_id = cursor.fetchone()
     consolidated._state.adding, consolidated._state.db = False, connection.alias
+    # The history row's post_save, as its .save() would send it, inside this transaction (its
+    # receivers write in it: a streaming job's results feed, labeling/pipelines/receivers.py).
+    event = ItemEvent(
+        pk=event_id,
+        job_id=consolidated.job_id,
+        item_id=consolidated.item_id,
+        kind=ItemEventKind.CONSOLIDATED,
+        at=consolidated.created_at,
+        data=event_data,
+    )
+    event._state.adding, event._state.db = False, connection.alias
+    post_save.send(
+        sender=ItemEvent,
+        instance=event,
+        created=True,
+        update_fields=None,
+        raw=False,
+        using=connection.alias,
+    )
     return _published(consolidated)
 
 
