@@ -10,36 +10,33 @@ What a link did with each parent item is one ``ChainPassage`` row (unique per li
 passing is idempotent, a redelivered event or a second worker passes nothing twice. A
 relabel (a review's fix, EM's re-estimate) runs the same function again: the item stays,
 moves (withdrawn from the child it no longer matches, passed to the one it now matches) or
-is withdrawn with the reason.
+is withdrawn with the reason. The passing itself, in batches or item by item, is
+``chain_passing.py``'s; this module makes the links and runs the drains and sweeps.
 """
 
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from labeling.data.exports import item_manifest_line
 from labeling.errors import Conflict, NotAllowed, ValidationFailed
 from labeling.models import (
-    Annotation,
     ChainLink,
-    ChainPassage,
     ConsolidatedLabel,
     Item,
     Job,
-    PassageStatus,
     Taxonomy,
     User,
 )
 from labeling.pipelines.services.chain_checks import chain_check_compatible, chain_filter_clean
-from labeling.services.counters import job_counters_add
-from labeling.services.item_events import item_event_record
+from labeling.pipelines.services.chain_passing import (
+    chain_item_pass,
+    chain_items_pass,
+    chain_pending_items,
+)
 from labeling.services.jobs import job_complete_if_done, job_start, job_transition
-from labeling.services.revisions import job_reopen
 from labeling.states import ItemStatus, JobStatus
 
-CONTINUATION_METHOD = "continued"
 # Items passed at link time, per transaction (a parent of a million items does not hold one).
 PASS_BATCH = 500
 
@@ -139,215 +136,16 @@ def chain_job_start(*, job: Job, by: User | None) -> Job:
     )
 
 
-def _pending_ids(link: ChainLink, *, after: int, batch: int, every_item: bool = False,
-                 upto: int | None = None) -> list[int]:  # fmt: skip
-    """Ids of the parent's items after ``after`` (up to ``upto``) that ``link`` has not
-    handled: consolidated ones, or all of them (``every_item``), at most ``batch``."""
-    items = Item.objects.filter(job_id=link.parent_id, pk__gt=after).order_by("id")
-    if upto is not None:
-        items = items.filter(pk__lte=upto)
-    if not every_item:
-        items = items.filter(status=ItemStatus.LABELED)
-    handled = ChainPassage.objects.filter(link=link).values("parent_item_id")
-    return list(items.exclude(pk__in=handled).values_list("id", flat=True)[:batch])
-
-
-def _pass_batch(link: ChainLink, ids: list[int]) -> int:
-    done = 0
-    with transaction.atomic():
-        for item_id in ids:
-            if chain_item_pass(link=link, parent_item_id=item_id):
-                done += 1
-    return done
-
-
 def chain_link_catch_up(*, link_id: int, every_item: bool = False) -> int:
     """Pass the parent's items that have no passage yet: consolidated ones (all, for
     ``every_item``), in batches; the sweep and the link's creation call it. Returns how many."""
     link = ChainLink.objects.select_related("parent", "child").get(pk=link_id)
     done = 0
     last = 0
-    while ids := _pending_ids(link, after=last, batch=PASS_BATCH, every_item=every_item):
-        done += _pass_batch(link, ids)
+    while ids := chain_pending_items(link, after=last, batch=PASS_BATCH, every_item=every_item):
+        done += chain_items_pass(link, ids)
         last = ids[-1]
     return done
-
-
-def _matches(link: ChainLink, consolidated: ConsolidatedLabel | None) -> str:
-    """Why the parent item's label does not meet the link's filter ("" when it does)."""
-    if link.continues:
-        return ""
-    if consolidated is None:
-        return "the parent item has no label"
-    if link.labels and consolidated.label not in link.labels:
-        return f"label {consolidated.label!r} is not one of {', '.join(link.labels)}"
-    if link.confidence_below is not None and consolidated.confidence >= link.confidence_below:
-        return f"confidence {consolidated.confidence:.3f} is not below {link.confidence_below}"
-    if link.machine_labeled_only and consolidated.human_annotated:
-        return "labeled by people, not by a model"
-    return ""
-
-
-_UNREAD = object()
-
-
-def chain_item_pass(*, link: ChainLink, parent_item_id: int, consolidated=_UNREAD) -> str:
-    """Bring one parent item's passage along ``link`` up to date with its label (inside a
-    transaction; idempotent). Returns what happened: "passed", "filtered", "withdrawn",
-    "updated" or "" (nothing to do). ``consolidated``: the item's label, if already read."""
-    with transaction.atomic():
-        passage = (
-            ChainPassage.objects.select_for_update()
-            .filter(link=link, parent_item_id=parent_item_id)
-            .first()
-        )
-        if consolidated is _UNREAD:
-            consolidated = ConsolidatedLabel.objects.filter(item_id=parent_item_id).first()
-        if consolidated is None and not link.continues:
-            if passage is None or passage.status != PassageStatus.PASSED:
-                return ""
-            return _withdraw(link, passage, "the parent item's label was taken back")
-        problem = _matches(link, consolidated)
-        labeled_at = _labeled_at(consolidated)
-        if passage is None:
-            passage = ChainPassage(link=link, parent_item_id=parent_item_id, labeled_at=labeled_at)
-            try:
-                with transaction.atomic():
-                    if problem:
-                        passage.status = PassageStatus.FILTERED
-                        passage.reason = problem[:300]
-                        passage.save()
-                        return "filtered"
-                    passage.status = PassageStatus.PASSED
-                    passage.save()
-            except IntegrityError:
-                return ""  # another worker passed it meanwhile
-            passage.child_item = _child_item_add(link, parent_item_id, consolidated)
-            passage.save(update_fields=["child_item", "passed_at"])
-            return "passed"
-        if passage.status == PassageStatus.PASSED:
-            if problem:
-                return _withdraw(link, passage, f"relabeled in the parent: {problem}")
-            return _child_item_refresh(link, passage, consolidated)
-        if problem:  # still left out: keep the newest reason
-            if passage.reason != problem[:300] and passage.status == PassageStatus.FILTERED:
-                passage.reason = problem[:300]
-                passage.save(update_fields=["reason", "passed_at"])
-            return ""
-        passage.status = PassageStatus.PASSED
-        passage.reason = ""
-        passage.labeled_at = labeled_at
-        passage.child_item = _child_item_add(link, parent_item_id, consolidated)
-        passage.save(update_fields=["status", "reason", "labeled_at", "child_item", "passed_at"])
-        return "passed"
-
-
-def _labeled_at(consolidated: ConsolidatedLabel | None):
-    if consolidated is None:
-        return None
-    return consolidated.reviewed_at or consolidated.created_at
-
-
-def _child_line(link: ChainLink, parent_item_id: int) -> str:
-    parent = link.parent
-    if link.continues:  # the stored input line: the child writes the same attribute again
-        return Item.objects.values_list("data", flat=True).get(pk=parent_item_id)
-    return item_manifest_line(parent, parent_item_id).rstrip("\n")
-
-
-def _child_item_add(
-    link: ChainLink, parent_item_id: int, consolidated: ConsolidatedLabel | None
-) -> Item:
-    # The link's child as loaded with it (a flow reads it once per item), else read now.
-    child = link.child if "child" in link._state.fields_cache else Job.objects.get(pk=link.child_id)
-    labeled = link.continues and consolidated is not None
-    item = Item.objects.create(
-        job_id=child.pk,
-        data=_child_line(link, parent_item_id),
-        status=ItemStatus.LABELED if labeled else ItemStatus.OPEN,
-    )
-    if labeled:
-        ConsolidatedLabel.objects.create(
-            item=item,
-            job_id=child.pk,
-            value=consolidated.value,
-            label=consolidated.label,
-            confidence=consolidated.confidence,
-            method=consolidated.method or CONTINUATION_METHOD,
-            human_annotated=consolidated.human_annotated,
-            answers_count=consolidated.answers_count,
-        )
-    if child.status == JobStatus.COMPLETED and not labeled:
-        job_reopen(job=child, by=None)
-    if child.status == JobStatus.DRAFT:  # counted like imported items, so the job can start
-        Job.objects.filter(pk=child.pk).update(items_total=F("items_total") + 1)
-    job_counters_add(
-        job_id=child.pk,
-        shard_key=parent_item_id,
-        items_labeled=1 if labeled else 0,
-        answers=0,
-        items_added=0 if child.status == JobStatus.DRAFT else 1,
-    )
-    return item
-
-
-def _child_item_refresh(
-    link: ChainLink, passage: ChainPassage, consolidated: ConsolidatedLabel | None
-) -> str:
-    """The parent's label changed but still meets the filter: the child's line carries the
-    new one (a continuation keeps its own copy of the label: it is the child's now)."""
-    if link.continues or passage.child_item_id is None:
-        return ""
-    line = _child_line(link, passage.parent_item_id)
-    updated = Item.objects.filter(pk=passage.child_item_id).exclude(data=line).update(data=line)
-    if updated:
-        passage.labeled_at = _labeled_at(consolidated)
-        passage.save(update_fields=["labeled_at", "passed_at"])
-    return "updated" if updated else ""
-
-
-def _withdraw(link: ChainLink, passage: ChainPassage, reason: str) -> str:
-    """Take the item out of the child: gone if nobody answered it; else kept with its
-    answers and history, marked withdrawn with the reason."""
-    child_item = (
-        Item.objects.select_for_update().filter(pk=passage.child_item_id).first()
-        if passage.child_item_id
-        else None
-    )
-    if child_item is not None:
-        # What the child passed on goes with it (a taxonomy's deeper levels).
-        for link_below in ChainLink.objects.filter(parent_id=child_item.job_id):
-            below = (
-                ChainPassage.objects.select_for_update()
-                .filter(link=link_below, parent_item_id=child_item.pk, status=PassageStatus.PASSED)
-                .first()
-            )
-            if below is not None:
-                _withdraw(link_below, below, f"its parent item was withdrawn: {reason}")
-        answered = Annotation.objects.filter(item_id=child_item.pk).exists()
-        if answered or child_item.status == ItemStatus.LABELED:
-            item_event_record(
-                job_id=child_item.job_id,
-                item_id=child_item.pk,
-                kind="withdrawn",
-                data={"reason": reason[:300], "parent_item_id": passage.parent_item_id},
-            )
-        else:
-            Item.objects.filter(pk=child_item.pk).delete()
-            drafts = Job.objects.filter(pk=child_item.job_id, status=JobStatus.DRAFT)
-            if not drafts.update(items_total=F("items_total") - 1):
-                job_counters_add(
-                    job_id=child_item.job_id,
-                    shard_key=passage.parent_item_id,
-                    items_labeled=0,
-                    answers=0,
-                    items_added=-1,
-                )
-            passage.child_item = None
-    passage.status = PassageStatus.WITHDRAWN
-    passage.reason = reason[:300]
-    passage.save(update_fields=["status", "reason", "child_item", "passed_at"])
-    return "withdrawn"
 
 
 def chain_item_flow(*, job_id: int, item_id: int) -> dict[str, str]:
@@ -366,8 +164,9 @@ def chain_item_flow(*, job_id: int, item_id: int) -> dict[str, str]:
     return done
 
 
-# Items a drain passes per transaction: small, so each batch is visible in the child soon.
-DRAIN_BATCH = 25
+# Items a drain passes per transaction (a few statements per batch, whatever its size), small
+# enough that each batch is visible in the child soon.
+DRAIN_BATCH = 100
 
 
 def chain_job_drain(*, job_id: int) -> int:
@@ -393,9 +192,9 @@ def chain_job_drain(*, job_id: int) -> int:
     while links:
         busy = []
         for link in links:
-            ids = _pending_ids(link, after=last[link.pk], batch=DRAIN_BATCH, upto=newest)
+            ids = chain_pending_items(link, after=last[link.pk], batch=DRAIN_BATCH, upto=newest)
             if ids:
-                passed += _pass_batch(link, ids)
+                passed += chain_items_pass(link, ids)
                 last[link.pk] = ids[-1]
                 busy.append(link)
         links = busy
