@@ -81,14 +81,9 @@ class LlmPairwisePreference:
             items.append(item_index.setdefault(item_id, len(item_index)))
             workers.append(worker_index.setdefault(worker_id, len(worker_index)))
             outcomes.append(outcome_of(answer))
-        fit = crowd_bt(
-            np.array(items, dtype=np.int64),
-            np.array(workers, dtype=np.int64),
-            np.array(outcomes, dtype=np.float64),
-            n_items=len(item_index),
-            n_workers=len(worker_index),
+        return fitted_reliability(
+            items, workers, outcomes, len(item_index), worker_index, worker_ids
         )
-        return [float(fit.eta[worker_index[w]]) for w in worker_ids]
 
     def consolidate_answers(
         self,
@@ -124,3 +119,23 @@ class LlmPairwisePreference:
 
 
 LLM_PAIRWISE_PREFERENCE = register_task_type(LlmPairwisePreference())
+
+
+def fitted_reliability(
+    items: list[int],
+    workers: list[int],
+    outcomes: list[float],
+    n_items: int,
+    worker_index: dict[int, int],
+    worker_ids: list[int],
+) -> list[float]:
+    """Each of ``worker_ids``' reliability η from a job-wide Crowd-BT fit of the comparisons
+    (item index, worker index, outcome); the pairwise and side-by-side types share it."""
+    fit = crowd_bt(
+        np.array(items, dtype=np.int64),
+        np.array(workers, dtype=np.int64),
+        np.array(outcomes, dtype=np.float64),
+        n_items=n_items,
+        n_workers=len(worker_index),
+    )
+    return [float(fit.eta[worker_index[w]]) for w in worker_ids]

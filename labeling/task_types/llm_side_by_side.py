@@ -13,12 +13,9 @@ JSON Lines ``{"prompt", "chosen", "rejected", "dimension"}``.
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from labeling.consolidation.bradley_terry import (
     CROWD_BT,
     PREFERENCE_VOTE,
-    crowd_bt,
     item_preference,
 )
 from labeling.task_types.base import (
@@ -28,7 +25,13 @@ from labeling.task_types.base import (
     csv_compact_json,
     register_task_type,
 )
-from labeling.task_types.llm_pairwise import OUTCOME, PREFERENCES, STRENGTHS, TEXT_FIELDS
+from labeling.task_types.llm_pairwise import (
+    OUTCOME,
+    PREFERENCES,
+    STRENGTHS,
+    TEXT_FIELDS,
+    fitted_reliability,
+)
 from labeling.task_types.text_common import check_text_fields, element_answer
 
 OVERALL = "overall"
@@ -107,14 +110,9 @@ class LlmSideBySide:
                 pairs.append(pair_index.setdefault((item_id, name), len(pair_index)))
                 workers.append(worker_index.setdefault(worker_id, len(worker_index)))
                 outcomes.append(OUTCOME[choice["preference"]])
-        fit = crowd_bt(
-            np.array(pairs, dtype=np.int64),
-            np.array(workers, dtype=np.int64),
-            np.array(outcomes, dtype=np.float64),
-            n_items=len(pair_index),
-            n_workers=len(worker_index),
+        return fitted_reliability(
+            pairs, workers, outcomes, len(pair_index), worker_index, worker_ids
         )
-        return [float(fit.eta[worker_index[w]]) for w in worker_ids]
 
     def consolidate_answers(
         self,
