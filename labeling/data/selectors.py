@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.cache import cache
 
-from labeling.data.services.imports import progress_key
+from labeling.data.services.import_lifecycle import progress_key
 from labeling.models import ImportRun, JobOutput
 from labeling.states import ImportStatus
 

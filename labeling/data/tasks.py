@@ -3,7 +3,8 @@ services)."""
 
 from celery import shared_task
 
-from labeling.data.services.imports import IMPORT_RUN_TASK, import_run, imports_sweep
+from labeling.data.services.import_lifecycle import IMPORT_RUN_TASK, imports_sweep
+from labeling.data.services.imports import import_run
 from labeling.data.services.outputs import (
     JOB_OUTPUT_WRITE_TASK,
     STORAGE_WRITES_FLUSH_TASK,

@@ -17,18 +17,16 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from labeling.after_commit import on_commit_safely, run_safely
+from labeling.after_commit import run_safely
 from labeling.data.services.continuation import (
     CarriedLabel,
     carried_label,
@@ -40,6 +38,13 @@ from labeling.data.services.import_leases import (
     LeaseLost,
     import_lease_claim,
     pause_for_fault_tests,
+)
+from labeling.data.services.import_lifecycle import (
+    import_ended,
+    import_enqueue,
+    import_recover,
+    import_resend_at,
+    progress_key,
 )
 from labeling.data.services.import_reader import (
     BAD_UTF8,
@@ -63,7 +68,7 @@ from labeling.data.storage import (
     storage_write,
 )
 from labeling.errors import Conflict, ValidationFailed
-from labeling.events import import_finished, items_stored, publish_on_commit
+from labeling.events import items_stored
 from labeling.models import ImportKind, ImportRun, Job, User
 from labeling.states import ImportStatus, JobStatus
 from labeling.task_types import get_task_type
@@ -72,12 +77,10 @@ from labeling.task_types.video import MAX_FRAMES
 
 logger = logging.getLogger(__name__)
 
-IMPORT_RUN_TASK = "labeling.import_run"
 MAX_ERRORS_KEPT = 100
 PROGRESS_EVERY_LINES = 20_000
 INSERT_BATCH_SIZE = 5_000
 ANALYZE_AFTER_ITEMS = 10_000
-SWEEP_BATCH_SIZE = 100
 CHUNK_BYTES = 1 << 20
 
 
@@ -96,19 +99,6 @@ def _check_job_accepts_items(job: Job) -> None:
         raise Conflict(
             f"a {job.get_status_display().lower()} job takes no more items", code="job_closed"
         )
-
-
-def progress_key(import_id: int) -> str:
-    return f"import-progress:{import_id}"
-
-
-def _enqueue(run: ImportRun) -> None:
-    # By name: the task module imports this one, never the other way.
-    # Never fails the upload: a run whose message was lost is sent again by the periodic sweep.
-    on_commit_safely(
-        current_app.signature(IMPORT_RUN_TASK, args=(run.pk,)).delay,
-        what=f"enqueueing import {run.pk}",
-    )
 
 
 def import_stage_manifest(
@@ -142,9 +132,9 @@ def import_stage_manifest(
             original_name=original_name[:255],
             total_bytes=size,
             created_by=created_by,
-            lease_expires_at=_resend_at(timezone.now()),
+            lease_expires_at=import_resend_at(timezone.now()),
         )
-        _enqueue(run)
+        import_enqueue(run)
     return run
 
 
@@ -217,9 +207,9 @@ def _stage_files(
             original_name=f"{len(names)} {noun}(s)",
             total_bytes=total,
             created_by=created_by,
-            lease_expires_at=_resend_at(timezone.now()),
+            lease_expires_at=import_resend_at(timezone.now()),
         )
-        _enqueue(run)
+        import_enqueue(run)
     return run
 
 
@@ -286,119 +276,7 @@ def _finish(run: ImportRun, status: str, *, lease: ImportLease, message: str = "
     if not ended:
         raise LeaseLost(f"import {run.pk} was taken over before it ended")
     run.lease_token, run.lease_expires_at, run.phase = "", None, ""
-    _ended(run, status)
-
-
-def _ended(run: ImportRun, status: str) -> None:
-    """After a run ended (on commit): its progress and staged files go, subscribers hear."""
-    staged = Path(run.staged_path)
-
-    def clean_up() -> None:
-        # Progress lives in the cache: a cache outage loses it, never the import's outcome.
-        run_safely(
-            lambda: cache.delete(progress_key(run.pk)), what=f"clearing import {run.pk}'s progress"
-        )
-        if staged.is_dir():
-            shutil.rmtree(staged, ignore_errors=True)
-        else:
-            staged.unlink(missing_ok=True)
-
-    # On commit: a worker killed before its store commits must leave the staged file for
-    # the run that follows.
-    on_commit_safely(clean_up, what=f"cleaning up import {run.pk}")
-    publish_on_commit(import_finished, job_id=run.job_id, import_id=run.pk, status=status)
-
-
-# --- Runs whose worker was lost -------------------------------------------------------------
-
-
-def _resend_at(now) -> Any:
-    return now + timedelta(seconds=settings.QUORUM_IMPORT_RESEND_AFTER_SECONDS)
-
-
-def import_recover(*, import_id: int, now=None) -> str:
-    """Deal with a run whose lease ran out: queue it again, or fail it after the last attempt.
-
-    A queued run whose time to start has passed had its message lost (a broker restart):
-    it is sent again. Returns what was done: "rerun", "failed", "resent" or "" (nothing).
-    """
-    now = now or timezone.now()
-    run = (
-        ImportRun.objects.filter(pk=import_id, lease_expires_at__lt=now)
-        .only("id", "job_id", "status", "attempts", "lease_token", "phase", "staged_path")
-        .first()
-    )
-    if run is None:
-        return ""
-    if run.status == ImportStatus.QUEUED:
-        resent = ImportRun.objects.filter(
-            pk=run.pk, status=ImportStatus.QUEUED, lease_expires_at__lt=now
-        ).update(lease_expires_at=_resend_at(now))
-        if resent:
-            _enqueue(run)
-        return "resent" if resent else ""
-    if run.status != ImportStatus.RUNNING:
-        return ""
-    lost = ImportRun.objects.filter(
-        pk=run.pk,
-        status=ImportStatus.RUNNING,
-        lease_token=run.lease_token,
-        lease_expires_at__lt=now,
-    )
-    doing = run.phase or "running"
-    attempts = settings.QUORUM_IMPORT_MAX_ATTEMPTS
-    if run.attempts >= attempts:
-        message = (
-            f"the worker was lost {run.attempts} time(s), the last while {doing}; nothing was "
-            "imported — import the file again"
-        )
-        with transaction.atomic():
-            if not lost.update(
-                status=ImportStatus.FAILED,
-                message=message,
-                finished_at=now,
-                lease_token="",
-                lease_expires_at=None,
-                phase="",
-            ):
-                return ""
-            _ended(run, ImportStatus.FAILED)
-        logger.warning("import %s failed: %s", run.pk, message)
-        return "failed"
-    message = (
-        f"the worker was lost while {doing} (attempt {run.attempts} of {attempts}); "
-        "running it again from the start"
-    )
-    with transaction.atomic():
-        if not lost.update(
-            status=ImportStatus.QUEUED,
-            message=message,
-            lease_token="",
-            lease_expires_at=_resend_at(now),
-            phase="",
-        ):
-            return ""
-        _enqueue(run)
-    logger.warning("import %s: %s", run.pk, message)
-    return "rerun"
-
-
-def imports_sweep(*, now=None) -> dict[str, int]:
-    """Periodic: run again (or fail) imports whose worker was lost; resend lost messages."""
-    now = now or timezone.now()
-    due = list(
-        ImportRun.objects.filter(
-            status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING], lease_expires_at__lt=now
-        )
-        .order_by("lease_expires_at")
-        .values_list("pk", flat=True)[:SWEEP_BATCH_SIZE]
-    )
-    counts = {"rerun": 0, "failed": 0, "resent": 0}
-    for import_id in due:
-        done = import_recover(import_id=import_id, now=now)
-        if done:
-            counts[done] += 1
-    return counts
+    import_ended(run, status)
 
 
 def _report(run: ImportRun, phase: str, done: int, total: int) -> None:

@@ -16,7 +16,8 @@ from django.db import connection
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from labeling.data.services.imports import import_stage_manifest, imports_sweep
+from labeling.data.services.import_lifecycle import imports_sweep
+from labeling.data.services.imports import import_stage_manifest
 from labeling.models import ImportRun, Item
 from tests.killed_workers import broker_ready_and_empty, start_worker, stop_worker, wait_for
 

@@ -8,11 +8,11 @@ from django.test import Client
 from django.utils import timezone
 
 from labeling.data.services.import_leases import LeaseLost, import_lease_claim
+from labeling.data.services.import_lifecycle import imports_sweep
 from labeling.data.services.imports import (
     _run_manifest,
     import_run,
     import_stage_manifest,
-    imports_sweep,
 )
 from labeling.models import ImportRun, Item
 from tests.conftest import client_for
