@@ -34,11 +34,11 @@ from workflows.serializers import (
 )
 from workflows.services.builtin_loops import builtin_loop_start, flow_builtin_source
 from workflows.services.flows import flow_create, flow_set_status
+from workflows.services.loop_inputs import model_of_prediction
 from workflows.services.loops import (
     human_loop_delete,
     human_loop_start,
     human_loop_stop,
-    model_of_prediction,
 )
 from workflows.services.predictions import predictions_route
 

@@ -19,7 +19,7 @@ from workflows.inference import (
     review_line,
 )
 from workflows.models import Flow, HumanLoop
-from workflows.services import loops
+from workflows.services import loop_inputs, loops
 from workflows.services.flows import check_name
 
 
@@ -52,8 +52,8 @@ def builtin_loop_start(
     without conditions and sample sends every input; ``force`` starts it whatever they say."""
     source = flow_builtin_source(flow)
     check_name(name, field="HumanLoopName")
-    classifiers = loops.check_content_classifiers(flow=flow, classifiers=content_classifiers)
-    content = loops.parse_input_content(input_content)
+    classifiers = loop_inputs.check_content_classifiers(flow=flow, classifiers=content_classifiers)
+    content = loop_inputs.parse_input_content(input_content)
     try:
         inference = loop_inference(source, content)
     except InputProblem as exc:

@@ -26,7 +26,7 @@ from labeling.after_commit import on_commit_safely
 from labeling.data.services.outputs import storage_write_enqueue
 from labeling.data.storage import storage_join
 from labeling.errors import Conflict, InvalidTransition, NotFound, QuorumError, ValidationFailed
-from labeling.models import Annotation, Assignment, ConsolidatedLabel, Item, Job, TeamKind
+from labeling.models import Annotation, Assignment, ConsolidatedLabel, Item, Job
 from labeling.selectors import job_progress
 from labeling.services.counters import job_counters_add, job_counters_add_statement
 from labeling.states import ItemStatus
@@ -36,6 +36,13 @@ from workflows.inference import TASK_TYPE_SOURCES, consolidated_answer
 from workflows.models import Flow, HumanLoop, HumanLoopStatusChange
 from workflows.services.feedback import dataset_add_reviewed
 from workflows.services.flows import check_name
+from workflows.services.loop_inputs import (
+    check_content_classifiers,
+    check_model_label,
+    model_of_prediction,
+    parse_input_content,
+    prediction_in_content,
+)
 from workflows.services.webhooks import delivery_create
 from workflows.states import (
     HUMAN_LOOP_DELETABLE,
@@ -46,15 +53,10 @@ from workflows.states import (
 )
 from workflows.states import can_transition as _can
 
-MAX_INPUT_CONTENT_CHARS = 3 * 1024 * 1024  # the managed runtime's InputContent limit
 SWEEP_BATCH_SIZE = 200
 HUMAN_LOOP_FINISH_STOP_TASK = "workflows.human_loop_finish_stop"
 # DataAttributes.ContentClassifiers of the managed runtime: a loop worked on by a crowd or a
 # vendor must declare both.
-FREE_OF_PII = "FreeOfPersonallyIdentifiableInformation"
-FREE_OF_ADULT_CONTENT = "FreeOfAdultContent"
-CONTENT_CLASSIFIERS = (FREE_OF_PII, FREE_OF_ADULT_CONTENT)
-MAX_CONTENT_CLASSIFIERS = 256  # the service model's list limit
 # Whether one loop is started by one statement (PostgreSQL's data-modifying WITH).
 _ONE_STATEMENT_START = connection.vendor == "postgresql"
 
@@ -78,98 +80,6 @@ class LoopSpec:
     model_version: str = ""
     route_reason: str = ""
     predicted_at: datetime | None = None
-
-
-def check_content_classifiers(*, flow: Flow, classifiers: Sequence[str] | None) -> list[str]:
-    """The loop's content classifiers, refused if unknown, or if the flow's workforce is not
-    private and they do not state the content free of personal data and adult content."""
-    given = list(classifiers or [])
-    if len(given) > MAX_CONTENT_CLASSIFIERS or not all(isinstance(c, str) for c in given):
-        raise ValidationFailed(
-            "DataAttributes.ContentClassifiers must be a list of at most "
-            f"{MAX_CONTENT_CLASSIFIERS} names",
-            details={"field": "ContentClassifiers"},
-        )
-    unknown = [name for name in given if name not in CONTENT_CLASSIFIERS]
-    if unknown:
-        raise ValidationFailed(
-            f"DataAttributes.ContentClassifiers: {unknown[0]!r} is not one of "
-            f"{', '.join(CONTENT_CLASSIFIERS)}",
-            details={"field": "ContentClassifiers"},
-        )
-    kind = flow.team.kind
-    missing = [name for name in CONTENT_CLASSIFIERS if name not in given]
-    if kind != TeamKind.PRIVATE and missing:
-        raise ValidationFailed(
-            f"flow {flow.name} is worked on by a {kind} workforce, not a private one: "
-            f"DataAttributes.ContentClassifiers must include {' and '.join(missing)}",
-            details={"field": "ContentClassifiers", "missing": missing, "team_kind": kind},
-        )
-    return [name for name in CONTENT_CLASSIFIERS if name in given]
-
-
-def check_model_label(*, labels: Sequence[str], label: str, where: str) -> None:
-    """Refuse a model label that is not one of the flow's labels: reviewers would see it
-    pre-selected as an answer they cannot give."""
-    if label and label not in labels:
-        raise ValidationFailed(
-            f"{where}: the model's label {label!r} is not one of the flow's labels "
-            f"({', '.join(labels)})",
-            details={"field": "prediction.label", "label": label, "labels": list(labels)},
-        )
-
-
-def prediction_in_content(content: Any) -> tuple[str, float | None]:
-    """The model's label and confidence that an input content carries under "prediction"
-    (the runtime API has no field of its own for them); ("", None) when there are none."""
-    prediction = content.get("prediction") if isinstance(content, dict) else None
-    if not isinstance(prediction, dict):
-        return "", None
-    label = prediction.get("label")
-    confidence = prediction.get("confidence")
-    if not isinstance(label, str):
-        label = ""
-    if isinstance(confidence, bool) or not isinstance(confidence, int | float):
-        confidence = None
-    return label[:200], None if confidence is None else float(confidence)
-
-
-MODEL_NAME_KEYS = ("model", "modelName", "model_name")
-MODEL_VERSION_KEYS = ("model_version", "modelVersion", "version")
-
-
-def model_of_prediction(prediction: Any) -> tuple[str, str]:
-    """The model's name and version a prediction object names (both optional, at most 100
-    characters): ``model`` / ``modelName`` and ``model_version`` / ``modelVersion``."""
-    if not isinstance(prediction, dict):
-        return "", ""
-    found = []
-    for keys in (MODEL_NAME_KEYS, MODEL_VERSION_KEYS):
-        value = next((prediction[key] for key in keys if key in prediction), "")
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str) or len(value) > 100:
-            raise ValidationFailed(
-                f"prediction.{keys[0]}: a string of at most 100 characters",
-                details={"field": f"prediction.{keys[0]}"},
-            )
-        found.append(value)
-    return found[0], found[1]
-
-
-def parse_input_content(raw: str) -> Any:
-    if not isinstance(raw, str) or len(raw) > MAX_INPUT_CONTENT_CHARS:
-        raise ValidationFailed(
-            f"the input content must be a JSON text of at most {MAX_INPUT_CONTENT_CHARS} "
-            "characters",
-            details={"field": "InputContent"},
-        )
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise ValidationFailed(
-            "the input content is not valid JSON", details={"field": "InputContent"}
-        ) from None
 
 
 def _item_data(flow: Flow, job: Job, spec: LoopSpec) -> str:

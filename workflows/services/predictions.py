@@ -21,11 +21,10 @@ from django.utils.dateparse import parse_datetime
 from labeling.errors import ValidationFailed
 from workflows.conditions import decide
 from workflows.models import Flow, Prediction
+from workflows.services.loop_inputs import check_model_label, model_of_prediction
 from workflows.services.loops import (
     LoopSpec,
-    check_model_label,
     human_loops_create,
-    model_of_prediction,
 )
 from workflows.states import Decision
 
