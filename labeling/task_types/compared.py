@@ -127,3 +127,23 @@ def _frames(value: dict[str, Any]) -> dict[int, tuple[np.ndarray, list[str]]]:
 
 def frames_similarity(answer: dict[str, Any], other: dict[str, Any]) -> float:
     return sim.frames_boxes_similarity(_frames(answer), _frames(other))
+
+
+_MEASURES = {
+    "image-bounding-box": "box IoU, boxes matched one to one",
+    "image-bounding-box-adjustment": "box IoU, boxes matched one to one",
+    "image-polygon": "polygon IoU, polygons matched one to one",
+    "image-keypoint": "keypoint closeness (OKS-like), points matched one to one",
+    "image-polyline": "line closeness, lines matched one to one",
+    "image-line": "line closeness, lines matched one to one",
+    "image-semantic-segmentation": "mean per-class IoU of the label maps",
+    "text-entity-recognition": "span F1, partial overlaps credited by Jaccard",
+    "text-entity-recognition-overlapping": "span F1, partial overlaps credited by Jaccard",
+    "video-object-tracking": "track IoU over frames, tracks matched one to one",
+    "video-object-detection": "box IoU per frame, boxes matched one to one",
+}
+
+
+def similarity_measure(task_type: Any) -> str:
+    """What a task type's ``answer_similarity`` measures, in words for the quality page."""
+    return _MEASURES.get(task_type.key, "answer similarity")
