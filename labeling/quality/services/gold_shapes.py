@@ -23,7 +23,7 @@ from django.db import connection
 
 from labeling.errors import ValidationFailed
 from labeling.models import Job
-from labeling.services.manager_labels import ManagerLabel
+from labeling.services.manager_labels import NOT_ONE_CLASS, ManagerLabel
 from labeling.task_types import get_task_type
 from labeling.task_types.base import AnswerProblem, TaskType, answers_compared, answers_one_class
 
@@ -73,9 +73,10 @@ def gold_known_answer(
         )
     if answer is None:
         raise ValidationFailed(
-            f"a gold item of task type {task_type.key} needs its known answer in "
-            '"answer" (an answer as a worker submits it)',
-            details={"field": "answer"},
+            f"answers of task type {task_type.key} ({task_type.title}) are not one class: a "
+            'gold item needs its known answer in "answer" (an answer as a worker submits it)',
+            code=NOT_ONE_CLASS,
+            details={"field": "answer", "task_type": task_type.key},
         )
     labels = list(job.labels)
     line = json.loads(item_data) if isinstance(item_data, str) else item_data

@@ -17,7 +17,7 @@ from labeling.quality.services.reliability import job_quality_configure
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
 from labeling.services.jobs import job_start
-from tests.conftest import import_lines
+from tests.conftest import client_for, import_lines
 from tests.task_types.helpers import write_image
 
 pytestmark = pytest.mark.django_db
@@ -188,3 +188,36 @@ def test_marking_an_item_gold_takes_a_whole_answer(make_job, manager):
     changed = {"entities": [{"label": "ORG", "startOffset": 20, "endOffset": 24}]}
     gold = gold_item_mark(job=job, item_id=item_id, answer=changed)
     assert gold.answer == changed
+
+
+def test_bulk_marking_labeled_box_items_gold_keeps_their_boxes_as_known_answer(
+    make_job, manager, make_labeler, settings, django_capture_on_commit_callbacks
+):
+    job = make_job(items=0, start=False, task_type="image-bounding-box", labels=BOX_LABELS)
+    write_image(settings.MEDIA_ROOT, "photo.png", size=(640, 480))
+    import_lines(job, manager, [{"source-ref": "photo.png", "n": i} for i in range(2)])
+    job.refresh_from_db()
+    job_start(job=job, by=manager)
+    truth = box_truth(np.random.default_rng(4), 1, BOX_LABELS)[0]
+    first = make_labeler("first")
+    lease = assignment_claim(job=job, worker=first)
+    annotation_submit(assignment_id=lease.pk, worker=first, answer=truth.answer())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(manager).post(
+            f"/api/v1/jobs/{job.pk}/bulk-actions",
+            {"kind": "gold", "selection": {"ids": [lease.item_id]}, "params": {}},
+            format="json",
+        )
+    assert response.status_code == 202, response.content
+    gold = GoldItem.objects.get(job=job)
+    assert sorted(b["left"] for b in gold.answer["boxes"]) == sorted(b["left"] for b in truth.boxes)
+    # A later worker's answer to it is scored against those boxes.
+    job_quality_configure(job=job, gold_rate=1.0)
+    second = make_labeler("second")
+    lease = assignment_claim(job=job, worker=second)
+    while lease.item_id != gold.item_id:
+        annotation_submit(assignment_id=lease.pk, worker=second, answer=truth.answer([]))
+        lease = assignment_claim(job=job, worker=second)
+    annotation_submit(assignment_id=lease.pk, worker=second, answer=truth.answer())
+    row = WorkerQuality.objects.get(job=job, worker=second)
+    assert (row.gold_answers, row.gold_correct, row.gold_score_sum) == (1, 1, 1.0)
