@@ -15,7 +15,7 @@ from labeling.models import (
     User,
     WorkerQuality,
 )
-from labeling.quality.math.shape_agreement import shape_agreement
+from labeling.quality.math.shape_agreement import MAX_EXPECTED_PAIRS, shape_agreement
 from labeling.quality.services.gold_shapes import scored_by_similarity
 from labeling.quality.services.reliability import FIXED_METHODS
 from labeling.task_types import get_task_type
@@ -129,6 +129,11 @@ def job_worker_review_acceptance(*, job: Job) -> dict[int, dict[str, float | int
 # Agreement is computed when read, over the most recent items with two answers or more.
 SHAPE_AGREEMENT_ITEMS = 300
 SHAPE_AGREEMENT_LOWEST = 10
+# Types whose one comparison costs milliseconds (rasterised polygons, label maps read from
+# disk, dense tracks: bench/answer_similarity.py) read fewer items and chance pairs.
+HEAVY_COMPARISONS = {"image-polygon", "image-semantic-segmentation", "video-object-tracking"}
+SHAPE_AGREEMENT_ITEMS_HEAVY = 100
+SHAPE_EXPECTED_PAIRS_HEAVY = 300
 
 
 def job_shape_agreement(*, job: Job) -> dict | None:
@@ -139,13 +144,15 @@ def job_shape_agreement(*, job: Job) -> dict | None:
     task_type = get_task_type(job.task_type)
     if not scored_by_similarity(task_type):
         return None
+    heavy = task_type.key in HEAVY_COMPARISONS
+    limit = SHAPE_AGREEMENT_ITEMS_HEAVY if heavy else SHAPE_AGREEMENT_ITEMS
     item_ids = list(
         Annotation.objects.filter(job_id=job.pk)
         .values("item_id")
         .annotate(n=Count("id"))
         .filter(n__gte=2)
         .order_by("-item_id")
-        .values_list("item_id", flat=True)[:SHAPE_AGREEMENT_ITEMS]
+        .values_list("item_id", flat=True)[:limit]
     )
     grouped: dict[int, list[tuple[int, dict]]] = {item_id: [] for item_id in item_ids}
     rows = (
@@ -160,7 +167,11 @@ def job_shape_agreement(*, job: Job) -> dict | None:
     def compare(a: dict, b: dict) -> float:
         return task_type.answer_similarity(a, b, labels)
 
-    result = shape_agreement(sorted(grouped.items()), compare)
+    result = shape_agreement(
+        sorted(grouped.items()),
+        compare,
+        max_expected_pairs=SHAPE_EXPECTED_PAIRS_HEAVY if heavy else MAX_EXPECTED_PAIRS,
+    )
     names = dict(
         WorkerQuality.objects.filter(job_id=job.pk).values_list("worker_id", "worker__username")
     )

@@ -7,6 +7,7 @@ so gold (answer vs. known answer), agreement (answer vs. answer) and reliability
 vs. consolidated value) all use the one measure.
 """
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -72,13 +73,22 @@ def spans_match(answer: dict[str, Any], other: dict[str, Any], labels: list[str]
     return sim.spans_match(_span_rows(answer, labels), _span_rows(other, labels))
 
 
-def _label_map(value: dict[str, Any]) -> np.ndarray:
+@lru_cache(maxsize=4)
+def _load_label_map(ref: str) -> np.ndarray:
+    """A stored label map; its file is written once under a new name, so the few last read
+    are kept (an item's answers are compared pairwise: each is read once, not per pair)."""
     from labeling.task_types.image_segmentation import load_label_map
 
+    array = load_label_map(ref)
+    array.setflags(write=False)
+    return array
+
+
+def _label_map(value: dict[str, Any]) -> np.ndarray:
     if "index_ref" in value:  # a consolidated value
-        return load_label_map(value["index_ref"])
+        return _load_label_map(value["index_ref"])
     inner = next(iter(value.values()))
-    return load_label_map(inner["labeledImage"]["ref"])
+    return _load_label_map(inner["labeledImage"]["ref"])
 
 
 def label_maps_similarity(

@@ -9,9 +9,11 @@ Every measure is symmetric in its two answers.
   maximise the summed pairwise similarity (Hungarian assignment); pairs with no overlap
   are not matched. The score is ``Σ matched similarity / max(n_a, n_b)``, so a missed, an
   extra or a mislabelled object each cost one object's worth.
-  Boxes: IoU. Polygons: IoU of their rasterised areas (even-odd rule at pixel centres on a
-  grid of at most ``POLYGON_GRID`` cells a side over the pair's extent). Tracks: the track
-  IoU of ``labeling.consolidation.tracks`` (mean per-frame IoU over the frames either covers).
+  Boxes: IoU. Polygons: IoU of their areas rasterised (even-odd rule at cell centres) on a
+  grid of ``POLYGON_GRID`` cells a side over the pair (within 0.015 of a 1024-cell grid on
+  random octagons).
+  Tracks: the track IoU of ``labeling.consolidation.tracks`` (mean per-frame IoU over the
+  frames either covers).
 - **Keypoints**: matched points' closeness, OKS-like: ``exp(-d² / (2 σ²))`` with
   ``σ = KEYPOINT_SIGMA_SHARE × the image's diagonal`` (the scale is the image, not the
   object: a keypoint answer has no object extent). At 2.5 % of the diagonal a point scores
@@ -22,8 +24,8 @@ Every measure is symmetric in its two answers.
   one by the Jaccard of their character ranges, a matched pair is credited its Jaccard
   (exact match 1, partial overlap less), and ``F1 = 2 Σ credit / (n_a + n_b)``.
 - **Label maps** (semantic segmentation): mean per-class IoU over the classes present in
-  either map, background excluded (``labeling.consolidation.masks.mask_iou``); maps of
-  different sizes score 0.
+  either map, background excluded (the measure of ``labeling.consolidation.masks.mask_iou``,
+  from one confusion count over the pixels); maps of different sizes score 0.
 - **Per-frame boxes** (video detection): box similarity per frame, averaged over the frames
   where either answer has a box.
 """
@@ -33,14 +35,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from labeling.consolidation.masks import mask_iou
 from labeling.consolidation.matching import box_iou
-from labeling.consolidation.polygons import polygon_bbox, rasterize
+from labeling.consolidation.polygons import rasterize
 from labeling.consolidation.polylines import resample
 from labeling.consolidation.spans import jaccard_matrix
 from labeling.consolidation.tracks import track_iou
 
-POLYGON_GRID = 128
+POLYGON_GRID = 64
 KEYPOINT_SIGMA_SHARE = 0.025
 
 
@@ -102,17 +103,16 @@ def boxes_match(boxes_a, labels_a, boxes_b, labels_b) -> Match:
 
 
 def polygon_iou(a: np.ndarray, b: np.ndarray, *, grid: int = POLYGON_GRID) -> float:
-    """IoU of two polygons' areas, each (n, 2) vertices, on a grid over both of them."""
+    """IoU of two polygons' areas, each (n, 2) vertices, rasterised (even-odd rule, as the
+    consolidation does) on a grid of ``grid`` cells a side over both of them; pairs whose
+    bounding boxes do not overlap are 0 without rasterising."""
     a = np.asarray(a, dtype=np.float64).reshape(-1, 2)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 2)
-    boxes = np.stack([polygon_bbox(a), polygon_bbox(b)])
-    if box_iou(boxes[:1], boxes[1:])[0, 0] <= 0:
+    if np.any(np.minimum(a.max(axis=0), b.max(axis=0)) <= np.maximum(a.min(axis=0), b.min(axis=0))):
         return 0.0
-    low = boxes[:, :2].min(axis=0)
-    high = (boxes[:, :2] + boxes[:, 2:]).max(axis=0)
+    both = np.vstack([a, b])
+    low, high = both.min(axis=0), both.max(axis=0)
     step = (high - low).max() / grid
-    if step <= 0:
-        return 0.0
     xs = np.arange(low[0] + step / 2, high[0], step)
     ys = np.arange(low[1] + step / 2, high[1], step)
     inside_a, inside_b = rasterize(a, xs, ys), rasterize(b, xs, ys)
@@ -194,26 +194,34 @@ def tracks_match(tracks_a, labels_a, tracks_b, labels_b) -> Match:
     return match_objects(scores, labels_a, labels_b)
 
 
-def label_map_similarity(a: np.ndarray, b: np.ndarray, n_classes: int) -> float:
-    """Mean per-class IoU of two label maps (0 = background, k + 1 = label k)."""
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape:
-        return 0.0
-    return mask_iou(a, b, n_classes)
+def _class_confusion(a: np.ndarray, b: np.ndarray, n_classes: int) -> np.ndarray:
+    """(K + 1, K + 1) pixel counts of (value in a, value in b), in one pass over the maps."""
+    size = n_classes + 1
+    a = np.clip(np.asarray(a, dtype=np.int64), 0, n_classes)
+    b = np.clip(np.asarray(b, dtype=np.int64), 0, n_classes)
+    return np.bincount((a * size + b).ravel(), minlength=size * size).reshape(size, size)
 
 
 def per_class_iou(a: np.ndarray, b: np.ndarray, n_classes: int) -> np.ndarray:
     """IoU of each class k (label k, map value k + 1); NaN where neither map has it."""
     a, b = np.asarray(a), np.asarray(b)
-    scores = np.full(n_classes, np.nan)
     if a.shape != b.shape:
-        return scores
-    for k in range(n_classes):
-        in_a, in_b = a == k + 1, b == k + 1
-        union = np.logical_or(in_a, in_b).sum()
-        if union:
-            scores[k] = np.logical_and(in_a, in_b).sum() / union
-    return scores
+        return np.full(n_classes, np.nan)
+    confusion = _class_confusion(a, b, n_classes)
+    both = np.diag(confusion)[1:].astype(np.float64)
+    union = confusion.sum(axis=1)[1:] + confusion.sum(axis=0)[1:] - both
+    return np.divide(both, union, out=np.full(n_classes, np.nan), where=union > 0)
+
+
+def label_map_similarity(a: np.ndarray, b: np.ndarray, n_classes: int) -> float:
+    """Mean per-class IoU of two label maps (0 = background, k + 1 = label k) over the
+    classes in either (the measure of ``labeling.consolidation.masks.mask_iou``); 1.0 when
+    neither has any class, 0.0 for maps of different sizes."""
+    if np.shape(a) != np.shape(b):
+        return 0.0
+    scores = per_class_iou(a, b, n_classes)
+    present = ~np.isnan(scores)
+    return float(scores[present].mean()) if present.any() else 1.0
 
 
 def frames_boxes_similarity(frames_a: dict, frames_b: dict) -> float:

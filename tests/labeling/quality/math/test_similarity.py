@@ -122,3 +122,13 @@ def test_frames_boxes_similarity():
     assert sim.frames_boxes_similarity({0: box, 1: box}, {0: box, 1: box}) == 1.0
     assert sim.frames_boxes_similarity({0: box, 1: box}, {0: box}) == 0.5
     assert sim.frames_boxes_similarity({0: empty}, {}) == 1.0
+
+
+def test_label_map_similarity_is_the_consolidations_mask_iou():
+    from labeling.consolidation.masks import mask_iou
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a = rng.integers(0, 4, (30, 40)).astype(np.uint8)
+        b = np.where(rng.random((30, 40)) < 0.3, rng.integers(0, 4, (30, 40)), a).astype(np.uint8)
+        assert sim.label_map_similarity(a, b, 3) == pytest.approx(mask_iou(a, b, 3))
