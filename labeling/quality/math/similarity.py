@@ -197,8 +197,12 @@ def tracks_match(tracks_a, labels_a, tracks_b, labels_b) -> Match:
 def _class_confusion(a: np.ndarray, b: np.ndarray, n_classes: int) -> np.ndarray:
     """(K + 1, K + 1) pixel counts of (value in a, value in b), in one pass over the maps."""
     size = n_classes + 1
-    a = np.clip(np.asarray(a, dtype=np.int64), 0, n_classes)
-    b = np.clip(np.asarray(b, dtype=np.int64), 0, n_classes)
+    dtype = np.uint16 if size <= 256 else np.int64  # maps are 8-bit: the index fits
+    a = np.asarray(a).astype(dtype)
+    b = np.asarray(b).astype(dtype)
+    for values in (a, b):
+        if values.size and values.max() > n_classes:
+            np.minimum(values, n_classes, out=values)
     return np.bincount((a * size + b).ravel(), minlength=size * size).reshape(size, size)
 
 
