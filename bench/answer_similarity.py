@@ -2,7 +2,8 @@
 and what the quality page's agreement read costs (issue 19).
 
 No server: the task types' ``answer_similarity`` on answers of typical size (label maps are
-written to a temporary MEDIA_ROOT, as a submit stores them), median of several rounds; then
+written to a temporary MEDIA_ROOT, as a submit stores them, and read from it by every
+comparison, as a submit's gold score does), median of several rounds; then
 ``shape_agreement`` over the 300 items the quality page reads (3 answers each) for boxes and
 spans (100 for polygons and label maps, as the page reads). Prints one JSON object;
 appends a row to RESULTS.md unless --no-record.
@@ -46,7 +47,7 @@ from labeling.quality.selectors import (  # noqa: E402
     SHAPE_EXPECTED_PAIRS_HEAVY,
 )
 from labeling.task_types import get_task_type  # noqa: E402
-from labeling.task_types.compared import _load_label_map  # noqa: E402
+from labeling.task_types.compared import label_maps_cached  # noqa: E402
 from labeling.task_types.image_segmentation import save_label_png  # noqa: E402
 
 ROUNDS = 7
@@ -234,11 +235,12 @@ def _agreement_seconds(kind: str, rng: np.random.Generator) -> tuple[float, floa
             for n, item in enumerate(truth)
         ]
     start = time.perf_counter()
-    result = shape_agreement(
-        items,
-        lambda a, b: task_type.answer_similarity(a, b, labels),
-        max_expected_pairs=expected,
-    )
+    with label_maps_cached():  # as the quality page reads
+        result = shape_agreement(
+            items,
+            lambda a, b: task_type.answer_similarity(a, b, labels),
+            max_expected_pairs=expected,
+        )
     return time.perf_counter() - start, result.alpha, len(items)
 
 
@@ -267,17 +269,6 @@ def main(argv: list[str]) -> None:
                 "seconds": round(seconds, 3),
                 "alpha": round(alpha, 3),
             }
-        # A submit reads the answer's label map fresh (it was just written): time that too.
-        labels, a, b = _answers(rng)["image-semantic-segmentation"]
-        task_type = get_task_type("image-semantic-segmentation")
-
-        def uncached() -> None:
-            _load_label_map.cache_clear()
-            task_type.answer_similarity(a, b, labels)
-
-        compare_us["image-semantic-segmentation (maps read from disk)"] = round(
-            _timed(uncached, 20), 1
-        )
     figures = {
         "machine": machine(),
         "code": git_commit(),

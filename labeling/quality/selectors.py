@@ -19,7 +19,7 @@ from labeling.quality.math.shape_agreement import MAX_EXPECTED_PAIRS, shape_agre
 from labeling.quality.services.gold_shapes import scored_by_similarity
 from labeling.quality.services.reliability import FIXED_METHODS
 from labeling.task_types import get_task_type
-from labeling.task_types.compared import similarity_measure
+from labeling.task_types.compared import label_maps_cached, similarity_measure
 
 HOT_SPOTS_LIMIT = 50
 
@@ -167,11 +167,12 @@ def job_shape_agreement(*, job: Job) -> dict | None:
     def compare(a: dict, b: dict) -> float:
         return task_type.answer_similarity(a, b, labels)
 
-    result = shape_agreement(
-        sorted(grouped.items()),
-        compare,
-        max_expected_pairs=SHAPE_EXPECTED_PAIRS_HEAVY if heavy else MAX_EXPECTED_PAIRS,
-    )
+    with label_maps_cached():
+        result = shape_agreement(
+            sorted(grouped.items()),
+            compare,
+            max_expected_pairs=SHAPE_EXPECTED_PAIRS_HEAVY if heavy else MAX_EXPECTED_PAIRS,
+        )
     names = dict(
         WorkerQuality.objects.filter(job_id=job.pk).values_list("worker_id", "worker__username")
     )

@@ -7,6 +7,9 @@ so gold (answer vs. known answer), agreement (answer vs. answer) and reliability
 vs. consolidated value) all use the one measure.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -73,10 +76,25 @@ def spans_match(answer: dict[str, Any], other: dict[str, Any], labels: list[str]
     return sim.spans_match(_span_rows(answer, labels), _span_rows(other, labels))
 
 
+_MAPS_CACHED: ContextVar[bool] = ContextVar("label_maps_cached", default=False)
+
+
+@contextmanager
+def label_maps_cached() -> Iterator[None]:
+    """Within it, the last few label maps read are kept: an agreement read compares each
+    answer with several others. Outside it (a submit's gold score) every comparison reads
+    both of its maps, so scoring a gold answer and an ordinary one read as many files."""
+    token = _MAPS_CACHED.set(True)
+    try:
+        yield
+    finally:
+        _MAPS_CACHED.reset(token)
+        _load_label_map.cache_clear()
+
+
 @lru_cache(maxsize=4)
 def _load_label_map(ref: str) -> np.ndarray:
-    """A stored label map; its file is written once under a new name, so the few last read
-    are kept (an item's answers are compared pairwise: each is read once, not per pair)."""
+    """A stored label map (written once under a new name, so a kept copy stays right)."""
     from labeling.task_types.image_segmentation import load_label_map
 
     array = load_label_map(ref)
@@ -85,10 +103,13 @@ def _load_label_map(ref: str) -> np.ndarray:
 
 
 def _label_map(value: dict[str, Any]) -> np.ndarray:
+    from labeling.task_types.image_segmentation import load_label_map
+
     if "index_ref" in value:  # a consolidated value
-        return _load_label_map(value["index_ref"])
-    inner = next(iter(value.values()))
-    return _load_label_map(inner["labeledImage"]["ref"])
+        ref = value["index_ref"]
+    else:
+        ref = next(iter(value.values()))["labeledImage"]["ref"]
+    return _load_label_map(ref) if _MAPS_CACHED.get() else load_label_map(ref)
 
 
 def label_maps_similarity(
