@@ -113,6 +113,7 @@ def test_the_page_shows_agreement_gold_and_links_to_items(box_job, manager):
     assert page.status_code == 200
     html = page.content.decode()
     assert 'id="shape-agreement"' in html and "box IoU" in html
+    assert 'id="quality-charts"' not in html  # classification's alpha/kappa charts
     assert "1 − similarity" in html
     assert 'id="shape-lowest"' in html
     lowest = page.context["shape"]["lowest_items"][0]["item_id"]
