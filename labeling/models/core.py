@@ -117,6 +117,11 @@ class Job(models.Model):
         null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )
     exclude_paused_answers = models.BooleanField(default=True)
+    # Drawing and span jobs (issue 19): a gold answer passes when its similarity to the known
+    # answer reaches this; null: the task type's default (labeling/quality/services/gold_shapes).
+    gold_pass_similarity = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
     # Adaptive overlap: set, items start with this many slots and grow up to workers_per_item
     # while their confidence stays under target_confidence.
     min_workers_per_item = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -24,6 +24,9 @@ class GoldItem(models.Model):
     # Its place in the queue among the job's items (an item id); null: its own id. Gold
     # imported after the items takes a random place among them rather than the end.
     queue_position = models.BigIntegerField(null=True, blank=True)
+    # Drawing and span jobs (issue 19): the known answer, a parsed answer of the job's task
+    # type (or a consolidated value, for items marked gold from their label); {} otherwise.
+    answer = models.JSONField(default=dict, blank=True, db_default={})
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -46,6 +49,9 @@ class WorkerQuality(models.Model):
     estimated_at = models.DateTimeField(null=True, blank=True)
     gold_answers = models.PositiveIntegerField(default=0)
     gold_correct = models.PositiveIntegerField(default=0)
+    # The sum of the gold answers' scores: 1/0 per classification answer, the similarity to
+    # the known answer for drawing and span types (issue 19); mean score = sum / gold_answers.
+    gold_score_sum = models.FloatField(default=0.0, db_default=0.0)
     paused = models.BooleanField(default=False)
     paused_reason = models.CharField(max_length=300, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
@@ -62,6 +68,10 @@ class WorkerQuality(models.Model):
     @property
     def gold_accuracy(self) -> float | None:
         return self.gold_correct / self.gold_answers if self.gold_answers else None
+
+    @property
+    def gold_mean_score(self) -> float | None:
+        return self.gold_score_sum / self.gold_answers if self.gold_answers else None
 
 
 class JobQualityEstimate(models.Model):

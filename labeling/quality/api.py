@@ -39,6 +39,10 @@ class QualitySettingsIn(serializers.Serializer):
         min_value=0.01, max_value=1, required=False, allow_null=True
     )
     data_may_leave_private = serializers.BooleanField(required=False)
+    # Drawing and span jobs: the similarity at which a gold answer passes (null: 0.5).
+    gold_pass_similarity = serializers.FloatField(
+        min_value=0, max_value=1, required=False, allow_null=True
+    )
 
 
 class WorkerQualityOut(serializers.Serializer):
@@ -55,6 +59,9 @@ class WorkerQualityOut(serializers.Serializer):
     gold_answers = serializers.IntegerField()
     gold_correct = serializers.IntegerField()
     gold_accuracy = serializers.FloatField(allow_null=True)
+    # Mean score on gold: the share right (classification), the mean similarity to the known
+    # answer (drawing and span types; gold_accuracy is then the share that passed).
+    gold_mean_score = serializers.FloatField(allow_null=True)
     paused = serializers.BooleanField()
     paused_reason = serializers.CharField()
 
@@ -75,17 +82,58 @@ class EstimateOut(serializers.Serializer):
     computed_at = serializers.DateTimeField()
 
 
+class ShapeWorkerOut(serializers.Serializer):
+    worker_id = serializers.IntegerField()
+    username = serializers.CharField()
+    mean_similarity = serializers.FloatField()
+    pairs = serializers.IntegerField()
+
+
+class ShapeItemOut(serializers.Serializer):
+    item_id = serializers.IntegerField()
+    mean_similarity = serializers.FloatField()
+
+
+class ShapeAgreementOut(serializers.Serializer):
+    """Agreement on a drawing or span job (issue 19), by the task type's similarity."""
+
+    measure = serializers.CharField(help_text="what the similarity measures for this type")
+    distance = serializers.CharField(help_text="the distance alpha uses: 1 − similarity")
+    alpha = serializers.FloatField(allow_null=True)
+    observed_disagreement = serializers.FloatField(allow_null=True)
+    expected_disagreement = serializers.FloatField(allow_null=True)
+    items = serializers.IntegerField(help_text="items with two answers or more (latest 300)")
+    pairs = serializers.IntegerField(help_text="answer pairs on the same item")
+    mean_similarity = serializers.FloatField(allow_null=True)
+    quantiles = serializers.DictField(child=serializers.FloatField())
+    histogram = serializers.ListField(
+        child=serializers.IntegerField(), help_text="pairs per tenth of [0, 1]"
+    )
+    workers = ShapeWorkerOut(many=True)
+    lowest_items = ShapeItemOut(many=True)
+
+
 class QualityOut(serializers.Serializer):
     settings = QualitySettingsIn()
     estimate = EstimateOut(allow_null=True)
     workers = WorkerQualityOut(many=True)
     answers_saved = serializers.DictField(child=serializers.IntegerField())
     gold_items = serializers.IntegerField()
+    # Drawing and span jobs only; null for the others.
+    shape_agreement = ShapeAgreementOut(allow_null=True)
 
 
 class GoldEntryIn(serializers.Serializer):
     data = serializers.DictField()
-    label = serializers.CharField(max_length=200)
+    # The known answer: one label for one-class types, a whole answer (as a worker submits
+    # it) for drawing and span types (issue 19).
+    label = serializers.CharField(max_length=200, required=False)
+    answer = serializers.JSONField(required=False)
+
+
+class GoldMarkIn(serializers.Serializer):
+    label = serializers.CharField(max_length=200, required=False)
+    answer = serializers.JSONField(required=False)
 
 
 class LabelIn(serializers.Serializer):
@@ -109,6 +157,7 @@ def _quality_body(job) -> dict:
         "workers": selectors.job_worker_quality(job=job),
         "answers_saved": selectors.job_answers_saved(job=job),
         "gold_items": selectors.job_gold_count(job=job),
+        "shape_agreement": selectors.job_shape_agreement(job=job),
     }
 
 
@@ -171,15 +220,20 @@ class ItemGoldMark(APIView):
     permission_classes = [IsManager]
 
     @extend_schema(
-        request=LabelIn,
+        request=GoldMarkIn,
         responses={200: OpenApiResponse(description="{item_id, label}"), **ERRORS},
-        summary="Mark an item as gold with its known label",
+        summary="Mark an item as gold with its known label (or answer, for drawing/span types)",
     )
     def post(self, request: Request, job_id: int, item_id: int) -> Response:
         job = _job_for(request, job_id)
-        data = LabelIn(data=request.data)
+        data = GoldMarkIn(data=request.data)
         data.is_valid(raise_exception=True)
-        gold = gold_item_mark(job=job, item_id=item_id, label=data.validated_data["label"])
+        gold = gold_item_mark(
+            job=job,
+            item_id=item_id,
+            label=data.validated_data.get("label"),
+            answer=data.validated_data.get("answer"),
+        )
         return Response({"item_id": gold.item_id, "label": gold.label})
 
 

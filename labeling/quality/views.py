@@ -11,6 +11,7 @@ from labeling.errors import QuorumError
 from labeling.models import ConsolidationMethod, GoldPurpose, User
 from labeling.quality import selectors
 from labeling.quality.services.gold import gold_items_add, worker_resume
+from labeling.quality.services.gold_shapes import GOLD_PASS_DEFAULT, scored_by_similarity
 from labeling.quality.services.reliability import (
     job_quality_configure,
     quality_request_reestimate,
@@ -69,8 +70,27 @@ def job_quality_page(request: HttpRequest, job_id: int) -> HttpResponse:
     worker_agreement_chart = _chart(
         [_bar(row["username"], row["agreement"]) for row in workers[:40]]
     )
+    shape = selectors.job_shape_agreement(job=job)  # drawing and span jobs (issue 19)
+    shape_charts = {}
+    if shape is not None:
+        shape_charts = {
+            "agreement": _chart([_bar("Krippendorff's alpha", shape["alpha"], signed=True)]),
+            "histogram": _chart(
+                [
+                    _bar(f"{index / 10:.1f}–{(index + 1) / 10:.1f}", count / max(shape["pairs"], 1))
+                    for index, count in enumerate(shape["histogram"])
+                ]
+            ),
+            "workers": _chart(
+                [_bar(row["username"], row["mean_similarity"]) for row in shape["workers"][:40]]
+            ),
+        }
     context = {
         "job": job,
+        "shape": shape,
+        "shape_charts": shape_charts,
+        "scored_gold": scored_by_similarity(task_type),
+        "gold_pass_default": GOLD_PASS_DEFAULT,
         "estimate": estimate,
         "workers": workers,
         "agreement_chart": agreement_chart,
@@ -108,6 +128,7 @@ def job_quality_settings_view(request: HttpRequest, job_id: int) -> HttpResponse
             exclude_paused_answers=form.get("exclude_paused_answers") == "on",
             min_workers_per_item=_number(form.get("min_workers_per_item"), int),
             target_confidence=_number(form.get("target_confidence")),
+            gold_pass_similarity=_number(form.get("gold_pass_similarity")),
         )
     except ValueError:
         messages.error(request, "The settings were not saved: enter numbers.")

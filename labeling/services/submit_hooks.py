@@ -13,7 +13,8 @@ from labeling.workforces.services.workforces import earning_record
 
 def quality_after_answer(
     *, job_id: int, item_id: int, worker_id: int, annotation_id: int, label: str, answers: int,
-    item_open: bool, due: bool, rules: JobRules | None = None,
+    item_open: bool, due: bool, rules: JobRules | None = None, task_type: str = "",
+    answer: dict | None = None,
 ) -> bool:  # fmt: skip
     """Called by the submit, inside its transaction, once the answer is stored.
 
@@ -26,8 +27,9 @@ def quality_after_answer(
     rules = rules or job_rules(job_id)
     if rules.gold_rate > 0:  # every answer of a job with gold: one statement, gold or not
         gold_score_answer(
-            job_id=job_id, worker_id=worker_id, item_id=item_id, label=label, rules=rules
-        )
+            job_id=job_id, worker_id=worker_id, item_id=item_id, label=label, rules=rules,
+            task_type=task_type, answer=answer,
+        )  # fmt: skip
     if rules.reward_cents:
         earning_record(
             job_id=job_id,

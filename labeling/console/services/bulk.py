@@ -34,6 +34,7 @@ from labeling.models import (
     ReviewStatus,
     User,
 )
+from labeling.quality.services.gold_shapes import scored_by_similarity
 from labeling.quality.services.reliability import quality_request_reestimate
 from labeling.services.counters import job_counters_add
 from labeling.states import ItemStatus, JobStatus
@@ -70,8 +71,11 @@ def _check_params(job: Job, kind: str, params: dict[str, Any]) -> dict[str, Any]
         fmt = str(params.get("format") or "manifest")
         export_body(job, fmt=fmt, labeled_only=False)  # raises ValidationFailed if not offered
         return {"format": fmt}
-    if kind in (BulkActionKind.GOLD, BulkActionKind.UNGOLD) and not answers_one_class(
-        get_task_type(job.task_type)
+    task_type = get_task_type(job.task_type)
+    if (
+        kind in (BulkActionKind.GOLD, BulkActionKind.UNGOLD)
+        and not answers_one_class(task_type)
+        and not scored_by_similarity(task_type)  # drawing and span types (issue 19)
     ):
         raise ValidationFailed(
             f"gold items of a {job.task_type} job come from its gold import: an answer of this "
@@ -278,18 +282,24 @@ def _more_answers(job: Job, ids: list[int], params: dict[str, Any]) -> int:
 
 
 def _mark_gold(job: Job, ids: list[int], params: dict[str, Any]) -> int:
-    """Items with a consolidated label become gold with it as their known answer."""
-    labeled = list(
-        ConsolidatedLabel.objects.filter(item_id__in=ids)
-        .exclude(label="")
-        .exclude(item__gold__isnull=False)
-        .values_list("item_id", "label")
-    )
+    """Items with a consolidated label become gold with it as their known answer (on a
+    drawing or span job, the consolidated value: issue 19 scores answers against it)."""
+    structured = scored_by_similarity(get_task_type(job.task_type))
+    rows = ConsolidatedLabel.objects.filter(item_id__in=ids).exclude(item__gold__isnull=False)
+    if not structured:
+        rows = rows.exclude(label="")
+    labeled = [
+        (item_id, label, value if structured else {})
+        for item_id, label, value in rows.values_list("item_id", "label", "value")
+    ]
     GoldItem.objects.bulk_create(
-        [GoldItem(item_id=item_id, job_id=job.pk, label=label) for item_id, label in labeled],
+        [
+            GoldItem(item_id=item_id, job_id=job.pk, label=label, answer=value)
+            for item_id, label, value in labeled
+        ],
         ignore_conflicts=True,
     )
-    ConsolidatedLabel.objects.filter(item_id__in=[item_id for item_id, _ in labeled]).update(
+    ConsolidatedLabel.objects.filter(item_id__in=[item_id for item_id, _, _ in labeled]).update(
         method="gold", confidence=1.0
     )
     already = GoldItem.objects.filter(item_id__in=ids).count() - len(labeled)

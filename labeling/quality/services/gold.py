@@ -31,6 +31,11 @@ from labeling.models import (
     User,
     WorkerQuality,
 )
+from labeling.quality.services.gold_shapes import (
+    gold_known_answer,
+    gold_score_structured,
+    scored_by_similarity,
+)
 from labeling.quality.services.reliability import JobRules, quality_request_reestimate
 from labeling.services.counters import job_counters_add
 from labeling.services.manager_labels import ManagerLabel, manager_label_parse
@@ -54,13 +59,16 @@ GOLD_GATE_WORKER_FACTOR = 31_153
 # need be, and returns the new counts; for any other answer it matches nothing.
 _SCORE_GOLD_ANSWER = """
 INSERT INTO labeling_workerquality (job_id, worker_id, answers, confusion, label_reliability,
-                                    gold_answers, gold_correct, paused, paused_reason)
+                                    gold_answers, gold_correct, gold_score_sum, paused,
+                                    paused_reason)
 SELECT %(job)s, %(worker)s, 0, '[]', '{}', 1,
-       CASE WHEN gold.label = %(label)s THEN 1 ELSE 0 END, %(false)s, ''
+       CASE WHEN gold.label = %(label)s THEN 1 ELSE 0 END,
+       CASE WHEN gold.label = %(label)s THEN 1.0 ELSE 0.0 END, %(false)s, ''
 FROM labeling_golditem AS gold WHERE gold.item_id = %(item)s
 ON CONFLICT (job_id, worker_id) DO UPDATE SET
     gold_answers = labeling_workerquality.gold_answers + 1,
-    gold_correct = labeling_workerquality.gold_correct + excluded.gold_correct
+    gold_correct = labeling_workerquality.gold_correct + excluded.gold_correct,
+    gold_score_sum = labeling_workerquality.gold_score_sum + excluded.gold_score_sum
 RETURNING gold_answers, gold_correct, paused
 """
 
@@ -85,9 +93,15 @@ def _make_gold(
     known: ManagerLabel,
     purpose: str = GoldPurpose.QUEUE,
     place: int | None = None,
+    answer: dict | None = None,
 ) -> GoldItem:
     gold = GoldItem.objects.create(
-        item=item, job=job, label=known.label, purpose=purpose, queue_position=place
+        item=item,
+        job=job,
+        label=known.label,
+        purpose=purpose,
+        queue_position=place,
+        answer=answer or {},
     )
     ConsolidatedLabel.objects.update_or_create(
         item=item,
@@ -107,7 +121,9 @@ def _make_gold(
 def gold_items_add(
     *, job: Job, entries: list[dict], purpose: str = GoldPurpose.QUEUE
 ) -> list[GoldItem]:
-    """Import gold items: ``[{"data": {...the item line...}, "label": "..."}, ...]``.
+    """Import gold items: ``[{"data": {...the item line...}, "label": "..."}, ...]``; for a
+    drawing or span job ``"answer": {...}`` (an answer as a worker submits it) replaces
+    ``"label"`` (issue 19).
 
     The known label is kept apart from the item's data, so it never reaches a labeler.
     ``purpose`` says whether they are mixed into queues or make the qualification test.
@@ -119,49 +135,72 @@ def gold_items_add(
     if len(entries) > MAX_GOLD_PER_REQUEST:
         raise ValidationFailed(f"at most {MAX_GOLD_PER_REQUEST} gold items per request")
     task_type = get_task_type(job.task_type)
+    structured = scored_by_similarity(task_type)
+    if structured and purpose == GoldPurpose.QUALIFICATION:
+        raise ValidationFailed(
+            f"a qualification test takes one-class answers; task type {task_type.key} "
+            "can have gold items mixed into queues (purpose=queue)",
+            details={"field": "purpose"},
+        )
+    known_field = "answer" if structured else "label"
     checked = []
     for position, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict) or not isinstance(entry.get("data"), dict):
-            raise ValidationFailed(f'gold item {position} needs "data" (an object) and "label"')
+            raise ValidationFailed(
+                f'gold item {position} needs "data" (an object) and "{known_field}"'
+            )
         try:
             task_type.check_source(entry["data"])
         except SourceProblem as exc:
             raise ValidationFailed(f"gold item {position}: {exc}") from None
         data = json.dumps(entry["data"])
+        answer = None
         try:
-            known = manager_label_parse(job=job, label=entry.get("label"), item_data=data)
+            if structured:
+                known, answer = gold_known_answer(
+                    job=job, answer=entry.get("answer"), item_data=entry["data"]
+                )
+            else:
+                known = manager_label_parse(job=job, label=entry.get("label"), item_data=data)
         except ValidationFailed as exc:
             raise ValidationFailed(
                 f"gold item {position}: {exc.message}", details=exc.details, code=exc.code
             ) from None
-        checked.append((data, known))
+        checked.append((data, known, answer))
     with transaction.atomic():
         places = _places_among_items(job, len(checked))
         golds = []
-        for (data, known), place in zip(checked, places, strict=True):
+        for (data, known, answer), place in zip(checked, places, strict=True):
             item = Item.objects.create(job=job, data=data, status=ItemStatus.LABELED)
-            golds.append(_make_gold(job, item, known, purpose, place))
+            golds.append(_make_gold(job, item, known, purpose, place, answer))
         Job.objects.filter(pk=job.pk).update(items_total=F("items_total") + len(golds))
         job_counters_add(job_id=job.pk, shard_key=0, items_labeled=len(golds), answers=0)
     return golds
 
 
-def gold_item_mark(*, job: Job, item_id: int, label: str) -> GoldItem:
+def gold_item_mark(
+    *, job: Job, item_id: int, label: str | None = None, answer: object = None
+) -> GoldItem:
     """Make an existing item of the job gold, with its known answer (checked by the job's
-    task type like a worker's answer)."""
+    task type like a worker's answer): ``label`` for one-class types, ``answer`` (a whole
+    answer) for drawing and span types."""
+    structured = scored_by_similarity(get_task_type(job.task_type))
     with transaction.atomic():
         item = Item.objects.select_for_update().filter(pk=item_id, job_id=job.pk).first()
         if item is None:
             raise NotFound(f"there is no item {item_id} in this job")
-        known = manager_label_parse(job=job, label=label, item_data=item.data)
+        if structured:
+            known, parsed = gold_known_answer(job=job, answer=answer, item_data=item.data)
+        else:
+            known, parsed = manager_label_parse(job=job, label=label, item_data=item.data), None
         if GoldItem.objects.filter(item=item).exists():
-            GoldItem.objects.filter(item=item).update(label=known.label)
+            GoldItem.objects.filter(item=item).update(label=known.label, answer=parsed or {})
             ConsolidatedLabel.objects.filter(item=item).update(label=known.label, value=known.value)
             return GoldItem.objects.get(item=item)
         if item.status == ItemStatus.OPEN:
             Item.objects.filter(pk=item.pk).update(status=ItemStatus.LABELED)
             job_counters_add(job_id=job.pk, shard_key=0, items_labeled=1, answers=0)
-        gold = _make_gold(job, item, known)
+        gold = _make_gold(job, item, known, answer=parsed)
     quality_request_reestimate(job_id=job.pk)
     return gold
 
@@ -178,15 +217,45 @@ def gold_lets_in(*, job: Job, worker_id: int, item_id: int) -> bool:
 
 
 def gold_score_answer(
-    *, job_id: int, worker_id: int, item_id: int, label: str, rules: JobRules
+    *,
+    job_id: int,
+    worker_id: int,
+    item_id: int,
+    label: str,
+    rules: JobRules,
+    task_type: str = "",
+    answer: dict | None = None,
 ) -> None:
     """Count a worker's answer if ``item_id`` is gold; pause them below the job's bar.
 
-    One statement whatever the item, so that scoring adds nothing a labeler could time."""
-    params = {"job": job_id, "worker": worker_id, "item": item_id, "label": label, "false": False}
-    with connection.cursor() as cursor:
-        cursor.execute(_SCORE_GOLD_ANSWER, params)
-        row = cursor.fetchone()
+    One statement whatever the item, so that scoring adds nothing a labeler could time.
+    A drawing or span job's answer (``task_type`` and the parsed ``answer`` given) is scored
+    by its similarity to the known answer instead (``gold_shapes``: the same work whatever
+    the item too)."""
+    kind = get_task_type(task_type) if task_type else None
+    if kind is not None and answer is not None and scored_by_similarity(kind):
+        row = gold_score_structured(
+            job_id=job_id,
+            worker_id=worker_id,
+            item_id=item_id,
+            task_type=kind,
+            answer=answer,
+            labels=rules.labels,
+            pass_setting=rules.gold_pass_similarity,
+        )
+        verb = "passed (were close enough to the known answer)"
+    else:
+        params = {
+            "job": job_id,
+            "worker": worker_id,
+            "item": item_id,
+            "label": label,
+            "false": False,
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(_SCORE_GOLD_ANSWER, params)
+            row = cursor.fetchone()
+        verb = "were right"
     if row is None:
         return
     gold_answers, gold_correct, paused = row
@@ -200,7 +269,7 @@ def gold_score_answer(
         return
     reason = (
         f"You are paused on this job: {accuracy:.0%} of your answers to check questions "
-        f"were right, below the {rules.gold_pause_below:.0%} this job asks for. "
+        f"{verb}, below the {rules.gold_pause_below:.0%} this job asks for. "
         "Please read the instructions again; a manager can let you resume."
     )
     WorkerQuality.objects.filter(job_id=job_id, worker_id=worker_id, paused=False).update(

@@ -377,6 +377,7 @@ class JobRules:
     gold_pause_below: float | None
     reward_cents: int
     gold_rate: float
+    gold_pass_similarity: float | None = None
 
     @property
     def adaptive(self) -> bool:
@@ -395,6 +396,7 @@ JOB_RULE_FIELDS = (
     "gold_pause_below",
     "reward_cents",
     "gold_rate",
+    "gold_pass_similarity",
 )
 
 
@@ -487,6 +489,7 @@ QUALITY_FIELDS = (
     "min_workers_per_item",
     "target_confidence",
     "data_may_leave_private",
+    "gold_pass_similarity",
 )
 
 
@@ -501,7 +504,7 @@ def job_quality_configure(*, job: Job, **changes) -> Job:
             f"consolidation_method is one of {', '.join(ConsolidationMethod.values)}",
             details={"field": "consolidation_method"},
         )
-    for name in ("gold_rate", "gold_pause_below", "target_confidence"):
+    for name in ("gold_rate", "gold_pause_below", "target_confidence", "gold_pass_similarity"):
         value = values[name]
         if value is not None and not 0.0 <= float(value) <= 1.0:
             raise ValidationFailed(f"{name} must be between 0 and 1", details={"field": name})

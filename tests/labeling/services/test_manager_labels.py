@@ -116,7 +116,8 @@ def test_the_console_review_of_boxes_fixes_with_boxes_and_refuses_a_class(box_jo
     assert ConsolidatedLabel.objects.get(item=item).value == before
 
 
-def test_gold_answers_of_a_box_job_are_refused(box_job, manager_client):
+def test_gold_labels_of_a_box_job_are_refused(box_job, manager_client):
+    """A class is not an answer of a box job: its gold takes whole answers (issue 19)."""
     item = Item.objects.get(job=box_job)
     with pytest.raises(ValidationFailed, match="not one class"):
         gold_item_mark(job=box_job, item_id=item.pk, label="car")
@@ -143,11 +144,15 @@ def test_a_gold_label_outside_the_label_set_is_refused(make_job):
     assert gold.label == "bird"
 
 
-def test_the_quality_page_offers_gold_items_only_where_a_class_is_the_answer(
+def test_the_quality_page_offers_gold_items_where_a_known_answer_can_be_scored(
     box_job, make_job, manager
 ):
+    """A class, or (issue 19) a whole answer of a drawing or span type; not a multi-label one."""
     browser = _browser(manager)
     boxes = browser.get(f"/console/jobs/{box_job.pk}/quality").content.decode()
-    assert 'id="gold-lines"' not in boxes and 'id="no-gold"' in boxes
+    assert 'id="gold-lines"' in boxes and '"answer"' in boxes and 'id="no-gold"' not in boxes
+    multi = make_job(items=1, task_type="text-classification-multilabel")
+    tags = browser.get(f"/console/jobs/{multi.pk}/quality").content.decode()
+    assert 'id="gold-lines"' not in tags and 'id="no-gold"' in tags
     classes = browser.get(f"/console/jobs/{make_job(items=1).pk}/quality").content.decode()
     assert 'id="gold-lines"' in classes and 'id="no-gold"' not in classes
