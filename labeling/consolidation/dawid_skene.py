@@ -20,6 +20,9 @@ from labeling.consolidation.base import MISSING, register_strategy
 
 DEFAULT_MAX_ITERATIONS = 50
 DEFAULT_TOLERANCE = 1e-5
+# "auto" switches from majority vote to EM once this many answers sit on items that have
+# at least two answers: below it, confusion matrices are mostly pseudo-counts.
+EM_MIN_OVERLAPPING_ANSWERS = 200
 
 
 @dataclass(frozen=True)
