@@ -206,7 +206,7 @@ def first_answers_per_item(items: np.ndarray, keep: int, seed: int) -> np.ndarra
     return np.sort(order[rank < keep])
 
 
-def run_sparse(crowdkit_python: Path | None) -> dict:
+def run_sparse(crowdkit_python: Path | None, real_seeds: range = SPARSE_REAL_SEEDS) -> dict:
     """The real sets cut to 3 answers per item, and simulated sparse crowds, seed by seed."""
     OUT.mkdir(parents=True, exist_ok=True)
     sets: dict[str, list[dict]] = {}
@@ -214,7 +214,7 @@ def run_sparse(crowdkit_python: Path | None) -> dict:
         with (folder / "answers.csv").open(newline="") as handle:
             rows = list(csv.DictReader(handle))
         items = np.unique([r["question"] for r in rows], return_inverse=True)[1]
-        for seed in SPARSE_REAL_SEEDS:
+        for seed in real_seeds:
             print(f"sparse {folder.name} seed {seed}", file=sys.stderr)
             kept = [rows[i] for i in first_answers_per_item(items, SPARSE_PER_ITEM, seed)]
             path = OUT / f"sparse-{folder.name}-{seed}.csv"
@@ -427,6 +427,8 @@ def main() -> None:
     parser.add_argument("--no-crowdkit", action="store_true")
     parser.add_argument("--no-synthetic", action="store_true")
     parser.add_argument("--no-sparse", action="store_true")
+    parser.add_argument("--sparse-seeds", type=int, default=len(SPARSE_REAL_SEEDS),
+                        help="seeds of the real sets cut to 3 answers per item")  # fmt: skip
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
@@ -446,7 +448,7 @@ def main() -> None:
             folder / "answers.csv", folder / "truth.csv", crowdkit
         )
     if not args.no_sparse:
-        figures["sparse"] = run_sparse(crowdkit)
+        figures["sparse"] = run_sparse(crowdkit, range(args.sparse_seeds))
     if not args.no_synthetic:
         print("synthetic 1M answers", file=sys.stderr)
         figures["synthetic"] = run_synthetic()
