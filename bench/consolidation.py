@@ -14,7 +14,16 @@ and how many labels differ from the cold run; then **multi-label** answers on si
 crowds (10,000 items × 6 labels, 5 answers each, 100 workers, a fifth of them careless on
 half the labels): exact-set and per-label accuracy of the per-label majority vote and of the
 multi-label EM, beside crowd-kit's ``BinaryRelevance`` (one binary aggregator per label)
-around its ``MajorityVote`` and ``DawidSkene``. Everything runs pinned to one core with
+around its ``MajorityVote`` and ``DawidSkene``.
+
+**Sparse sets** (issue 19): each real set cut to 3 answers per item (3 of its answers drawn
+at random per item, seeds 0–4), and simulated sparse crowds (3 answers per item, worker
+activity log-normal so most workers give a handful of answers; three shapes, seeds 0–2),
+scored like the full sets with crowd-kit in the same run; per set the mean over seeds, the
+seeds' figures, and the method Quorum's re-estimation runs there (``auto``: Dawid–Skene EM
+with the default prior once 200 answers overlap). ``dawid_skene_hierarchical`` is the EM
+with the hierarchical prior (``PseudoCounts.pooled = 4``, not the default: see
+``bench/em_sparse.py`` and ``docs/quality.md``). Everything runs pinned to one core with
 single-threaded BLAS. Prints one JSON object; the full run appends a row to RESULTS.md
 (``--no-record`` prints only).
 """
@@ -37,10 +46,17 @@ import numpy as np  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from labeling.consolidation.dawid_skene import WarmStart, dawid_skene, vote_counts  # noqa: E402
+from labeling.consolidation.dawid_skene import (  # noqa: E402
+    EM_MIN_OVERLAPPING_ANSWERS,
+    PseudoCounts,
+    WarmStart,
+    dawid_skene,
+    vote_counts,
+)
 from labeling.consolidation.multilabel_em import multilabel_dawid_skene  # noqa: E402
 from labeling.quality.math.simulation import (  # noqa: E402
     fixed_overlap_answers,
+    lopsided_answers,
     make_crowd,
     make_multilabel_crowd,
 )
@@ -52,6 +68,17 @@ NEW_SHARE = 0.01  # the warm run: answers that came in since the previous estima
 MULTILABEL = {"n_items": 10_000, "n_workers": 100, "n_labels": 6, "per_item": 5}
 MULTILABEL_SEEDS = (1, 2, 3)
 OUT = REPO / "bench" / "out"
+SPARSE_PER_ITEM = 3
+SPARSE_REAL_SEEDS = range(5)
+SPARSE_SIMULATED_SEEDS = range(3)
+# (name, items, workers, classes, make_crowd extras): shapes of bench/em_sparse.py
+SPARSE_SIMULATED = (
+    ("many workers, 4 classes", 800, 300, 4, {}),
+    ("27 busy workers, hard items", 600, 27, 4, {"hard_share": 0.3}),
+    ("crowd-wide errors, 3 classes", 2000, 800, 3,
+     {"shared_confusion": 0.6, "class_difficulty": 0.1, "hard_share": 0.3}),
+)  # fmt: skip
+HIERARCHICAL = PseudoCounts(pooled=4.0)
 
 
 def read_answers(answers_path: Path, truth_path: Path):
@@ -86,11 +113,15 @@ def quorum_methods(data) -> dict[str, dict]:
     started = time.perf_counter()
     majority = vote_counts(items, answers, n_items, n_classes).argmax(axis=1)
     out["majority"] = (time.perf_counter() - started, majority)
-    for name, one_coin in (("dawid_skene", False), ("one_coin", True)):
+    for name, one_coin, pseudo in (
+        ("dawid_skene", False, PseudoCounts()),
+        ("one_coin", True, PseudoCounts()),
+        ("dawid_skene_hierarchical", False, HIERARCHICAL),
+    ):
         started = time.perf_counter()
         result = dawid_skene(
-            items, workers, answers,
-            n_items=n_items, n_workers=n_workers, n_classes=n_classes, one_coin=one_coin,
+            items, workers, answers, n_items=n_items, n_workers=n_workers,
+            n_classes=n_classes, one_coin=one_coin, pseudo=pseudo,
         )  # fmt: skip
         out[name] = (time.perf_counter() - started, result.labels, result.iterations)
     return {
@@ -142,13 +173,97 @@ def run_data_set(answers_path: Path, truth_path: Path, crowdkit_python: Path | N
     methods = quorum_methods(data)
     if crowdkit_python is not None:
         methods.update(crowdkit_methods(data, answers_path, crowdkit_python))
+    per_item = np.bincount(data["items"])
+    overlapping = int(per_item[per_item >= 2].sum())
+    per_worker = np.bincount(data["workers"])
     return {
         "answers": int(len(data["answers"])),
         "items": int(len(data["questions"])),
         "workers": int(data["workers"].max()) + 1,
+        "answers_per_worker_median": float(np.median(per_worker)),
         "classes": len(data["classes"]),
+        # what the app's re-estimation runs on these answers (a job on "auto", the default)
+        "reestimation_runs": (
+            "dawid_skene" if overlapping >= EM_MIN_OVERLAPPING_ANSWERS else "majority"
+        ),
         "methods": score(methods, data["truth"]),
     }
+
+
+def write_answers(path: Path, questions, workers, answers) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["question", "worker", "answer"])
+        writer.writerows(zip(questions, workers, answers, strict=True))
+
+
+def first_answers_per_item(items: np.ndarray, keep: int, seed: int) -> np.ndarray:
+    """Indices of ``keep`` answers per item, drawn at random (all of an item with fewer)."""
+    keys = np.random.default_rng(seed).random(len(items))
+    order = np.lexsort((keys, items))
+    ordered = items[order]
+    rank = np.arange(len(order)) - np.searchsorted(ordered, ordered, side="left")
+    return np.sort(order[rank < keep])
+
+
+def run_sparse(crowdkit_python: Path | None, real_seeds: range = SPARSE_REAL_SEEDS) -> dict:
+    """The real sets cut to 3 answers per item, and simulated sparse crowds, seed by seed."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    sets: dict[str, list[dict]] = {}
+    for folder in sorted(p for p in CROWD_DATA.iterdir() if (p / "answers.csv").exists()):
+        with (folder / "answers.csv").open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        items = np.unique([r["question"] for r in rows], return_inverse=True)[1]
+        for seed in real_seeds:
+            print(f"sparse {folder.name} seed {seed}", file=sys.stderr)
+            kept = [rows[i] for i in first_answers_per_item(items, SPARSE_PER_ITEM, seed)]
+            path = OUT / f"sparse-{folder.name}-{seed}.csv"
+            write_answers(path, *zip(*((r["question"], r["worker"], r["answer"]) for r in kept),
+                                     strict=True))  # fmt: skip
+            sets.setdefault(f"{folder.name}, {SPARSE_PER_ITEM} per item", []).append(
+                run_data_set(path, folder / "truth.csv", crowdkit_python)
+            )
+    for name, n_items, n_workers, n_classes, extra in SPARSE_SIMULATED:
+        for seed in SPARSE_SIMULATED_SEEDS:
+            print(f"sparse simulated {name} seed {seed}", file=sys.stderr)
+            crowd = make_crowd(n_items=n_items, n_workers=n_workers, n_classes=n_classes,
+                               seed=300 + seed, mean_accuracy=0.65, **extra)  # fmt: skip
+            items, workers, answers = lopsided_answers(
+                crowd, per_item=SPARSE_PER_ITEM, seed=seed, spread=1.5
+            )
+            path = OUT / f"sparse-simulated-{seed}.csv"
+            write_answers(path, items.tolist(), workers.tolist(), answers.tolist())
+            truth = OUT / f"sparse-simulated-{seed}-truth.csv"
+            with truth.open("w", newline="") as handle:
+                csv.writer(handle).writerows([("question", "truth"), *enumerate(crowd.truth)])
+            sets.setdefault(f"simulated: {name}", []).append(
+                run_data_set(path, truth, crowdkit_python)
+            )
+    return {name: sparse_summary(runs) for name, runs in sets.items()}
+
+
+def sparse_summary(runs: list[dict]) -> dict:
+    methods = [m for m in runs[0]["methods"] if "accuracy" in runs[0]["methods"][m]]
+    mean = {
+        m: round(float(np.mean([run["methods"][m]["accuracy"] for run in runs])), 4)
+        for m in methods
+        if all("accuracy" in run["methods"].get(m, {}) for run in runs)
+    }
+    picked = {run["reestimation_runs"] for run in runs}
+    out = {
+        "seeds": len(runs),
+        "answers": runs[0]["answers"],
+        "workers": runs[0]["workers"],
+        "answers_per_worker_median": runs[0]["answers_per_worker_median"],
+        "reestimation_runs": "/".join(sorted(picked)),
+        "mean_accuracy": mean,
+        "per_seed": [{m: run["methods"][m].get("accuracy") for m in methods} for run in runs],
+    }
+    if "crowdkit_dawid_skene" in mean and len(picked) == 1:
+        out["reestimation_at_least_crowdkit_dawid_skene"] = (
+            mean[picked.pop()] >= mean["crowdkit_dawid_skene"]
+        )
+    return out
 
 
 def run_synthetic() -> dict:
@@ -278,6 +393,13 @@ def summarise(figures: dict) -> str:
             if "accuracy" in m
         )
         parts.append(f"{name}: {cells}")
+    for name, data_set in figures.get("sparse", {}).items():
+        mean = data_set["mean_accuracy"]
+        cells = ", ".join(f"{method} {value:.4f}" for method, value in mean.items())
+        parts.append(
+            f"sparse {name} (mean of {data_set['seeds']} seeds; re-estimation runs"
+            f" {data_set['reestimation_runs']}): {cells}"
+        )
     for name, methods in figures.get("synthetic", {}).items():
         em, warm = methods["dawid_skene"], methods["warm_start"]
         parts.append(
@@ -304,6 +426,9 @@ def main() -> None:
     parser.add_argument("--crowdkit-python", type=Path, default=DEFAULT_CROWDKIT_PYTHON)
     parser.add_argument("--no-crowdkit", action="store_true")
     parser.add_argument("--no-synthetic", action="store_true")
+    parser.add_argument("--no-sparse", action="store_true")
+    parser.add_argument("--sparse-seeds", type=int, default=len(SPARSE_REAL_SEEDS),
+                        help="seeds of the real sets cut to 3 answers per item")  # fmt: skip
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
@@ -322,6 +447,8 @@ def main() -> None:
         figures["data_sets"][folder.name] = run_data_set(
             folder / "answers.csv", folder / "truth.csv", crowdkit
         )
+    if not args.no_sparse:
+        figures["sparse"] = run_sparse(crowdkit, range(args.sparse_seeds))
     if not args.no_synthetic:
         print("synthetic 1M answers", file=sys.stderr)
         figures["synthetic"] = run_synthetic()

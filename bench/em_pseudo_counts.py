@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from labeling.consolidation.dawid_skene import PseudoCounts, dawid_skene  # noqa: E402
-from labeling.quality.math.simulation import Crowd, make_crowd  # noqa: E402
+from labeling.quality.math.simulation import lopsided_answers, make_crowd  # noqa: E402
 
 SHAPES = ((800, 110, 10, 4), (600, 30, 9, 4), (2000, 200, 5, 3))
 SEEDS = range(12)
@@ -33,24 +33,13 @@ CANDIDATES = {
 }
 
 
-def lopsided_answers(crowd: Crowd, per_item: int, seed: int):
-    rng = np.random.default_rng(seed)
-    n_items, n_workers = len(crowd.truth), crowd.confusions.shape[0]
-    activity = rng.lognormal(0.0, 1.2, n_workers)
-    # Weighted sampling without replacement: the largest of u ** (1 / weight).
-    keys = rng.random((n_items, n_workers)) ** (1.0 / activity)
-    workers = np.argsort(-keys, axis=1)[:, :per_item].ravel()
-    items = np.repeat(np.arange(n_items), per_item)
-    return items, workers, crowd.answer(items, workers, rng)
-
-
 def main() -> None:
     scores: dict[str, list[float]] = {name: [] for name in CANDIDATES}
     for seed in SEEDS:
         for n_items, n_workers, per_item, n_classes in SHAPES:
             crowd = make_crowd(n_items=n_items, n_workers=n_workers, n_classes=n_classes,
                                seed=100 + seed, mean_accuracy=0.65)  # fmt: skip
-            items, workers, answers = lopsided_answers(crowd, per_item, seed)
+            items, workers, answers = lopsided_answers(crowd, per_item=per_item, seed=seed)
             for name, make in CANDIDATES.items():
                 result = dawid_skene(items, workers, answers, n_items=n_items,
                                      n_workers=n_workers, n_classes=n_classes,

@@ -20,16 +20,24 @@ from labeling.consolidation.base import MISSING, register_strategy
 
 DEFAULT_MAX_ITERATIONS = 50
 DEFAULT_TOLERANCE = 1e-5
+# "auto" switches from majority vote to EM once this many answers sit on items that have
+# at least two answers: below it, confusion matrices are mostly pseudo-counts.
+EM_MIN_OVERLAPPING_ANSWERS = 200
 
 
 @dataclass(frozen=True)
 class PseudoCounts:
     """Dirichlet pseudo-counts: per confusion row, ``diagonal`` on the right answer and
-    ``off_diagonal`` spread evenly over the wrong ones; ``prior`` per class prior."""
+    ``off_diagonal`` spread evenly over the wrong ones; ``prior`` per class prior.
+
+    ``pooled`` (0 = off) adds a hierarchical prior on top: per row, that many pseudo-answers
+    spread like the worker's *pooled* estimate, their own accuracy shrunk toward the crowd's,
+    their errors distributed as the whole crowd's errors (``bench/em_sparse.py``)."""
 
     diagonal: float = 2.0
     off_diagonal: float = 1.0
     prior: float = 1.0
+    pooled: float = 0.0
 
 
 # Chosen on simulated crowds (bench/em_pseudo_counts.py), never on a real data set's truth.
@@ -109,8 +117,28 @@ def _estimate_confusions(posteriors, items, workers, answers, n_workers, n_class
     # (K true, W, K answered) -> (W, K true, K answered)
     confusions = counts.reshape(n_classes, n_workers, n_classes).transpose(1, 0, 2)
     off = pseudo.off_diagonal / max(n_classes - 1, 1)
-    confusions = confusions + off + np.eye(n_classes) * (pseudo.diagonal - off)
-    return _normalise_rows(confusions)
+    fixed = off + np.eye(n_classes) * (pseudo.diagonal - off)
+    if pseudo.pooled:
+        confusions = confusions + pseudo.pooled * _pooled_means(confusions, fixed, pseudo.pooled)
+    return _normalise_rows(confusions + fixed)
+
+
+def _pooled_means(counts: np.ndarray, fixed: np.ndarray, strength: float) -> np.ndarray:
+    """Per worker, the confusion matrix a few-answer worker is pulled toward: the worker's
+    share of right answers shrunk toward the crowd's by ``strength`` pseudo-answers, the
+    wrong ones spread as the whole crowd spreads its errors for that true class."""
+    n_classes = counts.shape[1]
+    diagonal = np.arange(n_classes)
+    crowd = counts.sum(axis=0)
+    errors = _normalise_rows((crowd + fixed) * (1.0 - np.eye(n_classes)))
+    answered = counts.sum(axis=(1, 2))
+    crowd_accuracy = np.trace(crowd) / max(answered.sum(), 1e-12)
+    accuracy = (counts[:, diagonal, diagonal].sum(axis=1) + strength * crowd_accuracy) / (
+        answered + strength
+    )
+    means = errors[None] * (1.0 - accuracy)[:, None, None]
+    means[:, diagonal, diagonal] = accuracy[:, None]
+    return means
 
 
 def _estimate_priors(posteriors: np.ndarray, pseudo: PseudoCounts) -> np.ndarray:

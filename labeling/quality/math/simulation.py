@@ -47,7 +47,13 @@ def make_crowd(
     mean_accuracy: float = 0.7,
     hard_share: float = 0.0,
     distractor_pull: float = 0.4,
+    shared_confusion: float = 0.0,
+    class_difficulty: float = 0.0,
 ) -> Crowd:
+    """``shared_confusion`` (0–1) mixes one population-wide error pattern into every
+    worker's (real crowds mistake the same classes for the same others), and
+    ``class_difficulty`` is the spread of a per-class shift of every worker's accuracy (some
+    classes are harder for everyone); both 0 leave the crowd as it always was."""
     rng = np.random.default_rng(seed)
     truth = rng.choice(n_classes, size=n_items, p=rng.dirichlet(np.full(n_classes, 5.0)))
     strength = 6.0
@@ -59,6 +65,11 @@ def make_crowd(
         others = [k for k in range(n_classes) if k != true_class]
         confusions[:, true_class, true_class] = accuracy
         confusions[:, true_class, others] = (1 - accuracy)[:, None] * errors[:, true_class]
+    if shared_confusion or class_difficulty:
+        confusions = _population_pattern(
+            confusions, accuracy, errors, np.random.default_rng([seed, 2]),
+            shared=shared_confusion, difficulty=class_difficulty,
+        )  # fmt: skip
     if not hard_share:
         return Crowd(truth, confusions)
     # Drawn from a generator of its own, so a crowd without hard items is unchanged.
@@ -69,6 +80,21 @@ def make_crowd(
     return Crowd(truth, confusions, distractor, distractor_pull)
 
 
+def _population_pattern(confusions, accuracy, errors, rng, *, shared, difficulty):
+    """Confusion matrices with a share of one population error pattern and per-class
+    accuracy shifts (drawn from a generator of their own)."""
+    n_classes = confusions.shape[1]
+    population = rng.dirichlet(np.full(n_classes - 1, 0.5), size=n_classes)
+    errors = (1 - shared) * errors + shared * population[None]
+    shift = rng.normal(0.0, difficulty, n_classes)
+    for true_class in range(n_classes):
+        others = [k for k in range(n_classes) if k != true_class]
+        right = np.clip(accuracy + shift[true_class], 1.0 / n_classes, 0.99)
+        confusions[:, true_class, true_class] = right
+        confusions[:, true_class, others] = (1 - right)[:, None] * errors[:, true_class]
+    return confusions
+
+
 def fixed_overlap_answers(crowd: Crowd, *, per_item: int, seed: int = 1):
     """Every item answered by ``per_item`` distinct workers picked at random."""
     rng = np.random.default_rng(seed)
@@ -76,6 +102,20 @@ def fixed_overlap_answers(crowd: Crowd, *, per_item: int, seed: int = 1):
     # Distinct workers per item: the first per_item of a random permutation, vectorised.
     keys = rng.random((n_items, n_workers))
     workers = np.argsort(keys, axis=1)[:, :per_item].ravel()
+    items = np.repeat(np.arange(n_items), per_item)
+    return items, workers, crowd.answer(items, workers, rng)
+
+
+def lopsided_answers(crowd: Crowd, *, per_item: int, seed: int = 1, spread: float = 1.2):
+    """Every item answered by ``per_item`` distinct workers, picked by activity: a worker's
+    activity is log-normal (``spread`` its sigma), so a few workers give most answers and
+    many give a handful, as on real crowds."""
+    rng = np.random.default_rng(seed)
+    n_items, n_workers = len(crowd.truth), crowd.confusions.shape[0]
+    activity = rng.lognormal(0.0, spread, n_workers)
+    # Weighted sampling without replacement: the largest of u ** (1 / weight).
+    keys = rng.random((n_items, n_workers)) ** (1.0 / activity)
+    workers = np.argsort(-keys, axis=1)[:, :per_item].ravel()
     items = np.repeat(np.arange(n_items), per_item)
     return items, workers, crowd.answer(items, workers, rng)
 

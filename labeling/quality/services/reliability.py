@@ -18,7 +18,12 @@ from django.db.models import Case, IntegerField, Value, When
 
 from labeling.after_commit import on_commit_safely
 from labeling.consolidation.base import MISSING
-from labeling.consolidation.dawid_skene import WarmStart, dawid_skene, vote_counts
+from labeling.consolidation.dawid_skene import (
+    EM_MIN_OVERLAPPING_ANSWERS,
+    WarmStart,
+    dawid_skene,
+    vote_counts,
+)
 from labeling.consolidation.multilabel_em import LabelReliability, multilabel_dawid_skene
 from labeling.errors import NotFound, ValidationFailed
 from labeling.events import item_consolidated, publish_on_commit
@@ -57,9 +62,8 @@ from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 
 REESTIMATE_TASK = "labeling.quality_reestimate"
-# "auto" switches from majority vote to EM once this many answers sit on items that have
-# at least two answers: below it, confusion matrices are mostly pseudo-counts.
-EM_MIN_OVERLAPPING_ANSWERS = 200
+# EM_MIN_OVERLAPPING_ANSWERS (from dawid_skene.py, where the benches read it too): "auto"
+# runs majority vote below that many answers on items with two or more answers.
 REESTIMATE_DEBOUNCE_SECONDS = 5
 GATHER_CHUNK = 20_000
 # Labels no re-estimation may change: known answers, a manager's final word, a reviewer's fix
