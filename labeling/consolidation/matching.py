@@ -60,8 +60,52 @@ def cluster_across_workers(
     return clusters
 
 
-def majority(values: list[int], n_classes: int) -> tuple[int, float]:
-    """The most frequent class (ties to the lower index) and its share of ``values``."""
-    counts = np.bincount(np.asarray(values, dtype=np.int64), minlength=n_classes)
+def majority(
+    values: list[int], n_classes: int, weights: np.ndarray | None = None
+) -> tuple[int, float]:
+    """The most frequent class (ties to the lower index) and its share of ``values``; with
+    ``weights`` (one per value) each value counts its weight."""
+    values = np.asarray(values, dtype=np.int64)
+    if weights is None:
+        counts = np.bincount(values, minlength=n_classes)
+        winner = int(counts.argmax())
+        return winner, float(counts[winner] / max(len(values), 1))
+    counts = np.bincount(values, weights=np.asarray(weights, dtype=np.float64), minlength=n_classes)
     winner = int(counts.argmax())
-    return winner, float(counts[winner] / max(len(values), 1))
+    return winner, float(counts[winner] / counts.sum()) if counts.sum() > 0 else 0.0
+
+
+def answer_weights(weights: np.ndarray | None, n_workers: int) -> np.ndarray | None:
+    """Per-worker weights checked against the number of workers (None: everyone counts one).
+
+    Weighted strategies (issue 19) take a worker's reliability as the weight of their
+    answer: a cluster is kept on the weighted share of workers who drew it, and its
+    geometry is the weighted mean of its members. Weights must be finite and not negative,
+    with a positive total.
+    """
+    if weights is None:
+        return None
+    weights = np.asarray(weights, dtype=np.float64).reshape(-1)
+    if len(weights) != n_workers:
+        raise ValueError(f"{len(weights)} weights for {n_workers} workers")
+    if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
+        raise ValueError("weights must be finite, not negative, with a positive total")
+    return weights
+
+
+def weighted_share(members, weights: np.ndarray | None, n_workers: int) -> float:
+    """The share of the workers (by weight) among a cluster's (worker, index) members."""
+    if weights is None:
+        return len(members) / n_workers
+    return float(sum(weights[w] for w, _ in members) / weights.sum())
+
+
+def weighted_rows_mean(rows: np.ndarray, members, weights: np.ndarray | None) -> np.ndarray:
+    """The mean of a cluster's rows, each weighted by its worker's weight (plain mean
+    without weights; members of zero total weight fall back to the plain mean)."""
+    if weights is None:
+        return rows.mean(axis=0)
+    member_weights = np.array([weights[w] for w, _ in members])
+    if member_weights.sum() <= 0:
+        return rows.mean(axis=0)
+    return np.average(rows, axis=0, weights=member_weights)
