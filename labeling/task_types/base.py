@@ -139,3 +139,31 @@ def task_type_reserved_message(key: str) -> str:
     if not reserved_for:
         return ""
     return f"task type {key!r} is reserved for {reserved_for}; it can't be chosen for a job"
+
+
+class AnswerCompared(Protocol):
+    """A task type that says how alike two answers of one item are (drawing and span types).
+
+    ``answer`` and ``other`` are each either a parsed answer (``parse_answer(...).answer``) or
+    a consolidated value (``consolidate_answers(...).value``) of this type, in any mix:
+    gold compares a worker's answer with the gold item's known answer (a parsed answer);
+    agreement compares two workers' answers; reliability compares a worker's answer with the
+    item's consolidated value. The result is in [0, 1], symmetric, 1 for the same answer
+    and for two empty ones; what it measures per type is in
+    ``labeling.quality.math.similarity``.
+    """
+
+    def answer_similarity(
+        self,
+        answer: dict[str, Any],
+        other: dict[str, Any],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any] | None = None,
+    ) -> float:
+        """How alike ``answer`` and ``other`` are, in [0, 1]."""
+
+
+def answers_compared(task_type: TaskType) -> bool:
+    """Whether ``task_type`` can score how alike two answers are (``AnswerCompared``)."""
+    return hasattr(task_type, "answer_similarity")

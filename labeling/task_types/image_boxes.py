@@ -17,6 +17,7 @@ import numpy as np
 
 from labeling.consolidation.boxes import consolidate_boxes
 from labeling.task_types import answer_fields as f
+from labeling.task_types import compared
 from labeling.task_types.base import (
     AnswerProblem,
     Consolidated,
@@ -215,6 +216,17 @@ class BoundingBoxes:
         if "adjustment_status" in value:
             metadata["adjustment-status"] = value["adjustment_status"]
         return label_value, metadata
+
+    def answer_similarity(
+        self,
+        answer: dict[str, Any],
+        other: dict[str, Any],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any] | None = None,
+    ) -> float:
+        """Boxes matched one to one by IoU (same label), Σ IoU / max(n_a, n_b)."""
+        return compared.boxes_match(answer, other).score
 
     def export_objects(self, value: dict[str, Any], labels: list[str]) -> list[dict[str, Any]]:
         return [

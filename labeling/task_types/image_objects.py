@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from labeling.task_types import answer_fields as f
+from labeling.task_types import compared
 from labeling.task_types.base import AnswerProblem, Consolidated, ParsedAnswer
 from labeling.task_types.classification import _check_image_ref
 
@@ -162,6 +163,18 @@ class ObjectsOnImage:
             confidence=round(confidence, 6),
             method=self.consolidation,
         )
+
+    def answer_similarity(
+        self,
+        answer: dict[str, Any],
+        other: dict[str, Any],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any] | None = None,
+    ) -> float:
+        """Objects matched one to one (same label) by IoU (polygons) or closeness (points,
+        lines); Σ similarity / max(n_a, n_b)."""
+        return compared.objects_match(answer, other, self.list_key).score
 
     def manifest_label(
         self, value: dict[str, Any], labels: list[str]

@@ -31,6 +31,7 @@ from PIL import Image, UnidentifiedImageError
 
 from labeling.consolidation.masks import rle_encode, vote_label_maps
 from labeling.task_types import answer_fields as f
+from labeling.task_types import compared
 from labeling.task_types.base import AnswerProblem, Consolidated, ParsedAnswer, register_task_type
 from labeling.task_types.classification import _check_image_ref
 
@@ -226,6 +227,17 @@ class SemanticSegmentation:
             confidence=round(confidence, 6),
             method=self.consolidation,
         )
+
+    def answer_similarity(
+        self,
+        answer: dict[str, Any],
+        other: dict[str, Any],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any] | None = None,
+    ) -> float:
+        """Mean per-class IoU of the two label maps (classes in either, background out)."""
+        return compared.label_maps_similarity(answer, other, labels)
 
     def manifest_label(
         self, value: dict[str, Any], labels: list[str]

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from labeling.consolidation.spans import SPAN_CLUSTERING, Span, consolidate_spans
+from labeling.task_types import compared
 from labeling.task_types.base import (
     AnswerProblem,
     Consolidated,
@@ -148,6 +149,17 @@ class EntityRecognition:
             empty = sum(1 for a in answers if not a.get("entities"))
             confidence = empty / len(answers) if answers else 0.0
         return Consolidated(value=value, confidence=round(confidence, 6), method=SPAN_CLUSTERING)
+
+    def answer_similarity(
+        self,
+        answer: dict[str, Any],
+        other: dict[str, Any],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any] | None = None,
+    ) -> float:
+        """Soft span F1: same-label spans matched one to one, each credited its Jaccard."""
+        return compared.spans_match(answer, other, labels).score
 
     def manifest_label(
         self, value: dict[str, Any], labels: list[str]

@@ -28,6 +28,7 @@ from labeling.consolidation.boxes import consolidate_boxes
 from labeling.consolidation.tracks import consolidate_tracks, interpolate
 from labeling.data.services.video_frames import VIDEO_SUFFIXES, video_extract_frames, video_probe
 from labeling.task_types import answer_fields as f
+from labeling.task_types import compared
 from labeling.task_types.base import (
     AnswerProblem,
     Consolidated,
@@ -265,6 +266,18 @@ class VideoObjectTracking(_VideoBoxes):
             method=self.consolidation,
         )
 
+    def answer_similarity(
+        self,
+        answer: dict[str, Any],
+        other: dict[str, Any],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any] | None = None,
+    ) -> float:
+        """Tracks matched one to one (same label) by track IoU over the frames either
+        covers; Σ track IoU / max(n_a, n_b)."""
+        return compared.tracks_match(answer, other).score
+
     def manifest_label(
         self, value: dict[str, Any], labels: list[str]
     ) -> tuple[Any, dict[str, Any]]:
@@ -389,6 +402,17 @@ class VideoObjectDetection(_VideoBoxes):
             confidence=round(float(np.mean(confidences)) if confidences else 0.0, 6),
             method=self.consolidation,
         )
+
+    def answer_similarity(
+        self,
+        answer: dict[str, Any],
+        other: dict[str, Any],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any] | None = None,
+    ) -> float:
+        """Box similarity per frame, averaged over the frames where either has a box."""
+        return compared.frames_similarity(answer, other)
 
     def manifest_label(
         self, value: dict[str, Any], labels: list[str]
