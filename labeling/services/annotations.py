@@ -213,6 +213,7 @@ def _store_answer(
         item_open=item_status == ItemStatus.OPEN,
         due=consolidated,
         rules=lease.rules,
+        task_type=lease.task_type,
     )
     if consolidated:
         # None: a consolidation hook takes the item over (issue 16); it counts it when it does
