@@ -77,9 +77,12 @@ class ShapeReliability:
 
 
 def reliability_weights(reliability) -> np.ndarray:
-    """The weight of an answer from its worker's reliability: ``max(r ** 2, WEIGHT_FLOOR)``."""
-    r = np.clip(np.asarray(reliability, dtype=np.float64), 0.0, 1.0)
-    return np.maximum(r**WEIGHT_POWER, WEIGHT_FLOOR)
+    """The weight of an answer from its worker's reliability: ``max(r ** 2, WEIGHT_FLOOR)``.
+    An unknown reliability (NaN) counts as the mean of the known ones (1 when none is)."""
+    r = np.asarray(reliability, dtype=np.float64).reshape(-1)
+    known = ~np.isnan(r)
+    r = np.where(known, r, r[known].mean() if known.any() else 1.0)
+    return np.maximum(np.clip(r, 0.0, 1.0) ** WEIGHT_POWER, WEIGHT_FLOOR)
 
 
 def shrunk(sums: np.ndarray, counts: np.ndarray, prior: float) -> np.ndarray:
