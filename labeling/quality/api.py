@@ -57,6 +57,9 @@ class WorkerQualityOut(serializers.Serializer):
     gold_accuracy = serializers.FloatField(allow_null=True)
     paused = serializers.BooleanField()
     paused_reason = serializers.CharField()
+    # Drawing and span jobs (issue 19): leave-one-out agreement shrunk toward the job's mean,
+    # the weight of the worker's answers in consolidation; null on other jobs.
+    shape_reliability = serializers.FloatField(allow_null=True)
 
 
 class EstimateOut(serializers.Serializer):
@@ -75,12 +78,22 @@ class EstimateOut(serializers.Serializer):
     computed_at = serializers.DateTimeField()
 
 
+class ShapeQualityOut(serializers.Serializer):
+    """Issue 19: how a drawing or span job weights its workers and stops adaptive overlap."""
+
+    weighted_consolidation = serializers.BooleanField()
+    workers_estimated = serializers.IntegerField()
+    # Adaptive overlap stops when the answers' weighted mean pairwise similarity reaches it.
+    stop_similarity = serializers.FloatField()
+
+
 class QualityOut(serializers.Serializer):
     settings = QualitySettingsIn()
     estimate = EstimateOut(allow_null=True)
     workers = WorkerQualityOut(many=True)
     answers_saved = serializers.DictField(child=serializers.IntegerField())
     gold_items = serializers.IntegerField()
+    shape_quality = ShapeQualityOut(allow_null=True)  # null unless a drawing or span job
 
 
 class GoldEntryIn(serializers.Serializer):
@@ -109,6 +122,7 @@ def _quality_body(job) -> dict:
         "workers": selectors.job_worker_quality(job=job),
         "answers_saved": selectors.job_answers_saved(job=job),
         "gold_items": selectors.job_gold_count(job=job),
+        "shape_quality": selectors.job_shape_quality(job=job),
     }
 
 

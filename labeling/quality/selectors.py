@@ -11,7 +11,10 @@ from labeling.models import (
     JobQualityEstimate,
     WorkerQuality,
 )
+from labeling.quality.math.shape_reliability import stop_similarity
 from labeling.quality.services.reliability import FIXED_METHODS
+from labeling.quality.services.reliability_shapes import shapes_weighted
+from labeling.task_types import get_task_type
 
 HOT_SPOTS_LIMIT = 50
 
@@ -40,6 +43,7 @@ def job_worker_quality(*, job: Job) -> list[dict]:
             "gold_accuracy": row.gold_accuracy,
             "paused": row.paused,
             "paused_reason": row.paused_reason,
+            "shape_reliability": row.shape_reliability,  # issue 19: drawing and span jobs
         }
         for row in rows
     ]
@@ -114,3 +118,17 @@ def job_worker_review_acceptance(*, job: Job) -> dict[int, dict[str, float | int
     for row in tally.values():
         row["rate"] = row["accepted"] / row["reviewed"]
     return tally
+
+
+def job_shape_quality(*, job: Job) -> dict | None:
+    """Issue 19: for a drawing or span job, how its consolidation and adaptive overlap use the
+    workers' reliability (``WorkerQuality.shape_reliability``); None for other task types."""
+    kind = get_task_type(job.task_type)
+    if not shapes_weighted(kind):
+        return None
+    estimated = WorkerQuality.objects.filter(job_id=job.pk, shape_reliability__isnull=False)
+    return {
+        "weighted_consolidation": True,
+        "workers_estimated": estimated.count(),
+        "stop_similarity": stop_similarity(kind.consolidation),
+    }
