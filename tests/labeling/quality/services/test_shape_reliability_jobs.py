@@ -3,6 +3,7 @@ stops on agreement and asks more on disagreement, consolidation weights the stor
 reliabilities, a job without them consolidates as before, and the re-estimation stores them."""
 
 import pytest
+from django.test import Client
 
 from labeling.models import ConsolidatedLabel, Item, JobQualityEstimate, WorkerQuality
 from labeling.quality.services.reliability import job_quality_configure, job_quality_reestimate
@@ -200,3 +201,15 @@ def test_classification_jobs_have_no_shape_quality(make_job, manager):
     job = make_job(items=1)
     body = client_for(manager).get(f"/api/v1/jobs/{job.pk}/quality").json()
     assert body["shape_quality"] is None
+
+
+def test_the_quality_page_shows_the_reliability_section(box_job, make_labeler, manager):
+    job = box_job(workers=3, adaptive=False)
+    page = Client()
+    page.force_login(manager)
+    html = page.get(f"/console/jobs/{job.pk}/quality").content.decode()
+    assert 'id="quality-shape-reliability"' in html and 'id="no-shape-reliability"' in html
+    WorkerQuality.objects.create(job=job, worker=make_labeler("sharp"), shape_reliability=0.9)
+    html = page.get(f"/console/jobs/{job.pk}/quality").content.decode()
+    assert 'id="shape-reliability"' in html and "sharp" in html
+    assert "0.900" in html and "0.810" in html  # reliability and its weight
