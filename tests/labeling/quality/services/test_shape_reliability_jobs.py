@@ -2,8 +2,13 @@
 stops on agreement and asks more on disagreement, consolidation weights the stored
 reliabilities, a job without them consolidates as before, and the re-estimation stores them."""
 
+import base64
+import io
+
+import numpy as np
 import pytest
 from django.test import Client
+from PIL import Image
 
 from labeling.models import ConsolidatedLabel, Item, JobQualityEstimate, WorkerQuality
 from labeling.quality.services.reliability import job_quality_configure, job_quality_reestimate
@@ -21,6 +26,26 @@ LABELS = ["car", "person"]
 SIZE = {"width": 320, "height": 200}
 CAR = ("car", 10, 10, 60, 40)
 ELSEWHERE = ("car", 200, 120, 50, 50)
+
+
+SEG_SIZE = (40, 30)
+SEG_COLORS = {"sky": "#4363d8", "road": "#e6194b"}
+
+
+def _segmentation(split: int) -> dict:
+    """Sky above row ``split``, road from five rows below it, as the element submits it."""
+    rgb = np.full((SEG_SIZE[1], SEG_SIZE[0], 3), 255, dtype=np.uint8)
+    rgb[:split] = [0x43, 0x63, 0xD8]
+    rgb[split + 5 :] = [0xE6, 0x19, 0x4B]
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return {
+        "crowd-semantic-segmentation": {
+            "inputImageProperties": {"width": SEG_SIZE[0], "height": SEG_SIZE[1]},
+            "labelMappings": {label: {"color": color} for label, color in SEG_COLORS.items()},
+            "labeledImage": {"pngImageData": base64.b64encode(buffer.getvalue()).decode()},
+        }
+    }
 
 
 def _boxes(*boxes):
@@ -213,3 +238,29 @@ def test_the_quality_page_shows_the_reliability_section(box_job, make_labeler, m
     html = page.get(f"/console/jobs/{job.pk}/quality").content.decode()
     assert 'id="shape-reliability"' in html and "sharp" in html
     assert "0.900" in html and "0.810" in html  # reliability and its weight
+
+
+def test_a_segmentation_reestimation_ranks_workers_and_writes_no_file(
+    settings, manager, team, make_labeler
+):
+    """Label maps: two workers near the true split, one far off, on 4 items; the
+    leave-one-out votes run on the maps without writing PNG files."""
+    write_image(settings.MEDIA_ROOT, "road.png", size=SEG_SIZE)
+    job = job_create(
+        created_by=manager, name="segments", task_type="image-semantic-segmentation",
+        labels=list(SEG_COLORS), team=team, workers_per_item=3,
+    )  # fmt: skip
+    run = import_lines(job, manager, [{"source-ref": "road.png", "n": n} for n in range(4)])
+    assert run.status == "succeeded", run.errors
+    job_start(job=job, by=manager)
+    workers = [make_labeler(name) for name in ("near1", "near2", "far")]
+    for _ in range(4):
+        for worker, split in zip(workers, (10, 11, 24), strict=True):
+            _answer(job, worker, _segmentation(split))
+    files = sorted(p.name for p in settings.MEDIA_ROOT.rglob("*.png"))
+    job_quality_reestimate(job_id=job.pk)
+    assert sorted(p.name for p in settings.MEDIA_ROOT.rglob("*.png")) == files
+    stored = dict(
+        WorkerQuality.objects.filter(job=job).values_list("worker__username", "shape_reliability")
+    )
+    assert stored["near1"] > stored["far"] and stored["near2"] > stored["far"]
