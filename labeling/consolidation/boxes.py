@@ -17,6 +17,7 @@ from scipy.optimize import linear_sum_assignment
 
 from labeling.consolidation.matching import (
     answer_weights,
+    below_share,
     box_iou,
     cluster_across_workers,
     majority,
@@ -62,7 +63,7 @@ def consolidate_boxes(
     kept_boxes, kept_classes, kept_confidences, kept_members = [], [], [], []
     for members in clusters:
         share = weighted_share(members, weights, n_workers)
-        if share < min_share - 1e-9:
+        if below_share(share, min_share, weights):
             continue
         rows = np.stack([groups[w][i] for w, i in members])
         winner, _ = majority(

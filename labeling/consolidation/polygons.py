@@ -17,6 +17,7 @@ import numpy as np
 
 from labeling.consolidation.matching import (
     answer_weights,
+    below_share,
     box_iou,
     cluster_across_workers,
     majority,
@@ -101,7 +102,7 @@ def consolidate_polygons(
     kept = []
     for members in clusters:
         share = weighted_share(members, weights, n_workers)
-        if share < min_share - 1e-9:
+        if below_share(share, min_share, weights):
             continue
         shapes = [np.asarray(polygons_per_worker[w][i], dtype=np.float64) for w, i in members]
         xs, ys = grid_for(np.stack([boxes[w][i] for w, i in members]))

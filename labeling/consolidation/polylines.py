@@ -17,6 +17,7 @@ import numpy as np
 
 from labeling.consolidation.matching import (
     answer_weights,
+    below_share,
     cluster_across_workers,
     weighted_rows_mean,
     weighted_share,
@@ -95,7 +96,7 @@ def consolidate_polylines(
         ]
         for members in cluster_across_workers(groups, _closeness, -radius):
             share = weighted_share(members, weights, n_workers)
-            if share < min_share - 1e-9:
+            if below_share(share, min_share, weights):
                 continue
             rows = np.stack([groups[w][i] for w, i in members])
             mean = weighted_rows_mean(rows, members, weights)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labeling.consolidation.matching import answer_weights
+from labeling.consolidation.matching import WEIGHTED_SHARE_SLACK, answer_weights, below_share
 
 SPAN_CLUSTERING = "span-clustering"
 
@@ -59,7 +59,8 @@ def boundary(values: np.ndarray, weights: np.ndarray | None = None) -> int:
     """The mode of ``values``; the (lower) median when no value occurs more than once.
 
     With ``weights`` (one per value): the value of most total weight when some value occurs
-    more than once, else the lower weighted median.
+    more than once, else the first value (in order) whose cumulative weight reaches half the
+    total less the keep rule's slack (``WEIGHTED_SHARE_SLACK``).
     """
     uniques, counts = np.unique(values, return_counts=True)
     if weights is not None:
@@ -76,9 +77,11 @@ def _weighted_boundary(values: np.ndarray, weights: np.ndarray) -> int:
     if counts.max() > 1:
         totals = np.bincount(inverse, weights=weights, minlength=len(uniques))
         return int(uniques[np.isclose(totals, totals.max())].min())
+    # The lower weighted median, with the keep rule's slack: between two spans of about the
+    # same weight this is the lower one, as the plain median takes it.
     order = np.argsort(values, kind="stable")
     cumulative = np.cumsum(weights[order])
-    middle = int(np.searchsorted(cumulative, cumulative[-1] / 2 - 1e-12))
+    middle = int(np.searchsorted(cumulative, (0.5 - WEIGHTED_SHARE_SLACK) * cumulative[-1] - 1e-12))
     return int(values[order][min(middle, len(values) - 1)])
 
 
@@ -152,7 +155,7 @@ def consolidate_spans(
         else:
             member_weights = weights[[spans[m].worker for m in members]]
             total = float(weights.sum())
-            if member_weights.sum() * 2 < total - 1e-9:
+            if below_share(float(member_weights.sum()) / total, 0.5, weights):
                 continue
             start, end = boundary(starts, member_weights), boundary(ends, member_weights)
             votes = np.bincount(labels, weights=member_weights, minlength=n_labels)

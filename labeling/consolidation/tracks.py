@@ -15,7 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from labeling.consolidation.matching import answer_weights, majority, weighted_share
+from labeling.consolidation.matching import (
+    WEIGHTED_SHARE_SLACK,
+    answer_weights,
+    below_share,
+    majority,
+    weighted_share,
+)
 
 DEFAULT_MATCH_IOU = 0.5
 DEFAULT_MIN_SHARE = 0.5
@@ -94,7 +100,7 @@ def consolidate_tracks(
     result = []
     for members in clusters:
         share = weighted_share(members, weights, n_workers)
-        if share < min_share - 1e-9:
+        if below_share(share, min_share, weights):
             continue
         stack = np.stack([tracks_per_worker[w][i] for w, i in members])
         mean = np.full(stack.shape[1:], np.nan)
@@ -107,7 +113,8 @@ def consolidate_tracks(
             member_weights = np.array([weights[w] for w, _ in members])
             there = ~np.isnan(stack[:, :, 0])  # (members, frames)
             present_weight = member_weights @ there
-            kept = (present_weight >= min_share * weights.sum() - 1e-9) & (present_weight > 0)
+            needed = (min_share - WEIGHTED_SHARE_SLACK) * weights.sum()
+            kept = (present_weight >= needed - 1e-9) & (present_weight > 0)
             weighted = (
                 np.nan_to_num(stack[:, kept])
                 * (member_weights[:, None] * there[:, kept])[:, :, None]

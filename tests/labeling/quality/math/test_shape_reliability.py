@@ -260,16 +260,16 @@ def test_a_worker_with_nothing_scored_gets_no_agreement():
 
 def test_weights_favour_reliable_workers_and_never_reach_zero():
     weights = reliability_weights([0.9, 0.5, 0.0, np.nan])
-    assert weights[0] == pytest.approx(0.81) and weights[1] == pytest.approx(0.25)
+    assert weights[0] == pytest.approx(0.9) and weights[1] == pytest.approx(0.5)
     assert weights[2] > 0
-    assert weights[3] == pytest.approx(((0.9 + 0.5 + 0.0) / 3) ** 2)  # unknown: the mean
+    assert weights[3] == pytest.approx((0.9 + 0.5 + 0.0) / 3)  # unknown: the mean
 
 
 def test_agreement_is_the_weighted_mean_of_the_pairs():
     similarities = np.array([[1.0, 0.9, 0.0], [0.9, 1.0, 0.1], [0.0, 0.1, 1.0]])
     assert answers_agreement(similarities) == pytest.approx((0.9 + 0.0 + 0.1) / 3)
     # A third worker of little weight barely holds up two reliable ones who agree.
-    weighted = answers_agreement(similarities, np.array([0.81, 0.81, 0.01]))
+    weighted = answers_agreement(similarities, np.array([0.9, 0.9, 0.1]))
     assert weighted > stop_similarity("boxes-iou") > answers_agreement(similarities)
     assert answers_agreement(np.eye(1)) == 0.0
 
