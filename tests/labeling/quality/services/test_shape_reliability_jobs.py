@@ -218,7 +218,7 @@ def test_the_reestimation_stores_each_workers_reliability(box_job, make_labeler,
     assert body["shape_quality"] == {
         "weighted_consolidation": True,
         "workers_estimated": 3,
-        "stop_similarity": 0.7,
+        "stop_similarity": 0.8,
     }
 
 
