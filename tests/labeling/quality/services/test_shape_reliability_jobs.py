@@ -122,6 +122,8 @@ def test_agreeing_answers_stop_at_the_minimum(box_job, span_job, make_labeler, k
     label = ConsolidatedLabel.objects.get(item=item)
     assert label.answers_count == 2
     assert assignment_claim(job=job, worker=make_labeler("w3")) is None
+    saved = client_for(job.created_by).get(f"/api/v1/jobs/{job.pk}/quality").json()
+    assert saved["answers_saved"]["answers_saved"] == job.workers_per_item - 2
 
 
 @pytest.mark.parametrize(
