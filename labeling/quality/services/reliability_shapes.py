@@ -42,8 +42,10 @@ from labeling.task_types.image_segmentation import load_label_map
 # with k answers costs k consolidations per round).
 SHAPE_FIT_ANSWERS = 20_000
 # Semantic segmentation consolidates by writing PNG files; its leave-one-out votes run on the
-# label maps directly (the same vote, ``vote_label_maps``), writing nothing.
+# label maps directly (the same vote, ``vote_label_maps``), writing nothing, over fewer of the
+# latest answers (each is a PNG to read).
 PIXEL_VOTE = "pixel-vote"
+LABEL_MAP_FIT_ANSWERS = 4_000
 
 
 def shapes_weighted(kind: Any) -> bool:
@@ -56,15 +58,15 @@ def shapes_weighted(kind: Any) -> bool:
     )
 
 
-def _gather(job: Job) -> list[tuple[int, int, dict]]:
-    """(item id, worker id, answer) of the job's latest answers, oldest first, gold items and
-    excluded workers left out."""
+def _gather(job: Job, limit: int) -> list[tuple[int, int, dict]]:
+    """(item id, worker id, answer) of the job's latest ``limit`` answers, oldest first, gold
+    items and excluded workers left out."""
     rows = Annotation.objects.filter(job_id=job.pk).exclude(item__gold__isnull=False)
     if job.exclude_paused_answers:
         paused = WorkerQuality.objects.filter(job_id=job.pk, paused=True).values("worker_id")
         rows = rows.exclude(worker_id__in=paused)
     latest = rows.order_by("-id").values_list("item_id", "worker_id", "answer")
-    return list(latest[:SHAPE_FIT_ANSWERS])[::-1]
+    return list(latest[:limit])[::-1]
 
 
 def _items(kind: Any, job: Job, rows: list[tuple[int, int, dict]], dense: dict[int, int]):
@@ -97,27 +99,50 @@ def _items(kind: Any, job: Job, rows: list[tuple[int, int, dict]], dense: dict[i
 
 
 def _label_map_items(shared: dict[int, list[tuple[int, dict]]], labels: list[str]):
+    """Label maps are read one item at a time (a job's maps would not fit in memory at once):
+    an item's answers are their stored refs, and the maps of the item in hand are kept."""
     items = []
     for answers in shared.values():
-        maps = [load_label_map(next(iter(a.values()))["labeledImage"]["ref"]) for _, a in answers]
-        shapes = Counter(m.shape for m in maps)
-        shape = max(shapes, key=lambda s: (shapes[s], s))  # as the consolidation picks
-        kept = [(w, m) for (w, _), m in zip(answers, maps, strict=True) if m.shape == shape]
+        inners = [(w, next(iter(a.values()))) for w, a in answers]
+        # The most common declared size, as the consolidation picks it (a map's size is the
+        # one its answer declares: the submit checks it).
+        sizes = Counter(_declared_size(inner) for _, inner in inners)
+        size = max(sizes, key=lambda s: (sizes[s], s))
+        kept = [
+            (w, inner["labeledImage"]["ref"])
+            for w, inner in inners
+            if _declared_size(inner) == size
+        ]
         if len(kept) >= 2:
-            items.append(ItemAnswers([w for w, _ in kept], [m for _, m in kept]))
+            refs = tuple(ref for _, ref in kept)
+            items.append(ItemAnswers([w for w, _ in kept], list(range(len(kept))), refs))
+    held: dict[tuple, list[np.ndarray]] = {}
 
-    def consolidate(_, maps, weights):
-        return vote_label_maps(maps, len(labels), weights)[0]
+    def maps_of(refs: tuple) -> list[np.ndarray]:
+        if refs not in held:
+            held.clear()
+            held[refs] = [load_label_map(ref) for ref in refs]
+        return held[refs]
 
-    def similarity(_, label_map, voted):
-        return label_map_similarity(label_map, voted, len(labels))
+    def consolidate(refs, indices, weights):
+        maps = maps_of(refs)
+        return vote_label_maps([maps[i] for i in indices], len(labels), weights)[0]
+
+    def similarity(refs, index, voted):
+        return label_map_similarity(maps_of(refs)[index], voted, len(labels))
 
     return items, consolidate, similarity
 
 
+def _declared_size(inner: dict) -> tuple[int, int]:
+    size = inner.get("inputImageProperties") or {}
+    return int(size.get("height", 0)), int(size.get("width", 0))
+
+
 def shapes_reestimate(job: Job, kind: Any, started: float) -> JobQualityEstimate:
     """Re-estimate every worker's reliability on a drawing or span job and store it."""
-    rows = _gather(job)
+    limit = LABEL_MAP_FIT_ANSWERS if kind.consolidation == PIXEL_VOTE else SHAPE_FIT_ANSWERS
+    rows = _gather(job, limit)
     worker_ids = np.unique(np.array([w for _, w, _ in rows], dtype=np.int64))
     dense = {int(w): index for index, w in enumerate(worker_ids)}
     items, consolidate, similarity = _items(kind, job, rows, dense)
