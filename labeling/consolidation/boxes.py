@@ -4,6 +4,10 @@ Boxes are matched across workers by IoU (Hungarian assignment per worker, at lea
 ``iou_threshold``), each cluster's box is the mean of its members, its class the majority of
 theirs, and it is kept when at least ``min_share`` of the workers drew it. Its confidence is
 the share of workers that did.
+
+With ``weights`` (a reliability per worker, issue 19) the share is the workers' weighted
+share, the box the weighted mean and the class the weighted vote; without them every
+worker counts one and the result is exactly the unweighted one.
 """
 
 from dataclasses import dataclass
@@ -11,7 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from labeling.consolidation.matching import box_iou, cluster_across_workers, majority
+from labeling.consolidation.matching import (
+    answer_weights,
+    below_share,
+    box_iou,
+    cluster_across_workers,
+    majority,
+    weighted_rows_mean,
+    weighted_share,
+)
 
 DEFAULT_IOU_THRESHOLD = 0.5
 DEFAULT_MIN_SHARE = 0.5
@@ -38,21 +50,28 @@ def consolidate_boxes(
     *,
     iou_threshold: float = DEFAULT_IOU_THRESHOLD,
     min_share: float = DEFAULT_MIN_SHARE,
+    weights: np.ndarray | None = None,
 ) -> ConsolidatedBoxes:
-    """``boxes_per_worker[w]`` is worker w's (n_w, 4) boxes; ``classes_per_worker[w]`` theirs."""
+    """``boxes_per_worker[w]`` is worker w's (n_w, 4) boxes; ``classes_per_worker[w]`` theirs;
+    ``weights[w]`` worker w's weight (None: every worker counts one)."""
     n_workers = len(boxes_per_worker)
     if n_workers == 0:
         return _NOTHING
+    weights = answer_weights(weights, n_workers)
     groups = [np.asarray(b, dtype=np.float64).reshape(-1, 4) for b in boxes_per_worker]
     clusters = cluster_across_workers(groups, box_iou, iou_threshold)
     kept_boxes, kept_classes, kept_confidences, kept_members = [], [], [], []
     for members in clusters:
-        share = len(members) / n_workers
-        if share < min_share - 1e-9:
+        share = weighted_share(members, weights, n_workers)
+        if below_share(share, min_share, weights):
             continue
         rows = np.stack([groups[w][i] for w, i in members])
-        winner, _ = majority([int(classes_per_worker[w][i]) for w, i in members], n_classes)
-        kept_boxes.append(rows.mean(axis=0))
+        winner, _ = majority(
+            [int(classes_per_worker[w][i]) for w, i in members],
+            n_classes,
+            None if weights is None else np.array([weights[w] for w, _ in members]),
+        )
+        kept_boxes.append(weighted_rows_mean(rows, members, weights))
         kept_classes.append(winner)
         kept_confidences.append(share)
         kept_members.append(tuple(members))

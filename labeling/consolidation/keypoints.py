@@ -2,14 +2,21 @@
 
 Per label, points are matched across workers (Hungarian per worker) when they lie within
 ``radius`` of the group's running mean; a group is kept when at least ``min_share`` of
-the workers placed it, and its confidence is that share.
+the workers placed it, and its confidence is that share. With ``weights`` (a reliability
+per worker, issue 19) the share is by weight and the point the weighted mean.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from labeling.consolidation.matching import cluster_across_workers
+from labeling.consolidation.matching import (
+    answer_weights,
+    below_share,
+    cluster_across_workers,
+    weighted_rows_mean,
+    weighted_share,
+)
 
 DEFAULT_MIN_SHARE = 0.5
 # The match radius as a share of the image's diagonal.
@@ -35,9 +42,12 @@ def consolidate_keypoints(
     *,
     radius: float,
     min_share: float = DEFAULT_MIN_SHARE,
+    weights: np.ndarray | None = None,
 ) -> list[ConsolidatedPoint]:
-    """``points_per_worker[w]`` is an (n_w, 2) array of x, y; classes are label indices."""
+    """``points_per_worker[w]`` is an (n_w, 2) array of x, y; classes are label indices;
+    ``weights[w]`` is worker w's weight (None: every worker counts one)."""
     n_workers = len(points_per_worker)
+    weights = answer_weights(weights, n_workers) if n_workers else None
     kept: list[ConsolidatedPoint] = []
     for class_id in range(n_classes):
         groups = [
@@ -45,9 +55,10 @@ def consolidate_keypoints(
             for points, classes in zip(points_per_worker, classes_per_worker, strict=True)
         ]
         for members in cluster_across_workers(groups, _closeness, -radius):
-            share = len(members) / n_workers
-            if share < min_share - 1e-9:
+            share = weighted_share(members, weights, n_workers)
+            if below_share(share, min_share, weights):
                 continue
-            mean = np.stack([groups[w][i] for w, i in members]).mean(axis=0)
+            rows = np.stack([groups[w][i] for w, i in members])
+            mean = weighted_rows_mean(rows, members, weights)
             kept.append(ConsolidatedPoint(class_id, float(mean[0]), float(mean[1]), share))
     return kept

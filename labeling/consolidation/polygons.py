@@ -6,13 +6,23 @@ at least half of the members cover form the voted shape; the member polygon that
 best with the voted shape (highest IoU) is the consolidated one. The cluster is kept when
 at least ``min_share`` of the workers drew it; its confidence is that share. Rasterising is
 plain numpy (even-odd rule at pixel centres) on a grid of at most ``GRID`` cells a side.
+
+With ``weights`` (a reliability per worker, issue 19) the share and the pixel vote are by
+weight and the class is the weighted vote; without them every worker counts one.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from labeling.consolidation.matching import box_iou, cluster_across_workers, majority
+from labeling.consolidation.matching import (
+    answer_weights,
+    below_share,
+    box_iou,
+    cluster_across_workers,
+    majority,
+    weighted_share,
+)
 
 DEFAULT_MATCH_IOU = 0.3
 DEFAULT_MIN_SHARE = 0.5
@@ -77,10 +87,13 @@ def consolidate_polygons(
     *,
     match_iou: float = DEFAULT_MATCH_IOU,
     min_share: float = DEFAULT_MIN_SHARE,
+    weights: np.ndarray | None = None,
 ) -> list[ConsolidatedPolygon]:
+    """``weights[w]`` is worker w's weight (None: every worker counts one)."""
     n_workers = len(polygons_per_worker)
     if n_workers == 0:
         return []
+    weights = answer_weights(weights, n_workers)
     boxes = [
         np.array([polygon_bbox(p) for p in polygons]).reshape(-1, 4)
         for polygons in polygons_per_worker
@@ -88,15 +101,21 @@ def consolidate_polygons(
     clusters = cluster_across_workers(boxes, box_iou, match_iou)
     kept = []
     for members in clusters:
-        share = len(members) / n_workers
-        if share < min_share - 1e-9:
+        share = weighted_share(members, weights, n_workers)
+        if below_share(share, min_share, weights):
             continue
         shapes = [np.asarray(polygons_per_worker[w][i], dtype=np.float64) for w, i in members]
         xs, ys = grid_for(np.stack([boxes[w][i] for w, i in members]))
         masks = np.stack([rasterize(shape, xs, ys) for shape in shapes])
-        voted = masks.sum(axis=0) * 2 >= len(members)
+        member_weights = None if weights is None else np.array([weights[w] for w, _ in members])
+        if member_weights is None or member_weights.sum() <= 0:
+            voted = masks.sum(axis=0) * 2 >= len(members)
+        else:
+            voted = np.tensordot(member_weights, masks, axes=1) * 2 >= member_weights.sum()
         agreement = [mask_iou(mask, voted) for mask in masks]
         best = int(np.argmax(agreement))
-        class_id, _ = majority([classes_per_worker[w][i] for w, i in members], n_classes)
+        class_id, _ = majority(
+            [classes_per_worker[w][i] for w, i in members], n_classes, member_weights
+        )
         kept.append(ConsolidatedPolygon(shapes[best], class_id, share, agreement[best]))
     return kept

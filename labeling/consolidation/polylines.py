@@ -7,14 +7,21 @@ shared one-to-one clustering when the mean distance between their samples is wit
 ``radius``; a group is kept when at least ``min_share`` of the workers drew it, its
 confidence being that share. The consolidated polyline is the group's member nearest the
 group's mean (as polygons pick the drawn polygon nearest the vote), so its corners are ones
-a worker placed; a two-point line is the mean of the group's ends.
+a worker placed; a two-point line is the mean of the group's ends. With ``weights`` (a
+reliability per worker, issue 19) the share is by weight and the mean a weighted mean.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from labeling.consolidation.matching import cluster_across_workers
+from labeling.consolidation.matching import (
+    answer_weights,
+    below_share,
+    cluster_across_workers,
+    weighted_rows_mean,
+    weighted_share,
+)
 
 SAMPLES = 32
 DEFAULT_MIN_SHARE = 0.5
@@ -64,9 +71,12 @@ def consolidate_polylines(
     radius: float,
     min_share: float = DEFAULT_MIN_SHARE,
     two_points: bool = False,
+    weights: np.ndarray | None = None,
 ) -> list[ConsolidatedLine]:
-    """``lines_per_worker[w]`` holds worker w's lines, each an (n, 2) array of x, y."""
+    """``lines_per_worker[w]`` holds worker w's lines, each an (n, 2) array of x, y;
+    ``weights[w]`` is worker w's weight (None: every worker counts one)."""
     n_workers = len(lines_per_worker)
+    weights = answer_weights(weights, n_workers) if n_workers else None
     samples = 2 if two_points else SAMPLES
     kept: list[ConsolidatedLine] = []
     for class_id in range(n_classes):
@@ -85,11 +95,11 @@ def consolidate_polylines(
             for lines in drawn
         ]
         for members in cluster_across_workers(groups, _closeness, -radius):
-            share = len(members) / n_workers
-            if share < min_share - 1e-9:
+            share = weighted_share(members, weights, n_workers)
+            if below_share(share, min_share, weights):
                 continue
             rows = np.stack([groups[w][i] for w, i in members])
-            mean = rows.mean(axis=0)
+            mean = weighted_rows_mean(rows, members, weights)
             if two_points:
                 vertices = mean.reshape(-1, 2)
             else:

@@ -7,11 +7,19 @@ boundary is the most common one among its spans (the median when no value repeat
 label is the majority (ties go to the job's label order), and the confidence is the share of
 all workers who marked that span with that label. Without overlaps allowed, of two
 overlapping entities the less confident one is dropped.
+
+With ``weights`` (a reliability per worker, issue 19) every count above is a sum of the
+workers' weights: a cluster is an entity when its workers hold at least half of the total
+weight, a boundary is the value of most weight (the weighted median when no value holds more
+than one worker's), the label the weighted vote, the confidence the weighted share. Without
+them every worker counts one and the result is exactly the unweighted one.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from labeling.consolidation.matching import WEIGHTED_SHARE_SLACK, answer_weights, below_share
 
 SPAN_CLUSTERING = "span-clustering"
 
@@ -47,14 +55,34 @@ def jaccard_matrix(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return np.divide(intersection, union, out=np.zeros(union.shape), where=union > 0)
 
 
-def boundary(values: np.ndarray) -> int:
-    """The mode of ``values``; the (lower) median when no value occurs more than once."""
+def boundary(values: np.ndarray, weights: np.ndarray | None = None) -> int:
+    """The mode of ``values``; the (lower) median when no value occurs more than once.
+
+    With ``weights`` (one per value): the value of most total weight when some value occurs
+    more than once, else the first value (in order) whose cumulative weight reaches half the
+    total less the keep rule's slack (``WEIGHTED_SHARE_SLACK``).
+    """
     uniques, counts = np.unique(values, return_counts=True)
+    if weights is not None:
+        return _weighted_boundary(np.asarray(values), np.asarray(weights, dtype=np.float64))
     if counts.max() > 1:
         best = counts.max()
         return int(uniques[counts == best].min())
     ordered = np.sort(values)
     return int(ordered[(len(ordered) - 1) // 2])
+
+
+def _weighted_boundary(values: np.ndarray, weights: np.ndarray) -> int:
+    uniques, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    if counts.max() > 1:
+        totals = np.bincount(inverse, weights=weights, minlength=len(uniques))
+        return int(uniques[np.isclose(totals, totals.max())].min())
+    # The lower weighted median, with the keep rule's slack: between two spans of about the
+    # same weight this is the lower one, as the plain median takes it.
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    middle = int(np.searchsorted(cumulative, (0.5 - WEIGHTED_SHARE_SLACK) * cumulative[-1] - 1e-12))
+    return int(values[order][min(middle, len(values) - 1)])
 
 
 def cluster_spans(spans: list[Span], *, min_jaccard: float = 0.3) -> list[list[int]]:
@@ -105,28 +133,38 @@ def consolidate_spans(
     n_labels: int,
     allow_overlap: bool = False,
     min_jaccard: float = 0.3,
+    weights: np.ndarray | None = None,
 ) -> list[Entity]:
-    """The consolidated entities of one text, in reading order."""
+    """The consolidated entities of one text, in reading order; ``weights[w]`` is the weight
+    of the answer numbered w (None: every worker counts one)."""
     if n_workers <= 0:
         return []
+    weights = answer_weights(weights, n_workers)
     entities: list[Entity] = []
     for members in cluster_spans(spans, min_jaccard=min_jaccard):
         support = len(members)
-        if support * 2 < n_workers:
-            continue
         starts = np.array([spans[m].start for m in members])
         ends = np.array([spans[m].end for m in members])
         labels = np.array([spans[m].label for m in members])
-        start, end = boundary(starts), boundary(ends)
+        if weights is None:
+            if support * 2 < n_workers:
+                continue
+            start, end = boundary(starts), boundary(ends)
+            votes = np.bincount(labels, minlength=n_labels)
+            total = float(n_workers)
+        else:
+            member_weights = weights[[spans[m].worker for m in members]]
+            total = float(weights.sum())
+            if below_share(float(member_weights.sum()) / total, 0.5, weights):
+                continue
+            start, end = boundary(starts, member_weights), boundary(ends, member_weights)
+            votes = np.bincount(labels, weights=member_weights, minlength=n_labels)
         if end <= start:
             start, end = int(np.median(starts)), int(np.median(ends))
             if end <= start:
                 continue
-        votes = np.bincount(labels, minlength=n_labels)
         label = int(votes.argmax())  # argmax takes the first: the job's label order
-        entities.append(
-            Entity(start, end, label, round(float(votes[label]) / n_workers, 6), support)
-        )
+        entities.append(Entity(start, end, label, round(float(votes[label]) / total, 6), support))
     entities.sort(key=lambda e: (e.start, e.end))
     if not allow_overlap:
         entities = _without_overlaps(entities)

@@ -6,7 +6,8 @@ box moves linearly, outside its first and last keyframe it does not exist. Track
 matched across workers by their mean IoU over the frames either of them covers (Hungarian
 per worker against the first member of each cluster). In every frame a cluster's box is
 the mean of its members' boxes there, kept when at least ``min_share`` of the workers have
-the object in that frame; a track's confidence is the share of workers that drew it.
+the object in that frame; a track's confidence is the share of workers that drew it. With
+``weights`` (a reliability per worker, issue 19) shares are by weight and boxes weighted means.
 """
 
 from dataclasses import dataclass
@@ -14,7 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from labeling.consolidation.matching import majority
+from labeling.consolidation.matching import (
+    WEIGHTED_SHARE_SLACK,
+    answer_weights,
+    below_share,
+    majority,
+    weighted_share,
+)
 
 DEFAULT_MATCH_IOU = 0.5
 DEFAULT_MIN_SHARE = 0.5
@@ -72,9 +79,12 @@ def consolidate_tracks(
     *,
     match_iou: float = DEFAULT_MATCH_IOU,
     min_share: float = DEFAULT_MIN_SHARE,
+    weights: np.ndarray | None = None,
 ) -> list[ConsolidatedTrack]:
-    """``tracks_per_worker[w]`` holds worker w's dense tracks, each (n_frames, 4) with NaN."""
+    """``tracks_per_worker[w]`` holds worker w's dense tracks, each (n_frames, 4) with NaN;
+    ``weights[w]`` is worker w's weight (None: every worker counts one)."""
     n_workers = len(tracks_per_worker)
+    weights = answer_weights(weights, n_workers) if n_workers else None
     clusters: list[list[tuple[int, int]]] = []
     for worker, tracks in enumerate(tracks_per_worker):
         taken = np.zeros(len(tracks), dtype=bool)
@@ -89,14 +99,29 @@ def consolidate_tracks(
         clusters.extend([[(worker, int(col))] for col in np.flatnonzero(~taken)])
     result = []
     for members in clusters:
-        share = len(members) / n_workers
-        if share < min_share - 1e-9:
+        share = weighted_share(members, weights, n_workers)
+        if below_share(share, min_share, weights):
             continue
         stack = np.stack([tracks_per_worker[w][i] for w, i in members])
-        present = (~np.isnan(stack[:, :, 0])).sum(axis=0)
-        kept = present >= np.ceil(min_share * n_workers - 1e-9)
         mean = np.full(stack.shape[1:], np.nan)
-        mean[kept] = np.nansum(stack[:, kept], axis=0) / present[kept, None]
-        class_id, _ = majority([classes_per_worker[w][i] for w, i in members], n_classes)
+        if weights is None:
+            present = (~np.isnan(stack[:, :, 0])).sum(axis=0)
+            kept = present >= np.ceil(min_share * n_workers - 1e-9)
+            mean[kept] = np.nansum(stack[:, kept], axis=0) / present[kept, None]
+            member_weights = None
+        else:
+            member_weights = np.array([weights[w] for w, _ in members])
+            there = ~np.isnan(stack[:, :, 0])  # (members, frames)
+            present_weight = member_weights @ there
+            needed = (min_share - WEIGHTED_SHARE_SLACK) * weights.sum()
+            kept = (present_weight >= needed - 1e-9) & (present_weight > 0)
+            weighted = (
+                np.nan_to_num(stack[:, kept])
+                * (member_weights[:, None] * there[:, kept])[:, :, None]
+            )
+            mean[kept] = weighted.sum(axis=0) / present_weight[kept, None]
+        class_id, _ = majority(
+            [classes_per_worker[w][i] for w, i in members], n_classes, member_weights
+        )
         result.append(ConsolidatedTrack(class_id, mean, share))
     return result

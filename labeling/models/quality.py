@@ -46,6 +46,10 @@ class WorkerQuality(models.Model):
     # per job label, P(yes | present) and P(no | absent)) from the multi-label EM.
     label_reliability = models.JSONField(default=dict, blank=True)
     agreement = models.FloatField(null=True, blank=True)
+    # Drawing and span jobs (issue 19): how alike the worker's answers are to their items'
+    # answers consolidated without them (leave-one-out), shrunk toward the job's mean for a
+    # worker with few answers; the weight of their answers in consolidation.
+    shape_reliability = models.FloatField(null=True, blank=True)
     estimated_at = models.DateTimeField(null=True, blank=True)
     gold_answers = models.PositiveIntegerField(default=0)
     gold_correct = models.PositiveIntegerField(default=0)

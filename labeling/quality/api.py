@@ -64,6 +64,9 @@ class WorkerQualityOut(serializers.Serializer):
     gold_mean_score = serializers.FloatField(allow_null=True)
     paused = serializers.BooleanField()
     paused_reason = serializers.CharField()
+    # Drawing and span jobs (issue 19): leave-one-out agreement shrunk toward the job's mean,
+    # the weight of the worker's answers in consolidation; null on other jobs.
+    shape_reliability = serializers.FloatField(allow_null=True)
 
 
 class EstimateOut(serializers.Serializer):
@@ -113,6 +116,15 @@ class ShapeAgreementOut(serializers.Serializer):
     lowest_items = ShapeItemOut(many=True)
 
 
+class ShapeQualityOut(serializers.Serializer):
+    """Issue 19: how a drawing or span job weights its workers and stops adaptive overlap."""
+
+    weighted_consolidation = serializers.BooleanField()
+    workers_estimated = serializers.IntegerField()
+    # Adaptive overlap stops when the answers' weighted mean pairwise similarity reaches it.
+    stop_similarity = serializers.FloatField()
+
+
 class QualityOut(serializers.Serializer):
     settings = QualitySettingsIn()
     estimate = EstimateOut(allow_null=True)
@@ -121,6 +133,7 @@ class QualityOut(serializers.Serializer):
     gold_items = serializers.IntegerField()
     # Drawing and span jobs only; null for the others.
     shape_agreement = ShapeAgreementOut(allow_null=True)
+    shape_quality = ShapeQualityOut(allow_null=True)  # null unless a drawing or span job
 
 
 class GoldEntryIn(serializers.Serializer):
@@ -158,6 +171,7 @@ def _quality_body(job) -> dict:
         "answers_saved": selectors.job_answers_saved(job=job),
         "gold_items": selectors.job_gold_count(job=job),
         "shape_agreement": selectors.job_shape_agreement(job=job),
+        "shape_quality": selectors.job_shape_quality(job=job),
     }
 
 

@@ -16,8 +16,10 @@ from labeling.models import (
     WorkerQuality,
 )
 from labeling.quality.math.shape_agreement import MAX_EXPECTED_PAIRS, shape_agreement
+from labeling.quality.math.shape_reliability import stop_similarity
 from labeling.quality.services.gold_shapes import scored_by_similarity
 from labeling.quality.services.reliability import FIXED_METHODS
+from labeling.quality.services.reliability_shapes import shapes_weighted
 from labeling.task_types import get_task_type
 from labeling.task_types.compared import label_maps_cached, similarity_measure
 
@@ -49,6 +51,7 @@ def job_worker_quality(*, job: Job) -> list[dict]:
             "gold_mean_score": row.gold_mean_score,
             "paused": row.paused,
             "paused_reason": row.paused_reason,
+            "shape_reliability": row.shape_reliability,  # issue 19: drawing and span jobs
         }
         for row in rows
     ]
@@ -211,4 +214,18 @@ def job_shape_agreement(*, job: Job) -> dict | None:
             {"item_id": item_id, "mean_similarity": round(mean, 4)}
             for item_id, mean in lowest[:SHAPE_AGREEMENT_LOWEST]
         ],
+    }
+
+
+def job_shape_quality(*, job: Job) -> dict | None:
+    """Issue 19: for a drawing or span job, how its consolidation and adaptive overlap use the
+    workers' reliability (``WorkerQuality.shape_reliability``); None for other task types."""
+    kind = get_task_type(job.task_type)
+    if not shapes_weighted(kind):
+        return None
+    estimated = WorkerQuality.objects.filter(job_id=job.pk, shape_reliability__isnull=False)
+    return {
+        "weighted_consolidation": True,
+        "workers_estimated": estimated.count(),
+        "stop_similarity": stop_similarity(kind.consolidation),
     }

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from labeling.errors import QuorumError
 from labeling.models import ConsolidationMethod, GoldPurpose, User
 from labeling.quality import selectors
+from labeling.quality.math.shape_reliability import reliability_weights
 from labeling.quality.services.gold import gold_items_add, worker_resume
 from labeling.quality.services.gold_shapes import GOLD_PASS_DEFAULT, scored_by_similarity
 from labeling.quality.services.reliability import (
@@ -54,6 +55,8 @@ def job_quality_page(request: HttpRequest, job_id: int) -> HttpResponse:
     acceptance = selectors.job_worker_review_acceptance(job=job)
     for row in workers:  # issue 14: the share of their reviewed items a reviewer accepted
         row["review"] = acceptance.get(row["worker_id"])
+        if row["shape_reliability"] is not None:  # issue 19: the weight of their answers
+            row["shape_weight"] = float(reliability_weights([row["shape_reliability"]])[0])
     agreement_chart = _chart(
         [
             _bar("Krippendorff's alpha", estimate.alpha if estimate else None, signed=True),
@@ -104,6 +107,7 @@ def job_quality_page(request: HttpRequest, job_id: int) -> HttpResponse:
         # Gold items carry one class: their form only where the task type's answer is one.
         "class_answer": answers_one_class(task_type),
         "task_type": task_type,
+        "shape_quality": selectors.job_shape_quality(job=job),  # issue 19
     }
     return render(request, "console/job_quality.html", context)
 

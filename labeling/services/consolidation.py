@@ -22,6 +22,7 @@ from labeling.models import (
     ReviewStatus,
 )
 from labeling.quality.services.reliability import JobRules, multilabel_answer_reliability
+from labeling.quality.services.reliability_shapes import shape_answer_weights
 from labeling.quality.services.scoring import item_score
 from labeling.services.counters import job_counters_add
 from labeling.services.item_events import (
@@ -108,6 +109,10 @@ def _consolidate_structured(
         )
     if getattr(kind, "answers_with_workers", False):  # issue 17: the answers' provenance
         extra["workers"] = [w for _, w in rows]
+    if getattr(kind, "weighted_by_reliability", False):  # issue 19: stored reliabilities
+        weights = shape_answer_weights(job_id=job_id, worker_ids=[w for _, w in rows])
+        if weights is not None:
+            extra["weights"] = weights
     result = kind.consolidate_answers(answers, labels, item_data=item_data, **extra)
     consolidated = ConsolidatedLabel(
         item_id=item_id,

@@ -5,9 +5,12 @@ from django.db.models.functions import Greatest
 
 from labeling.models import Item
 from labeling.quality.math.adaptive import OverlapPolicy
+from labeling.quality.math.shape_reliability import stop_similarity
 from labeling.quality.services.gold import gold_score_answer
 from labeling.quality.services.reliability import JobRules, job_rules, quality_request_reestimate
+from labeling.quality.services.reliability_shapes import shape_item_agreement, shapes_weighted
 from labeling.quality.services.scoring import item_stop_confidence
+from labeling.task_types import get_task_type
 from labeling.workforces.services.workforces import earning_record
 
 
@@ -23,6 +26,7 @@ def quality_after_answer(
     an item is done. Returns whether the item must be consolidated now. Costs one
     primary-key read of the job's rules per answer unless the caller passes them (the submit
     does, from its lease statement on PostgreSQL), plus what the job's settings ask for.
+    ``task_type`` (the job's) lets drawing and span jobs stop on their answers' agreement.
     """
     rules = rules or job_rules(job_id)
     if rules.gold_rate > 0:  # every answer of a job with gold: one statement, gold or not
@@ -44,15 +48,23 @@ def quality_after_answer(
         return True
     if not rules.adaptive or answers < rules.min_workers_per_item:
         return False
-    # The same rule bench/adaptive_overlap.py replays: the posterior under the stored
-    # estimates (default workers before the first re-estimation) against the target.
+    kind = get_task_type(task_type) if task_type else None
+    if kind is not None and shapes_weighted(kind):
+        # Issue 19 (bench/quality_shapes.py replays it): the answers' weighted mean pairwise
+        # similarity under the stored reliabilities against the task type's threshold.
+        target = stop_similarity(kind.consolidation)
+        confidence = shape_item_agreement(
+            job_id=job_id, item_id=item_id, kind=kind, labels=rules.labels
+        )
+    else:
+        # The same rule bench/adaptive_overlap.py replays: the posterior under the stored
+        # estimates (default workers before the first re-estimation) against the target.
+        target = rules.target_confidence
+        confidence = item_stop_confidence(
+            job_id=job_id, item_id=item_id, labels=rules.labels, rules=rules
+        )
     policy = OverlapPolicy(
-        min(rules.min_workers_per_item, rules.workers_per_item),
-        rules.workers_per_item,
-        rules.target_confidence,
-    )
-    confidence = item_stop_confidence(
-        job_id=job_id, item_id=item_id, labels=rules.labels, rules=rules
+        min(rules.min_workers_per_item, rules.workers_per_item), rules.workers_per_item, target
     )
     if policy.is_done(answers, confidence):
         quality_request_reestimate(job_id=job_id)

@@ -150,7 +150,7 @@ class AnswerCompared(Protocol):
     agreement compares two workers' answers; reliability compares a worker's answer with the
     item's consolidated value. The result is in [0, 1], symmetric, 1 for the same answer
     and for two empty ones; what it measures per type is in
-    ``labeling.quality.math.similarity``.
+    ``labeling.consolidation.similarity``.
     """
 
     def answer_similarity(

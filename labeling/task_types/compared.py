@@ -1,5 +1,5 @@
 """The drawing and span types' ``answer_similarity``: their answers and consolidated values
-read into arrays for ``labeling.quality.math.similarity``.
+read into arrays for ``labeling.consolidation.similarity``.
 
 Each function takes a parsed answer (``{name: {<list>, "inputImageProperties"}}`` or, for
 spans, ``{"entities"}``) or a consolidated value (``{"image_size", <list>}``), in any mix,
@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from labeling.consolidation import similarity as sim
 from labeling.consolidation.tracks import interpolate
-from labeling.quality.math import similarity as sim
 
 
 def _size_and_objects(

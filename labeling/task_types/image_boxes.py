@@ -32,6 +32,11 @@ BOX_ATTRIBUTES = ("occluded", "truncated")
 OBJECT_DETECTION = "groundtruth/object-detection"
 
 
+def weights_array(weights: list[float] | None) -> np.ndarray | None:
+    """A task type's per-answer weights (issue 19) as the strategies take them."""
+    return None if weights is None else np.asarray(weights, dtype=np.float64)
+
+
 def parse_boxes(inner: dict[str, Any], labels: list[str], path: str) -> list[dict[str, Any]]:
     size = f.image_size(inner, path)
     boxes = f.items(
@@ -62,7 +67,9 @@ def parse_boxes(inner: dict[str, Any], labels: list[str], path: str) -> list[dic
     return parsed
 
 
-def _consolidate(answers: list[dict[str, Any]], labels: list[str]) -> Consolidated:
+def _consolidate(
+    answers: list[dict[str, Any]], labels: list[str], weights: list[float] | None = None
+) -> Consolidated:
     inners = [next(iter(answer.values())) for answer in answers]
     class_index = {name: index for index, name in enumerate(labels)}
     per_worker = [inner["boundingBoxes"] for inner in inners]
@@ -73,7 +80,7 @@ def _consolidate(answers: list[dict[str, Any]], labels: list[str]) -> Consolidat
     classes = [
         np.array([class_index[b["label"]] for b in worker], dtype=int) for worker in per_worker
     ]
-    result = consolidate_boxes(boxes, classes, len(labels))
+    result = consolidate_boxes(boxes, classes, len(labels), weights=weights_array(weights))
     kept = []
     for row, class_id, confidence, members in zip(
         result.boxes, result.classes, result.confidences, result.members, strict=True
@@ -157,6 +164,8 @@ class BoundingBoxes:
     consolidation: str = "boxes-iou"
     coco_kind: str = "boxes"
     export_formats: tuple[str, ...] = field(default=("coco", "voc", "yolo"))
+    # Issue 19: consolidate_answers takes the workers' stored reliabilities as weights.
+    weighted_by_reliability = True
 
     def check_source(self, line: dict[str, Any]) -> None:
         _check_image_ref(line)
@@ -185,8 +194,9 @@ class BoundingBoxes:
         labels: list[str],
         *,
         item_data: dict[str, Any] | None = None,
+        weights: list[float] | None = None,
     ) -> Consolidated:
-        result = _consolidate(answers, labels)
+        result = _consolidate(answers, labels, weights)
         if not self.adjustment:
             return result
         # The managed service's "adjustment-status": adjusted when at least half of the

@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from labeling.consolidation.polylines import DEFAULT_RADIUS_SHARE, consolidate_polylines
 from labeling.task_types import answer_fields as f
 from labeling.task_types.base import AnswerProblem, register_task_type
@@ -55,6 +57,7 @@ class Polylines(ObjectsOnImage):
         classes: list[list[int]],
         class_count: int,
         size: dict[str, int],
+        weights: np.ndarray | None = None,
     ) -> list[Any]:
         radius = DEFAULT_RADIUS_SHARE * math.hypot(size["width"], size["height"])
         return consolidate_polylines(
@@ -63,6 +66,7 @@ class Polylines(ObjectsOnImage):
             class_count,
             radius=radius,
             two_points=self.two_points,
+            weights=weights,
         )
 
     def consolidated_geometry(self, result: Any) -> dict[str, Any]:

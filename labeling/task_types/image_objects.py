@@ -73,6 +73,8 @@ class ObjectsOnImage:
     consolidation: str
     list_key: str  # the answer's key for its list of objects
     default_name: str  # the answer's outer key when the template gives none
+    # Issue 19: consolidate_answers takes the workers' stored reliabilities as weights.
+    weighted_by_reliability = True
 
     # --- Hooks ---------------------------------------------------------------------------------
     def parse_object(
@@ -87,8 +89,10 @@ class ObjectsOnImage:
         classes: list[list[int]],
         class_count: int,
         size: dict[str, int],
+        weights: np.ndarray | None = None,
     ) -> Sequence[ConsolidatedObject]:
-        """Run the strategy over every worker's objects and class ids."""
+        """Run the strategy over every worker's objects and class ids (``weights``: one per
+        worker, their stored reliabilities, or None for a plain vote)."""
         raise NotImplementedError
 
     def consolidated_geometry(self, result: Any) -> dict[str, Any]:
@@ -126,13 +130,20 @@ class ObjectsOnImage:
         labels: list[str],
         *,
         item_data: dict[str, Any] | None = None,
+        weights: list[float] | None = None,
     ) -> Consolidated:
         inners = [next(iter(answer.values())) for answer in answers]
         index = {name: i for i, name in enumerate(labels)}
         size = inners[0]["inputImageProperties"]
         objects = [inner[self.list_key] for inner in inners]
         classes = [[index[o["label"]] for o in drawn] for drawn in objects]
-        result = self.consolidate_objects(objects, classes, len(labels), size)
+        result = self.consolidate_objects(
+            objects,
+            classes,
+            len(labels),
+            size,
+            weights=None if weights is None else np.asarray(weights, dtype=np.float64),
+        )
         consolidated = [
             {
                 "label": labels[o.class_id],

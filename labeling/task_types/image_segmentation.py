@@ -132,6 +132,8 @@ class SemanticSegmentation:
     manifest_type: str = "groundtruth/semantic-segmentation"
     template_name: str = "tasks/image_semantic_segmentation.html"
     consolidation: str = "pixel-vote"
+    # Issue 19: consolidate_answers takes the workers' stored reliabilities as weights.
+    weighted_by_reliability = True
     coco_kind: str = "masks"
     export_formats: tuple[str, ...] = ("coco",)
     # The label attribute holds a reference to the PNG: "<attribute>-ref".
@@ -185,6 +187,7 @@ class SemanticSegmentation:
         labels: list[str],
         *,
         item_data: dict[str, Any] | None = None,
+        weights: list[float] | None = None,
     ) -> Consolidated:
         inners = [next(iter(answer.values())) for answer in answers]
         maps = [load_label_map(inner["labeledImage"]["ref"]) for inner in inners]
@@ -192,9 +195,14 @@ class SemanticSegmentation:
         # the maps of the most common size are voted on rather than the vote failing.
         shapes = Counter(m.shape for m in maps)
         shape = max(shapes, key=lambda s: (shapes[s], s))
-        inners = [inner for inner, m in zip(inners, maps, strict=True) if m.shape == shape]
-        maps = [m for m in maps if m.shape == shape]
-        voted, confidence = vote_label_maps(maps, len(labels))
+        same = [m.shape == shape for m in maps]
+        inners = [inner for inner, keep in zip(inners, same, strict=True) if keep]
+        maps = [m for m, keep in zip(maps, same, strict=True) if keep]
+        if weights is not None:
+            weights = [w for w, keep in zip(weights, same, strict=True) if keep]
+        voted, confidence = vote_label_maps(
+            maps, len(labels), None if weights is None else np.asarray(weights, dtype=np.float64)
+        )
         color_map = {label: default_color(i) for i, label in enumerate(labels)}
         for inner in inners:  # the workers' own colours, where they gave them
             for label, mapping in inner["labelMappings"].items():

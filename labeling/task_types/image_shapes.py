@@ -60,9 +60,10 @@ class Polygons(ObjectsOnImage):
         classes: list[list[int]],
         class_count: int,
         size: dict[str, int],
+        weights: np.ndarray | None = None,
     ) -> list[Any]:
         return consolidate_polygons(
-            [vertex_arrays(drawn) for drawn in objects], classes, class_count
+            [vertex_arrays(drawn) for drawn in objects], classes, class_count, weights=weights
         )
 
     def consolidated_geometry(self, result: Any) -> dict[str, Any]:
@@ -114,11 +115,12 @@ class Keypoints(ObjectsOnImage):
         classes: list[list[int]],
         class_count: int,
         size: dict[str, int],
+        weights: np.ndarray | None = None,
     ) -> list[Any]:
         points = [np.array([[p["x"], p["y"]] for p in drawn]) for drawn in objects]
         radius = DEFAULT_RADIUS_SHARE * math.hypot(size["width"], size["height"])
         return consolidate_keypoints(
-            points, [np.array(c) for c in classes], class_count, radius=radius
+            points, [np.array(c) for c in classes], class_count, radius=radius, weights=weights
         )
 
     def consolidated_geometry(self, result: Any) -> dict[str, Any]:

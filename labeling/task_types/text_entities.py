@@ -9,6 +9,8 @@ spans of an answer may not overlap, and one where they may.
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from labeling.consolidation.spans import SPAN_CLUSTERING, Span, consolidate_spans
 from labeling.task_types import compared
 from labeling.task_types.base import (
@@ -52,6 +54,8 @@ class EntityRecognition:
     manifest_type: str = "groundtruth/text-span"
     template_name: str = "tasks/text_entity_recognition.html"
     consolidation: str = SPAN_CLUSTERING
+    # Issue 19: consolidate_answers takes the workers' stored reliabilities as weights.
+    weighted_by_reliability = True
 
     def check_source(self, line: dict[str, Any]) -> None:
         source = check_text_source(line)
@@ -109,7 +113,12 @@ class EntityRecognition:
                 )
 
     def consolidate_answers(
-        self, answers: list[dict[str, Any]], labels: list[str], *, item_data: dict[str, Any]
+        self,
+        answers: list[dict[str, Any]],
+        labels: list[str],
+        *,
+        item_data: dict[str, Any],
+        weights: list[float] | None = None,
     ) -> Consolidated:
         index = {label: i for i, label in enumerate(labels)}
         # The answer's check could not see the text; spans past its end are left out here.
@@ -121,7 +130,11 @@ class EntityRecognition:
             if e.get("label") in index and e["endOffset"] <= length
         ]
         entities = consolidate_spans(
-            spans, n_workers=len(answers), n_labels=len(labels), allow_overlap=self.allow_overlap
+            spans,
+            n_workers=len(answers),
+            n_labels=len(labels),
+            allow_overlap=self.allow_overlap,
+            weights=None if weights is None else np.asarray(weights, dtype=np.float64),
         )
         value = {
             "entities": [

@@ -37,7 +37,7 @@ from labeling.task_types.base import (
     register_task_type,
 )
 from labeling.task_types.classification import SingleLabelClassification
-from labeling.task_types.image_boxes import parse_boxes
+from labeling.task_types.image_boxes import parse_boxes, weights_array
 
 MAX_FRAMES = 5_000
 MAX_TRACKS = 1_000
@@ -142,6 +142,8 @@ class VideoClassification:
 
 class _VideoBoxes:
     media = "video"
+    # Issue 19: consolidate_answers takes the workers' stored reliabilities as weights.
+    weighted_by_reliability = True
 
     def check_source(self, line: dict[str, Any]) -> None:
         check_video_source(line)
@@ -217,6 +219,7 @@ class VideoObjectTracking(_VideoBoxes):
         labels: list[str],
         *,
         item_data: dict[str, Any] | None = None,
+        weights: list[float] | None = None,
     ) -> Consolidated:
         inners = [next(iter(answer.values())) for answer in answers]
         frame_count = max(inner["frameCount"] for inner in inners)
@@ -235,7 +238,7 @@ class VideoObjectTracking(_VideoBoxes):
             for inner in inners
         ]
         classes = [[index[t["label"]] for t in inner["tracks"]] for inner in inners]
-        result = consolidate_tracks(dense, classes, len(labels))
+        result = consolidate_tracks(dense, classes, len(labels), weights=weights_array(weights))
         tracks = []
         for object_id, track in enumerate(result, start=1):
             frames = [
@@ -349,6 +352,7 @@ class VideoObjectDetection(_VideoBoxes):
         labels: list[str],
         *,
         item_data: dict[str, Any] | None = None,
+        weights: list[float] | None = None,
     ) -> Consolidated:
         inners = [next(iter(answer.values())) for answer in answers]
         frame_count = max(inner["frameCount"] for inner in inners)
@@ -368,6 +372,7 @@ class VideoObjectDetection(_VideoBoxes):
                 ],
                 [np.array([index[b["label"]] for b in w], dtype=int) for w in per_worker],
                 len(labels),
+                weights=weights_array(weights),
             )
             if not len(result.boxes):
                 continue

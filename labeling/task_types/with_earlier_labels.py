@@ -155,8 +155,10 @@ class DrawingAdjustment:
         labels: list[str],
         *,
         item_data: dict[str, Any] | None = None,
+        weights: list[float] | None = None,
     ) -> Consolidated:
-        result = self.base.consolidate_answers(answers, labels, item_data=item_data)
+        extra = {} if weights is None else {"weights": weights}
+        result = self.base.consolidate_answers(answers, labels, item_data=item_data, **extra)
         if item_data is None:
             return result
         status = self.adjustment_status(answers, labels, item_data)

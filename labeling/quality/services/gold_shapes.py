@@ -5,7 +5,7 @@ A known answer is a whole answer of the job's task type (boxes, polygons, a labe
 entity spans, tracks...), checked by its ``parse_answer`` (and ``check_answer_for_item``)
 exactly as a worker's is at submit, and kept on the ``GoldItem`` row, never in the item's
 data. A worker's answer to a gold item scores its ``answer_similarity`` with the known one
-(IoU, keypoint closeness, span F1, track IoU: ``labeling.quality.math.similarity``) and
+(IoU, keypoint closeness, span F1, track IoU: ``labeling.consolidation.similarity``) and
 passes at the job's ``gold_pass_similarity`` (the type's default, 0.5, when unset).
 
 Scoring happens in the submit, inside its transaction, as classification gold's does, and

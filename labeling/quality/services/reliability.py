@@ -53,6 +53,7 @@ from labeling.quality.services.reliability_multilabel import (
     multilabel_relabels,
     multilabel_store_workers,
 )
+from labeling.quality.services.reliability_shapes import shapes_reestimate, shapes_weighted
 from labeling.quality.services.store import UPDATE_BATCH_SIZE, store_estimate, store_workers
 from labeling.services.counters import job_counters_add
 from labeling.services.item_events import item_event_record, label_snapshot
@@ -184,6 +185,8 @@ def job_quality_reestimate(*, job_id: int) -> JobQualityEstimate | None:
     kind = get_task_type(job.task_type)
     if getattr(kind, "votes_by_class", False):
         return _reestimate_multilabel(job, kind, started)
+    if shapes_weighted(kind):  # issue 19: drawing and span types, leave-one-out reliability
+        return shapes_reestimate(job, kind, started)
     data = _gather(job)
     n_items, n_workers, n_classes = len(data.item_ids), len(data.worker_ids), len(job.labels)
     per_item = np.bincount(data.items, minlength=n_items)

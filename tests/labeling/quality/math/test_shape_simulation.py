@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from labeling.quality.math import similarity as sim
+from labeling.consolidation import similarity as sim
 from labeling.quality.math.shape_simulation import (
     ShapeWorker,
     box_answer,

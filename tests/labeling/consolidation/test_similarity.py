@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
+from labeling.consolidation import similarity as sim
 from labeling.consolidation.tracks import interpolate
-from labeling.quality.math import similarity as sim
 
 
 def test_boxes_identical_shifted_empty_and_wrong_label():
