@@ -23,7 +23,7 @@ from labeling.models import (
 )
 from labeling.quality.services.reliability import JobRules, multilabel_answer_reliability
 from labeling.quality.services.reliability_shapes import shape_answer_weights
-from labeling.quality.services.scoring import item_score
+from labeling.quality.services.scoring import excluded_workers, item_score
 from labeling.services.counters import job_counters_add
 from labeling.services.item_events import (
     ReviewSettings,
@@ -63,7 +63,7 @@ def item_consolidate(
         return None
     if is_structured(get_task_type(task_type)):
         return _consolidate_structured(
-            item_id=item_id, job_id=job_id, task_type=task_type, labels=labels
+            item_id=item_id, job_id=job_id, task_type=task_type, labels=labels, rules=rules
         )
     strategy = get_strategy(get_task_type(task_type).consolidation)
     if strategy.name == CLASSIFICATION_STRATEGY:
@@ -87,12 +87,20 @@ def item_consolidate(
 
 
 def _consolidate_structured(
-    *, item_id: int, job_id: int, task_type: str, labels: list[str]
+    *, item_id: int, job_id: int, task_type: str, labels: list[str], rules: JobRules | None = None
 ) -> ConsolidatedLabel:
-    """Task types with more than a class per answer (boxes, masks, ...) consolidate themselves."""
+    """Task types with more than a class per answer (boxes, masks, ...) consolidate themselves.
+
+    A job that leaves paused workers' answers out (``exclude_paused_answers``) leaves them out
+    here too, as classification's scoring does; an item answered only by paused workers is
+    still consolidated from their answers (a drawing job has no "no label" to give it)."""
     rows = list(
         Annotation.objects.filter(item_id=item_id).order_by("id").values_list("answer", "worker_id")
     )
+    given = len(rows)  # every answer of the item, counted or not (as classification counts)
+    excluded = excluded_workers(job_id, rules)
+    if excluded and any(worker_id not in excluded for _, worker_id in rows):
+        rows = [(answer, worker_id) for answer, worker_id in rows if worker_id not in excluded]
     answers = [answer for answer, _ in rows]
     item_data = json.loads(Item.objects.values_list("data", flat=True).get(pk=item_id))
     kind = get_task_type(task_type)
@@ -122,7 +130,7 @@ def _consolidate_structured(
         confidence=min(1.0, max(0.0, result.confidence)),
         method=result.method,
         human_annotated=True,
-        answers_count=len(answers),
+        answers_count=given,
     )
     return _store(consolidated)
 

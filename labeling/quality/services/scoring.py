@@ -44,7 +44,7 @@ class _Estimate(NamedTuple):
 
 
 def _item_answers(job_id: int, item_id: int, labels: list[str], rules: JobRules | None):
-    excluded = _excluded_workers(job_id, rules)
+    excluded = excluded_workers(job_id, rules)
     class_index = {label: index for index, label in enumerate(labels)}
     with connection.cursor() as cursor:
         cursor.execute(_ITEM_ANSWERS, [item_id])
@@ -130,7 +130,7 @@ def item_stop_confidence(
     return float(_posterior(job_id, answers, len(labels), _estimate(job_id)).max())
 
 
-def _excluded_workers(job_id: int, rules: JobRules | None = None) -> set[int]:
+def excluded_workers(job_id: int, rules: JobRules | None = None) -> set[int]:
     """Paused workers whose answers the job leaves out (pausing is on only with a gold bar)."""
     rules = rules or job_rules(job_id)
     if not rules.exclude_paused_answers or rules.gold_pause_below is None:

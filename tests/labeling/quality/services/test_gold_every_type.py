@@ -154,3 +154,40 @@ def test_gold_pauses_a_bad_worker_and_not_a_good_one(
     assert good.gold_answers == 3 and good.gold_mean_score == pytest.approx(1.0)
     assert bad_paused and bad_row.paused and bad_row.gold_answers == 2
     assert bad_row.gold_correct == 0 and bad_row.gold_mean_score < 0.5
+
+
+def _box_item_consolidated_with_paused(
+    make_job, manager, make_labeler, settings, *, exclude: bool
+) -> tuple[list[int], int]:
+    """Two workers draw a car at x = 200, are then paused; a third draws it at x = 10."""
+    job = make_job(
+        items=0, start=False, task_type="image-bounding-box", labels=["car"], workers_per_item=3
+    )
+    import_lines(job, manager, [_line(settings, {}, 1)])
+    job.refresh_from_db()
+    job_start(job=job, by=manager)
+    job_quality_configure(job=job, gold_pause_below=0.6, exclude_paused_answers=exclude)
+    for name, x in (("first", 200), ("second", 200), ("third", 10)):
+        worker = make_labeler(name)
+        if name == "third":
+            for paused in job.annotations.values_list("worker", flat=True):
+                WorkerQuality.objects.update_or_create(
+                    job=job, worker_id=paused, defaults={"paused": True}
+                )
+        lease = assignment_claim(job=job, worker=worker)
+        annotation_submit(assignment_id=lease.pk, worker=worker, answer=_boxes(x))
+    label = job.consolidated_labels.get()
+    return [box["left"] for box in label.value["boxes"]], label.answers_count
+
+
+def test_paused_workers_answers_are_left_out_of_a_drawing_jobs_consolidation(
+    make_job, manager, make_labeler, settings
+):
+    lefts, answers = _box_item_consolidated_with_paused(
+        make_job, manager, make_labeler, settings, exclude=True
+    )
+    assert lefts == [10] and answers == 3  # the paused pair's car is gone; all answers counted
+    lefts, _ = _box_item_consolidated_with_paused(
+        make_job, manager, make_labeler, settings, exclude=False
+    )
+    assert lefts == [200]  # the job keeps paused workers' answers: two of three drew it there
