@@ -17,10 +17,16 @@ class RenderedImage:
 
 
 def render_shapes(
-    rng: np.random.Generator, *, size: int = 64, most: int = 3, noise: float = 40.0
+    rng: np.random.Generator,
+    *,
+    size: int = 64,
+    most: int = 3,
+    noise: float = 40.0,
+    classes: int = len(SHAPE_CLASSES),
 ) -> RenderedImage:
-    """One image: 1 to ``most`` shapes of random class, size, place and colour on noise; the
-    shapes overlap little (a new one may not cover half of an earlier one's box)."""
+    """One image: 1 to ``most`` shapes of random class (the first ``classes`` of
+    SHAPE_CLASSES), size, place and colour on noise; the shapes overlap little (a new one may
+    not cover a third of an earlier one's box)."""
     background = rng.normal(128, noise, (size, size, 3)).clip(0, 255).astype(np.uint8)
     image = Image.fromarray(background)
     labels = Image.new("L", (size, size), 0)
@@ -35,7 +41,7 @@ def render_shapes(
                 break
         else:
             continue
-        class_id = int(rng.integers(0, len(SHAPE_CLASSES)))
+        class_id = int(rng.integers(0, classes))
         color = tuple(int(c) for c in rng.integers(0, 256, 3))
         corners = [left, top, left + w - 1, top + h - 1]
         for canvas, fill in ((draw, color), (label_draw, class_id + 1)):
