@@ -33,6 +33,15 @@ class ShapeAnswer:
     label_map: np.ndarray | None = None
 
 
+def mean_iou_target(task_type: str, configured: float | None) -> float:
+    """A box or mask job's mean IoU target: its own setting, or the task type's default."""
+    if configured is not None:
+        return float(configured)
+    target = auto_labeling_target(task_type)
+    assert target is not None
+    return target.threshold
+
+
 def answers_array(answers: list[ShapeAnswer]) -> np.ndarray:
     """A 1-d object array of answers (what the loop indexes like class probabilities)."""
     out = np.empty(len(answers), dtype=object)
@@ -50,12 +59,6 @@ class ShapeSpace:
     @property
     def masks(self) -> bool:
         return self.task_type in MASK_TASK_TYPES
-
-    @property
-    def default_target(self) -> float:
-        target = auto_labeling_target(self.task_type)
-        assert target is not None
-        return target.threshold
 
     def predicted(self, answers: np.ndarray) -> np.ndarray:
         return answers

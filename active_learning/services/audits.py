@@ -20,8 +20,7 @@ from active_learning.models import Audit, AutoLabel, AutoLabeling
 from active_learning.services.budget import BUDGET_SPENT, budget_use
 from active_learning.services.priorities import AUDIT_PRIORITY, PRIORITY_BATCH_SIZE
 from active_learning.services.settings import auto_labeling_stop
-from active_learning.services.training_shapes import shapes_target
-from active_learning.shapespace import SHAPE_TASK_TYPES, ShapeSpace
+from active_learning.shapespace import SHAPE_TASK_TYPES, mean_iou_target
 from active_learning.states import AuditStatus
 from active_learning.threshold import accuracy_lower_bound, accuracy_upper_bound
 from labeling.errors import Conflict, ValidationFailed
@@ -75,7 +74,7 @@ def audit_start(*, job: Job, by: User, sample_size: int, seed: int | None = None
             sample_size=len(sample),
             # Box and mask jobs: the mean IoU the threshold was proven against.
             promised_accuracy=(
-                shapes_target(ShapeSpace(job.task_type, tuple(job.labels)), config)
+                mean_iou_target(job.task_type, config.target_mean_iou)
                 if shapes
                 else config.target_accuracy
             ),

@@ -28,10 +28,9 @@ from active_learning.services.training import (
     learner_kind,
     training_split,
 )
-from active_learning.shapespace import ShapeAnswer, ShapeSpace, answers_array
-from labeling.consolidation.masks import mask_iou
+from active_learning.shapespace import ShapeAnswer, ShapeSpace, answers_array, mean_iou_target
 from labeling.models import Item, Job
-from labeling.task_types.auto_labeling import BoxesTarget
+from labeling.task_types.auto_labeling import BoxesTarget, MasksTarget
 from labeling.task_types.image_segmentation import load_label_map
 
 # The networks see every image at this size (a setting overrides it: smaller is faster).
@@ -39,14 +38,9 @@ DEFAULT_IMAGE_SIZE = 64
 
 
 def shapes_image_size() -> int:
-    return int(getattr(settings, "ACTIVE_LEARNING_SHAPES_IMAGE_SIZE", DEFAULT_IMAGE_SIZE))
-
-
-def shapes_target(space: ShapeSpace, config: AutoLabeling) -> float:
-    """The job's mean IoU target: its own setting, or the task type's default."""
-    if config.target_mean_iou is not None:
-        return float(config.target_mean_iou)
-    return space.default_target
+    """The networks' input size: a multiple of four (the detector's grid step), at least 16."""
+    size = int(getattr(settings, "ACTIVE_LEARNING_SHAPES_IMAGE_SIZE", DEFAULT_IMAGE_SIZE))
+    return max(16, size - size % 4)
 
 
 def _image_sizes(root: Path, refs: dict[int, str]) -> dict[int, dict[str, int]]:
@@ -132,7 +126,10 @@ def shape_iou(space: ShapeSpace, answer: ShapeAnswer, human_value: dict[str, Any
         predicted = answer.label_map
         if predicted is None or predicted.shape != truth.shape:
             return 0.0
-        return mask_iou(predicted, truth, len(space.classes))
+        colors = {label: "" for label in space.classes}  # the class count is what counts
+        return MasksTarget().score(
+            {"index_map": predicted, "color_map": colors}, {"index_map": truth, "color_map": colors}
+        )
     return BoxesTarget().score(space.value(answer), human_value)
 
 
@@ -194,7 +191,7 @@ def shapes_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Tra
         heartbeat,
     )
     heartbeat()
-    target = shapes_target(space, config)
+    target = mean_iou_target(job.task_type, config.target_mean_iou)
     sample = np.random.default_rng(0).permutation(len(train_order))[:TRAINING_ACCURACY_SAMPLE]
     sample_answers = _answers(
         learner, space, train_inputs[sample], [train_sizes[i] for i in sample]
