@@ -27,7 +27,7 @@ from labeling.services.assignments import assignment_claim
 from labeling.services.jobs import job_start
 from labeling.task_types.auto_labeling import BoxesTarget
 from labeling.task_types.image_segmentation import load_label_map
-from tests.conftest import import_lines
+from tests.conftest import client_for, import_lines
 from tests.task_types.helpers import manifest
 
 SIZE = 32
@@ -108,7 +108,7 @@ def _humans_answer(job, worker, count: int, answer_for) -> int:
 
 @pytest.mark.django_db
 def test_boxes_are_auto_labeled_above_the_proven_mean_iou_and_audited(
-    make_job, manager, labeler, shapes_settings
+    make_job, manager, labeler, shapes_settings, client
 ):
     job = _shapes_job(make_job, manager, shapes_settings, task_type="image-bounding-box", count=420)
     auto_labeling_enable(
@@ -149,6 +149,15 @@ def test_boxes_are_auto_labeled_above_the_proven_mean_iou_and_audited(
     assert audit.iou_lower_bound <= audit.measured_mean_iou
     assert audit.status == (AuditStatus.PASSED if expected >= 0.6 else AuditStatus.FAILED)
     assert "mean IoU" in audit.message and "promised 0.6" in audit.message
+
+    client.force_login(manager)
+    page = client.get(f"/console/jobs/{job.pk}/auto-labeling").content.decode()
+    assert "Validation mean IoU" in page and "target 0.6" in page
+    assert f"{audit.measured_mean_iou:.3f}</span> mean IoU" in page
+    api = client_for(manager).get(f"/api/v1/jobs/{job.pk}/auto-labeling/audits").json()
+    listed = api["results"][0] if isinstance(api, dict) else api[0]
+    assert listed["metric"] == "mean-iou"
+    assert listed["measured_mean_iou"] == pytest.approx(audit.measured_mean_iou)
 
 
 @pytest.mark.django_db
