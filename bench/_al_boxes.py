@@ -5,7 +5,7 @@ services, rounds run eagerly as a worker runs them.
 
 Reports the human share, the mean IoU against the truth of the auto-labels and of all final
 labels, and an audit: as soon as a round has auto-labeled and the job is still open, a random
-sample of the auto-labels goes back to the (truthful) simulated humans through
+third of the auto-labels (at most 100) goes back to the (truthful) simulated humans through
 ``audit_start``; its measured mean IoU and bound are read from the Audit row, against the
 promised target.
 """
@@ -131,6 +131,7 @@ def _run(args, lines: list[dict], classes: list[str], masks: bool, media: Path) 
         round_growth=args.round_growth,
         min_training_labels=args.first_round,
         human_budget=args.budget,
+        validation_refill=bool(args.refill),
     )
     target = mean_iou_target(task_type, config.target_mean_iou)
     data = {
