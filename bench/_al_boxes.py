@@ -5,7 +5,7 @@ services, rounds run eagerly as a worker runs them.
 
 Reports the human share, the mean IoU against the truth of the auto-labels and of all final
 labels, and an audit: as soon as a round has auto-labeled and the job is still open, a random
-third of the auto-labels (at most 100) goes back to the (truthful) simulated humans through
+sample of 100 auto-labels (all, when fewer) goes back to the (truthful) simulated humans via
 ``audit_start``; its measured mean IoU and bound are read from the Audit row, against the
 promised target.
 """
