@@ -12,9 +12,18 @@ class AutoLabelingForm(forms.Form):
     validation_size = forms.IntegerField(min_value=0, max_value=100_000, initial=200)
     round_every = forms.IntegerField(min_value=1, initial=50)
     preannotate = forms.BooleanField(required=False, label="Show the model's suggestion")
+    target_mean_iou = forms.FloatField(
+        min_value=0.05,
+        max_value=0.999,
+        required=False,
+        label="Target mean IoU (box and mask jobs; blank: 0.6 boxes, 0.7 masks)",
+    )
 
     def service_kwargs(self) -> dict:
-        return dict(self.cleaned_data)
+        values = dict(self.cleaned_data)
+        if values.get("target_mean_iou") is None:  # classification jobs do not take it
+            values.pop("target_mean_iou", None)
+        return values
 
 
 class AuditForm(forms.Form):

@@ -13,6 +13,9 @@ class LearnerKind(models.TextChoices):
     TEXT_TFIDF = "text-tfidf", "Text: TF-IDF word and character n-grams, logistic regression"
     TEXT_EMBEDDING = "text-embedding", "Text: MiniLM sentence embeddings, logistic regression"
     IMAGE_CNN = "image-cnn", "Images: a small convolutional network"
+    # Issue 19: box and mask jobs.
+    IMAGE_DETECTOR = "image-detector", "Image boxes: a small centre-heatmap detector"
+    IMAGE_SEGMENTER = "image-segmenter", "Image masks: a small U-Net"
 
 
 class AutoLabeling(models.Model):
@@ -46,6 +49,11 @@ class AutoLabeling(models.Model):
     )
     min_training_labels = models.PositiveIntegerField(default=20)
     preannotate = models.BooleanField(default=False)
+    # Box and mask jobs (issue 19): the mean IoU the auto-labels must reach; None: the task
+    # type's default (0.6 boxes, 0.7 masks).
+    target_mean_iou = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.05), MaxValueValidator(0.999)]
+    )
     # Set when an audit found the auto-labels below the target: no more auto-labels.
     stopped_reason = models.CharField(max_length=500, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
@@ -175,10 +183,21 @@ class Audit(models.Model):
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Box and mask jobs (issue 19): "mean-iou", promised_accuracy is then the promised mean
+    # IoU, agreed counts items whose IoU reached it, iou_sum the answered items' IoUs.
+    metric = models.CharField(max_length=16, default="accuracy")
+    iou_sum = models.FloatField(default=0.0)
+    iou_lower_bound = models.FloatField(null=True, blank=True)
 
     @property
     def measured_accuracy(self) -> float | None:
         return self.agreed / self.answered if self.answered else None
+
+    @property
+    def measured_mean_iou(self) -> float | None:
+        if self.metric != "mean-iou" or not self.answered:
+            return None
+        return self.iou_sum / self.answered
 
 
 class AutoLabel(models.Model):

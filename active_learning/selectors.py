@@ -140,11 +140,12 @@ AUTO_LABEL_FALSE_ALARM_LABELS = 50_000
 def auto_label_quality(*, job_id: int) -> dict[str, Any]:
     """The accuracy of a job's automated labels over all their audits (human labels in the
     order they arrived), with its interval and the sequential detector's verdict against
-    the accuracy the audits promised."""
+    the accuracy the audits promised. Box and mask audits (mean IoU, issue 19) are not
+    accuracies and are left out: their measure and bound are on the audit rows."""
     audited = list(
-        AutoLabel.objects.filter(job_id=job_id, audit__isnull=False).values_list(
-            "item_id", "label", "value", "audit__promised_accuracy"
-        )
+        AutoLabel.objects.filter(
+            job_id=job_id, audit__isnull=False, audit__metric="accuracy"
+        ).values_list("item_id", "label", "value", "audit__promised_accuracy")
     )
     human = {
         item_id: (label_key(label, value), created)

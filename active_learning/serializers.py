@@ -18,6 +18,14 @@ class AutoLabelingIn(serializers.Serializer):
     round_growth = serializers.FloatField(min_value=0.0, max_value=10.0, required=False)
     min_training_labels = serializers.IntegerField(min_value=2, max_value=1_000_000, required=False)
     preannotate = serializers.BooleanField(required=False)
+    target_mean_iou = serializers.FloatField(
+        min_value=0.05,
+        max_value=0.999,
+        required=False,
+        allow_null=True,
+        help_text="box and mask jobs: the mean IoU auto-labels must reach (null: 0.6 boxes, "
+        "0.7 masks)",
+    )
 
 
 class BudgetOut(serializers.Serializer):
@@ -57,6 +65,7 @@ class AutoLabelingOut(serializers.ModelSerializer):
             "round_growth",
             "min_training_labels",
             "preannotate",
+            "target_mean_iou",
             "stopped_reason",
             "stopped_at",
             "labels_at_last_round",
@@ -101,7 +110,10 @@ class RoundOut(serializers.ModelSerializer):
 
 
 class ModelOut(serializers.ModelSerializer):
-    kind = serializers.CharField(help_text="the learner: text-tfidf or image-cnn")
+    kind = serializers.CharField(
+        help_text="the learner: text-tfidf, text-embedding, image-cnn, image-detector or "
+        "image-segmenter"
+    )
 
     class Meta:
         model = ModelArtifact
@@ -126,6 +138,9 @@ class AuditIn(serializers.Serializer):
 
 class AuditOut(serializers.ModelSerializer):
     measured_accuracy = serializers.FloatField(allow_null=True)
+    measured_mean_iou = serializers.FloatField(
+        allow_null=True, help_text="box and mask jobs: the audited items' mean IoU"
+    )
 
     class Meta:
         model = Audit
@@ -137,6 +152,9 @@ class AuditOut(serializers.ModelSerializer):
             "answered",
             "agreed",
             "measured_accuracy",
+            "metric",
+            "measured_mean_iou",
+            "iou_lower_bound",
             "message",
             "created_at",
             "finished_at",

@@ -9,6 +9,7 @@ from active_learning import selectors
 from active_learning.forms import AuditForm, AutoLabelingForm
 from active_learning.services.audits import audit_start
 from active_learning.services.settings import auto_labeling_disable, auto_labeling_enable
+from active_learning.shapespace import SHAPE_TASK_TYPES, mean_iou_target
 from active_learning.states import RoundTrigger
 from active_learning.tasks import request_round
 from labeling.errors import QuorumError
@@ -63,12 +64,22 @@ def job_auto_labeling(request: HttpRequest, job_id: int) -> HttpResponse:
             "validation_size": config.validation_size,
             "round_every": config.round_every,
             "preannotate": config.preannotate,
+            "target_mean_iou": config.target_mean_iou,
         }
         if config
         else None
     )
+    # Box and mask jobs (issue 19) are held to a mean IoU, classification to an accuracy.
+    shapes = job.task_type in SHAPE_TASK_TYPES
+    target = (
+        mean_iou_target(job.task_type, config.target_mean_iou if config else None)
+        if shapes
+        else (config.target_accuracy if config else None)
+    )
     context = {
         "job": job,
+        "measure": "mean IoU" if shapes else "accuracy",
+        "target": target,
         "config": config,
         "form": AutoLabelingForm(initial=initial),
         "audit_form": AuditForm(),
@@ -78,7 +89,7 @@ def job_auto_labeling(request: HttpRequest, job_id: int) -> HttpResponse:
         "rounds": selectors.rounds_for_job(job_id=job.pk)[::-1],
         "models": selectors.models_for_job(job_id=job.pk),
         "audits": selectors.audits_for_job(job_id=job.pk),
-        "chart": _chart(job.pk, config.target_accuracy if config else None),
+        "chart": _chart(job.pk, target),
         "quality_alerts": job_alerts(job_id=job.pk, limit=20),
     }
     return render(request, "active_learning/job.html", context)

@@ -45,6 +45,9 @@ DEFAULTS = {  # least validation slice, labels per round, labels before round 1,
     "rotten-tomatoes": (600, 400, 400, False),
     "images": (300, 200, 200, False),
     "text": (400, 300, 300, False),
+    # Issue 19 (bench/_al_boxes.py): rendered shapes, boxes or masks.
+    "shape-boxes": (200, 100, 100, False),
+    "shape-masks": (200, 100, 100, False),
 }
 # The validation slice grows with the data (4·√n, at most 2,000): the width of the
 # threshold's bound shrinks like 1/√(slice) while its cost is a share slice/n of the items.
@@ -412,8 +415,17 @@ def main() -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--dataset",
-        choices=["digits", "fashion-mnist", "rotten-tomatoes", "digits-grid", "fashion-grid"],
-        help="*-grid: multi-label 2×2 grids of the digits or Fashion-MNIST images",
+        choices=[
+            "digits",
+            "fashion-mnist",
+            "rotten-tomatoes",
+            "digits-grid",
+            "fashion-grid",
+            "shape-boxes",
+            "shape-masks",
+        ],  # fmt: skip
+        help="*-grid: multi-label 2×2 grids of the digits or Fashion-MNIST images; shape-*: "
+        "boxes or masks of rendered shapes (bench/_al_boxes.py)",
     )
     parser.add_argument(
         "--grids", type=int, help="how many grids (digits-grid 3,000; fashion-grid all)"
@@ -447,7 +459,20 @@ def main() -> None:
     parser.add_argument("--cnn-samples", type=int, help="CNN samples seen per round (40000)")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-record", action="store_true")
+    parser.add_argument(
+        "--target-iou", type=float, help="shape-*: the target mean IoU (0.6 boxes, 0.7 masks)"
+    )
     args = parser.parse_args()
+    if args.dataset in ("shape-boxes", "shape-masks"):  # issue 19: bench/_al_boxes.py
+        from _al_boxes import report as report_shapes
+        from _al_boxes import run_shapes
+
+        validation, every, first, _ = DEFAULTS[args.dataset]
+        args.validation_size = args.validation_size or validation
+        args.round_every = args.round_every or every
+        args.first_round = args.first_round or first
+        run_shapes(args, setup_django, OUT, report_shapes)
+        return
 
     if args.dataset == "digits":
         data, truth, classes = load_digits_images()

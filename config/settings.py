@@ -247,6 +247,11 @@ ACTIVE_LEARNING_CHECK_DEBOUNCE_SECONDS = int(
 ACTIVE_LEARNING_FAULT_PAUSE_SECONDS = (
     float(os.environ.get("ACTIVE_LEARNING_FAULT_PAUSE_SECONDS", "0")) if TESTING else 0.0
 )
+# Box and mask jobs (issue 19): the size the networks see; their training length when set
+# (unset: each learner's own default).
+ACTIVE_LEARNING_SHAPES_IMAGE_SIZE = int(os.environ.get("ACTIVE_LEARNING_SHAPES_IMAGE_SIZE", "64"))
+if os.environ.get("ACTIVE_LEARNING_SHAPES_SAMPLES_SEEN"):
+    ACTIVE_LEARNING_SHAPES_SAMPLES_SEEN = int(os.environ["ACTIVE_LEARNING_SHAPES_SAMPLES_SEEN"])
 
 # --- Files ----------------------------------------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))

@@ -11,6 +11,8 @@ LEARNERS = {
     "text-tfidf": "active_learning.learners.text:TfidfLogistic",
     "text-embedding": "active_learning.learners.embeddings:EmbeddingLogistic",
     "image-cnn": "active_learning.learners.cnn:SmallCnn",
+    "image-detector": "active_learning.learners.detector:SmallDetector",
+    "image-segmenter": "active_learning.learners.segmenter:SmallSegmenter",
 }
 
 

@@ -1,5 +1,8 @@
 """Audits: send a random sample of auto-labels back to humans and compare their answers.
 
+Box and mask jobs compare by IoU instead and report the audited items' mean IoU with its
+bounds against the mean IoU the threshold promised.
+
 When the measured agreement falls below the job's target (point estimate once the sample is
 answered, or sooner when even the upper confidence bound is below it), auto-labeling stops
 and says why.
@@ -7,20 +10,24 @@ and says why.
 
 import random
 
+import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from active_learning.iou_threshold import mean_lower_bound, mean_upper_bound
 from active_learning.labelspace import label_key
 from active_learning.models import Audit, AutoLabel, AutoLabeling
 from active_learning.services.budget import BUDGET_SPENT, budget_use
 from active_learning.services.priorities import AUDIT_PRIORITY, PRIORITY_BATCH_SIZE
 from active_learning.services.settings import auto_labeling_stop
+from active_learning.shapespace import SHAPE_TASK_TYPES, mean_iou_target
 from active_learning.states import AuditStatus
 from active_learning.threshold import accuracy_lower_bound, accuracy_upper_bound
 from labeling.errors import Conflict, ValidationFailed
 from labeling.models import ConsolidatedLabel, Item, Job, User
 from labeling.services.machine_labels import items_unlabel_machine
 from labeling.states import JobStatus
+from labeling.task_types.auto_labeling import auto_labeling_target
 
 MAX_AUDIT_SIZE = 5000
 
@@ -61,10 +68,17 @@ def audit_start(*, job: Job, by: User, sample_size: int, seed: int | None = None
                     "budget or audit fewer",
                     code=BUDGET_SPENT,
                 )
+        shapes = job.task_type in SHAPE_TASK_TYPES
         audit = Audit.objects.create(
             job_id=job.pk,
             sample_size=len(sample),
-            promised_accuracy=config.target_accuracy,
+            # Box and mask jobs: the mean IoU the threshold was proven against.
+            promised_accuracy=(
+                mean_iou_target(job.task_type, config.target_mean_iou)
+                if shapes
+                else config.target_accuracy
+            ),
+            metric="mean-iou" if shapes else "accuracy",
             created_by=by,
         )
         reopened = items_unlabel_machine(job_id=job.pk, item_ids=sample)
@@ -86,6 +100,8 @@ def audit_evaluate(*, audit_id: int) -> Audit:
         audit = Audit.objects.select_for_update().get(pk=audit_id)
         if audit.status != AuditStatus.OPEN:
             return audit
+        if audit.metric == "mean-iou":
+            return _evaluate_mean_iou(audit)
         # Agreement: the same class, or for multi-label the exact same set.
         pairs = [
             (item_id, label_key(label, value))
@@ -129,6 +145,53 @@ def audit_evaluate(*, audit_id: int) -> Audit:
             audit.finished_at = timezone.now()
             fields += ["status", "message", "finished_at"]
         audit.save(update_fields=fields)
+    return audit
+
+
+def _evaluate_mean_iou(audit: Audit) -> Audit:
+    """A box or mask audit (inside audit_evaluate's transaction): the IoU of each model label
+    against the human one; fails when even the upper bound of the mean is below the promise,
+    or the point estimate once the sample is answered. The bounds are the ones the threshold
+    used (``active_learning.iou_threshold``), at 95 %."""
+    job = Job.objects.only("task_type", "labels").get(pk=audit.job_id)
+    model_values = dict(AutoLabel.objects.filter(audit_id=audit.pk).values_list("item_id", "value"))
+    human = dict(
+        ConsolidatedLabel.objects.filter(
+            item_id__in=list(model_values), human_annotated=True
+        ).values_list("item_id", "value")
+    )
+    target = auto_labeling_target(job.task_type)
+    assert target is not None
+    ious = np.asarray(
+        [target.score(model_values[i], human[i]) for i in model_values if i in human], float
+    )
+    audit.answered = len(ious)
+    audit.agreed = int((ious >= audit.promised_accuracy).sum())
+    audit.iou_sum = float(ious.sum())
+    fields = ["answered", "agreed", "iou_sum", "iou_lower_bound"]
+    promised = audit.promised_accuracy
+    done = audit.answered >= audit.sample_size
+    audit.iou_lower_bound = mean_lower_bound(ious, 0.05) if len(ious) else None
+    if len(ious):
+        upper = mean_upper_bound(ious, 0.05)
+        measured = float(ious.mean())
+        summary = (
+            f"the audited auto-labels have a mean IoU of {measured:.3f} against the humans' "
+            f"on {audit.answered} items (95% bounds {audit.iou_lower_bound:.3f}–{upper:.3f}); "
+            f"promised {promised}"
+        )
+        failed = upper < promised or (done and measured < promised)
+        if failed or done:
+            audit.status = AuditStatus.FAILED if failed else AuditStatus.PASSED
+            audit.message = summary
+            audit.finished_at = timezone.now()
+            fields += ["status", "message", "finished_at"]
+        if failed:
+            auto_labeling_stop(
+                job_id=audit.job_id,
+                reason=f"audit {audit.pk} failed: {summary}; auto-labeling stopped",
+            )
+    audit.save(update_fields=fields)
     return audit
 
 

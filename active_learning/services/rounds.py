@@ -42,6 +42,8 @@ from active_learning.services.training import (
     job_cache_folder,
     model_train,
 )
+from active_learning.services.training_shapes import shapes_train
+from active_learning.shapespace import SHAPE_TASK_TYPES
 from active_learning.states import ROUND_PENDING, ROUND_TRANSITIONS, RoundStatus, RoundTrigger
 from active_learning.strategies import get_strategy
 from labeling.after_commit import on_commit_safely
@@ -276,7 +278,8 @@ def _train_and_apply(current: TrainingRound, lease: TrainingLease) -> str:
     current.refresh_from_db(fields=["attempts"])
     try:
         _pause_for_fault_tests(lease.renew)
-        trained = model_train(job=job, config=config, heartbeat=lease.renew)
+        train = shapes_train if job.task_type in SHAPE_TASK_TYPES else model_train
+        trained = train(job=job, config=config, heartbeat=lease.renew)
     except LeaseLost:
         logger.warning("round %s of job %s lost its lease while training", current.pk, job.pk)
         return "lease_lost"
@@ -344,6 +347,23 @@ def _apply(current: TrainingRound, lease: TrainingLease, trained: Trained, path:
             validation_size=choice.validation_size,
             training_seconds=round(trained.seconds, 3),
         )
+        if trained.metric == "mean-iou":  # issue 19: box and mask jobs
+            artifact.metrics.update(
+                metric="mean-iou",
+                training_mean_iou=artifact.metrics.pop("training_accuracy"),
+                validation_mean_iou=artifact.metrics.pop("validation_accuracy"),
+                mean_iou_at_threshold=artifact.metrics.pop("accuracy_at_threshold"),
+                target_mean_iou=trained.target,
+                target_accuracy=None,
+                lower_bound_method="max(Hoeffding, empirical Bernstein), alpha/2 each",
+            )
+            artifact.metrics["validation_reaching_target"] = artifact.metrics.pop(
+                "validation_correct"
+            )
+            artifact.save(update_fields=["metrics"])
+        target = trained.target if trained.target is not None else config.target_accuracy
+        measure = "mean IoU" if trained.metric == "mean-iou" else "accuracy"
+        proven = f"a mean IoU of {target}" if trained.metric == "mean-iou" else f"{target}"
         confidence = trained.pool_confidence
         humans = _human_label_count(job.pk)
         budget_spent = config.human_budget is not None and humans >= config.human_budget
@@ -369,15 +389,15 @@ def _apply(current: TrainingRound, lease: TrainingLease, trained: Trained, path:
             notes.append(config.stopped_reason or "automated labeling is off")
         elif choice.threshold is None:
             notes.append(
-                f"no threshold: the lower bound of validation accuracy reached "
-                f"{choice.lower_bound:.3f} of the {config.target_accuracy} needed "
+                f"no threshold: the lower bound of validation {measure} reached "
+                f"{choice.lower_bound:.3f} of the {target} needed "
                 f"({choice.validation_size} validation labels)"
             )
         if budget_spent:
             left = Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN).count()
             notes.append(
                 f"the human budget of {config.human_budget} items is spent; {left} items are "
-                f"left unlabeled: the model could not prove {config.target_accuracy} on them"
+                f"left unlabeled: the model could not prove {proven} on them"
             )
         moved = round_transition(
             round=current,

@@ -7,17 +7,25 @@ from active_learning.labelspace import MULTILABEL_TASK_TYPES, SINGLE_LABEL_TASK_
 from active_learning.learners.registry import learner_installed
 from active_learning.models import AutoLabeling, HeldOutItem, LearnerKind
 from active_learning.services.priorities import validation_slice_draw
+from active_learning.shapespace import BOX_TASK_TYPES, MASK_TASK_TYPES, SHAPE_TASK_TYPES
 from active_learning.strategies import get_strategy
 from labeling.errors import Conflict, ValidationFailed
 from labeling.models import Job, User
 from labeling.states import JobStatus
 from labeling.task_types import get_task_type
 
-SUPPORTED_TASK_TYPES = SINGLE_LABEL_TASK_TYPES + MULTILABEL_TASK_TYPES
+SUPPORTED_TASK_TYPES = SINGLE_LABEL_TASK_TYPES + MULTILABEL_TASK_TYPES + SHAPE_TASK_TYPES
 _LEARNER_MEDIA = {
     LearnerKind.TEXT_TFIDF: "text",
     LearnerKind.TEXT_EMBEDDING: "text",
     LearnerKind.IMAGE_CNN: "image",
+    LearnerKind.IMAGE_DETECTOR: "image",
+    LearnerKind.IMAGE_SEGMENTER: "image",
+}
+# Box and mask jobs (issue 19) take one learner each; classification jobs take neither.
+_SHAPE_LEARNERS = {
+    **{key: LearnerKind.IMAGE_DETECTOR for key in BOX_TASK_TYPES},
+    **{key: LearnerKind.IMAGE_SEGMENTER for key in MASK_TASK_TYPES},
 }
 _FIELDS = (
     "target_accuracy",
@@ -31,6 +39,7 @@ _FIELDS = (
     "round_growth",
     "min_training_labels",
     "preannotate",
+    "target_mean_iou",
 )
 
 
@@ -67,6 +76,7 @@ def _check(job: Job, values: dict) -> None:
                 f"the learner {learner} does not take {get_task_type(job.task_type).media}",
                 details={"field": "learner"},
             )
+    _check_shapes(job, values)
     growth = values.get("round_growth")
     if growth is not None and not 0.0 <= growth <= 10.0:
         raise ValidationFailed(
@@ -76,6 +86,36 @@ def _check(job: Job, values: dict) -> None:
         value = values.get(name)
         if value is not None and (not isinstance(value, int) or value < (name == "round_every")):
             raise ValidationFailed(f"{name} must be a whole number ≥ 0", details={"field": name})
+
+
+def _check_shapes(job: Job, values: dict) -> None:
+    """The settings of box and mask jobs: their learner, mean IoU target, no suggestions."""
+    shapes = job.task_type in SHAPE_TASK_TYPES
+    learner = values.get("learner")
+    named = learner not in (None, LearnerKind.AUTO)
+    shape_learner = learner in (LearnerKind.IMAGE_DETECTOR, LearnerKind.IMAGE_SEGMENTER)
+    if (shape_learner or (shapes and named)) and learner != _SHAPE_LEARNERS.get(job.task_type):
+        raise ValidationFailed(
+            f"the learner {learner} does not label {job.task_type} jobs",
+            details={"field": "learner"},
+        )
+    target = values.get("target_mean_iou")
+    if target is not None:
+        if not shapes:
+            raise ValidationFailed(
+                "target_mean_iou is for box and mask jobs; classification uses target_accuracy",
+                details={"field": "target_mean_iou"},
+            )
+        if not 0.05 <= target <= 0.999:
+            raise ValidationFailed(
+                "target_mean_iou must be between 0.05 and 0.999",
+                details={"field": "target_mean_iou"},
+            )
+    if shapes and values.get("preannotate"):
+        raise ValidationFailed(
+            "suggestions are for classification jobs; box and mask jobs do not take them yet",
+            details={"field": "preannotate"},
+        )
 
 
 def auto_labeling_enable(*, job: Job, by: User, seed: int | None = None, **values) -> AutoLabeling:

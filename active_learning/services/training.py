@@ -18,6 +18,7 @@ from active_learning.learners.base import Heartbeat, Learner
 from active_learning.learners.images import load_pixels
 from active_learning.learners.registry import learner_module, make_learner
 from active_learning.models import AutoLabel, AutoLabeling, HeldOutItem, LearnerKind
+from active_learning.shapespace import BOX_TASK_TYPES, MASK_TASK_TYPES
 from active_learning.threshold import ThresholdChoice, select_threshold
 from labeling.models import ConsolidatedLabel, Item, Job
 from labeling.states import ItemStatus
@@ -50,11 +51,18 @@ class Trained:
     # Held-out items still judging thresholds (labeled or not) and the model's confidence.
     held_out_ids: np.ndarray
     held_out_confidence: np.ndarray
+    # What the threshold was held to: "accuracy" (classes) or "mean-iou" (boxes, masks).
+    metric: str = "accuracy"
+    target: float | None = None
 
 
 def learner_kind(job: Job, config: AutoLabeling) -> str:
     if config.learner != LearnerKind.AUTO:
         return config.learner
+    if job.task_type in BOX_TASK_TYPES:
+        return LearnerKind.IMAGE_DETECTOR
+    if job.task_type in MASK_TASK_TYPES:
+        return LearnerKind.IMAGE_SEGMENTER
     media = get_task_type(job.task_type).media
     return LearnerKind.IMAGE_CNN if media == "image" else LearnerKind.TEXT_TFIDF
 
@@ -90,33 +98,54 @@ def _select(inputs, rows: list[int]):
     return [inputs[row] for row in rows]
 
 
+@dataclass
+class TrainingSplit:
+    """A job's items as a round sees them: the held-out ones still judging thresholds, the
+    human labels (label, value), the audited items, and the open items (id → taken)."""
+
+    held_out: set[int]
+    human: dict[int, tuple[str, Any]]
+    audited: set[int]
+    open_items: dict[int, int]
+
+
+def training_split(job_id: int) -> TrainingSplit:
+    # Held-out items an earlier round would have auto-labeled no longer judge thresholds:
+    # the items like them are labeled already. They join the training data instead.
+    held_out = set(
+        HeldOutItem.objects.filter(job_id=job_id, would_label_round__isnull=True).values_list(
+            "item_id", flat=True
+        )
+    )
+    human = {
+        item_id: (label, value)
+        for item_id, label, value in ConsolidatedLabel.objects.filter(
+            job_id=job_id, human_annotated=True
+        ).values_list("item_id", "label", "value")
+    }
+    audited = set(
+        AutoLabel.objects.filter(job_id=job_id, audit__isnull=False).values_list(
+            "item_id", flat=True
+        )
+    )
+    open_items = dict(
+        Item.objects.filter(job_id=job_id, status=ItemStatus.OPEN).values_list("pk", "taken")
+    )
+    return TrainingSplit(held_out, human, audited, open_items)
+
+
 def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trained:
     """Fit the job's model on its human labels (held-out items apart) and score the rest."""
     started = time.perf_counter()
     space = LabelSpace.for_job(job.task_type, list(job.labels))
     classes = space.classes
-    # Held-out items an earlier round would have auto-labeled no longer judge thresholds:
-    # the items like them are labeled already. They join the training data instead.
-    held_out = set(
-        HeldOutItem.objects.filter(job_id=job.pk, would_label_round__isnull=True).values_list(
-            "item_id", flat=True
-        )
-    )
+    split = training_split(job.pk)
+    held_out, audited, open_items = split.held_out, split.audited, split.open_items
     human = {}
-    for item_id, label, value in ConsolidatedLabel.objects.filter(
-        job_id=job.pk, human_annotated=True
-    ).values_list("item_id", "label", "value"):
+    for item_id, (label, value) in split.human.items():
         target = space.target(label, value)
         if target is not None:
             human[item_id] = target
-    audited = set(
-        AutoLabel.objects.filter(job_id=job.pk, audit__isnull=False).values_list(
-            "item_id", flat=True
-        )
-    )
-    open_items = dict(
-        Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN).values_list("pk", "taken")
-    )
     training_ids = sorted(item_id for item_id in human if item_id not in held_out)
     validation_ids = sorted(item_id for item_id in human if item_id in held_out)
     targets_all = space.targets([human[item_id] for item_id in training_ids])

@@ -19,6 +19,7 @@ from labeling.services.jobs import job_complete_if_done
 from labeling.services.manager_labels import manager_label_parse
 from labeling.states import ItemStatus
 from labeling.task_types import TaskType, get_task_type
+from labeling.task_types.auto_labeling import auto_labeling_target
 from labeling.task_types.base import AnswerProblem, answers_one_class
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,8 @@ def machine_label_problem(*, job: Job, task_type: TaskType, machine: MachineLabe
 
     Models label jobs whose answer is one class (the value must hold what the task type's
     own consolidation writes for that class) or a set of classes; a value of another task
-    type (boxes, masks, ...) is refused until its task type can check it.
+    type is refused until its task type can check it; box and mask values (issue 19) are
+    checked by the task type's automated-labeling target.
     """
     value = machine.value
     labels = list(job.labels)
@@ -103,6 +105,8 @@ def machine_label_problem(*, job: Job, task_type: TaskType, machine: MachineLabe
             chosen = task_type.chosen_labels(parsed.answer)
             if value.get("class_ids") != [labels.index(name) for name in chosen]:
                 return f"class_ids {value.get('class_ids')!r} are not the labels {chosen!r}"
+        elif auto_labeling_target(task_type.key) is not None:  # issue 19: boxes, masks
+            return auto_labeling_target(task_type.key).value_problem(value, labels)
         else:
             return f"a {task_type.key} job takes no model labels"
     except AnswerProblem as exc:

@@ -30,6 +30,9 @@ class AutoLabelingTarget(Protocol):
 
     def passes(self, predicted: dict[str, Any], truth: dict[str, Any]) -> bool: ...
 
+    def value_problem(self, value: dict[str, Any], labels: list[str]) -> str:
+        """Why a model's label value is not one of this type's values, or "" (issue 19)."""
+
 
 def _box_rows(value: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     boxes = value.get("boxes", [])
@@ -56,6 +59,33 @@ class BoxesTarget:
 
     def passes(self, predicted: dict[str, Any], truth: dict[str, Any]) -> bool:
         return self.score(predicted, truth) >= self.threshold
+
+    def value_problem(self, value: dict[str, Any], labels: list[str]) -> str:
+        size = value.get("image_size")
+        if not isinstance(size, dict) or not all(
+            isinstance(size.get(k), int) and size[k] > 0 for k in ("width", "height")
+        ):
+            return "image_size must hold a positive width and height"
+        boxes = value.get("boxes")
+        if not isinstance(boxes, list):
+            return "boxes must be a list"
+        for index, box in enumerate(boxes):
+            if not isinstance(box, dict):
+                return f"boxes[{index}] is not an object"
+            class_id = box.get("class_id")
+            if not isinstance(class_id, int) or not 0 <= class_id < len(labels):
+                return f"boxes[{index}].class_id is not one of the job's labels"
+            if box.get("label") != labels[class_id]:
+                return f"boxes[{index}].label is not label {class_id} of the job"
+            numbers = [box.get(k) for k in ("left", "top", "width", "height")]
+            if not all(isinstance(n, int | float) for n in numbers):
+                return f"boxes[{index}] needs left, top, width and height"
+            left, top, width, height = numbers
+            if width < 1 or height < 1 or left < 0 or top < 0:
+                return f"boxes[{index}] has no area or starts outside the image"
+            if left + width > size["width"] + 1 or top + height > size["height"] + 1:
+                return f"boxes[{index}] ends outside the image"
+        return ""
 
     def value_from_prediction(
         self,
@@ -103,6 +133,16 @@ class MasksTarget:
 
     def passes(self, predicted: dict[str, Any], truth: dict[str, Any]) -> bool:
         return self.score(predicted, truth) >= self.threshold
+
+    def value_problem(self, value: dict[str, Any], labels: list[str]) -> str:
+        for key in ("ref", "index_ref"):
+            ref = value.get(key)
+            if not isinstance(ref, str) or not ref.startswith("label-maps/") or ".." in ref:
+                return f"{key} must name a label map under label-maps/"
+        color_map = value.get("color_map")
+        if not isinstance(color_map, dict) or set(color_map) != set(labels):
+            return "color_map must give a colour to each of the job's labels"
+        return ""
 
     def value_from_prediction(
         self, *, index_map: np.ndarray, confidence: float, labels: list[str]

@@ -59,3 +59,28 @@ def test_mask_target_is_mean_iou_at_0_7(settings):
     assert target.score(value, human) == pytest.approx(50 / 60)
     assert target.passes(value, human)
     assert auto_labeling_target("text-classification") is None
+
+
+@pytest.mark.django_db
+def test_model_values_are_checked_before_they_are_stored(settings):
+    boxes = auto_labeling_target("image-bounding-box")
+    good = boxes.value_from_prediction(
+        boxes=np.array([[2.0, 3.0, 10.0, 8.0]]),
+        classes=np.array([1]),
+        scores=np.array([0.9]),
+        labels=["car", "person"],
+        image_size={"width": 20, "height": 20},
+    )
+    assert boxes.value_problem(good, ["car", "person"]) == ""
+    wrong_class = {**good, "boxes": [{**good["boxes"][0], "class_id": 5}]}
+    assert "class_id" in boxes.value_problem(wrong_class, ["car", "person"])
+    outside = {**good, "boxes": [{**good["boxes"][0], "left": 15}]}
+    assert "outside" in boxes.value_problem(outside, ["car", "person"])
+    assert "image_size" in boxes.value_problem({"boxes": []}, ["car"])
+    masks = auto_labeling_target("image-semantic-segmentation")
+    value = masks.value_from_prediction(
+        index_map=np.zeros((4, 4), np.uint8), confidence=0.5, labels=["sky"]
+    )
+    assert masks.value_problem(value, ["sky"]) == ""
+    assert "ref" in masks.value_problem({**value, "ref": "../secret.png"}, ["sky"])
+    assert "color_map" in masks.value_problem({**value, "color_map": {}}, ["sky"])
