@@ -355,6 +355,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     # ?format= is the export format here, not a renderer choice.
     "URL_FORMAT_OVERRIDE": None,
+    # Issue 20: the usual Accept headers skip DRF's parsing (labeling/negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "labeling.negotiation.FirstRendererNegotiation",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Quorum API",
