@@ -533,3 +533,9 @@ CELERY_BEAT_SCHEDULE["sweep-chain-links"] = {
     "task": "labeling.chain_links_sweep",
     "schedule": float(os.environ.get("CHAIN_SWEEP_SECONDS", "60")),
 }
+
+# --- API token lookups (issue 20, docs/api.md) -----------------------------------------------
+# How long a web process remembers whose an API token is (and that they are active) after
+# reading it: a revoked token or a deactivated user is refused at once in the process that made
+# the change, and within this time in the others. 0: read on every request.
+QUORUM_API_TOKEN_CACHE_SECONDS = float(os.environ.get("QUORUM_API_TOKEN_CACHE_SECONDS", 5))
