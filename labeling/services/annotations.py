@@ -23,7 +23,7 @@ from labeling.services.assignments import (
     worker_may_work_on,
 )
 from labeling.services.consolidation import item_consolidate
-from labeling.services.counters import job_counters_add, job_counters_add_statement
+from labeling.services.counters import job_counters_add, job_counters_update_statement
 from labeling.services.jobs import job_complete_if_done
 from labeling.services.submit_hooks import quality_after_answer
 from labeling.states import AssignmentStatus, ItemStatus
@@ -62,14 +62,13 @@ UPDATE labeling_item SET answers = answers + 1 WHERE id = %s RETURNING answers, 
 """
 # PostgreSQL (issue 20): the answer, the item's count and the worker's counter shard in one
 # round trip instead of three. The item's update is the main statement, so it locks the item
-# row first; PostgreSQL's executor runs a data-modifying WITH part that the query does not
-# read (the shard's update) once the query is done, so the shard row is locked after the
-# item's, in the order every other writer of both takes them.
+# row first; its RETURNING then runs the insert and the shard's update, so the shard row is
+# locked after the item's, in the order every other writer of both takes them.
 _STORE_ANSWER_POSTGRES = """
 WITH answer AS ({insert}), counted AS ({count})
 UPDATE labeling_item SET answers = answers + 1 WHERE id = %s
-RETURNING (SELECT id FROM answer), answers, status
-""".format(insert=_INSERT_ANNOTATION.strip(), count="{count}")
+RETURNING (SELECT id FROM answer), answers, status, EXISTS (SELECT 1 FROM counted)
+"""
 
 
 @dataclass(frozen=True)
@@ -233,7 +232,8 @@ def _store_answer(
 
 def _insert_answer(annotation: Annotation, worker: User) -> tuple[int, int, str, bool]:
     """Store the answer and count it on its item: (the answer's id, the item's answers, the
-    item's status, whether the answer was also counted in the job's counters)."""
+    item's status, whether the answer was also counted in the job's counters: on PostgreSQL,
+    unless the worker's shard is missing)."""
     values = [
         annotation.assignment_id,
         annotation.job_id,
@@ -247,15 +247,14 @@ def _insert_answer(annotation: Annotation, worker: User) -> tuple[int, int, str,
     ]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            count, count_params = job_counters_add_statement(
+            count, count_params = job_counters_update_statement(
                 job_id=annotation.job_id, shard_key=worker.pk, items_labeled=0, answers=1
             )
             cursor.execute(
-                _STORE_ANSWER_POSTGRES.format(count=count.strip()),
+                _STORE_ANSWER_POSTGRES.format(insert=_INSERT_ANNOTATION.strip(), count=count),
                 [*values, *count_params, annotation.item_id],
             )
-            pk, answers, status = cursor.fetchone()
-            return pk, answers, status, True
+            return cursor.fetchone()
         cursor.execute(_INSERT_ANNOTATION, values)
         (pk,) = cursor.fetchone()
         cursor.execute(_COUNT_ANSWER, [annotation.item_id])
