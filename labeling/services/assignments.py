@@ -26,7 +26,7 @@ from labeling.quality.services.gold import (
     worker_check_may_lease,
 )
 from labeling.quality.services.reliability import claim_slots
-from labeling.services.claim_gates import claim_closed
+from labeling.services.claim_gates import claim_closed, claim_gate_probes
 from labeling.states import (
     ASSIGNMENT_HOLDS_ITEM,
     AssignmentStatus,
@@ -190,7 +190,7 @@ _CLAIM_POSTGRES_WITH_GOLD = (
 
 
 _LOCK_MEMBERSHIP = """
-SELECT id FROM labeling_teammembership WHERE team_id = %s AND user_id = %s
+SELECT id{probes} FROM labeling_teammembership WHERE team_id = %(team)s AND user_id = %(worker)s
 """
 # PostgreSQL: the same lock, and the claim's commit does not wait for its WAL flush
 # (synchronous_commit off for this transaction only). The claim's row locks (the worker's
@@ -199,9 +199,10 @@ SELECT id FROM labeling_teammembership WHERE team_id = %s AND user_id = %s
 # Safe: a crash can lose only the last fraction of a second of leases, whole (the lease and
 # its slot together); a later synchronous commit (every submit) flushes them first, so no
 # stored answer can point at a lost lease. See docs/claiming.md.
+# The same statement reads the claim gates' probes of the job (services/claim_gates.py).
 _LOCK_MEMBERSHIP_POSTGRES = """
-SELECT id, set_config('synchronous_commit', 'off', true) FROM labeling_teammembership
-WHERE team_id = %s AND user_id = %s FOR UPDATE
+SELECT id{probes}, set_config('synchronous_commit', 'off', true) FROM labeling_teammembership
+WHERE team_id = %(team)s AND user_id = %(worker)s FOR UPDATE
 """
 _COUNT_LIVE_LEASES = """
 SELECT count(*) FROM labeling_assignment
@@ -238,14 +239,18 @@ def assignment_claim(*, job: Job, worker: User) -> Assignment | None:
     return None
 
 
-def _lock_worker(job: Job, worker: User) -> None:
+def _lock_worker(job: Job, worker: User) -> list[object]:
     """Inside a transaction: serialise the worker's claims (the lock is the worker's
-    membership row of the job's team)."""
+    membership row of the job's team); returns the values of the claim gates' probes."""
+    probes = claim_gate_probes()
     lock = _LOCK_MEMBERSHIP_POSTGRES if connection.vendor == "postgresql" else _LOCK_MEMBERSHIP
+    lock = lock.format(probes="".join(f", {probe}" for probe in probes))
     with connection.cursor() as cursor:
-        cursor.execute(lock, [job.team_id, worker.pk])
-        if cursor.fetchone() is None:
-            raise NotAllowed("you are not on the team of this job", code="not_on_team")
+        cursor.execute(lock, {"team": job.team_id, "worker": worker.pk, "job": job.pk})
+        row = cursor.fetchone()
+    if row is None:
+        raise NotAllowed("you are not on the team of this job", code="not_on_team")
+    return list(row[1 : 1 + len(probes)])
 
 
 def _check_lease_limit(job: Job, worker: User, checked_at) -> None:
@@ -275,7 +280,7 @@ def _check_lease_limit(job: Job, worker: User, checked_at) -> None:
 
 def _claim_once(job: Job, worker: User) -> Assignment | None:
     with transaction.atomic():
-        _lock_worker(job, worker)
+        probed = _lock_worker(job, worker)
         now = timezone.now()  # read under the lock: lease times order like the leases
         expires = now + timedelta(seconds=job.task_time_limit_seconds)
         # PostgreSQL without gold: the first claim statement checks the lease limit itself.
@@ -283,7 +288,7 @@ def _claim_once(job: Job, worker: User) -> Assignment | None:
         if not limit_in_claim:
             _check_lease_limit(job, worker, now)
         # A closed job (a spent human budget) only finishes the items humans started.
-        closed = claim_closed(job)
+        closed = claim_closed(job, probed)
         new_items = closed is None
         if connection.vendor == "postgresql":
             assignment = _claim_postgres(job, worker, now, expires, new_items)
