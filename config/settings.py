@@ -360,6 +360,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     # ?format= is the export format here, not a renderer choice.
     "URL_FORMAT_OVERRIDE": None,
+    # Issue 20: the usual Accept headers skip DRF's parsing (labeling/negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "labeling.negotiation.FirstRendererNegotiation",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Quorum API",
@@ -536,3 +538,9 @@ CELERY_BEAT_SCHEDULE["sweep-chain-links"] = {
     "task": "labeling.chain_links_sweep",
     "schedule": float(os.environ.get("CHAIN_SWEEP_SECONDS", "60")),
 }
+
+# --- API token lookups (issue 20, docs/api.md) -----------------------------------------------
+# How long a web process remembers whose an API token is (and that they are active) after
+# reading it: a revoked token or a deactivated user is refused at once in the process that made
+# the change, and within this time in the others. 0: read on every request.
+QUORUM_API_TOKEN_CACHE_SECONDS = float(os.environ.get("QUORUM_API_TOKEN_CACHE_SECONDS", 5))

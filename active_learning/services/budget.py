@@ -31,6 +31,13 @@ _BUDGET_OF_JOB = (
     f"SELECT human_budget FROM {AutoLabeling._meta.db_table} "
     "WHERE job_id = %s AND enabled AND human_budget IS NOT NULL"
 )
+# The same read as the claim's probe (labeling/services/claim_gates.py): the claim evaluates it
+# in the statement that takes the worker's lock and hands the gate its value.
+BUDGET_PROBE = (
+    f"(SELECT human_budget FROM {AutoLabeling._meta.db_table} "
+    "WHERE job_id = %(job)s AND enabled AND human_budget IS NOT NULL LIMIT 1)"
+)
+_NOT_PROBED = object()
 
 
 @dataclass(frozen=True)
@@ -61,16 +68,19 @@ def budget_message(budget: int) -> str:
     )
 
 
-def human_budget_gate(job: Job) -> ClaimClosed | None:
-    """The claim gate: close the job's new items once its human budget is used up."""
-    # Raw SQL: this runs inside every claim of every job, and the ORM's query compilation
-    # cost more than the lookup itself (measured with bench/claim.py).
-    with connection.cursor() as cursor:
-        cursor.execute(_BUDGET_OF_JOB, [job.pk])
-        row = cursor.fetchone()
-    if row is None:
+def human_budget_gate(job: Job, probed: object = _NOT_PROBED) -> ClaimClosed | None:
+    """The claim gate: close the job's new items once its human budget is used up.
+    ``probed``: the job's budget (None: none), as the claim read it with ``BUDGET_PROBE``."""
+    if probed is _NOT_PROBED:
+        # Raw SQL: this runs inside every claim of every job, and the ORM's query compilation
+        # cost more than the lookup itself (measured with bench/claim.py).
+        with connection.cursor() as cursor:
+            cursor.execute(_BUDGET_OF_JOB, [job.pk])
+            row = cursor.fetchone()
+        probed = None if row is None else row[0]
+    if probed is None:
         return None
-    (budget,) = row
+    budget = int(probed)
     if connection.vendor == "postgresql":  # budgeted claims of one job count one at a time
         with connection.cursor() as cursor:
             cursor.execute(

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.core.cache import cache
+from django.db import connection
 
 from labeling.after_commit import on_commit_safely, run_safely
 from labeling.events import item_consolidated, job_completed, job_started, label_revised
@@ -51,10 +52,26 @@ def job_has_pre_hook(job_id: int) -> bool:
     return JobHooks.objects.filter(job_id=job_id, pre_hook__isnull=False).exists()
 
 
+# Asked on every consolidation (the takeover) and after it (chains): plain index probes, as
+# the ORM's compiling of an ``exists()`` cost more than the read (issue 20).
+_JOB_HAS_CONSOLIDATION_HOOK = (
+    f"SELECT 1 FROM {JobHooks._meta.db_table} "
+    "WHERE job_id = %s AND consolidation_hook_id IS NOT NULL LIMIT 1"
+)
+_JOB_HAS_CHILDREN = f"SELECT 1 FROM {ChainLink._meta.db_table} WHERE parent_id = %s LIMIT 1"
+_ITEM_WAS_PASSED = f"SELECT 1 FROM {ChainPassage._meta.db_table} WHERE parent_item_id = %s LIMIT 1"
+
+
+def _probe(sql: str, value: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value])
+        return cursor.fetchone() is not None
+
+
 def job_has_consolidation_hook(job_id: int) -> bool:
     """The consolidation takeover (labeling/services/consolidation.py): such a job's items are
     consolidated by its hook."""
-    return JobHooks.objects.filter(job_id=job_id, consolidation_hook__isnull=False).exists()
+    return _probe(_JOB_HAS_CONSOLIDATION_HOOK, job_id)
 
 
 def hooks_hold_imported(*, job_id: int, import_id: int, **_: object) -> None:
@@ -81,7 +98,7 @@ def hooks_after_answers_complete(*, job_id: int, item_id: int, **_: object) -> N
 
 # -- chains (p16-chain) -----------------------------------------------------------------------
 def _has_children(job_id: int) -> bool:
-    return ChainLink.objects.filter(parent_id=job_id).exists()
+    return _probe(_JOB_HAS_CHILDREN, job_id)
 
 
 def chain_after_item_labeled(*, job_id: int, item_id: int, **_: Any) -> None:
@@ -98,7 +115,7 @@ def chain_after_item_consolidated(*, job_id: int, item_id: int, **_: Any) -> Non
     burst of them); one passed before was relabeled and is redone on its own."""
     if not _has_children(job_id):
         return
-    if ChainPassage.objects.filter(parent_item_id=item_id).exists():
+    if _probe(_ITEM_WAS_PASSED, item_id):
         chain_after_item_labeled(job_id=job_id, item_id=item_id)
         return
     run_safely(lambda: _drain_once(job_id, item_id), what=f"enqueuing the drain of job {job_id}")

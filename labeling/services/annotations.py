@@ -23,7 +23,7 @@ from labeling.services.assignments import (
     worker_may_work_on,
 )
 from labeling.services.consolidation import item_consolidate
-from labeling.services.counters import job_counters_add
+from labeling.services.counters import job_counters_add, job_counters_update_statement
 from labeling.services.jobs import job_complete_if_done
 from labeling.services.submit_hooks import quality_after_answer
 from labeling.states import AssignmentStatus, ItemStatus
@@ -59,6 +59,15 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id
 """
 _COUNT_ANSWER = """
 UPDATE labeling_item SET answers = answers + 1 WHERE id = %s RETURNING answers, status
+"""
+# PostgreSQL (issue 20): the answer, the item's count and the worker's counter shard in one
+# round trip instead of three. The item's update is the main statement, so it locks the item
+# row first; its RETURNING then runs the insert and the shard's update, so the shard row is
+# locked after the item's, in the order every other writer of both takes them.
+_STORE_ANSWER_POSTGRES = """
+WITH answer AS ({insert}), counted AS ({count})
+UPDATE labeling_item SET answers = answers + 1 WHERE id = %s
+RETURNING (SELECT id FROM answer), answers, status, EXISTS (SELECT 1 FROM counted)
 """
 
 
@@ -183,24 +192,7 @@ def _store_answer(
         submitted_at=now,
         time_spent_seconds=round((now - lease.leased_at).total_seconds(), 3),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT_ANNOTATION,
-            [
-                assignment_id,
-                lease.job_id,
-                lease.item_id,
-                worker.pk,
-                json.dumps(annotation.answer),
-                annotation.label,
-                annotation.accepted_at,
-                annotation.submitted_at,
-                annotation.time_spent_seconds,
-            ],
-        )
-        (annotation.pk,) = cursor.fetchone()
-        cursor.execute(_COUNT_ANSWER, [lease.item_id])
-        answers, item_status = cursor.fetchone()
+    annotation.pk, answers, item_status, counted = _insert_answer(annotation, worker)
     consolidated = item_status == ItemStatus.OPEN and answers >= lease.workers_per_item
     # issue 5: gold scoring, adaptive overlap's early stop, the re-estimation request
     consolidated = quality_after_answer(
@@ -228,8 +220,45 @@ def _store_answer(
             )
             is not None
         )
-    # Last, so that the shard row is held only until the commit that follows.
-    job_counters_add(
-        job_id=lease.job_id, shard_key=worker.pk, items_labeled=int(consolidated), answers=1
-    )
+    # Last, so that the shard row is held only until the commit that follows. (PostgreSQL
+    # counted the answer with its insert: the worker's shard row from there to the commit.)
+    if not counted or consolidated:
+        job_counters_add(
+            job_id=lease.job_id,
+            shard_key=worker.pk,
+            items_labeled=int(consolidated),
+            answers=0 if counted else 1,
+        )
     return annotation, consolidated
+
+
+def _insert_answer(annotation: Annotation, worker: User) -> tuple[int, int, str, bool]:
+    """Store the answer and count it on its item: (the answer's id, the item's answers, the
+    item's status, whether the answer was also counted in the job's counters: on PostgreSQL,
+    unless the worker's shard is missing)."""
+    values = [
+        annotation.assignment_id,
+        annotation.job_id,
+        annotation.item_id,
+        worker.pk,
+        json.dumps(annotation.answer),
+        annotation.label,
+        annotation.accepted_at,
+        annotation.submitted_at,
+        annotation.time_spent_seconds,
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            count, count_params = job_counters_update_statement(
+                job_id=annotation.job_id, shard_key=worker.pk, items_labeled=0, answers=1
+            )
+            cursor.execute(
+                _STORE_ANSWER_POSTGRES.format(insert=_INSERT_ANNOTATION.strip(), count=count),
+                [*values, *count_params, annotation.item_id],
+            )
+            return cursor.fetchone()
+        cursor.execute(_INSERT_ANNOTATION, values)
+        (pk,) = cursor.fetchone()
+        cursor.execute(_COUNT_ANSWER, [annotation.item_id])
+        answers, status = cursor.fetchone()
+    return pk, answers, status, False

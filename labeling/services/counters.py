@@ -55,3 +55,14 @@ def job_counters_add_statement(
     modifying WITH), so that the count and what it counts are written in one round trip."""
     shard = shard_key % JobCounter.SHARDS
     return _ADD_CREATING, [job_id, shard, items_labeled, answers, items_added]
+
+
+def job_counters_update_statement(
+    *, job_id: int, shard_key: int, items_labeled: int, answers: int, items_added: int = 0
+) -> tuple[str, list[int]]:
+    """The plain update of ``job_counters_add`` with its parameters, for a caller's own
+    statement on PostgreSQL (issue 20: the submit counts its answer with its insert). It
+    changes nothing when the shard is missing: it returns a row when it counted, and the caller
+    that gets none calls ``job_counters_add``, which creates the shard."""
+    shard = shard_key % JobCounter.SHARDS
+    return _ADD.strip() + " RETURNING 1", [items_labeled, answers, items_added, job_id, shard]

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from labeling.models import HookItemStatus, Item
+from labeling.models import HookItemStatus, Item, JobHooks
 from labeling.states import ImportStatus, ItemStatus
 
 HOOK_PRE_TASK = "labeling.pipelines_hook_pre"
@@ -56,9 +56,17 @@ def hooks_sweep(*, now=None) -> dict[str, int]:
         .distinct()
     )
     chunks = sum(hooks_enqueue_held(job_id=job_id) for job_id in pre_jobs)
+    # The jobs first (a handful of rows), then their items by the job's index: asked of the
+    # items of every job, the planner walked all open items of all jobs, every two minutes
+    # (1.6 s of PostgreSQL per run on a 100,000-item job without hooks; issue 20).
+    hooked_jobs = list(
+        JobHooks.objects.filter(consolidation_hook__isnull=False).values_list("job_id", flat=True)
+    )
+    if not hooked_jobs:
+        return {"pre_chunks": chunks, "consolidations": 0}
     waiting = (
         Item.objects.filter(
-            job__hooks__consolidation_hook__isnull=False,
+            job_id__in=hooked_jobs,
             status=ItemStatus.OPEN,
             answers__gte=F("job__workers_per_item"),
             consolidated__isnull=True,

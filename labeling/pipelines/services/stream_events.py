@@ -12,7 +12,7 @@ import base64
 import json
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -59,11 +59,21 @@ def cursor_decode(cursor: str) -> int | None:
     return int(text[len(CURSOR_PREFIX) :])
 
 
+# Every consolidation of every job asks this (issue 20): a plain index probe, not the ORM's.
+_JOB_IS_STREAMING = f"SELECT 1 FROM {StreamSettings._meta.db_table} WHERE job_id = %s LIMIT 1"
+
+
+def _is_streaming(job_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(_JOB_IS_STREAMING, [job_id])
+        return cursor.fetchone() is not None
+
+
 def stream_event_record(*, item_event: ItemEvent) -> StreamEvent | None:
     """The feed row of one item history row, inside the transaction that wrote it; None when
     the row's kind is not a result or the job is not a streaming job. Idempotent."""
     kind = FEED_KINDS.get(item_event.kind)
-    if kind is None or not StreamSettings.objects.filter(job_id=item_event.job_id).exists():
+    if kind is None or not _is_streaming(item_event.job_id):
         return None
     event, _ = StreamEvent.objects.get_or_create(
         source_event_id=item_event.pk,

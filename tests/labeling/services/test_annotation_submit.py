@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from labeling.errors import LeaseClosed, LeaseExpired, NotAllowed, ValidationFailed
-from labeling.models import Annotation, Assignment, ConsolidatedLabel, Item, Job
+from labeling.models import Annotation, Assignment, ConsolidatedLabel, Item, Job, JobCounter
 from labeling.selectors import job_progress
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
@@ -152,3 +152,19 @@ def test_a_worker_removed_from_the_team_cannot_submit_on_the_lease_they_held(
     stayer = make_labeler("stayer")
     _answer(job, stayer, "dog")
     assert ConsolidatedLabel.objects.get(job=job).label == "dog"
+
+
+def test_answers_are_counted_in_the_job_counters_even_without_its_shards(make_job, make_labeler):
+    # The submit counts its answer in the statement that stores it (PostgreSQL, issue 20);
+    # a job whose shards are missing gets them on first use, counted once.
+    job = make_job(items=2, workers_per_item=2)
+    JobCounter.objects.filter(job=job).delete()
+    a, b = make_labeler("a"), make_labeler("b")
+    for worker in (a, b):
+        _answer(job, worker, "cat")
+    _answer(job, a, "dog")
+    progress = job_progress(job_id=job.pk)
+    assert (progress.answers_total, progress.items_labeled) == (3, 1)
+    shards = JobCounter.objects.filter(job=job)
+    assert sum(shard.answers for shard in shards) == 3
+    assert sum(shard.items_labeled for shard in shards) == 1

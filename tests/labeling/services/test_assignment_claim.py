@@ -59,6 +59,18 @@ def test_a_worker_holds_no_more_leases_than_the_job_allows(make_job, make_labele
     assert sorted(refused.value.details["assignments"]) == sorted(held)
 
 
+def test_a_lease_that_ran_out_leaves_the_limit_free(make_job, make_labeler):
+    # On PostgreSQL the claim's own statement checks the limit (issue 20): live leases only.
+    job = make_job(items=5, max_concurrent_tasks_per_worker=1)
+    worker = make_labeler("w1")
+    first = assignment_claim(job=job, worker=worker)
+    with pytest.raises(Conflict):
+        assignment_claim(job=job, worker=worker)
+    Assignment.objects.filter(pk=first.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    second = assignment_claim(job=job, worker=worker)
+    assert second is not None and second.pk != first.pk
+
+
 def test_an_expired_lease_returns_the_item_to_the_pool(make_job, make_labeler):
     job = make_job(items=1, workers_per_item=1)
     a, b = make_labeler("a"), make_labeler("b")

@@ -149,7 +149,8 @@ def test_the_claim_reads_a_bounded_part_of_the_queue_whatever_the_history(make_j
     _claim_and_answer(job, worker)  # sets the cursor
     place = ClaimCursor.objects.get(job=job, worker=worker)
     params = {"job": job.pk, "worker": worker.pk, "new_items": True, "slots": 3,
-              "cursor_priority": place.priority, "cursor_item": place.item_id}  # fmt: skip
+              "cursor_priority": place.priority, "cursor_item": place.item_id,
+              "now": timezone.now(), "max_leases": 1}  # fmt: skip
     with transaction.atomic():
         with connection.cursor() as cursor:  # plan as on a big table: by the queue's index
             cursor.execute("ANALYZE labeling_item")
