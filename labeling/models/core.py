@@ -170,7 +170,9 @@ class JobCounter(models.Model):
     # shards get the others on first use (labeling/services/counters.py).
     SHARDS = 64
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="counters")
+    job = models.ForeignKey(
+        Job, on_delete=models.CASCADE, related_name="counters", db_index=False
+    )  # led by the (job, shard) constraint's index
     shard = models.PositiveSmallIntegerField()
     items_labeled = models.IntegerField(default=0)
     answers = models.IntegerField(default=0)
@@ -200,7 +202,9 @@ class JobStatusChange(models.Model):
 class Item(models.Model):
     """One data object of a job, kept as the JSON line it was imported from."""
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="items")
+    job = models.ForeignKey(
+        Job, on_delete=models.CASCADE, related_name="items", db_index=False
+    )  # led by item_job_id (job, id)
     # The input line as compact JSON text, keys in their order: exports splice onto it.
     data = models.TextField()
     priority = models.IntegerField(default=0)
@@ -296,8 +300,15 @@ class Annotation(models.Model):
     assignment = models.OneToOneField(
         Assignment, on_delete=models.CASCADE, related_name="annotation"
     )
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="annotations")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
+    # Issue 20: no single-column indexes on job and item, each led by a composite one (job_id:
+    # annotation_job_id and others; item_id: the (item, worker) constraint): every answer is an
+    # insert into each index of this table.
+    job = models.ForeignKey(
+        Job, on_delete=models.CASCADE, related_name="annotations", db_index=False
+    )
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="annotations", db_index=False
+    )
     worker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="annotations")
     answer = models.JSONField()
     # The class chosen, for classification task types (empty for others): counts and charts
@@ -329,7 +340,9 @@ class ConsolidatedLabel(models.Model):
     """The label of an item: consolidated from its answers, or given by a model."""
 
     item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="consolidated")
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="consolidated_labels")
+    job = models.ForeignKey(
+        Job, on_delete=models.CASCADE, related_name="consolidated_labels", db_index=False
+    )  # led by consolidated_job_time and the others
     value = models.JSONField()
     label = models.CharField(max_length=200, blank=True)
     confidence = models.FloatField()

@@ -23,8 +23,9 @@ class ItemEvent(models.Model):
     Leases, answers, skips and expiries are not repeated here: the history reads them from
     the item's assignments, which already hold who and when."""
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="events")
+    # Issue 20: no single-column indexes; each is led by a composite one below.
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+", db_index=False)
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=16, choices=ItemEventKind.choices)
     actor = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
