@@ -198,7 +198,59 @@ def write_images(images: np.ndarray, media: Path) -> list[str]:
 # --- The loop -------------------------------------------------------------------------------
 
 
-def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dict:
+def record_curve(job_id: int, truth: dict[int, object], multilabel: bool) -> list[list]:
+    """Watch the job's rounds: after each model is trained, the accuracy the job's labels would
+    have if the humans stopped now and every open item took the model's best guess (human
+    labels + auto-labels + best guesses, against truth). Returns the list it appends
+    [human labels, accuracy] to; the production round code runs unchanged around it."""
+    from active_learning.services import rounds
+    from labeling.models import ConsolidatedLabel
+
+    points: list[list] = []
+    train = rounds.model_train
+
+    def observed(*, job, config, heartbeat):
+        trained = train(job=job, config=config, heartbeat=heartbeat)
+        if job.pk != job_id:
+            return trained
+        labels = {}
+        humans = 0
+        for item_id, label, value, human in ConsolidatedLabel.objects.filter(
+            job_id=job_id
+        ).values_list("item_id", "label", "value", "human_annotated"):
+            labels[item_id] = sorted(value["labels"]) if multilabel else label
+            humans += human
+        space = trained.space
+        predicted = space.predicted(trained.pool_probabilities)
+        for row, item_id in enumerate(trained.pool_ids.tolist()):
+            text = space.text(predicted[row])
+            guess = (sorted(text.split(",")) if text else []) if multilabel else text
+            labels.setdefault(item_id, guess)
+        right = sum(labels.get(item_id) == value for item_id, value in truth.items())
+        points.append([humans, round(right / len(truth), 4)])
+        return trained
+
+    rounds.model_train = observed
+    return points
+
+
+def labels_to_reach(curve: list[list], accuracy: float) -> float | None:
+    """Human labels at which a curve first reaches ``accuracy``: linear between the two
+    points around the first crossing; None if it never does."""
+    previous = None
+    for humans, reached in curve:
+        if reached >= accuracy:
+            if previous is None or previous[1] >= reached:
+                return float(humans)
+            share = (accuracy - previous[1]) / (reached - previous[1])
+            return round(previous[0] + share * (humans - previous[0]), 1)
+        previous = (humans, reached)
+    return None
+
+
+def run_loop(
+    args, lines: list[dict], classes: list[str], task_type: str, strategy: str | None = None
+) -> dict:
     from django.db.models import Count
 
     from active_learning.models import ModelArtifact, TrainingRound
@@ -212,12 +264,15 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
     from labeling.services.users import user_create
     from labeling.workforces.services.teams import team_create
 
-    manager, _, _ = user_create(username="bench-pm", role=Role.MANAGER, password=None)
-    team = team_create(name="bench")
-    human, _, _ = user_create(username="bench-human", role=Role.LABELER, team=team, password=None)
+    strategy = strategy or args.strategy
+    manager, _, _ = user_create(username=f"bench-pm-{strategy}", role=Role.MANAGER, password=None)
+    team = team_create(name=f"bench-{strategy}")
+    human, _, _ = user_create(
+        username=f"bench-human-{strategy}", role=Role.LABELER, team=team, password=None
+    )
     job = job_create(
         created_by=manager,
-        name="bench",
+        name=f"bench-{strategy}",
         task_type=task_type,
         labels=classes,
         team=team,
@@ -233,7 +288,7 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
         by=manager,
         seed=args.seed,
         target_accuracy=args.target,
-        strategy=args.strategy,
+        strategy=strategy,
         validation_size=args.validation_size,
         round_every=args.round_every,
         round_growth=args.round_growth,
@@ -248,6 +303,11 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
     }
     noise = random.Random(args.seed)
     multilabel = task_type.endswith("-multilabel")
+    curve = record_curve(
+        job.pk,
+        {i: sorted(t) if multilabel else t for i, t in truth.items()},
+        multilabel,
+    )
     started = time.perf_counter()
     answered = 0
     refused = None
@@ -291,7 +351,9 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
     auto_right = sum(labels[item_id] == truth[item_id] for item_id in machine)
     rounds = list(TrainingRound.objects.filter(job=job).order_by("number"))
     artifacts = {a.pk: a for a in ModelArtifact.objects.filter(job=job)}
+    curve.append([answered, round(right / total, 4)])  # the end: every item labeled
     return {
+        "strategy": strategy,
         "items": total,
         "human_labels": answered,
         "human_share": round(answered / total, 4),
@@ -321,6 +383,7 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
         "status_counts": dict(
             Item.objects.filter(job=job).values_list("status").annotate(n=Count("id"))
         ),
+        "curve": curve,
     }
 
 
@@ -445,7 +508,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--cnn-samples", type=int, help="CNN samples seen per round (40000)")
+    parser.add_argument(
+        "--self-training",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="rounds also train on earlier auto-labels (the production default)",
+    )
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--baseline-once",
+        action="store_true",
+        help="the older baseline: one model on a random sample of the active loop's budget",
+    )
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
 
@@ -489,6 +563,9 @@ def main() -> None:
     run_dir.mkdir(parents=True)
     try:
         setup_django(run_dir, args.threads, args.cnn_samples)
+        from django.conf import settings
+
+        settings.ACTIVE_LEARNING_TRAIN_ON_AUTO_LABELS = args.self_training
         if isinstance(data, np.ndarray):
             refs = write_images(data, run_dir / "media")
             lines = [{"source-ref": r, "truth": t} for r, t in zip(refs, truth, strict=True)]
@@ -499,16 +576,44 @@ def main() -> None:
             task_type = "text-classification"
         loop = run_loop(args, lines, classes, task_type)
         baseline = (
+            run_baseline(args, lines, classes, task_type, loop["human_labels"])
+            if args.baseline_once
+            else None
+        )
+        random_loop = (
             None
-            if args.no_baseline
-            else run_baseline(args, lines, classes, task_type, loop["human_labels"])
+            if args.no_baseline or args.strategy == "random"
+            else run_loop(args, lines, classes, task_type, strategy="random")
         )
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
-    report(args, kind, len(truth), loop, baseline)
+    report(args, kind, len(truth), loop, baseline, random_loop)
 
 
-def report(args, kind: str, items: int, loop: dict, baseline: dict | None) -> None:
+def compare_loops(active: dict, random_loop: dict) -> dict:
+    """Human labels each loop needed to reach the same accuracy of the job's labels.
+
+    The level is the lower of the two loops' final accuracies (every item labeled), so both
+    reach it; each curve point is [human labels, accuracy of human labels + auto-labels + the
+    model's best guess for the items still open], taken after every round's training. The
+    saving is 1 − active labels / random labels at that level."""
+    level = min(active["final_accuracy"], random_loop["final_accuracy"])
+    levels = sorted({level, *(a for a in (0.9, 0.95, 0.97) if a < level)})
+    out = {}
+    for accuracy in levels:
+        mine = labels_to_reach(active["curve"], accuracy)
+        theirs = labels_to_reach(random_loop["curve"], accuracy)
+        out[str(accuracy)] = {
+            "active": mine,
+            "random": theirs,
+            "saving": round(1 - mine / theirs, 4) if mine and theirs else None,
+        }
+    return {"level": level, "at_level": out[str(level)], "by_level": out}
+
+
+def report(
+    args, kind: str, items: int, loop: dict, baseline: dict | None, random_loop: dict | None
+) -> None:
     sys.path.insert(0, str(REPO / "bench"))
     from _harness import command_line, git_commit, record
     from _probes import machine
@@ -528,18 +633,32 @@ def report(args, kind: str, items: int, loop: dict, baseline: dict | None) -> No
         "round_growth": args.round_growth,
         "torch_threads": args.threads,
         "cnn_samples_seen": args.cnn_samples,
+        "self_training": args.self_training,
         "active_learning": loop,
+        "random_loop": random_loop,
+        "comparison": compare_loops(loop, random_loop) if random_loop else None,
         "random_baseline": baseline,
     }
     setup = args.learner + (f", noise {args.noise}" if args.noise else "")
     setup += ", refill" if args.refill else ""
     setup += f", CNN {args.cnn_samples} samples/round" if args.cnn_samples else ""
+    setup += f", {args.strategy}" + (", self-training" if args.self_training else "")
     summary = (
         f"{kind} n={items} ({setup}): human {loop['human_share']:.1%} "
         f"(validation {args.validation_size}), final accuracy {loop['final_accuracy']}, "
         f"auto-labels {loop['auto_labels']} at {loop['auto_label_accuracy']}, "
         f"{loop['rounds']} rounds, {loop['wall_seconds']} s"
     )
+    if random_loop:
+        at = figures["comparison"]["at_level"]
+        summary += (
+            f"; random-order loop: human {random_loop['human_share']:.1%}, final accuracy "
+            f"{random_loop['final_accuracy']}; to reach {figures['comparison']['level']}: "
+            f"{at['active']} human labels ({args.strategy}) against {at['random']} (random), "
+            f"saving {at['saving']:.1%}"
+            if at["saving"] is not None
+            else "; saving not measurable (a curve never reached the level)"
+        )
     if baseline:
         summary += (
             f"; random sampling, same budget: {baseline['auto_labels_at_threshold']} cleared "

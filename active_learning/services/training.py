@@ -26,6 +26,11 @@ from labeling.task_types import get_task_type
 TRAINING_ACCURACY_SAMPLE = 2000
 
 
+def train_on_auto_labels() -> bool:
+    """Whether rounds also train on earlier rounds' auto-labels (self-training)."""
+    return bool(getattr(settings, "ACTIVE_LEARNING_TRAIN_ON_AUTO_LABELS", True))
+
+
 class NotEnoughLabels(Exception):
     """Too few human labels (or classes) to train on yet; the message says what is missing."""
 
@@ -102,13 +107,16 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
             "item_id", flat=True
         )
     )
-    human = {}
-    for item_id, label, value in ConsolidatedLabel.objects.filter(
-        job_id=job.pk, human_annotated=True
-    ).values_list("item_id", "label", "value"):
+    human, machine = {}, {}
+    labels = ConsolidatedLabel.objects.filter(job_id=job.pk)
+    if not train_on_auto_labels():
+        labels = labels.filter(human_annotated=True)
+    for item_id, label, value, by_human in labels.values_list(
+        "item_id", "label", "value", "human_annotated"
+    ):
         target = space.target(label, value)
         if target is not None:
-            human[item_id] = target
+            (human if by_human else machine)[item_id] = target
     audited = set(
         AutoLabel.objects.filter(job_id=job.pk, audit__isnull=False).values_list(
             "item_id", flat=True
@@ -117,15 +125,20 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
     open_items = dict(
         Item.objects.filter(job_id=job.pk, status=ItemStatus.OPEN).values_list("pk", "taken")
     )
-    training_ids = sorted(item_id for item_id in human if item_id not in held_out)
+    human_training = sorted(item_id for item_id in human if item_id not in held_out)
     validation_ids = sorted(item_id for item_id in human if item_id in held_out)
-    targets_all = space.targets([human[item_id] for item_id in training_ids])
-    if len(training_ids) < config.min_training_labels or not space.trainable(targets_all):
+    targets_all = space.targets([human[item_id] for item_id in human_training])
+    if len(human_training) < config.min_training_labels or not space.trainable(targets_all):
         present = len(np.unique(targets_all, axis=0)) if len(targets_all) else 0
         raise NotEnoughLabels(
-            f"{len(training_ids)} human labels of {present} different answers outside the "
+            f"{len(human_training)} human labels of {present} different answers outside the "
             f"validation slice; training needs {config.min_training_labels} of at least 2"
         )
+    # Self-training: earlier rounds' auto-labels (right at the target accuracy or better,
+    # proven on the validation slice) join the human ones. Uncertainty sampling gives humans
+    # the hard items only; the auto-labels give the model the typical ones back.
+    target_of = {**machine, **human}
+    training_ids = sorted(human_training + [i for i in machine if i not in held_out])
     pool_ids = sorted(open_items)
     wanted = training_ids + validation_ids + pool_ids
     data = {
@@ -147,7 +160,7 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
         return np.asarray(kept, np.int64), _select(inputs, [position[i] for i in kept])
 
     train_order, train_inputs = part(training_ids)
-    targets = space.targets([human[int(item_id)] for item_id in train_order])
+    targets = space.targets([target_of[int(item_id)] for item_id in train_order])
     learner.fit(train_inputs, targets, len(classes), heartbeat)
     heartbeat()
     # Training accuracy is a diagnostic: a fixed random sample is enough (predicting every

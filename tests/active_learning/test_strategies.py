@@ -31,3 +31,18 @@ def test_an_unknown_strategy_is_refused_with_the_known_ones():
     with pytest.raises(KeyError, match="margin"):
         get_strategy("coin-flip")
     assert {"margin", "entropy", "least_confidence"} <= {key for key, _ in strategy_choices()}
+
+
+def test_random_order_ignores_the_probabilities_and_repeats_for_the_same_pool():
+    rng = np.random.default_rng(3)
+    probabilities = rng.dirichlet(np.ones(3), size=400)
+    random_order = get_strategy("random")
+    scores = random_order.uncertainty(probabilities)
+    assert np.array_equal(scores, random_order.uncertainty(probabilities.copy()))
+    assert np.all((scores >= 0) & (scores < 1))
+    # No relation to the margin: about as many of the least certain half rank in its top half.
+    margin = get_strategy("margin").uncertainty(probabilities)
+    uncertain = margin >= np.median(margin)
+    assert 0.4 < (scores[uncertain] >= np.median(scores)).mean() < 0.6
+    # A new model (other probabilities) gives a new order.
+    assert not np.array_equal(scores, random_order.uncertainty(probabilities[::-1]))
