@@ -559,7 +559,7 @@ def main() -> None:
     args.round_every = args.round_every or every
     args.first_round = args.first_round or first
 
-    run_dir = OUT / f"{kind}-{time.strftime('%Y%m%dT%H%M%S')}"
+    run_dir = OUT / f"{kind}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
     run_dir.mkdir(parents=True)
     try:
         setup_django(run_dir, args.threads, args.cnn_samples)
@@ -596,19 +596,26 @@ def compare_loops(active: dict, random_loop: dict) -> dict:
     The level is the lower of the two loops' final accuracies (every item labeled), so both
     reach it; each curve point is [human labels, accuracy of human labels + auto-labels + the
     model's best guess for the items still open], taken after every round's training. The
-    saving is 1 − active labels / random labels at that level."""
+    saving is 1 − active labels / random labels at that level. Until the first round both
+    loops ask the same items (the validation slice, then random ones): ``saving_after_first``
+    counts only the labels after it, the ones a strategy chose."""
     level = min(active["final_accuracy"], random_loop["final_accuracy"])
     levels = sorted({level, *(a for a in (0.9, 0.95, 0.97) if a < level)})
+    first = active["curve"][0][0]
     out = {}
     for accuracy in levels:
         mine = labels_to_reach(active["curve"], accuracy)
         theirs = labels_to_reach(random_loop["curve"], accuracy)
+        both = mine is not None and theirs is not None
         out[str(accuracy)] = {
             "active": mine,
             "random": theirs,
-            "saving": round(1 - mine / theirs, 4) if mine and theirs else None,
+            "saving": round(1 - mine / theirs, 4) if both and theirs else None,
+            "saving_after_first": (
+                round(1 - (mine - first) / (theirs - first), 4) if both and theirs > first else None
+            ),
         }
-    return {"level": level, "at_level": out[str(level)], "by_level": out}
+    return {"level": level, "first_round_at": first, "at_level": out[str(level)], "by_level": out}
 
 
 def report(
