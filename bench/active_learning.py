@@ -511,8 +511,8 @@ def main() -> None:
     parser.add_argument(
         "--self-training",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="rounds also train on earlier auto-labels (the production default)",
+        default=False,
+        help="rounds also train on earlier auto-labels (production: off by default)",
     )
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument(

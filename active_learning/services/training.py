@@ -28,7 +28,7 @@ TRAINING_ACCURACY_SAMPLE = 2000
 
 def train_on_auto_labels() -> bool:
     """Whether rounds also train on earlier rounds' auto-labels (self-training)."""
-    return bool(getattr(settings, "ACTIVE_LEARNING_TRAIN_ON_AUTO_LABELS", True))
+    return bool(getattr(settings, "ACTIVE_LEARNING_TRAIN_ON_AUTO_LABELS", False))
 
 
 class NotEnoughLabels(Exception):
@@ -134,9 +134,9 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
             f"{len(human_training)} human labels of {present} different answers outside the "
             f"validation slice; training needs {config.min_training_labels} of at least 2"
         )
-    # Self-training: earlier rounds' auto-labels (right at the target accuracy or better,
-    # proven on the validation slice) join the human ones. Uncertainty sampling gives humans
-    # the hard items only; the auto-labels give the model the typical ones back.
+    # Self-training (when on): earlier rounds' auto-labels (right at the target accuracy or
+    # better, proven on the validation slice) join the human ones. Uncertainty sampling gives
+    # humans the hard items only; the auto-labels give the model the typical ones back.
     target_of = {**machine, **human}
     training_ids = sorted(human_training + [i for i in machine if i not in held_out])
     pool_ids = sorted(open_items)

@@ -1,5 +1,5 @@
 """Self-training: a round trains on the job's human labels and on earlier rounds' auto-labels,
-never on the validation slice; the setting turns the auto-labels off."""
+never on the validation slice, when the setting turns it on (it is off by default)."""
 
 import pytest
 
@@ -35,7 +35,8 @@ def _two_rounds(job, manager, labeler) -> tuple[TrainingRound, TrainingRound]:
 
 
 @pytest.mark.django_db
-def test_the_next_round_trains_on_the_auto_labels_too(text_job, manager, labeler):
+def test_the_next_round_trains_on_the_auto_labels_too(text_job, manager, labeler, settings):
+    settings.ACTIVE_LEARNING_TRAIN_ON_AUTO_LABELS = True
     job = text_job(2000)
     first, second = _two_rounds(job, manager, labeler)
     assert first.auto_labeled > 0
