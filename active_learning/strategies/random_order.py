@@ -13,6 +13,7 @@ from active_learning.strategies.base import register_strategy
 class RandomOrder:
     key: str = "random"
     title: str = "Random order (no selection; a baseline)"
+    ignores_probabilities: bool = True  # multi-label jobs too get a random order
 
     def uncertainty(self, probabilities: np.ndarray) -> np.ndarray:
         # Seeded by the probabilities themselves: repeatable for the same model and pool, and

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from active_learning.labelspace import LabelSpace
 from active_learning.strategies import get_strategy, strategy_choices
 
 SURE = [0.98, 0.01, 0.01]
@@ -46,3 +47,15 @@ def test_random_order_ignores_the_probabilities_and_repeats_for_the_same_pool():
     assert 0.4 < (scores[uncertain] >= np.median(scores)).mean() < 0.6
     # A new model (other probabilities) gives a new order.
     assert not np.array_equal(scores, random_order.uncertainty(probabilities[::-1]))
+
+
+def test_random_order_applies_to_multilabel_jobs_where_uncertainty_strategies_do_not():
+    space = LabelSpace(("a", "b", "c"), multilabel=True)
+    probabilities = np.random.default_rng(5).random((50, 3))
+    random_order = get_strategy("random")
+    assert np.array_equal(
+        space.uncertainty(probabilities, random_order), random_order.uncertainty(probabilities)
+    )
+    # The others: 1 − P(the whole set is right), whatever the strategy says.
+    expected = 1 - space.confidence(probabilities)
+    assert np.allclose(space.uncertainty(probabilities, get_strategy("margin")), expected)
