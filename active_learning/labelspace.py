@@ -88,8 +88,9 @@ class LabelSpace:
         return given == truth
 
     def uncertainty(self, probabilities: np.ndarray, strategy) -> np.ndarray:
-        """Human-queue scores in [0, 1]; multi-label: 1 − P(the whole set is right)."""
-        if self.multilabel:
+        """Human-queue scores in [0, 1]; multi-label: 1 − P(the whole set is right), unless
+        the strategy does not read the probabilities (random order)."""
+        if self.multilabel and not getattr(strategy, "ignores_probabilities", False):
             return 1.0 - self.confidence(probabilities)
         return strategy.uncertainty(probabilities)
 

@@ -3,7 +3,15 @@
 Simulated humans answer from the data set's true labels (optionally with noise) through the
 labeling services (claim, submit); every consolidation sends the same check a Celery worker
 runs (tasks run eagerly here), so rounds, thresholds, auto-labels and queue order come from
-the production services. A random-sampling baseline gets the same number of human labels.
+the production services.
+
+Against random sampling (issue 19 point 4): the same production loop runs a second time on
+the same items, validation slice, learner, threshold and rounds, differing only in the query
+strategy (``--strategy`` against ``random``). The saving is 1 − H_active / H_random, H the
+human labels at which the curve "accuracy of all labels (human + auto + best guesses for
+the open items) against human labels" first reaches the lower final accuracy of the two
+(``_al_compare.py``; bench/README.md). ``--no-baseline`` skips the random loop;
+``--baseline-once`` adds the older baseline (one model on a random sample, same budget).
 
     .venv/bin/python bench/active_learning.py --dataset digits
     .venv/bin/python bench/active_learning.py --dataset fashion-mnist --limit 10000
@@ -29,6 +37,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _al_compare import compare_loops, record_curve, run_baseline
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out" / "active_learning"
@@ -201,7 +210,9 @@ def write_images(images: np.ndarray, media: Path) -> list[str]:
 # --- The loop -------------------------------------------------------------------------------
 
 
-def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dict:
+def run_loop(
+    args, lines: list[dict], classes: list[str], task_type: str, strategy: str | None = None
+) -> dict:
     from django.db.models import Count
 
     from active_learning.models import ModelArtifact, TrainingRound
@@ -215,12 +226,15 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
     from labeling.services.users import user_create
     from labeling.workforces.services.teams import team_create
 
-    manager, _, _ = user_create(username="bench-pm", role=Role.MANAGER, password=None)
-    team = team_create(name="bench")
-    human, _, _ = user_create(username="bench-human", role=Role.LABELER, team=team, password=None)
+    strategy = strategy or args.strategy
+    manager, _, _ = user_create(username=f"bench-pm-{strategy}", role=Role.MANAGER, password=None)
+    team = team_create(name=f"bench-{strategy}")
+    human, _, _ = user_create(
+        username=f"bench-human-{strategy}", role=Role.LABELER, team=team, password=None
+    )
     job = job_create(
         created_by=manager,
-        name="bench",
+        name=f"bench-{strategy}",
         task_type=task_type,
         labels=classes,
         team=team,
@@ -236,7 +250,7 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
         by=manager,
         seed=args.seed,
         target_accuracy=args.target,
-        strategy=args.strategy,
+        strategy=strategy,
         validation_size=args.validation_size,
         round_every=args.round_every,
         round_growth=args.round_growth,
@@ -251,6 +265,11 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
     }
     noise = random.Random(args.seed)
     multilabel = task_type.endswith("-multilabel")
+    curve = record_curve(
+        job.pk,
+        {i: sorted(t) if multilabel else t for i, t in truth.items()},
+        multilabel,
+    )
     started = time.perf_counter()
     answered = 0
     refused = None
@@ -294,7 +313,9 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
     auto_right = sum(labels[item_id] == truth[item_id] for item_id in machine)
     rounds = list(TrainingRound.objects.filter(job=job).order_by("number"))
     artifacts = {a.pk: a for a in ModelArtifact.objects.filter(job=job)}
+    curve.append([answered, round(right / total, 4)])  # the end: every item labeled
     return {
+        "strategy": strategy,
         "items": total,
         "human_labels": answered,
         "human_share": round(answered / total, 4),
@@ -324,89 +345,7 @@ def run_loop(args, lines: list[dict], classes: list[str], task_type: str) -> dic
         "status_counts": dict(
             Item.objects.filter(job=job).values_list("status").annotate(n=Count("id"))
         ),
-    }
-
-
-def run_baseline(args, lines: list[dict], classes: list[str], task_type: str, budget: int):
-    """Random sampling with the same human budget: the same validation size and learner,
-    trained once on a random sample; the threshold picks what it may label; every other item
-    gets the model's best guess (the budget is spent)."""
-    from django.conf import settings
-
-    from active_learning.labelspace import LabelSpace
-    from active_learning.learners.images import load_pixels
-    from active_learning.learners.registry import learner_module, make_learner
-    from active_learning.threshold import select_threshold
-
-    space = LabelSpace.for_job(task_type, classes)
-    rng = np.random.default_rng(args.seed)
-    total = len(lines)
-    order = rng.permutation(total)
-    validation = order[: args.validation_size]
-    training = order[args.validation_size : budget]
-    rest = order[budget:]
-    targets = space.targets(
-        [space.target(line["truth"], {"labels": line["truth"]}) for line in lines]
-    )
-    started = time.perf_counter()
-    if task_type.startswith("image-"):
-        refs = {i: line["source-ref"] for i, line in enumerate(lines)}
-        cache = Path(settings.MEDIA_ROOT) / "baseline-pixels.npz"
-        _, inputs = load_pixels(cache_file=cache, root=Path(settings.MEDIA_ROOT), refs=refs)
-        learner = make_learner("image-cnn")
-    elif args.learner == "text-embedding":
-        _, inputs = learner_module("text-embedding").embed_items(
-            cache_file=Path(settings.MEDIA_ROOT) / "baseline-vectors.npz",
-            texts={i: line["source"] for i, line in enumerate(lines)},
-            heartbeat=lambda: None,
-        )
-        learner = make_learner("text-embedding")
-    else:
-        inputs = [line["source"] for line in lines]
-        learner = make_learner("text-tfidf")
-        learner.prepare(inputs)
-
-    def take(rows):
-        return inputs[rows] if isinstance(inputs, np.ndarray) else [inputs[r] for r in rows]
-
-    # The same simulated humans: with --noise, a share of their labels is wrong.
-    given = targets.copy()
-    humans = order[:budget]
-    flip = rng.random(len(humans)) < args.noise
-    if space.multilabel:  # one label of the set added or dropped
-        which = rng.integers(0, len(classes), len(humans))
-        given[humans[flip], which[flip]] ^= 1
-    else:
-        shift = rng.integers(1, len(classes), len(humans)) if len(classes) > 1 else 0
-        given[humans[flip]] = (targets[humans[flip]] + np.asarray(shift)[flip]) % len(classes)
-    human_right = int(space.hits_exact(given[humans], targets[humans]).sum())
-
-    learner.fit(take(training), given[training], len(classes), lambda: None)
-    valid = learner.predict_proba(take(validation))
-    choice = select_threshold(
-        space.confidence(valid), space.hits(valid, given[validation]), target=args.target
-    )
-    predicted = learner.predict_proba(take(rest))
-    right = space.hits(predicted, targets[rest])
-    cleared = (
-        space.confidence(predicted) >= choice.threshold
-        if choice.threshold is not None
-        else np.zeros(len(rest), bool)
-    )
-    wrong = int((~right).sum())
-    return {
-        "human_labels": budget,
-        "human_share": round(budget / total, 4),
-        "threshold": choice.threshold,
-        "auto_labels_at_threshold": int(cleared.sum()),
-        "auto_label_accuracy": round(float(right[cleared].mean()), 4) if cleared.any() else None,
-        "final_accuracy_best_guess_for_the_rest": round(
-            (human_right + len(rest) - wrong) / total, 4
-        ),
-        "final_accuracy_at_threshold_rest_unlabeled": round(
-            (human_right + int(right[cleared].sum())) / total, 4
-        ),
-        "wall_seconds": round(time.perf_counter() - started, 1),
+        "curve": curve,
     }
 
 
@@ -457,7 +396,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--cnn-samples", type=int, help="CNN samples seen per round (40000)")
+    parser.add_argument(
+        "--self-training",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="rounds also train on earlier auto-labels (production: off by default)",
+    )
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--baseline-once",
+        action="store_true",
+        help="the older baseline: one model on a random sample of the active loop's budget",
+    )
     parser.add_argument("--no-record", action="store_true")
     parser.add_argument(
         "--target-iou", type=float, help="shape-*: the target mean IoU (0.6 boxes, 0.7 masks)"
@@ -510,10 +460,13 @@ def main() -> None:
     args.round_every = args.round_every or every
     args.first_round = args.first_round or first
 
-    run_dir = OUT / f"{kind}-{time.strftime('%Y%m%dT%H%M%S')}"
+    run_dir = OUT / f"{kind}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
     run_dir.mkdir(parents=True)
     try:
         setup_django(run_dir, args.threads, args.cnn_samples)
+        from django.conf import settings
+
+        settings.ACTIVE_LEARNING_TRAIN_ON_AUTO_LABELS = args.self_training
         if isinstance(data, np.ndarray):
             refs = write_images(data, run_dir / "media")
             lines = [{"source-ref": r, "truth": t} for r, t in zip(refs, truth, strict=True)]
@@ -524,16 +477,23 @@ def main() -> None:
             task_type = "text-classification"
         loop = run_loop(args, lines, classes, task_type)
         baseline = (
+            run_baseline(args, lines, classes, task_type, loop["human_labels"])
+            if args.baseline_once
+            else None
+        )
+        random_loop = (
             None
-            if args.no_baseline
-            else run_baseline(args, lines, classes, task_type, loop["human_labels"])
+            if args.no_baseline or args.strategy == "random"
+            else run_loop(args, lines, classes, task_type, strategy="random")
         )
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
-    report(args, kind, len(truth), loop, baseline)
+    report(args, kind, len(truth), loop, baseline, random_loop)
 
 
-def report(args, kind: str, items: int, loop: dict, baseline: dict | None) -> None:
+def report(
+    args, kind: str, items: int, loop: dict, baseline: dict | None, random_loop: dict | None
+) -> None:
     sys.path.insert(0, str(REPO / "bench"))
     from _harness import command_line, git_commit, record
     from _probes import machine
@@ -553,18 +513,32 @@ def report(args, kind: str, items: int, loop: dict, baseline: dict | None) -> No
         "round_growth": args.round_growth,
         "torch_threads": args.threads,
         "cnn_samples_seen": args.cnn_samples,
+        "self_training": args.self_training,
         "active_learning": loop,
+        "random_loop": random_loop,
+        "comparison": compare_loops(loop, random_loop) if random_loop else None,
         "random_baseline": baseline,
     }
     setup = args.learner + (f", noise {args.noise}" if args.noise else "")
     setup += ", refill" if args.refill else ""
     setup += f", CNN {args.cnn_samples} samples/round" if args.cnn_samples else ""
+    setup += f", {args.strategy}" + (", self-training" if args.self_training else "")
     summary = (
         f"{kind} n={items} ({setup}): human {loop['human_share']:.1%} "
         f"(validation {args.validation_size}), final accuracy {loop['final_accuracy']}, "
         f"auto-labels {loop['auto_labels']} at {loop['auto_label_accuracy']}, "
         f"{loop['rounds']} rounds, {loop['wall_seconds']} s"
     )
+    if random_loop:
+        at = figures["comparison"]["at_level"]
+        summary += (
+            f"; random-order loop: human {random_loop['human_share']:.1%}, final accuracy "
+            f"{random_loop['final_accuracy']}; to reach {figures['comparison']['level']}: "
+            f"{at['active']} human labels ({args.strategy}) against {at['random']} (random), "
+            f"saving {at['saving']:.1%}"
+            if at["saving"] is not None
+            else "; saving not measurable (a curve never reached the level)"
+        )
     if baseline:
         summary += (
             f"; random sampling, same budget: {baseline['auto_labels_at_threshold']} cleared "

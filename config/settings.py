@@ -243,6 +243,11 @@ ACTIVE_LEARNING_TORCH_THREADS = int(os.environ.get("ACTIVE_LEARNING_TORCH_THREAD
 ACTIVE_LEARNING_CHECK_DEBOUNCE_SECONDS = int(
     os.environ.get("ACTIVE_LEARNING_CHECK_DEBOUNCE_SECONDS", "5")
 )
+# Rounds also train on earlier rounds' auto-labels (self-training; issue 19): off, measured
+# worse on digits (bench/RESULTS.md, issue 19 point 4).
+ACTIVE_LEARNING_TRAIN_ON_AUTO_LABELS = env_bool(
+    "ACTIVE_LEARNING_TRAIN_ON_AUTO_LABELS", default=False
+)
 # Fault injection for the killed-worker test: hold the training lease this long first.
 ACTIVE_LEARNING_FAULT_PAUSE_SECONDS = (
     float(os.environ.get("ACTIVE_LEARNING_FAULT_PAUSE_SECONDS", "0")) if TESTING else 0.0

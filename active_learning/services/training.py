@@ -27,6 +27,11 @@ from labeling.task_types import get_task_type
 TRAINING_ACCURACY_SAMPLE = 2000
 
 
+def train_on_auto_labels() -> bool:
+    """Whether rounds also train on earlier rounds' auto-labels (self-training)."""
+    return bool(getattr(settings, "ACTIVE_LEARNING_TRAIN_ON_AUTO_LABELS", False))
+
+
 class NotEnoughLabels(Exception):
     """Too few human labels (or classes) to train on yet; the message says what is missing."""
 
@@ -141,20 +146,32 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
     classes = space.classes
     split = training_split(job.pk)
     held_out, audited, open_items = split.held_out, split.audited, split.open_items
-    human = {}
+    human, machine = {}, {}
     for item_id, (label, value) in split.human.items():
         target = space.target(label, value)
         if target is not None:
             human[item_id] = target
-    training_ids = sorted(item_id for item_id in human if item_id not in held_out)
+    if train_on_auto_labels():
+        for item_id, label, value in ConsolidatedLabel.objects.filter(
+            job_id=job.pk, human_annotated=False
+        ).values_list("item_id", "label", "value"):
+            target = space.target(label, value)
+            if target is not None:
+                machine[item_id] = target
+    human_training = sorted(item_id for item_id in human if item_id not in held_out)
     validation_ids = sorted(item_id for item_id in human if item_id in held_out)
-    targets_all = space.targets([human[item_id] for item_id in training_ids])
-    if len(training_ids) < config.min_training_labels or not space.trainable(targets_all):
+    targets_all = space.targets([human[item_id] for item_id in human_training])
+    if len(human_training) < config.min_training_labels or not space.trainable(targets_all):
         present = len(np.unique(targets_all, axis=0)) if len(targets_all) else 0
         raise NotEnoughLabels(
-            f"{len(training_ids)} human labels of {present} different answers outside the "
+            f"{len(human_training)} human labels of {present} different answers outside the "
             f"validation slice; training needs {config.min_training_labels} of at least 2"
         )
+    # Self-training (when on): earlier rounds' auto-labels (right at the target accuracy or
+    # better, proven on the validation slice) join the human ones. Uncertainty sampling gives
+    # humans the hard items only; the auto-labels give the model the typical ones back.
+    target_of = {**machine, **human}
+    training_ids = sorted(human_training + [i for i in machine if i not in held_out])
     pool_ids = sorted(open_items)
     wanted = training_ids + validation_ids + pool_ids
     data = {
@@ -176,7 +193,7 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
         return np.asarray(kept, np.int64), _select(inputs, [position[i] for i in kept])
 
     train_order, train_inputs = part(training_ids)
-    targets = space.targets([human[int(item_id)] for item_id in train_order])
+    targets = space.targets([target_of[int(item_id)] for item_id in train_order])
     learner.fit(train_inputs, targets, len(classes), heartbeat)
     heartbeat()
     # Training accuracy is a diagnostic: a fixed random sample is enough (predicting every
