@@ -5,7 +5,6 @@ random shifts and small brightness/contrast changes; no flips, which would turn 
 text into other classes.
 """
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ from django.conf import settings
 from torch import nn
 
 from active_learning.learners.base import Heartbeat
+from active_learning.learners.torch_fit import fit_batches, seeded
 
 BATCH_SIZE = 64
 SHIFT_PIXELS = 2
@@ -80,10 +80,7 @@ class SmallCnn:
         self.multilabel = False
 
     def fit(self, inputs: np.ndarray, targets: np.ndarray, classes: int, heartbeat: Heartbeat):
-        # Workers share the machine with the web processes: one thread unless told otherwise.
-        torch.set_num_threads(int(getattr(settings, "ACTIVE_LEARNING_TORCH_THREADS", 1)))
-        torch.manual_seed(self.seed)
-        generator = torch.Generator().manual_seed(self.seed)
+        generator = seeded(self.seed)
         self.classes = classes
         # A set of labels per image: one sigmoid output per label, binary cross-entropy.
         self.multilabel = np.ndim(targets) == 2
@@ -95,26 +92,25 @@ class SmallCnn:
         else:
             labels = torch.from_numpy(np.asarray(targets, np.int64))
             loss_of = nn.CrossEntropyLoss(label_smoothing=LABEL_SMOOTHING)
-        count = len(labels)
-        seen = int(getattr(settings, "ACTIVE_LEARNING_CNN_SAMPLES_SEEN", TARGET_SAMPLES_SEEN))
-        epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(seen / max(count, 1))))
-        steps = epochs * math.ceil(count / BATCH_SIZE)
-        optimizer = torch.optim.AdamW(self.network.parameters(), lr=3e-3, weight_decay=5e-4)
-        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=steps)
-        self.network.train()
-        for _ in range(epochs):
-            heartbeat()
-            order = torch.randperm(count, generator=generator)
-            for start in range(0, count, BATCH_SIZE):
-                pick = order[start : start + BATCH_SIZE]
-                if len(pick) < 2:  # batch norm needs two
-                    continue
-                optimizer.zero_grad(set_to_none=True)
-                loss = loss_of(self.network(_augment(images[pick], generator)), labels[pick])
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-        self.network.eval()
+        network = self.network
+
+        def batch_loss(pick: torch.Tensor) -> torch.Tensor:
+            return loss_of(network(_augment(images[pick], generator)), labels[pick])
+
+        fit_batches(
+            network,
+            count=len(labels),
+            batch_size=BATCH_SIZE,
+            samples_seen=int(
+                getattr(settings, "ACTIVE_LEARNING_CNN_SAMPLES_SEEN", TARGET_SAMPLES_SEEN)
+            ),
+            epochs_between=(MIN_EPOCHS, MAX_EPOCHS),
+            learning_rate=3e-3,
+            weight_decay=5e-4,
+            generator=generator,
+            heartbeat=heartbeat,
+            batch_loss=batch_loss,
+        )
 
     def predict_proba(self, inputs: np.ndarray) -> np.ndarray:
         assert self.network is not None

@@ -20,7 +20,6 @@ Whether the score ranks items well is not assumed: the threshold is picked on a 
 validation slice against human labels (``active_learning.iou_threshold``).
 """
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from django.conf import settings
 from torch import nn
 
 from active_learning.learners.base import Heartbeat
+from active_learning.learners.torch_fit import fit_batches, seeded
 from labeling.consolidation.boxes import mean_iou
 
 STRIDE = 4
@@ -171,45 +171,40 @@ class SmallDetector:
         self, inputs: np.ndarray, targets: list[np.ndarray], classes: int, heartbeat: Heartbeat
     ) -> None:
         """``targets``: per image an (objects × 5) array of class, x, y, w, h (fractions)."""
-        torch.set_num_threads(int(getattr(settings, "ACTIVE_LEARNING_TORCH_THREADS", 1)))
-        torch.manual_seed(self.seed)
-        generator = torch.Generator().manual_seed(self.seed)
+        generator = seeded(self.seed)
         self.classes = classes
-        self.network = _Network(classes, self.width)
+        self.network = network = _Network(classes, self.width)
         images = _to_tensor(inputs)
         grid = self.size // STRIDE
         rng = np.random.default_rng(self.seed)
         targets = [np.asarray(rows, np.float64).reshape(-1, 5) for rows in targets]
-        count = len(images)
-        seen = int(getattr(settings, "ACTIVE_LEARNING_SHAPES_SAMPLES_SEEN", TARGET_SAMPLES_SEEN))
-        epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(seen / max(count, 1))))
-        steps = epochs * math.ceil(count / BATCH_SIZE)
-        optimizer = torch.optim.AdamW(self.network.parameters(), lr=4e-3, weight_decay=1e-4)
-        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=4e-3, total_steps=steps)
         weights = torch.tensor([4.0, 4.0, 1.0, 1.0]).view(1, 4, 1, 1)
-        self.network.train()
-        for _ in range(epochs):
-            heartbeat()
-            order = torch.randperm(count, generator=generator)
-            for start in range(0, count, BATCH_SIZE):
-                pick = order[start : start + BATCH_SIZE]
-                if len(pick) < 2:  # batch norm needs two
-                    schedule.step()
-                    continue
-                optimizer.zero_grad(set_to_none=True)
-                batch, rows = _augment(images[pick], [targets[i] for i in pick.tolist()], rng)
-                heat, label, shape, mask = _targets(rows, grid)
-                out = self.network(batch)
-                objects = mask.sum().clamp(min=1.0)
-                regression = ((out[:, 1 + classes :] - shape).abs() * mask * weights).sum()
-                class_loss = nn.functional.cross_entropy(
-                    out[:, 1 : 1 + classes], label, ignore_index=-100, reduction="sum"
-                )
-                loss = _focal_loss(out[:, :1], heat) + (regression + class_loss) / objects
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-        self.network.eval()
+
+        def batch_loss(pick: torch.Tensor) -> torch.Tensor:
+            batch, rows = _augment(images[pick], [targets[i] for i in pick.tolist()], rng)
+            heat, label, shape, mask = _targets(rows, grid)
+            out = network(batch)
+            objects = mask.sum().clamp(min=1.0)
+            regression = ((out[:, 1 + classes :] - shape).abs() * mask * weights).sum()
+            class_loss = nn.functional.cross_entropy(
+                out[:, 1 : 1 + classes], label, ignore_index=-100, reduction="sum"
+            )
+            return _focal_loss(out[:, :1], heat) + (regression + class_loss) / objects
+
+        fit_batches(
+            network,
+            count=len(images),
+            batch_size=BATCH_SIZE,
+            samples_seen=int(
+                getattr(settings, "ACTIVE_LEARNING_SHAPES_SAMPLES_SEEN", TARGET_SAMPLES_SEEN)
+            ),
+            epochs_between=(MIN_EPOCHS, MAX_EPOCHS),
+            learning_rate=4e-3,
+            weight_decay=1e-4,
+            generator=generator,
+            heartbeat=heartbeat,
+            batch_loss=batch_loss,
+        )
 
     def _raw(self, images: torch.Tensor) -> np.ndarray:
         """Per image: centre peaks (0 off a local maximum), class probabilities, w, h, dx, dy."""

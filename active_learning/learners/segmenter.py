@@ -16,7 +16,6 @@ out discounts the score by its chance of being there (its highest pixel probabil
 Whether the score ranks items well is measured on the validation slice, not assumed.
 """
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from django.conf import settings
 from torch import nn
 
 from active_learning.learners.base import Heartbeat
+from active_learning.learners.torch_fit import fit_batches, seeded
 
 BATCH_SIZE = 16
 PREDICT_BATCH = 64
@@ -128,35 +128,30 @@ class SmallSegmenter:
         self, inputs: np.ndarray, targets: np.ndarray, classes: int, heartbeat: Heartbeat
     ) -> None:
         """``targets``: label maps (items × size × size, 0 none, k + 1 label k)."""
-        torch.set_num_threads(int(getattr(settings, "ACTIVE_LEARNING_TORCH_THREADS", 1)))
-        torch.manual_seed(self.seed)
-        generator = torch.Generator().manual_seed(self.seed)
+        generator = seeded(self.seed)
         self.classes = classes
-        self.network = _UNet(classes + 1, self.width)
+        self.network = network = _UNet(classes + 1, self.width)
         images = _to_tensor(inputs)
         maps = torch.from_numpy(np.asarray(targets, np.int64))
-        count = len(images)
-        seen = int(getattr(settings, "ACTIVE_LEARNING_SHAPES_SAMPLES_SEEN", TARGET_SAMPLES_SEEN))
-        epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(seen / max(count, 1))))
-        steps = epochs * math.ceil(count / BATCH_SIZE)
-        optimizer = torch.optim.AdamW(self.network.parameters(), lr=4e-3, weight_decay=1e-4)
-        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=4e-3, total_steps=steps)
-        self.network.train()
-        for _ in range(epochs):
-            heartbeat()
-            order = torch.randperm(count, generator=generator)
-            for start in range(0, count, BATCH_SIZE):
-                pick = order[start : start + BATCH_SIZE]
-                if len(pick) < 2:  # batch norm needs two
-                    schedule.step()
-                    continue
-                optimizer.zero_grad(set_to_none=True)
-                batch, truth = _augment(images[pick], maps[pick], generator)
-                loss = nn.functional.cross_entropy(self.network(batch), truth)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-        self.network.eval()
+
+        def batch_loss(pick: torch.Tensor) -> torch.Tensor:
+            batch, truth = _augment(images[pick], maps[pick], generator)
+            return nn.functional.cross_entropy(network(batch), truth)
+
+        fit_batches(
+            network,
+            count=len(images),
+            batch_size=BATCH_SIZE,
+            samples_seen=int(
+                getattr(settings, "ACTIVE_LEARNING_SHAPES_SAMPLES_SEEN", TARGET_SAMPLES_SEEN)
+            ),
+            epochs_between=(MIN_EPOCHS, MAX_EPOCHS),
+            learning_rate=4e-3,
+            weight_decay=1e-4,
+            generator=generator,
+            heartbeat=heartbeat,
+            batch_loss=batch_loss,
+        )
 
     def predict(
         self, inputs: np.ndarray, sizes: list[tuple[int, int]] | None = None
