@@ -10,6 +10,7 @@ from django.db import connection
 
 from labeling.after_commit import on_commit_safely, run_safely
 from labeling.events import item_consolidated, job_completed, job_started, label_revised
+from labeling.job_probes import job_probe, register_job_probe
 from labeling.models import Assignment, ChainLink, ChainPassage, ItemEvent, JobHooks
 from labeling.pipelines.selectors import earlier_labels
 from labeling.pipelines.services.hook_queue import hook_consolidation_enqueue, hooks_enqueue_held
@@ -52,13 +53,19 @@ def job_has_pre_hook(job_id: int) -> bool:
     return JobHooks.objects.filter(job_id=job_id, pre_hook__isnull=False).exists()
 
 
-# Asked on every consolidation (the takeover) and after it (chains): plain index probes, as
-# the ORM's compiling of an ``exists()`` cost more than the read (issue 20).
-_JOB_HAS_CONSOLIDATION_HOOK = (
-    f"SELECT 1 FROM {JobHooks._meta.db_table} "
-    "WHERE job_id = %s AND consolidation_hook_id IS NOT NULL LIMIT 1"
+# Asked on every consolidation (the takeover) and after it (chains): job probes, answered by
+# the submit's first statement (labeling/job_probes.py, issue 20).
+CONSOLIDATION_HOOK_PROBE = "pipelines.consolidation_hook"
+CHAIN_CHILDREN_PROBE = "pipelines.chain_children"
+register_job_probe(
+    CONSOLIDATION_HOOK_PROBE,
+    f"EXISTS (SELECT 1 FROM {JobHooks._meta.db_table} "
+    "WHERE job_id = {job} AND consolidation_hook_id IS NOT NULL)",
 )
-_JOB_HAS_CHILDREN = f"SELECT 1 FROM {ChainLink._meta.db_table} WHERE parent_id = %s LIMIT 1"
+register_job_probe(
+    CHAIN_CHILDREN_PROBE,
+    f"EXISTS (SELECT 1 FROM {ChainLink._meta.db_table} WHERE parent_id = {{job}})",
+)
 _ITEM_WAS_PASSED = f"SELECT 1 FROM {ChainPassage._meta.db_table} WHERE parent_item_id = %s LIMIT 1"
 
 
@@ -71,7 +78,7 @@ def _probe(sql: str, value: int) -> bool:
 def job_has_consolidation_hook(job_id: int) -> bool:
     """The consolidation takeover (labeling/services/consolidation.py): such a job's items are
     consolidated by its hook."""
-    return _probe(_JOB_HAS_CONSOLIDATION_HOOK, job_id)
+    return job_probe(CONSOLIDATION_HOOK_PROBE, job_id)
 
 
 def hooks_hold_imported(*, job_id: int, import_id: int, **_: object) -> None:
@@ -98,7 +105,7 @@ def hooks_after_answers_complete(*, job_id: int, item_id: int, **_: object) -> N
 
 # -- chains (p16-chain) -----------------------------------------------------------------------
 def _has_children(job_id: int) -> bool:
-    return _probe(_JOB_HAS_CHILDREN, job_id)
+    return job_probe(CHAIN_CHILDREN_PROBE, job_id)
 
 
 def chain_after_item_labeled(*, job_id: int, item_id: int, **_: Any) -> None:

@@ -1,7 +1,8 @@
 """Submitting an answer: validated, stored with the lease it closes, consolidated when due."""
 
 import json
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from labeling.after_commit import run_safely
 from labeling.errors import LeaseClosed, LeaseExpired, NotAllowed, QuorumError, ValidationFailed
+from labeling.job_probes import job_probe_columns, job_probes_known
 from labeling.models import Annotation, Item, Job, User
 from labeling.quality.services.reliability import (
     JOB_RULE_FIELDS,
@@ -43,6 +45,8 @@ WHERE id = %(id)s AND worker_id = %(worker)s AND status = 'leased' AND expires_a
               WHERE job.id = labeling_assignment.job_id)
 RETURNING job_id, item_id, leased_at
 """
+# It also answers the job probes (labeling/job_probes.py) that a consolidation asks, after the
+# job's rules: {probes} is filled in when the statement runs, as parts register them at start.
 _CLOSE_LEASE_POSTGRES = """
 UPDATE labeling_assignment AS lease SET status = 'submitted', finished_at = %(now)s
 FROM labeling_job AS job
@@ -50,7 +54,7 @@ WHERE lease.id = %(id)s AND lease.worker_id = %(worker)s AND lease.status = 'lea
   AND lease.expires_at > %(now)s AND job.id = lease.job_id
   AND EXISTS (SELECT 1 FROM labeling_teammembership AS member
               WHERE member.team_id = job.team_id AND member.user_id = %(worker)s)
-RETURNING lease.job_id, lease.item_id, lease.leased_at, job.task_type, {rules}
+RETURNING lease.job_id, lease.item_id, lease.leased_at, job.task_type, {rules}{{probes}}
 """.format(rules=", ".join(f"job.{field}" for field in JOB_RULE_FIELDS))
 _INSERT_ANNOTATION = """
 INSERT INTO labeling_annotation (assignment_id, job_id, item_id, worker_id, answer, label,
@@ -78,6 +82,7 @@ class _ClosedLease:
     leased_at: datetime
     task_type: str
     rules: JobRules
+    probed: dict[str, bool] = field(default_factory=dict)  # the job probes' answers
 
     @property
     def labels(self) -> list[str]:
@@ -97,21 +102,26 @@ def annotation_submit(*, assignment_id: int, worker: User, answer: object) -> An
     """
     refusal = None
     consolidated = False
-    with transaction.atomic():
-        now = timezone.now()  # read inside the transaction, after SQLite's write lock
-        lease = _close_lease(assignment_id, worker, now)
-        if lease is None:
-            refusal = _refuse(assignment_id, worker, now)
-        else:
-            annotation, consolidated = _store_answer(assignment_id, lease, worker, answer, now)
-    if consolidated:
-        # After the commit: of two submits labeling the last items at once, the one that
-        # commits last sees both counts. The beat sweeper is the backstop for a crash here,
-        # and for a database gone away just after the commit: the answer is stored.
-        run_safely(
-            lambda: job_complete_if_done(job_id=lease.job_id),
-            what=f"completing job {lease.job_id}",
-        )
+    # The job probes the lease's statement answered hold until this returns: the consolidation
+    # and its after-commit receivers ask them.
+    with ExitStack() as probes_known:
+        with transaction.atomic():
+            now = timezone.now()  # read inside the transaction, after SQLite's write lock
+            lease = _close_lease(assignment_id, worker, now)
+            if lease is None:
+                refusal = _refuse(assignment_id, worker, now)
+            else:
+                if lease.probed:
+                    probes_known.enter_context(job_probes_known(lease.job_id, lease.probed))
+                annotation, consolidated = _store_answer(assignment_id, lease, worker, answer, now)
+        if consolidated:
+            # After the commit: of two submits labeling the last items at once, the one that
+            # commits last sees both counts. The beat sweeper is the backstop for a crash here,
+            # and for a database gone away just after the commit: the answer is stored.
+            run_safely(
+                lambda: job_complete_if_done(job_id=lease.job_id),
+                what=f"completing job {lease.job_id}",
+            )
     if refusal is not None:
         raise refusal
     return annotation
@@ -120,14 +130,28 @@ def annotation_submit(*, assignment_id: int, worker: User, answer: object) -> An
 def _close_lease(assignment_id: int, worker: User, now: datetime) -> _ClosedLease | None:
     params = {"now": now, "id": assignment_id, "worker": worker.pk}
     postgres = connection.vendor == "postgresql"
+    probe_names, probe_columns = job_probe_columns("job.id") if postgres else ([], [])
     with connection.cursor() as cursor:
-        cursor.execute(_CLOSE_LEASE_POSTGRES if postgres else _CLOSE_LEASE, params)
+        if postgres:
+            probes = "".join(f", {column}" for column in probe_columns)
+            cursor.execute(_CLOSE_LEASE_POSTGRES.format(probes=probes), params)
+        else:
+            cursor.execute(_CLOSE_LEASE, params)
         row = cursor.fetchone()
     if row is None:
         return None
     if postgres:
-        job_id, item_id, leased_at, task_type, *rule_values = row
+        job_id, item_id, leased_at, task_type, *values = row
+        rule_values, probed = values[: len(JOB_RULE_FIELDS)], values[len(JOB_RULE_FIELDS) :]
         rules = job_rules_from_row(rule_values)
+        return _ClosedLease(
+            job_id,
+            item_id,
+            leased_at,
+            task_type,
+            rules,
+            dict(zip(probe_names, probed, strict=True)),
+        )
     else:
         job_id, item_id, leased_at = row
         # SQLite hands raw timestamps back as naive UTC.
@@ -217,18 +241,14 @@ def _store_answer(
                 task_type=lease.task_type,
                 labels=lease.labels,
                 rules=lease.rules,
+                count_in_shard=worker.pk,  # the labeled item, in the worker's shard
             )
             is not None
         )
     # Last, so that the shard row is held only until the commit that follows. (PostgreSQL
     # counted the answer with its insert: the worker's shard row from there to the commit.)
-    if not counted or consolidated:
-        job_counters_add(
-            job_id=lease.job_id,
-            shard_key=worker.pk,
-            items_labeled=int(consolidated),
-            answers=0 if counted else 1,
-        )
+    if not counted:
+        job_counters_add(job_id=lease.job_id, shard_key=worker.pk, items_labeled=0, answers=1)
     return annotation, consolidated
 
 

@@ -24,7 +24,7 @@ from labeling.models import (
 from labeling.quality.services.reliability import JobRules, multilabel_answer_reliability
 from labeling.quality.services.reliability_shapes import shape_answer_weights
 from labeling.quality.services.scoring import excluded_workers, item_score
-from labeling.services.counters import job_counters_add
+from labeling.services.counters import job_counters_add, job_counters_update_statement
 from labeling.services.item_events import (
     ReviewSettings,
     consolidated_chosen_for_review,
@@ -54,16 +54,30 @@ def register_consolidation_takeover(takeover: ConsolidationTakeover) -> None:
 
 
 def item_consolidate(
-    *, item_id: int, job_id: int, task_type: str, labels: list[str], rules: JobRules | None = None
+    *,
+    item_id: int,
+    job_id: int,
+    task_type: str,
+    labels: list[str],
+    rules: JobRules | None = None,
+    count_in_shard: int | None = None,
 ) -> ConsolidatedLabel | None:
     """Consolidate an item that has all its answers (inside the caller's transaction); None
-    when a takeover consolidates it instead (the item stays open until it does)."""
+    when a takeover consolidates it instead (the item stays open until it does).
+
+    ``count_in_shard``: also count the labeled item in the job's counters, in the shard of
+    this key (on PostgreSQL with the label's own statement); the caller counts it otherwise."""
     if any(takeover(job_id) for takeover in _TAKEOVERS):
         publish_on_commit(item_answers_complete, job_id=job_id, item_id=item_id)
         return None
     if is_structured(get_task_type(task_type)):
         return _consolidate_structured(
-            item_id=item_id, job_id=job_id, task_type=task_type, labels=labels, rules=rules
+            item_id=item_id,
+            job_id=job_id,
+            task_type=task_type,
+            labels=labels,
+            rules=rules,
+            count_in_shard=count_in_shard,
         )
     strategy = get_strategy(get_task_type(task_type).consolidation)
     if strategy.name == CLASSIFICATION_STRATEGY:
@@ -83,11 +97,17 @@ def item_consolidate(
         human_annotated=True,
         answers_count=answers_count,
     )
-    return _store(consolidated)
+    return _store(consolidated, count_in_shard=count_in_shard)
 
 
 def _consolidate_structured(
-    *, item_id: int, job_id: int, task_type: str, labels: list[str], rules: JobRules | None = None
+    *,
+    item_id: int,
+    job_id: int,
+    task_type: str,
+    labels: list[str],
+    rules: JobRules | None = None,
+    count_in_shard: int | None = None,
 ) -> ConsolidatedLabel:
     """Task types with more than a class per answer (boxes, masks, ...) consolidate themselves.
 
@@ -132,7 +152,7 @@ def _consolidate_structured(
         human_annotated=True,
         answers_count=given,
     )
-    return _store(consolidated)
+    return _store(consolidated, count_in_shard=count_in_shard)
 
 
 # The job's latest answers a reliability fit reads when an item consolidates (bounded work).
@@ -151,7 +171,9 @@ def _job_answers(job_id: int) -> list[tuple[int, int, dict]]:
 # PostgreSQL (issue 20: a consolidation is 1 in 3 answers of a 3-worker job, and its writes
 # were 5 ORM round trips): the item is marked labeled and what its review stage reads (the
 # item's review marker, the job's review settings) comes back in the same statement; then the
-# label, already in or out of the review queue, and its history row go in one statement.
+# label, already in or out of the review queue, its history row and, when asked, the labeled
+# item's count in a counter shard go in one statement (the shard's row is locked after the
+# item's, as every writer of both takes them).
 _MARK_LABELED_POSTGRES = """
 UPDATE labeling_item AS item SET status = %s FROM labeling_job AS job
 WHERE item.id = %s AND job.id = item.job_id
@@ -168,18 +190,38 @@ WITH label AS (
     INSERT INTO labeling_itemevent (job_id, item_id, kind, at, data)
     VALUES (%(job)s, %(item)s, %(kind)s, %(now)s, %(event)s)
     RETURNING id
-)
-SELECT (SELECT id FROM label), (SELECT id FROM event)
+){counted}
+SELECT (SELECT id FROM label), (SELECT id FROM event){counted_column}
 """
 
 
-def _store(consolidated: ConsolidatedLabel) -> ConsolidatedLabel:
+def _label_statement(count_in_shard: int | None, job_id: int) -> tuple[str, dict[str, int]]:
+    """The label's statement, with the counter shard's update when one is asked."""
+    if count_in_shard is None:
+        return _INSERT_LABEL_AND_EVENT_POSTGRES.format(counted="", counted_column=""), {}
+    update, values = job_counters_update_statement(
+        job_id=job_id, shard_key=count_in_shard, items_labeled=1, answers=0
+    )
+    names = [f"shard_{index}" for index in range(len(values))]
+    update = update % tuple(f"%({name})s" for name in names)
+    sql = _INSERT_LABEL_AND_EVENT_POSTGRES.format(
+        counted=f", counted AS ({update})", counted_column=", EXISTS (SELECT 1 FROM counted)"
+    )
+    return sql, dict(zip(names, values, strict=True))
+
+
+def _store(consolidated: ConsolidatedLabel, count_in_shard: int | None = None) -> ConsolidatedLabel:
     """Store a new consolidated label (not saved yet), mark its item labeled, put it in the
-    review queue when the job's review stage takes it, and record it in the item's history."""
+    review queue when the job's review stage takes it, record it in the item's history and,
+    with ``count_in_shard``, count it in the job's counters."""
     if connection.vendor != "postgresql":
         consolidated.save(force_insert=True)
         Item.objects.filter(pk=consolidated.item_id).update(status=ItemStatus.LABELED)
         consolidated_enter_review(consolidated=consolidated)  # issue 14: history, review stage
+        if count_in_shard is not None:
+            job_counters_add(
+                job_id=consolidated.job_id, shard_key=count_in_shard, items_labeled=1, answers=0
+            )
         return _published(consolidated)
     with connection.cursor() as cursor:
         cursor.execute(_MARK_LABELED_POSTGRES, [ItemStatus.LABELED, consolidated.item_id])
@@ -188,9 +230,11 @@ def _store(consolidated: ConsolidatedLabel) -> ConsolidatedLabel:
             consolidated.review_status = ReviewStatus.PENDING
         consolidated.created_at = timezone.now()
         event_data = consolidated_event_data(consolidated)
+        sql, shard_params = _label_statement(count_in_shard, consolidated.job_id)
         cursor.execute(
-            _INSERT_LABEL_AND_EVENT_POSTGRES,
+            sql,
             {
+                **shard_params,
                 "item": consolidated.item_id,
                 "job": consolidated.job_id,
                 "value": json.dumps(consolidated.value),
@@ -205,7 +249,11 @@ def _store(consolidated: ConsolidatedLabel) -> ConsolidatedLabel:
                 "event": json.dumps(event_data),
             },
         )
-        consolidated.pk, event_id = cursor.fetchone()
+        consolidated.pk, event_id, *counted = cursor.fetchone()
+    if count_in_shard is not None and not counted[0]:  # the shard is missing: created here
+        job_counters_add(
+            job_id=consolidated.job_id, shard_key=count_in_shard, items_labeled=1, answers=0
+        )
     consolidated._state.adding, consolidated._state.db = False, connection.alias
     # The history row's post_save, as its .save() would send it, inside this transaction (its
     # receivers write in it: a streaming job's results feed, labeling/pipelines/receivers.py).
@@ -295,9 +343,9 @@ def item_label_store(
                 method=method[:32],
                 human_annotated=human_annotated,
                 answers_count=item.answers,
-            )
+            ),
+            count_in_shard=None if counted else item_id,
         )
         if not counted:
-            job_counters_add(job_id=job_id, shard_key=item_id, items_labeled=1, answers=0)
             job_complete_if_done(job_id=job_id)
     return consolidated

@@ -12,11 +12,12 @@ import base64
 import json
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from labeling.data.exports import export_scope, manifest_lines
+from labeling.job_probes import job_probe, register_job_probe
 from labeling.models import (
     Item,
     ItemEvent,
@@ -59,14 +60,17 @@ def cursor_decode(cursor: str) -> int | None:
     return int(text[len(CURSOR_PREFIX) :])
 
 
-# Every consolidation of every job asks this (issue 20): a plain index probe, not the ORM's.
-_JOB_IS_STREAMING = f"SELECT 1 FROM {StreamSettings._meta.db_table} WHERE job_id = %s LIMIT 1"
+# Every consolidation of every job asks this (issue 20): a job probe, answered by the
+# submit's first statement (labeling/job_probes.py).
+STREAMING_PROBE = "pipelines.streaming"
+register_job_probe(
+    STREAMING_PROBE,
+    f"EXISTS (SELECT 1 FROM {StreamSettings._meta.db_table} WHERE job_id = {{job}})",
+)
 
 
 def _is_streaming(job_id: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(_JOB_IS_STREAMING, [job_id])
-        return cursor.fetchone() is not None
+    return job_probe(STREAMING_PROBE, job_id)
 
 
 def stream_event_record(*, item_event: ItemEvent) -> StreamEvent | None:
