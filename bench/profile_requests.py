@@ -129,6 +129,21 @@ def main(argv: list[str]) -> int:
         for q in queries:
             print(f"  {float(q['time']) * 1000:6.2f} ms  {q['sql'][:230]}")
 
+    # Round trips per answer over a round of answers (one in three consolidates its item at
+    # 3 workers per item), BEGIN and COMMIT included: a count load does not change.
+    statements = {"next": 0, "submit": 0}
+    counted_answers = max(60, args.labelers * 10)
+    for index in range(counted_answers):
+        counted = one_answer(clients[index % len(clients)], capture=True)
+        for kind in statements:
+            statements[kind] += len(counted[kind])
+    per_answer = {kind: count / counted_answers for kind, count in statements.items()}
+    print(
+        f"\n== statements per answer over {counted_answers} answers (BEGIN and COMMIT included): "
+        f"{sum(per_answer.values()):.2f} (next {per_answer['next']:.2f}, "
+        f"submit {per_answer['submit']:.2f})"
+    )
+
     # Rounds of answers without the profiler; the quietest round is the least disturbed by
     # whatever else runs on the machine.
     rounds = []
