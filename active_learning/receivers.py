@@ -8,13 +8,13 @@ Celery worker. Nothing is trained here.
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 
 from active_learning.models import AutoLabeling
 from active_learning.selectors import suggestion_for_assignment
 from active_learning.services.monitoring import auto_label_alerts_sweep
 from active_learning.states import RoundTrigger
 from active_learning.tasks import job_check_task, request_round
+from labeling.job_probes import job_probe, register_job_probe
 from labeling.models import Assignment
 
 
@@ -22,16 +22,20 @@ def debounce_seconds() -> int:
     return int(getattr(settings, "ACTIVE_LEARNING_CHECK_DEBOUNCE_SECONDS", 5))
 
 
-_JOB_HAS_AUTO_LABELING = f"SELECT 1 FROM {AutoLabeling._meta.db_table} WHERE job_id = %s LIMIT 1"
+# Every consolidated item asks this: a job probe, answered by the submit's first statement
+# (labeling/job_probes.py, issue 20).
+AUTO_LABELING_PROBE = "active_learning.auto_labeling"
+register_job_probe(
+    AUTO_LABELING_PROBE,
+    f"EXISTS (SELECT 1 FROM {AutoLabeling._meta.db_table} WHERE job_id = {{job}})",
+)
 
 
 def on_item_consolidated(sender, *, job_id: int, **payload) -> None:
     # Not only when on: an audit of a job whose loop was turned off still needs its answers
     # counted; the check itself queues no round for a job whose loop is off.
-    with connection.cursor() as cursor:  # every consolidated item asks: a plain probe (issue 20)
-        cursor.execute(_JOB_HAS_AUTO_LABELING, [job_id])
-        if cursor.fetchone() is None:
-            return
+    if not job_probe(AUTO_LABELING_PROBE, job_id):
+        return
     window = debounce_seconds()
     if window and not cache.add(f"active-learning:check:{job_id}", 1, timeout=window):
         return

@@ -63,18 +63,22 @@ def test_a_consolidating_submit_asks_the_pipelines_probes_only_in_its_first_stat
 ):  # a real commit: the chains ask after it
     job = make_job(items=2, workers_per_item=2)
     _answer(job, make_labeler("a"), "cat")
+    worker = make_labeler("b")
+    lease = assignment_claim(job=job, worker=worker)
     with CaptureQueriesContext(connection) as queries:
-        _answer(job, make_labeler("b"), "cat")
-    tables = (JobHooks, StreamSettings, ChainLink)
+        annotation_submit(assignment_id=lease.pk, worker=worker, answer={"label": "cat"})
+    # the pipelines' (takeover, feed, chains), the flows' and automated labeling's questions
+    tables = [model._meta.db_table for model in (JobHooks, StreamSettings, ChainLink)]
+    tables += ["workflows_flow", "workflows_humanloop", "active_learning_autolabeling"]
     asking = [
         query["sql"]
         for query in queries.captured_queries
-        if any(model._meta.db_table in query["sql"] for model in tables)
+        if any(table in query["sql"] for table in tables)
     ]
     if connection.vendor == "postgresql":
         assert len(asking) == 1 and asking[0].lstrip().startswith("UPDATE labeling_assignment")
-    else:  # SQLite reads each probe where it is asked: the takeover, the feed, the chains
-        assert len(asking) == 3
+    else:  # SQLite reads each probe where it is asked: takeover, feed, chains, flow, automation
+        assert len(asking) == 5
     label = ConsolidatedLabel.objects.get(job=job)
     assert ItemEvent.objects.filter(item_id=label.item_id, kind="consolidated").count() == 1
     progress = job_progress(job_id=job.pk)
