@@ -30,10 +30,17 @@ class _ItemAnswers(NamedTuple):
     given: int  # every answer of the item, counted or not
 
 
-# Plain statements (issue 20): both run in the submit that consolidates an item, where the
-# ORM's compiling of them cost more than the reads (bench/profile_requests.py).
-_ITEM_ANSWERS = "SELECT label, worker_id FROM labeling_annotation WHERE item_id = %s ORDER BY id"
-_ESTIMATE = "SELECT method_in_use, priors FROM labeling_jobqualityestimate WHERE job_id = %s"
+# A plain statement (issue 20): it runs in the submit that consolidates an item, where the
+# ORM's compiling of it cost more than the read (bench/profile_requests.py). The job's stored
+# estimate (one row or none) comes with the item's answers, one round trip for both; an item
+# without answers gives one row with a NULL answer.
+_ITEM_ANSWERS_AND_ESTIMATE = """
+SELECT estimate.method_in_use, estimate.priors, answer.label, answer.worker_id
+FROM (SELECT %s AS id) AS job
+LEFT JOIN labeling_jobqualityestimate AS estimate ON estimate.job_id = job.id
+LEFT JOIN labeling_annotation AS answer ON answer.item_id = %s
+ORDER BY answer.id
+"""
 
 
 class _Estimate(NamedTuple):
@@ -43,19 +50,27 @@ class _Estimate(NamedTuple):
     priors: list
 
 
-def _item_answers(job_id: int, item_id: int, labels: list[str], rules: JobRules | None):
+def _item_answers_and_estimate(
+    job_id: int, item_id: int, labels: list[str], rules: JobRules | None
+) -> tuple[_ItemAnswers, _Estimate | None]:
+    """The item's answers (those the job counts, as class indexes) and the job's estimate."""
     excluded = excluded_workers(job_id, rules)
     class_index = {label: index for index, label in enumerate(labels)}
     with connection.cursor() as cursor:
-        cursor.execute(_ITEM_ANSWERS, [item_id])
-        given = cursor.fetchall()
+        cursor.execute(_ITEM_ANSWERS_AND_ESTIMATE, [job_id, item_id])
+        rows = cursor.fetchall()
+    method, priors = rows[0][:2]
+    estimate = None
+    if method is not None:
+        estimate = _Estimate(method, json.loads(priors) if isinstance(priors, str) else priors)
+    given = [(label, worker_id) for _, _, label, worker_id in rows if worker_id is not None]
     counted = [
         (class_index[label], worker_id)
         for label, worker_id in given
         if label in class_index and worker_id not in excluded
     ]
     classes = np.array([answer for answer, _ in counted], dtype=np.int64)
-    return _ItemAnswers(classes, [worker for _, worker in counted], len(given))
+    return _ItemAnswers(classes, [worker for _, worker in counted], len(given)), estimate
 
 
 def _posterior(job_id: int, answers: _ItemAnswers, n_classes: int, estimate) -> np.ndarray:
@@ -83,16 +98,6 @@ def _posterior(job_id: int, answers: _ItemAnswers, n_classes: int, estimate) -> 
     )[0]
 
 
-def _estimate(job_id: int) -> _Estimate | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_ESTIMATE, [job_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    method, priors = row
-    return _Estimate(method, json.loads(priors) if isinstance(priors, str) else priors)
-
-
 def item_score(
     *, job_id: int, item_id: int, labels: list[str], rules: JobRules | None = None
 ) -> ItemScore:
@@ -101,9 +106,8 @@ def item_score(
     Majority vote until a re-estimation chose EM for the job; then the item's posterior with
     each worker's stored confusion matrix (the default one for a worker not yet estimated).
     """
-    estimate = _estimate(job_id)
+    answers, estimate = _item_answers_and_estimate(job_id, item_id, labels, rules)
     method = estimate.method_in_use if estimate else ConsolidationMethod.MAJORITY
-    answers = _item_answers(job_id, item_id, labels, rules)
     if not answers.workers:
         return ItemScore(-1, 0.0, method, answers.given)
     if method not in EM_METHODS:
@@ -124,10 +128,10 @@ def item_stop_confidence(
     Under the stored estimates whatever the job's method, so that two agreeing answers are
     never "100 % sure"; before the job's first re-estimation every worker is the default one.
     """
-    answers = _item_answers(job_id, item_id, labels, rules)
+    answers, estimate = _item_answers_and_estimate(job_id, item_id, labels, rules)
     if not answers.workers:
         return 0.0
-    return float(_posterior(job_id, answers, len(labels), _estimate(job_id)).max())
+    return float(_posterior(job_id, answers, len(labels), estimate).max())
 
 
 def excluded_workers(job_id: int, rules: JobRules | None = None) -> set[int]:
