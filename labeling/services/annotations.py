@@ -152,12 +152,11 @@ def _close_lease(assignment_id: int, worker: User, now: datetime) -> _ClosedLeas
             rules,
             dict(zip(probe_names, probed, strict=True)),
         )
-    else:
-        job_id, item_id, leased_at = row
-        # SQLite hands raw timestamps back as naive UTC.
-        leased_at = timezone.make_aware(leased_at, UTC)
-        task_type = Job.objects.values_list("task_type", flat=True).get(pk=job_id)
-        rules = job_rules(job_id)
+    job_id, item_id, leased_at = row
+    # SQLite hands raw timestamps back as naive UTC.
+    leased_at = timezone.make_aware(leased_at, UTC)
+    task_type = Job.objects.values_list("task_type", flat=True).get(pk=job_id)
+    rules = job_rules(job_id)
     return _ClosedLease(job_id, item_id, leased_at, task_type, rules)
 
 
