@@ -220,6 +220,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "active_learning.sweep",
         "schedule": float(os.environ.get("ACTIVE_LEARNING_SWEEP_SECONDS", "60")),
     },
+    # Issue 20: the data manager's search text of new items, if its enqueue after the commit
+    # was lost (a broker outage); a run on an empty backlog is one indexed read.
+    "item-text-fill": {
+        "task": "labeling.item_text_fill",
+        "schedule": float(os.environ.get("ITEM_TEXT_SWEEP_SECONDS", "60")),
+    },
     "sweep-imports": {
         "task": "labeling.imports_sweep",
         "schedule": float(os.environ.get("IMPORT_SWEEP_SECONDS", "30")),

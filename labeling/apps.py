@@ -29,6 +29,10 @@ class LabelingConfig(AppConfig):
         import_finished.connect(
             receivers.thumbnails_after_import, dispatch_uid="console-thumbnails"
         )
+        # issue 20: the data manager's search text of imported items, after the commit
+        from labeling.events import items_stored  # noqa: PLC0415
+
+        items_stored.connect(receivers.item_text_after_import, dispatch_uid="console-item-text")
         # issue 16: streaming jobs' results feed (written in the labeling's transaction)
         from django.db.models.signals import post_save  # noqa: PLC0415
 

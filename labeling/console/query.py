@@ -16,6 +16,7 @@ from django.db.models import (
     F,
     FloatField,
     IntegerField,
+    Max,
     Min,
     OuterRef,
     Q,
@@ -29,7 +30,7 @@ from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from django.utils.dateparse import parse_datetime
 
 from labeling.errors import ValidationFailed
-from labeling.models import Annotation, GoldItem, Item, Job, User
+from labeling.models import Annotation, GoldItem, Item, ItemText, ItemTextBacklog, Job, User
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import answers_one_class
@@ -50,6 +51,10 @@ def reviewed_condition() -> Q:
         consolidated__review_status__in=REVIEWED_STATUSES
     )
 
+
+# A job with more unwritten ranges of search text than this: its items from the first range's
+# first id to the last range's last are read as one span (a superset: still correct).
+BACKLOG_RANGES_READ = 50
 
 # Task types whose answer is not one class: "disagreement" is a consolidation confidence
 # under this (their strategies' confidence measures how well the answers agree).
@@ -117,6 +122,30 @@ def _answered_since(job: Job, since: datetime) -> Q:
         return Q(pk__in=[])
     recent = answers_of_item().filter(submitted_at__gte=since, item_id__gte=first)
     return Q(id__gte=first) & Q(Exists(recent))
+
+
+def _text_search(job: Job, text: str) -> Q:
+    """Items whose data contains ``text`` (case-insensitive): their search text (ItemText, the
+    trigram index on PostgreSQL), and for the job's items whose text a worker has not written
+    yet (the backlog: just after an import, or a change of data) their data itself."""
+    found = ItemText.objects.filter(text__icontains=text).values("item_id")
+    ranges = list(
+        ItemTextBacklog.objects.filter(job_id=job.pk)
+        .order_by("first_item_id")
+        .values_list("first_item_id", "last_item_id")[: BACKLOG_RANGES_READ + 1]
+    )
+    if not ranges:
+        return Q(pk__in=found)
+    if len(ranges) > BACKLOG_RANGES_READ:
+        span = ItemTextBacklog.objects.filter(job_id=job.pk).aggregate(
+            first=Min("first_item_id"), last=Max("last_item_id")
+        )
+        ranges = [(span["first"], span["last"])]
+    unwritten = Q()
+    for first, last in ranges:
+        unwritten |= Q(id__gte=first, id__lte=last)
+    not_yet = Item.objects.filter(unwritten, job_id=job.pk, data__icontains=text).values("id")
+    return Q(pk__in=found.union(not_yet, all=True))
 
 
 def _disagreement(one_class: bool) -> Q:
@@ -331,7 +360,7 @@ def item_conditions(*, job: Job, filters: dict[str, str]) -> list[Q]:
         disagreement = _disagreement(one_class)
         add(disagreement if _yes_no(filters, "disagreement") else ~disagreement)
     if "q" in filters:
-        add(Q(data__icontains=filters["q"]))
+        add(_text_search(job, filters["q"]))
     return conditions
 
 

@@ -4,6 +4,8 @@ from labeling.models.console import (  # noqa: F401
     BulkAction,
     BulkActionKind,
     BulkActionStatus,
+    ItemText,
+    ItemTextBacklog,
 )
 from labeling.models.core import (  # noqa: F401
     MAX_WORKERS_PER_ITEM,

@@ -1,8 +1,9 @@
-"""Models of the manager's console: bulk actions over a selection of a job's items."""
+"""Models of the manager's console: bulk actions over a selection of a job's items, and the text
+the data manager's search reads."""
 
 from django.db import models
 
-from labeling.models.core import Job, User
+from labeling.models.core import Item, Job, User
 
 
 class BulkActionKind(models.TextChoices):
@@ -50,3 +51,31 @@ class BulkAction(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["job", "-created_at"], name="bulkaction_job_created")]
+
+
+class ItemText(models.Model):
+    """The text the data manager's search reads for one item: a copy of its data, in a table of
+    its own so that the trigram index over it (PostgreSQL, ``item_search_text_trgm``) is not
+    rewritten by the item's own updates (status, counts, priority) nor by an import's COPY.
+    Written after the commit that creates the items (``labeling/services/item_text.py``)."""
+
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    text = models.TextField()
+
+
+class ItemTextBacklog(models.Model):
+    """Items of a job whose search text is not written yet: those with ids from ``first_item_id``
+    to ``last_item_id``. The search reads these items' data itself until a Celery worker has
+    written their text and removed the range."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
+    first_item_id = models.BigIntegerField()
+    last_item_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(first_item_id__lte=models.F("last_item_id")),
+                name="itemtextbacklog_range",
+            ),
+        ]

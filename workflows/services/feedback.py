@@ -8,6 +8,7 @@ from django.db.models import F
 from labeling.errors import ValidationFailed
 from labeling.models import ConsolidatedLabel, Item, Job
 from labeling.services.counters import job_counters_add
+from labeling.services.item_text import item_text_store
 from labeling.services.manager_labels import manager_label_parse
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
@@ -47,6 +48,7 @@ def dataset_add_reviewed(*, loop: HumanLoop, consolidated: ConsolidatedLabel) ->
         data=json.dumps(line, ensure_ascii=False, separators=(",", ":")),
         status=ItemStatus.LABELED,
     )
+    item_text_store(job_id=dataset_id, first_item_id=item.pk, last_item_id=item.pk)
     ConsolidatedLabel.objects.create(
         item=item,
         job_id=dataset_id,

@@ -26,9 +26,10 @@ from labeling.after_commit import on_commit_safely
 from labeling.data.services.outputs import storage_write_enqueue
 from labeling.data.storage import storage_join
 from labeling.errors import Conflict, InvalidTransition, NotFound, QuorumError, ValidationFailed
-from labeling.models import Annotation, Assignment, ConsolidatedLabel, Item, Job
+from labeling.models import Annotation, Assignment, ConsolidatedLabel, Item, ItemText, Job
 from labeling.selectors import job_progress
 from labeling.services.counters import job_counters_add, job_counters_add_statement
+from labeling.services.item_text import item_text_store
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import SourceProblem
@@ -196,6 +197,11 @@ def human_loops_create(
 def _insert_many(items: list[Item], loops: list[HumanLoop]) -> None:
     """Items, loops and their first history rows, in bulk (three statements)."""
     Item.objects.bulk_create(items)
+    item_text_store(
+        job_id=items[0].job_id,
+        first_item_id=min(item.pk for item in items),
+        last_item_id=max(item.pk for item in items),
+    )
     for loop, item in zip(loops, items, strict=True):
         loop.item = item
     HumanLoop.objects.bulk_create(loops)
@@ -238,7 +244,9 @@ def _insert_values(
 
 _START_ONE = """
 WITH new_item AS (
-    INSERT INTO {item_table} ({item_columns}) VALUES ({item_values}) RETURNING id
+    INSERT INTO {item_table} ({item_columns}) VALUES ({item_values}) RETURNING id, data
+), new_text AS (
+    INSERT INTO {text_table} (item_id, text) SELECT id, data FROM new_item
 ), new_loop AS (
     INSERT INTO {loop_table} ({loop_columns}) VALUES ({loop_values}) RETURNING id, item_id
 ), new_change AS (
@@ -269,6 +277,7 @@ def _insert_one_postgres(item: Item, loop: HumanLoop, *, shard_key: int) -> None
     )
     sql = _START_ONE.format(
         item_table=Item._meta.db_table,
+        text_table=ItemText._meta.db_table,
         item_columns=item_columns,
         item_values=item_values,
         loop_table=HumanLoop._meta.db_table,

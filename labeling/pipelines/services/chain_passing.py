@@ -18,6 +18,7 @@ from labeling.models import (
 )
 from labeling.services.counters import job_counters_add
 from labeling.services.item_events import item_event_record
+from labeling.services.item_text import item_text_store
 from labeling.services.revisions import job_reopen
 from labeling.states import ItemStatus, JobStatus
 
@@ -117,6 +118,11 @@ def _child_items_add(link: ChainLink, passing: list[tuple[ChainPassage, object]]
     )
     for item, (passage, _) in zip(items, passing, strict=True):
         passage.child_item = item
+    item_text_store(
+        job_id=child.pk,
+        first_item_id=min(item.pk for item in items),
+        last_item_id=max(item.pk for item in items),
+    )
     opened = labeled.count(False)
     if child.status == JobStatus.COMPLETED and opened:
         job_reopen(job=child, by=None)
@@ -238,6 +244,7 @@ def _child_item_add(
         data=_child_line(link, parent_item_id),
         status=ItemStatus.LABELED if labeled else ItemStatus.OPEN,
     )
+    item_text_store(job_id=child.pk, first_item_id=item.pk, last_item_id=item.pk)
     if labeled:
         _continued_label(item, child, consolidated).save(force_insert=True)
     if child.status == JobStatus.COMPLETED and not labeled:
@@ -264,6 +271,11 @@ def _child_item_refresh(
     line = _child_line(link, passage.parent_item_id)
     updated = Item.objects.filter(pk=passage.child_item_id).exclude(data=line).update(data=line)
     if updated:
+        item_text_store(
+            job_id=link.child_id,
+            first_item_id=passage.child_item_id,
+            last_item_id=passage.child_item_id,
+        )
         passage.labeled_at = _labeled_at(consolidated)
         passage.save(update_fields=["labeled_at", "passed_at"])
     return "updated" if updated else ""

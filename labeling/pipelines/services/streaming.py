@@ -23,6 +23,7 @@ from labeling.models import Item, Job, StreamItem, StreamSettings, User
 from labeling.outbound import OutboundRefused, outbound_check_url
 from labeling.services.counters import job_counters_add
 from labeling.services.item_events import item_event_record
+from labeling.services.item_text import item_text_store
 from labeling.states import ItemStatus, JobStatus
 
 MAX_ITEMS_PER_REQUEST = 500
@@ -206,6 +207,11 @@ def _store(
     if new:
         items = Item.objects.bulk_create(
             [Item(job_id=job.pk, data=text, status=ItemStatus.OPEN) for _, _, text in new]
+        )
+        item_text_store(
+            job_id=job.pk,
+            first_item_id=min(item.pk for item in items),
+            last_item_id=max(item.pk for item in items),
         )
         expires_at = timezone.now() + timedelta(seconds=settings_row.item_lifetime_seconds)
         StreamItem.objects.bulk_create(

@@ -38,6 +38,7 @@ from labeling.quality.services.gold_shapes import (
 )
 from labeling.quality.services.reliability import JobRules, quality_request_reestimate
 from labeling.services.counters import job_counters_add
+from labeling.services.item_text import item_text_store
 from labeling.services.manager_labels import ManagerLabel, manager_label_parse
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
@@ -173,6 +174,9 @@ def gold_items_add(
         for (data, known, answer), place in zip(checked, places, strict=True):
             item = Item.objects.create(job=job, data=data, status=ItemStatus.LABELED)
             golds.append(_make_gold(job, item, known, purpose, place, answer))
+        item_ids = [gold.item_id for gold in golds]
+        if item_ids:
+            item_text_store(job_id=job.pk, first_item_id=min(item_ids), last_item_id=max(item_ids))
         Job.objects.filter(pk=job.pk).update(items_total=F("items_total") + len(golds))
         job_counters_add(job_id=job.pk, shard_key=0, items_labeled=len(golds), answers=0)
     return golds
