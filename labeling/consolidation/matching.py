@@ -81,7 +81,8 @@ def answer_weights(weights: np.ndarray | None, n_workers: int) -> np.ndarray | N
     Weighted strategies (issue 19) take a worker's reliability as the weight of their
     answer: a cluster is kept on the weighted share of workers who drew it, and its
     geometry is the weighted mean of its members. Weights must be finite and not negative,
-    with a positive total.
+    with a positive total. Equal weights are no weights: every worker counts one and the
+    result is exactly the unweighted one (None), without the weighted keep rule's slack.
     """
     if weights is None:
         return None
@@ -90,6 +91,8 @@ def answer_weights(weights: np.ndarray | None, n_workers: int) -> np.ndarray | N
         raise ValueError(f"{len(weights)} weights for {n_workers} workers")
     if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
         raise ValueError("weights must be finite, not negative, with a positive total")
+    if np.all(weights == weights[0]):
+        return None
     return weights
 
 

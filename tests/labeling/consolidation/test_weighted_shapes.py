@@ -105,6 +105,17 @@ def test_equal_weights_change_nothing():
         assert equal.value == plain.value and equal.confidence == pytest.approx(plain.confidence)
 
 
+def test_equal_weights_keep_the_plain_rule_at_any_overlap():
+    """Two of five is not kept by the plain rule, and equal weights keep to it (the weighted
+    rule's slack is for weights that differ)."""
+    drawn = [_boxes(TRUE_BOX), _boxes(TRUE_BOX), _boxes(), _boxes(), _boxes()]
+    classes = [np.array([0])] * 2 + [np.zeros(0, dtype=int)] * 3
+    assert len(consolidate_boxes(drawn, classes, 1).boxes) == 0
+    assert len(consolidate_boxes(drawn, classes, 1, weights=np.full(5, 0.7)).boxes) == 0
+    spans = [Span(0, 5, 0, 0), Span(0, 5, 0, 1)]
+    assert consolidate_spans(spans, n_workers=5, n_labels=1, weights=np.full(5, 0.7)) == []
+
+
 @pytest.mark.parametrize(
     "weights", [[1.0, 1.0], [1.0, -1.0, 1.0], [0.0, 0.0, 0.0], [1.0, float("nan"), 1.0]]
 )
