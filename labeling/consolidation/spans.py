@@ -11,7 +11,8 @@ overlapping entities the less confident one is dropped.
 With ``weights`` (a reliability per worker, issue 19) every count above is a sum of the
 workers' weights: a cluster is an entity when its workers hold at least half of the total
 weight, a boundary is the value of most weight (the weighted median when no value holds more
-than one worker's), the label the weighted vote, the confidence the weighted share. Without
+than one worker's), the label the weighted vote (a near-tie as the plain vote breaks it:
+``matching.weighted_vote``), the confidence the weighted share. Without
 them every worker counts one and the result is exactly the unweighted one.
 """
 
@@ -19,7 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labeling.consolidation.matching import WEIGHTED_SHARE_SLACK, answer_weights, below_share
+from labeling.consolidation.matching import (
+    WEIGHTED_SHARE_SLACK,
+    answer_weights,
+    below_share,
+    weighted_vote,
+)
 
 SPAN_CLUSTERING = "span-clustering"
 
@@ -158,12 +164,13 @@ def consolidate_spans(
             if below_share(float(member_weights.sum()) / total, 0.5, weights):
                 continue
             start, end = boundary(starts, member_weights), boundary(ends, member_weights)
-            votes = np.bincount(labels, weights=member_weights, minlength=n_labels)
+            label, votes = weighted_vote(labels, n_labels, member_weights)
         if end <= start:
             start, end = int(np.median(starts)), int(np.median(ends))
             if end <= start:
                 continue
-        label = int(votes.argmax())  # argmax takes the first: the job's label order
+        if weights is None:
+            label = int(votes.argmax())  # argmax takes the first: the job's label order
         entities.append(Entity(start, end, label, round(float(votes[label]) / total, 6), support))
     entities.sort(key=lambda e: (e.start, e.end))
     if not allow_overlap:

@@ -105,6 +105,32 @@ def test_equal_weights_change_nothing():
         assert equal.value == plain.value and equal.confidence == pytest.approx(plain.confidence)
 
 
+def test_a_near_tie_of_labels_goes_as_plain_voting_breaks_it():
+    """One of two equally good workers says b: the first label stands, as without weights,
+    whichever estimate came out a little higher; a far more reliable worker still wins."""
+    drawn = [_boxes([0, 0, 10, 10]), _boxes([0, 0, 10, 10])]
+    classes = [np.array([0]), np.array([1])]
+    near = consolidate_boxes(drawn, classes, 2, weights=np.array([0.80, 0.86]))
+    assert near.classes.tolist() == consolidate_boxes(drawn, classes, 2).classes.tolist() == [0]
+    far = consolidate_boxes(drawn, classes, 2, weights=np.array([0.30, 0.86]))
+    assert far.classes.tolist() == [1]
+    spans = [Span(0, 5, 0, 0), Span(0, 5, 1, 1)]
+    near_spans = consolidate_spans(spans, n_workers=2, n_labels=2, weights=np.array([0.8, 0.86]))
+    far_spans = consolidate_spans(spans, n_workers=2, n_labels=2, weights=np.array([0.3, 0.86]))
+    assert [e.label for e in near_spans] == [0] and [e.label for e in far_spans] == [1]
+
+
+def test_equal_weights_keep_the_plain_rule_at_any_overlap():
+    """Two of five is not kept by the plain rule, and equal weights keep to it (the weighted
+    rule's slack is for weights that differ)."""
+    drawn = [_boxes(TRUE_BOX), _boxes(TRUE_BOX), _boxes(), _boxes(), _boxes()]
+    classes = [np.array([0])] * 2 + [np.zeros(0, dtype=int)] * 3
+    assert len(consolidate_boxes(drawn, classes, 1).boxes) == 0
+    assert len(consolidate_boxes(drawn, classes, 1, weights=np.full(5, 0.7)).boxes) == 0
+    spans = [Span(0, 5, 0, 0), Span(0, 5, 0, 1)]
+    assert consolidate_spans(spans, n_workers=5, n_labels=1, weights=np.full(5, 0.7)) == []
+
+
 @pytest.mark.parametrize(
     "weights", [[1.0, 1.0], [1.0, -1.0, 1.0], [0.0, 0.0, 0.0], [1.0, float("nan"), 1.0]]
 )

@@ -11,6 +11,7 @@ from labeling.quality.math.shape_reliability import (
     answers_agreement,
     leave_one_out_reliability,
     reliability_weights,
+    shrunk,
     stop_similarity,
 )
 from labeling.quality.math.shape_simulation import (
@@ -245,6 +246,59 @@ def test_few_answers_are_shrunk_toward_the_job_mean():
     assert result.agreement.tolist() == pytest.approx([0.9, 0.9, 0.9])
     assert result.scored.tolist() == [20, 21, 1]
     assert result.reliability.tolist() == pytest.approx([0.9, 0.9, 0.9])  # mean is 0.9 too
+
+
+def test_shrinkage_follows_the_evidence():
+    """Empirical Bayes: means that differ no more than their noise all go to the prior; means
+    that differ far more than it stay where they are, the less so the fewer answers."""
+    rng = np.random.default_rng(0)
+    same = rng.normal(0.8, 0.1, (10, 8))  # ten workers alike, eight answers each
+    flat = shrunk(same.sum(1), (same**2).sum(1), np.full(10, 8.0), float(same.mean()))
+    assert np.ptp(flat) < 0.5 * np.ptp(same.mean(1))
+    # Five good workers and five spammers: their means are kept, each by its evidence.
+    means = np.array([0.9] * 5 + [0.1] * 5)
+    counts = np.array([40.0] * 9 + [2.0])
+    scores = [rng.normal(m, 0.1, int(n)) for m, n in zip(means, counts, strict=True)]
+    sums = np.array([s.sum() for s in scores])
+    squares = np.array([(s**2).sum() for s in scores])
+    result = shrunk(sums, squares, counts, float(sums.sum() / counts.sum()))
+    assert result[:5] == pytest.approx(sums[:5] / counts[:5], abs=0.01)
+    assert result[5] == pytest.approx(sums[5] / counts[5], abs=0.01)
+    assert abs(result[9] - sums[9] / 2) > 0.001  # two answers are pulled a little more
+    assert np.isnan(shrunk(np.zeros(2), np.zeros(2), np.zeros(2), float("nan"))).all()
+
+
+@pytest.mark.parametrize(
+    ("key", "truth", "answer", "data"),
+    [
+        ("image-bounding-box", box_truth, box_answer, lambda item: None),
+        ("text-entity-recognition", span_truth, span_answer, lambda item: {"source": item.text}),
+    ],
+)
+def test_equally_good_workers_get_about_equal_weights(key, truth, answer, data):
+    """Twelve workers of one skill: their leave-one-out agreements differ by noise only, and
+    the reliabilities (so the weights) barely differ at all: weighting adds no noise."""
+    rng = np.random.default_rng(4)
+    kind = get_task_type(key)
+    items = truth(rng, 40, LABELS)
+    queues = [rng.choice(12, 3, replace=False).tolist() for _ in items]
+    answered = [
+        ItemAnswers(queue, [answer(rng, item, ShapeWorker(0.85), LABELS) for _ in queue], item)
+        for item, queue in zip(items, queues, strict=True)
+    ]
+
+    def consolidate(item, answers, weights):
+        extra = {} if weights is None else {"weights": weights.tolist()}
+        return kind.consolidate_answers(answers, LABELS, item_data=data(item), **extra).value
+
+    result = leave_one_out_reliability(
+        answered,
+        n_workers=12,
+        consolidate=consolidate,
+        similarity=lambda item, a, value: kind.answer_similarity(a, value, LABELS),
+    )
+    assert np.ptp(result.agreement) > 0.05  # the raw agreements do differ
+    assert np.ptp(result.reliability) < 0.25 * np.ptp(result.agreement)
 
 
 def test_a_worker_with_nothing_scored_gets_no_agreement():

@@ -11,6 +11,7 @@ from django.test import Client
 from PIL import Image
 
 from labeling.models import ConsolidatedLabel, Item, JobQualityEstimate, WorkerQuality
+from labeling.quality.math.shape_reliability import stop_similarity
 from labeling.quality.services.reliability import job_quality_configure, job_quality_reestimate
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
@@ -220,7 +221,7 @@ def test_the_reestimation_stores_each_workers_reliability(box_job, make_labeler,
     assert body["shape_quality"] == {
         "weighted_consolidation": True,
         "workers_estimated": 3,
-        "stop_similarity": 0.8,
+        "stop_similarity": stop_similarity("boxes-iou"),
     }
 
 
