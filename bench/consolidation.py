@@ -23,9 +23,13 @@ scored like the full sets with crowd-kit in the same run; per set the mean over 
 seeds' figures, and the method Quorum's re-estimation runs there (``auto``: Dawid–Skene EM
 with the default prior once 200 answers overlap). ``dawid_skene_hierarchical`` is the EM
 with the hierarchical prior (``PseudoCounts.pooled = 4``, not the default: see
-``bench/em_sparse.py`` and ``docs/quality.md``). Everything runs pinned to one core with
-single-threaded BLAS. Prints one JSON object; the full run appends a row to RESULTS.md
-(``--no-record`` prints only).
+``bench/em_sparse.py`` and ``docs/quality.md``). ``dawid_skene_no_prior`` is the same EM with no
+pseudo-counts (maximum likelihood, crowd-kit's model: what is left of a gap to crowd-kit is not
+about the prior); ``dawid_skene_heldout_choice`` is the EM with the default prior scaled by
+the factor (0.1-4) whose EM best predicts held-out answers (5-fold, from the answers alone:
+``labeling/consolidation/em_prior_choice.py``; the factor is in the JSON). Everything runs
+pinned to one core with single-threaded BLAS. Prints one JSON object; the full run appends a
+row to RESULTS.md (``--no-record`` prints only).
 """
 
 import os
@@ -53,6 +57,7 @@ from labeling.consolidation.dawid_skene import (  # noqa: E402
     dawid_skene,
     vote_counts,
 )
+from labeling.consolidation.em_prior_choice import choose_pseudo_counts, scaled  # noqa: E402
 from labeling.consolidation.multilabel_em import multilabel_dawid_skene  # noqa: E402
 from labeling.quality.math.simulation import (  # noqa: E402
     fixed_overlap_answers,
@@ -79,6 +84,8 @@ SPARSE_SIMULATED = (
      {"shared_confusion": 0.6, "class_difficulty": 0.1, "hard_share": 0.3}),
 )  # fmt: skip
 HIERARCHICAL = PseudoCounts(pooled=4.0)
+NO_PRIOR = PseudoCounts(1e-9, 1e-9, 1e-9)
+PRIOR_SCALES = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)  # bench/em_prior_choice.py's grid
 
 
 def read_answers(answers_path: Path, truth_path: Path):
@@ -117,14 +124,23 @@ def quorum_methods(data) -> dict[str, dict]:
         ("dawid_skene", False, PseudoCounts()),
         ("one_coin", True, PseudoCounts()),
         ("dawid_skene_hierarchical", False, HIERARCHICAL),
+        ("dawid_skene_no_prior", False, NO_PRIOR),
+        ("dawid_skene_heldout_choice", False, None),
     ):
         started = time.perf_counter()
+        if pseudo is None:
+            candidates = tuple(scaled(PseudoCounts(), factor) for factor in PRIOR_SCALES)
+            choice = choose_pseudo_counts(
+                items, workers, answers, n_items=n_items, n_workers=n_workers,
+                n_classes=n_classes, candidates=candidates,
+            )  # fmt: skip
+            pseudo, prior_scale = choice.pseudo, PRIOR_SCALES[choice.index]
         result = dawid_skene(
             items, workers, answers, n_items=n_items, n_workers=n_workers,
             n_classes=n_classes, one_coin=one_coin, pseudo=pseudo,
         )  # fmt: skip
         out[name] = (time.perf_counter() - started, result.labels, result.iterations)
-    return {
+    named = {
         name: {
             "seconds": round(values[0], 4),
             "labels": dict(zip(data["questions"].tolist(), values[1].tolist(), strict=True)),
@@ -132,6 +148,8 @@ def quorum_methods(data) -> dict[str, dict]:
         }
         for name, values in out.items()
     }
+    named["dawid_skene_heldout_choice"]["prior_scale"] = prior_scale
+    return named
 
 
 def crowdkit_methods(data, answers_path: Path, python: Path) -> dict[str, dict]:
@@ -164,6 +182,7 @@ def score(methods: dict[str, dict], truth: dict[str, int]) -> dict[str, dict]:
             "seconds": round(result["seconds"], 4),
             "items_judged": len(judged),
             **({"iterations": result["iterations"]} if "iterations" in result else {}),
+            **({"prior_scale": result["prior_scale"]} if "prior_scale" in result else {}),
         }
     return scored
 
@@ -258,6 +277,9 @@ def sparse_summary(runs: list[dict]) -> dict:
         "reestimation_runs": "/".join(sorted(picked)),
         "mean_accuracy": mean,
         "per_seed": [{m: run["methods"][m].get("accuracy") for m in methods} for run in runs],
+        "heldout_choice_prior_scale": [
+            run["methods"]["dawid_skene_heldout_choice"]["prior_scale"] for run in runs
+        ],
     }
     if "crowdkit_dawid_skene" in mean and len(picked) == 1:
         out["reestimation_at_least_crowdkit_dawid_skene"] = (
