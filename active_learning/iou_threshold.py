@@ -63,6 +63,9 @@ class IouThresholdChoice:
     correct: int  # of those, items whose own IoU reaches the target
     lower_bound: float
     validation_size: int
+    # Each round of a box or mask job is judged alone, on the unmarked validation items.
+    carried_covered: int = 0
+    alpha: float = DEFAULT_ALPHA
 
     @property
     def accuracy(self) -> float | None:
@@ -91,14 +94,14 @@ def select_iou_threshold(
     ious = np.clip(np.asarray(ious, dtype=np.float64), 0.0, 1.0)
     size = len(scores)
     if size == 0:
-        return IouThresholdChoice(None, 0, None, 0, 0.0, 0)
+        return IouThresholdChoice(None, 0, None, 0, 0.0, 0, alpha=alpha)
     order = np.argsort(-scores, kind="stable")
     ranked, ranked_ious = scores[order], ious[order]
     ends = np.flatnonzero(np.append(ranked[1:] != ranked[:-1], True))
     bounds = np.array([mean_lower_bound(ranked_ious[: end + 1], alpha) for end in ends])
     passing = np.flatnonzero(bounds >= target)
     if len(passing) == 0:
-        return IouThresholdChoice(None, 0, None, 0, float(bounds.max()), size)
+        return IouThresholdChoice(None, 0, None, 0, float(bounds.max()), size, alpha=alpha)
     lowest = int(passing[-1])  # candidates run from the highest score down
     covered = ranked_ious[: ends[lowest] + 1]
     return IouThresholdChoice(
@@ -108,4 +111,5 @@ def select_iou_threshold(
         correct=int((covered >= target).sum()),
         lower_bound=float(bounds[lowest]),
         validation_size=size,
+        alpha=alpha,
     )

@@ -79,13 +79,18 @@ class HeldOutItem(models.Model):
     model, never shown with a suggestion; the threshold is picked on these alone.
 
     When a round auto-labels, the held-out items its model would have labeled are marked with
-    that round: later rounds judge their threshold only on the unmarked ones, which are
-    distributed like the items still waiting (the ones earlier rounds did not take).
+    that round and the label it would have given: later rounds judge the job's auto-labels
+    as a whole, the marked items by those labels and the unmarked ones by the new model
+    (see ``services/training.py``).
     """
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
     item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="held_out")
     would_label_round = models.PositiveIntegerField(null=True, blank=True)
+    # The label (and value) that round's model would have given; "" on rows marked before
+    # it was stored, and on box and mask jobs.
+    would_label = models.CharField(max_length=200, blank=True, default="")
+    would_label_value = models.JSONField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["job", "item"], name="heldout_job_item")]

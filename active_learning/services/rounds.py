@@ -340,7 +340,8 @@ def _apply(current: TrainingRound, lease: TrainingLease, trained: Trained, path:
                 "accuracy_at_threshold": choice.accuracy,
                 "lower_bound": round(choice.lower_bound, 4),
                 "target_accuracy": config.target_accuracy,
-                "alpha": config.alpha,
+                "alpha": choice.alpha,
+                "validation_carried": choice.carried_covered,
             },
             threshold=choice.threshold,
             training_size=trained.training_size,
@@ -373,10 +374,7 @@ def _apply(current: TrainingRound, lease: TrainingLease, trained: Trained, path:
                 trained.pool_untouched & ~trained.pool_held_out & (confidence >= choice.threshold)
             )
             labeled = _auto_label(job, current, artifact, trained, eligible)
-            would_label = trained.held_out_ids[trained.held_out_confidence >= choice.threshold]
-            HeldOutItem.objects.filter(
-                item_id__in=[int(i) for i in would_label], would_label_round__isnull=True
-            ).update(would_label_round=current.number)
+            _mark_held_out(current, trained, choice.threshold)
         remaining = np.asarray([int(i) not in labeled for i in trained.pool_ids], bool)
         if labeled and config.validation_refill:
             _refill_validation(job, config, current, trained, remaining)
@@ -458,6 +456,30 @@ def _auto_label(
         )
         done.update(ids)
     return done
+
+
+def _mark_held_out(current: TrainingRound, trained: Trained, threshold: float) -> int:
+    """Mark the held-out items this round's model would have labeled, with that label: they
+    stop judging as unlabeled items and judge the job's auto-labels by it from now on."""
+    rows = np.flatnonzero(trained.held_out_confidence >= threshold)
+    by_item = {int(trained.held_out_ids[row]): row for row in rows}
+    marked = list(
+        HeldOutItem.objects.filter(item_id__in=list(by_item), would_label_round__isnull=True)
+    )
+    probabilities = trained.held_out_probabilities
+    predicted = None if probabilities is None else trained.space.predicted(probabilities)
+    for held in marked:
+        held.would_label_round = current.number
+        if predicted is not None:
+            row = by_item[held.item_id]
+            held.would_label = trained.space.text(predicted[row])[:200]
+            held.would_label_value = trained.space.value(probabilities[row])
+    HeldOutItem.objects.bulk_update(
+        marked,
+        ["would_label_round", "would_label", "would_label_value"],
+        batch_size=PRIORITY_BATCH_SIZE,
+    )
+    return len(marked)
 
 
 def _refill_validation(

@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from active_learning.labelspace import LabelSpace
+from active_learning.labelspace import LabelSpace, label_key
 from active_learning.learners.base import Heartbeat, Learner
 from active_learning.learners.images import load_pixels
 from active_learning.learners.registry import learner_module, make_learner
 from active_learning.models import AutoLabel, AutoLabeling, HeldOutItem, LearnerKind
 from active_learning.shapespace import BOX_TASK_TYPES, MASK_TASK_TYPES
-from active_learning.threshold import ThresholdChoice, select_threshold
+from active_learning.threshold import ThresholdChoice, alpha_for_round, select_threshold
 from labeling.models import ConsolidatedLabel, Item, Job
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
@@ -56,6 +56,8 @@ class Trained:
     # Held-out items still judging thresholds (labeled or not) and the model's confidence.
     held_out_ids: np.ndarray
     held_out_confidence: np.ndarray
+    # Their class probabilities (None where the round does not store what it would label).
+    held_out_probabilities: np.ndarray | None = None
     # What the threshold was held to: "accuracy" (classes) or "mean-iou" (boxes, masks).
     metric: str = "accuracy"
     target: float | None = None
@@ -106,12 +108,16 @@ def _select(inputs, rows: list[int]):
 @dataclass
 class TrainingSplit:
     """A job's items as a round sees them: the held-out ones still judging thresholds, the
-    human labels (label, value), the audited items, and the open items (id → taken)."""
+    human labels (label, value), the audited items, the open items (id → taken), and the
+    held-out items earlier rounds would have labeled, with that label (None when a marked
+    row has none stored: it was marked before labels were kept)."""
 
     held_out: set[int]
     human: dict[int, tuple[str, Any]]
     audited: set[int]
     open_items: dict[int, int]
+    carried: dict[int, tuple[str, Any]] | None = None
+    carried_rounds: frozenset[int] = frozenset()
 
 
 def training_split(job_id: int) -> TrainingSplit:
@@ -136,7 +142,45 @@ def training_split(job_id: int) -> TrainingSplit:
     open_items = dict(
         Item.objects.filter(job_id=job_id, status=ItemStatus.OPEN).values_list("pk", "taken")
     )
-    return TrainingSplit(held_out, human, audited, open_items)
+    marked = list(
+        HeldOutItem.objects.filter(job_id=job_id, would_label_round__isnull=False).values_list(
+            "item_id", "would_label", "would_label_value", "would_label_round"
+        )
+    )
+    carried: dict[int, tuple[str, Any]] | None = {
+        item_id: (label, value) for item_id, label, value, _ in marked
+    }
+    if any(label == "" for _, label, _, _ in marked):
+        carried = None
+    rounds = frozenset(number for *_, number in marked)
+    return TrainingSplit(held_out, human, audited, open_items, carried, rounds)
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What the job's auto-labels so far say on the validation slice: the items they cover
+    (labeled by humans), how many of them they got right, and how many rounds gave them."""
+
+    covered: int
+    correct: int
+    rounds: int
+
+    def alpha(self, alpha: float) -> float:
+        return alpha_for_round(alpha, self.rounds)
+
+
+def carried_judgement(split: TrainingSplit) -> Carried | None:
+    """The validation items the job's auto-labels already cover and how many of them those
+    labels got right (the labels earlier rounds would have given, against the humans'); None
+    when that is unknown (rows marked before the labels were stored)."""
+    if split.carried is None:
+        return None
+    covered = correct = 0
+    for item_id, (label, value) in split.carried.items():
+        if item_id in split.human:
+            covered += 1
+            correct += label_key(label, value) == label_key(*split.human[item_id])
+    return Carried(covered, correct, len(split.carried_rounds))
 
 
 def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trained:
@@ -203,19 +247,32 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
         space.hits(learner.predict_proba(_select(train_inputs, sample)), targets[sample]).mean()
     )
     valid_order, valid_inputs = part(validation_ids)
+    valid_probabilities = np.zeros((0, len(classes)))
     valid_confidence = np.zeros(0)
+    hits = np.zeros(0, bool)
+    validation_accuracy = None
     if len(valid_order):
-        probabilities = learner.predict_proba(valid_inputs)
-        valid_confidence = space.confidence(probabilities)
+        valid_probabilities = learner.predict_proba(valid_inputs)
+        valid_confidence = space.confidence(valid_probabilities)
         truth = space.targets([human[int(item_id)] for item_id in valid_order])
-        hits = space.hits(probabilities, truth)  # multi-label: the exact set
-        choice = select_threshold(
-            valid_confidence, hits, target=config.target_accuracy, alpha=config.alpha
-        )
+        hits = space.hits(valid_probabilities, truth)  # multi-label: the exact set
         validation_accuracy = float(hits.mean())
-    else:
-        choice = select_threshold(np.zeros(0), np.zeros(0, bool), target=config.target_accuracy)
-        validation_accuracy = None
+    # The promise is of the job's auto-labels as a whole: the threshold's bound counts the
+    # validation items earlier rounds' labels cover (judged by those labels) with the ones
+    # this model would add. The whole slice is a random sample of the job's items, so this
+    # is the bound of one labeling rule (each item takes the first round's label that
+    # clears that round's threshold). A refilled slice is not such a sample: with
+    # refill on, or without the earlier labels, each round is judged alone on the unmarked
+    # items, like the items still waiting.
+    carried = None if config.validation_refill else carried_judgement(split)
+    choice = select_threshold(
+        valid_confidence,
+        hits,
+        target=config.target_accuracy,
+        alpha=config.alpha if carried is None else carried.alpha(config.alpha),
+        carried_covered=0 if carried is None else carried.covered,
+        carried_correct=0 if carried is None else carried.correct,
+    )
     heartbeat()
     pool_order, pool_inputs = part(pool_ids)
     pool_probabilities = (
@@ -241,4 +298,5 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
         pool_confidence=pool_confidence,
         held_out_ids=np.concatenate([valid_order, pool_order[pool_held]]),
         held_out_confidence=np.concatenate([valid_confidence, pool_confidence[pool_held]]),
+        held_out_probabilities=np.concatenate([valid_probabilities, pool_probabilities[pool_held]]),
     )
