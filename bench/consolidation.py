@@ -225,6 +225,24 @@ def first_answers_per_item(items: np.ndarray, keep: int, seed: int) -> np.ndarra
     return np.sort(order[rank < keep])
 
 
+def sparse_simulated_crowd(spec: tuple, seed: int, stem: str):
+    """One of ``SPARSE_SIMULATED``'s crowds, answered lopsidedly at ``SPARSE_PER_ITEM`` per
+    item; its answers and truth written to ``OUT/<stem>-<seed>.csv`` and ``…-truth.csv``.
+    Returns (crowd, items, workers, answers, answers' path, truth's path)."""
+    _, n_items, n_workers, n_classes, extra = spec
+    crowd = make_crowd(n_items=n_items, n_workers=n_workers, n_classes=n_classes,
+                       seed=300 + seed, mean_accuracy=0.65, **extra)  # fmt: skip
+    items, workers, answers = lopsided_answers(
+        crowd, per_item=SPARSE_PER_ITEM, seed=seed, spread=1.5
+    )
+    path = OUT / f"{stem}-{seed}.csv"
+    write_answers(path, items.tolist(), workers.tolist(), answers.tolist())
+    truth_path = OUT / f"{stem}-{seed}-truth.csv"
+    with truth_path.open("w", newline="") as handle:
+        csv.writer(handle).writerows([("question", "truth"), *enumerate(crowd.truth)])
+    return crowd, items, workers, answers, path, truth_path
+
+
 def run_sparse(crowdkit_python: Path | None, real_seeds: range = SPARSE_REAL_SEEDS) -> dict:
     """The real sets cut to 3 answers per item, and simulated sparse crowds, seed by seed."""
     OUT.mkdir(parents=True, exist_ok=True)
@@ -242,20 +260,11 @@ def run_sparse(crowdkit_python: Path | None, real_seeds: range = SPARSE_REAL_SEE
             sets.setdefault(f"{folder.name}, {SPARSE_PER_ITEM} per item", []).append(
                 run_data_set(path, folder / "truth.csv", crowdkit_python)
             )
-    for name, n_items, n_workers, n_classes, extra in SPARSE_SIMULATED:
+    for spec in SPARSE_SIMULATED:
         for seed in SPARSE_SIMULATED_SEEDS:
-            print(f"sparse simulated {name} seed {seed}", file=sys.stderr)
-            crowd = make_crowd(n_items=n_items, n_workers=n_workers, n_classes=n_classes,
-                               seed=300 + seed, mean_accuracy=0.65, **extra)  # fmt: skip
-            items, workers, answers = lopsided_answers(
-                crowd, per_item=SPARSE_PER_ITEM, seed=seed, spread=1.5
-            )
-            path = OUT / f"sparse-simulated-{seed}.csv"
-            write_answers(path, items.tolist(), workers.tolist(), answers.tolist())
-            truth = OUT / f"sparse-simulated-{seed}-truth.csv"
-            with truth.open("w", newline="") as handle:
-                csv.writer(handle).writerows([("question", "truth"), *enumerate(crowd.truth)])
-            sets.setdefault(f"simulated: {name}", []).append(
+            print(f"sparse simulated {spec[0]} seed {seed}", file=sys.stderr)
+            *_, path, truth = sparse_simulated_crowd(spec, seed, "sparse-simulated")
+            sets.setdefault(f"simulated: {spec[0]}", []).append(
                 run_data_set(path, truth, crowdkit_python)
             )
     return {name: sparse_summary(runs) for name, runs in sets.items()}

@@ -39,6 +39,7 @@ from consolidation import (  # noqa: E402
     crowdkit_methods,
     first_answers_per_item,
     read_answers,
+    sparse_simulated_crowd,
     write_answers,
 )
 
@@ -48,7 +49,6 @@ from labeling.consolidation.dawid_skene import (  # noqa: E402
     dawid_skene,
 )
 from labeling.consolidation.em_prior_choice import choose_pseudo_counts, scaled  # noqa: E402
-from labeling.quality.math.simulation import lopsided_answers, make_crowd  # noqa: E402
 
 SCALES = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 CANDIDATES = tuple(scaled(DEFAULT_PSEUDO_COUNTS, s) for s in SCALES)
@@ -162,21 +162,14 @@ def real_sets(seeds: int, python: Path | None) -> dict[str, list[dict]]:
 
 def simulated_sets(python: Path | None) -> dict[str, list[dict]]:
     sets: dict[str, list[dict]] = {}
-    for name, n_items, n_workers, n_classes, extra in SPARSE_SIMULATED:
+    for spec in SPARSE_SIMULATED:
         for seed in range(3):
-            print(f"simulated {name} seed {seed}", file=sys.stderr)
-            crowd = make_crowd(n_items=n_items, n_workers=n_workers, n_classes=n_classes,
-                               seed=300 + seed, mean_accuracy=0.65, **extra)  # fmt: skip
-            items, workers, answers = lopsided_answers(
-                crowd, per_item=SPARSE_PER_ITEM, seed=seed, spread=1.5
+            print(f"simulated {spec[0]} seed {seed}", file=sys.stderr)
+            crowd, items, workers, answers, path, truth_path = sparse_simulated_crowd(
+                spec, seed, "prior-choice-simulated"
             )
-            path = OUT / f"prior-choice-simulated-{seed}.csv"
-            write_answers(path, items.tolist(), workers.tolist(), answers.tolist())
-            truth_path = OUT / f"prior-choice-simulated-{seed}-truth.csv"
-            with truth_path.open("w", newline="") as handle:
-                csv.writer(handle).writerows([("question", "truth"), *enumerate(crowd.truth)])
-            sets.setdefault(f"simulated: {name}", []).append(score_set(
-                items, workers, answers, crowd.truth, n_classes,
+            sets.setdefault(f"simulated: {spec[0]}", []).append(score_set(
+                items, workers, answers, crowd.truth, spec[3],
                 _crowdkit_accuracy(path, truth_path, python),
             ))  # fmt: skip
     return sets

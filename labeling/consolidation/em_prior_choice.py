@@ -11,7 +11,10 @@ crowd's workers really vary (empirical Bayes by cross-validation). Sharp, few-an
 (maximum likelihood) are punished when the worker's next answer is one they never gave.
 
 Cost: ``folds × len(candidates)`` EM runs, so this is for choosing a job's prior now and then,
-never for the per-answer path.
+never for the per-answer path. The re-estimation does not call it (measured in
+``bench/em_prior_choice.py`` and ``bench/consolidation.py``: on the real face set it chose a
+prior that did worse than the default; docs/quality.md); it is the tested candidate that a
+job setting would use.
 """
 
 from dataclasses import dataclass
