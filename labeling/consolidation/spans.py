@@ -157,6 +157,7 @@ def consolidate_spans(
                 continue
             start, end = boundary(starts), boundary(ends)
             votes = np.bincount(labels, minlength=n_labels)
+            label = int(votes.argmax())  # argmax takes the first: the job's label order
             total = float(n_workers)
         else:
             member_weights = weights[[spans[m].worker for m in members]]
@@ -169,8 +170,6 @@ def consolidate_spans(
             start, end = int(np.median(starts)), int(np.median(ends))
             if end <= start:
                 continue
-        if weights is None:
-            label = int(votes.argmax())  # argmax takes the first: the job's label order
         entities.append(Entity(start, end, label, round(float(votes[label]) / total, 6), support))
     entities.sort(key=lambda e: (e.start, e.end))
     if not allow_overlap:
