@@ -128,7 +128,8 @@ def _text_search(job: Job, text: str) -> Q:
     """Items whose data contains ``text`` (case-insensitive): their search text (ItemText, the
     trigram index on PostgreSQL), and for the job's items whose text a worker has not written
     yet (the backlog: just after an import, or a change of data) their data itself."""
-    found = ItemText.objects.filter(text__icontains=text).values("item_id")
+    # Joined to the job's items: a word common in other jobs costs this job nothing.
+    found = ItemText.objects.filter(item__job_id=job.pk, text__icontains=text).values("item_id")
     ranges = list(
         ItemTextBacklog.objects.filter(job_id=job.pk)
         .order_by("first_item_id")
