@@ -47,14 +47,18 @@ RETURNING job_id, item_id, leased_at
 """
 # It also answers the job probes (labeling/job_probes.py) that a consolidation asks, after the
 # job's rules: {probes} is filled in when the statement runs, as parts register them at start.
+# The lease's end (and the answer's time) is the statement's time on the database's clock,
+# which stamps leases too: it is before this commit, so before the worker's next lease starts
+# (services/assignments.py, _TAKE_AND_LEASE).
 _CLOSE_LEASE_POSTGRES = """
-UPDATE labeling_assignment AS lease SET status = 'submitted', finished_at = %(now)s
+UPDATE labeling_assignment AS lease SET status = 'submitted', finished_at = statement_timestamp()
 FROM labeling_job AS job
 WHERE lease.id = %(id)s AND lease.worker_id = %(worker)s AND lease.status = 'leased'
-  AND lease.expires_at > %(now)s AND job.id = lease.job_id
+  AND lease.expires_at > statement_timestamp() AND job.id = lease.job_id
   AND EXISTS (SELECT 1 FROM labeling_teammembership AS member
               WHERE member.team_id = job.team_id AND member.user_id = %(worker)s)
-RETURNING lease.job_id, lease.item_id, lease.leased_at, job.task_type, {rules}{{probes}}
+RETURNING lease.job_id, lease.item_id, lease.leased_at, lease.finished_at, job.task_type,
+  {rules}{{probes}}
 """.format(rules=", ".join(f"job.{field}" for field in JOB_RULE_FIELDS))
 _INSERT_ANNOTATION = """
 INSERT INTO labeling_annotation (assignment_id, job_id, item_id, worker_id, answer, label,
@@ -80,6 +84,7 @@ class _ClosedLease:
     job_id: int
     item_id: int
     leased_at: datetime
+    finished_at: datetime  # the lease's end: the answer's time
     task_type: str
     rules: JobRules
     probed: dict[str, bool] = field(default_factory=dict)  # the job probes' answers
@@ -106,14 +111,18 @@ def annotation_submit(*, assignment_id: int, worker: User, answer: object) -> An
     # and its after-commit receivers ask them.
     with ExitStack() as probes_known:
         with transaction.atomic():
-            now = timezone.now()  # read inside the transaction, after SQLite's write lock
+            # Read inside the transaction, after SQLite's write lock; PostgreSQL's lease close
+            # stamps the answer's time with the database's clock instead.
+            now = timezone.now()
             lease = _close_lease(assignment_id, worker, now)
             if lease is None:
-                refusal = _refuse(assignment_id, worker, now)
+                refusal = _refuse(assignment_id, worker, timezone.now())
             else:
                 if lease.probed:
                     probes_known.enter_context(job_probes_known(lease.job_id, lease.probed))
-                annotation, consolidated = _store_answer(assignment_id, lease, worker, answer, now)
+                annotation, consolidated = _store_answer(
+                    assignment_id, lease, worker, answer, lease.finished_at
+                )
         if consolidated:
             # After the commit: of two submits labeling the last items at once, the one that
             # commits last sees both counts. The beat sweeper is the backstop for a crash here,
@@ -141,13 +150,14 @@ def _close_lease(assignment_id: int, worker: User, now: datetime) -> _ClosedLeas
     if row is None:
         return None
     if postgres:
-        job_id, item_id, leased_at, task_type, *values = row
+        job_id, item_id, leased_at, finished_at, task_type, *values = row
         rule_values, probed = values[: len(JOB_RULE_FIELDS)], values[len(JOB_RULE_FIELDS) :]
         rules = job_rules_from_row(rule_values)
         return _ClosedLease(
             job_id,
             item_id,
             leased_at,
+            finished_at,
             task_type,
             rules,
             dict(zip(probe_names, probed, strict=True)),
@@ -157,7 +167,7 @@ def _close_lease(assignment_id: int, worker: User, now: datetime) -> _ClosedLeas
     leased_at = timezone.make_aware(leased_at, UTC)
     task_type = Job.objects.values_list("task_type", flat=True).get(pk=job_id)
     rules = job_rules(job_id)
-    return _ClosedLease(job_id, item_id, leased_at, task_type, rules)
+    return _ClosedLease(job_id, item_id, leased_at, now, task_type, rules)
 
 
 def _refuse(assignment_id: int, worker: User, now: datetime) -> QuorumError:

@@ -131,6 +131,12 @@ _GOLD_HEAD = f"""
     ORDER BY item.priority DESC, COALESCE(gold.queue_position, item.id), item.id
     LIMIT 1
 """
+# The lease's times are the database's clock when the lease's row is written (PostgreSQL),
+# not a time read before the statement: the statement may see a lease of the same worker that
+# another transaction closed after that read (its claim waited on the worker's lock, then this
+# statement's snapshot saw the close), and the new lease must not start before the old one
+# ended. The close stamps its end with its statement's time (services/annotations.py,
+# _end_lease below), which is before its commit, so before this clock reading.
 _TAKE_AND_LEASE = """
 slot AS (
     UPDATE labeling_item AS item SET taken = item.taken + 1
@@ -138,10 +144,12 @@ slot AS (
     RETURNING item.id, item.data, item.priority, item.status
 ), lease AS (
     INSERT INTO labeling_assignment (job_id, item_id, worker_id, status, leased_at, expires_at)
-    SELECT %(job)s, slot.id, %(worker)s, 'leased', %(now)s, %(expires)s FROM slot
-    RETURNING id, item_id
+    SELECT %(job)s, slot.id, %(worker)s, 'leased', clock.at, clock.at + %(lifetime)s
+    FROM slot, (SELECT clock_timestamp() AS at) AS clock
+    RETURNING id, item_id, leased_at, expires_at
 ){cursor}
-SELECT lease.id, lease.item_id, slot.data FROM lease JOIN slot ON slot.id = lease.item_id
+SELECT lease.id, lease.item_id, slot.data, lease.leased_at, lease.expires_at
+FROM lease JOIN slot ON slot.id = lease.item_id
 """
 # Moves the worker's cursor to the open item just leased, when that is further on.
 _MOVE_CURSOR = """, cursor AS (
@@ -281,8 +289,10 @@ def _check_lease_limit(job: Job, worker: User, checked_at) -> None:
 def _claim_once(job: Job, worker: User) -> Assignment | None:
     with transaction.atomic():
         probed = _lock_worker(job, worker)
-        now = timezone.now()  # read under the lock: lease times order like the leases
-        expires = now + timedelta(seconds=job.task_time_limit_seconds)
+        # Read under the lock: the live leases are counted against it. SQLite's leases are
+        # stamped with it (its writes run one at a time, so it orders like the leases);
+        # PostgreSQL's claim statement stamps the lease with the database's clock.
+        now = timezone.now()
         # PostgreSQL without gold: the first claim statement checks the lease limit itself.
         limit_in_claim = connection.vendor == "postgresql" and job.gold_rate <= 0
         if not limit_in_claim:
@@ -291,22 +301,23 @@ def _claim_once(job: Job, worker: User) -> Assignment | None:
         closed = claim_closed(job, probed)
         new_items = closed is None
         if connection.vendor == "postgresql":
-            assignment = _claim_postgres(job, worker, now, expires, new_items)
+            assignment = _claim_postgres(job, worker, now, new_items)
         else:
+            expires = now + timedelta(seconds=job.task_time_limit_seconds)
             assignment = _claim_serialised(job, worker, now, expires, new_items)
         if assignment is None and closed is not None:
             raise Conflict(closed.message, code=closed.code)
         return assignment
 
 
-def _claim_postgres(job: Job, worker: User, now, expires, new_items: bool) -> Assignment | None:
+def _claim_postgres(job: Job, worker: User, now, new_items: bool) -> Assignment | None:
     params = {
         "job": job.pk,
         "worker": worker.pk,
         "new_items": new_items,
         "slots": claim_slots(job),
         "now": now,
-        "expires": expires,
+        "lifetime": timedelta(seconds=job.task_time_limit_seconds),
         "max_leases": job.max_concurrent_tasks_per_worker,
     }
     if job.gold_rate > 0:  # the job's setting, the same for every claim of the job
@@ -318,9 +329,14 @@ def _claim_postgres(job: Job, worker: User, now, expires, new_items: bool) -> As
         row = _claim_postgres_steps(job, worker, params, now)
     if row is None:
         return None
-    assignment_id, item_id, data = row
+    assignment_id, item_id, data, leased_at, expires_at = row
     assignment = Assignment(
-        pk=assignment_id, job=job, item_id=item_id, worker=worker, leased_at=now, expires_at=expires
+        pk=assignment_id,
+        job=job,
+        item_id=item_id,
+        worker=worker,
+        leased_at=leased_at,
+        expires_at=expires_at,
     )
     assignment.item = Item(pk=item_id, job_id=job.pk, data=data)
     return assignment
@@ -430,12 +446,26 @@ def _first_free_serialised(job: Job, worker: User, free: Q, new_items: bool) -> 
     return eligible.first()
 
 
+# PostgreSQL: the lease's end is its statement's time, before the commit that lets the
+# worker's next claim see it (see _TAKE_AND_LEASE).
+_END_LEASE_POSTGRES = """
+UPDATE labeling_assignment SET status = %s, finished_at = statement_timestamp()
+WHERE id = %s AND status = 'leased' RETURNING finished_at
+"""
+
+
 def _end_lease(assignment: Assignment, status: str) -> None:
     """Close a leased assignment as ``status`` and give its slot back to the item."""
-    now = timezone.now()
-    ended = Assignment.objects.filter(pk=assignment.pk, status=AssignmentStatus.LEASED).update(
-        status=status, finished_at=now
-    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_END_LEASE_POSTGRES, [status, assignment.pk])
+            row = cursor.fetchone()
+        ended, now = (0, None) if row is None else (1, row[0])
+    else:
+        now = timezone.now()
+        ended = Assignment.objects.filter(pk=assignment.pk, status=AssignmentStatus.LEASED).update(
+            status=status, finished_at=now
+        )
     if ended != 1:
         assignment.refresh_from_db(fields=["status"])
         raise LeaseClosed(

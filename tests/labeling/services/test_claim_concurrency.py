@@ -157,3 +157,50 @@ def test_claims_keep_every_guarantee_under_24_threads(make_job, make_labeler):
     assert progress.items_labeled == Item.objects.filter(job=job, status="labeled").count()
     assert progress.answers_total == Annotation.objects.filter(job=job).count()
     print(f"backend={'postgresql' if using_postgres() else 'sqlite'} outcomes={dict(outcomes)}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_that_waited_for_the_previous_lease_starts_after_it_ended(
+    make_job, make_labeler, monkeypatch
+):
+    """The worker's next claim holds the worker's lock and has read its time when the lease it
+    waits for is submitted from another connection; its statement then sees that lease closed.
+    The new lease must start after the old one ended (CI once saw them overlap by 1.4 ms)."""
+    if not using_postgres():
+        pytest.skip("PostgreSQL only: SQLite runs the claim and the submit one after the other")
+    import labeling.services.assignments as assignments
+
+    job = make_job(items=4, workers_per_item=1, max_concurrent_tasks_per_worker=1)
+    worker = make_labeler("w")
+    first = assignment_claim(job=job, worker=worker)
+    read_time, submitted = threading.Event(), threading.Event()
+    real_claim_closed = assignments.claim_closed
+
+    def claim_closed_after_the_submit(*args, **kwargs):
+        read_time.set()  # the claim holds the worker's lock and has read its time
+        assert submitted.wait(30)
+        return real_claim_closed(*args, **kwargs)
+
+    monkeypatch.setattr(assignments, "claim_closed", claim_closed_after_the_submit)
+    second: list = []
+
+    def claim() -> None:
+        try:
+            second.append(assignment_claim(job=job, worker=worker))
+        finally:
+            connection.close()
+
+    claimer = threading.Thread(target=claim)
+    claimer.start()
+    assert read_time.wait(30)
+    time.sleep(0.01)
+    annotation_submit(assignment_id=first.pk, worker=worker, answer={"label": "dog"})
+    submitted.set()
+    claimer.join(30)
+
+    assert second and second[0] is not None
+    ended = Assignment.objects.get(pk=first.pk).finished_at
+    started = Assignment.objects.get(pk=second[0].pk).leased_at
+    assert started >= ended, (started, ended)
+    assert second[0].leased_at == started  # the caller's lease has the stored times
+    assert Annotation.objects.get(assignment_id=first.pk).submitted_at == ended
