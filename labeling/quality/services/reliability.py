@@ -54,7 +54,12 @@ from labeling.quality.services.reliability_multilabel import (
     multilabel_store_workers,
 )
 from labeling.quality.services.reliability_shapes import shapes_reestimate, shapes_weighted
-from labeling.quality.services.store import UPDATE_BATCH_SIZE, store_estimate, store_workers
+from labeling.quality.services.store import (
+    CONFIDENCE_REWRITE_TOLERANCE,
+    UPDATE_BATCH_SIZE,
+    store_estimate,
+    store_workers,
+)
 from labeling.services.counters import job_counters_add
 from labeling.services.item_events import item_event_record, label_snapshot
 from labeling.services.jobs import check_personal_data_rule, job_complete_if_done
@@ -350,7 +355,8 @@ def _reconsolidate(job, data: _Answers, winners, confidence, method: str) -> int
             continue
         winner = int(winners[index])
         label, conf = labels[winner], round(float(confidence[index]), 6)
-        if label != old_label or abs(conf - old_confidence) > 1e-6 or old_method != method:
+        moved = abs(conf - old_confidence) > CONFIDENCE_REWRITE_TOLERANCE
+        if label != old_label or moved or old_method != method:
             value = json.dumps({"label": label, "class_id": winner})
             changed.append((pk, label, value, conf, method))
     return _write_labels(changed)

@@ -14,7 +14,7 @@ import numpy as np
 from labeling.consolidation.multilabel_em import LabelReliability, MultilabelEMResult
 from labeling.models import Annotation, ConsolidatedLabel, Job, JobQualityEstimate, WorkerQuality
 from labeling.quality.math.adaptive import DEFAULT_ACCURACY
-from labeling.quality.services.store import store_workers
+from labeling.quality.services.store import CONFIDENCE_REWRITE_TOLERANCE, store_workers
 
 GATHER_CHUNK = 20_000
 
@@ -156,7 +156,7 @@ def multilabel_relabels(
         if index is None:
             continue
         new = kind.consolidate_posterior(posteriors[index], job.labels)
-        moved = abs(new.confidence - old_confidence) > 1e-6
+        moved = abs(new.confidence - old_confidence) > CONFIDENCE_REWRITE_TOLERANCE
         if moved or new.value != old_value or new.method != old_method:
             changed.append((pk, new.label[:200], json.dumps(new.value), new.confidence, new.method))
     return changed

@@ -13,6 +13,14 @@ from django.utils import timezone
 
 from labeling.models import Job, JobQualityEstimate, WorkerQuality
 
+# A re-estimation rewrites a label when its winner or its method changes, or when its
+# confidence moves by more than this (issue 20). The estimates drift a little with every
+# answer; rewriting every labeled item for a drift no one sees made each run write as many
+# rows as the job had labels (none of them a HOT update: the confidence is indexed), so a job
+# got dearer per answer as it grew. A stored confidence stays within this of the latest
+# estimate.
+CONFIDENCE_REWRITE_TOLERANCE = 0.005
+
 UPDATE_BATCH_SIZE = 2000
 
 

@@ -167,3 +167,41 @@ def test_the_next_reestimation_starts_from_the_stored_estimates(crowd_job):
     again = job_quality_reestimate(job_id=job.pk)
     assert again.warm_start and again.iterations <= first_iterations
     assert dict(ConsolidatedLabel.objects.filter(job=job).values_list("item_id", "label")) == labels
+
+
+def test_a_reestimation_rewrites_a_label_only_when_its_confidence_moved_past_the_tolerance(
+    crowd_job,
+):
+    """Issue 20: a re-estimation that moves a confidence by less than the tolerance leaves
+    the row alone (rewriting every labeled item for an invisible drift made each run cost
+    as much as the job's size); a larger move or another label is written."""
+    from labeling.quality.services.store import CONFIDENCE_REWRITE_TOLERANCE
+
+    job, _ = crowd_job
+    job_quality_configure(job=job, consolidation_method=ConsolidationMethod.DAWID_SKENE)
+    job_quality_reestimate(job_id=job.pk)
+    estimated = dict(ConsolidatedLabel.objects.filter(job=job).values_list("pk", "confidence"))
+    small, large, flipped = list(estimated)[:3]
+
+    def nudged(pk: int, by: float) -> float:
+        return estimated[pk] - by if estimated[pk] > 0.5 else estimated[pk] + by
+
+    ConsolidatedLabel.objects.filter(pk=small).update(
+        confidence=nudged(small, CONFIDENCE_REWRITE_TOLERANCE * 0.8)
+    )
+    ConsolidatedLabel.objects.filter(pk=large).update(
+        confidence=nudged(large, CONFIDENCE_REWRITE_TOLERANCE * 4)
+    )
+    right_label = ConsolidatedLabel.objects.get(pk=flipped).label
+    ConsolidatedLabel.objects.filter(pk=flipped).update(
+        label=next(label for label in LABELS if label != right_label)
+    )
+
+    estimate = job_quality_reestimate(job_id=job.pk)
+
+    assert estimate.labels_changed == 2
+    after = dict(ConsolidatedLabel.objects.filter(job=job).values_list("pk", "confidence"))
+    assert after[small] == pytest.approx(nudged(small, CONFIDENCE_REWRITE_TOLERANCE * 0.8))
+    assert after[large] == pytest.approx(estimated[large], abs=1e-3)  # a warm start moves it a hair
+    assert ConsolidatedLabel.objects.get(pk=flipped).label == right_label
+    assert all(abs(after[pk] - estimated[pk]) <= CONFIDENCE_REWRITE_TOLERANCE for pk in estimated)
