@@ -115,7 +115,7 @@ class PhaseWatch:
             if kind is None or not ticks:
                 continue
             if pid not in self.first:
-                self.first[pid] = ticks if self.started else 0
+                self.first[pid] = 0 if self.started else ticks
             self.last[pid] = (kind, ticks)
         if conn is not None:
             with suppress(psycopg.Error):
