@@ -62,6 +62,7 @@ from _harness import (
 )
 from _load import check_guarantees, release_leases, run_labelers
 from _pgcluster import OwnPostgres
+from _phase_watch import PhaseWatch
 from _probes import DB_NAME, machine
 
 DEFAULT_WEB = "gthread:2x8"
@@ -142,6 +143,7 @@ class Side:
     manager_token: str = ""
     team_id: int = 0
     batches: int = 0
+    imported_at: dict[int, float] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -157,6 +159,7 @@ class Side:
         imported = import_items(manager, job["id"], items, chunk=chunk)
         start_job(manager, job["id"])
         manager.close()
+        self.imported_at[job["id"]] = time.monotonic()
         return job["id"], imported
 
     def labelers(self, count: int) -> tuple[str, list[str]]:
@@ -172,7 +175,13 @@ class Side:
     ) -> dict[str, Any]:
         if diagnose:
             statements_reset(self.cluster.admin_url)
+            watch = PhaseWatch(self.cluster.pids, self.cluster.admin_url, self.database_url)
+            watch.start()
+        since_import = time.monotonic() - self.imported_at.get(job_id, time.monotonic())
         held, result = run_labelers(self.stack, job_id, tokens, **kwargs)
+        result["seconds_since_import"] = round(since_import, 1)
+        if diagnose:
+            result["after_import"] = watch.stop()
         result["guarantees"] = check_guarantees(job_id, self.database_url)
         if diagnose:
             result["top_statements"] = statements_top(self.cluster.admin_url, DB_NAME)
@@ -208,6 +217,19 @@ def brief(result: dict[str, Any]) -> str:
         f"other load {result['cpu_share']['other']:.0%}, head walk "
         f"{walk.get('queue_rows_read')} rows, violations "
         f"{'0' if result['guarantees']['all_zero'] else result['guarantees']['violations']}"
+        f"{after_import(result)}"
+    )
+
+
+def after_import(result: dict[str, Any]) -> str:
+    watch = result.get("after_import")
+    if not watch:
+        return ""
+    return (
+        f", {result.get('seconds_since_import')} s after the import: PostgreSQL CPU s "
+        f"{watch['postgres_cpu_seconds_by_kind']}, "
+        f"autovacuum seen {watch['autovacuum_seen_seconds']}"
+        f", text backlog {watch['text_backlog_before']} -> {watch['text_backlog_after']}"
     )
 
 

@@ -205,6 +205,9 @@ CELERY_WORKER_CONSUMER = "config.celery:Consumer"
 # rather than being cancelled by a 3 s Redis restart; it cannot be acknowledged on the lost
 # channel, so it may run again (tasks are idempotent). Celery 6 changes the default: keep it.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# The worker's database connection is kept between tasks (config/celery.py closes it as the web
+# does: past CONN_MAX_AGE or unusable); Celery's fixup would otherwise close it at every task.
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
