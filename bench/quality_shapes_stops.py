@@ -63,8 +63,8 @@ GRIDS = {
     "agreement": [{"t": t} for t in (0.5, 0.6, 0.7, 0.8, 0.9)],
     "every_shape": [{"t": t, "c": c} for t in (0.6, 0.7, 0.8) for c in (0.5, 0.6, 0.7, 0.8)],
     "learned": [{"t": t} for t in (0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08)],
-    "learned_truth": [{"t": t} for t in (0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08)],
-    "oracle": [{"lam": lam} for lam in (0.002, 0.003, 0.005, 0.0075, 0.01, 0.015)],
+    "learned_truth": [{"t": t} for t in (0.0, 0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06)],
+    "oracle": [{"lam": lam} for lam in (0.005, 0.01, 0.015, 0.02, 0.03, 0.04)],
 }
 
 
@@ -121,6 +121,7 @@ def replay_data(task: tuple) -> dict:
                 "answer_counts": [shape_count(a) for a in answers],
             }
         )
+        items[-1]["features"] = {k: features(items[-1], k) for k in STOPS}
     return {"curve": curve, "items": items, "calibration": run.calibration}
 
 
@@ -129,6 +130,8 @@ def agreement(item: dict, k: int) -> float:
 
 
 def features(item: dict, k: int) -> np.ndarray:
+    if "features" in item:
+        return item["features"][k]
     pairs = item["similarities"][:k, :k][np.triu_indices(k, 1)]
     weights = item["weights"][:k]
     to_value = np.array(item["to_value"][k])
@@ -231,7 +234,9 @@ def over_crowds(rule: str, params: dict, runs: list[dict]) -> dict:
 def choose(rule: str, runs: list[dict]) -> dict:
     table = [over_crowds(rule, params, runs) for params in GRIDS[rule]]
     allowed = [row for row in table if row["mean_quality_minus_fixed_5"] >= -TOLERANCE]
-    return max(allowed or table[-1:], key=lambda row: row["mean_saved"])["params"]
+    if not allowed:  # none within the tolerance: the one closest to fixed overlap 5
+        return max(table, key=lambda row: row["mean_quality_minus_fixed_5"])["params"]
+    return max(allowed, key=lambda row: row["mean_saved"])["params"]
 
 
 def main() -> None:
