@@ -122,9 +122,7 @@ def test_a_lease_is_answered_as_django_answers_it(make_job, make_labeler):
     assert header_map(got[1])["content-length"] == str(len(got[2]))
 
 
-def test_nothing_left_is_a_204_and_a_streaming_job_says_when_to_ask_again(
-    make_job, make_labeler
-):
+def test_nothing_left_is_a_204_and_a_streaming_job_says_when_to_ask_again(make_job, make_labeler):
     job = make_job(items=1)
     worker = make_labeler("hp1")
     assignment_claim(job=job, worker=make_labeler("hp2"))  # the only item is leased
