@@ -231,12 +231,12 @@ class HotPathApplication:
                 return None
         set_script_prefix("/")
         signals.request_started.send(sender=WSGIHandler, environ=environ)
-        user = token_user(key)
-        if user is None or not user.is_active or user.role != Role.LABELER:
-            return None  # Django answers 401 or 403 (and sends request_started again)
         object_id = int(route.group(1))
         headers: dict[str, str] = {}
         try:
+            user = token_user(key)
+            if user is None or not user.is_active or user.role != Role.LABELER:
+                return None  # Django answers 401 or 403 (and sends request_started again)
             if submit:
                 code, body = api.submit_reply(assignment_id=object_id, user=user, answer=answer)
             else:

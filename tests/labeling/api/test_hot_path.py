@@ -288,3 +288,18 @@ def test_over_https_the_headers_match_too(make_job, make_labeler, settings):
     expected, got = both(next_path(job), token=token_of(worker), HTTP_X_FORWARDED_PROTO="https")
     assert "strict-transport-security" in header_map(expected[1])
     assert_same_response(expected, got)
+
+
+def test_a_failure_inside_is_answered_as_django_answers_it(make_job, make_labeler, caplog):
+    """A job number past the database's integers: SQLite's driver fails (a 500 from
+    handler500, logged with the error), PostgreSQL finds no such job (a 404); both paths
+    answer alike on each."""
+    make_job(items=1)
+    worker = make_labeler("hp1")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        expected, got = both(f"/api/v1/jobs/{10**20}/tasks/next", token=token_of(worker))
+    assert expected[0][:3] in {"404", "500"}
+    assert_same_response(expected, got)
+    logged = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "django.request"]
+    assert len(logged) == 2 and logged[0] == logged[1]
