@@ -117,16 +117,16 @@ class _Settings:
         self.ssl_redirect = settings.SECURE_SSL_REDIRECT
         self.body_limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         # The middlewares' headers, innermost first, as they add them to a JSON response.
-        self.headers = [("X-Frame-Options", settings.X_FRAME_OPTIONS)]
+        self.headers = [("X-Frame-Options", settings.X_FRAME_OPTIONS.upper())]
         self.headers.append(("Content-Security-Policy", content_security_policy()))
         security = []
         if settings.SECURE_CONTENT_TYPE_NOSNIFF:
             security.append(("X-Content-Type-Options", "nosniff"))
         if settings.SECURE_REFERRER_POLICY:
             policy = settings.SECURE_REFERRER_POLICY
-            if not isinstance(policy, str):
-                policy = ",".join(policy)
-            security.append(("Referrer-Policy", policy))
+            if isinstance(policy, str):
+                policy = [value.strip() for value in policy.split(",")]
+            security.append(("Referrer-Policy", ",".join(policy)))
         if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
             security.append(
                 ("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY)
