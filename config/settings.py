@@ -559,3 +559,8 @@ CELERY_BEAT_SCHEDULE["sweep-chain-links"] = {
 # reading it: a revoked token or a deactivated user is refused at once in the process that made
 # the change, and within this time in the others. 0: read on every request.
 QUORUM_API_TOKEN_CACHE_SECONDS = float(os.environ.get("QUORUM_API_TOKEN_CACHE_SECONDS", 5))
+
+# --- The labeling loop's requests (issue 20, labeling/hot_path.py) ---------------------------
+# Next-task and submit requests of a labeler's API token answered ahead of Django's handler,
+# with the same responses. Off: every request goes through Django's middlewares and DRF.
+QUORUM_API_HOT_PATH = env_bool("QUORUM_API_HOT_PATH", default=True)

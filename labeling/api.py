@@ -52,6 +52,27 @@ def _job_for(request: Request, job_id: int) -> Job:
     return job
 
 
+def task_next_reply(*, job_id: int, user: User) -> tuple[int, dict | None, dict[str, str]]:
+    """The next task's answer (status, body, extra headers); labeling/hot_path.py serves the
+    same endpoint with it."""
+    job = selectors.job_for_labeler_task(job_id=job_id, user=user)
+    if job is None:
+        raise NotFound(f"there is no job {job_id} that you can see")
+    assignment = assignment_claim(job=job, worker=user)
+    if assignment is None:
+        # A streaming job (issue 16): new items may come any time.
+        headers = {"Retry-After": str(OPEN_ENDED_CLAIM_RETRY_SECONDS)} if job.open_ended else {}
+        return status.HTTP_204_NO_CONTENT, None, headers
+    assignment.job = job
+    return status.HTTP_200_OK, lease_payload(assignment), {}
+
+
+def submit_reply(*, assignment_id: int, user: User, answer: object) -> tuple[int, dict]:
+    """A validated answer's submit (status, body); labeling/hot_path.py serves it too."""
+    annotation = annotation_submit(assignment_id=assignment_id, worker=user, answer=answer)
+    return status.HTTP_201_CREATED, annotation_payload(annotation)
+
+
 def _job_detail(job: Job) -> dict:
     return JobDetailOut(job, context={"counts": selectors.job_counts(job=job)}).data
 
@@ -175,17 +196,8 @@ class TaskNext(APIView):
         ),
     )
     def post(self, request: Request, job_id: int) -> Response:
-        job = selectors.job_for_labeler_task(job_id=job_id, user=request.user)
-        if job is None:
-            raise NotFound(f"there is no job {job_id} that you can see")
-        assignment = assignment_claim(job=job, worker=request.user)
-        if assignment is None:
-            response = Response(status=status.HTTP_204_NO_CONTENT)
-            if job.open_ended:  # a streaming job (issue 16): new items may come any time
-                response["Retry-After"] = str(OPEN_ENDED_CLAIM_RETRY_SECONDS)
-            return response
-        assignment.job = job
-        return Response(lease_payload(assignment))
+        code, body, headers = task_next_reply(job_id=job_id, user=request.user)
+        return Response(body, status=code, headers=headers)
 
 
 class TaskMine(APIView):
@@ -210,10 +222,10 @@ class AssignmentSubmit(APIView):
     def post(self, request: Request, assignment_id: int) -> Response:
         data = SubmitIn(data=request.data)
         data.is_valid(raise_exception=True)
-        annotation = annotation_submit(
-            assignment_id=assignment_id, worker=request.user, answer=data.validated_data["answer"]
+        code, body = submit_reply(
+            assignment_id=assignment_id, user=request.user, answer=data.validated_data["answer"]
         )
-        return Response(annotation_payload(annotation), status=status.HTTP_201_CREATED)
+        return Response(body, status=code)
 
 
 class AssignmentSkip(APIView):

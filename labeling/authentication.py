@@ -71,15 +71,23 @@ post_delete.connect(_forget_on_change, sender=ApiToken, dispatch_uid="api-token-
 post_save.connect(_forget_on_change, sender=User, dispatch_uid="api-token-user-saved")
 
 
+def token_user(key: str) -> User | None:
+    """Whose API token ``key`` is (active or not), with only the fields permission checks
+    read (the rest load on first access); None for no such token."""
+    row = _token_user_row(api_token_digest(key))
+    if row is None:
+        return None
+    return User.from_db(DEFAULT_DB_ALIAS, list(_USER_FIELDS), row)
+
+
 class TokenAuthentication(authentication.TokenAuthentication):
     """DRF's ``Authorization: Token <key>``; the user comes back with only the fields that
     permission checks read (the rest load on first access)."""
 
     def authenticate_credentials(self, key: str):
-        row = _token_user_row(api_token_digest(key))
-        if row is None:
+        user = token_user(key)
+        if user is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        user = User.from_db(DEFAULT_DB_ALIAS, list(_USER_FIELDS), row)
         if not user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
         return user, key
