@@ -36,6 +36,11 @@ def train_on_auto_labels() -> bool:
     return bool(getattr(settings, "ACTIVE_LEARNING_TRAIN_ON_AUTO_LABELS", False))
 
 
+def class_calibration_on() -> bool:
+    """Whether the threshold reads the class-aware calibrated score (off by default)."""
+    return bool(getattr(settings, "ACTIVE_LEARNING_CLASS_CALIBRATION", False))
+
+
 class NotEnoughLabels(Exception):
     """Too few human labels (or classes) to train on yet; the message says what is missing."""
 
@@ -342,7 +347,8 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
     # refill on, or without the earlier labels, each round is judged alone on the unmarked
     # items, like the items still waiting.
     carried = None if config.validation_refill else carried_judgement(split)
-    calibration = class_calibration_for_job(job.pk, space, human)
+    calibrating = class_calibration_on() and not space.multilabel
+    calibration = class_calibration_for_job(job.pk, space, human) if calibrating else None
     valid_score = _score(calibration, space, valid_probabilities, valid_confidence)
     choice = select_threshold(
         valid_score,
@@ -360,7 +366,7 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
     pool_confidence = space.confidence(pool_probabilities)
     pool_held = np.asarray([int(i) in held_out for i in pool_order], bool)
     pool_score = _score(calibration, space, pool_probabilities, pool_confidence)
-    if not space.multilabel:
+    if calibrating:
         open_predictions_store(
             job.pk,
             pool_order[~pool_held],
