@@ -6,6 +6,7 @@ Runs outside any transaction (it is the slow part); what it returns is applied b
 
 import json
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -230,7 +231,8 @@ def open_predictions_store(
     folder = job_cache_folder(job_id)
     folder.mkdir(parents=True, exist_ok=True)
     order = sorted(kept)
-    partial = folder / f".{OPEN_PREDICTIONS_FILE}.partial.npz"
+    # Unique: a worker that lost its lease may still be writing its own.
+    partial = folder / f".{OPEN_PREDICTIONS_FILE}.{uuid.uuid4().hex}.partial.npz"
     np.savez(
         partial,
         ids=np.asarray(order, np.int64),
