@@ -402,6 +402,12 @@ def main() -> None:
         default=False,
         help="rounds also train on earlier auto-labels (production: off by default)",
     )
+    parser.add_argument(
+        "--class-calibration",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="the threshold reads the class-aware calibrated score (production: off)",
+    )
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument(
         "--baseline-once",
@@ -467,6 +473,7 @@ def main() -> None:
         from django.conf import settings
 
         settings.ACTIVE_LEARNING_TRAIN_ON_AUTO_LABELS = args.self_training
+        settings.ACTIVE_LEARNING_CLASS_CALIBRATION = args.class_calibration
         if isinstance(data, np.ndarray):
             refs = write_images(data, run_dir / "media")
             lines = [{"source-ref": r, "truth": t} for r, t in zip(refs, truth, strict=True)]
@@ -514,6 +521,7 @@ def report(
         "torch_threads": args.threads,
         "cnn_samples_seen": args.cnn_samples,
         "self_training": args.self_training,
+        "class_calibration": args.class_calibration,
         "active_learning": loop,
         "random_loop": random_loop,
         "comparison": compare_loops(loop, random_loop) if random_loop else None,
@@ -523,6 +531,7 @@ def report(
     setup += ", refill" if args.refill else ""
     setup += f", CNN {args.cnn_samples} samples/round" if args.cnn_samples else ""
     setup += f", {args.strategy}" + (", self-training" if args.self_training else "")
+    setup += ", class-calibrated score" if args.class_calibration else ""
     summary = (
         f"{kind} n={items} ({setup}): human {loop['human_share']:.1%} "
         f"(validation {args.validation_size}), final accuracy {loop['final_accuracy']}, "

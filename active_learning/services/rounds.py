@@ -342,6 +342,10 @@ def _apply(current: TrainingRound, lease: TrainingLease, trained: Trained, path:
                 "target_accuracy": config.target_accuracy,
                 "alpha": choice.alpha,
                 "validation_carried": choice.carried_covered,
+                "threshold_score": "confidence" if trained.calibration is None else "calibrated",
+                "calibration_pairs": (
+                    0 if trained.calibration is None else trained.calibration.pairs
+                ),
             },
             threshold=choice.threshold,
             training_size=trained.training_size,
@@ -365,14 +369,12 @@ def _apply(current: TrainingRound, lease: TrainingLease, trained: Trained, path:
         target = trained.target if trained.target is not None else config.target_accuracy
         measure = "mean IoU" if trained.metric == "mean-iou" else "accuracy"
         proven = f"a mean IoU of {target}" if trained.metric == "mean-iou" else f"{target}"
-        confidence = trained.pool_confidence
+        score = trained.pool_threshold_score
         humans = _human_label_count(job.pk)
         budget_spent = config.human_budget is not None and humans >= config.human_budget
         labeled: set[int] = set()
         if config.may_auto_label and choice.threshold is not None:
-            eligible = (
-                trained.pool_untouched & ~trained.pool_held_out & (confidence >= choice.threshold)
-            )
+            eligible = trained.pool_untouched & ~trained.pool_held_out & (score >= choice.threshold)
             labeled = _auto_label(job, current, artifact, trained, eligible)
             _mark_held_out(current, trained, choice.threshold)
         remaining = np.asarray([int(i) not in labeled for i in trained.pool_ids], bool)
@@ -461,7 +463,7 @@ def _auto_label(
 def _mark_held_out(current: TrainingRound, trained: Trained, threshold: float) -> int:
     """Mark the held-out items this round's model would have labeled, with that label: they
     stop judging as unlabeled items and judge the job's auto-labels by it from now on."""
-    rows = np.flatnonzero(trained.held_out_confidence >= threshold)
+    rows = np.flatnonzero(trained.held_out_threshold_score >= threshold)
     by_item = {int(trained.held_out_ids[row]): row for row in rows}
     marked = list(
         HeldOutItem.objects.filter(item_id__in=list(by_item), would_label_round__isnull=True)

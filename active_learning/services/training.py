@@ -6,6 +6,7 @@ Runs outside any transaction (it is the slow part); what it returns is applied b
 
 import json
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
+from active_learning.calibration import ClassCalibration, class_calibration_fit
 from active_learning.labelspace import LabelSpace, label_key
 from active_learning.learners.base import Heartbeat, Learner
 from active_learning.learners.images import load_pixels
@@ -25,11 +27,19 @@ from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 
 TRAINING_ACCURACY_SAMPLE = 2000
+# Each round's prediction for every open item outside the validation slice (the last one
+# made while the item was open), kept to calibrate later rounds' scores once humans label it.
+OPEN_PREDICTIONS_FILE = "open-predictions.npz"
 
 
 def train_on_auto_labels() -> bool:
     """Whether rounds also train on earlier rounds' auto-labels (self-training)."""
     return bool(getattr(settings, "ACTIVE_LEARNING_TRAIN_ON_AUTO_LABELS", False))
+
+
+def class_calibration_on() -> bool:
+    """Whether the threshold reads the class-aware calibrated score (off by default)."""
+    return bool(getattr(settings, "ACTIVE_LEARNING_CLASS_CALIBRATION", False))
 
 
 class NotEnoughLabels(Exception):
@@ -61,6 +71,19 @@ class Trained:
     # What the threshold was held to: "accuracy" (classes) or "mean-iou" (boxes, masks).
     metric: str = "accuracy"
     target: float | None = None
+    # The score the threshold was picked on, when it is not the confidence: the class-aware
+    # calibrated chance of being right (``active_learning.calibration``).
+    calibration: ClassCalibration | None = None
+    pool_score: np.ndarray | None = None
+    held_out_score: np.ndarray | None = None
+
+    @property
+    def pool_threshold_score(self) -> np.ndarray:
+        return self.pool_confidence if self.pool_score is None else self.pool_score
+
+    @property
+    def held_out_threshold_score(self) -> np.ndarray:
+        return self.held_out_confidence if self.held_out_score is None else self.held_out_score
 
 
 def learner_kind(job: Job, config: AutoLabeling) -> str:
@@ -183,6 +206,67 @@ def carried_judgement(split: TrainingSplit) -> Carried | None:
     return Carried(covered, correct, len(split.carried_rounds))
 
 
+def open_predictions_load(job_id: int) -> dict[int, tuple[int, float]]:
+    """Item id → (predicted class, confidence) of the last round that predicted it open."""
+    path = job_cache_folder(job_id) / OPEN_PREDICTIONS_FILE
+    if not path.exists():
+        return {}
+    with np.load(path) as stored:
+        return {
+            int(item_id): (int(predicted), float(confidence))
+            for item_id, predicted, confidence in zip(
+                stored["ids"], stored["predicted"], stored["confidence"], strict=True
+            )
+        }
+
+
+def open_predictions_store(
+    job_id: int, ids: np.ndarray, predicted: np.ndarray, confidence: np.ndarray
+) -> None:
+    """Keep this round's predictions of open items beside the earlier ones (replacing an
+    item's older prediction); written whole to a new file, then moved into place."""
+    kept = open_predictions_load(job_id)
+    for item_id, label, score in zip(ids, predicted, confidence, strict=True):
+        kept[int(item_id)] = (int(label), float(score))
+    folder = job_cache_folder(job_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    order = sorted(kept)
+    # Unique: a worker that lost its lease may still be writing its own.
+    partial = folder / f".{OPEN_PREDICTIONS_FILE}.{uuid.uuid4().hex}.partial.npz"
+    np.savez(
+        partial,
+        ids=np.asarray(order, np.int64),
+        predicted=np.asarray([kept[i][0] for i in order], np.int64),
+        confidence=np.asarray([kept[i][1] for i in order], np.float64),
+    )
+    partial.replace(folder / OPEN_PREDICTIONS_FILE)
+
+
+def class_calibration_for_job(
+    job_id: int, space: LabelSpace, human: dict[int, Any]
+) -> ClassCalibration | None:
+    """The class-aware score fitted on earlier rounds' predictions of items humans labeled
+    afterwards (no model had trained on them), never on an item of the validation slice;
+    None for multi-label jobs or too few such items."""
+    if space.multilabel:
+        return None
+    stored = open_predictions_load(job_id)
+    validation_slice = set(
+        HeldOutItem.objects.filter(job_id=job_id).values_list("item_id", flat=True)
+    )
+    pairs = [
+        (*stored[item_id], target == stored[item_id][0])
+        for item_id, target in human.items()
+        if item_id in stored and item_id not in validation_slice
+    ]
+    if not pairs:
+        return None
+    predicted, confidence, correct = (np.asarray(column) for column in zip(*pairs, strict=True))
+    return class_calibration_fit(
+        predicted=predicted, confidence=confidence, correct=correct, classes=len(space.classes)
+    )
+
+
 def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trained:
     """Fit the job's model on its human labels (held-out items apart) and score the rest."""
     started = time.perf_counter()
@@ -265,8 +349,11 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
     # refill on, or without the earlier labels, each round is judged alone on the unmarked
     # items, like the items still waiting.
     carried = None if config.validation_refill else carried_judgement(split)
+    calibrating = class_calibration_on() and not space.multilabel
+    calibration = class_calibration_for_job(job.pk, space, human) if calibrating else None
+    valid_score = _score(calibration, space, valid_probabilities, valid_confidence)
     choice = select_threshold(
-        valid_confidence,
+        valid_score,
         hits,
         target=config.target_accuracy,
         alpha=config.alpha if carried is None else carried.alpha(config.alpha),
@@ -280,6 +367,14 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
     )
     pool_confidence = space.confidence(pool_probabilities)
     pool_held = np.asarray([int(i) in held_out for i in pool_order], bool)
+    pool_score = _score(calibration, space, pool_probabilities, pool_confidence)
+    if calibrating:
+        open_predictions_store(
+            job.pk,
+            pool_order[~pool_held],
+            space.predicted(pool_probabilities[~pool_held]),
+            pool_confidence[~pool_held],
+        )
     return Trained(
         learner=learner,
         kind=kind,
@@ -299,4 +394,21 @@ def model_train(*, job: Job, config: AutoLabeling, heartbeat: Heartbeat) -> Trai
         held_out_ids=np.concatenate([valid_order, pool_order[pool_held]]),
         held_out_confidence=np.concatenate([valid_confidence, pool_confidence[pool_held]]),
         held_out_probabilities=np.concatenate([valid_probabilities, pool_probabilities[pool_held]]),
+        calibration=calibration,
+        pool_score=None if calibration is None else pool_score,
+        held_out_score=(
+            None if calibration is None else np.concatenate([valid_score, pool_score[pool_held]])
+        ),
     )
+
+
+def _score(
+    calibration: ClassCalibration | None,
+    space: LabelSpace,
+    probabilities: np.ndarray,
+    confidence: np.ndarray,
+) -> np.ndarray:
+    """What the threshold reads: the calibrated chance of being right, else the confidence."""
+    if calibration is None or not len(confidence):
+        return confidence
+    return calibration.score(space.predicted(probabilities), confidence)
