@@ -52,10 +52,14 @@ def _two_rounds(text_job, manager, labeler, **values):
 @pytest.mark.django_db
 def test_the_marked_items_keep_the_label_their_round_would_have_given(text_job, manager, labeler):
     job, first = _two_rounds(text_job, manager, labeler)
-    marked = list(HeldOutItem.objects.filter(job=job, would_label_round=first.version))
+    marked = list(
+        HeldOutItem.objects.filter(job=job, would_label_round=first.version)
+        .select_related("item")
+        .order_by("pk")
+    )
     assert marked
     learner = pickle.loads((Path(django_settings.MEDIA_ROOT) / first.path).read_bytes())
-    texts = [held.item.data for held in HeldOutItem.objects.filter(pk__in=[m.pk for m in marked])]
+    texts = [held.item.data for held in marked]  # one query, one order: labels and texts pair up
     predicted = learner.predict_proba([json.loads(text)["source"] for text in texts]).argmax(1)
     assert [held.would_label for held in marked] == [first.classes[i] for i in predicted]
     assert all(held.would_label_value is not None for held in marked)
