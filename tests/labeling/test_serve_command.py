@@ -45,6 +45,8 @@ def _health(port: int) -> dict | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
             return json.loads(response.read())
+    except urllib.error.HTTPError as error:  # 503: what failed is in the body
+        return json.loads(error.read())
     except OSError:
         return None
 
@@ -89,10 +91,20 @@ def test_serve_comes_up_healthy_and_one_signal_to_its_group_stops_both_children_
             os.killpg(serve.pid, stop_signal)  # Ctrl-C, or the terminal closing
             assert serve.wait(timeout=STOP_WITHIN_SECONDS) == 0
         finally:
-            if serve.poll() is None:
-                os.killpg(serve.pid, signal.SIGKILL)
+            _stop(serve)
     output = log_path.read_text()
     assert "stopped (exit codes: web 0, worker 0)" in output, output[-3000:]
+
+
+def _stop(serve: subprocess.Popen) -> None:
+    """After a failure: serve stops its children (their own process groups) on SIGTERM;
+    SIGKILL only if it does not, which would leave them running."""
+    if serve.poll() is None:
+        os.killpg(serve.pid, signal.SIGTERM)
+        try:
+            serve.wait(timeout=STOP_WITHIN_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(serve.pid, signal.SIGKILL)
 
 
 def _children(pid: int) -> list[int]:
@@ -106,10 +118,10 @@ def _children(pid: int) -> list[int]:
 def _worker_pid(serve_pid: int) -> int | None:
     for child in _children(serve_pid):
         try:
-            command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"celery" in command:
+        if b"celery" in command:  # serve forks the worker, which names itself celery in ps
             return child
     return None
 
@@ -151,13 +163,19 @@ def test_serve_restarts_a_killed_worker_and_still_stops_cleanly(tmp_path):
             assert "serve: worker restarted" in output, output[-3000:]
             second = _worker_pid(serve.pid)
             assert second not in (None, first)
-            health = _health(port)
+            # The forked worker is back in about a second, maybe before gunicorn's workers
+            # have answered their first request: wait for the web as the first test does.
+            health = None
+            deadline = time.monotonic() + UP_WITHIN_SECONDS
+            while (health is None or health["status"] != "ok") and time.monotonic() < deadline:
+                assert serve.poll() is None, log_path.read_text()[-3000:]
+                health = _health(port)
+                time.sleep(0.5)
             assert health is not None and health["status"] == "ok", health
 
             os.killpg(serve.pid, signal.SIGINT)
             assert serve.wait(timeout=STOP_WITHIN_SECONDS) == 0
         finally:
-            if serve.poll() is None:
-                os.killpg(serve.pid, signal.SIGKILL)
+            _stop(serve)
     output = log_path.read_text()
     assert "stopped (exit codes: web 0, worker 0)" in output, output[-3000:]
