@@ -87,11 +87,14 @@ class LabelSpace:
             return (given == truth).all(axis=1)
         return given == truth
 
-    def uncertainty(self, probabilities: np.ndarray, strategy) -> np.ndarray:
+    def uncertainty(self, probabilities: np.ndarray, strategy, context=None) -> np.ndarray:
         """Human-queue scores in [0, 1]; multi-label: 1 − P(the whole set is right), unless
-        the strategy does not read the probabilities (random order)."""
+        the strategy does not read the probabilities (random order). ``context`` (a
+        ``QueryContext``) goes to the strategies that ask for it (``uses_context``)."""
         if self.multilabel and not getattr(strategy, "ignores_probabilities", False):
             return 1.0 - self.confidence(probabilities)
+        if getattr(strategy, "uses_context", False):
+            return strategy.uncertainty(probabilities, context)
         return strategy.uncertainty(probabilities)
 
     # --- predictions -> stored labels ---------------------------------------------------------

@@ -66,7 +66,9 @@ class ShapeSpace:
     def confidence(self, answers: np.ndarray) -> np.ndarray:
         return np.asarray([answer.score for answer in answers], dtype=np.float64)
 
-    def uncertainty(self, answers: np.ndarray, strategy: Any = None) -> np.ndarray:
+    def uncertainty(
+        self, answers: np.ndarray, strategy: Any = None, context: Any = None
+    ) -> np.ndarray:
         """Human-queue scores in [0, 1]: one minus the item score (the strategy is for
         class probabilities and does not apply)."""
         return 1.0 - np.clip(self.confidence(answers), 0.0, 1.0)

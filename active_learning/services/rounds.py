@@ -46,6 +46,7 @@ from active_learning.services.training_shapes import shapes_train
 from active_learning.shapespace import SHAPE_TASK_TYPES
 from active_learning.states import ROUND_PENDING, ROUND_TRANSITIONS, RoundStatus, RoundTrigger
 from active_learning.strategies import get_strategy
+from active_learning.strategies.base import QueryContext
 from labeling.after_commit import on_commit_safely
 from labeling.errors import InvalidTransition
 from labeling.models import ConsolidatedLabel, Item, Job
@@ -380,7 +381,7 @@ def _apply(current: TrainingRound, lease: TrainingLease, trained: Trained, path:
         remaining = np.asarray([int(i) not in labeled for i in trained.pool_ids], bool)
         if labeled and config.validation_refill:
             _refill_validation(job, config, current, trained, remaining)
-        reordered = _reprioritise(config, trained, remaining)
+        reordered = _reprioritise(config, trained, remaining, round_number=current.number)
         if config.preannotate:
             _suggest(job, artifact, trained, remaining)
         auto_total = ConsolidatedLabel.objects.filter(job_id=job.pk, human_annotated=False).count()
@@ -519,13 +520,18 @@ def _refill_validation(
     return wanted
 
 
-def _reprioritise(config: AutoLabeling, trained: Trained, remaining: np.ndarray) -> int:
+def _reprioritise(
+    config: AutoLabeling, trained: Trained, remaining: np.ndarray, round_number: int = 0
+) -> int:
     """Put the least certain first among the items still waiting for humans (in bulk)."""
     rows = np.flatnonzero(remaining & ~trained.pool_held_out & trained.pool_untouched)
     if not len(rows):
         return 0
+    context = QueryContext(
+        batch_size=round_labels_needed(config), round_number=round_number, seed=config.job_id
+    )
     scores = trained.space.uncertainty(
-        trained.pool_probabilities[rows], get_strategy(config.strategy)
+        trained.pool_probabilities[rows], get_strategy(config.strategy), context
     )
     priorities = np.rint(np.clip(scores, 0, 1) * UNCERTAINTY_SCALE).astype(np.int64)
     items = [

@@ -1,8 +1,19 @@
 """The query-strategy interface: class probabilities in, one uncertainty score per item out."""
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class QueryContext:
+    """What a strategy may read beside the probabilities: only strategies that set
+    ``uses_context = True`` receive it, as ``uncertainty(probabilities, context)``."""
+
+    batch_size: int  # human labels the next round waits for
+    round_number: int  # the round that reorders the queue
+    seed: int  # the job's id: with the round, a repeatable draw
 
 
 class QueryStrategy(Protocol):

@@ -5,6 +5,7 @@ import pytest
 
 from active_learning.labelspace import LabelSpace
 from active_learning.strategies import get_strategy, strategy_choices
+from active_learning.strategies.base import QueryContext
 
 SURE = [0.98, 0.01, 0.01]
 SPLIT = [0.49, 0.48, 0.03]
@@ -59,3 +60,72 @@ def test_random_order_applies_to_multilabel_jobs_where_uncertainty_strategies_do
     # The others: 1 − P(the whole set is right), whatever the strategy says.
     expected = 1 - space.confidence(probabilities)
     assert np.allclose(space.uncertainty(probabilities, get_strategy("margin")), expected)
+
+
+def _pool_of_two_confusions():
+    """Six items torn between classes 0 and 1 (margins 0.00 … 0.05), three between 1 and 2
+    (margins 0.10 … 0.12), then five sure ones: the first batch of margin order is all 0/1."""
+    torn_01 = [
+        [0.5 - d / 2, 0.5 + d / 2 - 0.001, 0.001] for d in (0.0, 0.01, 0.02, 0.03, 0.04, 0.05)
+    ]
+    torn_12 = [[0.001, 0.5 + d / 2, 0.499 - d / 2] for d in (0.10, 0.11, 0.12)]
+    sure = [[0.98, 0.01, 0.01]] * 5
+    return np.array(torn_01 + torn_12 + sure)
+
+
+def test_margin_diverse_takes_turns_over_the_class_pairs_among_the_least_certain():
+    probabilities = _pool_of_two_confusions()
+    context = QueryContext(batch_size=3, round_number=2, seed=7)
+    scores = get_strategy("margin_diverse").uncertainty(probabilities, context)
+    order = np.argsort(-scores, kind="stable").tolist()
+    # Candidates: three batches (9 items, the two confusions): 0/1, 1/2, 0/1, 1/2, …
+    assert order[:9] == [0, 6, 1, 7, 2, 8, 3, 4, 5]
+    assert order[9:] == [9, 10, 11, 12, 13]  # then margin order (ties by position)
+    margin_order = np.argsort(-get_strategy("margin").uncertainty(probabilities), kind="stable")
+    assert margin_order[:3].tolist() == [0, 1, 2]  # plain margin: one confusion per batch
+    # Ranks as scores: distinct, first 1, last 1/n.
+    assert np.allclose(np.sort(scores), np.arange(1, 15) / 14)
+    # A smaller candidate set (batch 1: 3 items) leaves the 1/2 items behind the 0/1 ones.
+    narrow = get_strategy("margin_diverse").uncertainty(
+        probabilities, QueryContext(batch_size=1, round_number=2, seed=7)
+    )
+    assert np.argsort(-narrow, kind="stable")[:4].tolist() == [0, 1, 2, 3]
+
+
+def test_margin_mix_gives_every_fourth_place_to_a_random_item_and_repeats_per_round():
+    rng = np.random.default_rng(11)
+    probabilities = rng.dirichlet(np.ones(4), size=400)
+    mix = get_strategy("margin_mix")
+    context = QueryContext(batch_size=40, round_number=3, seed=5)
+    scores = mix.uncertainty(probabilities, context)
+    assert np.array_equal(scores, mix.uncertainty(probabilities.copy(), context))
+    order = np.argsort(-scores, kind="stable")
+    assert len(set(order.tolist())) == 400 and np.all((scores > 0) & (scores <= 1))
+    drawn = order[3::4]  # places 4, 8, 12, …: the random ones
+    by_margin = np.argsort(-get_strategy("margin").uncertainty(probabilities), kind="stable")
+    rest = [row for row in by_margin.tolist() if row not in set(drawn.tolist())]
+    assert np.delete(order, np.s_[3::4]).tolist() == rest
+    # The random places are a sample of the whole pool: about half from the sure half.
+    margin = get_strategy("margin").uncertainty(probabilities)
+    sure = margin < np.median(margin)
+    assert 0.35 < sure[drawn].mean() < 0.65
+    # Another round (or job) draws another sample; no context: seeded by the probabilities.
+    other = mix.uncertainty(probabilities, QueryContext(batch_size=40, round_number=4, seed=5))
+    assert not np.array_equal(scores, other)
+    assert np.array_equal(mix.uncertainty(probabilities), mix.uncertainty(probabilities))
+
+
+def test_the_label_space_hands_the_context_only_to_strategies_that_ask_for_it():
+    space = LabelSpace(("a", "b", "c"), multilabel=False)
+    probabilities = _pool_of_two_confusions()
+    context = QueryContext(batch_size=3, round_number=1, seed=1)
+    assert np.array_equal(
+        space.uncertainty(probabilities, get_strategy("margin"), context),
+        get_strategy("margin").uncertainty(probabilities),
+    )
+    diverse = get_strategy("margin_diverse")
+    assert np.array_equal(
+        space.uncertainty(probabilities, diverse, context),
+        diverse.uncertainty(probabilities, context),
+    )
+    assert {"margin_diverse", "margin_mix"} <= {key for key, _ in strategy_choices()}

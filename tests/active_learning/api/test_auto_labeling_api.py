@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from active_learning.forms import AutoLabelingForm
 from active_learning.services.rounds import round_request, round_run
 from active_learning.services.settings import auto_labeling_enable
 from tests.active_learning.conftest import humans_label
@@ -72,3 +73,15 @@ def test_the_console_page_charts_the_rounds(text_job, manager, labeler, client):
     assert html.count("<tr><td>") >= 2
     client.force_login(labeler)
     assert client.get(reverse("console-job-auto-labeling", args=[job.pk])).status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("strategy", ["margin_diverse", "margin_mix"])
+def test_the_batch_mixing_strategies_are_selectable(text_job, manager_client, strategy):
+    job = text_job(50)
+    url = reverse("api-auto-labeling", args=[job.pk])
+    response = manager_client.post(url, {"strategy": strategy}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["strategy"] == strategy
+    assert AutoLabelingForm(data={"target_accuracy": 0.95, "strategy": strategy,
+                                  "validation_size": 10, "round_every": 5}).is_valid()  # fmt: skip

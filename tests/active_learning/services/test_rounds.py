@@ -107,6 +107,33 @@ def test_the_least_certain_items_go_first_to_humans(text_job, manager, labeler):
 
 
 @pytest.mark.django_db
+def test_a_strategy_that_reads_the_context_gets_the_next_batch_round_and_job(
+    text_job, manager, labeler, monkeypatch
+):
+    from active_learning.strategies.batch_mix import MARGIN_MIX
+
+    job = text_job(300)
+    _loop_on(job, manager, strategy="margin_mix")
+    humans_label(job, labeler, 130)
+    seen = []
+    original = type(MARGIN_MIX).uncertainty
+
+    def spy(self, probabilities, context=None):
+        seen.append(context)
+        return original(self, probabilities, context)
+
+    monkeypatch.setattr(type(MARGIN_MIX), "uncertainty", spy)
+    queued = round_request(job_id=job.pk, trigger=RoundTrigger.MANUAL)
+    assert round_run(round_id=queued.pk) == RoundStatus.DONE
+    # round_every 30, or 0.2 × the 130 labels the round had: 30.
+    assert [(c.batch_size, c.round_number, c.seed) for c in seen] == [(30, 1, job.pk)]
+    held_out = set(HeldOutItem.objects.filter(job=job).values_list("item_id", flat=True))
+    waiting = Item.objects.filter(job=job, status=ItemStatus.OPEN).exclude(pk__in=held_out)
+    priorities = list(waiting.order_by("id").values_list("priority", flat=True))
+    assert len(set(priorities)) == len(priorities)  # a total order: ranks as scores
+
+
+@pytest.mark.django_db
 def test_a_round_run_twice_does_not_label_twice(text_job, manager, labeler):
     job = text_job(450)
     _loop_on(job, manager)
