@@ -167,3 +167,32 @@ def run_baseline(args, lines: list[dict], classes: list[str], task_type: str, bu
         ),
         "wall_seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def _loop_of(path: str, key: str) -> dict:
+    """A loop from a bench JSON (the file, or the last JSON line of a run's output)."""
+    import json
+
+    text = Path(path).read_text()
+    try:
+        figures = json.loads(text)
+    except json.JSONDecodeError:
+        figures = json.loads([line for line in text.splitlines() if line.startswith("{")][-1])
+    return figures[key]
+
+
+if __name__ == "__main__":
+    # Compare one run's loop with another run's (q19-al4): e.g. a --no-baseline run of a
+    # strategy against the random loop of another run on the same seed and code.
+    #   python bench/_al_compare.py ACTIVE.json[:key] RANDOM.json[:key]
+    # key: active_learning (the default for the first) or random_loop (for the second).
+    import json
+    import sys
+
+    def parse(argument: str, default: str) -> dict:
+        path, _, key = argument.partition(":")
+        return _loop_of(path, key or default)
+
+    active = parse(sys.argv[1], "active_learning")
+    random_loop = parse(sys.argv[2], "random_loop")
+    print(json.dumps(compare_loops(active, random_loop), indent=1))
