@@ -127,10 +127,9 @@ def worker_preload() -> None:
     code) in this process, so that a forked worker starts without importing it."""
     import celery.apps.beat  # noqa: F401
     import celery.apps.worker  # noqa: F401
+    from celery import current_app  # the project's app: config/ made it when Django loaded
 
-    from config.celery import app
-
-    app.loader.import_default_modules()
+    current_app.loader.import_default_modules()
 
 
 def _set_title(title: str) -> None:
@@ -159,11 +158,11 @@ def worker_fork() -> _ForkedProcess:
         os.setpgid(0, 0)
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_DFL)
-        from config.celery import app
+        from celery import current_app
 
         sys.argv = ["celery", "-A", "config", *arguments]
         _set_title(" ".join(sys.argv))  # what ps shows until Celery sets its own title
-        code = app.start(argv=arguments) or 0
+        code = current_app.start(argv=arguments) or 0
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1
     except BaseException:
