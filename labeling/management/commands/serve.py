@@ -16,10 +16,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from setproctitle import setproctitle
 
 logger = logging.getLogger(__name__)
 
@@ -132,14 +134,6 @@ def worker_preload() -> None:
     current_app.loader.import_default_modules()
 
 
-def _set_title(title: str) -> None:
-    try:
-        import setproctitle
-    except ImportError:  # only the title in ps differs
-        return
-    setproctitle.setproctitle(title)
-
-
 def worker_fork() -> _ForkedProcess:
     """Fork the worker from this process (``worker_preload`` first). The child gets a process
     group of its own and the default signal handlers, then runs ``celery worker``; it never
@@ -161,7 +155,7 @@ def worker_fork() -> _ForkedProcess:
         from celery import current_app
 
         sys.argv = ["celery", "-A", "config", *arguments]
-        _set_title(" ".join(sys.argv))  # what ps shows until Celery sets its own title
+        setproctitle(" ".join(sys.argv))  # what ps shows until Celery sets its own title
         code = current_app.start(argv=arguments) or 0
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1
@@ -177,7 +171,13 @@ class _Child:
     """One supervised child: its command (or a function that forks it), its process, and
     when it may start again."""
 
-    def __init__(self, name: str, command: list[str] | None = None, *, fork=None):
+    def __init__(
+        self,
+        name: str,
+        command: list[str] | None = None,
+        *,
+        fork: Callable[[], "_ForkedProcess"] | None = None,
+    ):
         self.name = name
         self.command = command
         self.fork = fork
