@@ -115,6 +115,13 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in text.split()]
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _worker_pid(serve_pid: int) -> int | None:
     for child in _children(serve_pid):
         try:
@@ -126,9 +133,38 @@ def _worker_pid(serve_pid: int) -> int | None:
     return None
 
 
-def test_serve_restarts_a_killed_worker_and_still_stops_cleanly(tmp_path):
-    """The worker killed with SIGKILL (the OOM killer) is started again after a logged backoff,
-    the web server staying up meanwhile; one Ctrl-C then still stops both cleanly."""
+def _group(pgid: int) -> dict[int, str]:
+    """Every process in process group ``pgid``, with its state letter (Z: a zombie)."""
+    members = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
+        if int(fields[2]) == pgid:
+            members[int(stat.parent.name)] = fields[0]
+    return members
+
+
+def _left_over(pids) -> dict[int, str]:
+    """Of ``pids``, those still in the process table, with their state."""
+    left = {}
+    for pid in pids:
+        try:
+            text = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        left[pid] = text[text.rindex(")") + 2]
+    return left
+
+
+@pytest.mark.parametrize("kill", ["group", "main-process"])
+def test_serve_restarts_a_killed_worker_and_still_stops_cleanly(tmp_path, kill):
+    """The worker killed with SIGKILL (the OOM killer: the whole group, or only the worker's
+    main process) is started again after a logged backoff, the web server staying up
+    meanwhile; nothing of the dead worker is left, neither running beside its successor (a
+    second beat) nor as a zombie; one Ctrl-C then still stops both cleanly."""
     port = _free_port()
     env = _embedded_env(tmp_path, port)
     manage = [sys.executable, "manage.py"]
@@ -150,8 +186,16 @@ def test_serve_restarts_a_killed_worker_and_still_stops_cleanly(tmp_path):
                 time.sleep(0.5)
             first = _worker_pid(serve.pid)
             assert first is not None, log_path.read_text()[-3000:]
+            deadline = time.monotonic() + UP_WITHIN_SECONDS  # beat and the pool fork after it
+            while len(_group(first)) < 3 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            old = _group(first)
+            assert len(old) >= 3, old  # the worker, its beat and at least one pool process
 
-            os.killpg(first, signal.SIGKILL)  # the worker and its pool, as the OOM killer might
+            if kill == "group":
+                os.killpg(first, signal.SIGKILL)  # the worker and its pool, as the OOM killer might
+            else:
+                os.kill(first, signal.SIGKILL)  # the worker alone: beat and the pool orphaned
 
             deadline = time.monotonic() + UP_WITHIN_SECONDS
             while log_path.read_text().count(" ready.") < 2 and time.monotonic() < deadline:
@@ -172,6 +216,12 @@ def test_serve_restarts_a_killed_worker_and_still_stops_cleanly(tmp_path):
                 health = _health(port)
                 time.sleep(0.5)
             assert health is not None and health["status"] == "ok", health
+            # Reaped by serve, not left as zombies (nor running on beside the new worker).
+            deadline = time.monotonic() + 10
+            while _left_over(old) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert _left_over(old) == {}, (_left_over(old), output[-3000:])
+            assert len([p for p in _group(second) if b"[celery beat]" in _cmdline(p)]) == 1
 
             os.killpg(serve.pid, signal.SIGINT)
             assert serve.wait(timeout=STOP_WITHIN_SECONDS) == 0

@@ -8,8 +8,14 @@ The worker is forked from this process, which has Django and the task modules lo
 (as gunicorn's ``--preload`` does for web workers): a fresh interpreter spends about 3.5 s of
 CPU importing them, which on a machine busy with labelers (the worker starting beside 16 busy
 request threads) stretched a restart to 25-30 s. A forked worker skips that work.
+
+On Linux serve is also its children's *subreaper*: a process orphaned below it (a killed
+worker's beat and pool processes, a killed gunicorn master's workers) is re-parented to serve,
+which reaps it, instead of to PID 1, which in a container without an init never does and
+would keep it as a zombie for the container's lifetime.
 """
 
+import ctypes
 import logging
 import os
 import signal
@@ -31,6 +37,7 @@ RESTART_BACKOFF_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
 # A child that ran this long before it died starts again from the first backoff.
 STABLE_AFTER_SECONDS = 60.0
 POLL_SECONDS = 0.5
+PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 
 
 def _verbose() -> bool:
@@ -167,6 +174,34 @@ def worker_fork() -> _ForkedProcess:
         os._exit(code)
 
 
+def become_subreaper() -> bool:
+    """Ask Linux to re-parent orphans below this process to it (``prctl``); False where that
+    is not available (another system, a seccomp profile that forbids it)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_orphans(children: set[int]) -> list[int]:
+    """Reap every exited child of this process that is not one of ``children`` (whose exit
+    codes their own ``poll`` reads); return their pids. Stops at the first exited child that
+    is one of ``children``: its ``poll`` reaps it, and the next call goes on."""
+    reaped = []
+    while True:
+        try:  # WNOWAIT: look without reaping, so a supervised child's status stays readable
+            exited = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:  # no children at all
+            return reaped
+        if exited is None or exited.si_pid in children:
+            return reaped
+        os.waitpid(exited.si_pid, 0)
+        reaped.append(exited.si_pid)
+
+
 class _Child:
     """One supervised child: its command (or a function that forks it), its process, and
     when it may start again."""
@@ -221,6 +256,14 @@ class _Child:
             delay,
             self.failures,
         )
+        # What the dead child left in its process group (a worker's beat and pool processes,
+        # a gunicorn master's workers) would run on beside its successor: a second beat, a
+        # second holder of the port. The group ends with it.
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            logger.warning("serve: killed what %s left in its process group", self.name)
+        except (ProcessLookupError, PermissionError):
+            pass  # nothing left
 
     def terminate(self) -> None:
         if self.process.poll() is None:
@@ -238,6 +281,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, port: str, bind: str, web_workers: str, threads: str, **kw):
         web = web_command(bind=bind, port=port, web_workers=web_workers, threads=threads)
+        subreaper = become_subreaper()
         children = [_Child("web", web), _Child("worker", fork=worker_fork)]
         children[0].start()
         worker_preload()  # while gunicorn boots
@@ -257,6 +301,10 @@ class Command(BaseCommand):
         while not stopping:
             for child in children:
                 child.supervise()
+            if subreaper:
+                orphans = reap_orphans({c.process.pid for c in children if c.process})
+                if orphans:
+                    logger.info("serve: reaped %d orphaned processes %s", len(orphans), orphans)
             time.sleep(POLL_SECONDS)
         for child in children:
             child.terminate()
