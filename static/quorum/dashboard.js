@@ -2,11 +2,12 @@
 
 import { ApiError, api, csrfToken, sleep } from "./api.js";
 import { drawLabelsOverTime } from "./chart.js";
-import { fillFigures, followLive } from "./live.js";
+import { fillFigures, followLive, refreshFrom } from "./live.js";
 
 const POLL_MS = 700;
 const FINISHED = new Set(["succeeded", "failed"]);
 const REFRESHED_SECTIONS = ["job-head", "job-figures", "recent-imports-box", "label-distribution-box"];
+const LABEL_SECTIONS = ["label-distribution-box", "labels-over-time", "worker-stats-box"];
 
 // --- Confirmation before a form that cannot be undone ----------------------------------------
 function bindConfirmations() {
@@ -20,9 +21,12 @@ function bindConfirmations() {
 bindConfirmations();
 
 // --- The chart ---------------------------------------------------------------------------------
-const chart = document.getElementById("labels-chart");
-const chartData = document.getElementById(chart.dataset.source);
-if (chartData) drawLabelsOverTime(chart, JSON.parse(chartData.textContent));
+function drawChart() {
+  const chart = document.getElementById("labels-chart");
+  const chartData = chart && document.getElementById(chart.dataset.source);
+  if (chartData) drawLabelsOverTime(chart, JSON.parse(chartData.textContent));
+}
+drawChart();
 
 // --- Import --------------------------------------------------------------------------------------
 const forms = document.querySelectorAll("form.import-form");
@@ -179,7 +183,17 @@ function showLatest(answers) {
 
 const figures = document.getElementById("job-figures");
 if (figures && figures.dataset.liveUrl) {
-  followLive(figures.dataset.liveUrl, (snapshot) => {
+  followLive(figures.dataset.liveUrl, async (snapshot, previous) => {
+    // New labels: the label table, the chart and the workers' figures are the server's,
+    // fetched again (once per change of the labeled count, not per poll).
+    if (previous && previous.items_labeled !== snapshot.items_labeled) {
+      try {
+        await refreshFrom(window.location.pathname, LABEL_SECTIONS);
+        drawChart();
+      } catch {
+        // Kept as they were; the next change tries again.
+      }
+    }
     const current = document.getElementById("job-figures");
     fillFigures(current, snapshot, "data-count");
     const items = document.getElementById("items-progress");
