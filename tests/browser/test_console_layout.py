@@ -262,3 +262,22 @@ def test_console_tables_keep_their_words_whole_on_a_phone(browser, live_server, 
         assert wrap.evaluate("(node) => getComputedStyle(node).overflowX") == "auto"
     finally:
         context.close()
+
+
+def test_the_labelers_answers_fit_a_phone(browser, live_server, make_job, labeler):
+    job = make_job(items=2, workers_per_item=1)
+    for label in ("cat", "dog"):
+        lease = assignment_claim(job=job, worker=labeler)
+        annotation_submit(assignment_id=lease.pk, worker=labeler, answer={"label": label})
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 400, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        sign_in(page, "lab1", "lab1-pass-1")
+        page.wait_for_url("**/work/")
+        page.goto(reverse("work-my-answers", args=[job.pk]))
+        expect(page.locator("#my-answers tbody tr")).to_have_count(2)
+        # The table sat straight in the page, so a phone scrolled the whole page sideways.
+        assert_fits(page, "my answers at 400×800")
+    finally:
+        context.close()
