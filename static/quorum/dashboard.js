@@ -8,6 +8,9 @@ const POLL_MS = 700;
 const FINISHED = new Set(["succeeded", "failed"]);
 const REFRESHED_SECTIONS = ["job-head", "job-figures", "recent-imports-box", "label-distribution-box"];
 const LABEL_SECTIONS = ["label-distribution-box", "labels-over-time", "worker-stats-box"];
+const LABELS_REFRESH_MS = 15_000;
+let labelsShown = null;
+let labelsRefreshedAt = 0;
 
 // --- Confirmation before a form that cannot be undone ----------------------------------------
 function bindConfirmations() {
@@ -183,15 +186,20 @@ function showLatest(answers) {
 
 const figures = document.getElementById("job-figures");
 if (figures && figures.dataset.liveUrl) {
-  followLive(figures.dataset.liveUrl, async (snapshot, previous) => {
-    // New labels: the label table, the chart and the workers' figures are the server's,
-    // fetched again (once per change of the labeled count, not per poll).
-    if (previous && previous.items_labeled !== snapshot.items_labeled) {
+  followLive(figures.dataset.liveUrl, async (snapshot) => {
+    // New labels: the label table, the chart and the workers' figures are the server's page,
+    // fetched again when the labeled count has moved, at most every LABELS_REFRESH_MS (a
+    // busy job changes it at every poll; the page's queries are per viewer).
+    const labelsOnServer = snapshot.items_labeled;
+    if (labelsShown === null) labelsShown = labelsOnServer;
+    if (labelsShown !== labelsOnServer && Date.now() - labelsRefreshedAt >= LABELS_REFRESH_MS) {
+      labelsRefreshedAt = Date.now();
       try {
         await refreshFrom(window.location.pathname, LABEL_SECTIONS);
+        labelsShown = labelsOnServer;
         drawChart();
       } catch {
-        // Kept as they were; the next change tries again.
+        // Kept as they were; the next snapshot tries again.
       }
     }
     const current = document.getElementById("job-figures");
