@@ -2,11 +2,15 @@
 
 import { ApiError, api, csrfToken, sleep } from "./api.js";
 import { drawLabelsOverTime } from "./chart.js";
-import { fillFigures, followLive } from "./live.js";
+import { fillFigures, followLive, refreshFrom } from "./live.js";
 
 const POLL_MS = 700;
 const FINISHED = new Set(["succeeded", "failed"]);
 const REFRESHED_SECTIONS = ["job-head", "job-figures", "recent-imports-box", "label-distribution-box"];
+const LABEL_SECTIONS = ["label-distribution-box", "labels-over-time", "worker-stats-box"];
+const LABELS_REFRESH_MS = 15_000;
+let labelsShown = null;
+let labelsRefreshedAt = 0;
 
 // --- Confirmation before a form that cannot be undone ----------------------------------------
 function bindConfirmations() {
@@ -20,9 +24,12 @@ function bindConfirmations() {
 bindConfirmations();
 
 // --- The chart ---------------------------------------------------------------------------------
-const chart = document.getElementById("labels-chart");
-const chartData = document.getElementById(chart.dataset.source);
-if (chartData) drawLabelsOverTime(chart, JSON.parse(chartData.textContent));
+function drawChart() {
+  const chart = document.getElementById("labels-chart");
+  const chartData = chart && document.getElementById(chart.dataset.source);
+  if (chartData) drawLabelsOverTime(chart, JSON.parse(chartData.textContent));
+}
+drawChart();
 
 // --- Import --------------------------------------------------------------------------------------
 const forms = document.querySelectorAll("form.import-form");
@@ -179,7 +186,22 @@ function showLatest(answers) {
 
 const figures = document.getElementById("job-figures");
 if (figures && figures.dataset.liveUrl) {
-  followLive(figures.dataset.liveUrl, (snapshot) => {
+  followLive(figures.dataset.liveUrl, async (snapshot) => {
+    // New labels: the label table, the chart and the workers' figures are the server's page,
+    // fetched again when the labeled count has moved, at most every LABELS_REFRESH_MS (a
+    // busy job changes it at every poll; the page's queries are per viewer).
+    const labelsOnServer = snapshot.items_labeled;
+    if (labelsShown === null) labelsShown = labelsOnServer;
+    if (labelsShown !== labelsOnServer && Date.now() - labelsRefreshedAt >= LABELS_REFRESH_MS) {
+      labelsRefreshedAt = Date.now();
+      try {
+        await refreshFrom(window.location.pathname, LABEL_SECTIONS);
+        labelsShown = labelsOnServer;
+        drawChart();
+      } catch {
+        // Kept as they were; the next snapshot tries again.
+      }
+    }
     const current = document.getElementById("job-figures");
     fillFigures(current, snapshot, "data-count");
     const items = document.getElementById("items-progress");

@@ -229,4 +229,21 @@ host.addEventListener("quorum:lease-ended", (event) => {
   say(event.detail.message, "warn", [action("Get a new task", nextTask)]);
 });
 
-nextTask();
+/** A reload (or a second tab) shows the task this labeler already holds before asking for
+ * another: no claim refused for too many tasks, no second lease held out of sight. */
+async function start() {
+  let result = null;
+  try {
+    result = await api(`/api/v1/jobs/${jobId}/tasks/mine`);
+  } catch {
+    // The claim below asks again and says what went wrong.
+  }
+  const lease = result && (result.data || [])[0];
+  if (lease) {
+    await showLease(lease, result.response, "You already had this task open; here it is again.");
+  } else {
+    await nextTask();
+  }
+}
+
+start();

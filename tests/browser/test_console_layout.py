@@ -194,3 +194,90 @@ def test_a_manager_uploads_videos_and_a_bad_one_is_named(page: "Page", make_job,
     expect(page.locator("#recent-imports")).to_contain_text("1 video(s)")
     (item,) = Item.objects.filter(job=job)
     assert len(json.loads(item.data)["frames"]) == 5
+
+
+# How many lines each text of ``selector`` takes: a word broken over lines takes two or more.
+TEXT_LINES = """(selector) => [...document.querySelectorAll(selector)].map((node) => {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const tops = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top)));
+    return [node.textContent.trim(), tops.size];
+})"""
+
+# Pairs of top-bar controls whose boxes overlap.
+TOPBAR_OVERLAPS = """() => {
+    const nodes = [...document.querySelectorAll('.topbar .brand, .topnav a, .whoami > *')];
+    const boxes = nodes.map((node) => [node.textContent.trim(), node.getBoundingClientRect()]);
+    const overlaps = [];
+    boxes.forEach(([name, a], i) => boxes.slice(i + 1).forEach(([other, b]) => {
+        const across = a.left < b.right - 1 && b.left < a.right - 1;
+        if (across && a.top < b.bottom - 1 && b.top < a.bottom - 1) {
+            overlaps.push(`${name} / ${other}`);
+        }
+    }));
+    return overlaps;
+}"""
+
+
+def test_the_top_bar_overlaps_nothing_on_a_phone(browser, live_server, manager, make_labeler):
+    # A short name, as the demo's: a longer one pushed "Sign out" to its own line and hid this.
+    make_labeler("bob")
+    for username, password, home in [
+        ("bob", "bob-pass-1", "/work/"),
+        ("pm", "manager-pass-1", "/console/"),
+    ]:
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 400, "height": 800}
+        )
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        try:
+            sign_in(page, username, password)
+            page.wait_for_url(f"**{home}")
+            assert page.evaluate(TOPBAR_OVERLAPS) == [], username
+            # Each link of the navigation reads on one line ("My jobs", not "My" over "jobs").
+            assert all(lines == 1 for _, lines in page.evaluate(TEXT_LINES, ".topnav a")), username
+        finally:
+            context.close()
+
+
+def test_console_tables_keep_their_words_whole_on_a_phone(browser, live_server, make_job, manager):
+    make_job(name="streetcars", items=2)
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 400, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        sign_in(page, "pm", "manager-pass-1")
+        page.wait_for_url("**/console/")
+        # The jobs table used to squeeze its columns to one letter a line ("s/t/r/e/e/t…").
+        broken = [
+            text
+            for text, lines in page.evaluate(TEXT_LINES, ".table th, .table td a")
+            if lines > len(text.split())
+        ]
+        assert broken == []
+        # The table scrolls inside its card; the page itself does not scroll sideways.
+        assert_fits(page, "/console/ at 400×800")
+        wrap = page.locator(".table-wrap").first
+        assert wrap.evaluate("(node) => getComputedStyle(node).overflowX") == "auto"
+    finally:
+        context.close()
+
+
+def test_the_labelers_answers_fit_a_phone(browser, live_server, make_job, labeler):
+    job = make_job(items=2, workers_per_item=1)
+    for label in ("cat", "dog"):
+        lease = assignment_claim(job=job, worker=labeler)
+        annotation_submit(assignment_id=lease.pk, worker=labeler, answer={"label": label})
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 400, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        sign_in(page, "lab1", "lab1-pass-1")
+        page.wait_for_url("**/work/")
+        page.goto(reverse("work-my-answers", args=[job.pk]))
+        expect(page.locator("#my-answers tbody tr")).to_have_count(2)
+        # The table sat straight in the page, so a phone scrolled the whole page sideways.
+        assert_fits(page, "my answers at 400×800")
+    finally:
+        context.close()

@@ -154,3 +154,36 @@ def test_dashboards_change_without_a_reload_when_answers_arrive(
     expect(page.locator('[data-live="answers_total"]')).to_have_text("3")
     expect(page.locator(f'tr[data-item-id="{last}"] [data-col="label"]')).to_have_text("bird")
     assert page.evaluate("window.__notReloaded") is True
+
+
+def test_the_job_page_label_table_and_chart_follow_the_answers_and_link_to_their_items(
+    page: "Page", make_job, make_labeler, manager
+):
+    job = make_job(items=3, workers_per_item=1)
+    worker = make_labeler("ann")
+    sign_in(page, "pm", "manager-pass-1")
+    page.goto(f"/console/jobs/{job.pk}/")
+    expect(page.locator("#labels-chart")).to_contain_text("No labels yet")
+    page.evaluate("window.__notReloaded = true")
+
+    first = answer_next(job, worker, "cat")
+    answer_next(job, worker, "dog")
+    # The labels table, the chart and the workers' figures used to wait for a reload.
+    cat_row = page.locator("#label-distribution tr", has_text="cat")
+    expect(cat_row.locator("td.num")).to_have_text("1")
+    expect(page.locator("#labels-chart .chart-legend")).to_contain_text("cat (1)")
+    expect(page.locator("#worker-stats")).to_contain_text("ann")
+    assert page.evaluate("window.__notReloaded") is True
+
+    # Each number opens the items behind it.
+    cat_row.locator("td.num a").click()
+    expect(page).to_have_url(re.compile(r"/items\?label=cat$"))
+    assert _ids_shown(page) == [first]
+    page.go_back()
+    page.locator("#worker-stats td.num a").first.click()
+    expect(page).to_have_url(re.compile(r"/items\?worker=ann$"))
+    assert len(_ids_shown(page)) == 2
+    page.go_back()
+    page.locator("#open-items-link").click()
+    expect(page).to_have_url(re.compile(r"/items\?status=open$"))
+    assert len(_ids_shown(page)) == 1
