@@ -87,6 +87,8 @@ def test_serve_comes_up_healthy_and_one_signal_to_its_group_stops_both_children_
             while " ready." not in log_path.read_text() and time.monotonic() < deadline:
                 time.sleep(0.5)
             assert " ready." in log_path.read_text(), log_path.read_text()[-3000:]
+            processes = {p for child in _children(serve.pid) for p in _group(child)}
+            assert len(processes) >= 6, processes  # gunicorn and 2 workers; celery, beat, pool
 
             os.killpg(serve.pid, stop_signal)  # Ctrl-C, or the terminal closing
             assert serve.wait(timeout=STOP_WITHIN_SECONDS) == 0
@@ -94,6 +96,7 @@ def test_serve_comes_up_healthy_and_one_signal_to_its_group_stops_both_children_
             _stop(serve)
     output = log_path.read_text()
     assert "stopped (exit codes: web 0, worker 0)" in output, output[-3000:]
+    assert _left_over(processes) == {}  # nothing running on, nothing left a zombie
 
 
 def _stop(serve: subprocess.Popen) -> None:

@@ -259,11 +259,15 @@ class _Child:
         # What the dead child left in its process group (a worker's beat and pool processes,
         # a gunicorn master's workers) would run on beside its successor: a second beat, a
         # second holder of the port. The group ends with it.
+        self.kill_group()
+
+    def kill_group(self) -> None:
+        """SIGKILL whatever is left in the child's process group (the child made it)."""
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
-            logger.warning("serve: killed what %s left in its process group", self.name)
         except (ProcessLookupError, PermissionError):
-            pass  # nothing left
+            return  # nothing left
+        logger.warning("serve: killed what %s left in its process group", self.name)
 
     def terminate(self) -> None:
         if self.process.poll() is None:
@@ -313,7 +317,13 @@ class Command(BaseCommand):
             try:
                 child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                logger.error("serve: %s did not stop within %d s; killing it", child.name,
+                             STOP_GRACE_SECONDS)  # fmt: skip
                 child.process.kill()
                 child.process.wait()
+            child.kill_group()  # a child that exited (or was killed) leaves nothing behind
+        if subreaper:
+            time.sleep(0.2)  # what the last kills orphaned
+            reap_orphans(set())
         codes = [child.process.returncode for child in children]
         self.stdout.write(f"stopped (exit codes: web {codes[0]}, worker {codes[1]})")
