@@ -302,6 +302,9 @@ SECRET_TEXT = "secret text of team A"
 SECRET_MEMBER = "acme-member-q3"
 SECRET_FLOW = "secret-flow-a7"
 SECRET_VENDOR = "Acme vendor a7"
+# What only the labeler (and managers, reviewers) may see: their comment on the item they
+# answered. A teammate on the same job sees the job and its items, never this.
+PRIVATE_COMMENT = "private comment of lab-in q9"
 
 # Bodies that would go through for the person the route serves, so that a refusal is a refusal
 # of the write itself, not of a malformed body. Other writes are sent ``{}``.
@@ -394,7 +397,7 @@ def world(manager, team, make_job, make_labeler, settings, django_capture_on_com
     lab = people["labeler"]
     answered = assignment_claim(job=job, worker=lab)
     annotation = annotation_submit(assignment_id=answered.pk, worker=lab, answer={"label": "cat"})
-    item_comment_add(job=job, item_id=answered.item_id, author=lab, body=f"{SECRET_TEXT} comment")
+    item_comment_add(job=job, item_id=answered.item_id, author=lab, body=PRIVATE_COMMENT)
     lease = assignment_claim(job=job, worker=lab)
     job_b = make_job(items=2, name="job-b", team=team_b)
     outsider = people["outsider"]
@@ -624,13 +627,16 @@ def test_no_route_serves_whom_it_must_refuse(world):
                 problem = refusal_problem(url, person, response) or _leak(response, markers)
                 if problem:
                     problems.append(f"{method.upper()} {url} as {person}: {problem}")
-            for person in access.filtered:
+            seen_by = [(person, markers) for person in access.filtered]
+            if method == "get" and access.served == "labeler" and "teammate" not in access.refused:
+                seen_by.append(("teammate", [PRIVATE_COMMENT]))
+            for person, hidden in seen_by:
                 response = _call(clients[(person, api)], method, path, api, body)
                 calls += 1
                 if response.status_code >= 500:
                     problems.append(f"{method.upper()} {path} as {person}: server error")
                     continue
-                leak = _leak(response, markers)
+                leak = _leak(response, hidden)
                 if leak:
                     problems.append(f"{method.upper()} {path} as {person}: {leak}")
     after = _database()
