@@ -24,7 +24,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from labeling.models import ImportRun, Role
+from labeling.models import ImportRun, Role, TeamMembership, TeamRole
 from labeling.review.services.comments import item_comment_add
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
@@ -40,7 +40,8 @@ from workflows.services.loops import human_loop_start
 # --- Who each class of route refuses ---------------------------------------------------------
 # Persons: anon (no credentials), labeler (on the job's team; holds the lease and the answer),
 # teammate (on the team, holds nothing), outsider (a labeler of another team), vendor (the
-# manager of a vendor the job was never granted to), other_manager (a manager who owns nothing).
+# manager of a vendor the job was never granted to), other_manager (a manager who owns nothing),
+# former_manager (a manager deactivated after signing in and getting a token: as anon).
 # Every manager sees every job, team, template and flow (docs/templates.md: "every manager sees
 # every template, as every manager sees every job"); hooks and access keys are their owner's
 # (docs/pipelines.md, workflows/views.py), so only those refuse another manager.
@@ -53,7 +54,7 @@ class Access:
     served: str = "manager"  # whom its GET serves (the check that the path's objects exist)
 
 
-NOT_LABELERS = ("anon", "labeler", "teammate", "outsider", "vendor")
+NOT_LABELERS = ("anon", "former_manager", "labeler", "teammate", "outsider", "vendor")
 MANAGER = Access(refused=NOT_LABELERS)
 MANAGER_OWNED = Access(refused=(*NOT_LABELERS, "other_manager"))
 LABELER_ON_JOB = Access(refused=("anon", "outsider", "vendor"), served="labeler")
@@ -66,7 +67,9 @@ REVIEWER = Access(refused=("anon", "labeler", "teammate", "outsider", "vendor"))
 LABELER_LIST = Access(
     refused=("anon", "vendor", "other_manager"), filtered=("outsider",), served="labeler"
 )
-SIGNED_IN_LIST = Access(refused=("anon",), filtered=("outsider", "vendor"), served="labeler")
+SIGNED_IN_LIST = Access(
+    refused=("anon", "former_manager"), filtered=("outsider", "vendor"), served="labeler"
+)
 VENDOR_LIST = Access(
     refused=("anon", "labeler", "outsider", "other_manager"),
     filtered=("vendor",),
@@ -82,171 +85,171 @@ ADMIN = Access(refused=("anon", "labeler", "outsider", "vendor", "other_manager"
 ROUTES: dict[str, Access | dict[str, Access]] = {
     # API: the labeling domain
     "api/v1/teams": {"get": SIGNED_IN_LIST, "post": MANAGER},
-    "api/v1/teams/<int:team_id>/members": MANAGER,
+    "api/v1/teams/<id:team_id>/members": MANAGER,
     "api/v1/workers": MANAGER,
     "api/v1/jobs": {"get": SIGNED_IN_LIST, "post": MANAGER},
-    "api/v1/jobs/<int:job_id>": LABELER_ON_JOB,
-    "api/v1/jobs/<int:job_id>/start": MANAGER,
-    "api/v1/jobs/<int:job_id>/stop": MANAGER,
-    "api/v1/jobs/<int:job_id>/items": MANAGER,
-    "api/v1/jobs/<int:job_id>/images": MANAGER,
-    "api/v1/jobs/<int:job_id>/videos": MANAGER,
-    "api/v1/jobs/<int:job_id>/export": MANAGER,
-    "api/v1/jobs/<int:job_id>/stats": MANAGER,
-    "api/v1/jobs/<int:job_id>/tasks/next": LABELER_ON_JOB,
-    "api/v1/jobs/<int:job_id>/tasks/mine": LABELER_ON_JOB,
-    "api/v1/imports/<int:import_id>": MANAGER,
-    "api/v1/assignments/<int:assignment_id>/submit": LEASE_HOLDER,
-    "api/v1/assignments/<int:assignment_id>/skip": LEASE_HOLDER,
-    "api/v1/assignments/<int:assignment_id>/release": LEASE_HOLDER,
-    "api/v1/items/<int:item_id>/media": LABELER_ON_JOB,
-    "api/v1/items/<int:item_id>/frames/<int:frame>": LABELER_ON_JOB,
-    "api/v1/items/<int:item_id>/thumbnail": MANAGER,
+    "api/v1/jobs/<id:job_id>": LABELER_ON_JOB,
+    "api/v1/jobs/<id:job_id>/start": MANAGER,
+    "api/v1/jobs/<id:job_id>/stop": MANAGER,
+    "api/v1/jobs/<id:job_id>/items": MANAGER,
+    "api/v1/jobs/<id:job_id>/images": MANAGER,
+    "api/v1/jobs/<id:job_id>/videos": MANAGER,
+    "api/v1/jobs/<id:job_id>/export": MANAGER,
+    "api/v1/jobs/<id:job_id>/stats": MANAGER,
+    "api/v1/jobs/<id:job_id>/tasks/next": LABELER_ON_JOB,
+    "api/v1/jobs/<id:job_id>/tasks/mine": LABELER_ON_JOB,
+    "api/v1/imports/<id:import_id>": MANAGER,
+    "api/v1/assignments/<id:assignment_id>/submit": LEASE_HOLDER,
+    "api/v1/assignments/<id:assignment_id>/skip": LEASE_HOLDER,
+    "api/v1/assignments/<id:assignment_id>/release": LEASE_HOLDER,
+    "api/v1/items/<id:item_id>/media": LABELER_ON_JOB,
+    "api/v1/items/<id:item_id>/frames/<id:frame>": LABELER_ON_JOB,
+    "api/v1/items/<id:item_id>/thumbnail": MANAGER,
     # quality
-    "api/v1/jobs/<int:job_id>/quality": MANAGER,
-    "api/v1/jobs/<int:job_id>/quality/reestimate": MANAGER,
-    "api/v1/jobs/<int:job_id>/gold": MANAGER,
-    "api/v1/jobs/<int:job_id>/items/<int:item_id>/gold": MANAGER,
-    "api/v1/jobs/<int:job_id>/review": MANAGER,
-    "api/v1/jobs/<int:job_id>/items/<int:item_id>/final-label": MANAGER,
-    "api/v1/jobs/<int:job_id>/workers/<int:worker_id>/resume": MANAGER,
+    "api/v1/jobs/<id:job_id>/quality": MANAGER,
+    "api/v1/jobs/<id:job_id>/quality/reestimate": MANAGER,
+    "api/v1/jobs/<id:job_id>/gold": MANAGER,
+    "api/v1/jobs/<id:job_id>/items/<id:item_id>/gold": MANAGER,
+    "api/v1/jobs/<id:job_id>/review": MANAGER,
+    "api/v1/jobs/<id:job_id>/items/<id:item_id>/final-label": MANAGER,
+    "api/v1/jobs/<id:job_id>/workers/<id:worker_id>/resume": MANAGER,
     # workforces
     "api/v1/marketplace": LABELER_LIST,
-    "api/v1/marketplace/<int:job_id>/join": Access(refused=("anon", "outsider", "vendor")),
-    "api/v1/marketplace/<int:job_id>/qualification": Access(refused=("anon", "outsider", "vendor")),
+    "api/v1/marketplace/<id:job_id>/join": Access(refused=("anon", "outsider", "vendor")),
+    "api/v1/marketplace/<id:job_id>/qualification": Access(refused=("anon", "outsider", "vendor")),
     "api/v1/me/earnings": LABELER_LIST,
     "api/v1/payouts.csv": MANAGER,
-    "api/v1/jobs/<int:job_id>/publish": MANAGER,
-    "api/v1/jobs/<int:job_id>/unpublish": MANAGER,
-    "api/v1/jobs/<int:job_id>/grant": MANAGER,
+    "api/v1/jobs/<id:job_id>/publish": MANAGER,
+    "api/v1/jobs/<id:job_id>/unpublish": MANAGER,
+    "api/v1/jobs/<id:job_id>/grant": MANAGER,
     "api/v1/vendors": MANAGER,
     "api/v1/vendor/members": VENDOR_LIST,
-    "api/v1/vendor/members/<int:user_id>": VENDOR_MEMBER,
-    "api/v1/teams/<int:team_id>/invitations": MANAGER,
+    "api/v1/vendor/members/<id:user_id>": VENDOR_MEMBER,
+    "api/v1/teams/<id:team_id>/invitations": MANAGER,
     # task UIs
     "api/v1/templates": MANAGER,
     "api/v1/templates/preview": MANAGER,
-    "api/v1/templates/<int:template_id>": MANAGER,
-    "api/v1/templates/<int:template_id>/versions": MANAGER,
-    "api/v1/templates/<int:template_id>/versions/<int:number>": MANAGER,
-    "api/v1/jobs/<int:job_id>/template": MANAGER,
+    "api/v1/templates/<id:template_id>": MANAGER,
+    "api/v1/templates/<id:template_id>/versions": MANAGER,
+    "api/v1/templates/<id:template_id>/versions/<id:number>": MANAGER,
+    "api/v1/jobs/<id:job_id>/template": MANAGER,
     # review
-    "api/v1/jobs/<int:job_id>/items/<int:item_id>/review": REVIEWER,
-    "api/v1/jobs/<int:job_id>/review/settings": MANAGER,
-    "api/v1/jobs/<int:job_id>/items/<int:item_id>/comments": ANSWERED_ITEM,
-    "api/v1/jobs/<int:job_id>/items/<int:item_id>/history": MANAGER,
-    "api/v1/jobs/<int:job_id>/items/<int:item_id>/reopen": MANAGER,
-    "api/v1/jobs/<int:job_id>/reopen": MANAGER,
-    "api/v1/jobs/<int:job_id>/reviewers": MANAGER,
-    "api/v1/annotations/<int:annotation_id>/revise": LEASE_HOLDER,
+    "api/v1/jobs/<id:job_id>/items/<id:item_id>/review": REVIEWER,
+    "api/v1/jobs/<id:job_id>/review/settings": MANAGER,
+    "api/v1/jobs/<id:job_id>/items/<id:item_id>/comments": ANSWERED_ITEM,
+    "api/v1/jobs/<id:job_id>/items/<id:item_id>/history": MANAGER,
+    "api/v1/jobs/<id:job_id>/items/<id:item_id>/reopen": MANAGER,
+    "api/v1/jobs/<id:job_id>/reopen": MANAGER,
+    "api/v1/jobs/<id:job_id>/reviewers": MANAGER,
+    "api/v1/annotations/<id:annotation_id>/revise": LEASE_HOLDER,
     # console API
-    "api/v1/jobs/<int:job_id>/items/count": MANAGER,
-    "api/v1/jobs/<int:job_id>/bulk-actions": MANAGER,
-    "api/v1/jobs/<int:job_id>/bulk-actions/<int:action_id>": MANAGER,
-    "api/v1/jobs/<int:job_id>/bulk-actions/<int:action_id>/download": MANAGER,
-    "api/v1/jobs/<int:job_id>/live": MANAGER,
+    "api/v1/jobs/<id:job_id>/items/count": MANAGER,
+    "api/v1/jobs/<id:job_id>/bulk-actions": MANAGER,
+    "api/v1/jobs/<id:job_id>/bulk-actions/<id:action_id>": MANAGER,
+    "api/v1/jobs/<id:job_id>/bulk-actions/<id:action_id>/download": MANAGER,
+    "api/v1/jobs/<id:job_id>/live": MANAGER,
     # pipelines
-    "api/v1/jobs/<int:job_id>/stream": MANAGER,
-    "api/v1/jobs/<int:job_id>/results": MANAGER,
+    "api/v1/jobs/<id:job_id>/stream": MANAGER,
+    "api/v1/jobs/<id:job_id>/results": MANAGER,
     "api/v1/hooks": {
         "get": Access(refused=NOT_LABELERS, filtered=("other_manager",)),
         "post": MANAGER,
     },
-    "api/v1/hooks/<int:hook_id>": MANAGER_OWNED,
-    "api/v1/jobs/<int:job_id>/hooks": MANAGER,
-    "api/v1/jobs/<int:job_id>/chain": MANAGER,
-    "api/v1/jobs/<int:job_id>/chain/export": MANAGER,
+    "api/v1/hooks/<id:hook_id>": MANAGER_OWNED,
+    "api/v1/jobs/<id:job_id>/hooks": MANAGER,
+    "api/v1/jobs/<id:job_id>/chain": MANAGER,
+    "api/v1/jobs/<id:job_id>/chain/export": MANAGER,
     "api/v1/taxonomies": MANAGER,
-    "api/v1/taxonomies/<int:taxonomy_id>": MANAGER,
+    "api/v1/taxonomies/<id:taxonomy_id>": MANAGER,
     # review loops
     # labelers get the brief list of their teams' flows (workflows/api.py FlowListCreate)
     "api/v1/flows": {"get": SIGNED_IN_LIST, "post": MANAGER},
-    "api/v1/flows/<int:flow_id>": MANAGER,
-    "api/v1/flows/<int:flow_id>/stats": MANAGER,
-    "api/v1/flows/<int:flow_id>/predictions": MANAGER,
-    "api/v1/flows/<int:flow_id>/loops": MANAGER,
-    "api/v1/flows/<int:flow_id>/deliveries": MANAGER,
-    "api/v1/flows/<int:flow_id>/tasks/next": LABELER_ON_JOB,
+    "api/v1/flows/<id:flow_id>": MANAGER,
+    "api/v1/flows/<id:flow_id>/stats": MANAGER,
+    "api/v1/flows/<id:flow_id>/predictions": MANAGER,
+    "api/v1/flows/<id:flow_id>/loops": MANAGER,
+    "api/v1/flows/<id:flow_id>/deliveries": MANAGER,
+    "api/v1/flows/<id:flow_id>/tasks/next": LABELER_ON_JOB,
     "api/v1/loops/<str:name>": MANAGER,
     "api/v1/loops/<str:name>/stop": MANAGER,
-    "api/v1/flows/<int:flow_id>/monitoring": MANAGER,
-    "api/v1/flows/<int:flow_id>/monitoring/alerts": MANAGER,
-    "api/v1/flows/<int:flow_id>/monitoring/evaluate": MANAGER,
-    "api/v1/flows/<int:flow_id>/monitoring/baselines": MANAGER,
-    "api/v1/flows/<int:flow_id>/monitoring/settings": MANAGER,
-    "api/v1/flows/<int:flow_id>/monitoring/ground-truth": MANAGER,
-    "api/v1/flows/<int:flow_id>/monitoring/ground-truth/export": MANAGER,
-    "api/v1/flows/<int:flow_id>/outputs.jsonl": MANAGER,
-    "api/v1/flows/<int:flow_id>/key-value-corrections.csv": MANAGER,
+    "api/v1/flows/<id:flow_id>/monitoring": MANAGER,
+    "api/v1/flows/<id:flow_id>/monitoring/alerts": MANAGER,
+    "api/v1/flows/<id:flow_id>/monitoring/evaluate": MANAGER,
+    "api/v1/flows/<id:flow_id>/monitoring/baselines": MANAGER,
+    "api/v1/flows/<id:flow_id>/monitoring/settings": MANAGER,
+    "api/v1/flows/<id:flow_id>/monitoring/ground-truth": MANAGER,
+    "api/v1/flows/<id:flow_id>/monitoring/ground-truth/export": MANAGER,
+    "api/v1/flows/<id:flow_id>/outputs.jsonl": MANAGER,
+    "api/v1/flows/<id:flow_id>/key-value-corrections.csv": MANAGER,
     # automated labeling
-    "api/v1/jobs/<int:job_id>/auto-labeling": MANAGER,
-    "api/v1/jobs/<int:job_id>/auto-labeling/off": MANAGER,
-    "api/v1/jobs/<int:job_id>/auto-labeling/rounds": MANAGER,
-    "api/v1/jobs/<int:job_id>/auto-labeling/models": MANAGER,
-    "api/v1/jobs/<int:job_id>/auto-labeling/audits": MANAGER,
-    "api/v1/jobs/<int:job_id>/auto-labeling/quality": MANAGER,
+    "api/v1/jobs/<id:job_id>/auto-labeling": MANAGER,
+    "api/v1/jobs/<id:job_id>/auto-labeling/off": MANAGER,
+    "api/v1/jobs/<id:job_id>/auto-labeling/rounds": MANAGER,
+    "api/v1/jobs/<id:job_id>/auto-labeling/models": MANAGER,
+    "api/v1/jobs/<id:job_id>/auto-labeling/audits": MANAGER,
+    "api/v1/jobs/<id:job_id>/auto-labeling/quality": MANAGER,
     # Pages: everyone signed in
     "": SIGNED_IN_LIST,
     "mentions": SIGNED_IN_LIST,
-    "mentions/read": Access(refused=("anon",)),
+    "mentions/read": Access(refused=("anon", "former_manager")),
     # the labeler portal
     "work/": LABELER_LIST,
     "work/marketplace": LABELER_LIST,
-    "work/marketplace/<int:job_id>/join": Access(refused=("anon", "outsider", "vendor")),
-    "work/marketplace/<int:job_id>/qualification": Access(refused=("anon", "outsider", "vendor")),
-    "work/jobs/<int:job_id>/": LABELER_ON_JOB,
-    "work/assignments/<int:assignment_id>/ui": LEASE_HOLDER,
-    "work/jobs/<int:job_id>/review": REVIEWER,
-    "work/jobs/<int:job_id>/items/<int:item_id>/ui": ANSWERED_ITEM,
-    "work/jobs/<int:job_id>/answers": LABELER_ON_JOB,
-    "work/jobs/<int:job_id>/answers/<int:annotation_id>": LEASE_HOLDER,
+    "work/marketplace/<id:job_id>/join": Access(refused=("anon", "outsider", "vendor")),
+    "work/marketplace/<id:job_id>/qualification": Access(refused=("anon", "outsider", "vendor")),
+    "work/jobs/<id:job_id>/": LABELER_ON_JOB,
+    "work/assignments/<id:assignment_id>/ui": LEASE_HOLDER,
+    "work/jobs/<id:job_id>/review": REVIEWER,
+    "work/jobs/<id:job_id>/items/<id:item_id>/ui": ANSWERED_ITEM,
+    "work/jobs/<id:job_id>/answers": LABELER_ON_JOB,
+    "work/jobs/<id:job_id>/answers/<id:annotation_id>": LEASE_HOLDER,
     # the vendor console
     "vendor/": VENDOR_LIST,
     "vendor/members": VENDOR_LIST,
-    "vendor/members/<int:user_id>/remove": VENDOR_MEMBER,
-    "vendor/members/<int:user_id>/reset": VENDOR_MEMBER,
+    "vendor/members/<id:user_id>/remove": VENDOR_MEMBER,
+    "vendor/members/<id:user_id>/reset": VENDOR_MEMBER,
     # the manager console
     "console/": MANAGER,
     "console/jobs/new": MANAGER,
-    "console/jobs/<int:job_id>/": MANAGER,
-    "console/jobs/<int:job_id>/start": MANAGER,
-    "console/jobs/<int:job_id>/stop": MANAGER,
-    "console/jobs/<int:job_id>/quality": MANAGER,
-    "console/jobs/<int:job_id>/quality/settings": MANAGER,
-    "console/jobs/<int:job_id>/gold": MANAGER,
-    "console/jobs/<int:job_id>/quality/reestimate": MANAGER,
-    "console/jobs/<int:job_id>/workers/<int:worker_id>/resume": MANAGER,
-    "console/jobs/<int:job_id>/workforce": MANAGER,
+    "console/jobs/<id:job_id>/": MANAGER,
+    "console/jobs/<id:job_id>/start": MANAGER,
+    "console/jobs/<id:job_id>/stop": MANAGER,
+    "console/jobs/<id:job_id>/quality": MANAGER,
+    "console/jobs/<id:job_id>/quality/settings": MANAGER,
+    "console/jobs/<id:job_id>/gold": MANAGER,
+    "console/jobs/<id:job_id>/quality/reestimate": MANAGER,
+    "console/jobs/<id:job_id>/workers/<id:worker_id>/resume": MANAGER,
+    "console/jobs/<id:job_id>/workforce": MANAGER,
     "console/teams": MANAGER,
-    "console/teams/<int:team_id>/invite": MANAGER,
+    "console/teams/<id:team_id>/invite": MANAGER,
     "console/teams/labelers": MANAGER,
     "console/templates": MANAGER,
-    "console/templates/<int:template_id>/": MANAGER,
-    "console/jobs/<int:job_id>/items/<int:item_id>": MANAGER,
-    "console/jobs/<int:job_id>/items/<int:item_id>/reopen": MANAGER,
-    "console/jobs/<int:job_id>/reopen": MANAGER,
-    "console/jobs/<int:job_id>/review": MANAGER,
-    "console/jobs/<int:job_id>/review/settings": MANAGER,
-    "console/jobs/<int:job_id>/items/<int:item_id>/comments": MANAGER,
-    "console/jobs/<int:job_id>/items": MANAGER,
-    "console/jobs/<int:job_id>/hooks": MANAGER,
+    "console/templates/<id:template_id>/": MANAGER,
+    "console/jobs/<id:job_id>/items/<id:item_id>": MANAGER,
+    "console/jobs/<id:job_id>/items/<id:item_id>/reopen": MANAGER,
+    "console/jobs/<id:job_id>/reopen": MANAGER,
+    "console/jobs/<id:job_id>/review": MANAGER,
+    "console/jobs/<id:job_id>/review/settings": MANAGER,
+    "console/jobs/<id:job_id>/items/<id:item_id>/comments": MANAGER,
+    "console/jobs/<id:job_id>/items": MANAGER,
+    "console/jobs/<id:job_id>/hooks": MANAGER,
     "console/taxonomies/new": MANAGER,
-    "console/jobs/<int:job_id>/auto-labeling": MANAGER,
-    "console/jobs/<int:job_id>/auto-labeling/on": MANAGER,
-    "console/jobs/<int:job_id>/auto-labeling/off": MANAGER,
-    "console/jobs/<int:job_id>/auto-labeling/round": MANAGER,
-    "console/jobs/<int:job_id>/auto-labeling/audit": MANAGER,
+    "console/jobs/<id:job_id>/auto-labeling": MANAGER,
+    "console/jobs/<id:job_id>/auto-labeling/on": MANAGER,
+    "console/jobs/<id:job_id>/auto-labeling/off": MANAGER,
+    "console/jobs/<id:job_id>/auto-labeling/round": MANAGER,
+    "console/jobs/<id:job_id>/auto-labeling/audit": MANAGER,
     "console/flows/": MANAGER,
     "console/flows/new": MANAGER,
-    "console/flows/<int:flow_id>/": MANAGER,
-    "console/flows/<int:flow_id>/loops/<str:name>/stop": MANAGER,
-    "console/flows/<int:flow_id>/monitoring": MANAGER,
+    "console/flows/<id:flow_id>/": MANAGER,
+    "console/flows/<id:flow_id>/loops/<str:name>/stop": MANAGER,
+    "console/flows/<id:flow_id>/monitoring": MANAGER,
     # GET lists your own keys; POST issues you one
     "console/access-keys": {
         "get": Access(refused=NOT_LABELERS, filtered=("other_manager",)),
         "post": MANAGER,
     },
-    "console/access-keys/<int:key_id>/revoke": MANAGER_OWNED,
+    "console/access-keys/<id:key_id>/revoke": MANAGER_OWNED,
     # Django's admin (staff only)
     "admin/": ADMIN,
     "admin/password_change/": ADMIN,
@@ -309,14 +312,14 @@ PRIVATE_COMMENT = "private comment of lab-in q9"
 # Bodies that would go through for the person the route serves, so that a refusal is a refusal
 # of the write itself, not of a malformed body. Other writes are sent ``{}``.
 BODIES: dict[str, dict] = {
-    "api/v1/assignments/<int:assignment_id>/submit": {"answer": {"label": "cat"}},
-    "api/v1/annotations/<int:annotation_id>/revise": {"answer": {"label": "dog"}},
-    "api/v1/jobs/<int:job_id>/items/<int:item_id>/review": {"action": "accept"},
-    "api/v1/jobs/<int:job_id>/items/<int:item_id>/comments": {"body": "hello"},
-    "api/v1/marketplace/<int:job_id>/qualification": {"answers": {}},
-    "api/v1/marketplace/<int:job_id>/join": {},
-    "work/jobs/<int:job_id>/answers/<int:annotation_id>": {"answer": '{"label": "dog"}'},
-    "console/jobs/<int:job_id>/items/<int:item_id>/comments": {"body": "hello"},
+    "api/v1/assignments/<id:assignment_id>/submit": {"answer": {"label": "cat"}},
+    "api/v1/annotations/<id:annotation_id>/revise": {"answer": {"label": "dog"}},
+    "api/v1/jobs/<id:job_id>/items/<id:item_id>/review": {"action": "accept"},
+    "api/v1/jobs/<id:job_id>/items/<id:item_id>/comments": {"body": "hello"},
+    "api/v1/marketplace/<id:job_id>/qualification": {"answers": {}},
+    "api/v1/marketplace/<id:job_id>/join": {},
+    "work/jobs/<id:job_id>/answers/<id:annotation_id>": {"answer": '{"label": "dog"}'},
+    "console/jobs/<id:job_id>/items/<id:item_id>/comments": {"body": "hello"},
     # another vendor's manager tries to take vendor A's second member (the database is
     # compared after; the name is not one of the markers, as the refusal repeats it)
     "api/v1/vendor/members": {"username": "acme-second", "password": "taken-member-pass-91"},
@@ -374,8 +377,13 @@ def world(manager, team, make_job, make_labeler, settings, django_capture_on_com
         "teammate": make_labeler("lab-mate"),
         "outsider": make_labeler("lab-out", on_team=(team_b := team_create(name="Team B"))),
     }
+    # The outsider reviews their own team's jobs: a reviewer of team B, not of team A.
+    TeamMembership.objects.filter(user=people["outsider"]).update(role=TeamRole.REVIEWER)
     people["other_manager"] = user_create(
         username="pm2", role=Role.MANAGER, password="manager-pass-2"
+    )[0]
+    people["former_manager"] = user_create(
+        username="pm-gone", role=Role.MANAGER, password="manager-pass-3"
     )[0]
     acme = vendor_create(
         name=SECRET_VENDOR, manager_username="acme-boss", manager_password="acme-pw-77!x"
@@ -542,7 +550,7 @@ def refusal_problem(path: str, person: str, response) -> str:
         return "" if status == 404 or location.startswith("/admin/login/") else f"{status}"
     if status == 405:
         return ""  # the route does not serve this method: nothing done, nothing shown
-    if person == "anon":
+    if person in ("anon", "former_manager"):
         location = response.headers.get("Location", "")
         return "" if status == 302 and location.startswith("/login/") else f"{status}, not sign-in"
     if status in (403, 404) or _sent_back_with_an_error(response):
@@ -552,15 +560,15 @@ def refusal_problem(path: str, person: str, response) -> str:
 
 # GET routes that answer their own user something other than 2xx with this world, and why.
 SERVED_OTHERWISE = {
-    "api/v1/items/<int:item_id>/media": "a text item has no image (404)",
-    "api/v1/items/<int:item_id>/frames/<int:frame>": "a text item has no frames (404)",
-    "api/v1/items/<int:item_id>/thumbnail": "a text item has no thumbnail (404)",
-    "api/v1/jobs/<int:job_id>/stream": "job A is not a streaming job (404 saying so)",
-    "api/v1/jobs/<int:job_id>/results": "job A is not a streaming job (404 saying so)",
-    "api/v1/jobs/<int:job_id>/auto-labeling": "job A has no automated labeling (404 saying so)",
-    "api/v1/flows/<int:flow_id>/key-value-corrections.csv": "flow A is not a forms review (400)",
-    "api/v1/marketplace/<int:job_id>/qualification": "job A is not on the marketplace",
-    "work/marketplace/<int:job_id>/qualification": "job A is not on the marketplace",
+    "api/v1/items/<id:item_id>/media": "a text item has no image (404)",
+    "api/v1/items/<id:item_id>/frames/<id:frame>": "a text item has no frames (404)",
+    "api/v1/items/<id:item_id>/thumbnail": "a text item has no thumbnail (404)",
+    "api/v1/jobs/<id:job_id>/stream": "job A is not a streaming job (404 saying so)",
+    "api/v1/jobs/<id:job_id>/results": "job A is not a streaming job (404 saying so)",
+    "api/v1/jobs/<id:job_id>/auto-labeling": "job A has no automated labeling (404 saying so)",
+    "api/v1/flows/<id:flow_id>/key-value-corrections.csv": "flow A is not a forms review (400)",
+    "api/v1/marketplace/<id:job_id>/qualification": "job A is not on the marketplace",
+    "work/marketplace/<id:job_id>/qualification": "job A is not on the marketplace",
 }
 
 # Tables a refused request may write: the sign-in sessions of the test clients and the
@@ -603,6 +611,9 @@ def _paths_name_objects_that_exist(clients, values) -> list[str]:
 def test_no_route_serves_whom_it_must_refuse(world):
     people, values, markers = world["people"], world["values"], world["markers"]
     clients = _clients(people)
+    former = people["former_manager"]
+    former.is_active = False  # after their session and token were made
+    former.save(update_fields=["is_active"])
     problems = _paths_name_objects_that_exist(clients, values)
     before = _database()
     calls = 0
@@ -612,7 +623,7 @@ def test_no_route_serves_whom_it_must_refuse(world):
         path = concrete(pattern, values)
         # The outsider names their own job (team B) and team A's item, answer or lease in it.
         mixed = None
-        if "<int:job_id>" in pattern and re.search(r"<int:(item|annotation|action)_id>", pattern):
+        if "<id:job_id>" in pattern and re.search(r"<id:(item|annotation|action)_id>", pattern):
             mixed = concrete(pattern, {**values, "job_id": world["own_job_of_outsider"]})
         api = path.startswith("/api/")
         body = BODIES.get(pattern)
@@ -669,5 +680,24 @@ def test_public_routes_answer_anonymous_visitors_without_a_server_error(db):
         for method in methods_of(view):
             response = _call(Client(), method, path, api=False)
             if response.status_code >= 500:
+                problems.append(f"{method.upper()} {path}: {response.status_code}")
+    assert not problems, "\n".join(problems)
+
+
+def test_an_id_past_the_databases_integers_names_nothing_on_any_route(manager):
+    """Ids are 64-bit: a longer number does not resolve (labeling/converters.py) and is a 404,
+    never the 500 SQLite's driver gave for it."""
+    too_big = str(10**20)
+    clients = {True: client_for(manager), False: Client()}
+    clients[False].force_login(manager)
+    problems = []
+    for pattern, view in routes():
+        if "<id:" not in pattern:
+            continue
+        path = "/" + re.sub(r"<id:\w+>", too_big, re.sub(r"<(?:str|path):\w+>", "x", pattern))
+        api = path.startswith("/api/")
+        for method in methods_of(view):
+            response = _call(clients[api], method, path, api)
+            if response.status_code != 404 or (api and not _error_shaped(response)):
                 problems.append(f"{method.upper()} {path}: {response.status_code}")
     assert not problems, "\n".join(problems)
