@@ -5,6 +5,7 @@ shape; they never write."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from labeling.converters import ObjectIdField
 from labeling.models import AnnotationHook, HookCall
 from labeling.pipelines.services.streaming import (
     MAX_ITEM_LIFETIME_SECONDS,
@@ -121,8 +122,8 @@ class HookCreatedOut(HookOut):
 
 
 class JobHooksIn(serializers.Serializer):
-    pre_hook = serializers.IntegerField(allow_null=True, required=False, default=None)
-    consolidation_hook = serializers.IntegerField(allow_null=True, required=False, default=None)
+    pre_hook = ObjectIdField(allow_null=True, required=False, default=None)
+    consolidation_hook = ObjectIdField(allow_null=True, required=False, default=None)
     payload_inline = serializers.BooleanField(required=False, default=False)
 
 
@@ -167,7 +168,7 @@ class JobHooksOut(serializers.Serializer):
 
 # -- chains (p16-chain) -----------------------------------------------------------------------
 class ChainLinkIn(serializers.Serializer):
-    parent_id = serializers.IntegerField(help_text="the job whose output this job takes")
+    parent_id = ObjectIdField(help_text="the job whose output this job takes")
     labels = serializers.JSONField(
         required=False, help_text="only items whose consolidated label is one of these"
     )
@@ -218,7 +219,7 @@ class ChainGraphOut(serializers.Serializer):
 
 class TaxonomyIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    team_id = serializers.IntegerField()
+    team_id = ObjectIdField()
     task_type = serializers.CharField(max_length=64)
     definition = serializers.JSONField(
         help_text='a tree of nodes {"labels": [...], "children": {"<label>": node}}'
