@@ -308,6 +308,9 @@ SECRET_VENDOR = "Acme vendor a7"
 # What only the labeler (and managers, reviewers) may see: their comment on the item they
 # answered. A teammate on the same job sees the job and its items, never this.
 PRIVATE_COMMENT = "private comment of lab-in q9"
+# Where the manager's hook and the flow's webhook call: the managers' configuration, which no
+# labeler sees (a labeler lists their teams' flows in brief).
+HOOK_URL = "https://203.0.113.5"
 
 # Bodies that would go through for the person the route serves, so that a refusal is a refusal
 # of the write itself, not of a malformed body. Other writes are sent ``{}``.
@@ -416,9 +419,7 @@ def world(manager, team, make_job, make_labeler, settings, django_capture_on_com
     template = custom_template_create(
         created_by=manager, name="t1", source="<p>{{ task.input.source }}</p>", sample={}
     )
-    hook = owner.post(
-        "/api/v1/hooks", {"name": "h1", "url": "https://203.0.113.5/hook"}, format="json"
-    )
+    hook = owner.post("/api/v1/hooks", {"name": "h1", "url": f"{HOOK_URL}/hook"}, format="json")
     assert hook.status_code == 201, hook.content
     taxonomy = owner.post(
         "/api/v1/taxonomies",
@@ -436,7 +437,7 @@ def world(manager, team, make_job, make_labeler, settings, django_capture_on_com
     assert action.status_code in (201, 202), action.content
     flow = flow_create(
         created_by=manager, name=SECRET_FLOW, team=team, task_type="text-classification",
-        labels=["cat", "dog"],
+        labels=["cat", "dog"], webhook_url=f"{HOOK_URL}/flow",
     )  # fmt: skip
     loop = human_loop_start(flow=flow, name="loop-a1", input_content=json.dumps({"source": "x"}))
     key = access_key_create(user=manager)
@@ -444,7 +445,7 @@ def world(manager, team, make_job, make_labeler, settings, django_capture_on_com
         "job_id": job.pk,
         "item_id": answered.item_id,
         "assignment_id": lease.pk,
-        "annotation_id": getattr(annotation, "pk", None) or lab.annotations.get().pk,
+        "annotation_id": annotation.pk,
         "import_id": ImportRun.objects.filter(job=job).order_by("pk").first().pk,
         "team_id": team.pk,
         "worker_id": lab.pk,
@@ -462,15 +463,26 @@ def world(manager, team, make_job, make_labeler, settings, django_capture_on_com
         "object_id": 1,
         "token": FORGED_TOKEN,
     }
-    markers = [
-        SECRET_JOB,
-        SECRET_FLOW,
-        SECRET_TEXT,
-        SECRET_MEMBER,
-        key.access_key_id,
-        "https://203.0.113.5",
-    ]
-    return {"people": people, "values": values, "markers": markers, "own_job_of_outsider": job_b.pk}
+    # What each person never sees: the managers' own configuration (hooks, keys) nobody but
+    # its owner; vendor A's organization nobody of team A; team A's job, items, flow and
+    # people nobody outside it.
+    manager_only = [HOOK_URL, key.access_key_id]
+    team_a = [SECRET_JOB, SECRET_FLOW, SECRET_TEXT, "Team A", "lab-in"]
+    vendor_a = [SECRET_MEMBER, SECRET_VENDOR]
+    outside = [*team_a, *vendor_a, *manager_only]
+    markers = {
+        "labeler": [*vendor_a, *manager_only],
+        "teammate": [*vendor_a, *manager_only],
+        "other_manager": manager_only,
+        **{person: outside for person in ("anon", "former_manager", "outsider", "vendor")},
+    }
+    return {
+        "people": people,
+        "values": values,
+        "markers": markers,
+        "manager_only": manager_only,
+        "own_job_of_outsider": job_b.pk,
+    }
 
 
 EXPLICIT_PATHS = {
@@ -635,12 +647,12 @@ def test_no_route_serves_whom_it_must_refuse(world):
             for person, url in tries:
                 response = _call(clients[(person, api)], method, url, api, body)
                 calls += 1
-                problem = refusal_problem(url, person, response) or _leak(response, markers)
+                problem = refusal_problem(url, person, response) or _leak(response, markers[person])
                 if problem:
                     problems.append(f"{method.upper()} {url} as {person}: {problem}")
-            seen_by = [(person, markers) for person in access.filtered]
+            seen_by = [(person, markers[person]) for person in access.filtered]
             if method == "get" and access.served == "labeler" and "teammate" not in access.refused:
-                seen_by.append(("teammate", [PRIVATE_COMMENT]))
+                seen_by.append(("teammate", [PRIVATE_COMMENT, *world["manager_only"]]))
             for person, hidden in seen_by:
                 response = _call(clients[(person, api)], method, path, api, body)
                 calls += 1
