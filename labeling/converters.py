@@ -5,6 +5,7 @@ from rest_framework import serializers
 # Ids are 64-bit: a larger number names no object, and SQLite's driver fails on it (a 500)
 # where PostgreSQL finds nothing.
 MAX_OBJECT_ID = 2**63 - 1
+ID_DIGITS = 18  # any number of at most 18 digits is below MAX_OBJECT_ID
 
 
 class ObjectId:
@@ -12,7 +13,7 @@ class ObjectId:
     longer number names no object; SQLite's driver fails on one (a 500) where PostgreSQL finds
     nothing, so such an address does not resolve and is answered 404 like any unknown one."""
 
-    regex = "[0-9]{1,18}"  # 18 digits stay below MAX_OBJECT_ID
+    regex = f"[0-9]{{1,{ID_DIGITS}}}"
 
     def to_python(self, value: str) -> int:
         return int(value)
