@@ -713,3 +713,34 @@ def test_an_id_past_the_databases_integers_names_nothing_on_any_route(manager):
             if response.status_code != 404 or (api and not _error_shaped(response)):
                 problems.append(f"{method.upper()} {path}: {response.status_code}")
     assert not problems, "\n".join(problems)
+
+
+# Names of numbers and ids the routes read from a query or a body.
+NUMBER_NAMES = (
+    "team", "team_id", "user", "user_id", "job", "job_id", "item", "item_id", "worker",
+    "worker_id", "template", "template_id", "version", "parent_id", "hook", "pre_hook",
+    "consolidation_hook", "dataset_job", "flow", "more", "reward_cents", "priority", "member",
+    "reviewer", "action_id", "after", "limit", "id", "ids", "min_workers_per_item",
+    "workers_per_item", "human_budget", "round_every", "hours", "pass_mark", "frame", "wait",
+)  # fmt: skip
+
+
+def test_no_route_answers_junk_numbers_with_a_server_error(world):
+    """Every route, as the people it serves, with each of those names a number past any id, or
+    not a number, in the query and the body: refused or ignored, never a 500."""
+    clients = _clients(world["people"])
+    problems = []
+    for pattern, view in routes():
+        if pattern not in ROUTES:
+            continue
+        path = concrete(pattern, world["values"])
+        api = path.startswith("/api/")
+        for method in methods_of(view):
+            for junk in (str(10**20), "x"):
+                body = {name: junk for name in NUMBER_NAMES}
+                url = path + "?" + "&".join(f"{name}={junk}" for name in NUMBER_NAMES)
+                for person in ("manager", "labeler"):
+                    response = _call(clients[(person, api)], method, url, api, body)
+                    if response.status_code >= 500:
+                        problems.append(f"{method.upper()} {url[:60]}… as {person}: 500")
+    assert not problems, "\n".join(problems)
