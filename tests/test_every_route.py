@@ -156,7 +156,11 @@ ROUTES: dict[str, Access | dict[str, Access]] = {
         "post": MANAGER,
     },
     "api/v1/hooks/<id:hook_id>": MANAGER_OWNED,
-    "api/v1/jobs/<id:job_id>/hooks": MANAGER,
+    # every manager sees a job's hooks by name; the hook itself (its URL) is its owner's
+    "api/v1/jobs/<id:job_id>/hooks": {
+        "get": Access(refused=NOT_LABELERS, filtered=("other_manager",)),
+        "put": MANAGER,
+    },
     "api/v1/jobs/<id:job_id>/chain": MANAGER,
     "api/v1/jobs/<id:job_id>/chain/export": MANAGER,
     "api/v1/taxonomies": MANAGER,
@@ -232,7 +236,7 @@ ROUTES: dict[str, Access | dict[str, Access]] = {
     "console/jobs/<id:job_id>/review/settings": MANAGER,
     "console/jobs/<id:job_id>/items/<id:item_id>/comments": MANAGER,
     "console/jobs/<id:job_id>/items": MANAGER,
-    "console/jobs/<id:job_id>/hooks": MANAGER,
+    "console/jobs/<id:job_id>/hooks": Access(refused=NOT_LABELERS, filtered=("other_manager",)),
     "console/taxonomies/new": MANAGER,
     "console/jobs/<id:job_id>/auto-labeling": MANAGER,
     "console/jobs/<id:job_id>/auto-labeling/on": MANAGER,
@@ -421,6 +425,10 @@ def world(manager, team, make_job, make_labeler, settings, django_capture_on_com
     )
     hook = owner.post("/api/v1/hooks", {"name": "h1", "url": f"{HOOK_URL}/hook"}, format="json")
     assert hook.status_code == 201, hook.content
+    named = owner.put(
+        f"/api/v1/jobs/{job.pk}/hooks", {"consolidation_hook": hook.json()["id"]}, format="json"
+    )
+    assert named.status_code == 200, named.content
     taxonomy = owner.post(
         "/api/v1/taxonomies",
         {"name": "tax", "team_id": team.pk, "task_type": "text-classification",

@@ -157,9 +157,22 @@ class HookCountsOut(serializers.Serializer):
     no_human = serializers.IntegerField()
 
 
+class JobHookOut(HookOut):
+    """A job's hook: all of it for its owner; for another manager (the job is every manager's,
+    the hook its owner's: docs/pipelines.md) its id, name and kind, the rest empty."""
+
+    OWNERS_ONLY = ("url", "callable_path", "arn")
+
+    def to_representation(self, hook: AnnotationHook) -> dict:
+        shown = super().to_representation(hook)
+        if hook.owner_id != self.context.get("viewer_id"):
+            shown.update(dict.fromkeys(self.OWNERS_ONLY, ""))
+        return shown
+
+
 class JobHooksOut(serializers.Serializer):
-    pre_hook = HookOut(allow_null=True)
-    consolidation_hook = HookOut(allow_null=True)
+    pre_hook = JobHookOut(allow_null=True)
+    consolidation_hook = JobHookOut(allow_null=True)
     payload_inline = serializers.BooleanField()
     items = HookCountsOut()
     recent_calls = HookCallOut(many=True)
