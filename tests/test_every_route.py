@@ -312,9 +312,10 @@ SECRET_VENDOR = "Acme vendor a7"
 # What only the labeler (and managers, reviewers) may see: their comment on the item they
 # answered. A teammate on the same job sees the job and its items, never this.
 PRIVATE_COMMENT = "private comment of lab-in q9"
-# Where the manager's hook and the flow's webhook call: the managers' configuration, which no
-# labeler sees (a labeler lists their teams' flows in brief).
+# Where the manager's hook calls (its owner's alone) and where the flow's webhook calls (every
+# manager's, no labeler's: a labeler lists their teams' flows in brief).
 HOOK_URL = "https://203.0.113.5"
+FLOW_WEBHOOK = "https://203.0.113.6/flow"
 
 # Bodies that would go through for the person the route serves, so that a refusal is a refusal
 # of the write itself, not of a malformed body. Other writes are sent ``{}``.
@@ -445,7 +446,7 @@ def world(manager, team, make_job, make_labeler, settings, django_capture_on_com
     assert action.status_code in (201, 202), action.content
     flow = flow_create(
         created_by=manager, name=SECRET_FLOW, team=team, task_type="text-classification",
-        labels=["cat", "dog"], webhook_url=f"{HOOK_URL}/flow",
+        labels=["cat", "dog"], webhook_url=FLOW_WEBHOOK,
     )  # fmt: skip
     loop = human_loop_start(flow=flow, name="loop-a1", input_content=json.dumps({"source": "x"}))
     key = access_key_create(user=manager)
@@ -474,14 +475,15 @@ def world(manager, team, make_job, make_labeler, settings, django_capture_on_com
     # What each person never sees: the managers' own configuration (hooks, keys) nobody but
     # its owner; vendor A's organization nobody of team A; team A's job, items, flow and
     # people nobody outside it.
-    manager_only = [HOOK_URL, key.access_key_id]
+    owner_only = [HOOK_URL, key.access_key_id]
+    manager_only = [*owner_only, FLOW_WEBHOOK]
     team_a = [SECRET_JOB, SECRET_FLOW, SECRET_TEXT, "Team A", "lab-in"]
     vendor_a = [SECRET_MEMBER, SECRET_VENDOR]
     outside = [*team_a, *vendor_a, *manager_only]
     markers = {
         "labeler": [*vendor_a, *manager_only],
         "teammate": [*vendor_a, *manager_only],
-        "other_manager": manager_only,
+        "other_manager": owner_only,
         **{person: outside for person in ("anon", "former_manager", "outsider", "vendor")},
     }
     return {
@@ -489,6 +491,7 @@ def world(manager, team, make_job, make_labeler, settings, django_capture_on_com
         "values": values,
         "markers": markers,
         "manager_only": manager_only,
+        "owner_only": owner_only,
         "own_job_of_outsider": job_b.pk,
     }
 
@@ -661,6 +664,10 @@ def test_no_route_serves_whom_it_must_refuse(world):
             seen_by = [(person, markers[person]) for person in access.filtered]
             if method == "get" and access.served == "labeler" and "teammate" not in access.refused:
                 seen_by.append(("teammate", [PRIVATE_COMMENT, *world["manager_only"]]))
+            # Every manager's pages and answers: never another manager's hook URL or key.
+            others = (*access.refused, *access.filtered)
+            if method == "get" and access.served == "manager" and "other_manager" not in others:
+                seen_by.append(("other_manager", world["owner_only"]))
             for person, hidden in seen_by:
                 response = _call(clients[(person, api)], method, path, api, body)
                 calls += 1
