@@ -685,6 +685,8 @@ def test_no_route_serves_whom_it_must_refuse(world):
 
 
 def test_routes_with_their_own_credentials_refuse_forged_ones(db):
+    """Forged tokens and unsigned requests are refused: in the one error shape under /api/, in
+    the managed service's shapes on /a2i and /sagemaker (docs/a2i.md), a page elsewhere."""
     values = {"token": FORGED_TOKEN, "name": "loop-a1"}
     problems = []
     for pattern, view in routes():
@@ -695,6 +697,8 @@ def test_routes_with_their_own_credentials_refuse_forged_ones(db):
             response = _call(APIClient(), method, path, api=True)
             if response.status_code < 400 or response.status_code >= 500:
                 problems.append(f"{method.upper()} {path}: {response.status_code}")
+            elif path.startswith("/api/") and not _error_shaped(response):
+                problems.append(f"{method.upper()} {path}: not in the one error shape")
     assert not problems, "\n".join(problems)
 
 
