@@ -5,12 +5,19 @@ either by who may use it (and so who is refused) or as public on purpose with th
 route added without a class fails ``test_every_route_is_classified``, which says what to do.
 
 ``test_no_route_serves_whom_it_must_refuse`` builds one world (a job of team A with items, a
-lease and an answer, a template, a hook, a flow with a loop, two vendors...) and calls every
-route with every method it serves, as each person its class refuses: an API answers 401, 403
-or 404 in the one error shape; a page sends an anonymous visitor to sign in and answers anyone
-else 403 or 404 (or, for a form's POST, sends them back with an error message); never 2xx
-with data, never 500. Routes that list what a user may see answer the others 200, but without
-any of team A's data in them.
+lease and an answer, a template, a hook, a flow with a loop, two vendors...), checks that each
+path names real objects (the person a route serves gets its GET), then calls every route with
+every method it serves as each person its class refuses (and the outsider with their own job's
+id beside team A's item or answer): an API answers 401, 403 or 404 in the one error shape; a
+page sends an anonymous visitor to sign in and answers anyone else 403 or 404 (or, for a form's
+POST, sends them back with an error message); never 2xx with data, never 500, and the database
+is unchanged after. Routes that list what a user may see answer the others 200 without any of
+team A's data; a teammate never sees the labeler's own comment or the managers' configuration,
+another manager never an owner's hook URL or access key.
+
+The other tests: forged tokens on the routes with credentials of their own, public routes
+without a 500, ids past the database's integers (404) and junk numbers in every query and body
+(never a 500).
 """
 
 import json
