@@ -6,27 +6,27 @@ from active_learning import views
 
 urlpatterns = [
     path(
-        "console/jobs/<int:job_id>/auto-labeling",
+        "console/jobs/<id:job_id>/auto-labeling",
         views.job_auto_labeling,
         name="console-job-auto-labeling",
     ),
     path(
-        "console/jobs/<int:job_id>/auto-labeling/on",
+        "console/jobs/<id:job_id>/auto-labeling/on",
         views.job_auto_labeling_on,
         name="console-job-auto-labeling-on",
     ),
     path(
-        "console/jobs/<int:job_id>/auto-labeling/off",
+        "console/jobs/<id:job_id>/auto-labeling/off",
         views.job_auto_labeling_off,
         name="console-job-auto-labeling-off",
     ),
     path(
-        "console/jobs/<int:job_id>/auto-labeling/round",
+        "console/jobs/<id:job_id>/auto-labeling/round",
         views.job_round_now,
         name="console-job-round-now",
     ),
     path(
-        "console/jobs/<int:job_id>/auto-labeling/audit",
+        "console/jobs/<id:job_id>/auto-labeling/audit",
         views.job_audit_start,
         name="console-job-audit",
     ),

@@ -6,27 +6,27 @@ from active_learning import api
 
 urlpatterns = [
     path(
-        "jobs/<int:job_id>/auto-labeling",
+        "jobs/<id:job_id>/auto-labeling",
         api.AutoLabelingDetail.as_view(),
         name="api-auto-labeling",
     ),
     path(
-        "jobs/<int:job_id>/auto-labeling/off",
+        "jobs/<id:job_id>/auto-labeling/off",
         api.AutoLabelingOff.as_view(),
         name="api-auto-labeling-off",
     ),
     path(
-        "jobs/<int:job_id>/auto-labeling/rounds",
+        "jobs/<id:job_id>/auto-labeling/rounds",
         api.RoundList.as_view(),
         name="api-auto-labeling-rounds",
     ),
     path(
-        "jobs/<int:job_id>/auto-labeling/models",
+        "jobs/<id:job_id>/auto-labeling/models",
         api.ModelList.as_view(),
         name="api-auto-labeling-models",
     ),
     path(
-        "jobs/<int:job_id>/auto-labeling/audits",
+        "jobs/<id:job_id>/auto-labeling/audits",
         api.AuditList.as_view(),
         name="api-auto-labeling-audits",
     ),
@@ -34,7 +34,7 @@ urlpatterns = [
 
 urlpatterns += [
     path(
-        "jobs/<int:job_id>/auto-labeling/quality",
+        "jobs/<id:job_id>/auto-labeling/quality",
         api.AutoLabelQuality.as_view(),
         name="api-auto-labeling-quality",
     ),

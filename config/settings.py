@@ -399,6 +399,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Object ids in addresses (labeling/converters.py) are integers in the schema.
+    "PATH_CONVERTER_OVERRIDES": {"id": int},
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "labeling.states.JobStatus",
         "AssignmentStatusEnum": "labeling.states.AssignmentStatus",

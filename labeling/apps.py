@@ -8,6 +8,13 @@ class LabelingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Object ids in addresses (labeling/converters.py), for every app's URLs.
+        from django.urls import register_converter  # noqa: PLC0415
+
+        from labeling.converters import ObjectId  # noqa: PLC0415
+
+        register_converter(ObjectId, "id")
+
         # Register the Celery tasks in every process, so services can enqueue them by name.
         from labeling import tasks  # noqa: F401, PLC0415
 

@@ -39,8 +39,9 @@ from labeling.errors import QuorumError, api_exception_handler, error_body
 from labeling.middleware import content_security_policy
 from labeling.models import Role
 
-TASK_NEXT = re.compile(r"/api/v1/jobs/([0-9]+)/tasks/next")
-SUBMIT = re.compile(r"/api/v1/assignments/([0-9]+)/submit")
+# Ids as the URLs take them (labeling/converters.py): a longer number is left to Django (404).
+TASK_NEXT = re.compile(r"/api/v1/jobs/([0-9]{1,18})/tasks/next")
+SUBMIT = re.compile(r"/api/v1/assignments/([0-9]{1,18})/submit")
 
 # The stack whose effects on these two requests this module reproduces: with any other, off.
 MIDDLEWARE = (

@@ -18,75 +18,75 @@ urlpatterns = [
     path("join/<str:token>", workforces_views.join_team, name="join-team"),
     path("work/marketplace", workforces_views.marketplace, name="work-marketplace"),
     path(
-        "work/marketplace/<int:job_id>/join",
+        "work/marketplace/<id:job_id>/join",
         workforces_views.marketplace_join_view,
         name="work-marketplace-join",
     ),
     path(
-        "work/marketplace/<int:job_id>/qualification",
+        "work/marketplace/<id:job_id>/qualification",
         workforces_views.qualification_view,
         name="work-qualification",
     ),
-    path("work/jobs/<int:job_id>/", views.work_job, name="work-job"),
-    path("work/assignments/<int:assignment_id>/ui", views.task_ui, name="work-task-ui"),
+    path("work/jobs/<id:job_id>/", views.work_job, name="work-job"),
+    path("work/assignments/<id:assignment_id>/ui", views.task_ui, name="work-task-ui"),
     # issue 5: the vendor console
     path("vendor/", workforces_views.vendor_console, name="vendor-console"),
     path("vendor/members", workforces_views.vendor_member_add_view, name="vendor-member-add"),
     path(
-        "vendor/members/<int:user_id>/remove",
+        "vendor/members/<id:user_id>/remove",
         workforces_views.vendor_member_remove_view,
         name="vendor-member-remove",
     ),
     path(
-        "vendor/members/<int:user_id>/reset",
+        "vendor/members/<id:user_id>/reset",
         workforces_views.vendor_member_reset_view,
         name="vendor-member-reset",
     ),
     path("console/", views.console_jobs, name="console-jobs"),
     path("console/jobs/new", views.job_new, name="console-job-new"),
-    path("console/jobs/<int:job_id>/", views.job_dashboard, name="console-job"),
-    path("console/jobs/<int:job_id>/start", views.job_start_view, name="console-job-start"),
-    path("console/jobs/<int:job_id>/stop", views.job_stop_view, name="console-job-stop"),
+    path("console/jobs/<id:job_id>/", views.job_dashboard, name="console-job"),
+    path("console/jobs/<id:job_id>/start", views.job_start_view, name="console-job-start"),
+    path("console/jobs/<id:job_id>/stop", views.job_stop_view, name="console-job-stop"),
     # issue 5: label quality
     path(
-        "console/jobs/<int:job_id>/quality",
+        "console/jobs/<id:job_id>/quality",
         quality_views.job_quality_page,
         name="console-job-quality",
     ),
     path(
-        "console/jobs/<int:job_id>/quality/settings",
+        "console/jobs/<id:job_id>/quality/settings",
         quality_views.job_quality_settings_view,
         name="console-job-quality-settings",
     ),
     path(
-        "console/jobs/<int:job_id>/gold",
+        "console/jobs/<id:job_id>/gold",
         quality_views.job_gold_import_view,
         name="console-job-gold",
     ),
     path(
-        "console/jobs/<int:job_id>/quality/reestimate",
+        "console/jobs/<id:job_id>/quality/reestimate",
         quality_views.job_reestimate_view,
         name="console-job-reestimate",
     ),
     path(
-        "console/jobs/<int:job_id>/workers/<int:worker_id>/resume",
+        "console/jobs/<id:job_id>/workers/<id:worker_id>/resume",
         quality_views.worker_resume_view,
         name="console-worker-resume",
     ),
     path(
-        "console/jobs/<int:job_id>/workforce",
+        "console/jobs/<id:job_id>/workforce",
         workforces_views.job_workforce_page,
         name="console-job-workforce",
     ),
     path("console/teams", views.teams, name="console-teams"),
     path(
-        "console/teams/<int:team_id>/invite",
+        "console/teams/<id:team_id>/invite",
         workforces_views.team_invite_view,
         name="console-team-invite",
     ),
     path("console/templates", task_ui_views.templates_list, name="console-templates"),
     path(
-        "console/templates/<int:template_id>/",
+        "console/templates/<id:template_id>/",
         task_ui_views.template_edit,
         name="console-template",
     ),
@@ -100,53 +100,53 @@ urlpatterns = [
     ),
     # issue 14: the item page, review, comments, going back
     path(
-        "console/jobs/<int:job_id>/items/<int:item_id>",
+        "console/jobs/<id:job_id>/items/<id:item_id>",
         review_views.item_page,
         name="console-item",
     ),
     path(
-        "console/jobs/<int:job_id>/items/<int:item_id>/reopen",
+        "console/jobs/<id:job_id>/items/<id:item_id>/reopen",
         review_views.item_reopen_view,
         name="console-item-reopen",
     ),
     path(
-        "console/jobs/<int:job_id>/reopen", review_views.job_reopen_view, name="console-job-reopen"
+        "console/jobs/<id:job_id>/reopen", review_views.job_reopen_view, name="console-job-reopen"
     ),
     path(
-        "console/jobs/<int:job_id>/review",
+        "console/jobs/<id:job_id>/review",
         review_views.job_review_console,
         name="console-job-review",
     ),
     path(
-        "console/jobs/<int:job_id>/review/settings",
+        "console/jobs/<id:job_id>/review/settings",
         review_views.job_review_settings_view,
         name="console-job-review-settings",
     ),
     path(
-        "console/jobs/<int:job_id>/items/<int:item_id>/comments",
+        "console/jobs/<id:job_id>/items/<id:item_id>/comments",
         review_views.item_comment_view,
         name="item-comment",
     ),
-    path("work/jobs/<int:job_id>/review", review_views.review_workspace, name="work-review"),
+    path("work/jobs/<id:job_id>/review", review_views.review_workspace, name="work-review"),
     path(
-        "work/jobs/<int:job_id>/items/<int:item_id>/ui",
+        "work/jobs/<id:job_id>/items/<id:item_id>/ui",
         review_views.item_task_ui,
         name="work-item-ui",
     ),
-    path("work/jobs/<int:job_id>/answers", review_views.my_answers, name="work-my-answers"),
+    path("work/jobs/<id:job_id>/answers", review_views.my_answers, name="work-my-answers"),
     path(
-        "work/jobs/<int:job_id>/answers/<int:annotation_id>",
+        "work/jobs/<id:job_id>/answers/<id:annotation_id>",
         review_views.answer_revise_page,
         name="work-answer-revise",
     ),
     # issue 14: the data manager
-    path("console/jobs/<int:job_id>/items", console_views.data_manager, name="console-job-items"),
+    path("console/jobs/<id:job_id>/items", console_views.data_manager, name="console-job-items"),
     # issue 14, round 2: @mentions
     path("mentions", review_views.mentions_page, name="mentions"),
     path("mentions/read", review_views.mentions_read, name="mentions-read"),
     # issue 16: pipelines' hooks
     path(
-        "console/jobs/<int:job_id>/hooks",
+        "console/jobs/<id:job_id>/hooks",
         pipelines_views.job_hooks_page,
         name="console-job-hooks",
     ),

@@ -8,15 +8,15 @@ from workflows.monitoring import views as monitoring_views
 urlpatterns = [
     path("console/flows/", views.flows, name="console-flows"),
     path("console/flows/new", views.flow_new, name="console-flow-new"),
-    path("console/flows/<int:flow_id>/", views.flow_dashboard, name="console-flow"),
+    path("console/flows/<id:flow_id>/", views.flow_dashboard, name="console-flow"),
     path(
-        "console/flows/<int:flow_id>/loops/<str:name>/stop",
+        "console/flows/<id:flow_id>/loops/<str:name>/stop",
         views.loop_stop_view,
         name="console-loop-stop",
     ),
     path("console/access-keys", views.access_keys, name="console-access-keys"),
     path(
-        "console/access-keys/<int:key_id>/revoke",
+        "console/access-keys/<id:key_id>/revoke",
         views.access_key_revoke_view,
         name="console-access-key-revoke",
     ),
@@ -24,7 +24,7 @@ urlpatterns = [
 
 urlpatterns += [
     path(
-        "console/flows/<int:flow_id>/monitoring",
+        "console/flows/<id:flow_id>/monitoring",
         monitoring_views.flow_monitoring,
         name="console-flow-monitoring",
     ),

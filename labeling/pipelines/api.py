@@ -25,7 +25,7 @@ from labeling.api import ERRORS, _job_for
 from labeling.console.api import JobItems
 from labeling.data.exports import chunked
 from labeling.errors import NotFound, ValidationFailed
-from labeling.models import Taxonomy, Team
+from labeling.models import Taxonomy, Team, User
 from labeling.permissions import IsManager
 from labeling.pipelines import selectors
 from labeling.pipelines.serializers import (
@@ -278,17 +278,18 @@ class HookDetail(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _job_hooks_body(job_id: int) -> dict:
+def _job_hooks_body(job_id: int, viewer: User) -> dict:
     hooks = job_hooks_of(job_id)
     return JobHooksOut(
-        {
+        context={"viewer_id": viewer.pk},
+        instance={
             "pre_hook": hooks.pre_hook if hooks else None,
             "consolidation_hook": hooks.consolidation_hook if hooks else None,
             "payload_inline": bool(hooks and hooks.payload_inline),
             "items": selectors.hook_item_counts(job_id=job_id),
             "recent_calls": selectors.hook_calls_recent(job_id=job_id),
             "failures": selectors.hook_failed_items(job_id=job_id),
-        }
+        },
     ).data
 
 
@@ -300,7 +301,7 @@ class JobHooksDetail(APIView):
         summary="A job's hooks, its held and failed items, and the last calls",
     )
     def get(self, request: Request, job_id: int) -> Response:
-        return Response(_job_hooks_body(_job_for(request, job_id).pk))
+        return Response(_job_hooks_body(_job_for(request, job_id).pk, request.user))
 
     @extend_schema(
         request=JobHooksIn,
@@ -318,7 +319,7 @@ class JobHooksDetail(APIView):
             consolidation_hook_id=data.validated_data["consolidation_hook"],
             payload_inline=data.validated_data["payload_inline"],
         )
-        return Response(_job_hooks_body(job.pk))
+        return Response(_job_hooks_body(job.pk, request.user))
 
 
 class HookPayload(APIView):

@@ -5,6 +5,7 @@ shape; they never write."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from labeling.converters import ObjectIdField
 from labeling.models import AnnotationHook, HookCall
 from labeling.pipelines.services.streaming import (
     MAX_ITEM_LIFETIME_SECONDS,
@@ -121,8 +122,8 @@ class HookCreatedOut(HookOut):
 
 
 class JobHooksIn(serializers.Serializer):
-    pre_hook = serializers.IntegerField(allow_null=True, required=False, default=None)
-    consolidation_hook = serializers.IntegerField(allow_null=True, required=False, default=None)
+    pre_hook = ObjectIdField(allow_null=True, required=False, default=None)
+    consolidation_hook = ObjectIdField(allow_null=True, required=False, default=None)
     payload_inline = serializers.BooleanField(required=False, default=False)
 
 
@@ -156,9 +157,22 @@ class HookCountsOut(serializers.Serializer):
     no_human = serializers.IntegerField()
 
 
+class JobHookOut(HookOut):
+    """A job's hook: all of it for its owner; for another manager (the job is every manager's,
+    the hook its owner's: docs/pipelines.md) its id, name and kind, the rest empty."""
+
+    OWNERS_ONLY = ("url", "callable_path", "arn")
+
+    def to_representation(self, hook: AnnotationHook) -> dict:
+        shown = super().to_representation(hook)
+        if hook.owner_id != self.context.get("viewer_id"):
+            shown.update(dict.fromkeys(self.OWNERS_ONLY, ""))
+        return shown
+
+
 class JobHooksOut(serializers.Serializer):
-    pre_hook = HookOut(allow_null=True)
-    consolidation_hook = HookOut(allow_null=True)
+    pre_hook = JobHookOut(allow_null=True)
+    consolidation_hook = JobHookOut(allow_null=True)
     payload_inline = serializers.BooleanField()
     items = HookCountsOut()
     recent_calls = HookCallOut(many=True)
@@ -167,7 +181,7 @@ class JobHooksOut(serializers.Serializer):
 
 # -- chains (p16-chain) -----------------------------------------------------------------------
 class ChainLinkIn(serializers.Serializer):
-    parent_id = serializers.IntegerField(help_text="the job whose output this job takes")
+    parent_id = ObjectIdField(help_text="the job whose output this job takes")
     labels = serializers.JSONField(
         required=False, help_text="only items whose consolidated label is one of these"
     )
@@ -218,7 +232,7 @@ class ChainGraphOut(serializers.Serializer):
 
 class TaxonomyIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    team_id = serializers.IntegerField()
+    team_id = ObjectIdField()
     task_type = serializers.CharField(max_length=64)
     definition = serializers.JSONField(
         help_text='a tree of nodes {"labels": [...], "children": {"<label>": node}}'

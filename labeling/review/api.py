@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling.api import ERRORS, _job_for
+from labeling.converters import ObjectIdField
 from labeling.errors import NotFound
 from labeling.models import ReviewMode
 from labeling.permissions import IsManager
@@ -245,7 +246,7 @@ class AnnotationRevise(APIView):
 
 
 class ReviewerIn(serializers.Serializer):
-    user_id = serializers.IntegerField()
+    user_id = ObjectIdField()
     reviewer = serializers.BooleanField(default=True)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q
 
+from labeling.converters import ID_DIGITS
 from labeling.models import (
     Annotation,
     Assignment,
@@ -215,6 +216,10 @@ def item_neighbours(*, job: Job, item_id: int, filters: dict[str, str]) -> dict[
             continue
         if name == "reviewed" and value == "none":
             items = items.filter(Q(consolidated__isnull=True) | Q(consolidated__review_status=""))
+        elif name == "worker" and not (value.isdigit() and len(value) <= ID_DIGITS):
+            # Not an id (docs/review.md): no worker answered, so no item matches (the query
+            # would fail on the number, a 500).
+            items = items.none()
         else:
             items = items.filter(**{lookup: value})
     previous = items.filter(pk__lt=item_id).order_by("-pk").values_list("pk", flat=True).first()

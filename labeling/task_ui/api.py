@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling import selectors
+from labeling.converters import ObjectIdField
 from labeling.errors import NotFound
 from labeling.models import CustomTemplate, CustomTemplateVersion
 from labeling.permissions import IsManager
@@ -47,8 +48,8 @@ class PreviewOut(serializers.Serializer):
 
 
 class JobTemplateIn(serializers.Serializer):
-    template_id = serializers.IntegerField()
-    version = serializers.IntegerField(required=False, help_text="latest when left out")
+    template_id = ObjectIdField()
+    version = ObjectIdField(required=False, help_text="latest when left out")
 
 
 class VersionOut(serializers.ModelSerializer):

@@ -21,6 +21,7 @@ from labeling.workforces.services.workforces import (
     crowd_signup,
     invitation_accept,
     invitation_create,
+    invitation_open,
     job_grant,
     job_publish,
     job_unpublish,
@@ -142,10 +143,15 @@ def team_invite_view(request: HttpRequest, team_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def join_team(request: HttpRequest, token: str) -> HttpResponse:
-    """An invitation link: join as the signed-in labeler, or sign up and join."""
-    error = ""
+    """An invitation link: join as the signed-in labeler, or sign up and join. A link that is
+    not valid (404) or has expired (409) answers so, without the form."""
+    error, status, closed = "", 200, False
     user = request.user if request.user.is_authenticated else None
-    if request.method == "POST":
+    try:
+        invitation_open(token=token)
+    except QuorumError as exc:
+        error, status, closed = exc.message, exc.status_code, True
+    if request.method == "POST" and not closed:
         try:
             joined, team, new_token = invitation_accept(
                 token=token,
@@ -154,15 +160,18 @@ def join_team(request: HttpRequest, token: str) -> HttpResponse:
                 password=request.POST.get("password", ""),
             )
         except QuorumError as exc:
-            error = exc.message
+            error, status = exc.message, exc.status_code
         else:
             if new_token:
                 login(request, joined, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"You are on {team.name} now.")
             return redirect("work-jobs")
-    context = {"error": error, "signed_in_labeler": user is not None and user.role == Role.LABELER}
-    response = render(request, "work/join.html", context)
-    return response
+    context = {
+        "error": error,
+        "closed": closed,
+        "signed_in_labeler": user is not None and user.role == Role.LABELER,
+    }
+    return render(request, "work/join.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])

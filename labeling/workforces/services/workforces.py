@@ -290,10 +290,9 @@ def invitation_create(*, team: Team, by: User, hours: int) -> TeamInvitation:
     )
 
 
-def invitation_accept(
-    *, token: str, user: User | None, username: str = "", password: str = ""
-) -> tuple[User, Team, str | None]:
-    """Join the invitation's team: as the signed-in labeler, or as a new one."""
+def invitation_open(*, token: str) -> TeamInvitation:
+    """The invitation of ``token`` if it may still be accepted; else ``NotFound`` (no such
+    link) or ``Conflict`` ``invitation_expired``."""
     invitation = TeamInvitation.objects.select_related("team").filter(token=token).first()
     if invitation is None:
         raise NotFound("this invitation link is not valid")
@@ -302,6 +301,14 @@ def invitation_accept(
             f"this invitation expired at {invitation.expires_at.isoformat()}; ask for a new one",
             code="invitation_expired",
         )
+    return invitation
+
+
+def invitation_accept(
+    *, token: str, user: User | None, username: str = "", password: str = ""
+) -> tuple[User, Team, str | None]:
+    """Join the invitation's team: as the signed-in labeler, or as a new one."""
+    invitation = invitation_open(token=token)
     new_token = None
     if user is None:
         user, new_token = crowd_signup(username=username, password=password)

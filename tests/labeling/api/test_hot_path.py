@@ -11,11 +11,12 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import RequestFactory
 
+from labeling import api
 from labeling.hot_path import HotPathApplication
 from labeling.models import Annotation, Assignment, Job
 from labeling.serializers import annotation_payload, lease_payload
 from labeling.services.assignments import assignment_claim
-from tests.conftest import client_for, using_postgres
+from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 HOST = "127.0.0.1"
@@ -296,16 +297,36 @@ def test_over_https_the_headers_match_too(make_job, make_labeler, settings):
     assert_same_response(expected, got)
 
 
-def test_a_failure_inside_is_answered_as_django_answers_it(make_job, make_labeler, caplog):
-    """A job number past the database's integers: SQLite's driver fails (a 500 from
-    handler500, logged with the error), PostgreSQL finds no such job (a 404); both paths
-    answer alike on each."""
-    make_job(items=1)
+def test_a_failure_inside_is_answered_as_django_answers_it(
+    make_job, make_labeler, caplog, monkeypatch
+):
+    """The claim fails inside (here made to): a 500 from handler500, logged with the error,
+    alike on both paths."""
+    job = make_job(items=1)
     worker = make_labeler("hp1")
+
+    def fails(**kwargs):
+        raise RuntimeError("the claim failed")
+
+    monkeypatch.setattr(api, "task_next_reply", fails)
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="django.request"):
-        expected, got = both(f"/api/v1/jobs/{10**20}/tasks/next", token=token_of(worker))
-    assert expected[0][:3] == ("404" if using_postgres() else "500"), expected
+        expected, got = both(next_path(job), token=token_of(worker))
+    assert expected[0][:3] == "500", expected
     assert_same_response(expected, got)
     logged = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "django.request"]
     assert len(logged) == 2 and logged[0] == logged[1]
+
+
+@pytest.mark.parametrize(
+    "path", [f"/api/v1/jobs/{10**20}/tasks/next", f"/api/v1/assignments/{2**63}/submit"]
+)
+def test_an_id_past_the_databases_integers_is_left_to_django_which_answers_404(make_labeler, path):
+    """No object has such an id: the address does not resolve (labeling/converters.py), on
+    SQLite too, whose driver used to fail on it with a 500."""
+    django = RecordingDjango()
+    status, _, content = call(
+        HotPathApplication(django), path, token=token_of(make_labeler("hp1")), body={"answer": {}}
+    )
+    assert django.calls == 1
+    assert status.startswith("404") and json.loads(content)["error"]["code"] == "not_found"

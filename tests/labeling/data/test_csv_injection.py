@@ -4,6 +4,8 @@ in the job export and in payouts.csv alike."""
 
 import csv
 import io
+import re
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +66,32 @@ def test_payouts_csv_escapes_usernames_and_emails(make_job, manager_client, labe
     assert row["username"] == '\'=HYPERLINK("http://evil.example")'
     assert row["email"] == "'@SUM(1+1)@example.com"
     assert (row["tasks"], row["amount_cents"]) == ("1", "5")
+
+
+def test_every_module_writes_csv_through_the_safe_writer():
+    """A new CSV writer must be ``labeling.data.spreadsheet.csv_writer`` (and get a test like
+    the ones above and in tests/workflows/test_csv_injection.py), never ``csv.writer`` or
+    ``csv.DictWriter`` of its own."""
+    root = Path(__file__).resolve().parents[3]
+    plain = re.compile(
+        r"\bcsv\s*\.\s*(writer|DictWriter)\b|from\s+csv\s+import[^\n]*\b(writer|DictWriter)\b"
+    )
+    own = [
+        str(path.relative_to(root))
+        for app in ("labeling", "workflows", "active_learning", "control_plane", "config")
+        for path in sorted((root / app).rglob("*.py"))
+        if path != root / "labeling/data/spreadsheet.py" and plain.search(path.read_text())
+    ]
+    assert not own, f"these modules write CSV without labeling.data.spreadsheet.csv_writer: {own}"
+    users = {
+        str(path.relative_to(root))
+        for app in ("labeling", "workflows")
+        for path in (root / app).rglob("*.py")
+        if "csv_writer(" in path.read_text() and path.name != "spreadsheet.py"
+    }
+    assert users == {  # each has its test: a new one needs one too
+        "labeling/data/exports.py",  # test_the_csv_export_escapes_item_text_and_labels
+        "labeling/workforces/api.py",  # test_payouts_csv_escapes_usernames_and_emails
+        "workflows/builtin_exports.py",  # tests/workflows/test_csv_injection.py
+        "workflows/monitoring/services/ground_truth.py",  # tests/workflows/test_csv_injection.py
+    }, users

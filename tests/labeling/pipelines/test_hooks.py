@@ -508,6 +508,23 @@ def test_who_may_see_change_and_use_hooks(make_job, manager_client, labeler, hoo
     assert changed.status_code == 409
 
 
+def test_another_manager_sees_a_jobs_hook_by_name_only(make_job, manager_client, hook_receiver):
+    """The job is every manager's, the hook its owner's: another manager reading the job's hooks
+    gets its name and kind, never its URL (it used to be all of it)."""
+    hook = register(manager_client, hook_receiver.url)
+    job = make_job(items=0, start=False)
+    path = f"/api/v1/jobs/{job.pk}/hooks"
+    named = manager_client.put(path, {"consolidation_hook": hook["id"]}, format="json")
+    assert named.json()["consolidation_hook"]["url"] == hook_receiver.url
+    other = client_for(user_create(username="pm2", role=Role.MANAGER, password="pm2-pass-1234")[0])
+    body = other.get(path).json()
+    seen = body["consolidation_hook"]
+    assert (seen["id"], seen["name"], seen["kind"]) == (hook["id"], hook["name"], "http")
+    assert seen["url"] == seen["callable_path"] == seen["arn"] == ""
+    assert hook_receiver.url not in json.dumps(body)
+    assert manager_client.get(path).json()["consolidation_hook"]["url"] == hook_receiver.url
+
+
 def test_the_sweep_queues_again_what_lost_its_message(
     make_job, manager, manager_client, hook_receiver, django_capture_on_commit_callbacks
 ):

@@ -242,3 +242,16 @@ def test_the_dashboard_reopens_a_completed_job(make_job, workers, manager):
     browser.post(f"/console/jobs/{job.pk}/reopen", {"more": "1"})
     job.refresh_from_db()
     assert job.status == "in_progress" and Item.objects.get(job=job).status == "open"
+
+
+def test_the_item_page_takes_a_worker_filter_that_is_no_id_as_matching_nothing(manager, make_job):
+    """?worker= is an id (docs/review.md); anything else (a name, a number past any id) used
+    to fail the neighbours' query with a 500."""
+    job = make_job(items=3)
+    item_id = Item.objects.filter(job=job).order_by("pk").values_list("pk", flat=True)[1]
+    browser = Client()
+    browser.force_login(manager)
+    for worker in ("ann", str(10**20), "-1"):
+        page = browser.get(f"/console/jobs/{job.pk}/items/{item_id}?worker={worker}")
+        assert page.status_code == 200, worker
+        assert page.context["viewer"]["previous"] == page.context["viewer"]["next"] == ""

@@ -83,8 +83,22 @@ def test_an_invitation_link_from_the_teams_page(manager, make_job):
 
     TeamInvitation.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
     late = Client().post(f"/join/{token}", {"username": "late", "password": "late-pass-331"})
-    assert "expired" in late.content.decode()
+    assert late.status_code == 409 and "expired" in late.content.decode()
+    assert 'name="password"' not in late.content.decode()
     assert not User.objects.filter(username="late").exists()
+
+
+def test_an_invitation_link_that_is_not_valid_answers_404_without_the_form(db):
+    """An unknown token is refused as one (it used to answer 200 with the sign-up form, and
+    200 again to its POST): the link is the credential (tests/test_every_route.py)."""
+    for page in (
+        Client().get("/join/not-a-real-token"),
+        Client().post("/join/not-a-real-token", {"username": "x-user", "password": "x-pass-4471"}),
+    ):
+        assert page.status_code == 404
+        assert "this invitation link is not valid" in page.content.decode()
+        assert 'name="password"' not in page.content.decode()
+    assert not User.objects.filter(username="x-user").exists()
 
 
 def test_the_console_creates_crowd_and_vendor_teams(manager):
