@@ -12,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from labeling.console.query import job_items
-from labeling.models import ConsolidatedLabel, ConsolidatedLabelClass, Item
+from labeling.models import ConsolidatedLabel, ConsolidatedLabelClass, Item, Job
+from labeling.quality.services.reliability import job_quality_reestimate
 from labeling.review.services.reviews import review_fix
 from labeling.selectors import label_distribution
 from labeling.services.annotations import annotation_submit
@@ -23,6 +24,7 @@ from tests.conftest import client_for, import_lines
 from tests.task_types.helpers import image_job, write_image
 from tests.task_types.test_polygons_and_keypoints import polygon_answer
 from tests.task_types.test_semantic_segmentation import SIZE, answer_of, sky_over_road
+from tests.task_types.test_video import tracking_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +52,24 @@ def _spans(*spans):
 
 def _images(media_root, size=(320, 200)):
     return [{"source-ref": write_image(media_root, f"c{n}.png", size=size)} for n in range(3)]
+
+
+def _frames(media_root):
+    return [
+        {"frames": [write_image(media_root, f"v{n}f{i}.png", size=(64, 48)) for i in range(10)]}
+        for n in range(3)
+    ]
+
+
+def _tracks(*labels):
+    """One track per label, each on its own part of the frames."""
+    answers = [
+        tracking_answer([(0, 4 * k), (9, 4 * k)], label=label, object_id=k + 1)
+        for k, label in enumerate(labels)
+    ]
+    inner = answers[0]["annotatedResult"]
+    inner["tracks"] = [a["annotatedResult"]["tracks"][0] for a in answers]
+    return {"annotatedResult": inner}
 
 
 def _texts(_media_root):
@@ -106,6 +126,14 @@ CASES = {
         {"sky": [0, 2], "road": [0, 1]},
         (1, answer_of(sky_over_road(30))),
         {"sky": [0, 1, 2], "road": [0]},
+    ),
+    "video-object-tracking": (
+        ["car", "person"],
+        _frames,
+        [_tracks("car", "car"), _tracks("car", "person"), _tracks("person")],
+        {"car": [0, 1], "person": [1, 2]},
+        (1, _tracks("person")),
+        {"car": [0], "person": [1, 2]},
     ),
     "text-entity-recognition": (
         ["PER", "LOC"],
@@ -254,3 +282,35 @@ def test_a_single_label_submit_spends_no_query_on_the_label_classes(manager, tea
     assert list(listed.values_list("pk", flat=True)) == [lease.item_id]
     html, _ = _page_counts(manager, job)
     assert "Items containing it" not in html
+
+
+def test_a_reestimation_that_moves_multi_labels_moves_their_counts(manager, team, make_labeler):
+    """Multi-label EM rewrites labels in bulk: the rewritten items' labels are stored again."""
+    job = job_create(
+        created_by=manager,
+        name="multi-em",
+        task_type="text-classification-multilabel",
+        labels=["a", "b"],
+        team=team,
+        workers_per_item=3,
+    )
+    Job.objects.filter(pk=job.pk).update(consolidation_method="dawid_skene")
+    run = import_lines(job, manager, [{"source": f"text {n}"} for n in range(4)])
+    assert run.status == "succeeded", run.errors
+    job_start(job=job, by=manager)
+    for worker in [make_labeler(name) for name in ("w1", "w2", "w3")]:
+        while lease := assignment_claim(job=job, worker=worker):
+            annotation_submit(assignment_id=lease.pk, worker=worker, answer={"labels": ["a"]})
+    ids = list(Item.objects.filter(job=job).order_by("pk").values_list("pk", flat=True))
+    _assert_counts_and_filter(manager, job, {"a": ids, "b": []})
+    # A stale label on the first item (as if written before the answers agreed): EM moves it
+    # back, and its stored labels with it.
+    stale = ConsolidatedLabel.objects.get(item_id=ids[0])
+    stale.value = {"labels": ["b"], "class_ids": [1], "confidence_map": {"1": 0.6}}
+    stale.save(update_fields=["value"])
+    ConsolidatedLabelClass.objects.filter(item_id=ids[0]).update(label="b")
+    _assert_counts_and_filter(manager, job, {"a": ids[1:], "b": ids[:1]})
+    estimate = job_quality_reestimate(job_id=job.pk)
+    assert estimate is not None and estimate.labels_changed >= 1
+    assert ConsolidatedLabel.objects.get(item_id=ids[0]).value["labels"] == ["a"]
+    _assert_counts_and_filter(manager, job, {"a": ids, "b": []})
