@@ -14,6 +14,7 @@ from django.urls import reverse
 from labeling.console.query import job_items
 from labeling.models import ConsolidatedLabel, ConsolidatedLabelClass, Item, Job
 from labeling.quality.services.reliability import job_quality_reestimate
+from labeling.review.selectors import item_neighbours
 from labeling.review.services.reviews import review_fix
 from labeling.selectors import label_distribution
 from labeling.services.annotations import annotation_submit
@@ -196,6 +197,11 @@ def _assert_counts_and_filter(manager, job, expected):
         listed = job_items(job=job, filters={"label": label}).order_by("pk")
         assert list(listed.values_list("pk", flat=True)) == ids, label
         assert _api_filter(manager, job, label) == ids, label
+        for before, after in zip(ids, ids[1:], strict=False):  # the item page's J/K
+            moves = item_neighbours(job=job, item_id=before, filters={"label": label})
+            assert moves["next"] == after, label
+            moves = item_neighbours(job=job, item_id=after, filters={"label": label})
+            assert moves["previous"] == before, label
 
 
 @pytest.fixture(params=sorted(CASES))
