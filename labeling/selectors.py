@@ -15,6 +15,7 @@ from labeling.models import (
     Annotation,
     Assignment,
     ConsolidatedLabel,
+    ConsolidatedLabelClass,
     ImportRun,
     Item,
     Job,
@@ -24,6 +25,8 @@ from labeling.models import (
     User,
 )
 from labeling.states import AssignmentStatus, JobStatus
+from labeling.task_types import get_task_type
+from labeling.task_types.base import holds_several_labels
 
 
 @dataclass(frozen=True)
@@ -211,15 +214,27 @@ def _median_seconds_by_worker(job: Job) -> dict[int, float]:
 
 
 def labels_over_time(*, job: Job, hours: int = 72) -> dict[str, Any]:
-    """Consolidated labels per hour and class, for the dashboard's chart."""
+    """Consolidated labels per hour and class, for the dashboard's chart (for task types whose
+    value holds several labels: per hour, the items whose value contains each label)."""
     since = timezone.now() - timedelta(hours=hours)
-    rows = (
-        ConsolidatedLabel.objects.filter(job_id=job.pk, created_at__gte=since)
-        .annotate(hour=TruncHour("created_at"))
-        .values("hour", "label")
-        .annotate(n=Count("id"))
-        .order_by("hour")
-    )
+    if holds_several_labels(get_task_type(job.task_type)):
+        rows = (
+            ConsolidatedLabelClass.objects.filter(
+                consolidated__job_id=job.pk, consolidated__created_at__gte=since
+            )
+            .annotate(hour=TruncHour("consolidated__created_at"))
+            .values("hour", "label")
+            .annotate(n=Count("id"))
+            .order_by("hour")
+        )
+    else:
+        rows = (
+            ConsolidatedLabel.objects.filter(job_id=job.pk, created_at__gte=since)
+            .annotate(hour=TruncHour("created_at"))
+            .values("hour", "label")
+            .annotate(n=Count("id"))
+            .order_by("hour")
+        )
     series: dict[str, dict[str, int]] = {}
     hours_seen: list[str] = []
     for row in rows:
@@ -238,12 +253,19 @@ def labels_over_time(*, job: Job, hours: int = 72) -> dict[str, Any]:
 
 
 def label_distribution(*, job: Job) -> list[dict[str, Any]]:
-    counts = dict(
-        ConsolidatedLabel.objects.filter(job_id=job.pk)
-        .values("label")
-        .annotate(n=Count("id"))
-        .values_list("label", "n")
-    )
+    """Per label of the job, its labeled items: those whose label it is or, for task types
+    whose value holds several labels (multi-label, boxes, polygons, masks, spans), those whose
+    value contains it at least once. Counted on an index, never over the values."""
+    if holds_several_labels(get_task_type(job.task_type)):
+        counted = ConsolidatedLabelClass.objects.filter(job_id=job.pk).values("label")
+        counts = dict(counted.annotate(n=Count("item_id")).values_list("label", "n"))
+    else:
+        counts = dict(
+            ConsolidatedLabel.objects.filter(job_id=job.pk)
+            .values("label")
+            .annotate(n=Count("id"))
+            .values_list("label", "n")
+        )
     return [{"label": label, "count": counts.get(label, 0)} for label in job.labels]
 
 

@@ -26,6 +26,7 @@ from labeling.services.jobs import job_create, job_start, job_stop
 from labeling.services.users import user_create
 from labeling.states import JobStatus
 from labeling.task_types import get_task_type
+from labeling.task_types.base import holds_several_labels
 from labeling.task_ui.rendering import TaskRenderError, task_ui_html
 from labeling.workforces.services.teams import team_create
 
@@ -171,9 +172,12 @@ def job_new(request: HttpRequest) -> HttpResponse:
 @manager_page
 def job_dashboard(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _manager_job(request, job_id)
+    task_type = get_task_type(job.task_type)
     context = {
         "job": job,
-        "task_type": get_task_type(job.task_type),
+        "task_type": task_type,
+        # Multi-label, boxes, polygons, masks, spans: an item counts under each label it holds.
+        "several_labels": holds_several_labels(task_type),
         "counts": selectors.job_counts(job=job),
         "workers": selectors.worker_stats(job=job),
         "distribution": selectors.label_distribution(job=job),

@@ -30,10 +30,19 @@ from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from django.utils.dateparse import parse_datetime
 
 from labeling.errors import ValidationFailed
-from labeling.models import Annotation, GoldItem, Item, ItemText, ItemTextBacklog, Job, User
+from labeling.models import (
+    Annotation,
+    ConsolidatedLabelClass,
+    GoldItem,
+    Item,
+    ItemText,
+    ItemTextBacklog,
+    Job,
+    User,
+)
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
-from labeling.task_types.base import answers_one_class
+from labeling.task_types.base import answers_one_class, holds_several_labels
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -323,7 +332,7 @@ def item_conditions(*, job: Job, filters: dict[str, str]) -> list[Q]:
     if "priority_min" in filters:
         add(Q(priority__gte=_number(filters, "priority_min", int)))
     if "label" in filters:
-        add(Q(consolidated__label=filters["label"]))
+        add(_has_label(job, filters["label"]))
     if "confidence_min" in filters:
         add(Q(consolidated__confidence__gte=_number(filters, "confidence_min")))
     if "confidence_max" in filters:
@@ -363,6 +372,18 @@ def item_conditions(*, job: Job, filters: dict[str, str]) -> list[Q]:
     if "q" in filters:
         add(_text_search(job, filters["q"]))
     return conditions
+
+
+def _has_label(job: Job, label: str) -> Q:
+    """Items whose label is ``label`` or, for task types whose value holds several labels
+    (multi-label, boxes, polygons, masks, spans), whose value contains it at least once: read
+    on the (job, label, item) index of either table, never the values."""
+    if holds_several_labels(get_task_type(job.task_type)):
+        classes = ConsolidatedLabelClass.objects.filter(
+            job_id=job.pk, label=label, item_id=OuterRef("pk")
+        )
+        return Q(Exists(classes))
+    return Q(consolidated__label=label)
 
 
 def _worker_id(worker: str) -> int:

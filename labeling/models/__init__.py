@@ -14,6 +14,7 @@ from labeling.models.core import (  # noqa: F401
     Assignment,
     ClaimCursor,
     ConsolidatedLabel,
+    ConsolidatedLabelClass,
     ConsolidationMethod,
     Item,
     Job,

@@ -387,3 +387,30 @@ class ConsolidatedLabel(models.Model):
                 name="consolidated_reviewed",
             ),
         ]
+
+
+class ConsolidatedLabelClass(models.Model):
+    """One of the job's labels that an item's consolidated value contains, for task types
+    whose value holds several (a multi-label set; boxes, polygons, masks or spans each with a
+    label): the job page's per-label counts and the data manager's label filter read these
+    rows by index, never the JSON. Written with the label (labeling/services/label_classes.py);
+    single-label types keep ``ConsolidatedLabel.label`` and have no rows here."""
+
+    consolidated = models.ForeignKey(
+        ConsolidatedLabel, on_delete=models.CASCADE, related_name="classes", db_index=False
+    )  # led by consolidated_class_once
+    # The item and job again, so the filter and the counts need no join (kept with the label:
+    # an item's label never moves to another item or job).
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+", db_index=False)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+", db_index=False)
+    label = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consolidated", "label"], name="consolidated_class_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["job", "label", "item"], name="consolidated_class_job_label"),
+        ]

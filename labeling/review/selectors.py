@@ -4,13 +4,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from labeling.converters import ID_DIGITS
 from labeling.models import (
     Annotation,
     Assignment,
     ConsolidatedLabel,
+    ConsolidatedLabelClass,
     GoldItem,
     Item,
     ItemComment,
@@ -23,7 +24,7 @@ from labeling.models import (
     User,
 )
 from labeling.task_types import get_task_type
-from labeling.task_types.base import answers_one_class
+from labeling.task_types.base import answers_one_class, holds_several_labels
 
 HISTORY_LIMIT = 200
 COMMENTS_LIMIT = 200
@@ -220,6 +221,12 @@ def item_neighbours(*, job: Job, item_id: int, filters: dict[str, str]) -> dict[
             # Not an id (docs/review.md): no worker answered, so no item matches (the query
             # would fail on the number, a 500).
             items = items.none()
+        elif name == "label" and holds_several_labels(get_task_type(job.task_type)):
+            # Multi-label, drawing and span jobs: the items whose value contains the label.
+            contains = ConsolidatedLabelClass.objects.filter(
+                job_id=job.pk, label=value, item_id=OuterRef("pk")
+            )
+            items = items.filter(Exists(contains))
         else:
             items = items.filter(**{lookup: value})
     previous = items.filter(pk__lt=item_id).order_by("-pk").values_list("pk", flat=True).first()

@@ -19,6 +19,7 @@ from labeling.models import (
     Item,
     ItemEvent,
     ItemEventKind,
+    Job,
     ReviewStatus,
 )
 from labeling.quality.services.reliability import JobRules, multilabel_answer_reliability
@@ -32,6 +33,7 @@ from labeling.services.item_events import (
     consolidated_event_data,
 )
 from labeling.services.jobs import job_complete_if_done
+from labeling.services.label_classes import consolidated_classes_write
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import is_structured
@@ -152,7 +154,9 @@ def _consolidate_structured(
         human_annotated=True,
         answers_count=given,
     )
-    return _store(consolidated, count_in_shard=count_in_shard)
+    stored = _store(consolidated, count_in_shard=count_in_shard)
+    consolidated_classes_write(task_type=task_type, consolidated=[stored], replace=False)
+    return stored
 
 
 # The job's latest answers a reliability fit reads when an item consolidates (bounded work).
@@ -345,6 +349,11 @@ def item_label_store(
                 answers_count=item.answers,
             ),
             count_in_shard=None if counted else item_id,
+        )
+        consolidated_classes_write(
+            task_type=Job.objects.values_list("task_type", flat=True).get(pk=job_id),
+            consolidated=[consolidated],
+            replace=False,
         )
         if not counted:
             job_complete_if_done(job_id=job_id)

@@ -16,6 +16,7 @@ from labeling.errors import ValidationFailed
 from labeling.models import ConsolidatedLabel, Item, Job
 from labeling.services.counters import job_counters_add
 from labeling.services.jobs import job_complete_if_done
+from labeling.services.label_classes import consolidated_classes_write
 from labeling.services.manager_labels import manager_label_parse
 from labeling.states import ItemStatus
 from labeling.task_types import TaskType, get_task_type
@@ -63,7 +64,7 @@ def items_label_by_model(*, job_id: int, labels: Iterable[MachineLabel], method:
         )
         if moved != len(ids):  # pragma: no cover - the rows are locked above
             raise RuntimeError(f"{len(ids)} items were locked, {moved} could be labeled")
-        ConsolidatedLabel.objects.bulk_create(
+        stored = ConsolidatedLabel.objects.bulk_create(
             ConsolidatedLabel(
                 item_id=item_id,
                 job_id=job_id,
@@ -75,6 +76,11 @@ def items_label_by_model(*, job_id: int, labels: Iterable[MachineLabel], method:
                 answers_count=0,
             )
             for item_id in ids
+        )
+        consolidated_classes_write(
+            task_type=Job.objects.values_list("task_type", flat=True).get(pk=job_id),
+            consolidated=stored,
+            replace=False,
         )
         _count_labeled(job_id, len(ids))
     return ids

@@ -95,6 +95,35 @@ def csv_multilabel_columns(value: dict[str, Any]) -> tuple[str, str]:
     )
 
 
+class LabelsInValue(Protocol):
+    """A task type whose consolidated value holds several of the job's labels (a multi-label
+    set; boxes, polygons, masks or spans each with a label) says which: the job page's
+    per-label counts and the data manager's label filter are kept from this."""
+
+    def value_labels(self, value: dict[str, Any]) -> list[str]:
+        """The labels that one consolidated value contains (each may repeat)."""
+
+
+def holds_several_labels(task_type: TaskType) -> bool:
+    """Whether a consolidated value of ``task_type`` may hold several of the job's labels
+    (``LabelsInValue``): its per-label counts and label filter read
+    ``ConsolidatedLabelClass``, not ``ConsolidatedLabel.label``."""
+    return hasattr(task_type, "value_labels")
+
+
+def labels_in_value(task_type: TaskType, value: Any) -> list[str] | None:
+    """The distinct labels a consolidated value contains, sorted; None for task types whose
+    value is one class (their ``ConsolidatedLabel.label`` says it). A value that is not shaped
+    as the type writes it contains none."""
+    if not holds_several_labels(task_type):
+        return None
+    try:
+        found = list(task_type.value_labels(value))
+    except (KeyError, TypeError, AttributeError, IndexError):
+        return []
+    return sorted({name[:200] for name in found if isinstance(name, str) and name})
+
+
 def is_structured(task_type: TaskType) -> bool:
     return hasattr(task_type, "consolidate_answers")
 

@@ -209,6 +209,9 @@ class BoundingBoxes:
             method=result.method,
         )
 
+    def value_labels(self, value: dict[str, Any]) -> list[str]:
+        return [box["label"] for box in value["boxes"]]
+
     def manifest_label(
         self, value: dict[str, Any], labels: list[str]
     ) -> tuple[Any, dict[str, Any]]:

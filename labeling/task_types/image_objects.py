@@ -164,6 +164,9 @@ class ObjectsOnImage:
             method=self.consolidation,
         )
 
+    def value_labels(self, value: dict[str, Any]) -> list[str]:
+        return [drawn["label"] for drawn in value[self.list_key]]
+
     def answer_similarity(
         self,
         answer: dict[str, Any],

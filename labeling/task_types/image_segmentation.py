@@ -228,6 +228,10 @@ class SemanticSegmentation:
             method=self.consolidation,
         )
 
+    def value_labels(self, value: dict[str, Any]) -> list[str]:
+        """The labels that cover at least one pixel of the voted map."""
+        return [label for label, pixels in value["pixels"].items() if pixels]
+
     def answer_similarity(
         self,
         answer: dict[str, Any],

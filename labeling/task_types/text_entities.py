@@ -182,6 +182,9 @@ class EntityRecognition:
             {"entities": [{"confidence": c} for c in confidences]},
         )
 
+    def value_labels(self, value: dict[str, Any]) -> list[str]:
+        return [entity["label"] for entity in value["entities"]]
+
     def csv_columns(self, value: dict[str, Any], labels: list[str]) -> tuple[str, str]:
         """The spans as compact JSON: [{"label", "startOffset", "endOffset"}, ...]."""
         spans = [

@@ -85,6 +85,9 @@ class TextMultiLabelClassification:
             "confidence-map": value["confidence_map"],
         }
 
+    def value_labels(self, value: dict[str, Any]) -> list[str]:
+        return list(value["labels"])
+
     def csv_columns(self, value: dict[str, Any], labels: list[str]) -> tuple[str, str]:
         return csv_multilabel_columns(value)
 

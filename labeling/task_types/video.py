@@ -266,6 +266,9 @@ class VideoObjectTracking(_VideoBoxes):
             method=self.consolidation,
         )
 
+    def value_labels(self, value: dict[str, Any]) -> list[str]:
+        return [track["label"] for track in value["tracks"]]
+
     def answer_similarity(
         self,
         answer: dict[str, Any],
@@ -402,6 +405,9 @@ class VideoObjectDetection(_VideoBoxes):
             confidence=round(float(np.mean(confidences)) if confidences else 0.0, 6),
             method=self.consolidation,
         )
+
+    def value_labels(self, value: dict[str, Any]) -> list[str]:
+        return [box["label"] for frame in value["frames"] for box in frame["boxes"]]
 
     def answer_similarity(
         self,

@@ -1,5 +1,7 @@
 """Migrations that move stored data keep every count."""
 
+from importlib import import_module
+
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -46,3 +48,62 @@ def test_job_counters_move_into_shard_zero_and_back():
     Job = back.get_model("labeling", "Job")
     restored = Job.objects.get(pk=done.pk)
     assert (restored.items_labeled, restored.answers_total) == (5, 12)
+
+
+LABEL_CLASSES_BEFORE = [("labeling", "0025_p20text_item_text")]
+LABEL_CLASSES_AFTER = [("labeling", "0026_qa_labels_label_classes")]
+
+
+def test_label_classes_are_backfilled_for_types_whose_value_holds_several(monkeypatch):
+    old = _migrate(LABEL_CLASSES_BEFORE)
+    User = old.get_model("labeling", "User")
+    Team = old.get_model("labeling", "Team")
+    Job = old.get_model("labeling", "Job")
+    Item = old.get_model("labeling", "Item")
+    Label = old.get_model("labeling", "ConsolidatedLabel")
+    pm = User.objects.create(username="pm-classes", role="manager")
+    team = Team.objects.create(name="classes team")
+
+    def job(task_type, labels):
+        return Job.objects.create(
+            name=task_type, created_by=pm, task_type=task_type, labels=labels, team=team
+        )
+
+    def labeled(job, value, label=""):
+        item = Item.objects.create(job=job, data="{}", status="labeled")
+        Label.objects.create(
+            item=item, job=job, value=value, label=label, confidence=1.0, method="m"
+        )
+        return item.pk
+
+    boxes = job("image-bounding-box", ["car", "person"])
+    box = {"left": 1, "top": 1, "width": 5, "height": 5, "confidence": 1.0}
+    two_cars = labeled(boxes, {"boxes": [{"label": "car", **box}, {"label": "car", **box}]})
+    car_person = labeled(boxes, {"boxes": [{"label": "car", **box}, {"label": "person", **box}]})
+    labeled(boxes, {"boxes": []})
+    labeled(boxes, "not a value")  # a value of the wrong shape holds no label
+    multi = job("text-classification-multilabel", ["a", "b"])
+    a_b = labeled(multi, {"labels": ["a", "b"], "class_ids": [0, 1]}, label="a,b")
+    spans = job("text-entity-recognition", ["PER", "LOC"])
+    loc = labeled(spans, {"entities": [{"label": "LOC", "startOffset": 0, "endOffset": 3}]})
+    single = job("text-classification", ["pos", "neg"])
+    labeled(single, {"label": "pos", "class_id": 0}, label="pos")
+    # Batched: several batches per job.
+    monkeypatch.setattr(
+        import_module("labeling.migrations.0026_qa_labels_label_classes"), "BACKFILL_BATCH", 1
+    )
+
+    new = _migrate(LABEL_CLASSES_AFTER)
+    Class = new.get_model("labeling", "ConsolidatedLabelClass")
+    stored = sorted(Class.objects.values_list("job_id", "label", "item_id"))
+    assert stored == sorted(
+        [
+            (boxes.pk, "car", two_cars),
+            (boxes.pk, "car", car_person),
+            (boxes.pk, "person", car_person),
+            (multi.pk, "a", a_b),
+            (multi.pk, "b", a_b),
+            (spans.pk, "LOC", loc),
+        ]
+    )
+    assert not Class.objects.filter(job_id=single.pk).exists()

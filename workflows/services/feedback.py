@@ -9,6 +9,7 @@ from labeling.errors import ValidationFailed
 from labeling.models import ConsolidatedLabel, Item, Job
 from labeling.services.counters import job_counters_add
 from labeling.services.item_text import item_text_store
+from labeling.services.label_classes import consolidated_classes_write
 from labeling.services.manager_labels import manager_label_parse
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
@@ -49,7 +50,7 @@ def dataset_add_reviewed(*, loop: HumanLoop, consolidated: ConsolidatedLabel) ->
         status=ItemStatus.LABELED,
     )
     item_text_store(job_id=dataset_id, first_item_id=item.pk, last_item_id=item.pk)
-    ConsolidatedLabel.objects.create(
+    stored = ConsolidatedLabel.objects.create(
         item=item,
         job_id=dataset_id,
         value=value,
@@ -59,6 +60,7 @@ def dataset_add_reviewed(*, loop: HumanLoop, consolidated: ConsolidatedLabel) ->
         human_annotated=True,
         answers_count=consolidated.answers_count,
     )
+    consolidated_classes_write(task_type=dataset.task_type, consolidated=[stored], replace=False)
     Job.objects.filter(pk=dataset_id).update(items_total=F("items_total") + 1)
     job_counters_add(job_id=dataset_id, shard_key=item.pk, items_labeled=1, answers=0)
     return item

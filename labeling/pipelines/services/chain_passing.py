@@ -19,6 +19,7 @@ from labeling.models import (
 from labeling.services.counters import job_counters_add
 from labeling.services.item_events import item_event_record
 from labeling.services.item_text import item_text_store
+from labeling.services.label_classes import consolidated_classes_write
 from labeling.services.revisions import job_reopen
 from labeling.states import ItemStatus, JobStatus
 
@@ -109,13 +110,14 @@ def _child_items_add(link: ChainLink, passing: list[tuple[ChainPassage, object]]
             for (passage, _), is_labeled in zip(passing, labeled, strict=True)
         ]
     )
-    ConsolidatedLabel.objects.bulk_create(
+    continued = ConsolidatedLabel.objects.bulk_create(
         [
             _continued_label(item, child, consolidated)
             for item, (_, consolidated), is_labeled in zip(items, passing, labeled, strict=True)
             if is_labeled
         ]
     )
+    consolidated_classes_write(task_type=child.task_type, consolidated=continued, replace=False)
     for item, (passage, _) in zip(items, passing, strict=True):
         passage.child_item = item
     item_text_store(
@@ -246,7 +248,11 @@ def _child_item_add(
     )
     item_text_store(job_id=child.pk, first_item_id=item.pk, last_item_id=item.pk)
     if labeled:
-        _continued_label(item, child, consolidated).save(force_insert=True)
+        continued = _continued_label(item, child, consolidated)
+        continued.save(force_insert=True)
+        consolidated_classes_write(
+            task_type=child.task_type, consolidated=[continued], replace=False
+        )
     if child.status == JobStatus.COMPLETED and not labeled:
         job_reopen(job=child, by=None)
     if child.status == JobStatus.DRAFT:  # counted like imported items, so the job can start

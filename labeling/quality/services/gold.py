@@ -39,6 +39,10 @@ from labeling.quality.services.gold_shapes import (
 from labeling.quality.services.reliability import JobRules, quality_request_reestimate
 from labeling.services.counters import job_counters_add
 from labeling.services.item_text import item_text_store
+from labeling.services.label_classes import (
+    consolidated_classes_refresh,
+    consolidated_classes_write,
+)
 from labeling.services.manager_labels import ManagerLabel, manager_label_parse
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
@@ -104,7 +108,7 @@ def _make_gold(
         queue_position=place,
         answer=answer or {},
     )
-    ConsolidatedLabel.objects.update_or_create(
+    consolidated, _ = ConsolidatedLabel.objects.update_or_create(
         item=item,
         defaults={
             "job": job,
@@ -116,6 +120,7 @@ def _make_gold(
             "answers_count": 0,
         },
     )
+    consolidated_classes_write(task_type=job.task_type, consolidated=[consolidated])
     return gold
 
 
@@ -200,6 +205,12 @@ def gold_item_mark(
         if GoldItem.objects.filter(item=item).exists():
             GoldItem.objects.filter(item=item).update(label=known.label, answer=parsed or {})
             ConsolidatedLabel.objects.filter(item=item).update(label=known.label, value=known.value)
+            consolidated_classes_refresh(
+                task_type=job.task_type,
+                consolidated_ids=ConsolidatedLabel.objects.filter(item=item).values_list(
+                    "pk", flat=True
+                ),
+            )
             return GoldItem.objects.get(item=item)
         if item.status == ItemStatus.OPEN:
             Item.objects.filter(pk=item.pk).update(status=ItemStatus.LABELED)

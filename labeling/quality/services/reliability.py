@@ -63,6 +63,10 @@ from labeling.quality.services.store import (
 from labeling.services.counters import job_counters_add
 from labeling.services.item_events import item_event_record, label_snapshot
 from labeling.services.jobs import check_personal_data_rule, job_complete_if_done
+from labeling.services.label_classes import (
+    consolidated_classes_refresh,
+    consolidated_classes_write,
+)
 from labeling.services.manager_labels import manager_label_parse
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
@@ -293,6 +297,9 @@ def _reestimate_multilabel(job: Job, kind, started: float) -> JobQualityEstimate
         if em:
             relabeled = multilabel_relabels(job, kind, data, result.posteriors, FIXED_METHODS)
             changed = _write_labels(relabeled)
+            consolidated_classes_refresh(
+                task_type=job.task_type, consolidated_ids=[row[0] for row in relabeled]
+            )
         estimate = store_estimate(
             job,
             method=method,
@@ -476,6 +483,7 @@ def consolidated_label_set_final(
                 "answers_count": answers,
             },
         )
+        consolidated_classes_write(task_type=job.task_type, consolidated=[consolidated])
         if item.status == ItemStatus.OPEN:
             Item.objects.filter(pk=item.pk).update(status=ItemStatus.LABELED)
             job_counters_add(job_id=job.pk, shard_key=0, items_labeled=1, answers=0)

@@ -26,6 +26,7 @@ from labeling.models import (
 from labeling.review.answers import answer_of_value, same_video_boxes
 from labeling.services.item_events import item_event_record, label_snapshot
 from labeling.services.jobs import job_complete_if_done
+from labeling.services.label_classes import consolidated_classes_write
 from labeling.services.manager_labels import manager_answer_canonical, manager_answer_parse
 from labeling.services.revisions import item_unlabel, job_reopen
 from labeling.states import JobStatus
@@ -120,6 +121,7 @@ def review_fix(*, job: Job, item_id: int, reviewer: User, answer: object) -> Con
                     "review_status", "reviewed_by", "reviewed_at",
                 ]
             )  # fmt: skip
+            consolidated_classes_write(task_type=job.task_type, consolidated=[consolidated])
             publish_on_commit(
                 label_revised,
                 job_id=job.pk,

@@ -1,0 +1,60 @@
+"""Which labels each consolidated value holds, for task types whose value holds several.
+
+Every writer of a ``ConsolidatedLabel``'s value calls one of these in its own transaction, so
+the job page's per-label counts and the data manager's label filter (which read
+``ConsolidatedLabelClass`` by its (job, label, item) index) never disagree with the value.
+Task types whose value is one class write nothing here and spend no query.
+"""
+
+from collections.abc import Iterable
+
+from labeling.models import ConsolidatedLabel, ConsolidatedLabelClass
+from labeling.task_types import get_task_type
+from labeling.task_types.base import holds_several_labels, labels_in_value
+
+# Labels rewritten per statement when many change at once (a re-estimation).
+CLASSES_BATCH = 2000
+
+
+def consolidated_classes_write(
+    *, task_type: str, consolidated: Iterable[ConsolidatedLabel], replace: bool = True
+) -> int:
+    """Store the labels that each (saved) consolidated label's value contains; ``replace``
+    drops what was stored for them before (not needed for labels just inserted). Returns the
+    rows written; nothing is read or written for single-label task types."""
+    kind = get_task_type(task_type)
+    if not holds_several_labels(kind):
+        return 0
+    rows = list(consolidated)
+    written = 0
+    for start in range(0, len(rows), CLASSES_BATCH):
+        batch = rows[start : start + CLASSES_BATCH]
+        if replace:
+            ConsolidatedLabelClass.objects.filter(
+                consolidated_id__in=[row.pk for row in batch]
+            ).delete()
+        classes = [
+            ConsolidatedLabelClass(
+                consolidated_id=row.pk, item_id=row.item_id, job_id=row.job_id, label=label
+            )
+            for row in batch
+            for label in labels_in_value(kind, row.value) or []
+        ]
+        ConsolidatedLabelClass.objects.bulk_create(classes)
+        written += len(classes)
+    return written
+
+
+def consolidated_classes_refresh(*, task_type: str, consolidated_ids: Iterable[int]) -> int:
+    """Re-read the values of these consolidated labels (after a bulk rewrite) and store their
+    labels again; nothing is read for single-label task types."""
+    if not holds_several_labels(get_task_type(task_type)):
+        return 0
+    ids = list(consolidated_ids)
+    written = 0
+    for start in range(0, len(ids), CLASSES_BATCH):
+        rows = ConsolidatedLabel.objects.filter(pk__in=ids[start : start + CLASSES_BATCH]).only(
+            "pk", "item_id", "job_id", "value"
+        )
+        written += consolidated_classes_write(task_type=task_type, consolidated=rows)
+    return written
