@@ -90,7 +90,7 @@ def test_an_invitation_link_from_the_teams_page(manager, make_job):
 
 def test_an_invitation_link_that_is_not_valid_answers_404_without_the_form(db):
     """An unknown token is refused as one (it used to answer 200 with the sign-up form, and
-    200 again to its POST): the link is the credential (tests/test_every_route.py)."""
+    200 again to its POST): the link is the credential (tests/routes/)."""
     for page in (
         Client().get("/join/not-a-real-token"),
         Client().post("/join/not-a-real-token", {"username": "x-user", "password": "x-pass-4471"}),
