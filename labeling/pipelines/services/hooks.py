@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from labeling.crypto import secret_decrypt, secret_encrypt
-from labeling.errors import Conflict, NotFound, ValidationFailed
+from labeling.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from labeling.models import AnnotationHook, Job, JobHooks, User
 from labeling.outbound import OutboundRefused, outbound_check_url
 from labeling.states import JobStatus
@@ -225,13 +225,27 @@ def job_hooks_set(
     payload_inline: bool = False,
 ) -> JobHooks:
     """Name a job's hooks (None: none). Only a draft job's pre-annotation hook may change (its
-    items are held at import); the consolidation hook may change while the job runs."""
-    pre = hook_get_for_user(hook_id=pre_hook_id, user=by) if pre_hook_id else None
-    consolidation = (
-        hook_get_for_user(hook_id=consolidation_hook_id, user=by) if consolidation_hook_id else None
-    )
+    items are held at import); the consolidation hook may change while the job runs.
+
+    Every manager may name their own hooks on any job (jobs are shared), but a hook another
+    manager named stays theirs: only its owner or the job's creator may replace or remove it,
+    or change how its payload is sent (the others cannot see where it points, either)."""
     with transaction.atomic():
-        current = JobHooks.objects.select_for_update().filter(job=job).first()
+        current = (
+            JobHooks.objects.select_for_update()
+            .select_related("pre_hook", "consolidation_hook")
+            .filter(job=job)
+            .first()
+        )
+        # A hook the job names already may be named again (kept) by a manager who cannot see
+        # it; any other must be one the caller may use.
+        pre = _named(pre_hook_id, current.pre_hook if current else None, by)
+        consolidation = _named(
+            consolidation_hook_id, current.consolidation_hook if current else None, by
+        )
+        if current is not None:
+            _check_may_change(current, job=job, by=by, pre=pre, consolidation=consolidation,
+                              payload_inline=payload_inline)  # fmt: skip
         old_pre = current.pre_hook_id if current else None
         if job.status != JobStatus.DRAFT and old_pre != (pre.pk if pre else None):
             raise Conflict(
@@ -247,6 +261,40 @@ def job_hooks_set(
             },
         )
     return hooks
+
+
+def _named(hook_id: int | None, current: AnnotationHook | None, by: User) -> AnnotationHook | None:
+    if not hook_id:
+        return None
+    if current is not None and current.pk == hook_id:
+        return current
+    return hook_get_for_user(hook_id=hook_id, user=by)
+
+
+def _check_may_change(
+    current: JobHooks,
+    *,
+    job: Job,
+    by: User,
+    pre: AnnotationHook | None,
+    consolidation: AnnotationHook | None,
+    payload_inline: bool,
+) -> None:
+    if by.is_superuser or by.pk == job.created_by_id:
+        return
+    named = (
+        ("pre-annotation", current.pre_hook, pre),
+        ("consolidation", current.consolidation_hook, consolidation),
+    )
+    for kind, hook, wanted in named:
+        if hook is None or hook.owner_id == by.pk:
+            continue
+        changed = wanted is None or wanted.pk != hook.pk
+        if changed or (kind == "consolidation" and payload_inline != current.payload_inline):
+            raise NotAllowed(
+                f"the job's {kind} hook {hook.name!r} is another manager's: only its owner or "
+                "the job's creator may replace or remove it"
+            )
 
 
 def hook_for_lambda_arn(*, arn: str, user: User) -> AnnotationHook | None:

@@ -579,3 +579,46 @@ def test_a_custom_template_sees_exactly_the_task_input(
     html = render_task(lease)
     assert "from the hook / " in html  # the line's "n" is not in task.input
     assert "text 0" not in html
+
+
+def test_a_hook_another_manager_named_is_theirs_to_change(make_job, manager, hook_receiver):
+    """Jobs are every manager's; a hook named on one stays its owner's: another manager may not
+    replace or remove it (they cannot see where it points either), the job's creator may."""
+    owner, _, _ = user_create(username="pm-hook", role=Role.MANAGER, password="pm-h-12345")
+    owner = client_for(owner)
+    hook = register(owner, hook_receiver.url)
+    job = make_job(items=0, start=False)  # created by ``manager``
+    path = f"/api/v1/jobs/{job.pk}/hooks"
+    assert owner.put(path, {"consolidation_hook": hook["id"]}, format="json").status_code == 200
+
+    other, _, _ = user_create(username="pm-other", role=Role.MANAGER, password="pm-o-12345")
+    other = client_for(other)
+    other_hook = register(other, hook_receiver.url, name="mine")
+    for body in (
+        {"consolidation_hook": None},
+        {"consolidation_hook": other_hook["id"]},
+        {"consolidation_hook": hook["id"], "payload_inline": True},
+    ):
+        refused = other.put(path, body, format="json")
+        assert refused.status_code == 403, body
+        assert refused.json()["error"]["code"] == "forbidden"
+        assert "another manager's" in refused.json()["error"]["message"]
+    stored = JobHooks.objects.get(job=job)
+    assert (stored.consolidation_hook_id, stored.payload_inline) == (hook["id"], False)
+    # Naming nothing new is no change; the pre-annotation hook is theirs to name.
+    assert other.put(path, {"consolidation_hook": hook["id"]}, format="json").status_code == 200
+    kept = other.put(
+        path, {"consolidation_hook": hook["id"], "pre_hook": other_hook["id"]}, format="json"
+    )
+    assert kept.status_code == 200
+    # The job's creator may remove a hook someone else named, and keep one they cannot see by
+    # naming it again; so may its owner remove theirs.
+    creator = client_for(manager)
+    removed = creator.put(
+        path, {"consolidation_hook": None, "pre_hook": other_hook["id"]}, format="json"
+    )
+    assert removed.status_code == 200
+    stored = JobHooks.objects.get(job=job)
+    assert (stored.consolidation_hook_id, stored.pre_hook_id) == (None, other_hook["id"])
+    assert other.put(path, {"pre_hook": None}, format="json").status_code == 200
+    assert JobHooks.objects.get(job=job).pre_hook_id is None
