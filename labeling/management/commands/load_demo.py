@@ -1,9 +1,11 @@
-"""manage.py load_demo: a demo manager, three labelers, a team and two jobs ready to label.
+"""manage.py load_demo: a demo manager, three labelers, a team and four jobs ready to label
+(text classification, image classification, bounding boxes, video object tracking).
 
 Idempotent: run it again and it resets the demo passwords and leaves existing jobs alone.
 """
 
 import io
+import json
 import random
 from pathlib import Path
 
@@ -22,6 +24,24 @@ MANAGER = ("manager", "quorum-manager")
 LABELERS = [("alice", "quorum-alice"), ("bob", "quorum-bob"), ("carol", "quorum-carol")]
 SHAPES = ["circle", "square", "triangle"]
 SHAPE_IMAGES = 12
+BOX_IMAGES = 8
+CLIPS, CLIP_FRAMES = 3, 24
+
+
+def _draw(draw: ImageDraw.ImageDraw, shape: str, box: tuple[int, int, int], color) -> None:
+    x, y, size = box
+    if shape == "circle":
+        draw.ellipse((x, y, x + size, y + size), fill=color)
+    elif shape == "square":
+        draw.rectangle((x, y, x + size, y + size), fill=color)
+    else:
+        draw.polygon([(x, y + size), (x + size, y + size), (x + size // 2, y)], fill=color)
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 def _shape_png(shape: str, seed: int) -> bytes:
@@ -29,20 +49,45 @@ def _shape_png(shape: str, seed: int) -> bytes:
     image = Image.new("RGB", (320, 240), tuple(rng.randint(200, 255) for _ in range(3)))
     draw = ImageDraw.Draw(image)
     color = tuple(rng.randint(0, 150) for _ in range(3))
-    x, y, size = rng.randint(40, 180), rng.randint(30, 100), rng.randint(60, 110)
-    if shape == "circle":
-        draw.ellipse((x, y, x + size, y + size), fill=color)
-    elif shape == "square":
-        draw.rectangle((x, y, x + size, y + size), fill=color)
-    else:
-        draw.polygon([(x, y + size), (x + size, y + size), (x + size // 2, y)], fill=color)
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
+    _draw(draw, shape, (rng.randint(40, 180), rng.randint(30, 100), rng.randint(60, 110)), color)
+    return _png(image)
+
+
+def _boxes_png(seed: int) -> tuple[bytes, list[dict]]:
+    """A picture of two or three shapes apart from each other, and where each one is."""
+    rng = random.Random(1000 + seed)
+    image = Image.new("RGB", (480, 320), tuple(rng.randint(210, 255) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    drawn: list[dict] = []
+    for column in rng.sample(range(3), rng.randint(2, 3)):
+        shape, size = rng.choice(SHAPES), rng.randint(50, 100)
+        x = column * 160 + rng.randint(5, 155 - size)
+        y = rng.randint(10, 310 - size)
+        _draw(draw, shape, (x, y, size), tuple(rng.randint(0, 150) for _ in range(3)))
+        drawn.append({"shape": shape, "left": x, "top": y, "size": size})
+    return _png(image), drawn
+
+
+def _clip_frames(seed: int) -> list[bytes]:
+    """A short clip: a shape crossing the frame while another one drifts down."""
+    rng = random.Random(2000 + seed)
+    background = tuple(rng.randint(200, 255) for _ in range(3))
+    first, second = rng.sample(SHAPES, 2)
+    colors = [tuple(rng.randint(0, 150) for _ in range(3)) for _ in range(2)]
+    frames = []
+    for t in range(CLIP_FRAMES):
+        image = Image.new("RGB", (320, 240), background)
+        draw = ImageDraw.Draw(image)
+        _draw(draw, first, (10 + t * 9, 40, 60), colors[0])
+        _draw(draw, second, (220, 20 + t * 6, 50), colors[1])
+        out = io.BytesIO()
+        image.save(out, format="JPEG", quality=85)
+        frames.append(out.getvalue())
+    return frames
 
 
 class Command(BaseCommand):
-    help = "Load the demo: users with printed passwords, a team, a text job and an image job."
+    help = "Load the demo: users with printed passwords, a team and four jobs to label."
 
     def handle(self, *args, **options):
         manager, _, _ = user_create(
@@ -105,6 +150,58 @@ class Command(BaseCommand):
                 shape = SHAPES[index % len(SHAPES)]
                 (folder / f"shape-{index:02d}.png").write_bytes(_shape_png(shape, index))
                 lines.append(f'{{"source-ref": "demo/shape-{index:02d}.png", "drawn": "{shape}"}}')
+            self._import(job, manager, ("\n".join(lines) + "\n").encode())
+            job_start(job=job, by=manager)
+
+        if not Job.objects.filter(name="demo-shape-boxes").exists():
+            job = job_create(
+                created_by=manager,
+                name="demo-shape-boxes",
+                task_type="image-bounding-box",
+                labels=["Circle", "Square", "Triangle"],
+                team=team,
+                workers_per_item=2,
+                short_instructions="Draw a box around every shape and pick its kind.",
+                full_instructions=(
+                    "Draw one tight box around each shape, touching its outermost points, and "
+                    "give it the shape's name. Leave the background out."
+                ),
+            )
+            folder = Path(settings.MEDIA_ROOT) / "demo"
+            folder.mkdir(parents=True, exist_ok=True)
+            lines = []
+            for index in range(BOX_IMAGES):
+                png, drawn = _boxes_png(index)
+                (folder / f"boxes-{index:02d}.png").write_bytes(png)
+                ref = f"demo/boxes-{index:02d}.png"
+                lines.append(json.dumps({"source-ref": ref, "drawn": drawn}))
+            self._import(job, manager, ("\n".join(lines) + "\n").encode())
+            job_start(job=job, by=manager)
+
+        if not Job.objects.filter(name="demo-moving-shapes").exists():
+            job = job_create(
+                created_by=manager,
+                name="demo-moving-shapes",
+                task_type="video-object-tracking",
+                labels=["Circle", "Square", "Triangle"],
+                team=team,
+                workers_per_item=1,
+                short_instructions="Track each shape through the clip.",
+                full_instructions=(
+                    "Box each shape on the first frame, then move its box on a few later frames "
+                    "(keyframes); the frames between follow on their own. One track per shape."
+                ),
+                task_time_limit_seconds=1800,
+            )
+            lines = []
+            for clip in range(CLIPS):
+                folder = Path(settings.MEDIA_ROOT) / "demo" / f"clip-{clip}"
+                folder.mkdir(parents=True, exist_ok=True)
+                refs = []
+                for index, frame in enumerate(_clip_frames(clip)):
+                    (folder / f"{index:06d}.jpg").write_bytes(frame)
+                    refs.append(f"demo/clip-{clip}/{index:06d}.jpg")
+                lines.append(json.dumps({"frames": refs}))
             self._import(job, manager, ("\n".join(lines) + "\n").encode())
             job_start(job=job, by=manager)
 

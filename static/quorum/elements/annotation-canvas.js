@@ -290,7 +290,7 @@ export class AnnotationCanvas extends HTMLElement {
         {
           keys: ["1", "9"],
           range: true,
-          does: `label of the next ${noun} (relabels a ${noun} you selected)`,
+          does: `label of the next ${noun} (relabels the ${noun} you selected)`,
           brief: true,
         },
         { keys: ["+", "−"], does: "zoom in / out" },
