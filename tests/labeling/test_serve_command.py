@@ -96,6 +96,7 @@ def test_serve_comes_up_healthy_and_one_signal_to_its_group_stops_both_children_
             _stop(serve)
     output = log_path.read_text()
     assert "stopped (exit codes: web 0, worker 0)" in output, output[-3000:]
+    assert "killed what" not in output, output[-3000:]  # a clean stop kills nothing
     assert _left_over(processes) == {}  # nothing running on, nothing left a zombie
 
 
@@ -208,6 +209,12 @@ def test_serve_restarts_a_killed_worker_and_still_stops_cleanly(tmp_path, kill):
             assert output.count(" ready.") == 2, output[-3000:]
             assert "worker (pid" in output and "exited with code -9; restarting it in" in output
             assert "serve: worker restarted" in output, output[-3000:]
+            # Killed alone, the worker left its beat and pool running: serve names what it
+            # killed. With the whole group killed there is nothing left to kill or to name.
+            if kill == "main-process":
+                assert "serve: killed what worker left in its process group: " in output
+            else:
+                assert "killed what worker left" not in output, output[-3000:]
             second = _worker_pid(serve.pid)
             assert second not in (None, first)
             # The forked worker is back in about a second, maybe before gunicorn's workers
@@ -232,3 +239,5 @@ def test_serve_restarts_a_killed_worker_and_still_stops_cleanly(tmp_path, kill):
             _stop(serve)
     output = log_path.read_text()
     assert "stopped (exit codes: web 0, worker 0)" in output, output[-3000:]
+    # The clean stop killed nothing more: what exits with the children is only reaped.
+    assert output.count("killed what") == (1 if kill == "main-process" else 0), output[-3000:]

@@ -186,6 +186,25 @@ def become_subreaper() -> bool:
         return False
 
 
+def group_running(pgid: int) -> dict[int, str] | None:
+    """The processes of process group ``pgid`` that have not ended (zombies left out), by
+    pid with their names; None where /proc cannot tell (not Linux)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    running = {}
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # ended while we looked
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        state, _ppid, group = text[text.rindex(")") + 2 :].split()[:3]
+        if int(group) == pgid and state not in {"Z", "X"}:
+            running[int(stat.parent.name)] = name
+    return running
+
+
 def reap_orphans(children: set[int]) -> list[int]:
     """Reap every exited child of this process that is not one of ``children`` (whose exit
     codes their own ``poll`` reads); return their pids. Stops at the first exited child that
@@ -261,13 +280,26 @@ class _Child:
         # second holder of the port. The group ends with it.
         self.kill_group()
 
-    def kill_group(self) -> None:
-        """SIGKILL whatever is left in the child's process group (the child made it)."""
+    def kill_group(self, grace: float = 0.0) -> None:
+        """SIGKILL whatever still runs in the child's process group (the child made it),
+        after ``grace`` seconds for it to end by itself. Zombies do not count: they have ended,
+        and serve, their subreaper, reaps them."""
+        deadline = time.monotonic() + grace
+        live = group_running(self.process.pid)
+        while live and time.monotonic() < deadline:
+            time.sleep(0.05)
+            live = group_running(self.process.pid)
+        if live is not None and not live:
+            return  # nothing runs there
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             return  # nothing left
-        logger.warning("serve: killed what %s left in its process group", self.name)
+        logger.warning(
+            "serve: killed what %s left in its process group%s",
+            self.name,
+            "" if live is None else ": " + ", ".join(f"{pid} {name}" for pid, name in live.items()),
+        )
 
     def terminate(self) -> None:
         if self.process.poll() is None:
@@ -321,7 +353,7 @@ class Command(BaseCommand):
                              STOP_GRACE_SECONDS)  # fmt: skip
                 child.process.kill()
                 child.process.wait()
-            child.kill_group()  # a child that exited (or was killed) leaves nothing behind
+            child.kill_group(grace=2.0)  # a child that exited leaves nothing behind
         if subreaper:
             time.sleep(0.2)  # what the last kills orphaned
             reap_orphans(set())
