@@ -40,7 +40,7 @@ from labeling.errors import NotFound
 from labeling.models import BulkAction, Item, Job, StreamItem
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
-from labeling.task_types.base import answers_one_class
+from labeling.task_types.base import answers_one_class, holds_several_labels
 
 SNIPPET_CHARS = 600
 
@@ -54,8 +54,9 @@ class ItemPage:
 
 def items_page(*, job: Job, query: ItemQuery) -> ItemPage:
     """One page of the data manager: the keys in order from the cursor, then their columns."""
-    one_class = answers_one_class(get_task_type(job.task_type))
-    segments = segments_of(query.sort_column)
+    kind = get_task_type(job.task_type)
+    one_class = answers_one_class(kind)
+    segments = segments_of(query.sort_column, several_labels=holds_several_labels(kind))
     if segments is not None:
         page, more = segmented_page(job=job, query=query, segments=segments)
         rows = item_rows(job=job, item_ids=[item_id for _, _, item_id in page], one_class=one_class)

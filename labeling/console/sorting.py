@@ -21,7 +21,7 @@ from labeling.console.query import (
     reviewed_condition,
 )
 from labeling.errors import ValidationFailed
-from labeling.models import Annotation, ConsolidatedLabel, Job
+from labeling.models import Annotation, ConsolidatedLabel, ConsolidatedLabelClass, Job
 
 # --- Keyset pages --------------------------------------------------------------------------------
 
@@ -70,6 +70,13 @@ def cursor_decode(cursor: str, *, segmented: bool = False) -> tuple[Any, int]:
 # latest, then the items never answered. A page asks each segment for the rows it still needs,
 # so it costs a few index walks of a page's length whatever the job's size. The cursor carries
 # the segment it stopped in.
+#
+# On task types whose value holds several labels (multi-label, boxes, polygons, masks, spans,
+# video) ``ConsolidatedLabel.label`` is empty or a joined set, so the label sort reads the
+# labels the filter reads (``ConsolidatedLabelClass``): an item sorts by its value's first
+# label in code-point order, walked through the partial index ``consolidated_class_job_first``
+# (one row per item). Items labeled with a value that holds no label (no box) sort as the empty
+# label, between the unlabeled items and the rest, by id.
 
 
 class _Row(Func):
@@ -84,8 +91,9 @@ class _Row(Func):
 @dataclass(frozen=True)
 class _Segment:
     """A run of the sort order: ``by`` "ids" (the items meeting ``where``, in id order, whose
-    key is ``value``), "column" (the labeled items by ``consolidated__<column>`` then id) or
-    "answers" (answered items by their latest answer's id)."""
+    key is ``value``), "column" (the labeled items by ``consolidated__<column>`` then id),
+    "first_labels" (the items by their value's first label, then id) or "answers" (answered
+    items by their latest answer's id)."""
 
     by: str
     where: Q | Callable[[int | None, bool], Q] | None = None
@@ -110,8 +118,28 @@ def _unlabeled(after_id: int | None, descending: bool) -> Q:
     return ~Q(Exists(labels))
 
 
-def segments_of(column: str) -> list[_Segment] | None:
-    """The ascending segments of a sort column, or None where the sort is one ORDER BY."""
+def _labeled_without_labels(after_id: int | None, descending: bool) -> Q:
+    """Items whose label's value holds no label (no box, an empty set): their label has no
+    stored class (read by the (consolidated, label) key, bounded like ``_unlabeled``)."""
+    classes = ConsolidatedLabelClass.objects.filter(consolidated_id=OuterRef("consolidated__id"))
+    if after_id is not None:
+        classes = (
+            classes.filter(item_id__lt=after_id)
+            if descending
+            else classes.filter(item_id__gt=after_id)
+        )
+    return Q(consolidated__isnull=False) & ~Q(Exists(classes))
+
+
+def segments_of(column: str, *, several_labels: bool = False) -> list[_Segment] | None:
+    """The ascending segments of a sort column, or None where the sort is one ORDER BY;
+    ``several_labels``: the job's task type's value holds several labels."""
+    if column == "label" and several_labels:
+        return [
+            _Segment("ids", where=_unlabeled),
+            _Segment("ids", where=_labeled_without_labels, value="", labeled=True),
+            _Segment("first_labels"),
+        ]
     if column in ("label", "confidence", "source"):
         name = "human_annotated" if column == "source" else column
         return [_Segment("ids", where=_unlabeled), _Segment("column", column=name)]
@@ -172,6 +200,20 @@ def _segment_keys(
             (value, item_id)
             for item_id, value in items.order_by(*order).values_list("id", column)[:limit]
         ]
+    if segment.by == "first_labels":
+        firsts = ConsolidatedLabelClass.objects.filter(job_id=job.pk, first=True)
+        if filters:
+            firsts = firsts.filter(
+                Exists(job_items(job=job, filters=filters).filter(pk=OuterRef("item_id")))
+            )
+        if after is not None:
+            here = _Row(F("label"), F("item_id"))
+            there = _Row(Value(after[0]), Value(after[1]))
+            firsts = firsts.filter(
+                LessThan(here, there) if descending else GreaterThan(here, there)
+            )
+        order = ["-label", "-item_id"] if descending else ["label", "item_id"]
+        return list(firsts.order_by(*order).values_list("label", "item_id")[:limit])
     # The job's answers by id, each the latest of its item, whose item matches the filters.
     answers = Annotation.objects.filter(job_id=job.pk).exclude(
         Exists(Annotation.objects.filter(item_id=OuterRef("item_id"), id__gt=OuterRef("id")))
@@ -192,7 +234,7 @@ def _fits(segment: _Segment, value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if segment.by == "ids":
         return value == segment.value
-    if segment.column == "label":
+    if segment.by == "first_labels" or segment.column == "label":
         return isinstance(value, str)
     if segment.column == "human_annotated":
         return isinstance(value, bool)

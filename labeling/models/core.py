@@ -404,6 +404,9 @@ class ConsolidatedLabelClass(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+", db_index=False)
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+", db_index=False)
     label = models.CharField(max_length=200)
+    # The value's first label in code-point order (one row per value that holds any): the
+    # data manager's label sort on these types walks them by (job, label, item).
+    first = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [
@@ -413,4 +416,9 @@ class ConsolidatedLabelClass(models.Model):
         ]
         indexes = [
             models.Index(fields=["job", "label", "item"], name="consolidated_class_job_label"),
+            models.Index(
+                fields=["job", "label", "item"],
+                condition=Q(first=True),
+                name="consolidated_class_job_first",
+            ),
         ]
