@@ -73,10 +73,11 @@ def cursor_decode(cursor: str, *, segmented: bool = False) -> tuple[Any, int]:
 #
 # On task types whose value holds several labels (multi-label, boxes, polygons, masks, spans,
 # video) ``ConsolidatedLabel.label`` is empty or a joined set, so the label sort reads the
-# labels the filter reads (``ConsolidatedLabelClass``): an item sorts by its value's first
-# label in code-point order, walked through the partial index ``consolidated_class_job_first``
-# (one row per item). Items labeled with a value that holds no label (no box) sort as the empty
-# label, between the unlabeled items and the rest, by id.
+# labels the filter reads (``ConsolidatedLabelClass``): after the items without a label (by
+# id), an item sorts by its value's first label in code-point order, walked through the
+# partial index ``consolidated_class_job_first`` (one row per label); a value that holds no
+# label has its row there as the empty label. Under the label filter, the items containing
+# that label are labeled and their first label is at most it: the walk is bounded so.
 
 
 class _Row(Func):
@@ -97,6 +98,8 @@ class _Segment:
 
     by: str
     where: Q | Callable[[int | None, bool], Q] | None = None
+    # A filter under which the segment holds no item (it is not read).
+    empty_under: str = ""
     column: str = ""
     value: Any = None
     # The rows all have a label: the cursor also bounds the label's side (PostgreSQL does not
@@ -118,28 +121,11 @@ def _unlabeled(after_id: int | None, descending: bool) -> Q:
     return ~Q(Exists(labels))
 
 
-def _labeled_without_labels(after_id: int | None, descending: bool) -> Q:
-    """Items whose label's value holds no label (no box, an empty set): their label has no
-    stored class (read by the (consolidated, label) key, bounded like ``_unlabeled``)."""
-    classes = ConsolidatedLabelClass.objects.filter(consolidated_id=OuterRef("consolidated__id"))
-    if after_id is not None:
-        classes = (
-            classes.filter(item_id__lt=after_id)
-            if descending
-            else classes.filter(item_id__gt=after_id)
-        )
-    return Q(consolidated__isnull=False) & ~Q(Exists(classes))
-
-
 def segments_of(column: str, *, several_labels: bool = False) -> list[_Segment] | None:
     """The ascending segments of a sort column, or None where the sort is one ORDER BY;
     ``several_labels``: the job's task type's value holds several labels."""
     if column == "label" and several_labels:
-        return [
-            _Segment("ids", where=_unlabeled),
-            _Segment("ids", where=_labeled_without_labels, value="", labeled=True),
-            _Segment("first_labels"),
-        ]
+        return [_Segment("ids", where=_unlabeled, empty_under="label"), _Segment("first_labels")]
     if column in ("label", "confidence", "source"):
         name = "human_annotated" if column == "source" else column
         return [_Segment("ids", where=_unlabeled), _Segment("column", column=name)]
@@ -171,6 +157,8 @@ def _segment_keys(
     limit: int,
 ) -> list[tuple[Any, int]]:
     """Up to ``limit`` (key, item id) of one segment, in order, after ``after`` if given."""
+    if segment.empty_under and segment.empty_under in filters:
+        return []
     items = job_items(job=job, filters=filters)
     if segment.by == "ids":
         where = segment.where
@@ -202,6 +190,10 @@ def _segment_keys(
         ]
     if segment.by == "first_labels":
         firsts = ConsolidatedLabelClass.objects.filter(job_id=job.pk, first=True)
+        if "label" in filters:  # a value containing it has a first label, and at most it
+            firsts = firsts.filter(
+                label__gt=ConsolidatedLabelClass.NO_LABEL, label__lte=filters["label"]
+            )
         if filters:
             firsts = firsts.filter(
                 Exists(job_items(job=job, filters=filters).filter(pk=OuterRef("item_id")))

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from labeling.models import ConsolidatedLabel, ConsolidatedLabelClass, Item
+from labeling.selectors import label_distribution
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
 from labeling.services.label_classes import consolidated_classes_write
@@ -96,6 +97,16 @@ def labeled_job(request, settings, manager, team, labeler):
     unlabeled = [item_id for item_id, wanted in zip(ids, POSITIONS, strict=True) if wanted is NONE]
     ConsolidatedLabel.objects.filter(item_id__in=unlabeled).delete()
     assert ConsolidatedLabel.objects.filter(job=job).count() == len(ids) - len(unlabeled)
+    # One first label per value; a value without a label has the empty one, never counted.
+    firsts = dict(
+        ConsolidatedLabelClass.objects.filter(job=job, first=True).values_list("item_id", "label")
+    )
+    assert firsts == {
+        item_id: min(wanted, default="")
+        for item_id, wanted in zip(ids, POSITIONS, strict=True)
+        if wanted is not NONE
+    }
+    assert all(row["label"] in labels for row in label_distribution(job=job))
     return job, ids
 
 
@@ -140,14 +151,18 @@ def test_the_label_sort_is_by_the_first_label_and_pages_every_item_once(labeled_
 def test_the_label_sort_keeps_the_label_filter(labeled_job, manager):
     job, ids = labeled_job
     client = client_for(manager)
-    for descending in (False, True):
-        sort = "-label" if descending else "label"
-        expected = _expected(
-            ids, descending, only=lambda wanted: wanted is not NONE and "b" in wanted
-        )
-        assert len(expected) == 5
-        for limit in (1, 2, 50):
-            assert _paged(client, job, limit, sort=sort, label="b") == expected, (sort, limit)
+    for label, count in (("a", 3), ("b", 5), ("c", 4)):
+        for descending in (False, True):
+            sort = "-label" if descending else "label"
+            expected = _expected(
+                ids,
+                descending,
+                only=lambda wanted, label=label: wanted is not NONE and label in wanted,
+            )
+            assert len(expected) == count
+            for limit in (1, 2, 50):
+                got = _paged(client, job, limit, sort=sort, label=label)
+                assert got == expected, (label, sort, limit)
 
 
 def test_a_first_label_follows_a_new_value(labeled_job, manager):
