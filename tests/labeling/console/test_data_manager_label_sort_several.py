@@ -3,9 +3,13 @@ boxes, spans): an item sorts by its value's first label in code-point order (the
 label filter reads), after the unlabeled items and those whose value holds no label; every
 keyset page size gives each item exactly once, both ways, with and without a filter."""
 
+import re
+
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from labeling.models import ConsolidatedLabel, ConsolidatedLabelClass, Item
 from labeling.selectors import label_distribution
@@ -193,3 +197,37 @@ def test_a_single_label_job_sorts_as_before_without_the_label_classes(
         got = _paged(client_for(manager), job, 2, sort="label")
     assert got == expected
     assert not [q for q in queries.captured_queries if "consolidatedlabelclass" in q["sql"]]
+
+
+def test_each_row_shows_the_labels_its_value_contains(labeled_job, manager):
+    """The label column shows what the sort reads: the value's labels, the first first."""
+    job, ids = labeled_job
+    response = client_for(manager).get(
+        f"/api/v1/jobs/{job.pk}/items", {"sort": "label", "limit": 50}
+    )
+    rows = {row["id"]: row["labels"] for row in response.json()["results"]}
+    assert rows == {
+        item_id: None if wanted is NONE else sorted(set(wanted))
+        for item_id, wanted in zip(ids, POSITIONS, strict=True)
+    }
+    client = Client()
+    client.force_login(manager)
+    page = client.get(reverse("console-job-items", args=[job.pk]), {"sort": "label"})
+    cells = dict(
+        re.findall(
+            r'<tr data-item-id="(\d+)">.*?<td data-col="label">(.*?)</td>',
+            page.content.decode(),
+            re.S,
+        )
+    )
+    assert cells[str(ids[4])] == "a, c"  # answered ("c", "a")
+    assert cells[str(ids[3])] == "(none)"
+    assert cells[str(ids[2])] == "–"
+
+
+def test_a_single_label_jobs_rows_have_no_labels_list(make_job, make_labeler, manager):
+    job = make_job(items=2)
+    answer_next(job, make_labeler("ann"), "dog")
+    response = client_for(manager).get(f"/api/v1/jobs/{job.pk}/items", {"sort": "id"})
+    rows = response.json()["results"]
+    assert [(row["label"], row["labels"]) for row in rows] == [("dog", None), (None, None)]
