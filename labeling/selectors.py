@@ -346,8 +346,25 @@ def console_job_list() -> QuerySet[Job]:
     )
 
 
-def job_recent_imports(*, job: Job, limit: int = 10) -> list[ImportRun]:
-    return list(
+# Bad lines of a past import shown on the job page; the import's API lists every one it kept.
+IMPORT_ERRORS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class RecentImport:
+    """A past import as the job page lists it, with the first of its bad lines."""
+
+    run: ImportRun
+    # (where, reason): an uploaded file's name or "Line n", and why it was refused.
+    errors_shown: list[tuple[str, str]]
+    # Kept with the run but not shown here (GET /api/v1/imports/{id} lists them).
+    errors_more_kept: int
+    # Counted but not kept (a run keeps the first MAX_ERRORS_KEPT, labeling/data/).
+    errors_not_kept: int
+
+
+def job_recent_imports(*, job: Job, limit: int = 10) -> list[RecentImport]:
+    runs = (
         ImportRun.objects.filter(job_id=job.pk)
         .only(
             "id",
@@ -357,12 +374,35 @@ def job_recent_imports(*, job: Job, limit: int = 10) -> list[ImportRun]:
             "original_name",
             "items_created",
             "error_count",
+            "errors",
             "message",
             "created_at",
             "finished_at",
         )
         .order_by("-created_at", "-id")[:limit]
     )
+    recent = []
+    for run in runs:
+        kept = run.errors if isinstance(run.errors, list) else []
+        recent.append(
+            RecentImport(
+                run=run,
+                errors_shown=[_bad_line(e) for e in kept[:IMPORT_ERRORS_SHOWN]],
+                errors_more_kept=max(0, len(kept) - IMPORT_ERRORS_SHOWN),
+                errors_not_kept=max(0, run.error_count - len(kept)),
+            )
+        )
+    return recent
+
+
+def _bad_line(error: Any) -> tuple[str, str]:
+    """A kept error, {"line": n, "reason": …} or {"file": name, …}, as (where, reason)."""
+    if not isinstance(error, dict):
+        return ("", str(error))
+    where = error.get("file")
+    if where is None:
+        where = f"Line {error.get('line', '?')}"
+    return (str(where), str(error.get("reason", "")))
 
 
 def teams_with_members() -> list[dict[str, Any]]:

@@ -70,6 +70,11 @@ class JobItems(JobItemsImport):
                 "sort",
                 enum=[*selectors.SORTABLE, *(f"-{name}" for name in selectors.SORTABLE)],
                 default="id",
+                description=(
+                    "a column, '-' first for descending; ties by id. On multi-label, drawing, "
+                    "span and video jobs, label sorts by the first label (code-point order) "
+                    "of those the item's value contains, as the label filter reads them"
+                ),
             ),
             OpenApiParameter("cursor", str, description="next_cursor of the previous page"),
             OpenApiParameter("limit", int, default=selectors.PAGE_SIZE),

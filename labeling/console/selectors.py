@@ -37,10 +37,10 @@ from labeling.console.sorting import (
     segments_of,
 )
 from labeling.errors import NotFound
-from labeling.models import BulkAction, Item, Job, StreamItem
+from labeling.models import BulkAction, ConsolidatedLabelClass, Item, Job, StreamItem
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
-from labeling.task_types.base import answers_one_class
+from labeling.task_types.base import answers_one_class, holds_several_labels
 
 SNIPPET_CHARS = 600
 
@@ -54,11 +54,17 @@ class ItemPage:
 
 def items_page(*, job: Job, query: ItemQuery) -> ItemPage:
     """One page of the data manager: the keys in order from the cursor, then their columns."""
-    one_class = answers_one_class(get_task_type(job.task_type))
-    segments = segments_of(query.sort_column)
+    kind = get_task_type(job.task_type)
+    one_class, several = answers_one_class(kind), holds_several_labels(kind)
+    segments = segments_of(query.sort_column, several_labels=several)
     if segments is not None:
         page, more = segmented_page(job=job, query=query, segments=segments)
-        rows = item_rows(job=job, item_ids=[item_id for _, _, item_id in page], one_class=one_class)
+        rows = item_rows(
+            job=job,
+            item_ids=[item_id for _, _, item_id in page],
+            one_class=one_class,
+            several_labels=several,
+        )
         next_cursor = (
             cursor_encode(page[-1][1], page[-1][2], page[-1][0]) if more and page else None
         )
@@ -87,15 +93,24 @@ def items_page(*, job: Job, query: ItemQuery) -> ItemPage:
         keys = list(items.order_by(*order).values_list("id", "sort_key")[: query.limit + 1])
     more = len(keys) > query.limit
     keys = keys[: query.limit]
-    rows = item_rows(job=job, item_ids=[item_id for item_id, _ in keys], one_class=one_class)
+    rows = item_rows(
+        job=job,
+        item_ids=[item_id for item_id, _ in keys],
+        one_class=one_class,
+        several_labels=several,
+    )
     next_cursor = cursor_encode(keys[-1][1], keys[-1][0]) if more and keys else None
     return ItemPage(rows=rows, next_cursor=next_cursor, sort=query.sort)
 
 
-def item_rows(*, job: Job, item_ids: list[int], one_class: bool) -> list[dict[str, Any]]:
-    """The shown columns of a page's items, in the order of ``item_ids``."""
+def item_rows(
+    *, job: Job, item_ids: list[int], one_class: bool, several_labels: bool = False
+) -> list[dict[str, Any]]:
+    """The shown columns of a page's items, in the order of ``item_ids``; with
+    ``several_labels`` (the job's values hold several) each labeled row's labels too."""
     if not item_ids:
         return []
+    several_columns = ("consolidated__id",) if several_labels else ()
     found = {
         row["id"]: row
         for row in Item.objects.filter(pk__in=item_ids)
@@ -123,8 +138,10 @@ def item_rows(*, job: Job, item_ids: list[int], one_class: bool) -> list[dict[st
             "consolidated__review_status",
             "consolidated__human_annotated",
             "consolidated__created_at",
+            *several_columns,
         )
     }
+    labels_of = _labels_of(found.values()) if several_labels else {}
     slots = job.workers_per_item
     rows = []
     for item_id in item_ids:
@@ -144,6 +161,11 @@ def item_rows(*, job: Job, item_ids: list[int], one_class: bool) -> list[dict[st
                 "answers_needed": slots + row["extra_slots"],
                 "priority": row["priority"],
                 "label": row["consolidated__label"] if has_label else None,
+                "labels": (
+                    labels_of.get(row["consolidated__id"], [])
+                    if several_labels and has_label
+                    else None
+                ),
                 "confidence": row["consolidated__confidence"],
                 "method": row["consolidated__method"],
                 "source": (
@@ -164,6 +186,22 @@ def item_rows(*, job: Job, item_ids: list[int], one_class: bool) -> list[dict[st
         )
     _add_expiry_reasons(rows)
     return rows
+
+
+def _labels_of(rows: Any) -> dict[int, list[str]]:
+    """The labels each consolidated label's value contains, in code-point order: one query on
+    the (consolidated, label) key, for a page's rows."""
+    ids = [row["consolidated__id"] for row in rows if row["consolidated__id"] is not None]
+    labels: dict[int, list[str]] = {}
+    stored = (
+        ConsolidatedLabelClass.objects.filter(consolidated_id__in=ids)
+        .exclude(label=ConsolidatedLabelClass.NO_LABEL)
+        .order_by("consolidated_id", "label")
+        .values_list("consolidated_id", "label")
+    )
+    for consolidated_id, label in stored:
+        labels.setdefault(consolidated_id, []).append(label)
+    return labels
 
 
 def _add_expiry_reasons(rows: list[dict[str, Any]]) -> None:

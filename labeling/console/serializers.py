@@ -23,6 +23,15 @@ class ItemRowOut(serializers.Serializer):
     answers_needed = serializers.IntegerField()
     priority = serializers.IntegerField()
     label = serializers.CharField(allow_null=True)
+    labels = serializers.ListField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text=(
+            "multi-label, drawing, span and video jobs: the labels the item's value contains, "
+            "in code-point order (the first is what sort=label sorts by); null on other jobs "
+            "and on unlabeled items"
+        ),
+    )
     confidence = serializers.FloatField(allow_null=True)
     method = serializers.CharField(allow_null=True)
     source = serializers.ChoiceField(choices=["human", "machine"], allow_null=True)

@@ -21,7 +21,7 @@ from labeling.console.query import (
     reviewed_condition,
 )
 from labeling.errors import ValidationFailed
-from labeling.models import Annotation, ConsolidatedLabel, Job
+from labeling.models import Annotation, ConsolidatedLabel, ConsolidatedLabelClass, Job
 
 # --- Keyset pages --------------------------------------------------------------------------------
 
@@ -70,6 +70,14 @@ def cursor_decode(cursor: str, *, segmented: bool = False) -> tuple[Any, int]:
 # latest, then the items never answered. A page asks each segment for the rows it still needs,
 # so it costs a few index walks of a page's length whatever the job's size. The cursor carries
 # the segment it stopped in.
+#
+# On task types whose value holds several labels (multi-label, boxes, polygons, masks, spans,
+# video) ``ConsolidatedLabel.label`` is empty or a joined set, so the label sort reads the
+# labels the filter reads (``ConsolidatedLabelClass``): after the items without a label (by
+# id), an item sorts by its value's first label in code-point order, walked through the
+# partial index ``consolidated_class_job_first`` (one row per label); a value that holds no
+# label has its row there as the empty label. Under the label filter, the items containing
+# that label are labeled and their first label is at most it: the walk is bounded so.
 
 
 class _Row(Func):
@@ -84,11 +92,14 @@ class _Row(Func):
 @dataclass(frozen=True)
 class _Segment:
     """A run of the sort order: ``by`` "ids" (the items meeting ``where``, in id order, whose
-    key is ``value``), "column" (the labeled items by ``consolidated__<column>`` then id) or
-    "answers" (answered items by their latest answer's id)."""
+    key is ``value``), "column" (the labeled items by ``consolidated__<column>`` then id),
+    "first_labels" (the items by their value's first label, then id) or "answers" (answered
+    items by their latest answer's id)."""
 
     by: str
     where: Q | Callable[[int | None, bool], Q] | None = None
+    # A filter under which the segment holds no item (it is not read).
+    empty_under: str = ""
     column: str = ""
     value: Any = None
     # The rows all have a label: the cursor also bounds the label's side (PostgreSQL does not
@@ -110,8 +121,11 @@ def _unlabeled(after_id: int | None, descending: bool) -> Q:
     return ~Q(Exists(labels))
 
 
-def segments_of(column: str) -> list[_Segment] | None:
-    """The ascending segments of a sort column, or None where the sort is one ORDER BY."""
+def segments_of(column: str, *, several_labels: bool = False) -> list[_Segment] | None:
+    """The ascending segments of a sort column, or None where the sort is one ORDER BY;
+    ``several_labels``: the job's task type's value holds several labels."""
+    if column == "label" and several_labels:
+        return [_Segment("ids", where=_unlabeled, empty_under="label"), _Segment("first_labels")]
     if column in ("label", "confidence", "source"):
         name = "human_annotated" if column == "source" else column
         return [_Segment("ids", where=_unlabeled), _Segment("column", column=name)]
@@ -143,6 +157,8 @@ def _segment_keys(
     limit: int,
 ) -> list[tuple[Any, int]]:
     """Up to ``limit`` (key, item id) of one segment, in order, after ``after`` if given."""
+    if segment.empty_under and segment.empty_under in filters:
+        return []
     items = job_items(job=job, filters=filters)
     if segment.by == "ids":
         where = segment.where
@@ -172,6 +188,24 @@ def _segment_keys(
             (value, item_id)
             for item_id, value in items.order_by(*order).values_list("id", column)[:limit]
         ]
+    if segment.by == "first_labels":
+        firsts = ConsolidatedLabelClass.objects.filter(job_id=job.pk, first=True)
+        if "label" in filters:  # a value containing it has a first label, and at most it
+            firsts = firsts.filter(
+                label__gt=ConsolidatedLabelClass.NO_LABEL, label__lte=filters["label"]
+            )
+        if filters:
+            firsts = firsts.filter(
+                Exists(job_items(job=job, filters=filters).filter(pk=OuterRef("item_id")))
+            )
+        if after is not None:
+            here = _Row(F("label"), F("item_id"))
+            there = _Row(Value(after[0]), Value(after[1]))
+            firsts = firsts.filter(
+                LessThan(here, there) if descending else GreaterThan(here, there)
+            )
+        order = ["-label", "-item_id"] if descending else ["label", "item_id"]
+        return list(firsts.order_by(*order).values_list("label", "item_id")[:limit])
     # The job's answers by id, each the latest of its item, whose item matches the filters.
     answers = Annotation.objects.filter(job_id=job.pk).exclude(
         Exists(Annotation.objects.filter(item_id=OuterRef("item_id"), id__gt=OuterRef("id")))
@@ -192,7 +226,7 @@ def _fits(segment: _Segment, value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if segment.by == "ids":
         return value == segment.value
-    if segment.column == "label":
+    if segment.by == "first_labels" or segment.column == "label":
         return isinstance(value, str)
     if segment.column == "human_annotated":
         return isinstance(value, bool)

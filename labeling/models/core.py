@@ -392,9 +392,10 @@ class ConsolidatedLabel(models.Model):
 class ConsolidatedLabelClass(models.Model):
     """One of the job's labels that an item's consolidated value contains, for task types
     whose value holds several (a multi-label set; boxes, polygons, masks or spans each with a
-    label): the job page's per-label counts and the data manager's label filter read these
-    rows by index, never the JSON. Written with the label (labeling/services/label_classes.py);
-    single-label types keep ``ConsolidatedLabel.label`` and have no rows here."""
+    label): the job page's per-label counts, the data manager's label filter and its label
+    sort read these rows by index, never the JSON. Written with the label
+    (labeling/services/label_classes.py); single-label types keep ``ConsolidatedLabel.label``
+    and have no rows here."""
 
     consolidated = models.ForeignKey(
         ConsolidatedLabel, on_delete=models.CASCADE, related_name="classes", db_index=False
@@ -404,6 +405,12 @@ class ConsolidatedLabelClass(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+", db_index=False)
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+", db_index=False)
     label = models.CharField(max_length=200)
+    # The value's first label in code-point order, one per value (a value that holds no label
+    # has one row, NO_LABEL, marked first; no job has that label, so the counts and the filter
+    # never read it): the data manager's label sort walks them by (job, label, item).
+    first = models.BooleanField(default=False, db_default=False)
+
+    NO_LABEL = ""
 
     class Meta:
         constraints = [
@@ -413,4 +420,9 @@ class ConsolidatedLabelClass(models.Model):
         ]
         indexes = [
             models.Index(fields=["job", "label", "item"], name="consolidated_class_job_label"),
+            models.Index(
+                fields=["job", "label", "item"],
+                condition=Q(first=True),
+                name="consolidated_class_job_first",
+            ),
         ]

@@ -1,9 +1,11 @@
 """Which labels each consolidated value holds, for task types whose value holds several.
 
 Every writer of a ``ConsolidatedLabel``'s value calls one of these in its own transaction, so
-the job page's per-label counts and the data manager's label filter (which read
-``ConsolidatedLabelClass`` by its (job, label, item) index) never disagree with the value.
-Task types whose value is one class write nothing here and spend no query.
+the job page's per-label counts, the data manager's label filter and its label sort (which read
+``ConsolidatedLabelClass`` by its (job, label, item) indexes) never disagree with the value.
+Task types whose value is one class write nothing here and spend no query. A value's first
+label (code-point order) is marked ``first``; a value that holds none has one row,
+``NO_LABEL`` (marked first), so that every such label has exactly one first row.
 """
 
 from collections.abc import Iterable
@@ -14,6 +16,9 @@ from labeling.task_types.base import holds_several_labels, labels_in_value
 
 # Labels rewritten per statement when many change at once (a re-estimation).
 CLASSES_BATCH = 2000
+# The one row of a value that holds no label (no box, an empty set): the label sort finds it
+# there, as the empty label; no job has this label, so the counts and the filter never read it.
+NO_LABEL = ConsolidatedLabelClass.NO_LABEL
 
 
 def consolidated_classes_write(
@@ -33,12 +38,17 @@ def consolidated_classes_write(
             ConsolidatedLabelClass.objects.filter(
                 consolidated_id__in=[row.pk for row in batch]
             ).delete()
+        # labels_in_value is sorted: its first is the value's first label (the label sort's).
         classes = [
             ConsolidatedLabelClass(
-                consolidated_id=row.pk, item_id=row.item_id, job_id=row.job_id, label=label
+                consolidated_id=row.pk,
+                item_id=row.item_id,
+                job_id=row.job_id,
+                label=label,
+                first=position == 0,
             )
             for row in batch
-            for label in labels_in_value(kind, row.value) or []
+            for position, label in enumerate(labels_in_value(kind, row.value) or [NO_LABEL])
         ]
         ConsolidatedLabelClass.objects.bulk_create(classes)
         written += len(classes)

@@ -205,6 +205,13 @@ def test_an_import_with_bad_lines_shows_their_numbers(page: "Page", make_job, ma
     expect(errors.nth(1)).to_contain_text('"source"')
     expect(page.locator("#recent-imports")).to_contain_text("bad.jsonl")
     screenshot(page, "import-failed")
+    # The recent imports keep the reasons after the panel is gone.
+    page.reload()
+    page.locator("#recent-imports details summary").click()
+    past = page.locator("#recent-imports details li")
+    expect(past).to_have_count(2)
+    expect(past.nth(0)).to_contain_text("Line 2: not valid JSON")
+    screenshot(page, "import-failed-recent")
     job.refresh_from_db()
     assert job.items_total == 0
 

@@ -107,3 +107,55 @@ def test_label_classes_are_backfilled_for_types_whose_value_holds_several(monkey
         ]
     )
     assert not Class.objects.filter(job_id=single.pk).exists()
+
+
+FIRST_LABEL_BEFORE = [("labeling", "0026_qa_labels_label_classes")]
+FIRST_LABEL_AFTER = [("labeling", "0027_qa_items_first_label_class")]
+
+
+def test_each_values_first_label_is_marked(monkeypatch):
+    old = _migrate(FIRST_LABEL_BEFORE)
+    User = old.get_model("labeling", "User")
+    Team = old.get_model("labeling", "Team")
+    Job = old.get_model("labeling", "Job")
+    Item = old.get_model("labeling", "Item")
+    Label = old.get_model("labeling", "ConsolidatedLabel")
+    Class = old.get_model("labeling", "ConsolidatedLabelClass")
+    pm = User.objects.create(username="pm-first", role="manager")
+    team = Team.objects.create(name="first team")
+    job = Job.objects.create(
+        name="multi",
+        created_by=pm,
+        task_type="text-classification-multilabel",
+        labels=["B", "a", "b"],
+        team=team,
+    )
+
+    def labeled(*labels):
+        item = Item.objects.create(job=job, data="{}", status="labeled")
+        label = Label.objects.create(
+            item=item, job=job, value={"labels": list(labels)}, confidence=1.0, method="m"
+        )
+        for name in labels:  # stored in the order given, not sorted
+            Class.objects.create(consolidated=label, item=item, job=job, label=name)
+        return item.pk
+
+    b_a, lower_b, none = labeled("b", "a"), labeled("b", "B"), labeled()
+    single = Job.objects.create(
+        name="single", created_by=pm, task_type="text-classification", labels=["x"], team=team
+    )
+    single_item = Item.objects.create(job=single, data="{}", status="labeled")
+    Label.objects.create(
+        item=single_item, job=single, value={"label": "x"}, label="x", confidence=1, method="m"
+    )
+    monkeypatch.setattr(
+        import_module("labeling.migrations.0027_qa_items_first_label_class"), "BACKFILL_BATCH", 1
+    )
+
+    new = _migrate(FIRST_LABEL_AFTER)
+    Class = new.get_model("labeling", "ConsolidatedLabelClass")
+    firsts = sorted(Class.objects.filter(first=True).values_list("item_id", "label"))
+    # A value without a label gets its one row, the empty label; a single-label job none.
+    assert firsts == sorted([(b_a, "a"), (lower_b, "B"), (none, "")])
+    assert Class.objects.filter(first=False).count() == 2
+    assert not Class.objects.filter(job_id=single.pk).exists()
