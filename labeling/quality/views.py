@@ -101,7 +101,9 @@ def job_quality_page(request: HttpRequest, job_id: int) -> HttpResponse:
         "worker_chart": worker_chart,
         "worker_agreement_chart": worker_agreement_chart,
         "saved": selectors.job_answers_saved(job=job),
-        "hot_spots": selectors.job_hot_spots(job=job, limit=10),
+        # Drawing and span jobs list their least agreed items by similarity instead (their
+        # confidence is the share of workers who drew a shape, 1.0 wherever all drew it).
+        "hot_spots": [] if shape else selectors.job_hot_spots(job=job, limit=10),
         "gold_items": selectors.job_gold_count(job=job),
         "methods": ConsolidationMethod.choices,
         # Gold items carry one class: their form only where the task type's answer is one.

@@ -237,6 +237,9 @@ def test_the_quality_page_shows_the_reliability_section(box_job, make_labeler, m
     page.force_login(manager)
     html = page.get(f"/console/jobs/{job.pk}/quality").content.decode()
     assert 'id="quality-shape-reliability"' in html and 'id="no-shape-reliability"' in html
+    # Their hot spots are the least agreed items by similarity, not the classification table
+    # ordered by a confidence that is 1.0 wherever every worker drew the shape.
+    assert 'id="shape-agreement"' in html and 'id="quality-hot-spots"' not in html
     WorkerQuality.objects.create(job=job, worker=make_labeler("sharp"), shape_reliability=0.9)
     html = page.get(f"/console/jobs/{job.pk}/quality").content.decode()
     assert 'id="shape-reliability"' in html and "sharp" in html
