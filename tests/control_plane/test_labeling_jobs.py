@@ -7,6 +7,7 @@ and the refusals: a bad manifest line, unknown ARNs, Quorum's narrower ranges, a
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -338,3 +339,25 @@ def test_jobs_of_a_workteam_and_the_public_crowd(sagemaker, inputs, team):
     assert described["HumanTaskConfig"]["WorkteamArn"] == crowd
     spec = LabelingJobSpec.objects.get(job=job)
     assert json.dumps(spec.request["HumanTaskConfig"]["PublicWorkforceTaskPrice"])
+
+
+def test_a_stopped_job_names_its_output_manifest(sagemaker, inputs, team, labeler, settings):
+    # A script that stops a job reads what was labeled before the stop, as from the service.
+    sagemaker.create_labeling_job(**job_request("half-done", team))
+    client = client_for(labeler)
+    lease = client.post(f"/api/v1/jobs/{Job.objects.get(name='half-done').pk}/tasks/next")
+    client.post(
+        f"/api/v1/assignments/{lease.json()['assignment_id']}/submit",
+        {"answer": {"category": {"label": "cat"}}},
+        format="json",
+    )
+    sagemaker.stop_labeling_job(LabelingJobName="half-done")
+    described = sagemaker.describe_labeling_job(LabelingJobName="half-done")
+    assert described["LabelingJobStatus"] == "Stopped"
+    uri = described["LabelingJobOutput"]["OutputDatasetS3Uri"]
+    assert uri == "s3://out/jobs/half-done/manifests/output/output.manifest"
+    manifest = Path(settings.MEDIA_ROOT, uri.removeprefix("s3://")).read_text()
+    labeled = [json.loads(line) for line in manifest.splitlines() if "animal" in line]
+    assert [line["animal"] for line in labeled] == [0]
+    [summary] = sagemaker.list_labeling_jobs(StatusEquals="Stopped")["LabelingJobSummaryList"]
+    assert summary["LabelingJobOutput"] == {"OutputDatasetS3Uri": uri}
