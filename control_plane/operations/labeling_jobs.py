@@ -156,7 +156,8 @@ def list_labeling_jobs(call: Call) -> dict[str, Any]:
     if call.get("StatusEquals"):
         jobs = selectors.jobs_with_status(jobs, call.get("StatusEquals"))
     field = SORT_FIELDS[call.get("SortBy") or "CreationTime"]
-    rows, token = page(jobs, call, field=field, listing="labeling-jobs")
+    # The model: "The default is Ascending" (for SortOrder) in both listings of jobs.
+    rows, token = page(jobs, call, field=field, listing="labeling-jobs", default_ascending=True)
     return {"LabelingJobSummaryList": [_summary(job) for job in rows], **token}
 
 
@@ -178,7 +179,9 @@ def list_labeling_jobs_for_workteam(call: Call) -> dict[str, Any]:
         jobs = jobs.annotate(reference=Cast("pk", CharField())).filter(
             reference__contains=call.get("JobReferenceCodeContains")
         )
-    rows, token = page(jobs, call, field="created_at", listing=f"team-jobs:{team.pk}")
+    rows, token = page(
+        jobs, call, field="created_at", listing=f"team-jobs:{team.pk}", default_ascending=True
+    )
     summaries = []
     for job in rows:
         counts = selectors.label_counts(job)

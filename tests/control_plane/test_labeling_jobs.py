@@ -258,7 +258,10 @@ def test_stop_and_the_list_with_filters_sorts_and_paginator(sagemaker, inputs, t
     assert sagemaker.describe_labeling_job(LabelingJobName="list-c")["LabelingJobStatus"] == (
         "Stopped"
     )
-    newest_first = sagemaker.list_labeling_jobs()["LabelingJobSummaryList"]
+    # Oldest first: the model's default SortOrder is Ascending.
+    oldest_first = sagemaker.list_labeling_jobs()["LabelingJobSummaryList"]
+    assert [s["LabelingJobName"] for s in oldest_first] == ["list-b", "list-a", "list-c"]
+    newest_first = sagemaker.list_labeling_jobs(SortOrder="Descending")["LabelingJobSummaryList"]
     assert [s["LabelingJobName"] for s in newest_first] == ["list-c", "list-a", "list-b"]
     by_name = sagemaker.list_labeling_jobs(SortBy="Name", SortOrder="Ascending")
     assert [s["LabelingJobName"] for s in by_name["LabelingJobSummaryList"]] == [
@@ -300,11 +303,22 @@ def test_stop_and_the_list_with_filters_sorts_and_paginator(sagemaker, inputs, t
 
 def test_jobs_of_a_workteam_and_the_public_crowd(sagemaker, inputs, team):
     sagemaker.create_labeling_job(**job_request("team-job", team))
+    sagemaker.create_labeling_job(**job_request("team-job-2", team))
+    oldest_first = sagemaker.list_labeling_jobs_for_workteam(WorkteamArn=workteam_arn(team))
+    assert [s["LabelingJobName"] for s in oldest_first["LabelingJobSummaryList"]] == [
+        "team-job",
+        "team-job-2",
+    ]
     other = team_create(name="other-team")
     sagemaker.create_labeling_job(**job_request("other-job", other))
-    listed = sagemaker.list_labeling_jobs_for_workteam(WorkteamArn=workteam_arn(team))
-    [summary] = listed["LabelingJobSummaryList"]
-    assert summary["LabelingJobName"] == "team-job"
+    listed = sagemaker.list_labeling_jobs_for_workteam(
+        WorkteamArn=workteam_arn(team), SortOrder="Descending"
+    )
+    assert [s["LabelingJobName"] for s in listed["LabelingJobSummaryList"]] == [
+        "team-job-2",
+        "team-job",
+    ]
+    summary = listed["LabelingJobSummaryList"][1]
     assert summary["LabelCounters"] == {"HumanLabeled": 0, "PendingHuman": 2, "Total": 2}
     with pytest.raises(ClientError) as excinfo:
         sagemaker.list_labeling_jobs_for_workteam(
