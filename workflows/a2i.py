@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
+from labeling.data.selectors import storage_writes_pending
 from labeling.errors import Conflict, InvalidTransition, NotFound, QuorumError
 from workflows import selectors
 from workflows.models import NAME_PATTERN, HumanLoop
@@ -37,6 +38,7 @@ from workflows.services.loops import (
     loop_output_uri,
 )
 from workflows.sigv4 import SignatureProblem, SignedRequest, verify
+from workflows.states import HumanLoopStatus
 
 logger = logging.getLogger(__name__)
 SIGNING_SERVICE = "sagemaker"  # the model's metadata.signingName
@@ -240,11 +242,22 @@ def start_human_loop(request: HttpRequest) -> dict[str, Any]:
     return {"HumanLoopArn": loop_arn(loop)}
 
 
+def _unwritten_outputs(loops: list[HumanLoop]) -> set[int]:
+    """The ids of completed loops whose output.json is not in the store yet: they are shown
+    InProgress until it is, as labeling jobs are, so a script that sees Completed reads it."""
+    uris = {
+        loop.pk: loop_output_uri(loop) for loop in loops if loop.status == HumanLoopStatus.COMPLETED
+    }
+    pending = storage_writes_pending(uris=[uri for uri in uris.values() if uri])
+    return {pk for pk, uri in uris.items() if uri and uri in pending}
+
+
 def describe_human_loop(request: HttpRequest, name: str) -> dict[str, Any]:
     loop = _loop(name)
+    unwritten = bool(_unwritten_outputs([loop]))
     body: dict[str, Any] = {
         "CreationTime": _timestamp(loop.created_at),
-        "HumanLoopStatus": loop.status,
+        "HumanLoopStatus": HumanLoopStatus.IN_PROGRESS if unwritten else loop.status,
         "HumanLoopName": loop.name,
         "HumanLoopArn": loop_arn(loop),
         "FlowDefinitionArn": flow_arn(loop.flow),
@@ -252,7 +265,7 @@ def describe_human_loop(request: HttpRequest, name: str) -> dict[str, Any]:
     if loop.failure_reason:
         body["FailureReason"] = loop.failure_reason
         body["FailureCode"] = loop.failure_code
-    if loop.output is not None:
+    if loop.output is not None and not unwritten:
         # A flow with an s3:// S3OutputPath: the object in the store; else the signed link.
         uri = loop_output_uri(loop) or output_url(request, loop)
         body["HumanLoopOutput"] = {"OutputS3Uri": uri}
@@ -293,11 +306,12 @@ def list_human_loops(request: HttpRequest) -> dict[str, Any]:
     except selectors.BadCursor as exc:
         raise A2IError("ValidationException", str(exc)) from None
     arn = flow_arn(flow)
+    unwritten = _unwritten_outputs(loops)
     summaries = []
     for loop in loops:
         summary = {
             "HumanLoopName": loop.name,
-            "HumanLoopStatus": loop.status,
+            "HumanLoopStatus": HumanLoopStatus.IN_PROGRESS if loop.pk in unwritten else loop.status,
             "CreationTime": _timestamp(loop.created_at),
             "FlowDefinitionArn": arn,
         }

@@ -24,7 +24,16 @@ MAX_PAGE_SIZE = 100
 # Signing secrets remembered by this process: key id -> (secret, when read). Bounded.
 _SIGNING_SECRETS: dict[str, tuple[str, float]] = {}
 SIGNING_SECRETS_MAX = 1000
-_LIST_FIELDS = ("id", "name", "status", "created_at", "failure_reason", "flow_id", "flow__name")
+_LIST_FIELDS = (
+    "id",
+    "name",
+    "status",
+    "created_at",
+    "failure_reason",
+    "flow_id",
+    "flow__name",
+    "flow__output_path",
+)
 
 
 class BadCursor(ValueError):

@@ -6,6 +6,7 @@ from django.db.models import CharField
 from django.db.models.functions import Cast
 
 from control_plane import arns, selectors
+from control_plane.models import LabelingJobStatus
 from control_plane.operations.common import (
     Call,
     created_between,
@@ -50,6 +51,14 @@ def _output_uri(request: dict[str, Any], job: Job) -> str:
     return f"{path}/{job.name}/manifests/output/output.manifest"
 
 
+def _output(request: dict[str, Any], job: Job, status: str) -> dict[str, Any]:
+    """``LabelingJobOutput`` once the final output.manifest is written: a stopped job's too,
+    as the service gives it, so a script that stopped a job reads what was labeled."""
+    if not request or status not in (LabelingJobStatus.COMPLETED, LabelingJobStatus.STOPPED):
+        return {}
+    return {"LabelingJobOutput": {"OutputDatasetS3Uri": _output_uri(request, job)}}
+
+
 def _human_task_config(job: Job, request: dict[str, Any]) -> dict[str, Any]:
     if request:
         return request["HumanTaskConfig"]
@@ -68,12 +77,13 @@ def _summary(job: Job) -> dict[str, Any]:
     spec = selectors.spec_of(job)
     request = spec.request if spec else {}
     config = _human_task_config(job, request)
+    status = selectors.labeling_job_status(job)
     summary = {
         "LabelingJobName": job.name,
         "LabelingJobArn": job_arn(job),
         "CreationTime": job.created_at,
         "LastModifiedTime": job.last_modified,
-        "LabelingJobStatus": selectors.labeling_job_status(job),
+        "LabelingJobStatus": status,
         "LabelCounters": _counters(job),
         "WorkteamArn": config["WorkteamArn"],
         "PreHumanTaskLambdaArn": config.get("PreHumanTaskLambdaArn", ""),
@@ -86,8 +96,7 @@ def _summary(job: Job) -> dict[str, Any]:
         summary["AnnotationConsolidationLambdaArn"] = config["AnnotationConsolidationConfig"][
             "AnnotationConsolidationLambdaArn"
         ]
-    if job.status == JobStatus.COMPLETED and request:
-        summary["LabelingJobOutput"] = {"OutputDatasetS3Uri": _output_uri(request, job)}
+    summary.update(_output(request, job, status))
     return summary
 
 
@@ -107,10 +116,11 @@ def describe_labeling_job(call: Call) -> dict[str, Any]:
     job = _job(call.get("LabelingJobName"))
     spec = selectors.spec_of(job)
     request = spec.request if spec else {}
+    status = selectors.labeling_job_status(job)
     body = {
         "LabelingJobName": job.name,
         "LabelingJobArn": job_arn(job),
-        "LabelingJobStatus": selectors.labeling_job_status(job),
+        "LabelingJobStatus": status,
         "LabelCounters": _counters(job),
         "CreationTime": job.created_at,
         "LastModifiedTime": job.last_modified,
@@ -131,8 +141,7 @@ def describe_labeling_job(call: Call) -> dict[str, Any]:
             body[name] = request[name]
     if spec and spec.failure_reason:
         body["FailureReason"] = spec.failure_reason
-    if job.status == JobStatus.COMPLETED and request:
-        body["LabelingJobOutput"] = {"OutputDatasetS3Uri": _output_uri(request, job)}
+    body.update(_output(request, job, status))
     return body
 
 
@@ -147,7 +156,8 @@ def list_labeling_jobs(call: Call) -> dict[str, Any]:
     if call.get("StatusEquals"):
         jobs = selectors.jobs_with_status(jobs, call.get("StatusEquals"))
     field = SORT_FIELDS[call.get("SortBy") or "CreationTime"]
-    rows, token = page(jobs, call, field=field, listing="labeling-jobs")
+    # The model: "The default is Ascending" (for SortOrder) in both listings of jobs.
+    rows, token = page(jobs, call, field=field, listing="labeling-jobs", default_ascending=True)
     return {"LabelingJobSummaryList": [_summary(job) for job in rows], **token}
 
 
@@ -169,7 +179,9 @@ def list_labeling_jobs_for_workteam(call: Call) -> dict[str, Any]:
         jobs = jobs.annotate(reference=Cast("pk", CharField())).filter(
             reference__contains=call.get("JobReferenceCodeContains")
         )
-    rows, token = page(jobs, call, field="created_at", listing=f"team-jobs:{team.pk}")
+    rows, token = page(
+        jobs, call, field="created_at", listing=f"team-jobs:{team.pk}", default_ascending=True
+    )
     summaries = []
     for job in rows:
         counts = selectors.label_counts(job)

@@ -65,7 +65,8 @@ def list_workteams(call: Call) -> dict[str, Any]:
     if call.get("NameContains"):
         teams = teams.filter(name__icontains=call.get("NameContains"))
     field = TEAM_SORT_FIELDS[call.get("SortBy") or "CreateDate"]
-    rows, token = page(teams, call, field=field, listing="workteams")
+    # The model: "The default is Ascending".
+    rows, token = page(teams, call, field=field, listing="workteams", default_ascending=True)
     return {"Workteams": [_workteam(call, team) for team in rows], **token}
 
 

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.cache import cache
 
 from labeling.data.services.import_lifecycle import progress_key
-from labeling.models import ImportRun, JobOutput
+from labeling.models import ImportRun, JobOutput, StorageWrite
 from labeling.states import ImportStatus
 
 
@@ -28,3 +28,14 @@ def import_progress(*, run: ImportRun) -> dict[str, Any]:
 def job_output_pending(*, job_id: int) -> bool:
     """Whether a job writes an output (S3OutputPath) whose final manifest is not written yet."""
     return JobOutput.objects.filter(job_id=job_id, finished_at__isnull=True).exists()
+
+
+def storage_writes_pending(*, uris: list[str]) -> set[str]:
+    """Those of ``uris`` whose outbox write has not reached the store yet."""
+    if not uris:
+        return set()
+    return set(
+        StorageWrite.objects.filter(uri__in=uris, written_at__isnull=True).values_list(
+            "uri", flat=True
+        )
+    )

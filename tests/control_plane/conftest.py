@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.control_plane.shape_check import watch
 from workflows.services.access_keys import access_key_create
 
 boto3 = pytest.importorskip("boto3", reason="the control-plane tests need boto3")
@@ -35,7 +36,10 @@ def key(manager):
 
 @pytest.fixture
 def sagemaker(live_server, key):
-    return sagemaker_client(live_server, key.access_key_id, key.secret_access_key)
+    """The client; every answer it parsed must fit the operation's output shape in the model."""
+    problems: list[str] = []
+    yield watch(sagemaker_client(live_server, key.access_key_id, key.secret_access_key), problems)
+    assert not problems, "answers that depart from the service model:\n" + "\n".join(problems)
 
 
 def error_of(excinfo) -> tuple[str, str]:

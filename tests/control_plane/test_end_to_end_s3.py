@@ -167,3 +167,55 @@ def test_a_review_loop_script_ending_in_get_object_on_its_output(
     assert output["humanAnswers"][0]["answerContent"] == {"verdict": {"label": "Safe"}}
     assert output["inputContent"] == {"taskObject": "You are all great", "score": 0.31}
     assert len(seen) == 1
+
+
+def test_a_batch_of_review_loops_stopped_deleted_listed_and_read_from_s3(
+    s3, live_server, manager, make_labeler
+):
+    team = team_create(name="batch-reviewers")
+    reviewer = make_labeler("batch", on_team=team)
+    client = client_for(reviewer)
+    key = access_key_create(user=manager)
+    seen: list = []
+
+    started = []
+
+    def answer() -> None:
+        flow = Flow.objects.filter(name="batch-1").first()
+        if flow is None:
+            return
+        # The reviewer starts once the script has withdrawn its third loop.
+        third = flow.loops.filter(name="batch-2").values_list("status", flat=True).first()
+        if third == "InProgress":
+            started.append(True)
+        elif started:
+            _answer_tasks(
+                client, f"/api/v1/flows/{flow.pk}/tasks/next", {"verdict": {"label": "Safe"}}, seen
+            )
+
+    result = _run(
+        "review_batch.py",
+        [s3.bucket, "batch-1", team.name],
+        live_server=live_server,
+        s3=s3,
+        key=key,
+        answer=answer,
+    )
+    assert result["errors"] == {
+        "start again": "ConflictException",
+        "describe deleted": "ResourceNotFoundException",
+        "delete in progress": "ValidationException",
+        "describe deleted flow": "ResourceNotFound",
+    }
+    assert result["listed"] == ["batch-0", "batch-1", "batch-2"]
+    assert result["listed_before_start"] == []
+    assert result["outputs"] == {
+        "batch-0": {"input": "You are all great", "answer": {"verdict": {"label": "Safe"}}},
+        "batch-1": {"input": "Nice work", "answer": {"verdict": {"label": "Safe"}}},
+    }
+    assert result["statuses"] == [["batch-0", "Completed"], ["batch-1", "Completed"]]
+    # The S3OutputPath's trailing slash makes no empty folder in the keys.
+    assert all(
+        key.startswith("a2i-batch/batch-1/") and "//" not in key for key in result["output_keys"]
+    ), result["output_keys"]
+    assert len(seen) == 2

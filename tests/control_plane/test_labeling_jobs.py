@@ -7,6 +7,7 @@ and the refusals: a bad manifest line, unknown ARNs, Quorum's narrower ranges, a
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -257,7 +258,10 @@ def test_stop_and_the_list_with_filters_sorts_and_paginator(sagemaker, inputs, t
     assert sagemaker.describe_labeling_job(LabelingJobName="list-c")["LabelingJobStatus"] == (
         "Stopped"
     )
-    newest_first = sagemaker.list_labeling_jobs()["LabelingJobSummaryList"]
+    # Oldest first: the model's default SortOrder is Ascending.
+    oldest_first = sagemaker.list_labeling_jobs()["LabelingJobSummaryList"]
+    assert [s["LabelingJobName"] for s in oldest_first] == ["list-b", "list-a", "list-c"]
+    newest_first = sagemaker.list_labeling_jobs(SortOrder="Descending")["LabelingJobSummaryList"]
     assert [s["LabelingJobName"] for s in newest_first] == ["list-c", "list-a", "list-b"]
     by_name = sagemaker.list_labeling_jobs(SortBy="Name", SortOrder="Ascending")
     assert [s["LabelingJobName"] for s in by_name["LabelingJobSummaryList"]] == [
@@ -299,11 +303,22 @@ def test_stop_and_the_list_with_filters_sorts_and_paginator(sagemaker, inputs, t
 
 def test_jobs_of_a_workteam_and_the_public_crowd(sagemaker, inputs, team):
     sagemaker.create_labeling_job(**job_request("team-job", team))
+    sagemaker.create_labeling_job(**job_request("team-job-2", team))
+    oldest_first = sagemaker.list_labeling_jobs_for_workteam(WorkteamArn=workteam_arn(team))
+    assert [s["LabelingJobName"] for s in oldest_first["LabelingJobSummaryList"]] == [
+        "team-job",
+        "team-job-2",
+    ]
     other = team_create(name="other-team")
     sagemaker.create_labeling_job(**job_request("other-job", other))
-    listed = sagemaker.list_labeling_jobs_for_workteam(WorkteamArn=workteam_arn(team))
-    [summary] = listed["LabelingJobSummaryList"]
-    assert summary["LabelingJobName"] == "team-job"
+    listed = sagemaker.list_labeling_jobs_for_workteam(
+        WorkteamArn=workteam_arn(team), SortOrder="Descending"
+    )
+    assert [s["LabelingJobName"] for s in listed["LabelingJobSummaryList"]] == [
+        "team-job-2",
+        "team-job",
+    ]
+    summary = listed["LabelingJobSummaryList"][1]
     assert summary["LabelCounters"] == {"HumanLabeled": 0, "PendingHuman": 2, "Total": 2}
     with pytest.raises(ClientError) as excinfo:
         sagemaker.list_labeling_jobs_for_workteam(
@@ -338,3 +353,25 @@ def test_jobs_of_a_workteam_and_the_public_crowd(sagemaker, inputs, team):
     assert described["HumanTaskConfig"]["WorkteamArn"] == crowd
     spec = LabelingJobSpec.objects.get(job=job)
     assert json.dumps(spec.request["HumanTaskConfig"]["PublicWorkforceTaskPrice"])
+
+
+def test_a_stopped_job_names_its_output_manifest(sagemaker, inputs, team, labeler, settings):
+    # A script that stops a job reads what was labeled before the stop, as from the service.
+    sagemaker.create_labeling_job(**job_request("half-done", team))
+    client = client_for(labeler)
+    lease = client.post(f"/api/v1/jobs/{Job.objects.get(name='half-done').pk}/tasks/next")
+    client.post(
+        f"/api/v1/assignments/{lease.json()['assignment_id']}/submit",
+        {"answer": {"category": {"label": "cat"}}},
+        format="json",
+    )
+    sagemaker.stop_labeling_job(LabelingJobName="half-done")
+    described = sagemaker.describe_labeling_job(LabelingJobName="half-done")
+    assert described["LabelingJobStatus"] == "Stopped"
+    uri = described["LabelingJobOutput"]["OutputDatasetS3Uri"]
+    assert uri == "s3://out/jobs/half-done/manifests/output/output.manifest"
+    manifest = Path(settings.MEDIA_ROOT, uri.removeprefix("s3://")).read_text()
+    labeled = [json.loads(line) for line in manifest.splitlines() if "animal" in line]
+    assert [line["animal"] for line in labeled] == [0]
+    [summary] = sagemaker.list_labeling_jobs(StatusEquals="Stopped")["LabelingJobSummaryList"]
+    assert summary["LabelingJobOutput"] == {"OutputDatasetS3Uri": uri}

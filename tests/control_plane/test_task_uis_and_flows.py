@@ -2,11 +2,16 @@
 a review loop started with ``sagemaker-a2i-runtime`` on a flow made by CreateFlowDefinition."""
 
 import json
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from control_plane.models import FlowDefinitionSpec
 from control_plane.services.flow_definitions import flow_definition_activate
+from labeling.data.services import outputs
+from labeling.data.storage import StorageError
 from labeling.models import CustomTemplate, Job
 from labeling.task_ui.services.templates import job_template_set
 from tests.conftest import client_for
@@ -360,3 +365,55 @@ def test_conditions_quorum_cannot_hold_are_refused_by_place(sagemaker, team):
         code, message = error_of(excinfo)
         assert code == "ValidationException" and words in message
     assert not Flow.objects.filter(name="refused").exists()
+
+
+def test_a_loop_is_completed_for_scripts_once_its_output_is_in_the_store(
+    sagemaker, live_server, key, team, labeler, monkeypatch, settings
+):
+    # A script reads OutputS3Uri as soon as it sees Completed: while the output.json is still
+    # in the outbox (the store down, or Celery not there yet) the loop is shown InProgress.
+    sagemaker.create_human_task_ui(HumanTaskUiName="moderation-ui", UiTemplate={"Content": UI})
+    request = flow_request("moderation", team)
+    del request["HumanLoopActivationConfig"]
+    arn = sagemaker.create_flow_definition(**request)["FlowDefinitionArn"]
+    a2i = boto3.client(
+        "sagemaker-a2i-runtime",
+        endpoint_url=f"{live_server.url}/a2i",
+        region_name=REGION,
+        aws_access_key_id=key.access_key_id,
+        aws_secret_access_key=key.secret_access_key,
+    )
+    a2i.start_human_loop(
+        HumanLoopName="loop-1",
+        FlowDefinitionArn=arn,
+        HumanLoopInput={"InputContent": json.dumps({"text": "a picture"})},
+    )
+
+    def store_down(uri, body, content_type):
+        raise StorageError(f"{uri}: the store is down")
+
+    monkeypatch.setattr(outputs, "storage_write", store_down)
+    reviewer = client_for(labeler)
+    flow = Flow.objects.get(name="moderation")
+    lease = reviewer.post(f"/api/v1/flows/{flow.pk}/tasks/next").json()
+    answered = reviewer.post(
+        f"/api/v1/assignments/{lease['assignment_id']}/submit",
+        {"answer": {"moderation": {"label": "safe"}}},
+        format="json",
+    )
+    assert answered.status_code == 201, answered.content
+    described = a2i.describe_human_loop(HumanLoopName="loop-1")
+    assert described["HumanLoopStatus"] == "InProgress"
+    assert "HumanLoopOutput" not in described
+    [summary] = a2i.list_human_loops(FlowDefinitionArn=arn)["HumanLoopSummaries"]
+    assert summary["HumanLoopStatus"] == "InProgress"
+
+    monkeypatch.undo()
+    assert outputs.storage_writes_flush(now=timezone.now() + timedelta(hours=1))["written"] == 1
+    described = a2i.describe_human_loop(HumanLoopName="loop-1")
+    assert described["HumanLoopStatus"] == "Completed"
+    uri = described["HumanLoopOutput"]["OutputS3Uri"]
+    output = json.loads(Path(settings.MEDIA_ROOT, uri.removeprefix("s3://")).read_text())
+    assert output["humanAnswers"][0]["answerContent"] == {"moderation": {"label": "safe"}}
+    [summary] = a2i.list_human_loops(FlowDefinitionArn=arn)["HumanLoopSummaries"]
+    assert summary["HumanLoopStatus"] == "Completed"

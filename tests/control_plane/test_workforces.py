@@ -56,7 +56,8 @@ def test_work_teams_create_describe_update_list_delete(sagemaker, live_server, t
         t["WorkteamName"] for t in sagemaker.list_workteams(NameContains="REV")["Workteams"]
     ] == ["reviewers"]
     pages = sagemaker.get_paginator("list_workteams").paginate(PaginationConfig={"PageSize": 1})
-    assert [t["WorkteamName"] for p in pages for t in p["Workteams"]] == ["reviewers", "Team A"]
+    # Oldest first: the model's default SortOrder is Ascending.
+    assert [t["WorkteamName"] for p in pages for t in p["Workteams"]] == ["Team A", "reviewers"]
 
     assert sagemaker.delete_workteam(WorkteamName="reviewers")["Success"] is True
     for call in (sagemaker.update_workteam, sagemaker.delete_workteam):

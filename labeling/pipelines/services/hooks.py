@@ -232,7 +232,8 @@ def job_hooks_set(
     or change how its payload is sent (the others cannot see where it points, either)."""
     with transaction.atomic():
         current = (
-            JobHooks.objects.select_for_update()
+            # of=self: PostgreSQL locks no nullable side of the outer joins to the hooks
+            JobHooks.objects.select_for_update(of=("self",))
             .select_related("pre_hook", "consolidation_hook")
             .filter(job=job)
             .first()
