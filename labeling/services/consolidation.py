@@ -23,11 +23,9 @@ from labeling.models import (
     ReviewStatus,
 )
 from labeling.quality.services.gold_shapes import scored_by_similarity
+from labeling.quality.services.item_agreement import item_agreement_of
 from labeling.quality.services.reliability import JobRules, multilabel_answer_reliability
-from labeling.quality.services.reliability_shapes import (
-    answers_mean_similarity,
-    shape_answer_weights,
-)
+from labeling.quality.services.reliability_shapes import shape_answer_weights
 from labeling.quality.services.scoring import excluded_workers, item_score
 from labeling.services.counters import job_counters_add, job_counters_update_statement
 from labeling.services.item_events import (
@@ -157,20 +155,11 @@ def _consolidate_structured(
         method=result.method,
         human_annotated=True,
         answers_count=given,
-        agreement=_agreement(kind, answers, labels, item_data),
+        agreement=item_agreement_of(kind, answers, labels, item_data),
     )
     stored = _store(consolidated, count_in_shard=count_in_shard)
     consolidated_classes_write(task_type=task_type, consolidated=[stored], replace=False)
     return stored
-
-
-def _agreement(kind: Any, answers: list[dict], labels: list[str], item_data: Any) -> float | None:
-    """The stored agreement of drawing and span task types (the answers consolidated: a paused
-    worker's left out ones are not counted); None for the others (the data manager reads their
-    agreement from the answers' labels, or the confidence)."""
-    if not scored_by_similarity(kind):
-        return None
-    return answers_mean_similarity(kind=kind, answers=answers, labels=labels, item_data=item_data)
 
 
 # The job's latest answers a reliability fit reads when an item consolidates (bounded work).
@@ -394,4 +383,4 @@ def _hook_label_agreement(item_id: int, task_type: str, labels: list[str]) -> fl
         return None
     data = Item.objects.values_list("data", flat=True).get(pk=item_id)
     item_data = json.loads(data) if isinstance(data, str) else data
-    return _agreement(kind, answers, labels, item_data)
+    return item_agreement_of(kind, answers, labels, item_data)

@@ -234,22 +234,3 @@ def shape_item_agreement(*, job_id: int, item_id: int, kind: Any, labels: list[s
             score = kind.answer_similarity(answers[i], answers[j], labels)
             similarities[i, j] = similarities[j, i] = score
     return answers_agreement(similarities, None if weights is None else np.array(weights))
-
-
-def answers_mean_similarity(
-    *, kind: Any, answers: list[dict], labels: list[str], item_data: Any = None
-) -> float | None:
-    """An item's agreement as the data manager sorts and filters it (``ConsolidatedLabel
-    .agreement``): the plain mean of its answers' pairwise similarities by the task type's
-    ``answer_similarity``, C(k, 2) comparisons and nothing else read; None for fewer than
-    two answers. Unweighted (unlike ``shape_item_agreement``): it describes the answers, not
-    the workers' stored reliabilities, so it does not move when they are re-estimated."""
-    k = len(answers)
-    if k < 2:
-        return None
-    scores = [
-        kind.answer_similarity(answers[i], answers[j], labels, item_data=item_data)
-        for i in range(k)
-        for j in range(i + 1, k)
-    ]
-    return round(min(1.0, max(0.0, float(np.mean(scores)))), 6)

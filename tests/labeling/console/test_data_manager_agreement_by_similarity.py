@@ -2,11 +2,15 @@
 item's answers stored at consolidation (``ConsolidatedLabel.agreement``), not the consolidation's
 confidence, which reads 1.00 wherever every worker drew every shape however far apart."""
 
+import io
+
 import pytest
+from django.core.management import call_command
 
 from labeling.models import ConsolidatedLabel, Item
 from labeling.services.annotations import annotation_submit
 from labeling.services.assignments import assignment_claim
+from labeling.services.consolidation import item_label_store
 from labeling.services.jobs import job_create, job_start
 from tests.conftest import client_for, import_lines
 from tests.task_types.helpers import write_image
@@ -171,3 +175,42 @@ def test_a_label_without_stored_agreement_falls_back_to_its_confidence(answered)
     ConsolidatedLabel.objects.filter(item_id=legacy).update(confidence=0.6)
     assert _ids(job, disagreement="yes") == [far]
     assert near not in _ids(job, agreement_max="0.7")
+
+
+def test_the_backfill_stores_the_agreement_of_older_labels(answered, make_job):
+    kind, job, near, far, legacy, _ = answered
+    stored = dict(ConsolidatedLabel.objects.filter(job=job).values_list("item_id", "agreement"))
+    ConsolidatedLabel.objects.filter(job=job).update(agreement=None)
+    other = make_job(items=1)  # single-label: skipped
+    out = io.StringIO()
+    call_command("item_agreement_backfill", "--batch", "1", stdout=out)
+    again = dict(ConsolidatedLabel.objects.filter(job=job).values_list("item_id", "agreement"))
+    assert again[near] == stored[near] and again[far] == stored[far]
+    assert again[legacy] == stored[far]  # the same answers as the far item
+    assert f"job {job.pk}: 3 labels" in out.getvalue()
+    assert f"job {other.pk}:" not in out.getvalue()
+    assert _ids(job, disagreement="yes") == sorted([far, legacy])
+    call_command("item_agreement_backfill", "--job", str(job.pk), stdout=out)
+    assert out.getvalue().endswith("0 labels given their agreement\n")
+
+
+def test_a_hooks_label_from_the_answers_stores_their_agreement(
+    settings, manager, team, make_labeler
+):
+    """Issue 16: a consolidation hook labels an item from its answers (item_label_store)."""
+    write_image(settings.MEDIA_ROOT, "street.png", size=(320, 200))
+    job = job_create(
+        created_by=manager, name="hooked", task_type="image-bounding-box", labels=LABELS,
+        team=team, workers_per_item=3,
+    )  # fmt: skip
+    import_lines(job, manager, [{"source-ref": "street.png", "n": 0}])
+    job_start(job=job, by=manager)
+    (item_id,) = _answer_items(
+        job, [make_labeler("h1"), make_labeler("h2")], [(_boxes(CAR), _boxes(CAR_SHIFTED))]
+    )
+    label = item_label_store(
+        item_id=item_id, job_id=job.pk, value={"boxes": []}, label="", confidence=1.0,
+        method="hook",
+    )  # fmt: skip
+    assert label.agreement == pytest.approx(1750 / 3050, abs=1e-3)
+    assert ConsolidatedLabel.objects.get(pk=label.pk).agreement == label.agreement
