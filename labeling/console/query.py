@@ -26,7 +26,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce
-from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
+from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThanOrEqual
 from django.utils.dateparse import parse_datetime
 
 from labeling.errors import ValidationFailed
@@ -40,6 +40,8 @@ from labeling.models import (
     Job,
     User,
 )
+from labeling.quality.math.shape_reliability import stop_similarity
+from labeling.quality.services.gold_shapes import scored_by_similarity
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from labeling.task_types.base import answers_one_class, holds_several_labels
@@ -66,7 +68,9 @@ def reviewed_condition() -> Q:
 BACKLOG_RANGES_READ = 50
 
 # Task types whose answer is not one class: "disagreement" is a consolidation confidence
-# under this (their strategies' confidence measures how well the answers agree).
+# under this (their strategies' confidence measures how well the answers agree). Drawing and
+# span task types read their stored agreement against their stop similarity instead, and this
+# only for labels consolidated before it was stored.
 DISAGREEMENT_CONFIDENCE_BELOW = 0.5
 YES_NO = ("yes", "no")
 
@@ -104,10 +108,28 @@ def _agreeing_answers():
     )
 
 
-def agreement(one_class: bool):
+def similarity_stop(task_type: Any) -> float | None:
+    """For drawing and span task types (their answers scored by similarity), the agreement
+    under which an item counts as a disagreement: adaptive overlap's stop similarity. None for
+    the others."""
+    if not scored_by_similarity(task_type):
+        return None
+    return stop_similarity(getattr(task_type, "consolidation", ""))
+
+
+def agreement(one_class: bool, by_similarity: bool = False):
     """The share of an item's answers that give its label; for task types whose answers are
-    not one class, the consolidation's confidence (how well their answers agree)."""
+    not one class, the consolidation's confidence (how well their answers agree), except that
+    drawing and span task types (``by_similarity``) read the mean pairwise similarity of the
+    answers stored at consolidation (``ConsolidatedLabel.agreement``), the confidence only
+    where none is stored (labels consolidated before it was)."""
     if not one_class:
+        if by_similarity:
+            return Coalesce(
+                F("consolidated__agreement"),
+                F("consolidated__confidence"),
+                output_field=FloatField(),
+            )
         return F("consolidated__confidence")
     return Case(
         When(
@@ -158,7 +180,17 @@ def _text_search(job: Job, text: str) -> Q:
     return Q(pk__in=found.union(not_yet, all=True))
 
 
-def _disagreement(one_class: bool) -> Q:
+def _disagreement(one_class: bool, stop: float | None = None) -> Q:
+    if not one_class and stop is not None:
+        # Never null (an unlabeled item is 0), so that its negation keeps the unlabeled items.
+        flag = Case(
+            When(consolidated__agreement__lt=stop, then=Value(1)),
+            When(consolidated__agreement__isnull=False, then=Value(0)),
+            When(consolidated__confidence__lt=DISAGREEMENT_CONFIDENCE_BELOW, then=Value(1)),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+        return Q(Exact(flag, 1))
     if not one_class:
         return Q(consolidated__confidence__lt=DISAGREEMENT_CONFIDENCE_BELOW)
     first_label = Subquery(
@@ -169,9 +201,10 @@ def _disagreement(one_class: bool) -> Q:
     return Q(Exists(answers_of_item().exclude(label=first_label)))
 
 
-def sort_expressions(one_class: bool) -> dict[str, Any]:
+def sort_expressions(one_class: bool, by_similarity: bool = False) -> dict[str, Any]:
     """Each sortable column as an expression that is never null (keyset comparisons need a
-    value on every row): an unlabeled item sorts before every labeled one."""
+    value on every row): an unlabeled item sorts before every labeled one. ``by_similarity``:
+    the job's answers are scored by similarity (``agreement``)."""
     return {
         "id": F("id"),
         "priority": F("priority"),
@@ -186,7 +219,9 @@ def sort_expressions(one_class: bool) -> dict[str, Any]:
             output_field=IntegerField(),
         ),
         "gold": Case(When(is_gold(), then=Value(1)), default=Value(0), output_field=IntegerField()),
-        "agreement": Coalesce(agreement(one_class), Value(-1.0), output_field=FloatField()),
+        "agreement": Coalesce(
+            agreement(one_class, by_similarity), Value(-1.0), output_field=FloatField()
+        ),
         "reviewed": Case(
             When(reviewed_condition(), then=Value(1)),
             default=Value(0),
@@ -312,7 +347,8 @@ def _yes_no(filters: dict[str, str], name: str) -> bool:
 def item_conditions(*, job: Job, filters: dict[str, str]) -> list[Q]:
     """The filters as conditions on the job's Item rows (used by pages, bulk actions and the
     selection's export alike)."""
-    one_class = answers_one_class(get_task_type(job.task_type))
+    kind = get_task_type(job.task_type)
+    one_class, stop = answers_one_class(kind), similarity_stop(kind)
     conditions: list[Q] = []
     add = conditions.append
     if "status" in filters:
@@ -348,7 +384,7 @@ def item_conditions(*, job: Job, filters: dict[str, str]) -> list[Q]:
     if "gold" in filters:
         add(Q(is_gold()) if _yes_no(filters, "gold") else ~Q(is_gold()))
     if "agreement_min" in filters or "agreement_max" in filters:
-        share = agreement(one_class)
+        share = agreement(one_class, by_similarity=stop is not None)
         if "agreement_min" in filters:
             add(Q(GreaterThanOrEqual(share, _number(filters, "agreement_min"))))
         if "agreement_max" in filters:
@@ -367,7 +403,7 @@ def item_conditions(*, job: Job, filters: dict[str, str]) -> list[Q]:
         worker_id = _worker_id(filters["worker"])
         add(Q(Exists(answers_of_item().filter(worker_id=worker_id))))
     if "disagreement" in filters:
-        disagreement = _disagreement(one_class)
+        disagreement = _disagreement(one_class, stop)
         add(disagreement if _yes_no(filters, "disagreement") else ~disagreement)
     if "q" in filters:
         add(_text_search(job, filters["q"]))

@@ -27,6 +27,7 @@ from labeling.console.query import (  # noqa: F401 - the console's callers read 
     item_query_from_params,
     job_items,
     last_answer_at,
+    similarity_stop,
     sort_expressions,
 )
 from labeling.console.services.thumbnails import NO_THUMBNAIL
@@ -56,6 +57,7 @@ def items_page(*, job: Job, query: ItemQuery) -> ItemPage:
     """One page of the data manager: the keys in order from the cursor, then their columns."""
     kind = get_task_type(job.task_type)
     one_class, several = answers_one_class(kind), holds_several_labels(kind)
+    by_similarity = similarity_stop(kind) is not None
     segments = segments_of(query.sort_column, several_labels=several)
     if segments is not None:
         page, more = segmented_page(job=job, query=query, segments=segments)
@@ -64,12 +66,13 @@ def items_page(*, job: Job, query: ItemQuery) -> ItemPage:
             item_ids=[item_id for _, _, item_id in page],
             one_class=one_class,
             several_labels=several,
+            by_similarity=by_similarity,
         )
         next_cursor = (
             cursor_encode(page[-1][1], page[-1][2], page[-1][0]) if more and page else None
         )
         return ItemPage(rows=rows, next_cursor=next_cursor, sort=query.sort)
-    key = sort_expressions(one_class)[query.sort_column]
+    key = sort_expressions(one_class, by_similarity)[query.sort_column]
     items = job_items(job=job, filters=query.filters)
     if query.sort_column != "id":
         items = items.annotate(sort_key=key)
@@ -98,13 +101,19 @@ def items_page(*, job: Job, query: ItemQuery) -> ItemPage:
         item_ids=[item_id for item_id, _ in keys],
         one_class=one_class,
         several_labels=several,
+        by_similarity=by_similarity,
     )
     next_cursor = cursor_encode(keys[-1][1], keys[-1][0]) if more and keys else None
     return ItemPage(rows=rows, next_cursor=next_cursor, sort=query.sort)
 
 
 def item_rows(
-    *, job: Job, item_ids: list[int], one_class: bool, several_labels: bool = False
+    *,
+    job: Job,
+    item_ids: list[int],
+    one_class: bool,
+    several_labels: bool = False,
+    by_similarity: bool = False,
 ) -> list[dict[str, Any]]:
     """The shown columns of a page's items, in the order of ``item_ids``; with
     ``several_labels`` (the job's values hold several) each labeled row's labels too."""
@@ -118,7 +127,7 @@ def item_rows(
             snippet=Substr("data", 1, SNIPPET_CHARS),
             is_gold=is_gold(),
             last_answer_at=last_answer_at(),
-            agreement=agreement(one_class),
+            agreement=agreement(one_class, by_similarity),
         )
         .values(
             "id",

@@ -36,7 +36,15 @@ class ItemRowOut(serializers.Serializer):
     method = serializers.CharField(allow_null=True)
     source = serializers.ChoiceField(choices=["human", "machine"], allow_null=True)
     gold = serializers.BooleanField()
-    agreement = serializers.FloatField(allow_null=True)
+    agreement = serializers.FloatField(
+        allow_null=True,
+        help_text=(
+            "one-class jobs: the share of the item's answers that give its label; drawing and "
+            "span jobs: the mean pairwise similarity of its answers stored at consolidation "
+            "(the confidence for labels consolidated before it was stored); other jobs: the "
+            "confidence; null on unlabeled items"
+        ),
+    )
     reviewed = serializers.BooleanField()
     review_requested = serializers.BooleanField()
     last_activity = serializers.DateTimeField(allow_null=True)

@@ -349,6 +349,10 @@ class ConsolidatedLabel(models.Model):
     method = models.CharField(max_length=32)
     human_annotated = models.BooleanField(default=True)
     answers_count = models.PositiveSmallIntegerField(default=0)
+    # Drawing and span task types (scored by similarity): the mean pairwise similarity of the
+    # item's answers, stored when it is consolidated (null: one answer, another task type, or
+    # consolidated before it was stored; the data manager then reads the confidence).
+    agreement = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # The review stage (issue 14): waiting, accepted or fixed, by whom and when.
     review_status = models.CharField(

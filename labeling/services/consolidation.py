@@ -22,6 +22,8 @@ from labeling.models import (
     Job,
     ReviewStatus,
 )
+from labeling.quality.services.gold_shapes import scored_by_similarity
+from labeling.quality.services.item_agreement import item_agreement_of
 from labeling.quality.services.reliability import JobRules, multilabel_answer_reliability
 from labeling.quality.services.reliability_shapes import shape_answer_weights
 from labeling.quality.services.scoring import excluded_workers, item_score
@@ -153,6 +155,7 @@ def _consolidate_structured(
         method=result.method,
         human_annotated=True,
         answers_count=given,
+        agreement=item_agreement_of(kind, answers, labels, item_data),
     )
     stored = _store(consolidated, count_in_shard=count_in_shard)
     consolidated_classes_write(task_type=task_type, consolidated=[stored], replace=False)
@@ -186,9 +189,9 @@ RETURNING item.review_requested, job.review_mode, job.review_share, job.review_b
 _INSERT_LABEL_AND_EVENT_POSTGRES = """
 WITH label AS (
     INSERT INTO labeling_consolidatedlabel (item_id, job_id, value, label, confidence, method,
-        human_annotated, answers_count, created_at, review_status)
+        human_annotated, answers_count, agreement, created_at, review_status)
     VALUES (%(item)s, %(job)s, %(value)s, %(label)s, %(confidence)s, %(method)s,
-        %(human_annotated)s, %(answers_count)s, %(now)s, %(review_status)s)
+        %(human_annotated)s, %(answers_count)s, %(agreement)s, %(now)s, %(review_status)s)
     RETURNING id
 ), event AS (
     INSERT INTO labeling_itemevent (job_id, item_id, kind, at, data)
@@ -247,6 +250,7 @@ def _store(consolidated: ConsolidatedLabel, count_in_shard: int | None = None) -
                 "method": consolidated.method,
                 "human_annotated": consolidated.human_annotated,
                 "answers_count": consolidated.answers_count,
+                "agreement": consolidated.agreement,
                 "now": consolidated.created_at,
                 "review_status": consolidated.review_status,
                 "kind": ItemEventKind.CONSOLIDATED,
@@ -337,6 +341,7 @@ def item_label_store(
         if ConsolidatedLabel.objects.filter(item_id=item_id).exists():
             raise Conflict(f"item {item_id} is already labeled", code="item_labeled")
         counted = item.status == ItemStatus.LABELED
+        task_type, job_labels = Job.objects.values_list("task_type", "labels").get(pk=job_id)
         consolidated = _store(
             ConsolidatedLabel(
                 item_id=item_id,
@@ -347,14 +352,35 @@ def item_label_store(
                 method=method[:32],
                 human_annotated=human_annotated,
                 answers_count=item.answers,
+                agreement=(
+                    _hook_label_agreement(item_id, task_type, list(job_labels))
+                    if human_annotated
+                    else None
+                ),
             ),
             count_in_shard=None if counted else item_id,
         )
         consolidated_classes_write(
-            task_type=Job.objects.values_list("task_type", flat=True).get(pk=job_id),
+            task_type=task_type,
             consolidated=[consolidated],
             replace=False,
         )
         if not counted:
             job_complete_if_done(job_id=job_id)
     return consolidated
+
+
+def _hook_label_agreement(item_id: int, task_type: str, labels: list[str]) -> float | None:
+    """A hook's label from the item's answers (issue 16) stores their agreement as the job's
+    own consolidation would (two queries, on drawing and span task types only)."""
+    kind = get_task_type(task_type)
+    if not scored_by_similarity(kind):
+        return None
+    answers = list(
+        Annotation.objects.filter(item_id=item_id).order_by("id").values_list("answer", flat=True)
+    )
+    if len(answers) < 2:
+        return None
+    data = Item.objects.values_list("data", flat=True).get(pk=item_id)
+    item_data = json.loads(data) if isinstance(data, str) else data
+    return item_agreement_of(kind, answers, labels, item_data)
