@@ -7,6 +7,7 @@ Idempotent: run it again and it resets the demo passwords and leaves existing jo
 import io
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -86,6 +87,41 @@ def _clip_frames(seed: int) -> list[bytes]:
     return frames
 
 
+def _media_folder(*parts: str) -> Path:
+    folder = Path(settings.MEDIA_ROOT).joinpath("demo", *parts)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _shape_lines() -> list[dict]:
+    folder, lines = _media_folder(), []
+    for index in range(SHAPE_IMAGES):
+        shape = SHAPES[index % len(SHAPES)]
+        (folder / f"shape-{index:02d}.png").write_bytes(_shape_png(shape, index))
+        lines.append({"source-ref": f"demo/shape-{index:02d}.png", "drawn": shape})
+    return lines
+
+
+def _box_lines() -> list[dict]:
+    folder, lines = _media_folder(), []
+    for index in range(BOX_IMAGES):
+        png, drawn = _boxes_png(index)
+        (folder / f"boxes-{index:02d}.png").write_bytes(png)
+        lines.append({"source-ref": f"demo/boxes-{index:02d}.png", "drawn": drawn})
+    return lines
+
+
+def _clip_lines() -> list[dict]:
+    lines = []
+    for clip in range(CLIPS):
+        folder, refs = _media_folder(f"clip-{clip}"), []
+        for index, frame in enumerate(_clip_frames(clip)):
+            (folder / f"{index:06d}.jpg").write_bytes(frame)
+            refs.append(f"demo/clip-{clip}/{index:06d}.jpg")
+        lines.append({"frames": refs})
+    return lines
+
+
 class Command(BaseCommand):
     help = "Load the demo: users with printed passwords, a team and four jobs to label."
 
@@ -99,116 +135,96 @@ class Command(BaseCommand):
                 username=name, role=Role.LABELER, team=team, password=password, reset_password=True
             )
 
-        if not Job.objects.filter(name="demo-product-reviews").exists():
-            job = job_create(
-                created_by=manager,
-                name="demo-product-reviews",
-                task_type="text-classification",
-                labels=["Positive", "Negative", "Neutral"],
-                team=team,
-                workers_per_item=3,
-                short_instructions="Is the customer happy with the product? Pick one sentiment.",
-                full_instructions=(
-                    "Read the whole review. Positive: the customer is pleased. Negative: the "
-                    "customer is unhappy or the product failed. Neutral: facts only, or no clear "
-                    "feeling either way. Judge the review, not the product."
-                ),
-                examples=[
-                    {
-                        "kind": "good",
-                        "source": "Love it, works perfectly.",
-                        "label": "Positive",
-                        "explanation": "A clear expression of satisfaction.",
-                    },
-                    {
-                        "kind": "bad",
-                        "source": "Arrived on Tuesday.",
-                        "label": "Positive",
-                        "explanation": "Only a fact: this is Neutral.",
-                    },
-                ],
-                task_time_limit_seconds=600,
-            )
-            self._import(job, manager, (DEMO_DIR / "reviews.jsonl").read_bytes())
-            job_start(job=job, by=manager)
-
-        if not Job.objects.filter(name="demo-shapes").exists():
-            job = job_create(
-                created_by=manager,
-                name="demo-shapes",
-                task_type="image-classification",
-                labels=["Circle", "Square", "Triangle"],
-                team=team,
-                workers_per_item=2,
-                short_instructions="Which shape does the picture show?",
-                full_instructions="Pick the shape of the large colored figure in the picture.",
-            )
-            folder = Path(settings.MEDIA_ROOT) / "demo"
-            folder.mkdir(parents=True, exist_ok=True)
-            lines = []
-            for index in range(SHAPE_IMAGES):
-                shape = SHAPES[index % len(SHAPES)]
-                (folder / f"shape-{index:02d}.png").write_bytes(_shape_png(shape, index))
-                lines.append(f'{{"source-ref": "demo/shape-{index:02d}.png", "drawn": "{shape}"}}')
-            self._import(job, manager, ("\n".join(lines) + "\n").encode())
-            job_start(job=job, by=manager)
-
-        if not Job.objects.filter(name="demo-shape-boxes").exists():
-            job = job_create(
-                created_by=manager,
-                name="demo-shape-boxes",
-                task_type="image-bounding-box",
-                labels=["Circle", "Square", "Triangle"],
-                team=team,
-                workers_per_item=2,
-                short_instructions="Draw a box around every shape and pick its kind.",
-                full_instructions=(
-                    "Draw one tight box around each shape, touching its outermost points, and "
-                    "give it the shape's name. Leave the background out."
-                ),
-            )
-            folder = Path(settings.MEDIA_ROOT) / "demo"
-            folder.mkdir(parents=True, exist_ok=True)
-            lines = []
-            for index in range(BOX_IMAGES):
-                png, drawn = _boxes_png(index)
-                (folder / f"boxes-{index:02d}.png").write_bytes(png)
-                ref = f"demo/boxes-{index:02d}.png"
-                lines.append(json.dumps({"source-ref": ref, "drawn": drawn}))
-            self._import(job, manager, ("\n".join(lines) + "\n").encode())
-            job_start(job=job, by=manager)
-
-        if not Job.objects.filter(name="demo-moving-shapes").exists():
-            job = job_create(
-                created_by=manager,
-                name="demo-moving-shapes",
-                task_type="video-object-tracking",
-                labels=["Circle", "Square", "Triangle"],
-                team=team,
-                workers_per_item=1,
-                short_instructions="Track each shape through the clip.",
-                full_instructions=(
-                    "Box each shape on the first frame, then move its box on a few later frames "
-                    "(keyframes); the frames between follow on their own. One track per shape."
-                ),
-                task_time_limit_seconds=1800,
-            )
-            lines = []
-            for clip in range(CLIPS):
-                folder = Path(settings.MEDIA_ROOT) / "demo" / f"clip-{clip}"
-                folder.mkdir(parents=True, exist_ok=True)
-                refs = []
-                for index, frame in enumerate(_clip_frames(clip)):
-                    (folder / f"{index:06d}.jpg").write_bytes(frame)
-                    refs.append(f"demo/clip-{clip}/{index:06d}.jpg")
-                lines.append(json.dumps({"frames": refs}))
-            self._import(job, manager, ("\n".join(lines) + "\n").encode())
-            job_start(job=job, by=manager)
+        shapes = ["Circle", "Square", "Triangle"]
+        self._job(
+            manager,
+            team,
+            lambda: [
+                json.loads(line)
+                for line in (DEMO_DIR / "reviews.jsonl").read_text().splitlines()
+                if line.strip()
+            ],
+            name="demo-product-reviews",
+            task_type="text-classification",
+            labels=["Positive", "Negative", "Neutral"],
+            workers_per_item=3,
+            short_instructions="Is the customer happy with the product? Pick one sentiment.",
+            full_instructions=(
+                "Read the whole review. Positive: the customer is pleased. Negative: the "
+                "customer is unhappy or the product failed. Neutral: facts only, or no clear "
+                "feeling either way. Judge the review, not the product."
+            ),
+            examples=[
+                {
+                    "kind": "good",
+                    "source": "Love it, works perfectly.",
+                    "label": "Positive",
+                    "explanation": "A clear expression of satisfaction.",
+                },
+                {
+                    "kind": "bad",
+                    "source": "Arrived on Tuesday.",
+                    "label": "Positive",
+                    "explanation": "Only a fact: this is Neutral.",
+                },
+            ],
+            task_time_limit_seconds=600,
+        )
+        self._job(
+            manager,
+            team,
+            _shape_lines,
+            name="demo-shapes",
+            task_type="image-classification",
+            labels=shapes,
+            workers_per_item=2,
+            short_instructions="Which shape does the picture show?",
+            full_instructions="Pick the shape of the large colored figure in the picture.",
+        )
+        self._job(
+            manager,
+            team,
+            _box_lines,
+            name="demo-shape-boxes",
+            task_type="image-bounding-box",
+            labels=shapes,
+            workers_per_item=2,
+            short_instructions="Draw a box around every shape and pick its kind.",
+            full_instructions=(
+                "Draw one tight box around each shape, touching its outermost points, and "
+                "give it the shape's name. Leave the background out."
+            ),
+        )
+        self._job(
+            manager,
+            team,
+            _clip_lines,
+            name="demo-moving-shapes",
+            task_type="video-object-tracking",
+            labels=shapes,
+            workers_per_item=1,
+            short_instructions="Track each shape through the clip.",
+            full_instructions=(
+                "Box each shape on the first frame, then move its box on a few later frames "
+                "(keyframes); the frames between follow on their own. One track per shape."
+            ),
+            task_time_limit_seconds=1800,
+        )
 
         self.stdout.write("Demo loaded. Sign in at /login/ with:")
         self.stdout.write(f"  manager  {MANAGER[0]} / {MANAGER[1]}  (console: /console/)")
         for name, password in LABELERS:
             self.stdout.write(f"  labeler  {name} / {password}  (portal: /work/)")
+
+    def _job(self, manager, team, lines: Callable[[], list[dict]], **fields) -> None:
+        """Create, fill and start the demo job named ``fields["name"]`` unless it exists;
+        ``lines`` writes its media and gives its input lines."""
+        if Job.objects.filter(name=fields["name"]).exists():
+            return
+        job = job_create(created_by=manager, team=team, **fields)
+        body = "".join(json.dumps(line) + "\n" for line in lines())
+        self._import(job, manager, body.encode())
+        job_start(job=job, by=manager)
 
     def _import(self, job, manager, body: bytes) -> None:
         run = import_stage_manifest(
