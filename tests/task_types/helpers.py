@@ -1,4 +1,5 @@
-"""Helpers of the image and video task-type tests: images on disk, a job worked by N labelers."""
+"""Helpers of the image and video task-type tests: images on disk, a job worked by N labelers,
+answers as the drawing and span elements submit them."""
 
 import io
 import json
@@ -51,3 +52,28 @@ def export(job: Job, manager, fmt: str) -> bytes:
 
 def manifest(job: Job, manager) -> list[dict]:
     return [json.loads(line) for line in export(job, manager, "manifest").decode().splitlines()]
+
+
+IMAGE_SIZE = {"width": 320, "height": 200}  # write_image's default size
+
+
+def boxes_answer(*boxes: tuple) -> dict:
+    """A bounding-box answer from (label, left, top, width, height) tuples."""
+    return {
+        "annotatedResult": {
+            "boundingBoxes": [
+                {"label": label, "left": left, "top": top, "width": width, "height": height}
+                for label, left, top, width, height in boxes
+            ],
+            "inputImageProperties": IMAGE_SIZE,
+        }
+    }
+
+
+def spans_answer(*spans: tuple) -> dict:
+    """An entity-recognition answer from (label, start offset, end offset) tuples."""
+    return {
+        "entities": [
+            {"label": label, "startOffset": start, "endOffset": end} for label, start, end in spans
+        ]
+    }

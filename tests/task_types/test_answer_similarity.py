@@ -6,6 +6,7 @@ import pytest
 from labeling.consolidation.masks import mask_iou
 from labeling.task_types import get_task_type
 from labeling.task_types.base import answers_compared
+from tests.task_types.helpers import boxes_answer
 from tests.task_types.test_semantic_segmentation import answer_of, sky_over_road
 
 SIZE = {"width": 320, "height": 200}
@@ -36,18 +37,6 @@ def test_classification_is_not_compared_this_way(key):
     assert not answers_compared(get_task_type(key))
 
 
-def _boxes(*boxes):
-    return {
-        "annotatedResult": {
-            "boundingBoxes": [
-                {"label": label, "left": x, "top": y, "width": w, "height": h}
-                for label, x, y, w, h in boxes
-            ],
-            "inputImageProperties": SIZE,
-        }
-    }
-
-
 def _check_perfect_shifted_empty(key, labels, truth, shifted, empty, shifted_score, **kw):
     task_type = get_task_type(key)
     truth = task_type.parse_answer(truth, labels).answer
@@ -71,9 +60,9 @@ def _check_perfect_shifted_empty(key, labels, truth, shifted, empty, shifted_sco
 @pytest.mark.parametrize("key", ["image-bounding-box", "image-bounding-box-adjustment"])
 def test_boxes(key):
     labels = ["car", "tree"]
-    truth = _boxes(("car", 10, 10, 100, 50), ("tree", 200, 100, 40, 40))
-    shifted = _boxes(("car", 60, 10, 100, 50), ("tree", 200, 100, 40, 40))
-    _check_perfect_shifted_empty(key, labels, truth, shifted, _boxes(), (1 / 3 + 1) / 2)
+    truth = boxes_answer(("car", 10, 10, 100, 50), ("tree", 200, 100, 40, 40))
+    shifted = boxes_answer(("car", 60, 10, 100, 50), ("tree", 200, 100, 40, 40))
+    _check_perfect_shifted_empty(key, labels, truth, shifted, boxes_answer(), (1 / 3 + 1) / 2)
 
 
 def test_polygons():

@@ -13,35 +13,14 @@ from labeling.services.assignments import assignment_claim
 from labeling.services.consolidation import item_label_store
 from labeling.services.jobs import job_create, job_start
 from tests.conftest import client_for, import_lines
-from tests.task_types.helpers import write_image
+from tests.task_types.helpers import boxes_answer, spans_answer, write_image
 
 pytestmark = pytest.mark.django_db
 
 LABELS = ["car", "person"]
-SIZE = {"width": 320, "height": 200}
 CAR = ("car", 10, 10, 60, 40)
 CAR_NEARLY = ("car", 11, 10, 60, 40)  # IoU ≈ 0.97 with CAR
 CAR_SHIFTED = ("car", 20, 15, 60, 40)  # IoU ≈ 0.57: the same box to the vote, not alike
-
-
-def _boxes(*boxes):
-    return {
-        "annotatedResult": {
-            "boundingBoxes": [
-                {"label": label, "left": left, "top": top, "width": width, "height": height}
-                for label, left, top, width, height in boxes
-            ],
-            "inputImageProperties": SIZE,
-        }
-    }
-
-
-def _spans(*spans):
-    return {
-        "entities": [
-            {"label": label, "startOffset": start, "endOffset": end} for label, start, end in spans
-        ]
-    }
 
 
 @pytest.fixture
@@ -91,14 +70,14 @@ PLANS = {
     # (near, far, legacy): the legacy item is "far" too, its agreement cleared afterwards as
     # a label consolidated before it was stored.
     "boxes": (
-        (_boxes(CAR), _boxes(CAR_NEARLY)),
-        (_boxes(CAR), _boxes(CAR_SHIFTED)),
-        (_boxes(CAR), _boxes(CAR_SHIFTED)),
+        (boxes_answer(CAR), boxes_answer(CAR_NEARLY)),
+        (boxes_answer(CAR), boxes_answer(CAR_SHIFTED)),
+        (boxes_answer(CAR), boxes_answer(CAR_SHIFTED)),
     ),
     "spans": (
-        (_spans(("car", 0, 4)), _spans(("car", 0, 4))),
-        (_spans(("car", 0, 4)), _spans(("car", 0, 2))),
-        (_spans(("car", 0, 4)), _spans(("car", 0, 2))),
+        (spans_answer(("car", 0, 4)), spans_answer(("car", 0, 4))),
+        (spans_answer(("car", 0, 4)), spans_answer(("car", 0, 2))),
+        (spans_answer(("car", 0, 4)), spans_answer(("car", 0, 2))),
     ),
 }
 
@@ -206,7 +185,9 @@ def test_a_hooks_label_from_the_answers_stores_their_agreement(
     import_lines(job, manager, [{"source-ref": "street.png", "n": 0}])
     job_start(job=job, by=manager)
     (item_id,) = _answer_items(
-        job, [make_labeler("h1"), make_labeler("h2")], [(_boxes(CAR), _boxes(CAR_SHIFTED))]
+        job,
+        [make_labeler("h1"), make_labeler("h2")],
+        [(boxes_answer(CAR), boxes_answer(CAR_SHIFTED))],
     )
     label = item_label_store(
         item_id=item_id, job_id=job.pk, value={"boxes": []}, label="", confidence=1.0,

@@ -19,12 +19,11 @@ from labeling.services.jobs import job_create, job_start
 from labeling.states import ItemStatus
 from labeling.task_types import get_task_type
 from tests.conftest import client_for, import_lines
-from tests.task_types.helpers import write_image
+from tests.task_types.helpers import boxes_answer, spans_answer, write_image
 
 pytestmark = pytest.mark.django_db
 
 LABELS = ["car", "person"]
-SIZE = {"width": 320, "height": 200}
 CAR = ("car", 10, 10, 60, 40)
 ELSEWHERE = ("car", 200, 120, 50, 50)
 
@@ -46,26 +45,6 @@ def _segmentation(split: int) -> dict:
             "labelMappings": {label: {"color": color} for label, color in SEG_COLORS.items()},
             "labeledImage": {"pngImageData": base64.b64encode(buffer.getvalue()).decode()},
         }
-    }
-
-
-def _boxes(*boxes):
-    return {
-        "annotatedResult": {
-            "boundingBoxes": [
-                {"label": label, "left": left, "top": top, "width": width, "height": height}
-                for label, left, top, width, height in boxes
-            ],
-            "inputImageProperties": SIZE,
-        }
-    }
-
-
-def _spans(*spans):
-    return {
-        "entities": [
-            {"label": label, "startOffset": start, "endOffset": end} for label, start, end in spans
-        ]
     }
 
 
@@ -112,7 +91,7 @@ def _item(job):
 
 @pytest.mark.parametrize(
     ("kind", "same"),
-    [("boxes", _boxes(CAR)), ("spans", _spans(("car", 0, 4)))],
+    [("boxes", boxes_answer(CAR)), ("spans", spans_answer(("car", 0, 4)))],
 )
 def test_agreeing_answers_stop_at_the_minimum(box_job, span_job, make_labeler, kind, same):
     job = box_job() if kind == "boxes" else span_job
@@ -130,8 +109,8 @@ def test_agreeing_answers_stop_at_the_minimum(box_job, span_job, make_labeler, k
 @pytest.mark.parametrize(
     ("kind", "first", "second"),
     [
-        ("boxes", _boxes(CAR), _boxes(ELSEWHERE)),
-        ("spans", _spans(("car", 0, 4)), _spans(("person", 5, 6))),
+        ("boxes", boxes_answer(CAR), boxes_answer(ELSEWHERE)),
+        ("spans", spans_answer(("car", 0, 4)), spans_answer(("person", 5, 6))),
     ],
 )
 def test_disagreeing_answers_ask_one_more_up_to_the_maximum(
@@ -159,10 +138,10 @@ def test_the_stop_rule_reads_the_stored_reliabilities(box_job, make_labeler):
     for worker, reliability in ((sharp1, 0.9), (sharp2, 0.9), (careless, 0.1)):
         WorkerQuality.objects.create(job=weighted, worker=worker, shape_reliability=reliability)
     for job in (weighted, plain):
-        _answer(job, sharp1, _boxes(CAR))
-        _answer(job, careless, _boxes(ELSEWHERE))
+        _answer(job, sharp1, boxes_answer(CAR))
+        _answer(job, careless, boxes_answer(ELSEWHERE))
         assert _item(job).status == ItemStatus.OPEN  # one reliable answer is not agreement
-        _answer(job, sharp2, _boxes(CAR))
+        _answer(job, sharp2, boxes_answer(CAR))
     assert _item(weighted).status == ItemStatus.LABELED
     assert _item(plain).status == ItemStatus.OPEN and _item(plain).extra_slots == 2
 
@@ -172,9 +151,9 @@ def test_consolidation_weights_the_stored_reliabilities(box_job, make_labeler):
     sharp, careless1, careless2 = (make_labeler(n) for n in ("s", "c1", "c2"))
     for worker, reliability in ((sharp, 0.9), (careless1, 0.2), (careless2, 0.2)):
         WorkerQuality.objects.create(job=job, worker=worker, shape_reliability=reliability)
-    _answer(job, sharp, _boxes(CAR))
-    _answer(job, careless1, _boxes(ELSEWHERE))
-    _answer(job, careless2, _boxes(ELSEWHERE))
+    _answer(job, sharp, boxes_answer(CAR))
+    _answer(job, careless1, boxes_answer(ELSEWHERE))
+    _answer(job, careless2, boxes_answer(ELSEWHERE))
     (box,) = ConsolidatedLabel.objects.get(job=job).value["boxes"]
     assert (box["left"], box["top"], box["width"], box["height"]) == CAR[1:]
     assert box["confidence"] == pytest.approx(0.9 / (0.9 + 0.2 + 0.2), abs=1e-4)
@@ -182,7 +161,11 @@ def test_consolidation_weights_the_stored_reliabilities(box_job, make_labeler):
 
 def test_a_job_without_estimates_consolidates_exactly_as_before(box_job, make_labeler):
     job = box_job(workers=3, adaptive=False)
-    answers = [_boxes(CAR), _boxes(ELSEWHERE), _boxes(ELSEWHERE, ("person", 5, 5, 20, 20))]
+    answers = [
+        boxes_answer(CAR),
+        boxes_answer(ELSEWHERE),
+        boxes_answer(ELSEWHERE, ("person", 5, 5, 20, 20)),
+    ]
     for index, answer in enumerate(answers):
         _answer(job, make_labeler(f"p{index}"), answer)
     label = ConsolidatedLabel.objects.get(job=job)
@@ -203,9 +186,9 @@ def test_the_reestimation_stores_each_workers_reliability(box_job, make_labeler,
         truth = ("car", 10 + 5 * n, 10, 60, 40)
         near = ("car", 12 + 5 * n, 11, 58, 40)
         odd = ("person", 250 - 10 * n, 140, 30, 30)
-        _answer(job, careful1, _boxes(truth))
-        _answer(job, careful2, _boxes(near))
-        _answer(job, random_worker, _boxes(odd))
+        _answer(job, careful1, boxes_answer(truth))
+        _answer(job, careful2, boxes_answer(near))
+        _answer(job, random_worker, boxes_answer(odd))
     job_quality_reestimate(job_id=job.pk)
     stored = dict(
         WorkerQuality.objects.filter(job=job).values_list("worker__username", "shape_reliability")
