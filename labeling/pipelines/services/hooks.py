@@ -245,8 +245,14 @@ def job_hooks_set(
             consolidation_hook_id, current.consolidation_hook if current else None, by
         )
         if current is not None:
-            _check_may_change(current, job=job, by=by, pre=pre, consolidation=consolidation,
-                              payload_inline=payload_inline)  # fmt: skip
+            _check_may_change(
+                current,
+                job=job,
+                by=by,
+                pre=pre,
+                consolidation=consolidation,
+                payload_inline=payload_inline,
+            )
         old_pre = current.pre_hook_id if current else None
         if job.status != JobStatus.DRAFT and old_pre != (pre.pk if pre else None):
             raise Conflict(
@@ -265,6 +271,8 @@ def job_hooks_set(
 
 
 def _named(hook_id: int | None, current: AnnotationHook | None, by: User) -> AnnotationHook | None:
+    """The hook ``hook_id`` names: the job's current one (kept, seen or not), else one of
+    ``by``'s; None for none."""
     if not hook_id:
         return None
     if current is not None and current.pk == hook_id:
@@ -281,6 +289,7 @@ def _check_may_change(
     consolidation: AnnotationHook | None,
     payload_inline: bool,
 ) -> None:
+    """Refuse (403) a change to a hook another manager named, unless ``by`` created the job."""
     if by.is_superuser or by.pk == job.created_by_id:
         return
     named = (
